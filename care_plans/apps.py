@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class CarePlansConfig(AppConfig):
+    name = "care_plans"

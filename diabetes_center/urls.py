@@ -1,0 +1,35 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts import views as account_views
+from patients import views as patient_views
+
+api_v1 = [
+    path("", include("patients.api_urls")),
+    path("", include("readings.api_urls")),
+    path("", include("reports.api_urls")),
+    path("", include("care_plans.api_urls")),
+]
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(template_name="accounts/login.html"),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/preferences/", account_views.preferences, name="preferences"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("patients/", patient_views.patient_list, name="patients-list"),
+    path("patients/<int:pk>/", patient_views.patient_detail, name="patients-detail"),
+    path("", include("readings.urls")),
+    path("", include("reports.urls")),
+    path("", include("care_plans.urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,284 @@
+"""CGM metrics: the DESIGN §5 object, computed the way R iglu computes them.
+
+Conventions (iglu 4.3.0, the implementation the field cites): percentages count readings;
+bands have exact bounds (very low < 54 <= low < 70 <= in range <= 180 < high <= 250 < very
+high); SD is the sample SD (n - 1); LBGI/HBGI average the Kovatchev risk over ALL readings;
+GRI uses the five bands; MAGE is iglu's moving-average algorithm (see `glycemia.mage`).
+
+Window: `start`/`end` are local dates (inclusive) in `tz`. When both are None the window is
+the span of the data: `days` counts the local dates from the first to the last reading and
+active % = distinct interval slots / (round(span / interval) + 1). When a date is given the
+window is whole local days (DST days have 23 or 25 hours) and active % = distinct interval
+slots / (window minutes / interval). Both are capped at 100.
+
+Rounding: percentages and indices to 2 decimals, mg/dL to 1; `exact=True` returns unrounded
+floats (used to check against reference values).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from glycemia import constants as c
+from glycemia.agp import _agp_dict
+from glycemia.events import hyper_events, hypo_events
+from glycemia.mage import MAGE_ALGORITHM, mage
+from glycemia.series import (
+    NS_PER_MINUTE,
+    clean_series,
+    day_iso,
+    detect_interval,
+    local_day_numbers,
+    local_midnight_ns,
+    local_ns,
+    parse_date,
+)
+
+METRIC_KEYS = (
+    "readings",
+    "days",
+    "active_percent",
+    "mean_mg_dl",
+    "sd_mg_dl",
+    "cv_percent",
+    "gmi_percent",
+    "very_low_percent",
+    "low_percent",
+    "in_range_percent",
+    "high_percent",
+    "very_high_percent",
+    "tight_range_percent",
+    "gri",
+    "gri_zone",
+    "lbgi",
+    "hbgi",
+    "mage",
+    "hypo_events",
+    "hyper_events",
+    "agp",
+)
+
+# Output precision per key (decimals); keys not listed are not floats.
+ROUNDING = {
+    "active_percent": 2,
+    "mean_mg_dl": 1,
+    "sd_mg_dl": 1,
+    "cv_percent": 2,
+    "gmi_percent": 2,
+    "very_low_percent": 2,
+    "low_percent": 2,
+    "in_range_percent": 2,
+    "high_percent": 2,
+    "very_high_percent": 2,
+    "tight_range_percent": 2,
+    "gri": 2,
+    "lbgi": 2,
+    "hbgi": 2,
+    "mage": 1,
+}
+
+
+def kovatchev_risk(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(low risk, high risk) per reading: 22.77 * (ln(g)^1.084 - 5.381)^2 on one side."""
+    f = np.log(values) ** c.KOVATCHEV_EXPONENT - c.KOVATCHEV_SHIFT
+    risk = c.KOVATCHEV_SCALE * f * f
+    return np.where(f < 0, risk, 0.0), np.where(f > 0, risk, 0.0)
+
+
+def band_counts(v: np.ndarray) -> tuple[int, int, int, int, int, int]:
+    """Counts (very low, low, in range, high, very high, tight 70-140) with DESIGN §5 bounds."""
+    n_vlow = int(np.count_nonzero(v < c.VERY_LOW_BELOW))
+    n_below70 = int(np.count_nonzero(v < c.LOW_BELOW))
+    n_above180 = int(np.count_nonzero(v > c.HIGH_ABOVE))
+    n_vhigh = int(np.count_nonzero(v > c.VERY_HIGH_ABOVE))
+    n_tight = int(np.count_nonzero((v >= c.TIGHT_LOW) & (v <= c.TIGHT_HIGH)))
+    n = v.size
+    return (
+        n_vlow,
+        n_below70 - n_vlow,
+        n - n_below70 - n_above180,
+        n_above180 - n_vhigh,
+        n_vhigh,
+        n_tight,
+    )
+
+
+def gri_value(vlow: float, low: float, high: float, vhigh: float) -> float:
+    """Glycemia Risk Index from band percentages (Klonoff 2023), capped at 100.
+
+    >>> gri_value(1.0, 2.0, 10.0, 2.0)  # 3*1 + 2.4*2 + 0.8*10 + 1.6*2
+    19.0
+    """
+    raw = (
+        c.GRI_WEIGHT_VERY_LOW * vlow
+        + c.GRI_WEIGHT_LOW * low
+        + c.GRI_WEIGHT_VERY_HIGH * vhigh
+        + c.GRI_WEIGHT_HIGH * high
+    )
+    return min(raw, c.GRI_CAP)
+
+
+def gri_zone(gri: float | None) -> str | None:
+    """A 0-20, B over 20-40, C over 40-60, D over 60-80, E over 80 (Klonoff 2023)."""
+    if gri is None:
+        return None
+    for upper, zone in c.GRI_ZONES:
+        if gri <= upper:
+            return zone
+    return c.GRI_ZONE_TOP
+
+
+def gmi_value(mean: float | None) -> float | None:
+    return None if mean is None else c.GMI_INTERCEPT + c.GMI_SLOPE * mean
+
+
+def summary_from_sums(n, total, sum_sq, counts, rl_sum, rh_sum, *, sd=None) -> dict:
+    """The additive part of the metrics (shared with the rollup path)."""
+    out = {"readings": int(n)}
+    if n == 0:
+        for key in (
+            "mean_mg_dl",
+            "sd_mg_dl",
+            "cv_percent",
+            "gmi_percent",
+            "very_low_percent",
+            "low_percent",
+            "in_range_percent",
+            "high_percent",
+            "very_high_percent",
+            "tight_range_percent",
+            "gri",
+            "gri_zone",
+            "lbgi",
+            "hbgi",
+        ):
+            out[key] = None
+        return out
+    mean = total / n
+    if sd is None and n > 1:
+        sd = math.sqrt(max(sum_sq - total * total / n, 0.0) / (n - 1))
+    vlow, low, in_range, high, vhigh, tight = (100.0 * k / n for k in counts)
+    gri = gri_value(vlow, low, high, vhigh)
+    out.update(
+        mean_mg_dl=mean,
+        sd_mg_dl=sd,
+        cv_percent=None if sd is None or mean == 0 else 100.0 * sd / mean,
+        gmi_percent=gmi_value(mean),
+        very_low_percent=vlow,
+        low_percent=low,
+        in_range_percent=in_range,
+        high_percent=high,
+        very_high_percent=vhigh,
+        tight_range_percent=tight,
+        gri=gri,
+        gri_zone=gri_zone(gri),
+        lbgi=rl_sum / n,
+        hbgi=rh_sum / n,
+    )
+    return out
+
+
+def summary(v: np.ndarray) -> dict:
+    """Additive metrics of clean values (mean, SD, bands, GRI, LBGI/HBGI)."""
+    n = v.size
+    if n == 0:
+        return summary_from_sums(0, 0.0, 0.0, (0,) * 6, 0.0, 0.0)
+    rl, rh = kovatchev_risk(v)
+    sd = float(np.std(v, ddof=1)) if n > 1 else None
+    return summary_from_sums(
+        n, float(v.sum()), 0.0, band_counts(v), float(rl.sum()), float(rh.sum()), sd=sd
+    )
+
+
+def round_metrics(metrics: dict) -> dict:
+    for key, digits in ROUNDING.items():
+        value = metrics.get(key)
+        if value is not None:
+            metrics[key] = float(np.round(float(value), digits))  # same rounding as pandas
+    return metrics
+
+
+def resolve_window(local: np.ndarray, tz: str, start, end):
+    """(first day, last day, window start ns, window end ns, span mode) for the request."""
+    start_day, end_day = parse_date(start), parse_date(end)
+    span_mode = start_day is None and end_day is None
+    if local.size:
+        days = local_day_numbers(local[[0, -1]])
+        start_day = int(days[0]) if start_day is None else start_day
+        end_day = int(days[1]) if end_day is None else end_day
+    if start_day is None or end_day is None or end_day < start_day:
+        return start_day, end_day, None, None, span_mode
+    lo = local_midnight_ns(start_day, tz)
+    hi = local_midnight_ns(end_day + 1, tz)
+    return start_day, end_day, lo, hi, span_mode
+
+
+def active_percent(t: np.ndarray, interval: int, lo, hi, span_mode: bool) -> float | None:
+    """Distinct interval slots with a reading / expected readings x 100, capped at 100."""
+    step = interval * NS_PER_MINUTE
+    if span_mode:
+        if t.size == 0:
+            return None
+        expected = round((t[-1] - t[0]) / step) + 1
+        slots = np.unique(np.rint((t - t[0]) / step))
+    else:
+        if lo is None or hi <= lo:
+            return None
+        expected = (hi - lo) / step
+        slots = np.unique((t - lo) // step)
+    return min(100.0, 100.0 * slots.size / expected)
+
+
+def cgm_metrics(
+    times,
+    values,
+    *,
+    tz: str = "UTC",
+    start=None,
+    end=None,
+    interval_minutes: int | None = None,
+    agp_bin_minutes: int = 60,
+    exact: bool = False,
+) -> dict:
+    """DESIGN §5 metrics of CGM readings (UTC instants, mg/dL) in local-date window [start, end].
+
+    >>> m = cgm_metrics(times, values, tz="Europe/Bucharest", start="2024-05-01", end="2024-05-14")
+    >>> m["in_range_percent"], m["gri_zone"], m["sufficient"]  # doctest: +SKIP
+    (72.35, 'B', True)
+    """
+    t, v = clean_series(times, values)
+    local = local_ns(t, tz)
+    start_day, end_day, lo, hi, span_mode = resolve_window(local, tz, start, end)
+    if lo is not None and not span_mode:
+        keep = (t >= lo) & (t < hi)
+        if not keep.all():
+            t, v, local = t[keep], v[keep], local[keep]
+    interval = int(interval_minutes) if interval_minutes else detect_interval(t)
+    out = summary(v)
+    days = 0 if start_day is None or end_day is None else max(0, end_day - start_day + 1)
+    out["days"] = days
+    out["active_percent"] = active_percent(t, interval, lo, hi, span_mode)
+    mage_values = mage(t, v, tz, int(local[0]) if local.size else None)
+    out["mage"] = mage_values["mage"]
+    out["hypo_events"] = hypo_events(t, v, interval)
+    out["hyper_events"] = hyper_events(t, v, interval)
+    out["agp"] = _agp_dict(t, v, tz=tz, bin_minutes=agp_bin_minutes, smooth=True, local=local)
+    result = {key: out[key] for key in METRIC_KEYS}
+    result.update(
+        kind="cgm",
+        start=None if start_day is None else day_iso(start_day),
+        end=None if end_day is None else day_iso(end_day),
+        interval_minutes=interval,
+        sufficient=bool(
+            days >= c.SUFFICIENT_DAYS
+            and (out["active_percent"] or 0.0) >= c.SUFFICIENT_ACTIVE_PERCENT
+        ),
+        mage_algorithm=MAGE_ALGORITHM,
+    )
+    if exact:
+        result["mage_plus"] = mage_values["mage_plus"]
+        result["mage_minus"] = mage_values["mage_minus"]
+        return result
+    return round_metrics(result)

@@ -1,0 +1,138 @@
+"""Shared array plumbing: clean a reading series, local time, device interval, windows.
+
+Every public function in `glycemia` takes `times` (UTC instants as datetime64 or int64 epoch
+nanoseconds) and `values` (mg/dL). `clean_series` sorts them, drops NaN values and keeps the
+LAST value of readings that share an exact instant (iglu's CGMS2DayByDay convention; storage
+already dedupes per device, so this only happens across devices).
+
+Time of day and local dates are always computed in the time zone passed in (`tz`, IANA name):
+a patient who moved is analysed in the zone of the request, so one call never mixes zones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from glycemia.constants import DEVICE_INTERVALS
+
+NS_PER_MINUTE = 60_000_000_000
+NS_PER_DAY = 86_400_000_000_000
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "GMT", "Etc/GMT", "Z", "utc"})
+
+
+def as_ns(times) -> np.ndarray:
+    """UTC instants -> int64 epoch nanoseconds (accepts datetime64 of any unit or int64)."""
+    arr = np.asarray(times)
+    if arr.dtype.kind == "M":
+        return arr.astype("datetime64[ns]").view("int64")
+    if arr.dtype == object and arr.size:
+        return pd.to_datetime(arr, utc=True).asi8
+    return arr.astype("int64", copy=False)
+
+
+def clean_series(times, values) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted int64 ns times and float64 values; NaN dropped; exact duplicates keep the last."""
+    t = as_ns(times)
+    v = np.asarray(values, dtype="float64")
+    if t.shape != v.shape:
+        raise ValueError("times and values must have the same length")
+    ok = ~np.isnan(v)
+    if not ok.all():
+        t, v = t[ok], v[ok]
+    if t.size > 1:
+        d = np.diff(t)
+        if (d < 0).any():
+            order = np.argsort(t, kind="stable")
+            t, v = t[order], v[order]
+            d = np.diff(t)
+        dup = d == 0
+        if dup.any():
+            keep = np.ones(t.size, dtype=bool)
+            keep[:-1] = ~dup  # drop the earlier of two equal instants
+            t, v = t[keep], v[keep]
+    return t, v
+
+
+def is_utc(tz: str) -> bool:
+    return tz in _UTC_NAMES
+
+
+def local_ns(t: np.ndarray, tz: str) -> np.ndarray:
+    """Local wall-clock time (as naive epoch ns) of UTC instants `t` in zone `tz`."""
+    if is_utc(tz) or t.size == 0:
+        return t
+    idx = pd.DatetimeIndex(t.view("datetime64[ns]")).tz_localize("UTC").tz_convert(tz)
+    return idx.tz_localize(None).asi8
+
+
+def local_day_numbers(local: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of local wall-clock ns (floor division works before 1970 too)."""
+    return local // NS_PER_DAY
+
+
+def day_iso(day_number: int) -> str:
+    return str(np.datetime64(int(day_number), "D"))
+
+
+@lru_cache(maxsize=64)
+def _zone(tz: str) -> ZoneInfo:
+    return ZoneInfo(tz)
+
+
+def local_midnight_ns(day_number: int, tz: str) -> int:
+    """UTC instant (ns) at which local date `day_number` starts in `tz`.
+
+    A midnight that does not exist (DST jump at 00:00) resolves to the first instant of the
+    day, as zoneinfo does for fold=0.
+    """
+    date = dt.date(1970, 1, 1) + dt.timedelta(days=int(day_number))
+    if is_utc(tz):
+        start = dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
+    else:
+        start = dt.datetime(date.year, date.month, date.day, tzinfo=_zone(tz))
+    return int(start.timestamp()) * 1_000_000_000
+
+
+def parse_date(value) -> int | None:
+    """'YYYY-MM-DD' / date / datetime64 -> day number (None passes through)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return (value - dt.date(1970, 1, 1)).days
+    return int(np.datetime64(str(value)[:10], "D").astype("int64"))
+
+
+def detect_interval(t: np.ndarray) -> int:
+    """Device interval in minutes: the median spacing snapped to 1, 5 or 15 (5 if unknown)."""
+    if t.size < 2:
+        return 5
+    median = float(np.median(np.diff(t))) / NS_PER_MINUTE
+    if median < 3:
+        return DEVICE_INTERVALS[0]
+    if median < 10:
+        return DEVICE_INTERVALS[1]
+    return DEVICE_INTERVALS[2]
+
+
+def iso_utc(ns: int) -> str:
+    """Epoch ns -> '2024-01-01T08:05:00Z'."""
+    return str(np.datetime64(int(ns) // 1_000_000_000, "s")) + "Z"
+
+
+def day_minutes(day_numbers: np.ndarray, tz: str) -> np.ndarray:
+    """Length in minutes of each local date (1380 / 1500 on DST days), one call per date."""
+    days = np.asarray(day_numbers, dtype="int64")
+    if is_utc(tz) or days.size == 0:
+        return np.full(days.size, 1440.0)
+    uniq, inverse = np.unique(days, return_inverse=True)
+    lengths = np.array(
+        [(local_midnight_ns(d + 1, tz) - local_midnight_ns(d, tz)) / NS_PER_MINUTE for d in uniq]
+    )
+    return lengths[inverse]

@@ -1,0 +1,56 @@
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+from accounts.access import audit, get_patient_for, patients_visible_to
+from accounts.permissions import IsPerson
+from patients.serializers import PatientInput, PatientOutput
+
+
+@extend_schema(methods=["GET"], operation_id="patients_list", responses=PatientOutput(many=True))
+@extend_schema(
+    methods=["POST"], operation_id="patients_create", request=PatientInput, responses=PatientOutput
+)
+@api_view(["GET", "POST"])
+@permission_classes([IsPerson])
+def patient_list(request):
+    user = request.user
+    if request.method == "POST":
+        if not (user.is_care_staff or user.is_endocrinologist or user.is_admin_role):
+            raise PermissionDenied("Only clinicians and staff may register patients.")
+        serializer = PatientInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            patient = serializer.save(care_center=user.care_center)
+            if user.is_endocrinologist:
+                patient.endocrinologists.add(user)
+            audit(user, patient, "create", "patient record")
+        return Response(PatientOutput(patient).data, status=status.HTTP_201_CREATED)
+    if user.is_patient:
+        raise PermissionDenied("Patients see only their own record.")
+    patients = patients_visible_to(user).select_related("care_center").order_by("name", "pk")
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(patients.prefetch_related("endocrinologists"), request)
+    return paginator.get_paginated_response(PatientOutput(page, many=True).data)
+
+
+@extend_schema(methods=["GET"], operation_id="patients_retrieve", responses=PatientOutput)
+@extend_schema(
+    methods=["PATCH"], operation_id="patients_update", request=PatientInput, responses=PatientOutput
+)
+@api_view(["GET", "PATCH"])
+@permission_classes([IsPerson])
+def patient_detail(request, pk):
+    patient = get_patient_for(request.user, pk, clinical=False)
+    if request.method == "PATCH":
+        if request.user.is_patient:
+            raise PermissionDenied("Ask your care team to change your record.")
+        serializer = PatientInput(patient, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        patient = serializer.save()
+        audit(request.user, patient, "change", "patient record")
+    return Response(PatientOutput(patient).data)

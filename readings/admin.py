@@ -1,0 +1,70 @@
+from django.contrib import admin
+
+from readings.models import (
+    DailyRollup,
+    Device,
+    DeviceToken,
+    NightscoutLink,
+    Reading,
+    Treatment,
+    Upload,
+)
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = ["identity", "patient", "kind", "manufacturer", "model"]
+    list_filter = ["kind"]
+    search_fields = ["identity", "patient__mrn"]
+    raw_id_fields = ["patient"]
+
+
+@admin.register(Reading)
+class ReadingAdmin(admin.ModelAdmin):
+    list_display = ["timestamp", "patient", "value_mg_dl", "kind", "flag", "meal_tag", "device"]
+    list_filter = ["kind", "flag", "meal_tag"]
+    search_fields = ["patient__mrn"]
+    raw_id_fields = ["patient", "device", "upload"]
+    show_full_result_count = False  # readings run to millions; counting them all is slow
+
+
+@admin.register(Treatment)
+class TreatmentAdmin(admin.ModelAdmin):
+    list_display = ["timestamp", "patient", "kind", "amount", "text"]
+    list_filter = ["kind"]
+    raw_id_fields = ["patient", "device", "upload"]
+
+
+@admin.register(Upload)
+class UploadAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "patient",
+        "filename",
+        "format",
+        "status",
+        "accepted",
+        "duplicates",
+    ]
+    list_filter = ["status", "format", "source"]
+    raw_id_fields = ["patient", "uploaded_by"]
+
+
+@admin.register(DailyRollup)
+class DailyRollupAdmin(admin.ModelAdmin):
+    list_display = ["date", "patient", "kind", "count", "min", "max"]
+    list_filter = ["kind"]
+    raw_id_fields = ["patient"]
+
+
+@admin.register(DeviceToken)
+class DeviceTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "patient", "created_at", "last_used_at", "revoked_at"]
+    raw_id_fields = ["patient"]
+    readonly_fields = ["key_hash"]
+
+
+@admin.register(NightscoutLink)
+class NightscoutLinkAdmin(admin.ModelAdmin):
+    list_display = ["patient", "key", "created_at", "rotated_at"]
+    raw_id_fields = ["patient"]

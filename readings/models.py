@@ -1,0 +1,258 @@
+"""Devices, glucose readings, uploads, treatments and daily rollups.
+
+A reading is stored once: the database enforces uniqueness per
+(patient, kind, device, timestamp), and ingestion inserts with the database's own
+conflict handling (see ``readings.services``). Values are mg/dL; timestamps UTC.
+"""
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Device(models.Model):
+    class Kind(models.TextChoices):
+        CGM = "cgm", _("CGM")
+        METER = "meter", _("Meter")
+        PUMP = "pump", _("Pump")
+        APP = "app", _("Uploader app")
+        UNKNOWN = "unknown", _("Unknown")
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="devices"
+    )
+    identity = models.CharField(
+        max_length=200, help_text=_("Model and serial as the source names it; '' when unknown.")
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.UNKNOWN)
+    manufacturer = models.CharField(max_length=100, blank=True)
+    model = models.CharField(max_length=100, blank=True)
+    serial = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "identity"], name="device_unique_identity")
+        ]
+
+    def __str__(self) -> str:
+        return self.identity or str(_("unknown device"))
+
+
+class Reading(models.Model):
+    class Kind(models.TextChoices):
+        CGM = "cgm", _("CGM")
+        SMBG = "smbg", _("Finger-stick (SMBG)")
+        SCAN = "scan", _("Sensor scan")
+        CALIBRATION = "calibration", _("Calibration")
+
+    class Flag(models.TextChoices):
+        NONE = "", _("none")
+        LOW = "low", _("below device range")
+        HIGH = "high", _("above device range")
+
+    class MealTag(models.TextChoices):
+        NONE = "", _("untagged")
+        FASTING = "fasting", _("fasting")
+        BEFORE_MEAL = "before_meal", _("before meal")
+        AFTER_MEAL = "after_meal", _("after meal")
+        BEDTIME = "bedtime", _("bedtime")
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="readings"
+    )
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="readings")
+    timestamp = models.DateTimeField()
+    value_mg_dl = models.FloatField()
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    flag = models.CharField(max_length=4, choices=Flag.choices, blank=True, default="")
+    meal_tag = models.CharField(max_length=12, choices=MealTag.choices, blank=True, default="")
+    upload = models.ForeignKey(
+        "Upload", null=True, blank=True, on_delete=models.SET_NULL, related_name="readings"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "kind", "device", "timestamp"], name="reading_unique_identity"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(value_mg_dl__gt=0, value_mg_dl__lte=1000),
+                name="reading_value_plausible",
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "kind", "timestamp"])]
+
+    def __str__(self) -> str:
+        return f"{self.timestamp:%Y-%m-%d %H:%M} {self.value_mg_dl:g} mg/dL ({self.kind})"
+
+
+class Treatment(models.Model):
+    class Kind(models.TextChoices):
+        INSULIN_RAPID = "insulin_rapid", _("rapid-acting insulin")
+        INSULIN_LONG = "insulin_long", _("long-acting insulin")
+        CARBS = "carbs", _("carbohydrates")
+        EXERCISE = "exercise", _("exercise")
+        NOTE = "note", _("note")
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="treatments"
+    )
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="treatments")
+    timestamp = models.DateTimeField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = models.FloatField(null=True, blank=True)
+    text = models.TextField(blank=True)
+    upload = models.ForeignKey(
+        "Upload", null=True, blank=True, on_delete=models.SET_NULL, related_name="treatments"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "kind", "device", "timestamp"], name="treatment_unique_identity"
+            )
+        ]
+        indexes = [models.Index(fields=["patient", "timestamp"])]
+
+
+class Upload(models.Model):
+    """One import batch: a device file or an API batch, with row-level errors."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting")
+        PROCESSING = "processing", _("processing")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="uploads"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    file = models.FileField(upload_to="uploads/%Y/%m/", blank=True)
+    filename = models.CharField(max_length=255, blank=True)
+    source = models.CharField(max_length=20, default="file")  # file | api | nightscout | fhir
+    requested_format = models.CharField(max_length=20, default="auto")
+    format = models.CharField(max_length=20, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    size_bytes = models.BigIntegerField(default=0)
+    processed_bytes = models.BigIntegerField(default=0)
+    accepted = models.IntegerField(default=0)
+    duplicates = models.IntegerField(default=0)
+    rejected = models.JSONField(default=list, blank=True)  # [{"line", "reason"}]
+    warnings = models.JSONField(default=list, blank=True)
+    treatments_count = models.IntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename or self.source} ({self.get_status_display()})"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.size_bytes:
+            return 0
+        return min(99, int(100 * self.processed_bytes / self.size_bytes))
+
+    def summary(self) -> dict:
+        """The ``import_readings --json`` / upload API answer."""
+        return {
+            "file": self.filename,
+            "format": self.format,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+        }
+
+
+class DailyRollup(models.Model):
+    """Per patient, per local day, per kind: additive sums so dashboards never scan readings.
+
+    Field meanings are those of ``glycemia.rollups.ROLLUP_FIELDS``; updated in the same
+    transaction as the readings they summarize.
+    """
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="rollups"
+    )
+    date = models.DateField()
+    kind = models.CharField(max_length=12, default="cgm")
+    count = models.IntegerField(default=0)
+    sum = models.FloatField(default=0)
+    sum_sq = models.FloatField(default=0)
+    min = models.FloatField(null=True)
+    max = models.FloatField(null=True)
+    n_very_low = models.IntegerField(default=0)
+    n_low = models.IntegerField(default=0)
+    n_in_range = models.IntegerField(default=0)
+    n_high = models.IntegerField(default=0)
+    n_very_high = models.IntegerField(default=0)
+    n_tight = models.IntegerField(default=0)
+    rl_sum = models.FloatField(default=0)
+    rh_sum = models.FloatField(default=0)
+    interval_minutes = models.FloatField(default=5)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "date", "kind"], name="rollup_unique_day")
+        ]
+        indexes = [models.Index(fields=["date", "kind"])]
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class DeviceToken(models.Model):
+    """A per-device credential that may only add readings for one patient."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="device_tokens"
+    )
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, patient, name: str) -> tuple["DeviceToken", str]:
+        """Create a token; the plain key is returned once and only its hash is stored."""
+        key = "dt_" + secrets.token_urlsafe(32)
+        return cls.objects.create(patient=patient, name=name, key_hash=cls.hash_key(key)), key
+
+
+class NightscoutLink(models.Model):
+    """The patient's Nightscout-compatible site: base URL key and API secret.
+
+    The secret is kept (not only its hash) because the patient's settings page must show it
+    again, as Nightscout's own settings do; rotating issues a new one and revokes the old.
+    """
+
+    patient = models.OneToOneField(
+        "patients.Patient", on_delete=models.CASCADE, related_name="nightscout_link"
+    )
+    key = models.CharField(max_length=40, unique=True)
+    api_secret = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def api_secret_sha1(self) -> str:
+        return hashlib.sha1(self.api_secret.encode()).hexdigest()

@@ -1,0 +1,186 @@
+"""Device-export parsers: bytes of a file in, normalized glucose readings and treatments out.
+
+Pure Python, no Django. Every CSV format streams (rows are decoded and yielded one at a
+time; the only buffers are a bounded look-ahead used to learn the date order and to check
+the declared unit). See README.md in this folder for the formats and rules.
+
+Example::
+
+    result = parse("export.csv", timezone="Europe/Bucharest")
+    for item in result.items():
+        ...  # Reading | Treatment | RowError, in file order
+    print(result.format, result.warnings)
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import BinaryIO
+
+from . import carelink, dexcom, fhir, libreview, nightscout, plaincsv, tidepool
+from ._common import CLOCK_DRIFT_TOLERANCE, Context, PrefixedStream, decode_head, sniff_encoding
+from ._common import text_stream as _text_stream
+from ._records import Reading, RowError, Treatment, UnreadableFile
+
+__all__ = [
+    "FORMATS",
+    "ParseResult",
+    "Reading",
+    "RowError",
+    "Treatment",
+    "UnreadableFile",
+    "detect_format",
+    "parse",
+]
+
+FORMATS: tuple[str, ...] = (
+    "dexcom",
+    "libreview",
+    "carelink",
+    "nightscout",
+    "tidepool",
+    "fhir",
+    "csv",
+)
+
+_MODULES = {
+    "dexcom": dexcom,
+    "libreview": libreview,
+    "carelink": carelink,
+    "nightscout": nightscout,
+    "tidepool": tidepool,
+    "fhir": fhir,
+    "csv": plaincsv,
+}
+
+# Detection order: JSON formats first (cheap and unambiguous), the plain CSV last.
+_DETECTION_ORDER = ("fhir", "tidepool", "nightscout", "carelink", "dexcom", "libreview", "csv")
+
+HEAD_BYTES = 32 * 1024  # enough for every preamble seen (CareLink legacy: 12 lines)
+
+# Items buffered at most while the declared unit is being checked (DESIGN.md §3).
+_UNIT_CHECK_MAX_ITEMS = 5000
+
+
+def detect_format(head: bytes) -> str:
+    """Name the format from the first bytes of a file (never from its name).
+
+    >>> detect_format(b'[{"type": "sgv", "sgv": 120, "date": 1700000000000}]')
+    'nightscout'
+    """
+    text = decode_head(head)
+    for name in _DETECTION_ORDER:
+        if _MODULES[name].sniff(text):
+            return name
+    first = text.strip().splitlines()[0][:80] if text.strip() else ""
+    raise UnreadableFile(
+        f"not a known device export (first line: {first!r}); expected one of: " + ", ".join(FORMATS)
+    )
+
+
+class ParseResult:
+    """A parse in progress: ``items()`` streams the records, ``warnings`` fills meanwhile."""
+
+    def __init__(self, format: str, items: Iterator[Reading | Treatment | RowError], ctx: Context):
+        self.format = format
+        self.warnings: list[str] = ctx.warnings
+        self._items = items
+        self._used = False
+
+    def items(self) -> Iterator[Reading | Treatment | RowError]:
+        """Readings, treatments and row errors in file order. Call once."""
+        if self._used:
+            raise RuntimeError("ParseResult.items() can be iterated only once")
+        self._used = True
+        return self._items
+
+
+def parse(
+    source: bytes | str | os.PathLike | BinaryIO,
+    *,
+    format: str = "auto",
+    timezone: str = "UTC",
+    now: datetime | None = None,
+) -> ParseResult:
+    """Open a device export and return its records as a stream.
+
+    `source` is the file's bytes, a path (``str`` or ``PathLike``) or an open binary file.
+    `timezone` (IANA) is where the device's wall-clock times were taken. Raises
+    UnreadableFile when the file as a whole cannot be read: empty, not text, not a known
+    format, no recognisable header, or a unit mix-up (checked here, on the first values,
+    before anything is returned).
+    """
+    if format != "auto" and format not in FORMATS:
+        raise UnreadableFile(f"unknown format {format!r}; expected auto or one of {FORMATS}")
+    binary, owned = _open(source)
+    try:
+        head = binary.read(HEAD_BYTES) or b""
+        if format == "auto":
+            format = detect_format(head)
+        else:
+            decode_head(head)
+        encoding = sniff_encoding(head)
+        text = _text_stream(PrefixedStream(head, binary), encoding)
+        ctx = Context(timezone=timezone, now=now or datetime.now(UTC))
+        items = _pipeline(_MODULES[format].parse(text, ctx), ctx, binary if owned else None)
+        first = next(items, None)  # runs header checks and the unit check now
+    except BaseException:
+        if owned:
+            binary.close()
+        raise
+    return ParseResult(format, _prepend(first, items), ctx)
+
+
+def _open(source) -> tuple[BinaryIO, bool]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return io.BytesIO(bytes(source)), True
+    if isinstance(source, str | os.PathLike):
+        try:
+            return open(source, "rb"), True
+        except OSError as exc:
+            raise UnreadableFile(f"cannot open {os.fspath(source)!r}: {exc.strerror}") from None
+    if hasattr(source, "read"):
+        return source, False
+    raise TypeError("source must be bytes, a path or a binary file object")
+
+
+def _prepend(first, rest: Iterator) -> Iterator:
+    if first is not None:
+        yield first
+        yield from rest
+
+
+def _pipeline(records: Iterator, ctx: Context, owned: BinaryIO | None) -> Iterator:
+    """Check units on a bounded prefix, then stream; add end-of-file warnings."""
+    newest: datetime | None = None
+    try:
+        buffered = []
+        for item in records:
+            buffered.append(item)
+            if ctx.unit_check_done() or len(buffered) >= _UNIT_CHECK_MAX_ITEMS:
+                break
+        ctx.check_units()
+        for item in _chain(buffered, records):
+            if not isinstance(item, RowError) and (newest is None or item.timestamp > newest):
+                newest = item.timestamp
+            yield item
+    finally:
+        if owned is not None:
+            owned.close()
+    if newest is not None and newest > ctx.now + CLOCK_DRIFT_TOLERANCE:
+        ctx.warnings.append(
+            f"newest record {newest.isoformat(timespec='minutes').replace('+00:00', 'Z')}"
+            " is in the future: check the device clock and the time zone"
+        )
+    for what, count in ctx.ignored.items():
+        ctx.warnings.append(f"{count} {what} ignored")
+
+
+def _chain(buffered: list, rest: Iterator) -> Iterator:
+    buffered.reverse()
+    while buffered:
+        yield buffered.pop()
+    yield from rest

@@ -1,0 +1,560 @@
+"""Helpers shared by every format: decoding, CSV rows, numbers, dates, units and local time.
+
+Nothing here knows about a particular device. Everything streams: text is decoded
+incrementally from a binary stream and rows are produced one at a time.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import re
+import unicodedata
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ._records import Reading, RowError, Treatment, UnreadableFile
+
+# --- units -------------------------------------------------------------------------------
+
+# 1 mmol/L of glucose = 18.01559 mg/dL (molar mass 180.156 g/mol); the same factor as
+# Nightscout (`constants.MMOL_TO_MGDL`) and Tidepool (`MGDL_PER_MMOLL`). DESIGN.md §3.
+MG_DL_PER_MMOL_L = 18.01559
+
+MG_DL = "mg/dL"
+MMOL_L = "mmol/L"
+
+# Physically impossible glucose values are row errors (DESIGN.md §3).
+MAX_MG_DL = 1000.0
+MAX_MMOL_L = 55.0
+
+# Out-of-range markers ("Low"/"High") are stored flagged at the device's reporting limit.
+# Dexcom G6/G7 and Medtronic sensors report 40..400 mg/dL; the generic default is the same.
+DEFAULT_LOW_MG_DL = 40.0
+DEFAULT_HIGH_MG_DL = 400.0
+
+# A declared unit is checked against the first values of the file: mmol/L glucose is
+# never "mostly above 35" and mg/dL glucose is never "mostly below 25".
+UNIT_CHECK_SAMPLE = 50
+UNIT_CHECK_MINIMUM = 5  # fewer values than this (a tiny file) are not enough to judge
+MMOL_L_SUSPICIOUS_ABOVE = 35.0
+MG_DL_SUSPICIOUS_BELOW = 25.0
+
+# A reading more than this far in the future means the device clock is wrong.
+CLOCK_DRIFT_TOLERANCE = timedelta(hours=1)
+
+# Words that mean "below/above the measuring range", in the languages exports come in.
+# Compared after `fold_text` (lower case, accents removed), so "Élevé" is "eleve".
+LOW_WORDS = frozenset(
+    {"low", "lo", "niedrig", "bas", "bajo", "baja", "basso", "laag", "低", "偏低", "过低"}
+)
+HIGH_WORDS = frozenset(
+    {"high", "hi", "hoch", "eleve", "haut", "alto", "alta", "hoog", "高", "偏高", "过高"}
+)
+
+
+def mmol_to_mg_dl(mmol: float) -> float:
+    """Convert mmol/L to a whole mg/dL so consensus mmol/L bands map exactly.
+
+    >>> mmol_to_mg_dl(10.0), mmol_to_mg_dl(3.9), mmol_to_mg_dl(2.9)
+    (180.0, 70.0, 52.0)
+    """
+    return float(round(mmol * MG_DL_PER_MMOL_L))
+
+
+def unit_from_text(text: str) -> str | None:
+    """Find a glucose unit in a header or field ("Glucose Value (mmol/L)" -> "mmol/L")."""
+    folded = fold_text(text).replace(" ", "")
+    if "mmol" in folded or "毫摩尔" in folded:
+        return MMOL_L
+    if "mg/dl" in folded or "mg/100ml" in folded or "毫克" in folded:
+        return MG_DL
+    return None
+
+
+def marker_flag(text: str) -> str:
+    """Return "low"/"high" when `text` is an out-of-range marker, else ""."""
+    word = fold_text(text).strip()
+    if word in LOW_WORDS:
+        return "low"
+    if word in HIGH_WORDS:
+        return "high"
+    return ""
+
+
+# --- text --------------------------------------------------------------------------------
+
+
+def fold_text(text: str) -> str:
+    """Lower-case, strip accents and squeeze spaces, for header and keyword matching.
+
+    >>> fold_text("  Type d'Événement ")
+    "type d'evenement"
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.lower().replace("\ufeff", "").split())
+
+
+def sniff_encoding(head: bytes) -> str:
+    """Pick a codec from the first bytes: BOMs, UTF-16 without BOM, UTF-8, else cp1252."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16"
+    sample = head[:4096]
+    if len(sample) >= 4:
+        even_nuls = sample[0::2].count(0)
+        odd_nuls = sample[1::2].count(0)
+        half = len(sample) // 2
+        if odd_nuls > half * 0.4 and even_nuls < half * 0.1:
+            return "utf-16-le"
+        if even_nuls > half * 0.4 and odd_nuls < half * 0.1:
+            return "utf-16-be"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sample is still UTF-8.
+        if exc.start >= len(sample) - 3:
+            return "utf-8"
+        return "cp1252"
+
+
+def decode_head(head: bytes) -> str:
+    """Decode the first bytes of a file for format detection; raise if it is not text."""
+    if not head.strip():
+        raise UnreadableFile("the file is empty")
+    encoding = sniff_encoding(head)
+    text = head.decode(encoding, errors="replace")
+    text = text.lstrip("\ufeff")
+    controls = sum(1 for c in text[:4096] if ord(c) < 32 and c not in "\r\n\t")
+    if "\x00" in text or controls > len(text[:4096]) * 0.01 + 2:
+        raise UnreadableFile("the file is not text (binary content): not a device export")
+    if text.count("\ufffd") > len(text) * 0.05:
+        raise UnreadableFile("the file is not readable text in any known encoding")
+    return text
+
+
+class PrefixedStream(io.RawIOBase):
+    """A binary stream that first replays `head` (already read for detection), then the rest."""
+
+    def __init__(self, head: bytes, rest: io.BufferedIOBase | io.RawIOBase):
+        self._head = memoryview(head)
+        self._pos = 0
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self._pos < len(self._head):
+            n = min(len(buffer), len(self._head) - self._pos)
+            buffer[:n] = self._head[self._pos : self._pos + n]
+            self._pos += n
+            return n
+        data = self._rest.read(len(buffer))
+        if not data:
+            return 0
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def text_stream(binary: io.RawIOBase, encoding: str) -> io.TextIOWrapper:
+    """Incrementally decoded text; `newline=""` keeps CRLF for the csv module to handle."""
+    return io.TextIOWrapper(
+        io.BufferedReader(binary, buffer_size=65536),
+        encoding=encoding,
+        errors="replace",
+        newline="",
+    )
+
+
+def sniff_delimiter(line: str) -> str:
+    """The most frequent of ; , and tab outside quotes in a header line."""
+    unquoted = re.sub(r'"[^"]*"', "", line)
+    counts = {d: unquoted.count(d) for d in (",", ";", "\t")}
+    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+
+
+def csv_rows(text: io.TextIOBase, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """Yield (1-based line number, cells) for every non-blank row, one at a time."""
+    reader = csv.reader(text, delimiter=delimiter)
+    start = 1
+    for cells in reader:
+        line = start
+        start = reader.line_num + 1
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        cells = [c.strip() for c in cells]
+        cells[0] = cells[0].lstrip("\ufeff")
+        yield line, cells
+
+
+# --- header recognition by alias tables ----------------------------------------------------
+
+
+def match_columns(
+    header: list[str], roles: Iterable[tuple[str, tuple[str, ...]]]
+) -> dict[str, int]:
+    """Map roles to column indexes using alias tables.
+
+    `roles` is an ordered table ``(role, aliases)``; for each header cell the first role
+    with a matching alias wins, so list specific roles before general ones. An alias
+    matches when all its "+"-separated fragments occur in the folded header cell; an
+    alias starting with "=" must equal the whole cell.
+
+    >>> match_columns(["Gerät", "Gerätezeitstempel"], [("timestamp", ("zeitstempel",)),
+    ...     ("device", ("=gerat",))])
+    {'device': 0, 'timestamp': 1}
+    """
+    found: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        folded = fold_text(cell)
+        for role, aliases in roles:
+            if any(_alias_matches(alias, folded) for alias in aliases):
+                found.setdefault(role, index)
+                break
+    return found
+
+
+def _alias_matches(alias: str, folded: str) -> bool:
+    if alias.startswith("="):
+        return folded == alias[1:]
+    return all(fragment in folded for fragment in alias.split("+"))
+
+
+def cell(cells: list[str], columns: dict[str, int], role: str) -> str:
+    index = columns.get(role)
+    if index is None or index >= len(cells):
+        return ""
+    return cells[index]
+
+
+# --- numbers -----------------------------------------------------------------------------
+
+
+def parse_number(text: str) -> float:
+    """Parse "5,4", "1.234,5", "1,234.5" or "120"; raise ValueError with a clear reason.
+
+    >>> parse_number("7,1"), parse_number("2746,00000"), parse_number("1.234,5")
+    (7.1, 2746.0, 1234.5)
+    """
+    s = text.strip().replace("\u00a0", "").replace(" ", "")
+    if "," in s and "." in s:
+        if s.rfind(",") > s.rfind("."):
+            s = s.replace(".", "").replace(",", ".")
+        else:
+            s = s.replace(",", "")
+    elif "," in s:
+        s = s.replace(",", ".")
+    try:
+        value = float(s)
+    except ValueError:
+        raise ValueError(f"value {text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"value {text!r} is not a number")
+    return value
+
+
+def parse_duration_minutes(text: str) -> float | None:
+    """ "00:45:00" or "0:20" -> minutes; a bare number is minutes."""
+    s = text.strip()
+    if not s:
+        return None
+    if ":" in s:
+        parts = [int(p) for p in s.split(":")]
+        while len(parts) < 3:
+            parts.append(0)
+        hours, minutes, seconds = parts[:3]
+        return hours * 60 + minutes + seconds / 60
+    return parse_number(s)
+
+
+# --- dates -------------------------------------------------------------------------------
+
+_DATE_TIME = re.compile(
+    r"^\s*(?P<a>\d{1,4})[-/.年](?P<b>\d{1,2})[-/.月](?P<c>\d{1,4})日?"
+    r"(?:[ T]+(?P<ampm1>上午|下午)?\s*(?P<h>\d{1,2})[:.时](?P<mi>\d{2})"
+    r"(?:[:.分](?P<s>\d{2})(?:[.,]\d+)?)?秒?\s*"
+    r"(?P<ampm>[AaPp]\.?\s?[Mm]\.?|上午|下午)?)?\s*$"
+)
+
+YMD, DMY, MDY = "ymd", "dmy", "mdy"
+
+
+@dataclass
+class DateOrder:
+    """Decide whether a file writes dates year-, day- or month-first, from many samples.
+
+    Fed with the date strings of the first rows (a bounded look-ahead). Day-first wins if
+    any first field exceeds 12, month-first if any second field exceeds 12; otherwise a
+    12-hour clock (AM/PM) means the US month-first form and 24-hour means day-first.
+    """
+
+    order: str | None = None
+    saw_ampm: bool = False
+    saw_any: bool = False
+
+    def feed(self, text: str) -> None:
+        if self.order is not None and self.order != "guess":
+            return
+        m = _DATE_TIME.match(text)
+        if not m:
+            return
+        self.saw_any = True
+        a, b = m.group("a"), m.group("b")
+        if len(a) == 4:
+            self.order = YMD
+        elif int(a) > 12:
+            self.order = DMY
+        elif int(b) > 12:
+            self.order = MDY
+        if m.group("ampm") or m.group("ampm1"):
+            self.saw_ampm = True
+
+    def resolved(self) -> str:
+        if self.order in (YMD, DMY, MDY):
+            return self.order
+        return MDY if self.saw_ampm else DMY
+
+
+def parse_wall_time(text: str, order: str) -> datetime:
+    """Parse a local wall-clock date-time (no zone) in the file's date order.
+
+    >>> parse_wall_time("05-30-2021 04:59 PM", "mdy")
+    datetime.datetime(2021, 5, 30, 16, 59)
+    """
+    s = text.strip()
+    m = _DATE_TIME.match(s)
+    if not m:
+        try:
+            parsed = datetime.fromisoformat(s)
+        except ValueError:
+            raise ValueError(f"date {text!r} is not a date-time") from None
+        return parsed.replace(tzinfo=None) if parsed.tzinfo is None else parsed
+    a, b, c = int(m.group("a")), int(m.group("b")), int(m.group("c"))
+    if len(m.group("a")) == 4:
+        year, month, day = a, b, c
+    elif order == MDY:
+        month, day, year = a, b, c
+    else:
+        day, month, year = a, b, c
+    if year < 100:
+        year += 2000
+    hour = int(m.group("h") or 0)
+    minute = int(m.group("mi") or 0)
+    second = int(m.group("s") or 0)
+    ampm = (m.group("ampm") or m.group("ampm1") or "").lower().replace(".", "").replace(" ", "")
+    if ampm in ("pm", "下午") and hour < 12:
+        hour += 12
+    elif ampm in ("am", "上午") and hour == 12:
+        hour = 0
+    try:
+        return datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        raise ValueError(f"date {text!r} is not a valid date-time") from None
+
+
+def parse_iso_instant(text: str, clock: LocalClock | None = None) -> datetime:
+    """ISO 8601 with offset -> UTC; without offset it is local wall time (needs `clock`)."""
+    s = text.strip()
+    if s.endswith(("Z", "z")):
+        s = s[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(s)
+    except ValueError:
+        raise ValueError(f"date {text!r} is not an ISO 8601 date-time") from None
+    if parsed.tzinfo is None:
+        if clock is None:
+            return parsed.replace(tzinfo=UTC)
+        return clock.to_utc(parsed)
+    return parsed.astimezone(UTC)
+
+
+def epoch_ms_to_utc(value: float) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
+
+
+# --- local wall time -> UTC ------------------------------------------------------------------
+
+
+class LocalClock:
+    """Turn device wall-clock times into UTC instants in one IANA zone, handling DST.
+
+    * Gap (spring forward, the wall time never existed): read with the offset in force
+      *before* the transition - the device clock had not been changed yet. This is what
+      PEP 495 gives for ``fold=0``.
+    * Repeat (fall back, the wall time happened twice): the first pass is the earlier
+      instant (``fold=0``), the second pass the later one (``fold=1``). Without a
+      monotonic device counter the pass is inferred from row order: in a chronological
+      file a wall time that goes *backwards* inside the repeated hour starts the second
+      pass; in a reverse-chronological file (CareLink) a wall time that goes *forwards*
+      inside it starts the first pass. The direction is learned from the rows themselves.
+    """
+
+    def __init__(self, timezone: str):
+        try:
+            self.zone = ZoneInfo(timezone)
+        except Exception:
+            raise UnreadableFile(f"unknown time zone {timezone!r}") from None
+        self._previous: datetime | None = None
+        self._direction = 0  # > 0 chronological, < 0 reverse chronological
+        self._repeat_fold: dict[date, int] = {}
+        self._repeat_last: dict[date, datetime] = {}
+
+    def reset(self) -> None:
+        """Forget row order (a new section of the file starts)."""
+        self._previous = None
+        self._direction = 0
+        self._repeat_fold.clear()
+        self._repeat_last.clear()
+
+    def candidates(self, wall: datetime) -> tuple[datetime, ...]:
+        """UTC instants the wall time can mean: one, or two inside a repeated hour."""
+        first = wall.replace(tzinfo=self.zone, fold=0)
+        second = wall.replace(tzinfo=self.zone, fold=1)
+        if first.utcoffset() == second.utcoffset():
+            return (first.astimezone(UTC),)
+        utc_first = first.astimezone(UTC)
+        if utc_first.astimezone(self.zone).replace(tzinfo=None) != wall:
+            return (utc_first,)  # a gap: fold=0 is the pre-transition offset
+        return (utc_first, second.astimezone(UTC))
+
+    def to_utc(self, wall: datetime) -> datetime:
+        """Convert using row order to resolve a repeated hour (see the class docstring)."""
+        options = self.candidates(wall)
+        if len(options) == 1:
+            self._observe(wall)
+            return options[0]
+        key = wall.date()
+        chronological = self._direction >= 0
+        if key not in self._repeat_fold:
+            self._repeat_fold[key] = 0 if chronological else 1
+        else:
+            last = self._repeat_last[key]
+            if chronological and wall < last:
+                self._repeat_fold[key] = 1
+            elif not chronological and wall > last:
+                self._repeat_fold[key] = 0
+        self._repeat_last[key] = wall
+        return options[self._repeat_fold[key]]
+
+    def _observe(self, wall: datetime) -> None:
+        if self._previous is not None and wall != self._previous:
+            step = 1 if wall > self._previous else -1
+            self._direction = max(-20, min(20, self._direction + step))
+        self._previous = wall
+
+
+# --- the shared row pipeline -----------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """Per-parse settings and counters shared by a format module and the pipeline."""
+
+    timezone: str
+    now: datetime
+    warnings: list[str] = field(default_factory=list)
+    ignored: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.clock = LocalClock(self.timezone)
+        self.unit_samples: dict[str, list[float]] = {MG_DL: [], MMOL_L: []}
+
+    def count_ignored(self, what: str) -> None:
+        self.ignored[what] = self.ignored.get(what, 0) + 1
+
+    def observe_unit(self, value: float, unit: str) -> None:
+        samples = self.unit_samples[unit]
+        if len(samples) < UNIT_CHECK_SAMPLE:
+            samples.append(value)
+
+    def unit_check_done(self) -> bool:
+        return any(len(s) >= UNIT_CHECK_SAMPLE for s in self.unit_samples.values())
+
+    def check_units(self) -> None:
+        """Raise UnreadableFile when most sampled values contradict their declared unit."""
+        mmol = self.unit_samples[MMOL_L]
+        if (
+            len(mmol) >= UNIT_CHECK_MINIMUM
+            and sum(v > MMOL_L_SUSPICIOUS_ABOVE for v in mmol) > len(mmol) / 2
+        ):
+            raise UnreadableFile(
+                f"the file declares mmol/L but {sum(v > MMOL_L_SUSPICIOUS_ABOVE for v in mmol)}"
+                f" of its first {len(mmol)} glucose values are above 35: probable unit"
+                " mix-up (mg/dL values labelled mmol/L)"
+            )
+        mg = self.unit_samples[MG_DL]
+        if (
+            len(mg) >= UNIT_CHECK_MINIMUM
+            and sum(v < MG_DL_SUSPICIOUS_BELOW for v in mg) > len(mg) / 2
+        ):
+            raise UnreadableFile(
+                f"the file declares mg/dL but {sum(v < MG_DL_SUSPICIOUS_BELOW for v in mg)}"
+                f" of its first {len(mg)} glucose values are below 25: probable unit"
+                " mix-up (mmol/L values labelled mg/dL)"
+            )
+
+
+def glucose(
+    ctx: Context,
+    line: int,
+    timestamp: datetime,
+    raw: str | float,
+    unit: str,
+    kind: str,
+    device: str = "",
+    *,
+    low_limit: float = DEFAULT_LOW_MG_DL,
+    high_limit: float = DEFAULT_HIGH_MG_DL,
+    meal_tag: str = "",
+) -> Reading | RowError:
+    """Build a Reading from a raw value in `unit`, or a RowError saying what is wrong."""
+    if isinstance(raw, str):
+        flag = marker_flag(raw)
+        if flag:
+            value = low_limit if flag == "low" else high_limit
+            return Reading(line, timestamp, value, kind, device, flag, meal_tag)
+        try:
+            number = parse_number(raw)
+        except ValueError as exc:
+            return RowError(line, f"glucose {exc}")
+    else:
+        number = float(raw)
+    ctx.observe_unit(number, unit)
+    if number <= 0:
+        return RowError(line, f"glucose {number:g} {unit} is impossible (<= 0)")
+    if unit == MMOL_L:
+        if number > MAX_MMOL_L:
+            return RowError(line, f"glucose {number:g} mmol/L is impossible (> {MAX_MMOL_L:g})")
+        value = mmol_to_mg_dl(number)
+    else:
+        value = number
+    if value > MAX_MG_DL:
+        return RowError(line, f"glucose {number:g} mg/dL is impossible (> {MAX_MG_DL:g})")
+    return Reading(line, timestamp, value, kind, device, "", meal_tag)
+
+
+def lookahead(rows: Iterator, size: int) -> tuple[list, Iterator]:
+    """Take up to `size` items for inspection; return them and an iterator over all items.
+
+    This is the only buffering the CSV parsers do, so memory stays bounded by `size`.
+    """
+    buffered = list(itertools.islice(rows, size))
+    return buffered, _chain(deque(buffered), rows)
+
+
+def _chain(first: deque, rest: Iterator) -> Iterator:
+    while first:
+        yield first.popleft()
+    yield from rest
+
+
+ITEM = Reading | Treatment | RowError

@@ -1,0 +1,80 @@
+"""Incremental reading of JSON exports: the elements of a top-level array, one at a time.
+
+A top-level array (Nightscout entries, Tidepool records, a list of FHIR resources) is
+decoded element by element with ``json.JSONDecoder.raw_decode`` over a sliding text
+buffer, so memory holds one element plus a read chunk. A top-level object (a FHIR Bundle,
+a single Nightscout entry) is decoded whole with the stdlib ``json`` module.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+
+from ._records import UnreadableFile
+
+_CHUNK = 64 * 1024
+_DECODER = json.JSONDecoder()
+
+
+class MalformedJson(Exception):
+    """The JSON stops being valid after some elements were read."""
+
+
+def top_level(text: io.TextIOBase) -> tuple[str, Iterator]:
+    """Return ("array", iterator of elements) or ("object", iterator with the one object)."""
+    buffer = text.read(_CHUNK)
+    stripped = buffer.lstrip().lstrip("\ufeff").lstrip()
+    while not stripped:
+        more = text.read(_CHUNK)
+        if not more:
+            raise UnreadableFile("the file is empty")
+        stripped = more.lstrip()
+    if stripped[0] == "[":
+        return "array", _elements(stripped[1:], text)
+    if stripped[0] == "{":
+        rest = text.read()
+        try:
+            value = json.loads(stripped + rest)
+        except json.JSONDecodeError as exc:
+            raise UnreadableFile(f"the JSON is malformed: {exc.msg} (position {exc.pos})") from None
+        return "object", iter([value])
+    raise UnreadableFile("the file is not JSON (it must start with [ or {)")
+
+
+def _elements(buffer: str, text: io.TextIOBase) -> Iterator:
+    position = 0
+    eof = False
+    while True:
+        # Skip whitespace and separators between elements.
+        while True:
+            while position < len(buffer) and buffer[position] in " \t\r\n,":
+                position += 1
+            if position < len(buffer) or eof:
+                break
+            buffer, position = buffer[position:] + text.read(_CHUNK), 0
+            eof = position >= len(buffer)
+        if position >= len(buffer):
+            raise MalformedJson("the JSON array is not closed")
+        if buffer[position] == "]":
+            return
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(buffer, position)
+                if end < len(buffer) or eof:
+                    break  # a number cut at the buffer's end would decode short: read on
+                problem = "truncated element"
+            except json.JSONDecodeError as exc:
+                problem = f"{exc.msg} (character {exc.pos})"
+            more = "" if eof else text.read(_CHUNK)
+            if not more:
+                if eof:
+                    raise MalformedJson(problem)
+                eof = True
+                continue
+            buffer, position = buffer[position:] + more, 0
+        yield value
+        position = end
+        if position > _CHUNK:
+            buffer, position = buffer[position:], 0

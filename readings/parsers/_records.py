@@ -1,0 +1,48 @@
+"""The records every parser produces, and the error for a file that cannot be read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class UnreadableFile(Exception):
+    """The whole file cannot be imported; ``str(exc)`` is a reason a person can act on."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One glucose value, always in mg/dL at a UTC instant.
+
+    ``line`` is the 1-based line of the file (for JSON: index + 1 of the entry in its
+    array). ``kind`` is "cgm", "smbg", "scan" or "calibration"; ``flag`` is "low"/"high"
+    for out-of-range markers stored at the device limit.
+    """
+
+    line: int
+    timestamp: datetime
+    value_mg_dl: float
+    kind: str
+    device: str = ""
+    flag: str = ""
+    meal_tag: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Treatment:
+    """Insulin (units), carbs (grams), exercise (minutes) or a note, at a UTC instant."""
+
+    line: int
+    timestamp: datetime
+    kind: str
+    amount: float | None
+    text: str = ""
+    device: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A row that could not be imported; the rest of the file still is."""
+
+    line: int
+    reason: str

@@ -1,0 +1,354 @@
+"""Medtronic CareLink CSV export, current and legacy layouts, any language.
+
+Current layout (CareLink Personal / System, 2017+): a patient preamble, then one or more
+sections, each opened by a separator row ``-------;<device>;Pump|Sensor;<serial>;-------``
+and its own header (``Index;Date;Time;New Device Time;BG Reading (mg/dL);...``). European
+exports use ``;`` and decimal commas (``2746,00000``); rows are newest first.
+
+Legacy layout ("Medtronic Diabetes CareLink Personal Data Export File (v1.0.1)"): about a
+dozen preamble lines (PATIENT INFO, DEVICE INFO with ``Pump:,<model>,#<serial>``), then
+one comma-separated header with Date, Time and Timestamp columns; US ``M/D/YY`` dates.
+
+Columns -> records (every non-empty value of a row becomes one record):
+  Sensor Glucose (mg/dL | mmol/L) -> Reading "cgm" (limits 40/400 mg/dL)
+  BG Reading -> Reading "smbg"; Sensor Calibration BG -> Reading "calibration"
+  Bolus Volume Delivered (U) -> Treatment insulin_rapid
+  BWZ Carb Input (grams) > 0 -> Treatment carbs
+  Event Marker "Meal: 45,00grams" -> carbs; other markers ("Insulin: 27,00") -> note
+    (a marker does not say rapid or long-acting, so it is kept as text, not guessed)
+Alarms, basal, prime, rewind, settings rows -> nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+from collections.abc import Iterator
+
+from ._common import (
+    DEFAULT_HIGH_MG_DL,
+    DEFAULT_LOW_MG_DL,
+    MG_DL,
+    Context,
+    DateOrder,
+    cell,
+    fold_text,
+    glucose,
+    lookahead,
+    match_columns,
+    parse_number,
+    parse_wall_time,
+    unit_from_text,
+)
+from ._records import RowError, Treatment, UnreadableFile
+
+# Guardian / Enlite sensors report 40..400 mg/dL.
+CARELINK_LOW_MG_DL = DEFAULT_LOW_MG_DL
+CARELINK_HIGH_MG_DL = DEFAULT_HIGH_MG_DL
+
+COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # Before "ignore": "calibration" contains "ratio".
+    (
+        "sensor_cal",
+        (
+            "calibration+bg",
+            "kalibrier+bz",
+            "etalonnage+glycemie",
+            "calibration+glycemie",
+            "calibracion+gs",
+            "calibracion+glucosa",
+            "calibrazione+glicemia",
+            "kalibratie+bg",
+            "校准+血糖",
+        ),
+    ),
+    (
+        "ignore",
+        (
+            "rejected",
+            "abgelehnt",
+            "rejete",
+            "rechaz",
+            "rifiut",
+            "afgewezen",
+            "拒绝",
+            "isig",
+            "target",
+            "ziel",
+            "cible",
+            "objetivo",
+            "obiettivo",
+            "doel",
+            "sensitivity",
+            "empfindlich",
+            "sensibilite",
+            "sensibilidad",
+            "sensibilita",
+            "gevoeligheid",
+            "ratio",
+            "verhaltnis",
+            "relacion",
+            "rapporto",
+            "verhouding",
+            "bwz bg",
+            "bwz-bz",
+            "raw-",
+            "linked",
+            "目标",
+        ),
+    ),
+    (
+        "sensor_glucose",
+        (
+            "sensor glucose",
+            "sensorglukose",
+            "sensor-glukose",
+            "glucose du capteur",
+            "glycemie du capteur",
+            "glucose capteur",
+            "glucosa del sensor",
+            "glucosa sensor",
+            "glucosio del sensore",
+            "glucosio sensore",
+            "sensorglucose",
+            "传感器葡萄糖",
+            "传感器血糖",
+        ),
+    ),
+    (
+        "bg_reading",
+        (
+            "bg reading",
+            "bz-messwert",
+            "bz messwert",
+            "blutzuckermesswert",
+            "lecture de glycemie",
+            "lectura de gs",
+            "lectura de glucosa",
+            "lettura glicemia",
+            "bg-meting",
+            "bg meting",
+            "血糖读数",
+            "血糖值",
+        ),
+    ),
+    (
+        "bolus_delivered",
+        (
+            "bolus+deliver",
+            "bolus+abgegeben",
+            "bolus+administr",
+            "bolo+administr",
+            "bolo+erogat",
+            "bolus+toegediend",
+            "大剂量+输注",
+        ),
+    ),
+    (
+        "carbs",
+        (
+            "carb input",
+            "kh-eingabe",
+            "kohlenhydrat",
+            "glucides",
+            "carbohidratos",
+            "carboidrati",
+            "koolhydraten",
+            "碳水化合物",
+        ),
+    ),
+    (
+        "event_marker",
+        (
+            "event marker",
+            "ereignismarkierung",
+            "ereignismarker",
+            "marqueur d'evenement",
+            "marcador de evento",
+            "indicatore evento",
+            "marcatore evento",
+            "gebeurtenismarkering",
+            "事件标记",
+        ),
+    ),
+    (
+        "timestamp",
+        (
+            "=timestamp",
+            "=zeitstempel",
+            "=horodatage",
+            "=marca de tiempo",
+            "=data/ora",
+            "=tijdstempel",
+            "=时间戳",
+        ),
+    ),
+    ("date", ("=date", "=datum", "=fecha", "=data", "=日期")),
+    ("time", ("=time", "=zeit", "=uhrzeit", "=heure", "=hora", "=ora", "=tijd", "=时间")),
+    ("index", ("=index", "=indice", "=索引")),
+)
+
+_VALUE_ROLES = (
+    "sensor_glucose",
+    "bg_reading",
+    "sensor_cal",
+    "bolus_delivered",
+    "carbs",
+    "event_marker",
+)
+_PREAMBLE_LINES = 40
+_LOOKAHEAD_ROWS = 2000
+_MEAL = re.compile(
+    r"^\s*(meal|mahlzeit|repas|comida|pasto|maaltijd|进餐|餐)\s*:\s*([\d.,]+)", re.IGNORECASE
+)
+
+
+def _header_columns(cells: list[str]) -> dict[str, int] | None:
+    columns = match_columns(cells, COLUMNS)
+    has_time = "timestamp" in columns or {"date", "time"} <= columns.keys()
+    values = sum(role in columns for role in _VALUE_ROLES)
+    if has_time and values >= 3 and ("sensor_glucose" in columns or "bg_reading" in columns):
+        return columns
+    return None
+
+
+def _delimiter(lines: list[str]) -> str:
+    semicolons = sum(line.count(";") for line in lines)
+    commas = sum(line.count(",") for line in lines)
+    return ";" if semicolons > commas else ","
+
+
+def sniff(text: str) -> bool:
+    lines = text.splitlines()[:_PREAMBLE_LINES]
+    delimiter = _delimiter(lines)
+    for cells in csv.reader(lines, delimiter=delimiter):
+        if _header_columns([c.strip() for c in cells]):
+            return True
+    return False
+
+
+def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
+    first_lines = list(itertools.islice(text, _PREAMBLE_LINES))
+    delimiter = _delimiter(first_lines)
+    reader = csv.reader(itertools.chain(first_lines, text), delimiter=delimiter)
+    rows = _numbered(reader)
+
+    columns: dict[str, int] | None = None
+    units: dict[str, str] = {}
+    device = ""
+    date_order = "ymd"
+    while True:
+        try:
+            line, cells = next(rows)
+        except StopIteration:
+            break
+        if cells[0].startswith("-------"):
+            # A new section of the current layout: "-------;Guardian Connect;Sensor;<sn>;---"
+            parts = [c for c in cells[1:] if c and not c.startswith("---")]
+            if parts:
+                device = " ".join(p for i, p in enumerate(parts) if i != 1 or len(parts) < 3)
+            columns = None
+            continue
+        if columns is None:
+            found = _header_columns(cells)
+            if found is None:
+                device = _preamble_device(cells) or device
+                continue
+            columns = found
+            units = {
+                role: unit_from_text(cells[columns[role]]) or MG_DL
+                for role in ("sensor_glucose", "bg_reading", "sensor_cal")
+                if role in columns
+            }
+            ctx.clock.reset()
+            head, rows = lookahead(rows, _LOOKAHEAD_ROWS)
+            order = DateOrder()
+            for _, row in head:
+                order.feed(_stamp_text(row, columns))
+            date_order = order.resolved()
+            del head
+            continue
+        yield from _row(ctx, line, cells, columns, units, device, date_order)
+
+    if columns is None and not units:
+        raise UnreadableFile("CareLink export without a recognisable header row")
+
+
+def _numbered(reader) -> Iterator[tuple[int, list[str]]]:
+    start = 1
+    for cells in reader:
+        line, start = start, reader.line_num + 1
+        cells = [c.strip() for c in cells]
+        if not cells or all(not c for c in cells):
+            continue
+        cells[0] = cells[0].lstrip("\ufeff")
+        yield line, cells
+
+
+def _preamble_device(cells: list[str]) -> str:
+    """Legacy ``Pump:,Paradigm Revel - 523,#736868,`` -> "Paradigm Revel - 523 #736868"."""
+    key = fold_text(cells[0]).rstrip(":")
+    if key in ("pump", "pumpe", "pompe", "bomba", "pompa", "胰岛素泵") and len(cells) > 1:
+        return " ".join(c for c in cells[1:3] if c)
+    if "serial number" in (fold_text(c) for c in cells):
+        serial = cells[-1]
+        return serial
+    return ""
+
+
+def _stamp_text(cells: list[str], columns: dict[str, int]) -> str:
+    stamp = cell(cells, columns, "timestamp")
+    if stamp:
+        return stamp
+    return f"{cell(cells, columns, 'date')} {cell(cells, columns, 'time')}".strip()
+
+
+def _row(ctx, line, cells, columns, units, device, date_order) -> Iterator:
+    present = [role for role in _VALUE_ROLES if cell(cells, columns, role)]
+    if not present:
+        return
+    try:
+        wall = parse_wall_time(_stamp_text(cells, columns), date_order)
+    except ValueError as exc:
+        yield RowError(line, str(exc))
+        return
+    instant = ctx.clock.to_utc(wall)
+    for role in present:
+        raw = cell(cells, columns, role)
+        if role in ("sensor_glucose", "bg_reading", "sensor_cal"):
+            kind = {"sensor_glucose": "cgm", "bg_reading": "smbg", "sensor_cal": "calibration"}
+            yield glucose(
+                ctx,
+                line,
+                instant,
+                raw,
+                units[role],
+                kind[role],
+                device,
+                low_limit=CARELINK_LOW_MG_DL,
+                high_limit=CARELINK_HIGH_MG_DL,
+            )
+            continue
+        if role == "event_marker":
+            meal = _MEAL.match(raw)
+            if meal:
+                try:
+                    yield Treatment(
+                        line, instant, "carbs", parse_number(meal.group(2)), raw, device
+                    )
+                except ValueError as exc:
+                    yield RowError(line, f"carbohydrates {exc}")
+            else:
+                yield Treatment(line, instant, "note", None, raw, device)
+            continue
+        try:
+            amount = parse_number(raw)
+        except ValueError as exc:
+            yield RowError(line, f"{'insulin' if role == 'bolus_delivered' else 'carbs'} {exc}")
+            continue
+        if amount <= 0:
+            continue
+        kind = "insulin_rapid" if role == "bolus_delivered" else "carbs"
+        yield Treatment(line, instant, kind, amount, "", device)

@@ -1,0 +1,418 @@
+"""Dexcom Clarity CSV export (G5/G6/G7, receiver and mobile apps), any language.
+
+Layouts: the older 12 columns (Index, Timestamp, Event Type, Event Subtype, Patient Info,
+Device Info, Source Device ID, Glucose Value, Insulin Value, Carb Value, Duration,
+Glucose Rate of Change) and the newer 14 with Transmitter Time (Long Integer) and
+Transmitter ID. Columns are found by the alias tables below, so column order and the
+export language do not matter; adding a language is adding its words to the tables.
+
+Rows -> records:
+  EGV -> Reading "cgm" ("High"/"Low" -> flagged at 400/40 mg/dL, the G6 reporting range)
+  Calibration -> Reading "calibration" (a finger-stick entered to calibrate)
+  Insulin -> Treatment insulin_rapid / insulin_long (from the subtype), units
+  Carbs -> Treatment carbs (grams); Exercise -> Treatment exercise (minutes)
+  Health -> Treatment note
+  FirstName/LastName/Device/Alert/... -> nothing (Alert glucose values are thresholds)
+
+Timestamps are device wall-clock time in the patient's zone. In a repeated DST hour the
+Transmitter Time (seconds, monotonic per transmitter) picks the right instant: the offset
+"UTC - transmitter time" learned on unambiguous rows predicts the instant.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from ._common import (
+    DEFAULT_HIGH_MG_DL,
+    DEFAULT_LOW_MG_DL,
+    MG_DL,
+    Context,
+    DateOrder,
+    cell,
+    csv_rows,
+    fold_text,
+    glucose,
+    lookahead,
+    match_columns,
+    parse_duration_minutes,
+    parse_number,
+    parse_wall_time,
+    sniff_delimiter,
+    unit_from_text,
+)
+from ._records import RowError, Treatment, UnreadableFile
+
+# Dexcom G6/G7 report 40..400 mg/dL; "Low"/"High" are stored at these limits.
+DEXCOM_LOW_MG_DL = DEFAULT_LOW_MG_DL
+DEXCOM_HIGH_MG_DL = DEFAULT_HIGH_MG_DL
+
+# Header aliases (folded: lower case, no accents). Specific roles first.
+COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "subtype",
+        (
+            "event subtype",
+            "ereignisuntertyp",
+            "ereignis-untertyp",
+            "sous-type",
+            "subtipo",
+            "sottotipo",
+            "subtype",
+            "事件子类型",
+        ),
+    ),
+    (
+        "event",
+        (
+            "event type",
+            "ereignistyp",
+            "ereignis-typ",
+            "type d'evenement",
+            "tipo de evento",
+            "tipo di evento",
+            "tipo evento",
+            "gebeurtenistype",
+            "type gebeurtenis",
+            "事件类型",
+        ),
+    ),
+    (
+        "transmitter_time",
+        (
+            "transmitter time",
+            "transmitterzeit",
+            "transmitter-zeit",
+            "emetteur+heure",
+            "emetteur+temps",
+            "tiempo del transmisor",
+            "hora del transmisor",
+            "ora del trasmettitore",
+            "tempo trasmettitore",
+            "zendertijd",
+            "发射器时间",
+        ),
+    ),
+    (
+        "transmitter_id",
+        (
+            "transmitter id",
+            "transmitter-id",
+            "id de l'emetteur",
+            "id del transmisor",
+            "id trasmettitore",
+            "id del trasmettitore",
+            "zender-id",
+            "zender id",
+            "发射器 id",
+            "发射器id",
+        ),
+    ),
+    (
+        "timestamp",
+        (
+            "timestamp",
+            "zeitstempel",
+            "horodatage",
+            "marca de tiempo",
+            "marca de hora",
+            "fecha y hora",
+            "indicatore orario",
+            "data/ora",
+            "data e ora",
+            "tijdstempel",
+            "时间戳",
+            "时间",
+        ),
+    ),
+    (
+        "rate",
+        (
+            "rate of change",
+            "anderungsrate",
+            "taux de variation",
+            "tasa de cambio",
+            "velocita di variazione",
+            "snelheid van verandering",
+            "变化率",
+        ),
+    ),
+    (
+        "glucose",
+        (
+            "glucose value",
+            "glukosewert",
+            "valeur du glucose",
+            "valeur de glucose",
+            "valeur de la glycemie",
+            "glycemie",
+            "valor de glucosa",
+            "valor de glucemia",
+            "valore del glucosio",
+            "valore glucosio",
+            "glucosewaarde",
+            "葡萄糖值",
+            "血糖值",
+        ),
+    ),
+    (
+        "insulin",
+        (
+            "insulin value",
+            "insulinwert",
+            "valeur d'insuline",
+            "valor de insulina",
+            "valore insulina",
+            "valore dell'insulina",
+            "insulinewaarde",
+            "胰岛素值",
+        ),
+    ),
+    (
+        "carbs",
+        (
+            "carb value",
+            "kohlenhydratwert",
+            "kohlenhydrate",
+            "glucides",
+            "carbohidratos",
+            "carboidrati",
+            "koolhydra",
+            "碳水化合物",
+        ),
+    ),
+    ("duration", ("duration", "dauer", "duree", "duracion", "durata", "duur", "持续时间")),
+    (
+        "source",
+        (
+            "source device id",
+            "quellgerate-id",
+            "quellgerat",
+            "appareil source",
+            "dispositivo de origen",
+            "dispositivo di origine",
+            "dispositivo origine",
+            "bronapparaat",
+            "源设备",
+        ),
+    ),
+    (
+        "device_info",
+        (
+            "device info",
+            "gerateinfo",
+            "gerateinformationen",
+            "informations sur",
+            "informacion del dispositivo",
+            "info dispositivo",
+            "informazioni dispositivo",
+            "apparaatinfo",
+            "apparaatgegevens",
+            "设备信息",
+        ),
+    ),
+    ("index", ("=index", "=indice", "=índice", "=索引")),
+)
+
+# Event Type values (folded) in the languages Clarity exports.
+EVENT_KINDS: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "egv",
+            "cgm",
+            "sensor",
+            "glukosewert",
+            "valeur de glucose",
+            "glucosa del sensor",
+            "glucosio",
+            "葡萄糖",
+        ),
+        "egv",
+    ),
+    **dict.fromkeys(
+        (
+            "calibration",
+            "kalibrierung",
+            "calibrage",
+            "etalonnage",
+            "calibracion",
+            "calibrazione",
+            "kalibratie",
+            "校准",
+        ),
+        "calibration",
+    ),
+    **dict.fromkeys(("insulin", "insuline", "insulina", "胰岛素"), "insulin"),
+    **dict.fromkeys(
+        (
+            "carbs",
+            "carbohydrates",
+            "kohlenhydrate",
+            "glucides",
+            "carbohidratos",
+            "carboidrati",
+            "koolhydraten",
+            "碳水化合物",
+        ),
+        "carbs",
+    ),
+    **dict.fromkeys(
+        (
+            "exercise",
+            "bewegung",
+            "sport",
+            "exercice",
+            "activite physique",
+            "ejercicio",
+            "esercizio",
+            "attivita fisica",
+            "beweging",
+            "lichaamsbeweging",
+            "运动",
+        ),
+        "exercise",
+    ),
+    **dict.fromkeys(
+        ("health", "gesundheit", "sante", "salud", "salute", "gezondheid", "健康"), "note"
+    ),
+}
+
+# Insulin subtypes that mean long-acting (anything else is rapid/fast-acting).
+LONG_ACTING_WORDS = ("long", "lang", "depot", "lente", "lent", "prolong", "lenta", "basal", "长效")
+
+_LOOKAHEAD_ROWS = 2000
+
+
+def sniff(text: str) -> bool:
+    for line in text.splitlines()[:5]:
+        columns = match_columns(line.split(sniff_delimiter(line)), COLUMNS)
+        if {"event", "timestamp", "glucose"} <= columns.keys():
+            return True
+    return False
+
+
+def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
+    header_line = text.readline()
+    delimiter = sniff_delimiter(header_line)
+    header = [
+        c.strip().lstrip("\ufeff") for c in next(csv_rows(io.StringIO(header_line), delimiter))[1]
+    ]
+    columns = match_columns(header, COLUMNS)
+    missing = {"event", "timestamp", "glucose"} - columns.keys()
+    if missing:
+        raise UnreadableFile(
+            "Dexcom export without the expected columns: missing " + ", ".join(sorted(missing))
+        )
+    unit = unit_from_text(header[columns["glucose"]]) or MG_DL
+
+    rows = ((line + 1, cells) for line, cells in csv_rows(text, delimiter))
+    head, rows = lookahead(rows, _LOOKAHEAD_ROWS)
+    order = DateOrder()
+    for _, cells in head:
+        order.feed(cell(cells, columns, "timestamp"))
+    date_order = order.resolved()
+    del head
+
+    model = ""
+    anchors: dict[str, timedelta] = {}  # transmitter id -> UTC minus transmitter seconds
+    for line, cells in rows:
+        event = fold_text(cell(cells, columns, "event"))
+        kind = EVENT_KINDS.get(event)
+        if kind is None:
+            if event in ("device", "gerat", "appareil", "dispositivo", "apparaat", "设备"):
+                model = _model_name(cell(cells, columns, "device_info"))
+            continue
+        stamp = cell(cells, columns, "timestamp")
+        if not stamp:
+            if kind == "egv" and cell(cells, columns, "glucose"):
+                yield RowError(line, "reading without a timestamp")
+            continue
+        try:
+            wall = parse_wall_time(stamp, date_order)
+        except ValueError as exc:
+            yield RowError(line, str(exc))
+            continue
+        if wall.tzinfo is not None:
+            instant = wall.astimezone(UTC)
+        else:
+            instant = _instant(ctx, wall, cells, columns, anchors)
+        source = cell(cells, columns, "source")
+        device = f"{model} {source}".strip() if model and source not in model else source or model
+        if kind in ("egv", "calibration"):
+            raw = cell(cells, columns, "glucose")
+            if not raw:
+                yield RowError(line, f"{cell(cells, columns, 'event')} row without a glucose value")
+                continue
+            yield glucose(
+                ctx,
+                line,
+                instant,
+                raw,
+                unit,
+                "cgm" if kind == "egv" else "calibration",
+                device,
+                low_limit=DEXCOM_LOW_MG_DL,
+                high_limit=DEXCOM_HIGH_MG_DL,
+            )
+        else:
+            yield _treatment(line, instant, kind, cells, columns, device)
+
+
+def _model_name(device_info: str) -> str:
+    """ "Dexcom G6 Mobile App" -> "Dexcom G6"."""
+    name = device_info.strip()
+    for suffix in (" Mobile App", " App", " Receiver"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    return name.strip()
+
+
+def _instant(ctx: Context, wall: datetime, cells, columns, anchors) -> datetime:
+    """Wall time -> UTC, using the transmitter clock to resolve a repeated DST hour."""
+    options = ctx.clock.candidates(wall)
+    tx_text = cell(cells, columns, "transmitter_time")
+    tx_id = cell(cells, columns, "transmitter_id")
+    try:
+        tx_seconds = int(parse_number(tx_text)) if tx_text else None
+    except ValueError:
+        tx_seconds = None
+    if tx_seconds is None:
+        return ctx.clock.to_utc(wall)
+    if len(options) == 1:
+        instant = ctx.clock.to_utc(wall)
+        anchors[tx_id] = instant - timedelta(seconds=tx_seconds)
+        return instant
+    anchor = anchors.get(tx_id)
+    if anchor is None:
+        return ctx.clock.to_utc(wall)
+    expected = anchor + timedelta(seconds=tx_seconds)
+    return min(options, key=lambda option: abs(option - expected))
+
+
+def _treatment(line, instant, kind, cells, columns, device) -> Treatment | RowError:
+    subtype = cell(cells, columns, "subtype")
+    try:
+        if kind == "insulin":
+            raw = cell(cells, columns, "insulin")
+            amount = parse_number(raw) if raw else None
+            folded = fold_text(subtype)
+            long_acting = any(word in folded for word in LONG_ACTING_WORDS)
+            return Treatment(
+                line,
+                instant,
+                "insulin_long" if long_acting else "insulin_rapid",
+                amount,
+                subtype,
+                device,
+            )
+        if kind == "carbs":
+            raw = cell(cells, columns, "carbs")
+            return Treatment(line, instant, "carbs", parse_number(raw) if raw else None, "", device)
+        if kind == "exercise":
+            minutes = parse_duration_minutes(cell(cells, columns, "duration"))
+            return Treatment(line, instant, "exercise", minutes, subtype, device)
+    except ValueError as exc:
+        return RowError(line, str(exc))
+    return Treatment(line, instant, "note", None, subtype, device)

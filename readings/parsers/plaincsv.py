@@ -1,0 +1,105 @@
+"""Our plain CSV: the simplest way to bring readings from any other source.
+
+Header (any column order, names case-insensitive; ``,`` ``;`` or tab separated)::
+
+    timestamp,value,unit[,kind][,device][,meal_tag]
+
+* ``timestamp`` - ISO 8601, e.g. ``2024-03-01T08:15:00+01:00`` or ``...Z`` (an instant);
+  ``2024-03-01 08:15`` without an offset is the patient's local time (the ``timezone``
+  argument); or epoch milliseconds (``1709277300000``).
+* ``value`` - a number (decimal point or comma) or ``Low``/``High`` (stored flagged at
+  40/400 mg/dL).
+* ``unit`` - ``mg/dL`` or ``mmol/L``.
+* ``kind`` - ``cgm`` (default when the column is absent or empty), ``smbg``, ``scan`` or
+  ``calibration``; ``control`` rows (control-solution tests) are dropped and counted.
+* ``device`` - free text identifying the device (default empty).
+* ``meal_tag`` - ``fasting``, ``before_meal``, ``after_meal``, ``bedtime`` or empty.
+
+Example::
+
+    timestamp,value,unit,kind,device,meal_tag
+    2024-03-01T07:02:00+01:00,5.4,mmol/L,smbg,Contour Next One,fasting
+    2024-03-01T07:05:00Z,98,mg/dL,cgm,Dexcom G7,
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+from ._common import (
+    Context,
+    cell,
+    csv_rows,
+    epoch_ms_to_utc,
+    glucose,
+    parse_iso_instant,
+    sniff_delimiter,
+    unit_from_text,
+)
+from ._records import RowError, UnreadableFile
+
+KINDS = ("cgm", "smbg", "scan", "calibration")
+MEAL_TAGS = ("fasting", "before_meal", "after_meal", "bedtime")
+_OPTIONAL = ("kind", "device", "meal_tag")
+
+
+def _columns(header: list[str]) -> dict[str, int]:
+    names = [h.strip().lstrip("\ufeff").lower() for h in header]
+    return {
+        name: i
+        for i, name in enumerate(names)
+        if name in ("timestamp", "value", "unit", *_OPTIONAL)
+    }
+
+
+def sniff(text: str) -> bool:
+    lines = text.lstrip("\ufeff").splitlines()
+    if not lines:
+        return False
+    first = lines[0]
+    return {"timestamp", "value", "unit"} <= _columns(first.split(sniff_delimiter(first))).keys()
+
+
+def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
+    header_line = text.readline()
+    delimiter = sniff_delimiter(header_line)
+    header = next(csv_rows(io.StringIO(header_line), delimiter), (1, []))[1]
+    columns = _columns(header)
+    missing = {"timestamp", "value", "unit"} - columns.keys()
+    if missing:
+        raise UnreadableFile("plain CSV without the columns " + ", ".join(sorted(missing)))
+    for line, cells in csv_rows(text, delimiter):
+        line += 1
+        kind = cell(cells, columns, "kind").lower() or "cgm"
+        if kind in ("control", "control_solution", "control-solution"):
+            ctx.count_ignored("control-solution tests")
+            continue
+        if kind not in KINDS:
+            yield RowError(line, f"kind {kind!r} is not one of {', '.join(KINDS)}")
+            continue
+        meal_tag = cell(cells, columns, "meal_tag").lower()
+        if meal_tag and meal_tag not in MEAL_TAGS:
+            yield RowError(line, f"meal_tag {meal_tag!r} is not one of {', '.join(MEAL_TAGS)}")
+            continue
+        unit_text = cell(cells, columns, "unit")
+        unit = unit_from_text(unit_text)
+        if unit is None:
+            yield RowError(line, f"unit {unit_text!r} is not mg/dL or mmol/L")
+            continue
+        stamp = cell(cells, columns, "timestamp")
+        try:
+            if stamp.isdigit():
+                instant = epoch_ms_to_utc(int(stamp))
+            else:
+                instant = parse_iso_instant(stamp, ctx.clock)
+        except (ValueError, OverflowError):
+            yield RowError(line, f"timestamp {stamp!r} is not ISO 8601 or epoch milliseconds")
+            continue
+        raw = cell(cells, columns, "value")
+        if not raw:
+            yield RowError(line, "row without a value")
+            continue
+        yield glucose(
+            ctx, line, instant, raw, unit, kind, cell(cells, columns, "device"), meal_tag=meal_tag
+        )

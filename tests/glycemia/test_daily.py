@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from glycemia.daily import daily_stats, day_night_split, hourly_stats
+
+from .helpers import every_5_minutes, reference, reference_csv
+
+
+def test_it_matches_iglu_daily_stats():
+    times, values, _, _ = reference()
+    expected = reference_csv("daily_stats")
+    ours = daily_stats(times, values, tz="UTC", exact=True)
+    assert [d["date"] for d in ours] == expected["date"].tolist()
+    for mine, (_, row) in zip(ours, expected.iterrows(), strict=True):
+        assert mine["readings"] == row["n"]
+        assert mine["mean_mg_dl"] == pytest.approx(row["mean"], rel=1e-9)
+        assert mine["sd_mg_dl"] == pytest.approx(row["sd"], rel=1e-9)
+        assert (mine["min_mg_dl"], mine["max_mg_dl"]) == (row["min"], row["max"])
+        assert mine["tir"] == pytest.approx(row["in_range_70_180"], rel=1e-9)
+        assert mine["very_low_percent"] == pytest.approx(row["below_54"], abs=1e-9)
+        below70 = mine["very_low_percent"] + mine["low_percent"]
+        assert below70 == pytest.approx(row["below_70"], abs=1e-9)
+        assert mine["very_high_percent"] == pytest.approx(row["above_250"], abs=1e-9)
+
+
+def test_it_matches_iglu_day_night_split():
+    times, values, expected, _ = reference()
+    split = day_night_split(times, values, tz="UTC", exact=True)
+    for ours, theirs in (("night", "night_00_06"), ("day", "day_06_24")):
+        ref = expected["day_night_split"][theirs]
+        m = split[ours]
+        assert "agp" not in m and m["readings"] == ref["n"]
+        assert m["mean_mg_dl"] == pytest.approx(ref["mean"], rel=1e-9)
+        assert m["sd_mg_dl"] == pytest.approx(ref["sd"], rel=1e-9)
+        assert m["cv_percent"] == pytest.approx(ref["cv"], rel=1e-9)
+        assert m["in_range_percent"] == pytest.approx(ref["in_range_70_180"], rel=1e-9)
+        assert m["very_low_percent"] == pytest.approx(ref["below_54"], abs=1e-9)
+
+
+def test_it_matches_iglu_hourly_counts():
+    times, values, _, _ = reference()
+    hourly = reference_csv("agp_hourly_raw")
+    ours = hourly_stats(times, values, tz="UTC")
+    assert [h["readings"] for h in ours] == hourly["n"].tolist()
+    assert [h["median_mg_dl"] for h in ours] == hourly["p50"].tolist()
+
+
+@pytest.mark.parametrize("day,count", [("2019-03-31", 276), ("2019-10-27", 300)])
+def test_it_splits_dst_days_by_local_date(day, count):
+    times = every_5_minutes("2019-03-30 00:00", "2019-11-01 00:00", "Europe/Bucharest")
+    days = {
+        d["date"]: d["readings"]
+        for d in daily_stats(times, np.full(times.size, 100.0), tz="Europe/Bucharest")
+    }
+    assert days[day] == count and days["2019-05-01"] == 288

@@ -1,0 +1,78 @@
+import pytest
+from django.urls import reverse
+
+from accounts.models import AuditEvent
+from tests.conftest import PASSWORD
+
+
+def login(client, user):
+    assert client.login(username=user.username, password=PASSWORD)
+
+
+def test_it_redirects_anonymous_visitors_to_sign_in(client, patient):
+    response = client.get(reverse("patients-detail", args=[patient.pk]))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_it_shows_a_patient_their_own_page(client, patient):
+    login(client, patient.user)
+    response = client.get(reverse("patients-detail", args=[patient.pk]))
+    assert response.status_code == 200
+    assert patient.name in response.content.decode()
+
+
+def test_it_refuses_a_patient_another_patients_page(client, patient, other_patient):
+    login(client, patient.user)
+    response = client.get(reverse("patients-detail", args=[other_patient.pk]))
+    assert response.status_code == 404
+
+
+def test_it_refuses_outsiders_the_patient_list(client, patient):
+    login(client, patient.user)
+    assert client.get(reverse("patients-list")).status_code == 403
+
+
+def test_it_sends_each_role_home(client, patient, alice, staff, admin_user):
+    login(client, patient.user)
+    assert client.get("/")["Location"] == reverse("patients-detail", args=[patient.pk])
+    login(client, alice)
+    assert client.get("/")["Location"] == reverse("patients-list")
+    login(client, staff)
+    response = client.get("/")
+    assert response.status_code == 200 and patient.name in response.content.decode()
+    login(client, admin_user)
+    assert client.get("/").status_code == 200
+
+
+def test_it_lists_only_assigned_patients_for_triage(client, alice, patient, other_patient):
+    login(client, alice)
+    body = client.get(reverse("patients-list")).content.decode()
+    assert patient.name in body
+    assert other_patient.name not in body
+
+
+def test_it_hides_clinical_detail_from_staff(client, staff, patient):
+    login(client, staff)
+    response = client.get(reverse("patients-detail", args=[patient.pk]))
+    assert response.status_code == 200
+    assert "Last 14 days" not in response.content.decode()
+
+
+def test_it_audits_a_clinicians_view(client, alice, patient):
+    login(client, alice)
+    client.get(reverse("patients-detail", args=[patient.pk]))
+    event = AuditEvent.objects.get()
+    assert (event.user, event.patient, event.action) == (alice, patient, "view")
+
+
+def test_it_does_not_audit_the_patient_viewing_themself(client, patient):
+    login(client, patient.user)
+    client.get(reverse("patients-detail", args=[patient.pk]))
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize("language,text", [("en", "Sign in"), ("zh-hans", "登录")])
+def test_it_speaks_english_and_chinese(client, db, language, text):
+    client.cookies["django_language"] = language
+    assert text in client.get(reverse("login")).content.decode()

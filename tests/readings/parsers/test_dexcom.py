@@ -1,0 +1,79 @@
+import statistics
+from datetime import timedelta
+
+from .helpers import FIXTURES, collect
+
+SUGAR = FIXTURES / "dexcom_clarity/sugar-sugar__example.csv"
+CGMQUANTIFY = FIXTURES / "dexcom_clarity/cgmquantify__test_file.csv"
+
+
+def test_it_reads_the_14_column_layout():
+    result = collect(SUGAR, timezone="Europe/Bucharest")
+    assert result.format == "dexcom"
+    cgm = result.of("cgm")
+    assert len(cgm) == 3913
+    assert sum(r.flag == "high" for r in cgm) == 13
+    assert sum(r.flag == "low" for r in cgm) == 2
+    assert {r.value_mg_dl for r in cgm if r.flag == "high"} == {400}
+    assert {r.value_mg_dl for r in cgm if r.flag == "low"} == {40}
+    numeric = [r.value_mg_dl for r in cgm if not r.flag]
+    assert len(numeric) == 3898
+    assert round(statistics.mean(numeric), 1) == 175.6
+    assert (min(numeric), max(numeric)) == (43, 400)
+    assert len(result.of("calibration")) == 9
+    kinds = [t.kind for t in result.treatments]
+    assert kinds.count("insulin_rapid") == 49
+    assert kinds.count("insulin_long") == 24
+    assert kinds.count("carbs") == 4
+    assert kinds.count("exercise") == 3
+    assert result.errors == []
+    assert {r.device for r in result.readings} == {"Dexcom G6 Android G6"}
+
+
+def test_it_skips_alert_thresholds_and_patient_rows():
+    result = collect(CGMQUANTIFY)
+    assert len(result.readings) == 2148
+    assert result.kinds() == {"cgm": 2148}
+    assert result.errors == []
+    first = result.readings[0]
+    assert (first.line, first.value_mg_dl) == (13, 103)
+    assert first.timestamp.isoformat() == "2016-10-24T11:24:17+00:00"
+
+
+def test_it_uses_transmitter_time_in_the_repeated_dst_hour():
+    result = collect(SUGAR, timezone="Europe/Bucharest")
+    by_line = {r.line: r for r in result.readings}
+    first, second = by_line[3516], by_line[3517]  # both 2019-10-27T03:02:18 local
+    assert (first.value_mg_dl, second.value_mg_dl) == (312, 296)
+    assert first.timestamp.isoformat() == "2019-10-27T00:02:18+00:00"  # EEST, +03:00
+    assert second.timestamp.isoformat() == "2019-10-27T01:02:18+00:00"  # EET, +02:00
+    egvs = sorted(
+        (r for r in result.of("cgm") if 3505 <= r.line <= 3545), key=lambda r: r.timestamp
+    )
+    gaps = [b.timestamp - a.timestamp for a, b in zip(egvs, egvs[1:], strict=False)]
+    assert all(timedelta(minutes=4) < gap < timedelta(minutes=6) for gap in gaps)
+
+
+def test_it_reads_a_german_export_with_decimal_commas_and_day_first_dates():
+    content = (
+        "Index;Zeitstempel (JJJJ-MM-TTThh:mm:ss);Ereignistyp;Ereignisuntertyp;Patienteninfo;"
+        "Geräteinfo;Quellgeräte-ID;Glukosewert (mmol/l);Insulinwert (IE);"
+        "Kohlenhydratwert (Gramm);Dauer (hh:mm:ss);Glukose-Änderungsrate (mmol/l/min);"
+        "Transmitterzeit (Long Integer);Transmitter-ID\r\n"
+        "1;;Gerät;;;Dexcom G7 Mobile App;Android G7;;;;;;;\r\n"
+        "2;;Alarm;Hoch;;;Android G7;13,9;;;;;;\r\n"
+        "3;13.03.2024 08:00:00;EGV;;;;Android G7;5,4;;;;;1000;ABC\r\n"
+        "4;13.03.2024 08:05:00;EGV;;;;Android G7;Niedrig;;;;;1300;ABC\r\n"
+        "5;13.03.2024 08:10:00;EGV;;;;Android G7;Hoch;;;;;1600;ABC\r\n"
+        "6;13.03.2024 08:12:00;Insulin;Langwirksam;;;Android G7;;12,5;;;;;\r\n"
+    ).encode("utf-8-sig")
+    result = collect(content, timezone="Europe/Berlin")
+    assert result.format == "dexcom"
+    assert [(r.value_mg_dl, r.flag) for r in result.readings] == [
+        (97, ""),
+        (40, "low"),
+        (400, "high"),
+    ]
+    assert result.readings[0].timestamp.isoformat() == "2024-03-13T07:00:00+00:00"
+    assert result.readings[0].device == "Dexcom G7 Android G7"
+    assert [(t.kind, t.amount) for t in result.treatments] == [("insulin_long", 12.5)]

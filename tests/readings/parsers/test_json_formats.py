@@ -1,0 +1,95 @@
+import json
+import statistics
+
+from .helpers import FIXTURES, collect
+
+NIGHTSCOUT = FIXTURES / "nightscout/cgm_format__nightscout_entries.json"
+TIDEPOOL = FIXTURES / "tidepool/sensotrend-converter__data_tandem_cbg.json"
+BUNDLE = FIXTURES / "fhir/sensotrend-converter__bundle.json"
+
+
+def test_it_reads_nightscout_entries():
+    result = collect(NIGHTSCOUT)
+    assert result.kinds() == {"cgm": 1000}
+    assert round(statistics.mean(r.value_mg_dl for r in result.readings), 1) == 167.4
+    first = result.readings[0]
+    assert (first.line, first.value_mg_dl) == (1, 162)
+    assert first.timestamp.isoformat() == "2026-04-05T20:30:29+00:00"
+
+
+def test_it_reads_a_single_nightscout_object_and_mbg_with_date_string_fallback():
+    entry = {
+        "type": "mbg",
+        "mbg": 104,
+        "dateString": "2024-03-01T08:00:00+01:00",
+        "device": "meter",
+    }
+    result = collect(json.dumps(entry).encode())
+    assert [(r.kind, r.value_mg_dl, r.device) for r in result.readings] == [("smbg", 104, "meter")]
+    assert result.readings[0].timestamp.isoformat() == "2024-03-01T07:00:00+00:00"
+
+
+def test_it_reads_tidepool_cbg_using_time_not_device_time():
+    result = collect(TIDEPOOL)
+    cgm = result.of("cgm")
+    assert len(cgm) == 637
+    values = [r.value_mg_dl for r in cgm]
+    assert (min(values), max(values)) == (50, 256)
+    assert round(statistics.mean(values), 1) == 143.2
+    assert cgm[0].timestamp.isoformat() == "2021-10-23T02:51:20+00:00"
+    assert cgm[0].device == "tandemCIQ1002717799999"
+
+
+def test_it_converts_tidepool_mmol_values():
+    records = [
+        {"type": "smbg", "units": "mmol/L", "value": 7.1596, "time": "2024-01-01T00:00:00Z"},
+        {"type": "cbg", "units": "mmol/L", "value": 10.0, "time": "2024-01-01T00:05:00.000Z"},
+    ]
+    result = collect(json.dumps(records).encode())
+    assert [(r.kind, r.value_mg_dl) for r in result.readings] == [("smbg", 129), ("cgm", 180)]
+
+
+def test_it_reads_the_fhir_bundle_matching_the_tidepool_values():
+    fhir = collect(BUNDLE)
+    glucose = fhir.readings
+    assert len(glucose) == 637
+    tidepool_values = sorted(r.value_mg_dl for r in collect(TIDEPOOL).of("cgm"))
+    assert sorted(r.value_mg_dl for r in glucose) == tidepool_values
+    assert glucose[0].value_mg_dl == round(7.16 * 18.01559) == 129
+    assert glucose[0].timestamp.isoformat() == "2021-09-04T13:39:35+00:00"
+    assert [t.kind for t in fhir.treatments] == ["carbs"] * 9
+
+
+def test_it_maps_fhir_loinc_codes_to_kinds():
+    def observation(code, value, unit, device=None):
+        resource = {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "effectiveDateTime": "2024-01-01T08:00:00Z",
+            "valueQuantity": {"value": value, "unit": unit},
+        }
+        if device:
+            resource["device"] = {"display": device}
+        return resource
+
+    resources = [
+        observation("99504-3", 120, "mg/dL"),
+        observation("105272-9", 5.5, "mmol/L"),
+        observation("41653-7", 98, "mg/dL"),
+        observation("14743-9", 3.9, "MMOL/L"),
+        observation("2339-0", 1200, "mg/dL"),
+        observation("14745-4", 6.0, "mmol/l", device="Dexcom G7 CGM"),
+        observation("8867-4", 70, "/min"),  # heart rate: not glucose, skipped
+    ]
+    result = collect(json.dumps(resources).encode(), format="fhir")
+    assert [(r.line, r.kind, r.value_mg_dl) for r in result.readings] == [
+        (1, "cgm", 120),
+        (2, "cgm", 99),
+        (3, "smbg", 98),
+        (4, "smbg", 70),
+        (6, "cgm", 108),
+    ]
+    assert [(e.line, e.reason) for e in result.errors] == [
+        (5, "glucose 1200 mg/dL is impossible (> 1000)")
+    ]

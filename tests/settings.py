@@ -1,0 +1,20 @@
+"""Test settings: the real settings plus speed switches. DATABASE_URL and CELERY_BROKER_URL
+still come from the environment, so the same suite runs on SQLite and on PostgreSQL + Redis."""
+
+import os
+import tempfile
+
+os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="dc-test-var-"))
+
+from diabetes_center.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Unit tests run tasks eagerly; tests marked `broker` start a real worker instead.
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1"
+CELERY_TASK_EAGER_PROPAGATES = True
+MEDIA_ROOT = VAR_DIR / "media"  # noqa: F405
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+LANGUAGE_CODE = "en"
