@@ -241,3 +241,6 @@ STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
     "diabetes_center.staticfinders.PlotlyFinder",
 ]
+
+# Absolute address of this site, for links given to uploader apps and in e-mails.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

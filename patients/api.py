@@ -1,14 +1,16 @@
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from accounts.access import audit, get_patient_for, patients_visible_to
+from accounts.models import AuditEvent
 from accounts.permissions import IsPerson
-from patients.serializers import PatientInput, PatientOutput
+from patients.serializers import AuditOutput, PatientInput, PatientOutput, TriageRow
+from patients.services import FLAGS, ORDERINGS, triage_rows
 
 
 @extend_schema(methods=["GET"], operation_id="patients_list", responses=PatientOutput(many=True))
@@ -54,3 +56,52 @@ def patient_detail(request, pk):
         patient = serializer.save()
         audit(request.user, patient, "change", "patient record")
     return Response(PatientOutput(patient).data)
+
+
+@extend_schema(
+    operation_id="triage_list",
+    parameters=[
+        OpenApiParameter("ordering", str, enum=sorted(ORDERINGS)),
+        OpenApiParameter("flag", str, enum=list(FLAGS)),
+        OpenApiParameter("page", int),
+    ],
+    responses=TriageRow(many=True),
+)
+@api_view(["GET"])
+@permission_classes([IsPerson])
+def triage(request):
+    """The signed-in clinician's triage list: the same rows, order and flags as the page."""
+    user = request.user
+    if not (user.is_endocrinologist or user.is_admin_role):
+        raise PermissionDenied("The triage list is for endocrinologists.")
+    rows = triage_rows(
+        patients_visible_to(user),
+        ordering=request.query_params.get("ordering", "risk"),
+        flag=request.query_params.get("flag") or None,
+    )
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(rows, request)
+    return paginator.get_paginated_response(
+        TriageRow([row.as_dict() for row in page], many=True).data
+    )
+
+
+@extend_schema(
+    operation_id="audit_list",
+    parameters=[OpenApiParameter("patient", int)],
+    responses=AuditOutput(many=True),
+)
+@api_view(["GET"])
+@permission_classes([IsPerson])
+def audit_list(request):
+    if not request.user.is_admin_role:
+        raise PermissionDenied("The audit trail is for administrators.")
+    events = AuditEvent.objects.select_related("user").order_by("-at", "-pk")
+    patient = request.query_params.get("patient")
+    if patient:
+        if not patient.isdigit():
+            raise ValidationError({"patient": "must be a patient id"})
+        events = events.filter(patient_id=int(patient))
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(events, request)
+    return paginator.get_paginated_response(AuditOutput(page, many=True).data)

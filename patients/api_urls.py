@@ -1,8 +1,13 @@
 from django.urls import path
 
-from patients import api
+from patients import api, metrics_api
 
 urlpatterns = [
     path("patients/", api.patient_list, name="api-patients-list"),
     path("patients/<int:pk>/", api.patient_detail, name="api-patients-detail"),
+    path(
+        "patients/<int:pk>/metrics/", metrics_api.patient_metrics_view, name="api-patients-metrics"
+    ),
+    path("triage/", api.triage, name="api-triage"),
+    path("audit/", api.audit_list, name="api-audit"),
 ]

@@ -47,3 +47,33 @@ class PatientOutput(serializers.ModelSerializer):
             "endocrinologists",
         ]
         read_only_fields = fields
+
+
+class TriageRow(serializers.Serializer):
+    """One triage row: 14-day figures from the daily rollups, and the flags raised."""
+
+    id = serializers.IntegerField()
+    mrn = serializers.CharField()
+    name = serializers.CharField()
+    diabetes_type = serializers.CharField()
+    flags = serializers.ListField(child=serializers.CharField())
+    readings = serializers.IntegerField(required=False, allow_null=True)
+    active_percent = serializers.FloatField(required=False, allow_null=True)
+    mean_mg_dl = serializers.FloatField(required=False, allow_null=True)
+    cv_percent = serializers.FloatField(required=False, allow_null=True)
+    gmi_percent = serializers.FloatField(required=False, allow_null=True)
+    very_low_percent = serializers.FloatField(required=False, allow_null=True)
+    low_percent = serializers.FloatField(required=False, allow_null=True)
+    in_range_percent = serializers.FloatField(required=False, allow_null=True)
+    high_percent = serializers.FloatField(required=False, allow_null=True)
+    very_high_percent = serializers.FloatField(required=False, allow_null=True)
+    gri = serializers.FloatField(required=False, allow_null=True)
+    gri_zone = serializers.CharField(required=False, allow_null=True)
+
+
+class AuditOutput(serializers.Serializer):
+    at = serializers.DateTimeField()
+    user = serializers.CharField(source="user.username", default=None)
+    patient = serializers.IntegerField(source="patient_id")
+    action = serializers.CharField()
+    what = serializers.CharField()

@@ -19,7 +19,8 @@ FLAG_LOW = "low"  # time < 70 mg/dL ≥ 4 %
 FLAG_HIGH = "high"  # time in range < 70 %
 FLAG_VARIABLE = "variable"  # CV > 36 %
 FLAG_NO_DATA = "insufficient_data"  # active < 70 % over the window
-FLAGS = (FLAG_VERY_LOW, FLAG_LOW, FLAG_HIGH, FLAG_VARIABLE, FLAG_NO_DATA)
+FLAG_METER = "meter_only"  # finger-sticks only: CGM figures cannot be computed
+FLAGS = (FLAG_VERY_LOW, FLAG_LOW, FLAG_HIGH, FLAG_VARIABLE, FLAG_NO_DATA, FLAG_METER)
 
 ORDERINGS = {
     "risk": ("-gri", "name"),
@@ -102,8 +103,19 @@ def triage_rows(
     start, end = window_dates()
     patients = list(patients.order_by("name", "pk"))
     metrics = rollup_metrics([p.pk for p in patients], start=start, end=end)
+    without_cgm = [p.pk for p in patients if p.pk not in metrics]
+    meter = rollup_metrics(without_cgm, start=start, end=end, kind="smbg") if without_cgm else {}
     rows = []
     for patient in patients:
+        if patient.pk in meter:
+            # Meter-only: show the finger-stick mean; band percentages of sparse finger-sticks
+            # are not CGM time-in-range and are not shown as such.
+            m = {
+                "readings": meter[patient.pk]["readings"],
+                "mean_mg_dl": meter[patient.pk]["mean_mg_dl"],
+            }
+            rows.append(PatientRow(patient, m, [FLAG_METER]))
+            continue
         m = metrics.get(patient.pk, {})
         rows.append(PatientRow(patient, m, flags_for(m)))
     if flag in FLAGS:

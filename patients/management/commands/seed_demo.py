@@ -147,8 +147,8 @@ class Command(BaseCommand):
                 )
             else:
                 profile = CgmProfile(
-                    mean=120 + (i * 17) % 90,
-                    swing=0.7 + (i % 5) * 0.2,
+                    mean=105 + (i * 17) % 100,
+                    swing=1.0 + (i % 5) * 0.25,
                     nocturnal_lows=i % 3 == 0,
                     gap_rate=0.005 + (i % 4) * 0.01,
                 )
