@@ -1,4 +1,5 @@
 from django.db import transaction
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes
@@ -9,6 +10,7 @@ from rest_framework.response import Response
 from accounts.access import audit, get_patient_for, patients_visible_to
 from accounts.models import AuditEvent
 from accounts.permissions import IsPerson
+from patients.export import export_csv, export_fhir
 from patients.serializers import AuditOutput, PatientInput, PatientOutput, TriageRow
 from patients.services import FLAGS, ORDERINGS, triage_rows
 
@@ -105,3 +107,27 @@ def audit_list(request):
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(events, request)
     return paginator.get_paginated_response(AuditOutput(page, many=True).data)
+
+
+@extend_schema(
+    operation_id="patients_export",
+    parameters=[OpenApiParameter("format", str, enum=["csv", "fhir"])],
+    responses={(200, "text/csv"): str, (200, "application/fhir+json"): dict},
+)
+@api_view(["GET"])
+@permission_classes([IsPerson])
+def patient_export(request, pk):
+    """All of a patient's readings, as re-importable plain CSV or a FHIR R4 Bundle (streamed)."""
+    patient = get_patient_for(request.user, pk)
+    fmt = request.query_params.get("format", "csv")
+    if fmt not in ("csv", "fhir"):
+        raise ValidationError({"format": "must be csv or fhir"})
+    audit(request.user, patient, "export", f"all data as {fmt}")
+    if fmt == "csv":
+        response = StreamingHttpResponse(export_csv(patient), content_type="text/csv")
+        extension = "csv"
+    else:
+        response = StreamingHttpResponse(export_fhir(patient), content_type="application/fhir+json")
+        extension = "json"
+    response["Content-Disposition"] = f'attachment; filename="{patient.mrn}.{extension}"'
+    return response

@@ -1,0 +1,80 @@
+import datetime as dt
+import json
+
+from django.urls import reverse
+
+from readings.parsers import Reading, parse
+from readings.services import readings_ingest
+
+T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+
+
+def load(patient):
+    readings_ingest(
+        patient=patient,
+        items=[
+            Reading(line=1, timestamp=T0, value_mg_dl=100.0, kind="cgm", device="G7"),
+            Reading(
+                line=2,
+                timestamp=T0 + dt.timedelta(minutes=5),
+                value_mg_dl=180.0,
+                kind="cgm",
+                device="G7",
+            ),
+            Reading(
+                line=3,
+                timestamp=T0 + dt.timedelta(hours=1),
+                value_mg_dl=95.0,
+                kind="smbg",
+                device="Guide",
+                meal_tag="fasting",
+            ),
+        ],
+    )
+
+
+def body(response) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def test_it_exports_csv_that_imports_back_unchanged(client, patient):
+    load(patient)
+    client.force_login(patient.user)
+    response = client.get(reverse("api-patients-export", args=[patient.pk]), {"format": "csv"})
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv"
+    result = parse(body(response), format="auto")
+    assert result.format == "csv"
+    items = list(result.items())
+    assert [(r.timestamp, r.value_mg_dl, r.kind, r.device, r.meal_tag) for r in items] == [
+        (T0, 100.0, "cgm", "G7", ""),
+        (T0 + dt.timedelta(minutes=5), 180.0, "cgm", "G7", ""),
+        (T0 + dt.timedelta(hours=1), 95.0, "smbg", "Guide", "fasting"),
+    ]
+
+
+def test_it_exports_a_fhir_bundle_with_the_design_loinc_codes(client, alice, patient):
+    load(patient)
+    client.force_login(alice)
+    response = client.get(reverse("api-patients-export", args=[patient.pk]), {"format": "fhir"})
+    bundle = json.loads(body(response))
+    assert bundle["resourceType"] == "Bundle"
+    resources = [entry["resource"] for entry in bundle["entry"]]
+    assert resources[0]["resourceType"] == "Patient"
+    codes = [r["code"]["coding"][0]["code"] for r in resources[1:]]
+    assert codes == ["99504-3", "99504-3", "41653-7"]
+    assert resources[2]["valueQuantity"]["value"] == 180.0
+    # Our own FHIR importer reads the export back.
+    assert len(list(parse(json.dumps(bundle).encode()).items())) == 3
+
+
+def test_it_refuses_other_patients_and_staff(client, patient, other_patient, staff):
+    client.force_login(other_patient.user)
+    assert client.get(reverse("api-patients-export", args=[patient.pk])).status_code == 404
+    client.force_login(staff)
+    assert client.get(reverse("api-patients-export", args=[patient.pk])).status_code == 404
+
+
+def test_it_rejects_unknown_formats(client, patient):
+    client.force_login(patient.user)
+    response = client.get(reverse("api-patients-export", args=[patient.pk]), {"format": "xml"})
+    assert response.status_code == 400 and "detail" in response.json()
