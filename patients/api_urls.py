@@ -8,6 +8,7 @@ urlpatterns = [
     path(
         "patients/<int:pk>/metrics/", metrics_api.patient_metrics_view, name="api-patients-metrics"
     ),
+    path("patients/<int:pk>/export/", api.patient_export, name="api-patients-export"),
     path("triage/", api.triage, name="api-triage"),
     path("audit/", api.audit_list, name="api-audit"),
 ]
