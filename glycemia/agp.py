@@ -52,16 +52,20 @@ def smooth_circular(curves: np.ndarray, bin_minutes: int) -> np.ndarray:
     """Triangular moving average across neighbouring bins, wrapping at midnight (NaN-aware)."""
     half = max(1, 60 // bin_minutes)
     nbins = curves.shape[-1]
+    if half >= nbins:  # very coarse bins: nothing sensible to smooth over
+        return curves
     ok = ~np.isnan(curves)
     filled = np.where(ok, curves, 0.0)
+    # Wrap at midnight by padding `half` bins on each side, then sum shifted slices.
+    padded = np.concatenate((filled[..., -half:], filled, filled[..., :half]), axis=-1)
+    present = ok.astype("float64")
+    padded_ok = np.concatenate((present[..., -half:], present, present[..., :half]), axis=-1)
     total = np.zeros_like(filled)
     weight = np.zeros_like(filled)
     for k in range(-half, half + 1):
         w = half + 1 - abs(k)
-        total += w * np.roll(filled, k, axis=-1)
-        weight += w * np.roll(ok, k, axis=-1)
-    if half >= nbins:  # very coarse bins: nothing sensible to smooth over
-        return curves
+        total += w * padded[..., half - k : half - k + nbins]
+        weight += w * padded_ok[..., half - k : half - k + nbins]
     with np.errstate(invalid="ignore"):
         smoothed = total / weight
     return np.where(ok, smoothed, np.nan)
@@ -104,6 +108,42 @@ def _agp_dict(t, v, *, tz: str, bin_minutes: int, smooth: bool, local=None) -> d
     )
     out = {"bin_minutes": int(bin_minutes), "minutes": minutes.tolist()}
     rounded = np.round(curves, 2)
-    for key, row in zip(PERCENTILE_KEYS, rounded, strict=True):
-        out[key] = [None if np.isnan(x) else float(x) for x in row.tolist()]
+    rows = rounded.tolist()
+    if np.isnan(rounded).any():  # empty bins -> None (JSON null)
+        rows = [[None if x != x else x for x in row] for row in rows]
+    for key, row in zip(PERCENTILE_KEYS, rows, strict=True):
+        out[key] = row
     return out
+
+
+def population_agp(
+    patient_ids, times, values, *, tz: str = "UTC", bin_minutes: int = 60, smooth: bool = True
+):
+    """AGP curves of many patients at once: (patient ids, array (patients, 5, bins)).
+
+    One type-7 quantile pass over (patient, clock bin) groups and one smoothing pass over all
+    curves; per patient the numbers equal `agp(...)` on that patient's readings.
+    """
+    from glycemia.series import as_ns
+
+    if 1440 % bin_minutes:
+        raise ValueError("bin_minutes must divide 1440")
+    pid = np.asarray(patient_ids)
+    t = as_ns(times)
+    v = np.asarray(values, dtype="float64")
+    ok = ~np.isnan(v)
+    pid, t, v = pid[ok], t[ok], v[ok]
+    order = np.lexsort((t, pid))
+    pid, t, v = pid[order], t[order], v[order]
+    keep = np.ones(t.size, dtype=bool)  # equal instants of one patient: keep the last
+    keep[:-1] = ~((pid[1:] == pid[:-1]) & (t[1:] == t[:-1]))
+    pid, t, v = pid[keep], t[keep], v[keep]
+    ids, codes = np.unique(pid, return_inverse=True)
+    nbins = 1440 // bin_minutes
+    minute_of_day = (local_ns(t, tz) % NS_PER_DAY) // NS_PER_MINUTE
+    bins = codes.astype("int64") * nbins + minute_of_day // bin_minutes
+    curves = binned_quantiles(bins, v, ids.size * nbins, [p / 100 for p in PERCENTILES])
+    curves = curves.reshape(len(PERCENTILES), ids.size, nbins)
+    if smooth:
+        curves = smooth_circular(curves, bin_minutes)
+    return ids, curves.transpose(1, 0, 2)

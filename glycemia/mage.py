@@ -28,8 +28,6 @@ as implemented by iglu 4.3.0 (`mage(version = "ma")`). Steps:
 
 from __future__ import annotations
 
-from bisect import bisect_right
-
 import numpy as np
 
 from glycemia.constants import (
@@ -86,54 +84,65 @@ def _moving_average(g: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-def _segment(g: np.ndarray) -> tuple[float | None, float | None]:
-    """(MAGE+, MAGE-) of one segment, None where undefined (iglu's mage_atomic)."""
-    n = g.size
-    if n < 7 or n < MAGE_LONG_MA or np.isnan(g).all():
-        return None, None
-    delta = _moving_average(g, MAGE_SHORT_MA) - _moving_average(g, MAGE_LONG_MA)
-    nan_g = np.isnan(g)
+def _crossings(delta: np.ndarray, nan_g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(indexes, is-max flags) of iglu's crossing points, first and last point included.
+
+    iglu walks the segment: a point is a crossing when short - long changes sign against the
+    previous point (a "strict" crossing), or against the sign of the last crossing. Both need
+    the point and its predecessor to be present. Vectorized: among the candidate points (valid,
+    delta != 0), the last crossing before a candidate always has the sign of the previous
+    candidate (either it was that crossing, or it was skipped for having the same sign), so a
+    candidate is a crossing when it is strict or its sign differs from the previous one's. Only
+    a segment whose first delta is 0 or missing differs: until the first strict crossing
+    nothing else can cross.
+    """
+    n = delta.size
     nan_d = np.isnan(delta)
     valid = np.zeros(n, dtype=bool)
     valid[1:] = ~nan_g[1:] & ~nan_g[:-1] & ~nan_d[1:] & ~nan_d[:-1]
-    # Crossings: delta changes sign against the previous point (always a crossing) or against
-    # the delta of the last crossing. Walk only from crossing to crossing (bisect on indexes).
-    strict = (np.flatnonzero(valid[1:] & (delta[1:] * delta[:-1] < 0)) + 1).tolist()
-    pos = np.flatnonzero(valid & (delta > 0)).tolist()
-    neg = np.flatnonzero(valid & (delta < 0)).tolist()
-    cross_ids = [0]
-    cross_max = [bool(delta[0] > 0)]
-    sign = 1 if delta[0] > 0 else (-1 if delta[0] < 0 else 0)
-    cur = 0
-    while True:
-        a = bisect_right(strict, cur)
-        nxt = strict[a] if a < len(strict) else n
-        if sign != 0:
-            opp = neg if sign > 0 else pos
-            b = bisect_right(opp, cur)
-            if b < len(opp) and opp[b] < nxt:
-                nxt = opp[b]
-        if nxt >= n:
-            break
-        cross_ids.append(nxt)
-        sign = 1 if delta[nxt] > 0 else -1
-        cross_max.append(sign > 0)
-        cur = nxt
-    cross_ids.append(n - 1)
-    cross_max.append(bool(delta[-1] > 0))
+    candidates = np.flatnonzero(valid & (delta != 0))
+    sign = np.where(delta[candidates] > 0, 1, -1)
+    strict = delta[candidates] * delta[candidates - 1] < 0
+    first = delta[0]
+    first_sign = 1 if first > 0 else (-1 if first < 0 else 0)  # NaN -> 0
+    previous = np.empty_like(sign)
+    if sign.size:
+        previous[0] = first_sign
+        previous[1:] = sign[:-1]
+        if first_sign == 0:
+            first_strict = int(np.argmax(strict)) if strict.any() else sign.size
+            previous[:first_strict] = 0
+    crossing = strict | ((previous != 0) & (sign != previous))
+    ids = np.concatenate(([0], candidates[crossing], [n - 1]))
+    is_max = np.concatenate(([first > 0], sign[crossing] > 0, [delta[-1] > 0]))
+    return ids, is_max
 
+
+def _segment(g: np.ndarray) -> tuple[float | None, float | None]:
+    """(MAGE+, MAGE-) of one segment, None where undefined (iglu's mage_atomic)."""
+    n = g.size
+    if n < 7 or n < MAGE_LONG_MA:
+        return None, None
+    nan_g = np.isnan(g)
+    if nan_g.all():
+        return None, None
+    delta = _moving_average(g, MAGE_SHORT_MA) - _moving_average(g, MAGE_LONG_MA)
+    cross_ids, cross_max = _crossings(delta, nan_g)
     # Turning points: extreme between the previous turning point and the next crossing
-    # (missing points can never win: +inf for minima, -inf for maxima).
+    # (missing points can never win: +inf for minima, -inf for maxima). Each search starts
+    # where the last one ended, so this stays a loop, over crossings only.
     for_min = np.where(nan_g, np.inf, g)
     for_max = np.where(nan_g, -np.inf, g)
-    extrema: list[float] = []
-    prev = cross_ids[0]
-    for i in range(len(cross_ids) - 1):
-        stop = cross_ids[i + 1] + 1
-        k = prev + int(for_max[prev:stop].argmax() if cross_max[i] else for_min[prev:stop].argmin())
-        extrema.append(float(g[k]))
-        prev = k
-    sd = float(np.nanstd(g, ddof=1))
+    stops = (cross_ids[1:] + 1).tolist()
+    kinds = cross_max[:-1].tolist()
+    turning: list[int] = []
+    prev = 0
+    for stop, is_max in zip(stops, kinds, strict=True):
+        window = for_max[prev:stop] if is_max else for_min[prev:stop]
+        prev += int(window.argmax() if is_max else window.argmin())
+        turning.append(prev)
+    extrema = g[turning].tolist()
+    sd = float(np.std(g[~nan_g], ddof=1)) if n - int(nan_g.sum()) > 1 else float("nan")
     if not sd > 0:
         return None, None
     plus = _excursions(extrema, sd, rising=True)
@@ -217,3 +226,31 @@ def mage(
         return total / weight if weight > 0 else None
 
     return {"mage": _mean("avg"), "mage_plus": _mean("plus"), "mage_minus": _mean("minus")}
+
+
+def mage_many(patient_ids, times, values, *, tz: str = "UTC") -> dict:
+    """{patient id: MAGE} for many patients' readings in parallel arrays (one sort, no pandas).
+
+    Each patient's clean series goes through `mage` (same numbers as `cgm_metrics`); grouping
+    is done once here so population callers need no per-patient filtering.
+    """
+    from glycemia.series import as_ns
+
+    pid = np.asarray(patient_ids)
+    t = as_ns(times)
+    v = np.asarray(values, dtype="float64")
+    ok = ~np.isnan(v)
+    pid, t, v = pid[ok], t[ok], v[ok]
+    order = np.lexsort((t, pid))
+    pid, t, v = pid[order], t[order], v[order]
+    keep = np.ones(t.size, dtype=bool)  # equal instants of one patient: keep the last
+    keep[:-1] = ~((pid[1:] == pid[:-1]) & (t[1:] == t[:-1]))
+    pid, t, v = pid[keep], t[keep], v[keep]
+    bounds = np.flatnonzero(pid[1:] != pid[:-1]) + 1
+    starts = np.concatenate(([0], bounds)).tolist()
+    ends = np.concatenate((bounds, [pid.size])).tolist()
+    return {
+        pid[s].item(): mage(t[s:e], v[s:e], tz)["mage"]
+        for s, e in zip(starts, ends, strict=True)
+        if e > s
+    }

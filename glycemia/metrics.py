@@ -193,10 +193,16 @@ def summary(v: np.ndarray) -> dict:
 
 
 def round_metrics(metrics: dict) -> dict:
-    for key, digits in ROUNDING.items():
-        value = metrics.get(key)
-        if value is not None:
-            metrics[key] = float(np.round(float(value), digits))  # same rounding as pandas
+    """Round the float keys in place (np.round, as pandas rounds), in one vectorized call."""
+    keys = [k for k in ROUNDING if metrics.get(k) is not None]
+    if not keys:
+        return metrics
+    values = np.array([float(metrics[k]) for k in keys])
+    for digits in set(ROUNDING[k] for k in keys):
+        pick = np.array([ROUNDING[k] == digits for k in keys])
+        values[pick] = np.round(values[pick], digits)
+    for key, value in zip(keys, values.tolist(), strict=True):
+        metrics[key] = value
     return metrics
 
 
@@ -215,20 +221,29 @@ def resolve_window(local: np.ndarray, tz: str, start, end):
     return start_day, end_day, lo, hi, span_mode
 
 
+def _distinct_sorted(x: np.ndarray) -> int:
+    """Number of distinct values of a sorted array (no hashing, no sort)."""
+    return 0 if x.size == 0 else 1 + int(np.count_nonzero(x[1:] != x[:-1]))
+
+
 def active_percent(t: np.ndarray, interval: int, lo, hi, span_mode: bool) -> float | None:
-    """Distinct interval slots with a reading / expected readings x 100, capped at 100."""
+    """Distinct interval slots with a reading / expected readings x 100, capped at 100.
+
+    `t` is sorted (clean_series), so the slot numbers are too and distinct slots are counted
+    as changes between neighbours.
+    """
     step = interval * NS_PER_MINUTE
     if span_mode:
         if t.size == 0:
             return None
         expected = round((t[-1] - t[0]) / step) + 1
-        slots = np.unique(np.rint((t - t[0]) / step))
+        slots = _distinct_sorted(np.rint((t - t[0]) / step))
     else:
         if lo is None or hi <= lo:
             return None
         expected = (hi - lo) / step
-        slots = np.unique((t - lo) // step)
-    return min(100.0, 100.0 * slots.size / expected)
+        slots = _distinct_sorted((t - lo) // step)
+    return min(100.0, 100.0 * slots / expected)
 
 
 def cgm_metrics(

@@ -73,8 +73,8 @@ def _group_sums(group: np.ndarray, v: np.ndarray, ngroups: int) -> dict[str, np.
     above180 = v > c.HIGH_ABOVE
     vhigh = v > c.VERY_HIGH_ABOVE
 
-    def count(mask):
-        return np.bincount(group, weights=mask, minlength=ngroups).astype("int64")
+    def count(mask):  # integer bincount of the selected rows: no float weights
+        return np.bincount(group[mask], minlength=ngroups).astype("int64")
 
     out = {
         "count": np.bincount(group, minlength=ngroups).astype("int64"),
@@ -246,8 +246,10 @@ def population_metrics(
     ok = ~np.isnan(v_all)
     pid, t_all, v_all = pid[ok], t_all[ok].astype("int64"), v_all[ok]
     codes, uniques = pd.factorize(pid, sort=True)
-    order = np.lexsort((t_all, codes))
-    codes, t_all, v_all = codes[order], t_all[order], v_all[order]
+    dc = np.diff(codes)
+    if not ((dc > 0) | ((dc == 0) & (np.diff(t_all) >= 0))).all():  # sort unless sorted
+        order = np.lexsort((t_all, codes))
+        codes, t_all, v_all = codes[order], t_all[order], v_all[order]
     # Exact duplicate instants of one patient: keep the last (as clean_series does).
     dup = (np.diff(codes) == 0) & (np.diff(t_all) == 0)
     if dup.any():
@@ -256,7 +258,12 @@ def population_metrics(
     local, zones = _local_many(codes, t_all, uniques, tz)
     days = local // NS_PER_DAY
     key = codes.astype("int64") * 10_000_000 + (days - days.min())
-    ukeys, group = np.unique(key, return_inverse=True)
+    step = np.diff(key)
+    if (step >= 0).all():  # the usual case (sorted by patient and time): no hashing
+        starts = np.concatenate(([True], step > 0))
+        ukeys, group = key[starts], np.cumsum(starts) - 1
+    else:  # local dates can step back at a DST change at midnight
+        ukeys, group = np.unique(key, return_inverse=True)
     sums = _group_sums(group, v_all, ukeys.size)
     roll = pd.DataFrame({f: sums[f] for f in ROLLUP_FIELDS})
     roll["patient_id"] = uniques[ukeys // 10_000_000]

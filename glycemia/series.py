@@ -31,7 +31,8 @@ def as_ns(times) -> np.ndarray:
     if arr.dtype.kind == "M":
         return arr.astype("datetime64[ns]").view("int64")
     if arr.dtype == object and arr.size:
-        return pd.to_datetime(arr, utc=True).asi8
+        # pandas >= 3 infers microseconds from datetime objects: ask for ns explicitly.
+        return pd.to_datetime(arr, utc=True).as_unit("ns").asi8
     return arr.astype("int64", copy=False)
 
 
@@ -109,14 +110,32 @@ def parse_date(value) -> int | None:
     return int(np.datetime64(str(value)[:10], "D").astype("int64"))
 
 
+def _median_below(d: np.ndarray, limit: int) -> bool:
+    """np.median(d) < limit for int64 `d`, by counting instead of partitioning (faster).
+
+    With k values below the limit: odd n -> the middle one is below iff k > n // 2; even n ->
+    the mean of the two middle ones decides only when exactly half are below.
+    """
+    below = d < limit
+    k = int(np.count_nonzero(below))
+    n = d.size
+    half = n // 2
+    if n % 2:
+        return k > half
+    if k != half:
+        return k > half
+    # the two middle values: the largest below the limit and the smallest at or above it
+    return int(d[below].max()) + int(d[~below].min()) < 2 * limit
+
+
 def detect_interval(t: np.ndarray) -> int:
     """Device interval in minutes: the median spacing snapped to 1, 5 or 15 (5 if unknown)."""
     if t.size < 2:
         return 5
-    median = float(np.median(np.diff(t))) / NS_PER_MINUTE
-    if median < 3:
+    d = np.diff(t)
+    if _median_below(d, 3 * NS_PER_MINUTE):
         return DEVICE_INTERVALS[0]
-    if median < 10:
+    if _median_below(d, 10 * NS_PER_MINUTE):
         return DEVICE_INTERVALS[1]
     return DEVICE_INTERVALS[2]
 

@@ -16,8 +16,6 @@ Rules (DESIGN §3, §5):
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import inspect
 import zoneinfo
 
 import numpy as np
@@ -98,19 +96,13 @@ def resolve_window(patient: Patient, start, end) -> tuple[dt.date, dt.date]:
 
 
 def care_plan_targets(patient: Patient) -> dict:
-    """The targets in force: the care plan's (when that app provides them), else 'standard'."""
+    """The targets in force: the care plan's (``care_plans.services.targets_for``), else the
+    consensus 'standard' preset (the care-plan app may be absent in a slimmed deployment)."""
     try:
-        services = importlib.import_module("care_plans.services")
+        from care_plans.services import targets_for
     except ImportError:
-        services = None
-    targets_for = getattr(services, "targets_for", None)
-    targets = None
-    if targets_for is not None:
-        params = list(inspect.signature(targets_for).parameters.values())
-        if params and params[0].kind is inspect.Parameter.KEYWORD_ONLY:
-            targets = targets_for(**{params[0].name: patient})
-        else:
-            targets = targets_for(patient)
+        return PRESETS[DEFAULT_TARGETS]
+    targets = targets_for(patient)
     if isinstance(targets, str):
         targets = PRESETS[targets]
     return targets or PRESETS[DEFAULT_TARGETS]

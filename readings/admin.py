@@ -4,6 +4,7 @@ from readings.models import (
     DailyRollup,
     Device,
     DeviceToken,
+    NightscoutDeviceStatus,
     NightscoutLink,
     Reading,
     Treatment,
@@ -67,4 +68,10 @@ class DeviceTokenAdmin(admin.ModelAdmin):
 @admin.register(NightscoutLink)
 class NightscoutLinkAdmin(admin.ModelAdmin):
     list_display = ["patient", "key", "created_at", "rotated_at"]
+    raw_id_fields = ["patient"]
+
+
+@admin.register(NightscoutDeviceStatus)
+class NightscoutDeviceStatusAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "patient", "device"]
     raw_id_fields = ["patient"]

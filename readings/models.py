@@ -256,3 +256,22 @@ class NightscoutLink(models.Model):
     @property
     def api_secret_sha1(self) -> str:
         return hashlib.sha1(self.api_secret.encode()).hexdigest()
+
+
+class NightscoutDeviceStatus(models.Model):
+    """What an uploader app posts to ``devicestatus`` (battery, loop state, pump), kept as sent.
+
+    Nothing here is clinical data we compute on; it is stored so follower apps reading
+    ``devicestatus`` see what the uploader said, as on a Nightscout site.
+    """
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="nightscout_device_statuses"
+    )
+    created_at = models.DateTimeField()
+    device = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(default=dict)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "-created_at"])]

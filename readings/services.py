@@ -21,16 +21,25 @@ Why this shape:
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
+import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
 import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile, File
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from glycemia.rollups import ROLLUP_FIELDS, daily_rollups
-from readings.models import DailyRollup, Device, Reading, Treatment, Upload
+from glycemia.rollups import ROLLUP_FIELDS, daily_rollups, interval_for
+from readings.models import DailyRollup, Device, NightscoutLink, Reading, Treatment, Upload
+from readings.parsers import UnreadableFile, parse
+
+logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 5000
 DEFAULT_INTERVAL_MINUTES = 5.0
@@ -126,26 +135,52 @@ def _insert_readings(patient, readings: list, devices: _Devices, upload_id, resu
         )
         for r in readings
     ]
+    unique, repeated = _first_of_each_identity(rows)
     if connection.vendor == "postgresql":
-        inserted = _insert_postgresql(rows)
+        inserted, skipped = _insert_postgresql(unique)
     else:
-        inserted = _insert_generic(rows)
+        inserted, skipped = _insert_generic(unique)
     result.accepted += len(inserted)
-    not_inserted = len(rows) - len(inserted)
+    not_inserted = skipped + repeated
     if not_inserted:
-        conflicts = _conflicts(rows, inserted)
-        result.duplicates += not_inserted - len(conflicts)
+        conflicts = _conflicts(not_inserted)
+        result.duplicates += len(not_inserted) - len(conflicts)
         result.rejected.extend(conflicts)
     _fold_into_rollups(patient, inserted)
+
+
+def _identity(row: tuple) -> tuple:
+    return row[2], row[3], row[5]  # device, timestamp, kind (the patient is the same)
+
+
+def _first_of_each_identity(rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """Split a chunk into first occurrences and in-file repeats of the same identity.
+
+    Repeats never reach the database, so every staged row has its own identity and "was it
+    inserted?" has one answer per row.
+    """
+    seen: set = set()
+    unique, repeated = [], []
+    for row in rows:
+        key = _identity(row)
+        if key in seen:
+            repeated.append(row)
+        else:
+            seen.add(key)
+            unique.append(row)
+    return unique, repeated
 
 
 _COLUMNS = "patient_id, device_id, timestamp, value_mg_dl, kind, flag, meal_tag, upload_id"
 
 
-def _insert_generic(rows: list[tuple]) -> list[tuple]:
-    """Multi-row INSERT … ON CONFLICT DO NOTHING RETURNING (SQLite ≥ 3.35, PostgreSQL)."""
+def _insert_generic(rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """Multi-row INSERT … ON CONFLICT DO NOTHING RETURNING (SQLite ≥ 3.35, PostgreSQL).
+
+    Returns (inserted rows, rows already stored).
+    """
     table = Reading._meta.db_table
-    inserted: list[tuple] = []
+    returned: list[tuple] = []
     per_statement = 900  # 8 parameters a row stays under SQLite's variable limit
     with connection.cursor() as wrapper:
         cursor = _undebugged(wrapper)
@@ -156,11 +191,14 @@ def _insert_generic(rows: list[tuple]) -> list[tuple]:
             cursor.execute(
                 f"INSERT INTO {table} ({_COLUMNS}) VALUES {values} "
                 "ON CONFLICT (patient_id, kind, device_id, timestamp) DO NOTHING "
-                "RETURNING device_id, timestamp, value_mg_dl, kind",
+                "RETURNING device_id, timestamp, kind",
                 params,
             )
-            inserted.extend(cursor.fetchall())
-    return [_normalize_returned(row) for row in inserted]
+            returned.extend(cursor.fetchall())
+    new = {(d, _utc(t), k) for d, t, k in returned}
+    inserted = [row for row in rows if _identity(row) in new]
+    skipped = [row for row in rows if _identity(row) not in new]
+    return inserted, skipped
 
 
 def _undebugged(cursor):
@@ -168,57 +206,77 @@ def _undebugged(cursor):
     return getattr(cursor, "cursor", cursor) if connection.vendor == "sqlite" else cursor
 
 
-def _insert_postgresql(rows: list[tuple]) -> list[tuple]:
-    """COPY into a temporary staging table, then one INSERT … SELECT … ON CONFLICT."""
+def _insert_postgresql(rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """COPY into a temporary staging table, then one INSERT … SELECT … ON CONFLICT.
+
+    Only the positions of the rows that were *not* inserted come back (usually none, or all
+    for a re-upload): returning every inserted row's timestamp cost more than the insert.
+    """
     table = Reading._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS reading_stage ("
-            " line integer, patient_id bigint, device_id bigint, timestamp timestamptz,"
+            " idx integer, patient_id bigint, device_id bigint, epoch double precision,"
             " value_mg_dl double precision, kind varchar(12), flag varchar(4),"
             " meal_tag varchar(12), upload_id bigint) ON COMMIT DELETE ROWS"
         )
-        cursor.execute("TRUNCATE reading_stage")
+        cursor.execute("DELETE FROM reading_stage")
         raw = cursor.cursor  # the psycopg cursor, for COPY
         with raw.copy(
-            "COPY reading_stage (line, patient_id, device_id, timestamp, value_mg_dl, kind,"
+            "COPY reading_stage (idx, patient_id, device_id, epoch, value_mg_dl, kind,"
             " flag, meal_tag, upload_id) FROM STDIN"
         ) as copy:
-            for row in rows:
-                copy.write_row(row)
+            copy.write(_copy_text(rows))
+        staged = _COLUMNS.replace("timestamp", "to_timestamp(epoch)")
         cursor.execute(
-            f"INSERT INTO {table} ({_COLUMNS}) SELECT {_COLUMNS} FROM reading_stage ORDER BY line "
+            f"WITH inserted AS (INSERT INTO {table} ({_COLUMNS}) SELECT {staged} "
+            "FROM reading_stage ORDER BY idx "
             "ON CONFLICT (patient_id, kind, device_id, timestamp) DO NOTHING "
-            "RETURNING device_id, timestamp, value_mg_dl, kind"
+            "RETURNING device_id, timestamp, kind) "
+            "SELECT s.idx FROM reading_stage s WHERE NOT EXISTS (SELECT 1 FROM inserted i "
+            "WHERE i.device_id = s.device_id AND i.timestamp = to_timestamp(s.epoch) "
+            "AND i.kind = s.kind)"
         )
-        return [_normalize_returned(row) for row in cursor.fetchall()]
+        skipped_positions = {idx for (idx,) in cursor.fetchall()}
+    inserted = [row for n, row in enumerate(rows) if n not in skipped_positions]
+    skipped = [rows[n] for n in sorted(skipped_positions)]
+    return inserted, skipped
 
 
-def _normalize_returned(row: tuple) -> tuple:
-    device_id, timestamp, value, kind = row
+def _copy_text(rows: list[tuple]) -> str:
+    """COPY text format; every field is a number or a fixed choice (no escaping needed).
+
+    Instants travel as epoch seconds (float64 is exact to the microsecond PostgreSQL keeps):
+    formatting 26,000 ISO strings cost more than the database's ``to_timestamp``.
+    """
+    upload = "\\N" if not rows or rows[0][8] is None else str(rows[0][8])
+    return "".join(
+        f"{n}\t{row[1]}\t{row[2]}\t{row[3].timestamp()!r}\t{row[4]!r}\t{row[5]}\t{row[6]}"
+        f"\t{row[7]}\t{upload}\n"
+        for n, row in enumerate(rows)
+    )
+
+
+def _utc(timestamp) -> dt.datetime:
     if isinstance(timestamp, str):  # SQLite returns text
         timestamp = dt.datetime.fromisoformat(timestamp)
     if timestamp.tzinfo is None:
         timestamp = timestamp.replace(tzinfo=dt.UTC)
-    return device_id, timestamp, float(value), kind
+    return timestamp
 
 
-def _conflicts(rows: list[tuple], inserted: list[tuple]) -> list[dict]:
+def _conflicts(not_inserted: list[tuple]) -> list[dict]:
     """Rows not inserted whose stored twin has a different value: kept first, reported."""
-    new_keys = {(d, t, k) for d, t, _, k in inserted}
-    candidates = [row for row in rows if (row[2], row[3], row[5]) not in new_keys]
-    if not candidates:
-        return []
-    stamps = [row[3] for row in candidates]
+    stamps = [row[3] for row in not_inserted]
     stored = {
         (d, t, k): v
         for d, t, k, v in Reading.objects.filter(
-            patient_id=candidates[0][1], timestamp__gte=min(stamps), timestamp__lte=max(stamps)
+            patient_id=not_inserted[0][1], timestamp__gte=min(stamps), timestamp__lte=max(stamps)
         ).values_list("device_id", "timestamp", "kind", "value_mg_dl")
     }
     conflicts = []
-    for row in candidates:
-        value = stored.get((row[2], row[3], row[5]))
+    for row in not_inserted:
+        value = stored.get(_identity(row))
         if value is not None and abs(value - row[4]) > CONFLICT_TOLERANCE_MG_DL:
             conflicts.append(
                 {
@@ -235,28 +293,15 @@ def _conflicts(rows: list[tuple], inserted: list[tuple]) -> list[dict]:
 def _fold_into_rollups(patient, inserted: list[tuple]) -> None:
     """Add the newly inserted rows to their local days' rollups (additive upsert)."""
     for kind in ROLLED_UP_KINDS:
-        picked = [(t, v) for _, t, v, k in inserted if k == kind]
+        picked = [row for row in inserted if row[5] == kind]
         if not picked:
             continue
-        times = np.array([t.timestamp() for t, _ in picked], dtype="float64")
-        values = np.array([v for _, v in picked], dtype="float64")
-        frame = daily_rollups(
-            (times * 1e9).astype("int64").astype("datetime64[ns]"), values, tz=patient.timezone
-        )
-        interval = _interval_minutes(times) if kind == "cgm" else DEFAULT_INTERVAL_MINUTES
+        times = np.array([row[3].timestamp() for row in picked], dtype="float64")
+        values = np.array([row[4] for row in picked], dtype="float64")
+        stamps = (times * 1e9).astype("int64").astype("datetime64[ns]")
+        frame = daily_rollups(stamps, values, tz=patient.timezone)
+        interval = interval_for(stamps) if kind == "cgm" else DEFAULT_INTERVAL_MINUTES
         rollups_add(patient_id=patient.pk, kind=kind, frame=frame, interval_minutes=interval)
-
-
-def _interval_minutes(epoch_seconds: np.ndarray) -> float:
-    """The device's sampling interval: the median spacing, snapped to 1, 5 or 15 minutes."""
-    if epoch_seconds.size < 2:
-        return DEFAULT_INTERVAL_MINUTES
-    spacing = np.diff(np.sort(epoch_seconds)) / 60
-    spacing = spacing[spacing > 0]
-    if spacing.size == 0:
-        return DEFAULT_INTERVAL_MINUTES
-    median = float(np.median(spacing))
-    return float(min((1, 5, 15), key=lambda choice: abs(choice - median)))
 
 
 def rollups_add(*, patient_id: int, kind: str, frame, interval_minutes: float) -> None:
@@ -332,10 +377,9 @@ def rollups_rebuild(*, patient) -> None:
                 continue
             times = np.array([t.timestamp() for t, _ in rows])
             values = np.array([v for _, v in rows], dtype="float64")
-            frame = daily_rollups(
-                (times * 1e9).astype("int64").astype("datetime64[ns]"), values, tz=patient.timezone
-            )
-            interval = _interval_minutes(times) if kind == "cgm" else DEFAULT_INTERVAL_MINUTES
+            stamps = (times * 1e9).astype("int64").astype("datetime64[ns]")
+            frame = daily_rollups(stamps, values, tz=patient.timezone)
+            interval = interval_for(stamps) if kind == "cgm" else DEFAULT_INTERVAL_MINUTES
             rollups_add(patient_id=patient.pk, kind=kind, frame=frame, interval_minutes=interval)
 
 
@@ -350,3 +394,136 @@ def upload_finish(upload: Upload, result: IngestResult, *, fmt: str, warnings: l
     upload.processed_bytes = upload.size_bytes
     upload.finished_at = timezone.now()
     upload.save()
+
+
+# --- uploads ------------------------------------------------------------------------------------
+
+CRASH_REASON = "the import stopped on an internal error; nothing from this file was stored"
+
+
+def upload_create(
+    *,
+    patient,
+    by,
+    file,
+    filename: str,
+    requested_format: str = "auto",
+    timezone: str | None = None,
+    source: str = "file",
+) -> Upload:
+    """Store an incoming file as a pending Upload; ``upload_process`` imports it.
+
+    ``file`` is bytes, a path or an open (Django or binary) file. ``by`` is the person who
+    brought it (``None`` for a device or the command line).
+    """
+    if isinstance(file, bytes | bytearray):
+        content = ContentFile(bytes(file))
+    elif isinstance(file, str | os.PathLike):
+        content = File(open(file, "rb"))  # noqa: SIM115  (closed below)
+    else:
+        content = file if isinstance(file, File) else File(file)
+    name = os.path.basename(filename or getattr(content, "name", "") or "upload")[:255]
+    upload = Upload(
+        patient=patient,
+        uploaded_by=by if getattr(by, "pk", None) else None,
+        filename=name,
+        source=source,
+        requested_format=requested_format or "auto",
+        timezone=timezone or "",
+    )
+    try:
+        upload.file.save(name, content, save=False)
+    finally:
+        if isinstance(file, str | os.PathLike):
+            content.close()
+    upload.size_bytes = upload.file.size
+    upload.save()
+    return upload
+
+
+def upload_process(*, upload_id: int) -> Upload | None:
+    """Import a pending upload once; safe to run twice (the second run does nothing).
+
+    The upload is claimed with a conditional update (pending -> processing), so two workers
+    given the same id never both import it. Everything the file adds (readings, treatments,
+    rollups) is written in one transaction: an unreadable file or a crash half-way leaves
+    nothing behind but the upload, marked failed with the reason. A crash is re-raised after
+    marking so it is still logged and reported by whoever called.
+    """
+    claimed = Upload.objects.filter(pk=upload_id, status=Upload.Status.PENDING).update(
+        status=Upload.Status.PROCESSING
+    )
+    if not claimed:
+        return None
+    upload = Upload.objects.select_related("patient").get(pk=upload_id)
+    patient = upload.patient
+    try:
+        with upload.file.open("rb") as binary:
+            parsed = parse(
+                binary,
+                format=upload.requested_format,
+                timezone=upload.timezone or patient.timezone,
+            )
+            with transaction.atomic():
+                result = readings_ingest(patient=patient, items=parsed.items(), upload=upload)
+                upload_finish(upload, result, fmt=parsed.format, warnings=parsed.warnings)
+    except UnreadableFile as exc:
+        return _upload_fail(upload, str(exc))
+    except Exception:
+        logger.exception("upload %s failed", upload_id)
+        _upload_fail(upload, CRASH_REASON)
+        raise
+    return upload
+
+
+def _upload_fail(upload: Upload, reason: str) -> Upload:
+    upload.status = Upload.Status.FAILED
+    upload.error = reason
+    upload.accepted = upload.duplicates = upload.treatments_count = 0
+    upload.rejected = []
+    upload.finished_at = timezone.now()
+    Upload.objects.filter(pk=upload.pk).update(
+        status=upload.status,
+        error=reason,
+        accepted=0,
+        duplicates=0,
+        treatments_count=0,
+        rejected=[],
+        finished_at=upload.finished_at,
+    )
+    return upload
+
+
+def upload_enqueue(upload: Upload) -> None:
+    """Process in the background once the upload row is committed (pretix's rule)."""
+    from readings.tasks import process_upload
+
+    transaction.on_commit(lambda: process_upload.delay(upload.pk))
+
+
+# --- Nightscout link ------------------------------------------------------------------------
+
+
+def nightscout_link_ensure(*, patient) -> NightscoutLink:
+    """The patient's Nightscout link, created on first use (key and secret are random)."""
+    link = NightscoutLink.objects.filter(patient=patient).first()
+    if link is None:
+        link, _ = NightscoutLink.objects.get_or_create(
+            patient=patient,
+            defaults={"key": secrets.token_hex(12), "api_secret": secrets.token_urlsafe(18)},
+        )
+    return link
+
+
+def nightscout_link_rotate(*, patient) -> NightscoutLink:
+    """A new API secret; the key (and so the base URL) stays, the old secret stops working."""
+    link = nightscout_link_ensure(patient=patient)
+    link.api_secret = secrets.token_urlsafe(18)
+    link.rotated_at = timezone.now()
+    link.save(update_fields=["api_secret", "rotated_at"])
+    return link
+
+
+def nightscout_base_url(link: NightscoutLink) -> str:
+    """Absolute base URL an uploader app is given (``SITE_URL`` + ``/ns/<key>/``)."""
+    return settings.SITE_URL + reverse("nightscout-root", args=[link.key])

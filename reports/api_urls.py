@@ -1,1 +1,9 @@
-urlpatterns: list = []
+from django.urls import path
+
+from reports import api
+
+urlpatterns = [
+    path("patients/<int:pk>/reports/", api.patient_reports, name="api-patients-reports"),
+    path("reports/<int:pk>/", api.report_detail, name="api-reports-detail"),
+    path("reports/<int:pk>/fhir/", api.report_fhir, name="api-reports-fhir"),
+]

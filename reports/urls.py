@@ -1,1 +1,15 @@
-urlpatterns: list = []
+from django.urls import path
+
+from reports import views
+
+urlpatterns = [
+    path("reports/unread/", views.reports_unread, name="reports-unread"),
+    path("reports/<int:pk>/", views.report_detail, name="reports-detail"),
+    path("reports/<int:pk>/pdf/", views.report_pdf, name="reports-pdf"),
+    path("reports/<int:pk>/note/", views.report_note, name="reports-note"),
+    path(
+        "patients/<int:patient_pk>/reports/generate/",
+        views.report_generate_now,
+        name="reports-generate",
+    ),
+]

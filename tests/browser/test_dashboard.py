@@ -61,7 +61,8 @@ def test_it_filters_triage_with_htmx(page, live_server, alice, center):
 
 def test_it_switches_to_simplified_chinese(page, live_server, patient):
     sign_in(page, live_server, "pat", PASSWORD)
-    page.select_option("#language-select", "zh-hans")
+    with page.expect_navigation():
+        page.select_option("#language-select", "zh-hans")
     page.wait_for_load_state("networkidle")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert "最近 14 天" in page.content()

@@ -98,7 +98,9 @@ def test_it_matches_iglu_on_a_real_dexcom_export(dexcom_patient):
 
 
 def test_it_reports_active_percent_over_whole_local_days(dexcom_patient):
-    metrics = json.loads(run("--patient", "DEX1", "--start", "2016-10-24", "--end", "2016-11-01", "--json"))
+    metrics = json.loads(
+        run("--patient", "DEX1", "--start", "2016-10-24", "--end", "2016-11-01", "--json")
+    )
     # DESIGN §5: readings present / readings expected at 5 minutes over 9 whole days (2592).
     # iglu's 94.21 % covers only first-to-last reading (7.9 days), so it is not comparable.
     assert metrics["interval_minutes"] == 5

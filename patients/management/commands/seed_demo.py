@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import CareCenter, User
+from care_plans.demo import seed_plans
+from care_plans.models import CarePlanVersion
 from patients.models import Patient
 from readings.parsers import Reading
 from readings.services import readings_ingest
@@ -98,6 +100,9 @@ class Command(BaseCommand):
             self.stdout.write(f"\r  patients: {i + 1}/{count}", ending="")
             self.stdout.flush()
         self.stdout.write("")
+        patients = list(Patient.objects.filter(care_center=center).order_by("mrn"))
+        seed_plans(patients, clinicians)
+        self.stdout.write(f"  care plans: {CarePlanVersion.objects.count()} versions")
 
     def _seed_patient(self, i, center, clinician, start, days, meter_only) -> None:
         tz = TIMEZONES[i % len(TIMEZONES)]

@@ -1,0 +1,339 @@
+"""Forms for the care-plan editor. They only clean input (types, units); the clinical rules
+are ``care_plans.services.care_plan_validate``'s, whose messages are attached back here.
+
+Glucose values may be typed in mg/dL or mmol/L (the ``unit`` selector) and are stored in
+mg/dL, converted with ``glycemia.units.to_mg_dl`` (so 3.9 / 10.0 mmol/L land on 70 / 180).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from care_plans.models import REPORT_CADENCE_DAYS, REVIEW_INTERVAL_DAYS, VISIT_CADENCE_DAYS
+from care_plans.services import (
+    CHECKS,
+    DEFAULT_CHECKS,
+    DOSE_UNITS,
+    GOAL_COMPARISONS,
+    MEDICATION_KINDS,
+    MONITORING_MODES,
+    SMBG_TAGS,
+    targets_from_preset,
+)
+from glycemia.targets import PRESETS
+from glycemia.units import from_mg_dl, to_mg_dl
+
+UNITS = [("mg/dL", "mg/dL"), ("mmol/L", "mmol/L")]
+PRESET_LABELS = {
+    "standard": _("Type 1 / type 2 diabetes"),
+    "older_high_risk": _("Older / high-risk"),
+    "pregnancy_t1": _("Pregnancy (type 1, also used for GDM)"),
+    "custom": _("Custom"),
+}
+
+
+def _days(values):
+    return [(v, _("%(days)s days") % {"days": v}) for v in values]
+
+
+def _number(value):
+    """Decimal from a form -> int or float for JSON."""
+    if value is None:
+        return None
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
+class CarePlanForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for this version"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required: what changed and why (e.g. the report it responds to)."),
+    )
+    unit = forms.ChoiceField(label=_("Glucose unit"), choices=UNITS)
+    preset = forms.ChoiceField(
+        label=_("Start from"), choices=[(k, PRESET_LABELS[k]) for k in [*PRESETS, "custom"]]
+    )
+    range_low = forms.DecimalField(label=_("Target range from"), max_digits=6, decimal_places=1)
+    range_high = forms.DecimalField(label=_("to"), max_digits=6, decimal_places=1)
+    hba1c_goal_percent = forms.DecimalField(
+        label=_("HbA1c goal (%)"), required=False, max_digits=4, decimal_places=1
+    )
+    diet_carb_g_per_day = forms.IntegerField(label=_("Carbohydrate (g/day)"), required=False)
+    diet_kcal_per_day = forms.IntegerField(label=_("Energy (kcal/day)"), required=False)
+    diet_notes = forms.CharField(
+        label=_("Diet notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    exercise_minutes_per_week = forms.IntegerField(
+        label=_("Exercise (minutes/week)"), required=False
+    )
+    exercise_notes = forms.CharField(
+        label=_("Exercise notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    monitoring_mode = forms.ChoiceField(
+        label=_("Monitoring"), choices=list(MONITORING_MODES.items())
+    )
+    cgm_wear_goal_percent = forms.IntegerField(label=_("CGM wear goal (%)"), required=False)
+    smbg_readings_per_day = forms.IntegerField(label=_("Finger-sticks per day"), required=False)
+    smbg_tags = forms.MultipleChoiceField(
+        label=_("Finger-stick times"),
+        choices=list(SMBG_TAGS.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    seven_point_before_visits = forms.BooleanField(
+        label=_("7-point profile before each visit"), required=False
+    )
+    report_cadence_days = forms.TypedChoiceField(
+        label=_("Report every"), choices=_days(REPORT_CADENCE_DAYS), coerce=int
+    )
+    visit_cadence_days = forms.TypedChoiceField(
+        label=_("Follow-up visit every"), choices=_days(VISIT_CADENCE_DAYS), coerce=int
+    )
+    review_interval_days = forms.TypedChoiceField(
+        label=_("Review this plan every"), choices=_days(REVIEW_INTERVAL_DAYS), coerce=int
+    )
+    patient_instructions = forms.CharField(
+        label=_("Instructions for the patient"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key, label in CHECKS.items():
+            self.fields[f"check_{key}_days"] = forms.IntegerField(
+                label=label, required=False, help_text=_("days; empty: not planned")
+            )
+
+    def check_fields(self):
+        return [self[f"check_{key}_days"] for key in CHECKS]
+
+
+class GoalForm(forms.Form):
+    key = forms.CharField(widget=forms.HiddenInput)
+    label = forms.CharField(widget=forms.HiddenInput, required=False)
+    comparison = forms.ChoiceField(choices=[(c, c) for c in GOAL_COMPARISONS])
+    target = forms.DecimalField(max_digits=5, decimal_places=1, label=_("%"))
+
+
+class MedicationForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=[("", "—"), *MEDICATION_KINDS.items()], required=False
+    )
+    product = forms.CharField(label=_("Product"), required=False, max_length=200)
+    dose = forms.DecimalField(label=_("Dose"), required=False, max_digits=9, decimal_places=3)
+    dose_unit = forms.ChoiceField(
+        label=_("Unit"), choices=[("", "—"), *[(u, u) for u in DOSE_UNITS]], required=False
+    )
+    timing = forms.CharField(label=_("When"), required=False, max_length=200)
+    frequency = forms.CharField(label=_("How often"), required=False, max_length=200)
+    carb_ratio_g_per_u = forms.DecimalField(
+        label=_("Carb ratio (g per U)"), required=False, max_digits=6, decimal_places=1
+    )
+    correction_factor = forms.DecimalField(
+        label=_("Correction factor (per U)"), required=False, max_digits=6, decimal_places=1
+    )
+    titration_rule = forms.CharField(label=_("Titration rule"), required=False, max_length=500)
+
+    def is_blank(self) -> bool:
+        data = getattr(self, "cleaned_data", {}) or {}
+        return not any(data.get(f) not in (None, "") for f in ("kind", "product", "dose"))
+
+
+GoalFormSet = forms.formset_factory(GoalForm, extra=0)
+MedicationFormSet = forms.formset_factory(MedicationForm, extra=1, can_delete=True)
+
+
+# --- content <-> form ---------------------------------------------------------------------
+
+
+def _display(value_mg_dl, unit: str):
+    return None if value_mg_dl is None else from_mg_dl(value_mg_dl, unit)
+
+
+def targets_initial(targets: dict, unit: str) -> tuple[dict, list[dict]]:
+    """Form initial values (range in ``unit``) and goal rows for a targets dict."""
+    initial = {
+        "preset": targets.get("preset") or "custom",
+        "unit": unit,
+        "range_low": _display(targets.get("range_low"), unit),
+        "range_high": _display(targets.get("range_high"), unit),
+    }
+    return initial, [dict(goal) for goal in targets.get("goals", [])]
+
+
+def preset_initial(preset: str, unit: str) -> tuple[dict, list[dict]]:
+    return targets_initial(targets_from_preset(preset), unit)
+
+
+def content_initial(content: dict, unit: str) -> tuple[dict, list[dict], list[dict]]:
+    """(plan form initial, goal formset initial, medication formset initial)."""
+    initial, goals = targets_initial(content["targets"], unit)
+    checks = {c["key"]: c["interval_days"] for c in content.get("checks", [])}
+    diet, exercise = content.get("diet", {}), content.get("exercise", {})
+    monitoring = content.get("monitoring", {})
+    initial.update(
+        hba1c_goal_percent=content.get("hba1c_goal_percent"),
+        diet_carb_g_per_day=diet.get("carb_g_per_day"),
+        diet_kcal_per_day=diet.get("kcal_per_day"),
+        diet_notes=diet.get("notes", ""),
+        exercise_minutes_per_week=exercise.get("minutes_per_week"),
+        exercise_notes=exercise.get("notes", ""),
+        monitoring_mode=monitoring.get("mode"),
+        cgm_wear_goal_percent=monitoring.get("cgm_wear_goal_percent"),
+        smbg_readings_per_day=monitoring.get("smbg_readings_per_day"),
+        smbg_tags=monitoring.get("smbg_tags", []),
+        seven_point_before_visits=monitoring.get("seven_point_before_visits", False),
+        report_cadence_days=content.get("report_cadence_days"),
+        visit_cadence_days=content.get("visit_cadence_days"),
+        review_interval_days=content.get("review_interval_days"),
+        patient_instructions=content.get("patient_instructions", ""),
+        **{f"check_{key}_days": checks.get(key) for key in CHECKS},
+    )
+    meds = []
+    for med in content.get("medications", []):
+        row = dict(med)
+        row["correction_factor"] = _display(row.pop("correction_factor_mg_dl_per_u", None), unit)
+        meds.append(row)
+    return initial, goals, meds
+
+
+def form_content(form: CarePlanForm, goals: GoalFormSet, meds: MedicationFormSet) -> dict:
+    """The plan content (mg/dL) from valid forms; clinical checks are left to the service."""
+    data = form.cleaned_data
+    unit = data["unit"]
+
+    def mg_dl(value):
+        return None if value is None else to_mg_dl(_number(value), unit)
+
+    medications = []
+    for med_form in meds.forms:
+        if not hasattr(med_form, "cleaned_data") or med_form.is_blank():
+            continue
+        if med_form.cleaned_data.get("DELETE"):
+            continue
+        med = med_form.cleaned_data
+        medications.append(
+            {
+                "kind": med["kind"],
+                "product": med["product"],
+                "dose": _number(med["dose"]),
+                "dose_unit": med["dose_unit"],
+                "timing": med["timing"],
+                "frequency": med["frequency"],
+                "carb_ratio_g_per_u": _number(med["carb_ratio_g_per_u"]),
+                "correction_factor_mg_dl_per_u": mg_dl(med["correction_factor"]),
+                "titration_rule": med["titration_rule"],
+            }
+        )
+    preset = data["preset"]
+    goal_rows = [
+        {
+            "key": g.cleaned_data["key"],
+            "label": g.cleaned_data.get("label", ""),
+            "comparison": g.cleaned_data["comparison"],
+            "target": float(g.cleaned_data["target"]),
+        }
+        for g in goals.forms
+        if g.cleaned_data
+    ]
+    low, high = mg_dl(data["range_low"]), mg_dl(data["range_high"])
+    if preset in PRESETS:
+        source = PRESETS[preset]
+        same = (low, high) == (source["range_low"], source["range_high"]) and [
+            (g["key"], g["comparison"], g["target"]) for g in goal_rows
+        ] == [(g["key"], g["comparison"], g["target"]) for g in source["goals"]]
+        if not same:
+            preset = "custom"  # the numbers no longer are the consensus preset's
+    return {
+        "targets": {
+            "preset": preset,
+            "label": "" if preset == "custom" else PRESETS[preset]["label"],
+            "range_low": low,
+            "range_high": high,
+            "goals": goal_rows,
+        },
+        "hba1c_goal_percent": _number(data["hba1c_goal_percent"]),
+        "medications": medications,
+        "diet": {
+            "carb_g_per_day": data["diet_carb_g_per_day"],
+            "kcal_per_day": data["diet_kcal_per_day"],
+            "notes": data["diet_notes"],
+        },
+        "exercise": {
+            "minutes_per_week": data["exercise_minutes_per_week"],
+            "notes": data["exercise_notes"],
+        },
+        "monitoring": {
+            "mode": data["monitoring_mode"],
+            "cgm_wear_goal_percent": data["cgm_wear_goal_percent"],
+            "smbg_readings_per_day": data["smbg_readings_per_day"],
+            "smbg_tags": data["smbg_tags"],
+            "seven_point_before_visits": data["seven_point_before_visits"],
+        },
+        "report_cadence_days": data["report_cadence_days"],
+        "visit_cadence_days": data["visit_cadence_days"],
+        "review_interval_days": data["review_interval_days"],
+        "checks": [
+            {"key": key, "label": str(CHECKS[key]), "interval_days": data[f"check_{key}_days"]}
+            for key in CHECKS
+            if data.get(f"check_{key}_days") is not None
+        ],
+        "patient_instructions": data["patient_instructions"],
+    }
+
+
+_FIELD_FOR_PATH = {
+    "targets": "range_low",
+    "targets.preset": "preset",
+    "targets.range_low": "range_low",
+    "targets.range_high": "range_high",
+    "hba1c_goal_percent": "hba1c_goal_percent",
+    "diet.carb_g_per_day": "diet_carb_g_per_day",
+    "diet.kcal_per_day": "diet_kcal_per_day",
+    "exercise.minutes_per_week": "exercise_minutes_per_week",
+    "monitoring.mode": "monitoring_mode",
+    "monitoring.cgm_wear_goal_percent": "cgm_wear_goal_percent",
+    "monitoring.smbg_readings_per_day": "smbg_readings_per_day",
+    "monitoring.smbg_tags": "smbg_tags",
+    "report_cadence_days": "report_cadence_days",
+    "visit_cadence_days": "visit_cadence_days",
+    "review_interval_days": "review_interval_days",
+    "reason": "reason",
+}
+_MED_FIELD = {"correction_factor_mg_dl_per_u": "correction_factor"}
+
+
+def attach_errors(
+    errors: dict[str, list[str]],
+    form: CarePlanForm,
+    goals: GoalFormSet,
+    meds: MedicationFormSet,
+) -> None:
+    """Put the service's errors (dotted paths) next to the fields they are about."""
+    live_meds = [
+        f
+        for f in meds.forms
+        if hasattr(f, "cleaned_data") and not f.is_blank() and not f.cleaned_data.get("DELETE")
+    ]
+    check_keys = [key for key in CHECKS if form.cleaned_data.get(f"check_{key}_days") is not None]
+    for path, messages in errors.items():
+        parts = path.split(".")
+        target, field = form, _FIELD_FOR_PATH.get(path)
+        if parts[0] == "medications" and len(parts) == 3 and int(parts[1]) < len(live_meds):
+            target, field = live_meds[int(parts[1])], _MED_FIELD.get(parts[2], parts[2])
+        elif parts[:2] == ["targets", "goals"] and len(parts) == 4:
+            if int(parts[2]) < len(goals.forms):
+                target, field = goals.forms[int(parts[2])], parts[3]
+        elif parts[0] == "checks" and len(parts) == 3 and int(parts[1]) < len(check_keys):
+            field = f"check_{check_keys[int(parts[1])]}_days"
+        if field is not None and field not in target.fields:
+            field = None
+        for message in messages:
+            target.add_error(field, message)
+
+
+def default_checks_initial() -> dict:
+    return {f"check_{key}_days": days for key, days in DEFAULT_CHECKS}

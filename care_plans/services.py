@@ -1,0 +1,845 @@
+"""Care-plan processes: defaults from the consensus, validation, revision, diff, and the
+helpers other apps ask (targets for the reports engine, cadences for visits).
+
+Plan content is one dict (stored as JSON on ``CarePlanVersion.content``)::
+
+    {
+        "targets": {"preset": "standard", "label": "...", "range_low": 70, "range_high": 180,
+                    "goals": [{"key": "in_range_percent", "label": "...",
+                               "comparison": ">", "target": 70.0}, ...]},
+        "hba1c_goal_percent": 7.0,
+        "medications": [{"kind": "insulin_basal", "product": "Insulin glargine", "dose": 18,
+                         "dose_unit": "U", "timing": "bedtime", "frequency": "once daily",
+                         "carb_ratio_g_per_u": None, "correction_factor_mg_dl_per_u": None,
+                         "titration_rule": "+2 U every 3 days while fasting > 130"}],
+        "diet": {"carb_g_per_day": 180, "kcal_per_day": 2000, "notes": ""},
+        "exercise": {"minutes_per_week": 150, "notes": ""},
+        "monitoring": {"mode": "cgm", "cgm_wear_goal_percent": 70,
+                       "smbg_readings_per_day": None, "smbg_tags": [],
+                       "seven_point_before_visits": False},
+        "report_cadence_days": 14, "visit_cadence_days": 90, "review_interval_days": 90,
+        "checks": [{"key": "hba1c", "label": "HbA1c", "interval_days": 90}, ...],
+        "patient_instructions": "",
+    }
+
+Glucose values are mg/dL (DESIGN §3); forms convert mmol/L input before it gets here.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from numbers import Number
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from care_plans.models import (
+    DEFAULT_REPORT_CADENCE_DAYS,
+    REPORT_CADENCE_DAYS,
+    REVIEW_INTERVAL_DAYS,
+    VISIT_CADENCE_DAYS,
+    CarePlan,
+    CarePlanVersion,
+)
+from glycemia.targets import PRESETS
+from patients.models import Patient
+
+# --- Vocabulary ---------------------------------------------------------------------------
+
+MEDICATION_KINDS = {
+    "insulin_basal": gettext_lazy("Basal insulin"),
+    "insulin_bolus": gettext_lazy("Mealtime (bolus) insulin"),
+    "metformin": gettext_lazy("Metformin"),
+    "sglt2": gettext_lazy("SGLT2 inhibitor"),
+    "glp1_ra": gettext_lazy("GLP-1 receptor agonist"),
+    "dpp4": gettext_lazy("DPP-4 inhibitor"),
+    "sulfonylurea": gettext_lazy("Sulfonylurea"),
+    "other": gettext_lazy("Other"),
+}
+DOSE_UNITS = ("U", "mg", "µg", "g", "mL", "tablet")
+_UNIT_ALIASES = {"u": "U", "iu": "U", "units": "U", "ug": "µg", "mcg": "µg", "μg": "µg"}
+_TO_MG = {"mg": 1.0, "µg": 0.001, "g": 1000.0}
+
+# Largest plausible single prescribed dose per kind, to catch typing slips (18 -> 180 U),
+# not to prescribe. Sources: product labels' maximum daily doses — metformin 3000 mg (IR),
+# canagliflozin 300 mg (highest SGLT2i), sitagliptin 100 mg (highest DPP-4i), tolbutamide
+# 3000 mg (highest sulfonylurea), GLP-1 RA up to 50 mg (oral semaglutide; injectables are
+# µg to a few mg). Insulin: 200 U basal (U-500 users aside), 100 U per bolus.
+MAX_DOSE: dict[str, tuple[float, str]] = {
+    "insulin_basal": (200, "U"),
+    "insulin_bolus": (100, "U"),
+    "metformin": (3000, "mg"),
+    "sglt2": (300, "mg"),
+    "glp1_ra": (50, "mg"),
+    "dpp4": (100, "mg"),
+    "sulfonylurea": (3000, "mg"),
+    "other": (10000, ""),
+}
+
+GOAL_LABELS = {
+    "in_range_percent": gettext_lazy("Time in range (TIR)"),
+    "in_target_percent": gettext_lazy("Time in target range (TIR)"),
+    "below_70_percent": gettext_lazy("Time below range (TBR), below 70 mg/dL"),
+    "below_target_percent": gettext_lazy("Time below range (TBR)"),
+    "very_low_percent": gettext_lazy("Time below 54 mg/dL (level 2 hypoglycemia)"),
+    "low_percent": gettext_lazy("Time 54–69 mg/dL (level 1 hypoglycemia)"),
+    "above_180_percent": gettext_lazy("Time above range (TAR), above 180 mg/dL"),
+    "above_target_percent": gettext_lazy("Time above range (TAR)"),
+    "high_percent": gettext_lazy("Time 181–250 mg/dL"),
+    "very_high_percent": gettext_lazy("Time above 250 mg/dL"),
+    "tight_range_percent": gettext_lazy("Time in tight range 70–140 mg/dL"),
+    "cv_percent": gettext_lazy("Glucose variability (CV)"),
+}
+GOAL_COMPARISONS = (">", ">=", "<", "<=")
+
+CHECKS = {
+    "hba1c": gettext_lazy("HbA1c"),
+    "eyes": gettext_lazy("Eye examination (retinopathy)"),
+    "kidneys": gettext_lazy("Kidney function (eGFR and urine albumin)"),
+    "feet": gettext_lazy("Foot examination"),
+    "lipids": gettext_lazy("Lipids"),
+    "blood_pressure": gettext_lazy("Blood pressure"),
+}
+# ADA Standards of Care: HbA1c every 3 months when not at goal; eyes, kidneys, feet yearly.
+DEFAULT_CHECKS = (("hba1c", 90), ("eyes", 365), ("kidneys", 365), ("feet", 365))
+
+SMBG_TAGS = {
+    "fasting": gettext_lazy("fasting"),
+    "pre_meal": gettext_lazy("before meals"),
+    "post_meal": gettext_lazy("after meals"),
+    "bedtime": gettext_lazy("bedtime"),
+    "night": gettext_lazy("night"),
+}
+MONITORING_MODES = {"cgm": gettext_lazy("CGM"), "smbg": gettext_lazy("Finger-stick (SMBG)")}
+
+# Plausible bounds of a target range (mg/dL): below 50 is never a target, above 250 is
+# "very high" by definition (DESIGN §5).
+RANGE_MIN_MG_DL = 50
+RANGE_MAX_MG_DL = 250
+HBA1C_GOAL_MIN, HBA1C_GOAL_MAX = 5.0, 10.0  # % — ADA individualised goals lie 6.0–8.5
+OLDER_ADULT_AGE = 65  # Battelino 2019 "older / high-risk" preset applies above this age
+
+
+# --- Defaults -----------------------------------------------------------------------------
+
+
+def _age(birth_date: dt.date, on: dt.date) -> int:
+    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+
+
+def preset_for(patient: Patient, *, on: dt.date | None = None) -> str:
+    """The consensus preset a new plan starts from.
+
+    GDM -> ``pregnancy_t1``: the consensus (Battelino 2019) publishes CGM targets only for
+    pregnancy with type 1 diabetes; for GDM and type 2 in pregnancy it says data are limited,
+    and clinics use the same 63-140 mg/dL range, so we do too. Older than 65 ->
+    ``older_high_risk``. Otherwise (T1, T2, other) -> ``standard``.
+    """
+    on = on or timezone.localdate()
+    if patient.diabetes_type == Patient.DiabetesType.GDM:
+        return "pregnancy_t1"
+    if _age(patient.birth_date, on) > OLDER_ADULT_AGE:
+        return "older_high_risk"
+    return "standard"
+
+
+def targets_from_preset(preset: str) -> dict:
+    source = PRESETS[preset]
+    return {
+        "preset": preset,
+        "label": source["label"],
+        "range_low": source["range_low"],
+        "range_high": source["range_high"],
+        "goals": copy.deepcopy(source["goals"]),
+    }
+
+
+def care_plan_default_content(*, patient: Patient) -> dict:
+    """A first plan for ``patient`` from the consensus preset for their diabetes type and age.
+
+    >>> care_plan_default_content(patient=gdm_patient)["targets"]["range_high"]
+    140
+    """
+    preset = preset_for(patient)
+    pregnancy = preset == "pregnancy_t1"
+    if pregnancy:
+        # GDM: finger-sticks fasting and after each meal (ADA 15.x), close follow-up.
+        monitoring = {
+            "mode": "smbg",
+            "cgm_wear_goal_percent": None,
+            "smbg_readings_per_day": 4,
+            "smbg_tags": ["fasting", "post_meal"],
+            "seven_point_before_visits": False,
+        }
+    else:
+        monitoring = {
+            "mode": "cgm",
+            "cgm_wear_goal_percent": 70,  # consensus: ≥ 70 % of the period for valid metrics
+            "smbg_readings_per_day": None,
+            "smbg_tags": [],
+            "seven_point_before_visits": False,
+        }
+    hba1c = {"standard": 7.0, "older_high_risk": 8.0, "pregnancy_t1": 6.0}[preset]
+    return {
+        "targets": targets_from_preset(preset),
+        "hba1c_goal_percent": hba1c,
+        "medications": [],
+        "diet": {"carb_g_per_day": None, "kcal_per_day": None, "notes": ""},
+        "exercise": {"minutes_per_week": 150, "notes": ""},  # ADA: ≥ 150 min/week
+        "monitoring": monitoring,
+        "report_cadence_days": 7 if pregnancy else DEFAULT_REPORT_CADENCE_DAYS,
+        "visit_cadence_days": 14 if pregnancy else 90,
+        "review_interval_days": 28 if pregnancy else 90,
+        "checks": [
+            {"key": key, "label": str(CHECKS[key]), "interval_days": days}
+            for key, days in DEFAULT_CHECKS
+        ],
+        "patient_instructions": "",
+    }
+
+
+# --- Validation ---------------------------------------------------------------------------
+
+
+def _number(value: Any) -> float | None:
+    """A real number (not bool) or a numeric string, else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, Number):
+        return float(value)
+    if isinstance(value, str) and value.strip():
+        try:
+            return float(value.strip().replace(",", "."))
+        except ValueError:
+            return None
+    return None
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _int_or_float(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+class _Errors(dict):
+    def add(self, field: str, message: str) -> None:
+        self.setdefault(field, []).append(message)
+
+
+def _clean_targets(raw: Any, errors: _Errors) -> dict:
+    if not isinstance(raw, dict) or not raw:
+        errors.add("targets", _("Targets are required."))
+        return {}
+    preset = raw.get("preset") or "custom"
+    if preset != "custom" and preset not in PRESETS:
+        errors.add(
+            "targets.preset",
+            _("Unknown preset %(preset)s; choose one of %(choices)s.")
+            % {"preset": preset, "choices": ", ".join([*PRESETS, "custom"])},
+        )
+    label = _text(raw.get("label")) or (PRESETS[preset]["label"] if preset in PRESETS else "")
+    low, high = _number(raw.get("range_low")), _number(raw.get("range_high"))
+    for field, value in (("range_low", low), ("range_high", high)):
+        if value is None:
+            errors.add(f"targets.{field}", _("Enter the target range limit in mg/dL."))
+        elif not RANGE_MIN_MG_DL <= value <= RANGE_MAX_MG_DL:
+            errors.add(
+                f"targets.{field}",
+                _("A target range limit must be between %(min)s and %(max)s mg/dL.")
+                % {"min": RANGE_MIN_MG_DL, "max": RANGE_MAX_MG_DL},
+            )
+    if low is not None and high is not None and low >= high:
+        errors.add("targets.range_high", _("The upper limit must be above the lower limit."))
+    goals = []
+    raw_goals = raw.get("goals", [])
+    if not isinstance(raw_goals, list):
+        errors.add("targets.goals", _("Goals must be a list."))
+        raw_goals = []
+    seen = set()
+    for i, goal in enumerate(raw_goals):
+        path = f"targets.goals.{i}"
+        goal = goal if isinstance(goal, dict) else {}
+        key, comparison = goal.get("key"), goal.get("comparison")
+        target = _number(goal.get("target"))
+        if key not in GOAL_LABELS:
+            errors.add(f"{path}.key", _("Unknown goal %(key)s.") % {"key": key})
+        elif key in seen:
+            errors.add(f"{path}.key", _("Goal %(key)s appears twice.") % {"key": key})
+        seen.add(key)
+        if comparison not in GOAL_COMPARISONS:
+            errors.add(f"{path}.comparison", _("Comparison must be one of > >= < <=."))
+        if target is None:
+            errors.add(f"{path}.target", _("Enter the goal as a percentage."))
+        elif not 0 <= target <= 100:
+            errors.add(f"{path}.target", _("A goal is a percentage between 0 and 100."))
+        goals.append(
+            {
+                "key": key,
+                "label": _text(goal.get("label")) or str(GOAL_LABELS.get(key, key)),
+                "comparison": comparison,
+                "target": target,
+            }
+        )
+    return {
+        "preset": preset,
+        "label": label,
+        "range_low": None if low is None else _int_or_float(low),
+        "range_high": None if high is None else _int_or_float(high),
+        "goals": goals,
+    }
+
+
+def _clean_medication(raw: Any, path: str, errors: _Errors) -> dict:
+    raw = raw if isinstance(raw, dict) else {}
+    kind = raw.get("kind")
+    if kind not in MEDICATION_KINDS:
+        errors.add(
+            f"{path}.kind",
+            _("Medication kind must be one of %(choices)s.")
+            % {"choices": ", ".join(MEDICATION_KINDS)},
+        )
+    product = _text(raw.get("product"))
+    if not product:
+        errors.add(f"{path}.product", _("Name the product (e.g. insulin glargine)."))
+    unit = _text(raw.get("dose_unit"))
+    unit = _UNIT_ALIASES.get(unit.lower(), unit)
+    if not unit:
+        errors.add(f"{path}.dose_unit", _("Give the dose unit (U, mg, µg…)."))
+    elif unit not in DOSE_UNITS:
+        errors.add(
+            f"{path}.dose_unit",
+            _("Dose unit must be one of %(units)s.") % {"units": ", ".join(DOSE_UNITS)},
+        )
+    elif kind in ("insulin_basal", "insulin_bolus") and unit != "U":
+        errors.add(f"{path}.dose_unit", _("Insulin is dosed in units (U)."))
+    elif kind in MAX_DOSE and kind not in ("insulin_basal", "insulin_bolus", "other"):
+        if unit not in _TO_MG:
+            errors.add(f"{path}.dose_unit", _("This medication is dosed in mg, µg or g."))
+    dose = _number(raw.get("dose"))
+    if dose is None:
+        errors.add(f"{path}.dose", _("Enter the dose as a number."))
+    elif dose <= 0:
+        errors.add(f"{path}.dose", _("The dose must be more than zero."))
+    elif kind in MAX_DOSE and unit in DOSE_UNITS:
+        limit, limit_unit = MAX_DOSE[kind]
+        amount = dose
+        if limit_unit == "mg" and unit in _TO_MG:
+            amount = dose * _TO_MG[unit]
+        if amount > limit:
+            errors.add(
+                f"{path}.dose",
+                _("%(dose)s %(unit)s is above the plausible maximum of %(limit)s %(limit_unit)s.")
+                % {
+                    "dose": _int_or_float(dose),
+                    "unit": unit,
+                    "limit": limit,
+                    "limit_unit": limit_unit or unit,
+                },
+            )
+    carb_ratio = _number(raw.get("carb_ratio_g_per_u"))
+    if raw.get("carb_ratio_g_per_u") not in (None, "") and not (
+        carb_ratio is not None and 1 <= carb_ratio <= 100
+    ):
+        errors.add(f"{path}.carb_ratio_g_per_u", _("Carb ratio must be 1–100 g per unit."))
+    correction = _number(raw.get("correction_factor_mg_dl_per_u"))
+    if raw.get("correction_factor_mg_dl_per_u") not in (None, "") and not (
+        correction is not None and 5 <= correction <= 400
+    ):
+        errors.add(
+            f"{path}.correction_factor_mg_dl_per_u",
+            _("Correction factor must be 5–400 mg/dL per unit."),
+        )
+    bolus_only = carb_ratio is not None or correction is not None
+    if bolus_only and kind in MEDICATION_KINDS and kind != "insulin_bolus":
+        errors.add(
+            f"{path}.carb_ratio_g_per_u",
+            _("Carb ratio and correction factor apply to mealtime insulin only."),
+        )
+    return {
+        "kind": kind,
+        "product": product,
+        "dose": None if dose is None else _int_or_float(dose),
+        "dose_unit": unit,
+        "timing": _text(raw.get("timing")),
+        "frequency": _text(raw.get("frequency")),
+        "carb_ratio_g_per_u": None if carb_ratio is None else _int_or_float(carb_ratio),
+        "correction_factor_mg_dl_per_u": None if correction is None else _int_or_float(correction),
+        "titration_rule": _text(raw.get("titration_rule")),
+    }
+
+
+def _optional_between(
+    raw: dict, key: str, path: str, low: float, high: float, message: str, errors: _Errors
+) -> int | float | None:
+    value = raw.get(key)
+    if value in (None, ""):
+        return None
+    number = _number(value)
+    if number is None or not low <= number <= high:
+        errors.add(path, message)
+        return None
+    return _int_or_float(number)
+
+
+def _choice(value: Any, allowed: tuple, path: str, what: str, errors: _Errors) -> int | None:
+    number = _number(value)
+    if number is None or number not in allowed:
+        errors.add(
+            path,
+            _("%(what)s must be one of %(choices)s days.")
+            % {"what": what, "choices": ", ".join(str(a) for a in allowed)},
+        )
+        return None
+    return int(number)
+
+
+def care_plan_clean(content: Any) -> tuple[dict, dict[str, list[str]]]:
+    """(normalized content, errors by dotted field path)."""
+    errors = _Errors()
+    content = content if isinstance(content, dict) else {}
+    clean: dict[str, Any] = {"targets": _clean_targets(content.get("targets"), errors)}
+    clean["hba1c_goal_percent"] = _optional_between(
+        content,
+        "hba1c_goal_percent",
+        "hba1c_goal_percent",
+        HBA1C_GOAL_MIN,
+        HBA1C_GOAL_MAX,
+        _("The HbA1c goal must be between %(min)s and %(max)s %%.")
+        % {"min": HBA1C_GOAL_MIN, "max": HBA1C_GOAL_MAX},
+        errors,
+    )
+    meds = content.get("medications", [])
+    if not isinstance(meds, list):
+        errors.add("medications", _("Medications must be a list."))
+        meds = []
+    clean["medications"] = [
+        _clean_medication(m, f"medications.{i}", errors) for i, m in enumerate(meds)
+    ]
+    keys = [(m["kind"], m["product"].lower()) for m in clean["medications"]]
+    for i, key in enumerate(keys):
+        if key in keys[:i]:
+            errors.add(f"medications.{i}.product", _("This medication is listed twice."))
+
+    diet = content.get("diet") if isinstance(content.get("diet"), dict) else {}
+    clean["diet"] = {
+        "carb_g_per_day": _optional_between(
+            diet,
+            "carb_g_per_day",
+            "diet.carb_g_per_day",
+            50,
+            500,
+            _("Carbohydrate target must be 50–500 g per day."),
+            errors,
+        ),
+        "kcal_per_day": _optional_between(
+            diet,
+            "kcal_per_day",
+            "diet.kcal_per_day",
+            800,
+            5000,
+            _("Energy target must be 800–5000 kcal per day."),
+            errors,
+        ),
+        "notes": _text(diet.get("notes")),
+    }
+    exercise = content.get("exercise") if isinstance(content.get("exercise"), dict) else {}
+    clean["exercise"] = {
+        "minutes_per_week": _optional_between(
+            exercise,
+            "minutes_per_week",
+            "exercise.minutes_per_week",
+            0,
+            2000,
+            _("Exercise goal must be 0–2000 minutes per week."),
+            errors,
+        ),
+        "notes": _text(exercise.get("notes")),
+    }
+
+    monitoring = content.get("monitoring") if isinstance(content.get("monitoring"), dict) else {}
+    mode = monitoring.get("mode")
+    if mode not in MONITORING_MODES:
+        errors.add("monitoring.mode", _("Monitoring must be CGM or SMBG."))
+    wear = _optional_between(
+        monitoring,
+        "cgm_wear_goal_percent",
+        "monitoring.cgm_wear_goal_percent",
+        0,
+        100,
+        _("CGM wear goal is a percentage between 0 and 100."),
+        errors,
+    )
+    if mode == "cgm" and wear is None and "monitoring.cgm_wear_goal_percent" not in errors:
+        errors.add("monitoring.cgm_wear_goal_percent", _("Set a CGM wear goal (e.g. 70 %)."))
+    per_day = _optional_between(
+        monitoring,
+        "smbg_readings_per_day",
+        "monitoring.smbg_readings_per_day",
+        1,
+        10,
+        _("Finger-sticks per day must be 1–10."),
+        errors,
+    )
+    if mode == "smbg" and per_day is None and "monitoring.smbg_readings_per_day" not in errors:
+        errors.add(
+            "monitoring.smbg_readings_per_day", _("Set how many finger-sticks a day to take.")
+        )
+    tags = monitoring.get("smbg_tags") or []
+    if not isinstance(tags, list) or any(t not in SMBG_TAGS for t in tags):
+        errors.add(
+            "monitoring.smbg_tags",
+            _("Finger-stick times must be among %(tags)s.") % {"tags": ", ".join(SMBG_TAGS)},
+        )
+        tags = []
+    clean["monitoring"] = {
+        "mode": mode,
+        "cgm_wear_goal_percent": wear,
+        "smbg_readings_per_day": per_day,
+        "smbg_tags": [t for t in SMBG_TAGS if t in tags],
+        "seven_point_before_visits": bool(monitoring.get("seven_point_before_visits")),
+    }
+
+    clean["report_cadence_days"] = _choice(
+        content.get("report_cadence_days", DEFAULT_REPORT_CADENCE_DAYS),
+        REPORT_CADENCE_DAYS,
+        "report_cadence_days",
+        _("Report cadence"),
+        errors,
+    )
+    clean["visit_cadence_days"] = _choice(
+        content.get("visit_cadence_days"),
+        VISIT_CADENCE_DAYS,
+        "visit_cadence_days",
+        _("Visit cadence"),
+        errors,
+    )
+    clean["review_interval_days"] = _choice(
+        content.get("review_interval_days"),
+        REVIEW_INTERVAL_DAYS,
+        "review_interval_days",
+        _("Review interval"),
+        errors,
+    )
+
+    checks = content.get("checks", [])
+    if not isinstance(checks, list):
+        errors.add("checks", _("Checks must be a list."))
+        checks = []
+    clean["checks"] = []
+    for i, check in enumerate(checks):
+        check = check if isinstance(check, dict) else {}
+        key = check.get("key")
+        if key not in CHECKS:
+            errors.add(
+                f"checks.{i}.key",
+                _("Check must be one of %(keys)s.") % {"keys": ", ".join(CHECKS)},
+            )
+        days = _number(check.get("interval_days"))
+        if days is None or not 7 <= days <= 730:
+            errors.add(f"checks.{i}.interval_days", _("A check interval must be 7–730 days."))
+        clean["checks"].append(
+            {
+                "key": key,
+                "label": _text(check.get("label")) or str(CHECKS.get(key, key)),
+                "interval_days": None if days is None else int(days),
+            }
+        )
+    clean["patient_instructions"] = _text(content.get("patient_instructions"))
+    return clean, dict(errors)
+
+
+def care_plan_validate(content: dict) -> dict[str, list[str]]:
+    """Errors of a plan's content by dotted field path (``{}`` when valid).
+
+    >>> care_plan_validate({**content, "report_cadence_days": 10})
+    {'report_cadence_days': ['Report cadence must be one of 7, 14, 28 days.']}
+    """
+    return care_plan_clean(content)[1]
+
+
+# --- Reading and revising -----------------------------------------------------------------
+
+
+def care_plan_current(*, patient: Patient) -> CarePlanVersion | None:
+    return (
+        CarePlanVersion.objects.filter(plan__patient=patient)
+        .select_related("created_by", "plan")
+        .order_by("-number")
+        .first()
+    )
+
+
+def report_link_error(patient: Patient, report_id: Any) -> str | None:
+    """Why ``report_id`` cannot be linked, or None. Only this patient's reports may be cited;
+    until the reports app defines ``Report`` any integer id is kept (see the model)."""
+    if report_id is None:
+        return None
+    if isinstance(report_id, bool) or not isinstance(report_id, int):
+        return _("A report is given by its id.")
+    try:
+        report_model = apps.get_model("reports", "Report")
+    except LookupError:
+        return None
+    if not report_model.objects.filter(pk=report_id, patient=patient).exists():
+        return _("Report %(id)s is not one of this patient's reports.") % {"id": report_id}
+    return None
+
+
+def care_plan_revise(
+    *,
+    patient: Patient,
+    by,
+    reason: str,
+    content: dict,
+    responds_to_report_id: int | None = None,
+) -> CarePlanVersion:
+    """Validate ``content`` and save it as the patient's next version.
+
+    Raises ``ValidationError`` (a dict of field path -> messages) when invalid. The plan row
+    is locked (``select_for_update``) while the next number is chosen, so two clinicians
+    saving at once get consecutive numbers; the unique (plan, number) constraint is the
+    backstop where the database cannot lock rows (SQLite serializes writers instead).
+    """
+    clean, errors = care_plan_clean(content)
+    reason = (reason or "").strip()
+    if not reason:
+        errors["reason"] = [_("Say why the plan changes.")]
+    report_error = report_link_error(patient, responds_to_report_id)
+    if report_error:
+        errors["responds_to_report"] = [report_error]
+    if errors:
+        raise ValidationError(errors)
+    plan, _created = CarePlan.objects.get_or_create(patient=patient)
+    with transaction.atomic():
+        plan = CarePlan.objects.select_for_update().get(pk=plan.pk)
+        last = plan.versions.order_by("-number").values_list("number", flat=True).first()
+        return CarePlanVersion.objects.create(
+            plan=plan,
+            number=(last or 0) + 1,
+            created_by=by,
+            reason=reason,
+            content=clean,
+            responds_to_report_id=responds_to_report_id,
+        )
+
+
+# --- Diff ---------------------------------------------------------------------------------
+
+_SCALAR_FIELDS = (
+    ("targets.preset", gettext_lazy("Target preset")),
+    ("targets.range_low", gettext_lazy("Target range, lower limit (mg/dL)")),
+    ("targets.range_high", gettext_lazy("Target range, upper limit (mg/dL)")),
+    ("hba1c_goal_percent", gettext_lazy("HbA1c goal (%)")),
+    ("diet.carb_g_per_day", gettext_lazy("Carbohydrate (g/day)")),
+    ("diet.kcal_per_day", gettext_lazy("Energy (kcal/day)")),
+    ("diet.notes", gettext_lazy("Diet notes")),
+    ("exercise.minutes_per_week", gettext_lazy("Exercise (minutes/week)")),
+    ("exercise.notes", gettext_lazy("Exercise notes")),
+    ("monitoring.mode", gettext_lazy("Monitoring")),
+    ("monitoring.cgm_wear_goal_percent", gettext_lazy("CGM wear goal (%)")),
+    ("monitoring.smbg_readings_per_day", gettext_lazy("Finger-sticks per day")),
+    ("monitoring.smbg_tags", gettext_lazy("Finger-stick times")),
+    ("monitoring.seven_point_before_visits", gettext_lazy("7-point profile before visits")),
+    ("report_cadence_days", gettext_lazy("Report every (days)")),
+    ("visit_cadence_days", gettext_lazy("Visit every (days)")),
+    ("review_interval_days", gettext_lazy("Review every (days)")),
+    ("patient_instructions", gettext_lazy("Instructions for the patient")),
+)
+_MED_FIELDS = (
+    "dose",
+    "dose_unit",
+    "timing",
+    "frequency",
+    "carb_ratio_g_per_u",
+    "correction_factor_mg_dl_per_u",
+    "titration_rule",
+)
+
+
+def _get(content: dict, path: str) -> Any:
+    value: Any = content
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _content_of(version: CarePlanVersion | dict | None) -> dict:
+    if version is None:
+        return {}
+    return version.content if isinstance(version, CarePlanVersion) else version
+
+
+def _keyed_diff(old: list, new: list, key, field: str, label, compare: tuple) -> list[dict]:
+    changes = []
+    old_by = {key(item): item for item in old}
+    new_by = {key(item): item for item in new}
+    for k, item in new_by.items():
+        if k not in old_by:
+            changes.append(
+                {
+                    "field": field,
+                    "key": k,
+                    "label": label(item),
+                    "change": "added",
+                    "old": None,
+                    "new": item,
+                }
+            )
+            continue
+        before = old_by[k]
+        fields = [f for f in compare if before.get(f) != item.get(f)]
+        if fields:
+            changes.append(
+                {
+                    "field": field,
+                    "key": k,
+                    "label": label(item),
+                    "change": "changed",
+                    "old": before,
+                    "new": item,
+                    "fields": fields,
+                }
+            )
+    for k, item in old_by.items():
+        if k not in new_by:
+            change = "stopped" if field == "medications" else "removed"
+            changes.append(
+                {
+                    "field": field,
+                    "key": k,
+                    "label": label(item),
+                    "change": change,
+                    "old": item,
+                    "new": None,
+                }
+            )
+    return changes
+
+
+def care_plan_diff(
+    *, old: CarePlanVersion | dict | None, new: CarePlanVersion | dict
+) -> list[dict]:
+    """What changed between two versions (or contents), field by field.
+
+    Each change is ``{"field", "label", "change", "old", "new"}`` with ``change`` one of
+    ``changed``, ``added``, ``removed`` and, for medications, ``stopped``; medications are
+    matched by kind + product (case-insensitive), so a new dose of the same insulin is a
+    change and a switch of product is a stop plus an addition. Changed list items carry
+    ``fields`` (which of their fields differ).
+
+    >>> care_plan_diff(old=v1, new=v2)
+    [{'field': 'medications', 'label': 'Insulin glargine', 'change': 'changed',
+      'old': {... 'dose': 18 ...}, 'new': {... 'dose': 20 ...}, 'fields': ['dose']}]
+    """
+    a, b = _content_of(old), _content_of(new)
+    changes = []
+    for path, label in _SCALAR_FIELDS:
+        before, after = _get(a, path), _get(b, path)
+        if before != after:
+            kind = "added" if before in (None, "", []) else "changed"
+            if after in (None, "", []):
+                kind = "removed"
+            changes.append(
+                {"field": path, "label": str(label), "change": kind, "old": before, "new": after}
+            )
+    changes += _keyed_diff(
+        _get(a, "targets.goals") or [],
+        _get(b, "targets.goals") or [],
+        key=lambda g: g.get("key"),
+        field="targets.goals",
+        label=lambda g: str(GOAL_LABELS.get(g.get("key"), g.get("label") or g.get("key"))),
+        compare=("comparison", "target"),
+    )
+    changes += _keyed_diff(
+        a.get("medications") or [],
+        b.get("medications") or [],
+        key=lambda m: (m.get("kind"), (m.get("product") or "").lower()),
+        field="medications",
+        label=lambda m: m.get("product") or str(MEDICATION_KINDS.get(m.get("kind"), "")),
+        compare=_MED_FIELDS,
+    )
+    changes += _keyed_diff(
+        a.get("checks") or [],
+        b.get("checks") or [],
+        key=lambda c: c.get("key"),
+        field="checks",
+        label=lambda c: str(CHECKS.get(c.get("key"), c.get("label") or c.get("key"))),
+        compare=("interval_days",),
+    )
+    return changes
+
+
+# --- Helpers for other apps ---------------------------------------------------------------
+
+
+def targets_for(patient: Patient) -> dict:
+    """Targets in force, shaped like a ``glycemia.targets.PRESETS`` value (for reports).
+
+    ``{"preset", "label", "range_low", "range_high", "goals": [{"key", "label",
+    "comparison", "target"}]}`` in mg/dL and %; the consensus default when there is no plan.
+    Pass it straight to ``glycemia.targets.evaluate_metrics``.
+    """
+    current = care_plan_current(patient=patient)
+    if current is None:
+        return targets_from_preset(preset_for(patient))
+    return copy.deepcopy(current.content["targets"])
+
+
+def report_cadence_days(patient: Patient) -> int:
+    """Days between periodic reports: the plan's cadence, 14 when there is no plan."""
+    current = care_plan_current(patient=patient)
+    return current.report_cadence_days if current else DEFAULT_REPORT_CADENCE_DAYS
+
+
+def next_visit_due(patient: Patient, last_visit_date: dt.date | None = None) -> dt.date:
+    """When the next follow-up visit is due.
+
+    Last visit + the plan's visit cadence. Without a known last visit the clock starts when
+    the current version was written; a patient without a plan is due today (someone has to
+    set one up).
+    """
+    current = care_plan_current(patient=patient)
+    if current is None:
+        return last_visit_date or timezone.localdate()
+    start = last_visit_date or timezone.localdate(current.created_at, patient.tzinfo)
+    return start + dt.timedelta(days=current.visit_cadence_days)
+
+
+def review_due(patient: Patient) -> tuple[dt.date | None, bool]:
+    """(date the current version is due for review, whether that date has passed).
+
+    ``(None, False)`` without a plan. The date is in the patient's local calendar.
+    """
+    current = care_plan_current(patient=patient)
+    if current is None:
+        return None, False
+    written = timezone.localdate(current.created_at, patient.tzinfo)
+    due = written + dt.timedelta(days=current.review_interval_days)
+    return due, due < timezone.localdate(timezone.now(), patient.tzinfo)
+
+
+def checks_due(patient: Patient, last_done: dict[str, dt.date] | None = None) -> list[dict]:
+    """The plan's periodic checks with their next due date (for the visits worklist).
+
+    ``last_done`` maps a check key to the date it was last done; a check never done is due
+    today. Returns ``[{"key", "label", "interval_days", "due": date}]``, soonest first.
+    """
+    current = care_plan_current(patient=patient)
+    if current is None:
+        return []
+    last_done = last_done or {}
+    today = timezone.localdate(timezone.now(), patient.tzinfo)
+    rows = []
+    for check in current.content.get("checks", []):
+        done = last_done.get(check["key"])
+        due = done + dt.timedelta(days=check["interval_days"]) if done else today
+        rows.append({**check, "label": str(CHECKS.get(check["key"], check["label"])), "due": due})
+    return sorted(rows, key=lambda row: row["due"])

@@ -1,0 +1,130 @@
+"""Template helpers for care plans: goal wording in the viewer's unit, the panel's summary.
+
+``{% load care_plan_tags %}`` then ``{{ goal|goal_text:targets }}`` with ``glucose_unit`` in
+the context, or ``{% care_plan_status patient as plan %}`` for the workspace panel.
+"""
+
+from django import template
+from django.utils.translation import gettext as _
+
+from accounts.access import may_edit_care_plan
+from accounts.templatetags.glucose import glucose
+from care_plans.services import (
+    CHECKS,
+    MEDICATION_KINDS,
+    MONITORING_MODES,
+    SMBG_TAGS,
+    care_plan_current,
+    review_due,
+)
+
+register = template.Library()
+
+
+def _range_words(key: str, targets: dict) -> tuple[str, dict]:
+    low, high = (targets or {}).get("range_low"), (targets or {}).get("range_high")
+    if low is None and key in ("in_target_percent", "below_target_percent"):
+        return {
+            "in_target_percent": _("Time in target range (TIR)"),
+            "below_target_percent": _("Time below target range (TBR)"),
+        }[key], {}
+    if high is None and key == "above_target_percent":
+        return _("Time above target range (TAR)"), {}
+    return {
+        "in_range_percent": (_("Time in range (TIR) %(a)s–%(b)s"), {"a": 70, "b": 180}),
+        "in_target_percent": (_("Time in target range (TIR) %(a)s–%(b)s"), {"a": low, "b": high}),
+        "below_70_percent": (_("Time below %(a)s (TBR)"), {"a": 70}),
+        "below_target_percent": (_("Time below %(a)s (TBR)"), {"a": low}),
+        "very_low_percent": (_("Time below %(a)s (level 2 hypoglycemia)"), {"a": 54}),
+        "low_percent": (_("Time %(a)s–%(b)s (level 1 hypoglycemia)"), {"a": 54, "b": 69}),
+        "above_180_percent": (_("Time above %(a)s (TAR)"), {"a": 180}),
+        "above_target_percent": (_("Time above %(a)s (TAR)"), {"a": high}),
+        "high_percent": (_("Time %(a)s–%(b)s"), {"a": 181, "b": 250}),
+        "very_high_percent": (_("Time above %(a)s"), {"a": 250}),
+        "tight_range_percent": (_("Time in tight range %(a)s–%(b)s"), {"a": 70, "b": 140}),
+        "cv_percent": (_("Glucose variability (CV)"), {}),
+    }.get(key, (key, {}))
+
+
+@register.simple_tag(takes_context=True)
+def goal_text(context, goal, targets=None) -> str:
+    """'Time in range (TIR) 3.9–10.0 mmol/L' for the viewer's unit; ``goal`` a dict or key."""
+    unit = context.get("glucose_unit", "mg/dL")
+    key = goal.get("key") if isinstance(goal, dict) else goal
+    words, numbers = _range_words(key, targets)
+    if not numbers:
+        return words
+    text = words % {k: glucose(v, unit) for k, v in numbers.items()}
+    return f"{text} {unit}"
+
+
+@register.filter
+def comparison_words(comparison: str) -> str:
+    return {
+        ">": _("more than"),
+        ">=": _("at least"),
+        "<": _("less than"),
+        "<=": _("at most"),
+    }.get(comparison, comparison)
+
+
+@register.filter
+def medication_kind(kind: str) -> str:
+    return str(MEDICATION_KINDS.get(kind, kind))
+
+
+@register.filter
+def check_label(check: dict) -> str:
+    return str(CHECKS.get(check.get("key"), check.get("label", "")))
+
+
+@register.filter
+def smbg_tag(tag: str) -> str:
+    return str(SMBG_TAGS.get(tag, tag))
+
+
+@register.filter
+def monitoring_mode(mode: str) -> str:
+    return str(MONITORING_MODES.get(mode, mode))
+
+
+@register.simple_tag
+def care_plan_status(patient, user=None) -> dict:
+    """``{"current": version|None, "review_due": date|None, "overdue": bool, "may_edit"}``."""
+    current = care_plan_current(patient=patient)
+    due, overdue = review_due(patient) if current else (None, False)
+    may_edit = user is not None and may_edit_care_plan(user, patient)
+    return {"current": current, "review_due": due, "overdue": overdue, "may_edit": may_edit}
+
+
+@register.simple_tag(takes_context=True)
+def diff_value(context, change: dict, side: str) -> str:
+    """One side (``old``/``new``) of a ``care_plan_diff`` change, as text for the viewer."""
+    value = change.get(side)
+    unit = context.get("glucose_unit", "mg/dL")
+    field = change["field"]
+    if value in (None, "", []):
+        return "—"
+    if field in ("targets.range_low", "targets.range_high"):
+        return f"{glucose(value, unit)} {unit}"
+    if field == "medications":
+        return medication_text(value)
+    if field == "targets.goals":
+        return f"{value.get('comparison')} {value.get('target')} %"
+    if field == "checks":
+        return _("every %(days)s days") % {"days": value.get("interval_days")}
+    if field == "monitoring.smbg_tags":
+        return ", ".join(smbg_tag(t) for t in value)
+    if field == "monitoring.mode":
+        return monitoring_mode(value)
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return str(value)
+
+
+@register.filter
+def medication_text(med: dict) -> str:
+    """'Insulin glargine 18 U, bedtime, once daily'."""
+    parts = [f"{med.get('product')} {med.get('dose')} {med.get('dose_unit')}"]
+    parts += [med[k] for k in ("timing", "frequency") if med.get(k)]
+    return ", ".join(parts)

@@ -1,0 +1,259 @@
+"""Care-plan pages: the plan (read by role, edited by the patient's endocrinologists with a
+diff confirmation before saving), its htmx fragments, the history and the compare view."""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.access import audit, get_patient_for, may_edit_care_plan, may_see_clinical
+from care_plans import forms as f
+from care_plans.models import CarePlanVersion
+from care_plans.services import (
+    care_plan_clean,
+    care_plan_current,
+    care_plan_default_content,
+    care_plan_diff,
+    care_plan_revise,
+    report_link_error,
+    review_due,
+    targets_from_preset,
+)
+from glycemia.targets import PRESETS, evaluate_metrics
+from patients.services import rollup_metrics, window_dates
+
+
+def report_url(report_id: int | None) -> str | None:
+    if report_id is None:
+        return None
+    try:
+        return reverse("reports-detail", args=[report_id])
+    except NoReverseMatch:
+        return f"/reports/{report_id}/"
+
+
+def _report_id(value) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _editor_forms(request, patient, current, *, data=None, content=None):
+    """The plan form and its two formsets, bound to ``data`` or filled from ``content``."""
+    if data is not None:
+        return (
+            f.CarePlanForm(data),
+            f.GoalFormSet(data, prefix="goal"),
+            f.MedicationFormSet(data, prefix="med"),
+        )
+    unit = request.GET.get("unit") or getattr(request.user, "unit", "mg/dL")
+    unit = unit if unit in ("mg/dL", "mmol/L") else "mg/dL"
+    content = content or (
+        current.content if current else care_plan_default_content(patient=patient)
+    )
+    initial, goals, meds = f.content_initial(content, unit)
+    preset = request.GET.get("preset")
+    if preset in PRESETS:
+        targets, goals = f.preset_initial(preset, unit)
+        initial.update(targets)
+    return (
+        f.CarePlanForm(initial=initial),
+        f.GoalFormSet(initial=goals, prefix="goal"),
+        f.MedicationFormSet(initial=meds, prefix="med"),
+    )
+
+
+def _page_context(request, patient, current):
+    clinical = may_see_clinical(request.user, patient)
+    context = {
+        "patient": patient,
+        "current": current,
+        "clinical": clinical,
+        "may_edit": may_edit_care_plan(request.user, patient),
+        "report_id": _report_id(request.GET.get("report") or request.POST.get("report")),
+    }
+    context["review_due"], context["review_overdue"] = review_due(patient)
+    if clinical and current is not None:
+        context["responds_to_report_url"] = report_url(current.responds_to_report_id)
+    if context["may_edit"]:
+        start, end = window_dates()
+        metrics = rollup_metrics([patient.pk], start=start, end=end).get(patient.pk)
+        context["metrics"], context["window"] = metrics, (start, end)
+        if metrics and current is not None:
+            context["goal_status"] = evaluate_metrics(metrics, current.content["targets"])
+    return context
+
+
+@login_required
+def care_plan_page(request, pk):
+    """GET: the plan for this viewer. POST (editors): preview the diff, or confirm and save."""
+    patient = get_patient_for(request.user, pk, clinical=False)
+    current = care_plan_current(patient=patient)
+    context = _page_context(request, patient, current)
+    if request.method == "POST":
+        if not context["may_edit"]:
+            raise PermissionDenied
+        return _post(request, patient, current, context)
+    if context["clinical"]:
+        audit(request.user, patient, "view", "care plan")
+    if context["may_edit"]:
+        context["form"], context["goals"], context["meds"] = _editor_forms(
+            request, patient, current
+        )
+        context["targets"] = _editor_targets(request, patient, current)
+    return render(request, "care_plans/plan.html", context)
+
+
+def _editor_targets(request, patient, current, content=None) -> dict:
+    """The targets (mg/dL) the editor starts from, for wording goals."""
+    preset = request.GET.get("preset")
+    if preset in PRESETS:
+        return targets_from_preset(preset)
+    content = content or (
+        current.content if current else care_plan_default_content(patient=patient)
+    )
+    return content["targets"]
+
+
+def _post(request, patient, current, context):
+    post = request.POST
+    template = "care_plans/_editor.html" if request.htmx else "care_plans/plan.html"
+    if "content_json" in post:
+        try:
+            content = json.loads(post["content_json"])
+        except ValueError:
+            content = None
+        if not isinstance(content, dict):
+            raise Http404  # a confirmation that did not come from our preview
+        if "confirm" in post:
+            try:
+                version = care_plan_revise(
+                    patient=patient,
+                    by=request.user,
+                    reason=post.get("reason", ""),
+                    content=content,
+                    responds_to_report_id=context["report_id"],
+                )
+            except ValidationError as exc:
+                # Validation moved under us (e.g. rules changed): back to the form.
+                messages.error(request, " ".join(exc.messages))
+            else:
+                audit(request.user, patient, "change", f"care plan v{version.number}")
+                messages.success(
+                    request, _("Care plan version %(n)s saved.") % {"n": version.number}
+                )
+                url = reverse("care-plans-detail", args=[patient.pk])
+                return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+        # "Back to editing": the form again, filled with what was previewed.
+        context["form"], context["goals"], context["meds"] = _editor_forms(
+            request, patient, current, content=content
+        )
+        context["form"].initial["reason"] = post.get("reason", "")
+        context["targets"] = content.get("targets", {})
+        return render(request, template, context)
+
+    form, goals, meds = _editor_forms(request, patient, current, data=post)
+    context.update(form=form, goals=goals, meds=meds)
+    if not (form.is_valid() and goals.is_valid() and meds.is_valid()):
+        return render(request, template, context, status=200)
+    clean, errors = care_plan_clean(f.form_content(form, goals, meds))
+    report_error = report_link_error(patient, context["report_id"])
+    if report_error:
+        errors["__all__"] = [report_error]
+    if errors:
+        f.attach_errors(errors, form, goals, meds)
+        return render(request, template, context, status=200)
+    context.update(
+        confirm=True,
+        diff=care_plan_diff(old=current, new=clean),
+        content_json=json.dumps(clean),
+        reason=form.cleaned_data["reason"],
+        new_version=(current.number + 1) if current else 1,
+    )
+    template = "care_plans/_confirm.html" if request.htmx else "care_plans/plan.html"
+    return render(request, template, context)
+
+
+@login_required
+def care_plan_targets(request, pk):
+    """htmx fragment: the target range and goals of a preset, in the chosen unit."""
+    patient = get_patient_for(request.user, pk)
+    if not may_edit_care_plan(request.user, patient):
+        raise PermissionDenied
+    preset = request.GET.get("preset")
+    if preset not in PRESETS:
+        preset = "standard"
+    unit = request.GET.get("unit") if request.GET.get("unit") in ("mg/dL", "mmol/L") else "mg/dL"
+    if not request.htmx:
+        url = reverse("care-plans-detail", args=[patient.pk])
+        return redirect(f"{url}?preset={preset}&unit={unit}")
+    initial, goals = f.preset_initial(preset, unit)
+    context = {
+        "form": f.CarePlanForm(initial=initial),
+        "goals": f.GoalFormSet(initial=goals, prefix="goal"),
+        "patient": patient,
+        "targets": targets_from_preset(preset),
+    }
+    return render(request, "care_plans/_targets_fields.html", context)
+
+
+@login_required
+def care_plan_medication_row(request, pk):
+    """htmx fragment: one empty medication row, and the formset's new TOTAL_FORMS (oob)."""
+    patient = get_patient_for(request.user, pk)
+    if not may_edit_care_plan(request.user, patient):
+        raise PermissionDenied
+    try:
+        index = max(0, min(int(request.GET.get("med-TOTAL_FORMS", "0")), 50))
+    except ValueError:
+        index = 0
+    formset = f.MedicationFormSet(prefix="med")
+    context = {"med": formset._construct_form(index), "total": index + 1}
+    return render(request, "care_plans/_medication_row.html", context)
+
+
+@login_required
+def care_plan_history(request, pk):
+    patient = get_patient_for(request.user, pk)
+    audit(request.user, patient, "view", "care plan history")
+    versions = list(
+        CarePlanVersion.objects.filter(plan__patient=patient)
+        .select_related("created_by")
+        .order_by("-number")
+    )
+    for version in versions:
+        version.report_url = report_url(version.responds_to_report_id)
+    context = {
+        "patient": patient,
+        "versions": versions,
+        "may_edit": may_edit_care_plan(request.user, patient),
+    }
+    return render(request, "care_plans/history.html", context)
+
+
+@login_required
+def care_plan_compare(request, pk):
+    """Changes from version ``a`` to version ``b`` (``?a=1&b=3``)."""
+    patient = get_patient_for(request.user, pk)
+    versions = CarePlanVersion.objects.filter(plan__patient=patient).select_related("created_by")
+    try:
+        a = versions.get(number=int(request.GET.get("a", "")))
+        b = versions.get(number=int(request.GET.get("b", "")))
+    except (ValueError, CarePlanVersion.DoesNotExist):
+        raise Http404("No such versions.") from None
+    audit(request.user, patient, "view", f"care plan v{a.number} vs v{b.number}")
+    context = {
+        "patient": patient,
+        "a": a,
+        "b": b,
+        "diff": care_plan_diff(old=a, new=b),
+        "numbers": list(versions.order_by("number").values_list("number", flat=True)),
+    }
+    return render(request, "care_plans/compare.html", context)

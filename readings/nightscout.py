@@ -1,0 +1,469 @@
+"""A Nightscout-compatible API for uploader and follower apps (DESIGN §4, §7).
+
+Each patient has a base URL ``/ns/<key>/`` (``NightscoutLink``). Under it, ``api/v1/entries``,
+``treatments``, ``devicestatus`` and ``status.json`` answer as Nightscout's do, so xDrip+,
+AndroidAPS, Loop and bridges can post readings and followers can read them.
+
+Authentication, as Nightscout: the ``api-secret`` header holds the SHA-1 hex of the patient's
+secret (the plain secret is accepted too), or ``?token=`` holds the secret or one of the
+patient's device tokens. Anything else answers 401 with Nightscout's JSON.
+
+Everything posted goes through ``readings_ingest`` (one write path: dedupe, rollups); ``sgv``
+is always mg/dL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from readings.models import (
+    DeviceToken,
+    NightscoutDeviceStatus,
+    NightscoutLink,
+    Reading,
+    Treatment,
+)
+from readings.parsers import RowError, UnreadableFile, parse
+from readings.parsers import Treatment as TreatmentRecord
+from readings.parsers._common import Context, glucose, unit_from_text
+from readings.parsers.nightscout import entry_instant
+from readings.services import readings_ingest
+
+SERVER_NAME = "Diabetes Center"
+NIGHTSCOUT_VERSION = "15.0.2"  # the Nightscout release whose v1 API this mirrors
+DEFAULT_COUNT = 10
+MAX_COUNT = 10_000
+MAX_DEVICESTATUS_BYTES = 64 * 1024
+# Trend arrows from the rate of change (mg/dL per minute), Dexcom's bands as Nightscout shows them.
+DIRECTIONS = (
+    (3.0, "DoubleUp"),
+    (2.0, "SingleUp"),
+    (1.0, "FortyFiveUp"),
+    (-1.0, "Flat"),
+    (-2.0, "FortyFiveDown"),
+    (-3.0, "SingleDown"),
+)
+TREND_MAX_GAP = dt.timedelta(minutes=15)
+KIND_TYPES = {"cgm": "sgv", "smbg": "mbg"}
+TYPE_KINDS = {value: key for key, value in KIND_TYPES.items()}
+FIND_OPERATORS = {"$gte": "gte", "$gt": "gt", "$lte": "lte", "$lt": "lt"}
+
+
+# --- plumbing --------------------------------------------------------------------------------
+
+
+def _error(status: int, message: str, description: str = "") -> JsonResponse:
+    return JsonResponse(
+        {"status": status, "message": message, "description": description}, status=status
+    )
+
+
+def _authorized_link(request, key: str) -> NightscoutLink | None:
+    link = NightscoutLink.objects.select_related("patient").filter(key=key).first()
+    if link is None:
+        return None
+    secret = request.headers.get("api-secret", "")
+    if secret and (
+        hmac.compare_digest(secret.lower(), link.api_secret_sha1)
+        or hmac.compare_digest(secret, link.api_secret)
+    ):
+        return link
+    token = request.GET.get("token", "")
+    if token:
+        if hmac.compare_digest(token, link.api_secret):
+            return link
+        if DeviceToken.objects.filter(
+            key_hash=DeviceToken.hash_key(token), patient_id=link.patient_id, revoked_at=None
+        ).update(last_used_at=timezone.now()):
+            return link
+    return None
+
+
+def nightscout_view(methods: tuple[str, ...]):
+    """Check the method and the secret; pass the NightscoutLink to the view."""
+
+    def decorate(view):
+        @csrf_exempt
+        def wrapper(request, key: str):
+            if request.method not in methods:
+                return _error(405, "Method not allowed")
+            link = _authorized_link(request, key)
+            if link is None:
+                return _error(401, "Unauthorized", "Invalid/Missing")
+            return view(request, link)
+
+        wrapper.__name__ = view.__name__
+        wrapper.__doc__ = view.__doc__
+        return wrapper
+
+    return decorate
+
+
+def _body(request):
+    try:
+        return json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _count(request) -> int:
+    try:
+        return max(1, min(MAX_COUNT, int(request.GET.get("count", DEFAULT_COUNT))))
+    except ValueError:
+        return DEFAULT_COUNT
+
+
+def _find(request, field: str) -> dict:
+    """``find[date][$gte]=<epoch ms>`` (or ``find[dateString]…`` / ``find[created_at]…``, ISO)
+    → timestamp lookups."""
+    lookups = {}
+    for name in (field, "dateString", "created_at"):
+        for operator, lookup in FIND_OPERATORS.items():
+            raw = request.GET.get(f"find[{name}][{operator}]")
+            if raw is None:
+                continue
+            try:
+                moment = _instant(raw)
+            except ValueError:
+                continue
+            lookups[f"timestamp__{lookup}"] = moment
+    return lookups
+
+
+def _instant(raw: str) -> dt.datetime:
+    raw = raw.strip()
+    if raw.lstrip("-").isdigit():
+        return dt.datetime.fromtimestamp(int(raw) / 1000, tz=dt.UTC)
+    moment = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _ms(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _date_string(moment: dt.datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).isoformat(timespec="milliseconds")
+
+
+def _object_id(prefix: str, pk: int) -> str:
+    """A 24-hex id shaped like Nightscout's Mongo ObjectIds (apps expect that length)."""
+    return f"{prefix}{pk:0{24 - len(prefix)}x}"
+
+
+# --- entries ---------------------------------------------------------------------------------
+
+
+def _direction(current, previous) -> tuple[str, float | None]:
+    if previous is None or current.timestamp - previous.timestamp > TREND_MAX_GAP:
+        return "NONE", None
+    minutes = (current.timestamp - previous.timestamp).total_seconds() / 60
+    if minutes <= 0:
+        return "NONE", None
+    delta = current.value_mg_dl - previous.value_mg_dl
+    rate = delta / minutes
+    for threshold, name in DIRECTIONS:
+        if rate > threshold:
+            return name, delta
+    return "DoubleDown", delta
+
+
+def _entry_out(reading: Reading, previous: Reading | None, zone: str) -> dict:
+    kind_type = KIND_TYPES.get(reading.kind, reading.kind)
+    entry = {
+        "_id": _object_id("e", reading.pk),
+        "type": kind_type,
+        kind_type: round(reading.value_mg_dl),
+        "date": _ms(reading.timestamp),
+        "dateString": _date_string(reading.timestamp, zone),
+        "sysTime": _date_string(reading.timestamp, zone),
+        "device": reading.device.identity,
+        "utcOffset": int(
+            reading.timestamp.astimezone(ZoneInfo(zone)).utcoffset().total_seconds() // 60
+        ),
+    }
+    if reading.kind == "cgm":
+        direction, delta = _direction(reading, previous)
+        entry["direction"] = direction
+        entry["noise"] = 1
+        if delta is not None:
+            entry["delta"] = round(delta, 1)
+    return entry
+
+
+def _entries_list(request, link: NightscoutLink, kinds: tuple[str, ...], count: int):
+    wanted = request.GET.get("find[type]")
+    if wanted in TYPE_KINDS:
+        kinds = tuple(k for k in kinds if KIND_TYPES[k] == wanted)
+    readings = list(
+        Reading.objects.filter(patient_id=link.patient_id, kind__in=kinds, **_find(request, "date"))
+        .select_related("device")
+        .order_by("-timestamp", "-pk")[: count + 1]
+    )
+    zone = link.patient.timezone
+    out = []
+    for index, reading in enumerate(readings[:count]):
+        previous = next(
+            (r for r in readings[index + 1 :] if r.kind == reading.kind and r.kind == "cgm"), None
+        )
+        out.append(_entry_out(reading, previous, zone))
+    return JsonResponse(out, safe=False)
+
+
+@nightscout_view(("GET", "POST"))
+def entries(request, link: NightscoutLink):
+    """GET the newest entries (``count``, ``find[date][$gte]``…); POST one entry or an array."""
+    if request.method == "GET":
+        return _entries_list(request, link, ("cgm", "smbg"), _count(request))
+    body = _body(request)
+    if not isinstance(body, list | dict):
+        return _error(400, "Bad Request", "body must be an entry or an array of entries")
+    try:
+        parsed = parse(request.body, format="nightscout", timezone=link.patient.timezone)
+    except UnreadableFile as exc:
+        return _error(400, "Bad Request", str(exc))
+    items = list(parsed.items())
+    with transaction.atomic():
+        result = readings_ingest(patient=link.patient, items=items)
+    zone = link.patient.timezone
+    echoed = [
+        {
+            "type": KIND_TYPES[item.kind],
+            KIND_TYPES[item.kind]: round(item.value_mg_dl),
+            "date": _ms(item.timestamp),
+            "dateString": _date_string(item.timestamp, zone),
+            "device": item.device,
+        }
+        for item in items
+        if not isinstance(item, RowError) and item.kind in KIND_TYPES
+    ]
+    response = JsonResponse(echoed, safe=False)
+    response["X-Accepted"] = str(result.accepted)
+    response["X-Duplicates"] = str(result.duplicates)
+    response["X-Rejected"] = str(len(result.rejected))
+    return response
+
+
+@nightscout_view(("GET",))
+def entries_sgv(request, link: NightscoutLink):
+    return _entries_list(request, link, ("cgm",), _count(request))
+
+
+@nightscout_view(("GET",))
+def entries_current(request, link: NightscoutLink):
+    return _entries_list(request, link, ("cgm",), 1)
+
+
+# --- treatments ------------------------------------------------------------------------------
+
+
+def treatment_records(body, zone: str) -> list:
+    """Nightscout treatments → parser records: insulin → rapid insulin, carbs → carbs, notes,
+    exercise (minutes), BG checks → finger-stick readings. ``line`` = array index + 1.
+
+    >>> [r.kind for r in treatment_records({"eventType": "Meal Bolus", "insulin": 4,
+    ...     "carbs": 40, "created_at": "2024-05-01T08:00:00Z"}, "UTC")]
+    ['insulin_rapid', 'carbs']
+    """
+    ctx = Context(timezone=zone, now=timezone.now())
+    rows = body if isinstance(body, list) else [body]
+    records: list = []
+    for line, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            records.append(RowError(line, "treatment is not a JSON object"))
+            continue
+        try:
+            moment = _treatment_instant(ctx, row)
+        except ValueError as exc:
+            records.append(RowError(line, str(exc)))
+            continue
+        device = str(row.get("enteredBy") or row.get("device") or "")[:200]
+        event = str(row.get("eventType") or "")
+        found = False
+        for field, kind in (("insulin", "insulin_rapid"), ("carbs", "carbs")):
+            amount = row.get(field)
+            if amount in (None, "", 0):
+                continue
+            if isinstance(amount, bool) or not isinstance(amount, int | float) or amount < 0:
+                records.append(RowError(line, f"{field} must be a non-negative number"))
+                found = True
+                continue
+            records.append(TreatmentRecord(line, moment, kind, float(amount), event, device))
+            found = True
+        if isinstance(row.get("glucose"), int | float) and not isinstance(row["glucose"], bool):
+            unit = unit_from_text(str(row.get("units") or "mg/dl")) or "mg/dL"
+            records.append(glucose(ctx, line, moment, float(row["glucose"]), unit, "smbg", device))
+            found = True
+        if found:
+            continue
+        if event == "Exercise" and isinstance(row.get("duration"), int | float):
+            records.append(
+                TreatmentRecord(line, moment, "exercise", float(row["duration"]), event, device)
+            )
+        elif row.get("notes") or event in ("Note", "Announcement"):
+            text = str(row.get("notes") or event)[:2000]
+            records.append(TreatmentRecord(line, moment, "note", None, text, device))
+    return records
+
+
+def _treatment_instant(ctx: Context, row: dict) -> dt.datetime:
+    if row.get("created_at") and not row.get("date") and not row.get("mills"):
+        row = {**row, "dateString": row["created_at"]}
+    try:
+        return entry_instant(ctx, row)
+    except ValueError:
+        raise ValueError("treatment without a time (created_at, date or mills)") from None
+
+
+TREATMENT_EVENTS = {
+    "insulin_rapid": "Correction Bolus",
+    "insulin_long": "Correction Bolus",
+    "carbs": "Carb Correction",
+    "exercise": "Exercise",
+    "note": "Note",
+}
+
+
+def _treatment_out(treatment: Treatment) -> dict:
+    out = {
+        "_id": _object_id("t", treatment.pk),
+        "eventType": TREATMENT_EVENTS.get(treatment.kind, "Note"),
+        "created_at": treatment.timestamp.astimezone(dt.UTC).isoformat(timespec="milliseconds"),
+        "mills": _ms(treatment.timestamp),
+        "enteredBy": treatment.device.identity,
+    }
+    if treatment.kind.startswith("insulin"):
+        out["insulin"] = treatment.amount
+    elif treatment.kind == "carbs":
+        out["carbs"] = treatment.amount
+    elif treatment.kind == "exercise":
+        out["duration"] = treatment.amount
+    if treatment.text:
+        out["notes"] = treatment.text
+    return out
+
+
+@nightscout_view(("GET", "POST"))
+def treatments(request, link: NightscoutLink):
+    """GET recent treatments; POST one or an array (insulin and carbs become Treatments)."""
+    if request.method == "GET":
+        rows = (
+            Treatment.objects.filter(patient_id=link.patient_id, **_find(request, "created_at"))
+            .select_related("device")
+            .order_by("-timestamp", "-pk")[: _count(request)]
+        )
+        return JsonResponse([_treatment_out(t) for t in rows], safe=False)
+    body = _body(request)
+    if not isinstance(body, list | dict):
+        return _error(400, "Bad Request", "body must be a treatment or an array of treatments")
+    records = treatment_records(body, link.patient.timezone)
+    with transaction.atomic():
+        result = readings_ingest(patient=link.patient, items=records)
+    response = JsonResponse(body if isinstance(body, list) else [body], safe=False)
+    response["X-Rejected"] = str(len(result.rejected))
+    return response
+
+
+# --- devicestatus, status --------------------------------------------------------------------
+
+
+@nightscout_view(("GET", "POST"))
+def devicestatus(request, link: NightscoutLink):
+    """Stored as sent (bounded in size) so followers see the uploader's state."""
+    if request.method == "GET":
+        rows = NightscoutDeviceStatus.objects.filter(patient_id=link.patient_id).order_by(
+            "-created_at", "-pk"
+        )[: _count(request)]
+        return JsonResponse(
+            [
+                {
+                    **row.data,
+                    "_id": _object_id("d", row.pk),
+                    "created_at": row.created_at.isoformat(timespec="milliseconds"),
+                }
+                for row in rows
+            ],
+            safe=False,
+        )
+    body = _body(request)
+    if not isinstance(body, list | dict):
+        return _error(400, "Bad Request", "body must be a devicestatus or an array of them")
+    rows = body if isinstance(body, list) else [body]
+    stored = []
+    for row in rows:
+        if not isinstance(row, dict) or len(json.dumps(row)) > MAX_DEVICESTATUS_BYTES:
+            continue
+        try:
+            created = _instant(str(row.get("created_at"))) if row.get("created_at") else None
+        except ValueError:
+            created = None
+        stored.append(
+            NightscoutDeviceStatus(
+                patient_id=link.patient_id,
+                created_at=created or timezone.now(),
+                device=str(row.get("device") or "")[:200],
+                data=row,
+            )
+        )
+    NightscoutDeviceStatus.objects.bulk_create(stored)
+    return JsonResponse(rows, safe=False)
+
+
+def _status_body(link: NightscoutLink) -> dict:
+    now = timezone.now()
+    return {
+        "status": "ok",
+        "name": SERVER_NAME,
+        "version": NIGHTSCOUT_VERSION,
+        "serverTime": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "serverTimeEpoch": _ms(now),
+        "apiEnabled": True,
+        "careportalEnabled": True,
+        "boluscalcEnabled": False,
+        "settings": {
+            "units": "mmol" if link.patient.unit == "mmol/L" else "mg/dl",
+            "timeFormat": 24,
+            "customTitle": SERVER_NAME,
+            "theme": "default",
+            "enable": ["careportal", "iob", "cob"],
+            "thresholds": {"bgHigh": 250, "bgTargetTop": 180, "bgTargetBottom": 70, "bgLow": 54},
+            "authDefaultRoles": "",
+        },
+        "extendedSettings": {},
+        "authorized": None,
+    }
+
+
+@nightscout_view(("GET",))
+def status(request, link: NightscoutLink):
+    return JsonResponse(_status_body(link))
+
+
+@nightscout_view(("GET",))
+def root(request, link: NightscoutLink):
+    return JsonResponse(_status_body(link))
+
+
+@nightscout_view(("GET",))
+def verifyauth(request, link: NightscoutLink):
+    return JsonResponse(
+        {
+            "status": 200,
+            "message": {
+                "canRead": True,
+                "canWrite": True,
+                "isAdmin": False,
+                "message": "OK",
+                "rolefound": "FOUND",
+                "permissions": "ROLE",
+            },
+        }
+    )

@@ -1,0 +1,27 @@
+from django.contrib import admin
+
+from reports.models import Report, ReportNotification
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    """Read-only: a report is an immutable snapshot (only the clinician's note changes, on the
+    report page)."""
+
+    list_display = ("patient", "period_start", "period_end", "kind", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("patient__name", "patient__mrn")
+    raw_id_fields = ("patient", "previous", "note_by")
+    date_hierarchy = "period_end"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ReportNotification)
+class ReportNotificationAdmin(admin.ModelAdmin):
+    list_display = ("report", "user", "created_at", "read_at")
+    raw_id_fields = ("report", "user")

@@ -1,0 +1,109 @@
+"""Reports API: list / generate per patient, detail, and the FHIR export.
+
+Output serializers are explicit allow-lists; every view starts with a permission-checked
+lookup (``get_patient_for`` / ``report_for``)."""
+
+from django.utils import translation
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+from accounts.access import audit, get_patient_for
+from accounts.permissions import IsPerson
+from reports.fhir import report_bundle
+from reports.services import report_generate, reports_for
+from reports.views import report_for
+
+
+class ReportSummaryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    patient = serializers.IntegerField(source="patient_id")
+    kind = serializers.CharField()
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    created_at = serializers.DateTimeField()
+    algorithm_version = serializers.CharField()
+    care_plan_version_id = serializers.IntegerField(allow_null=True)
+    care_plan_version_number = serializers.IntegerField(allow_null=True)
+    in_range_percent = serializers.SerializerMethodField()
+    sufficient = serializers.SerializerMethodField()
+
+    def get_in_range_percent(self, report) -> float | None:
+        return report.metrics.get("in_range_percent")
+
+    def get_sufficient(self, report) -> bool | None:
+        return report.metrics.get("sufficient")
+
+
+class ReportOutput(ReportSummaryOutput):
+    metrics = serializers.JSONField()
+    targets = serializers.JSONField()
+    goals = serializers.JSONField()
+    comparison = serializers.JSONField()
+    patterns = serializers.JSONField()
+    previous = serializers.IntegerField(source="previous_id", allow_null=True)
+    clinician_note = serializers.CharField()
+
+
+@extend_schema(
+    methods=["GET"], operation_id="patients_reports_list", responses=ReportSummaryOutput(many=True)
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="patients_reports_generate",
+    request=None,
+    responses={
+        201: ReportOutput,
+        200: ReportOutput,
+        422: OpenApiResponse(description="No readings in the report period."),
+    },
+)
+@api_view(["GET", "POST"])
+@permission_classes([IsPerson])
+def patient_reports(request, pk):
+    patient = get_patient_for(request.user, pk)
+    if request.method == "POST":
+        if not (request.user.is_endocrinologist or request.user.is_admin_role):
+            raise PermissionDenied("Only clinicians may generate reports.")
+        report = report_generate(patient_id=patient.pk)
+        audit(request.user, patient, "create", "report")
+        if report is None:
+            return Response(
+                {"detail": "No readings in the report period."},
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            )
+        code = status.HTTP_201_CREATED if report.was_created else status.HTTP_200_OK
+        return Response(ReportOutput(report).data, status=code)
+    audit(request.user, patient, "view", "report list")
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(reports_for(patient), request)
+    return paginator.get_paginated_response(ReportSummaryOutput(page, many=True).data)
+
+
+@extend_schema(methods=["GET"], operation_id="reports_retrieve", responses=ReportOutput)
+@api_view(["GET"])
+@permission_classes([IsPerson])
+def report_detail(request, pk):
+    report = report_for(request.user, pk)
+    audit(request.user, report.patient, "view", f"report {report.pk} (API)")
+    return Response(ReportOutput(report).data)
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="reports_fhir",
+    responses={200: OpenApiResponse(description="FHIR R4 Bundle (collection)")},
+)
+@api_view(["GET"])
+@permission_classes([IsPerson])
+def report_fhir(request, pk):
+    from reports.pdf import report_pdf_bytes
+
+    report = report_for(request.user, pk)
+    audit(request.user, report.patient, "export", f"report {report.pk} FHIR")
+    with translation.override("en"):
+        pdf = report_pdf_bytes(report)
+    return Response(report_bundle(report, pdf=pdf), content_type="application/fhir+json")

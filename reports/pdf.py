@@ -1,0 +1,431 @@
+"""The report as an A4 PDF: matplotlib charts (AGP, time in ranges, daily profiles) placed in
+a reportlab layout. Text follows the active language; Chinese needs a CJK font:
+
+1. a TrueType-outline CJK font found on the system (reportlab embeds a subset), else
+2. reportlab's built-in Adobe CID font ``STSong-Light`` (not embedded: the viewer supplies the
+   glyphs, as every PDF reader with CJK support does), else
+3. Helvetica, with the text in English.
+
+Noto Sans CJK (Debian's fonts-noto-cjk) has PostScript (CFF) outlines, which reportlab cannot
+embed; matplotlib can, so the charts use it when present.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from django.utils import translation  # noqa: E402
+from django.utils.translation import gettext as _  # noqa: E402
+from reportlab.lib import colors  # noqa: E402
+from reportlab.lib.pagesizes import A4  # noqa: E402
+from reportlab.lib.styles import ParagraphStyle  # noqa: E402
+from reportlab.lib.units import mm  # noqa: E402
+from reportlab.platypus import (  # noqa: E402
+    Image,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+from reportlab.platypus import Paragraph as _Paragraph  # noqa: E402
+
+from glycemia.units import from_mg_dl  # noqa: E402
+from reports import wording  # noqa: E402
+from reports.figures import BAND_KEYS, COLOURS, band_labels  # noqa: E402
+
+TRUETYPE_CJK_CANDIDATES = (  # TrueType outlines: reportlab can embed these
+    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
+    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
+    ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf", 0),
+    ("/usr/share/fonts/truetype/arphic/uming.ttc", 0),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),  # works if ever TrueType
+)
+MATPLOTLIB_CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+@lru_cache(maxsize=1)
+def pdf_font() -> tuple[str, bool]:
+    """(font name, renders Chinese) registered with reportlab, found once per process."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    for path, index in TRUETYPE_CJK_CANDIDATES:
+        if Path(path).exists():
+            try:
+                pdfmetrics.registerFont(TTFont("ReportCJK", path, subfontIndex=index))
+                return "ReportCJK", True
+            except Exception:  # CFF outlines or a damaged file: try the next
+                continue
+    try:
+        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+        return "STSong-Light", True
+    except Exception:
+        return "Helvetica", False
+
+
+@lru_cache(maxsize=1)
+def _chart_font() -> str | None:
+    if not MATPLOTLIB_CJK.exists():
+        return None
+    from matplotlib import font_manager
+
+    font_manager.fontManager.addfont(str(MATPLOTLIB_CJK))
+    return font_manager.FontProperties(fname=str(MATPLOTLIB_CJK)).get_name()
+
+
+# Adobe's STSong-Light has no glyphs for a few Western punctuation marks; say them in ASCII.
+_CID_SAFE = str.maketrans({"·": "|", "–": "-", "—": "-", "•": "-", "■": "#"})
+
+
+def _text(value: str, font: str) -> str:
+    return value.translate(_CID_SAFE) if font == "STSong-Light" else value
+
+
+def _png(fig) -> io.BytesIO:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=130)
+    plt.close(fig)
+    buf.seek(0)
+    return buf
+
+
+def _style_axes(ax) -> None:
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=7)
+
+
+def agp_png(metrics: dict, *, unit: str, low: float, high: float) -> io.BytesIO:
+    a = metrics.get("agp") or {}
+    hours = np.array(a.get("minutes", []), dtype=float) / 60
+
+    def curve(key):
+        return np.array(
+            [np.nan if x is None else from_mg_dl(x, unit) for x in a.get(key, [])], dtype=float
+        )
+
+    fig, ax = plt.subplots(figsize=(7.2, 2.6))
+    if hours.size:
+        hours = np.append(hours, 24.0)
+        p = {k: np.append(curve(k), curve(k)[:1]) for k in ("p5", "p25", "p50", "p75", "p95")}
+        ax.axhspan(from_mg_dl(low, unit), from_mg_dl(high, unit), color="#d8f3dc", zorder=0)
+        ax.fill_between(hours, p["p5"], p["p95"], color="#0b5cad", alpha=0.15, lw=0)
+        ax.fill_between(hours, p["p25"], p["p75"], color="#0b5cad", alpha=0.35, lw=0)
+        ax.plot(hours, p["p50"], color="#0b5cad", lw=2)
+    ax.set_xlim(0, 24)
+    ax.set_ylim(0, from_mg_dl(350, unit))
+    ax.set_xticks(range(0, 25, 3), [f"{h:02d}:00" for h in range(0, 25, 3)])
+    ax.set_ylabel(unit, fontsize=7)
+    _style_axes(ax)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def tir_png(metrics: dict) -> io.BytesIO:
+    fig, ax = plt.subplots(figsize=(1.1, 2.6))
+    bottom = 0.0
+    for band, key in BAND_KEYS:
+        value = metrics.get(key) or 0.0
+        ax.bar([0], [max(value, 0.6)], bottom=bottom, color=COLOURS[band], width=0.8)
+        if value >= 4:
+            ax.text(
+                0,
+                bottom + value / 2,
+                f"{value:.0f}%",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white",
+            )
+        bottom += max(value, 0.6)
+    ax.set_ylim(0, bottom)
+    ax.axis("off")
+    fig.tight_layout(pad=0.2)
+    return _png(fig)
+
+
+def daily_png(metrics: dict, *, unit: str, low: float, high: float) -> io.BytesIO:
+    profile = metrics.get("profile") or {"step_minutes": 15, "days": {}}
+    days = list(profile["days"].items())
+    weeks = max(1, (len(days) + 6) // 7)
+    fig, axes = plt.subplots(weeks, 7, figsize=(7.2, 1.05 * weeks), sharey=True, squeeze=False)
+    step = profile["step_minutes"] / 60
+    for i, ax in enumerate(axes.flat):
+        ax.axhspan(from_mg_dl(low, unit), from_mg_dl(high, unit), color="#d8f3dc", zorder=0)
+        ax.set_xlim(0, 24)
+        ax.set_ylim(0, from_mg_dl(400, unit))
+        ax.set_xticks([])
+        ax.tick_params(labelsize=6)
+        if i < len(days):
+            date, values = days[i]
+            y = np.array([np.nan if x is None else from_mg_dl(x, unit) for x in values], float)
+            ax.plot(np.arange(y.size) * step, y, color="#1b1f24", lw=0.7)
+            ax.set_title(date[5:], fontsize=6, pad=2)
+    fig.tight_layout(pad=0.3, w_pad=0.1, h_pad=0.4)
+    return _png(fig)
+
+
+def _image(buf: io.BytesIO, width_mm: float) -> Image:
+    from reportlab.lib.utils import ImageReader
+
+    w, h = ImageReader(buf).getSize()
+    buf.seek(0)
+    return Image(buf, width=width_mm * mm, height=width_mm * mm * h / w)
+
+
+def report_pdf_bytes(report, *, unit: str = "mg/dL") -> bytes:
+    """The PDF of `report` in the active language (English when no CJK font is available)."""
+    font, cjk = pdf_font()
+    language = translation.get_language() or "en"
+    if language.startswith("zh") and not cjk:
+        language = "en"
+    with translation.override(language):
+        return _build(report, unit=unit, font=font)
+
+
+def _build(report, *, unit: str, font: str) -> bytes:
+    def Paragraph(text, style):  # noqa: N802 - shadows reportlab's to make text font-safe
+        return _Paragraph(_text(text, font), style)
+
+    m, targets = report.metrics, report.targets or {}
+    low, high = targets.get("range_low", 70), targets.get("range_high", 180)
+    base = ParagraphStyle("base", fontName=font, fontSize=9, leading=12)
+    small = ParagraphStyle("small", parent=base, fontSize=8, leading=10, textColor="#57606a")
+    h1 = ParagraphStyle("h1", parent=base, fontSize=16, leading=20, spaceAfter=4)
+    h2 = ParagraphStyle("h2", parent=base, fontSize=11, leading=14, spaceBefore=8, spaceAfter=3)
+    patient = report.patient
+
+    def table(rows, widths, header=True):
+        rows = [[_text(c, font) if isinstance(c, str) else c for c in row] for row in rows]
+        t = Table(rows, colWidths=[w * mm for w in widths], hAlign="LEFT")
+        style = [
+            ("FONT", (0, 0), (-1, -1), font, 8),
+            ("LINEBELOW", (0, 0), (-1, -1), 0.3, colors.HexColor("#d0d7de")),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
+        ]
+        if header:
+            style.append(("TEXTCOLOR", (0, 0), (-1, 0), colors.HexColor("#57606a")))
+        t.setStyle(TableStyle(style))
+        return t
+
+    kind = _("CGM") if report.is_cgm else _("SMBG")
+    story = [
+        Paragraph(f"{_('Health report')} · {kind}", h1),
+        Paragraph(
+            f"<b>{patient.name}</b> · {_('MRN')} {patient.mrn} · "
+            f"{patient.get_diabetes_type_display()} · {patient.timezone}",
+            base,
+        ),
+        Paragraph(
+            f"{_('Period')}: {report.period_start:%Y-%m-%d} – {report.period_end:%Y-%m-%d} "
+            f"({report.days} {_('days')}) · {_('Made')} {report.created_at:%Y-%m-%d %H:%M} UTC · "
+            f"{report.algorithm_version}",
+            small,
+        ),
+    ]
+    if report.care_plan_version_number is not None:
+        story.append(
+            Paragraph(f"{_('Care plan')}: {_('version')} {report.care_plan_version_number}", small)
+        )
+    if report.is_cgm:
+        sufficient = _("sufficient") if m.get("sufficient") else _("insufficient")
+        story.append(
+            Paragraph(
+                f"{_('Data sufficiency')}: {m.get('days')} {_('days')} · "
+                f"{m.get('active_percent') or 0:.0f} % {_('CGM active')} · {sufficient}",
+                base,
+            )
+        )
+        story += _cgm_section(
+            report,
+            unit=unit,
+            low=low,
+            high=high,
+            table=table,
+            h2=h2,
+            base=base,
+            small=small,
+            paragraph=Paragraph,
+        )
+    else:
+        story += _meter_section(
+            report, unit=unit, low=low, high=high, table=table, h2=h2, paragraph=Paragraph
+        )
+    if report.patterns:
+        story.append(Paragraph(_("Patterns"), h2))
+        for finding in report.patterns:
+            story.append(Paragraph("• " + wording.pattern_text(finding, unit), base))
+    if report.comparison:
+        story.append(Paragraph(_("Compared with the previous report"), h2))
+        rows = [[_("Metric"), _("Previous"), _("Now"), _("Change")]]
+        for row in wording.comparison_rows(report, unit):
+            word = {"better": _("better"), "worse": _("worse"), "same": _("same")}.get(
+                row["direction"], ""
+            )
+            rows.append([row["label"], row["previous"], row["current"], f"{row['arrow']} {word}"])
+        story.append(table(rows, (80, 30, 30, 30)))
+    if report.clinician_note:
+        story.append(Paragraph(_("Clinician's note"), h2))
+        story.append(Paragraph(report.clinician_note.replace("\n", "<br/>"), base))
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=14 * mm,
+        rightMargin=14 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title=f"{_('Health report')} {patient.mrn}",
+    )
+    doc.build(story)
+    return buf.getvalue()
+
+
+def _cgm_section(report, *, unit, low, high, table, h2, base, small, paragraph) -> list:
+    Paragraph = paragraph  # noqa: N806
+    m, targets = report.metrics, report.targets or {}
+    rows = [[_("Metric"), _("Value"), _("Goal"), _("Status")]]
+    for goal in report.goals:
+        status = "—" if goal["met"] is None else (_("met") if goal["met"] else _("not met"))
+        value = "—" if goal["value"] is None else f"{goal['value']:.1f} %"
+        rows.append(
+            [
+                wording.goal_label(goal, targets, unit),
+                value,
+                f"{goal['comparison']} {goal['target']:g} %",
+                status,
+            ]
+        )
+    rows += [
+        [_("Mean glucose"), wording.glucose_text(m["mean_mg_dl"], unit), "", ""],
+        [_("Glucose management indicator (GMI)"), f"{m['gmi_percent']:.1f} %", "", ""],
+        [_("Glycemia risk index (GRI)"), f"{m['gri']:.1f} ({m['gri_zone']})", "", ""],
+        [_("Coefficient of variation (CV)"), f"{m['cv_percent']:.1f} %", "", ""],
+    ]
+    goals_table = table(rows, (64, 18, 18, 22))
+    status_col = [
+        ("TEXTCOLOR", (3, i + 1), (3, i + 1), colors.HexColor("#2b9348" if g["met"] else "#a4161a"))
+        for i, g in enumerate(report.goals)
+        if g["met"] is not None
+    ]
+    goals_table.setStyle(TableStyle(status_col))
+    labels = band_labels()
+    legend = [
+        [
+            Paragraph(f'<font color="{COLOURS[band]}">■</font> {labels[band]}', base),
+            f"{(m.get(key) or 0):.1f} %",
+        ]
+        for band, key in reversed(BAND_KEYS)
+    ]
+    tir = Table(
+        [[_image(tir_png(m), 17), table(legend, (22, 14), header=False)]],
+        colWidths=[19 * mm, 38 * mm],
+    )
+    tir.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    top = Table([[goals_table, tir]], colWidths=[124 * mm, 58 * mm], hAlign="LEFT")
+    top.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    out = [Paragraph(_("Glucose metrics and goals") + " · " + _("Time in ranges"), h2), top]
+    out += [
+        Paragraph(_("Ambulatory glucose profile (AGP)"), h2),
+        Paragraph(
+            _("Median (line), 25–75 % and 5–95 % of readings by time of day; target range shaded.")
+            + f" ({unit})",
+            small,
+        ),
+        _image(agp_png(m, unit=unit, low=low, high=high), 182),
+        Paragraph(_("Daily glucose profiles"), h2),
+        _image(daily_png(m, unit=unit, low=low, high=high), 182),
+    ]
+    events = m.get("hypo_events", []) + m.get("hyper_events", [])
+    if events:
+        out.append(Paragraph(_("Hypoglycaemia and hyperglycaemia events"), h2))
+        rows = [[_("Event"), _("Start") + " (UTC)", _("Minutes"), _("Nadir / peak")]]
+        for e in events[:30]:
+            if "nadir_mg_dl" in e:
+                name = _("Level 2 hypoglycaemia") if e["level"] == 2 else _("Level 1 hypoglycaemia")
+                extreme = e["nadir_mg_dl"]
+            else:
+                name, extreme = _("Extended hyperglycaemia"), e["peak_mg_dl"]
+            rows.append(
+                [
+                    name,
+                    e["start"][:16].replace("T", " "),
+                    f"{e['duration_minutes']:.0f}",
+                    wording.glucose_text(extreme, unit),
+                ]
+            )
+        out.append(table(rows, (60, 45, 25, 30)))
+        if len(events) > 30:
+            out.append(Paragraph(f"+ {len(events) - 30}", small))
+    return out
+
+
+def _meter_section(report, *, unit, low, high, table, h2, paragraph) -> list:
+    Paragraph = paragraph  # noqa: N806
+    m = report.metrics
+
+    def g(x):
+        return "—" if x is None else wording.glucose_text(x, unit)
+
+    rows = [
+        [_("Readings"), str(m["readings"])],
+        [_("Readings a day"), str(m["readings_per_day"])],
+        [_("Mean glucose"), g(m["mean_mg_dl"])],
+        [
+            _("Coefficient of variation (CV)"),
+            "—" if m["cv_percent"] is None else f"{m['cv_percent']:.1f} %",
+        ],
+        [_("Lowest / highest"), f"{g(m['min_mg_dl'])} / {g(m['max_mg_dl'])}"],
+        [
+            _("In target"),
+            "—" if m["in_target_percent"] is None else f"{m['in_target_percent']:.1f} %",
+        ],
+    ]
+    from reports.figures import meal_tag_label
+
+    tags = [[_("By meal tag"), _("Readings"), _("Mean")]] + [
+        [meal_tag_label(tag), str(row["readings"]), g(row["mean_mg_dl"])]
+        for tag, row in (m.get("by_meal_tag") or {}).items()
+    ]
+    return [
+        Paragraph(_("Finger-stick glucose (SMBG)"), h2),
+        table(rows, (80, 40), header=False),
+        Spacer(1, 4 * mm),
+        table(tags, (60, 25, 35)),
+        Paragraph(_("Readings by time of day"), h2),
+        _image(meter_png(m, unit=unit, low=low, high=high), 182),
+    ]
+
+
+def meter_png(metrics: dict, *, unit: str, low: float, high: float) -> io.BytesIO:
+    from reports.figures import meal_tag_label
+
+    points = metrics.get("points") or []
+    fig, ax = plt.subplots(figsize=(7.2, 2.4))
+    ax.axhspan(from_mg_dl(low, unit), from_mg_dl(high, unit), color="#d8f3dc", zorder=0)
+    for tag in sorted({p[2] for p in points}):
+        chosen = [p for p in points if p[2] == tag]
+        ax.scatter(
+            [p[0] / 60 for p in chosen],
+            [from_mg_dl(p[1], unit) for p in chosen],
+            s=10,
+            label=meal_tag_label(tag),
+        )
+    font = _chart_font()
+    ax.legend(fontsize=6, loc="upper right", prop={"family": font, "size": 6} if font else None)
+    ax.set_xlim(0, 24)
+    ax.set_ylim(0, from_mg_dl(400, unit))
+    ax.set_xticks(range(0, 25, 3), [f"{h:02d}:00" for h in range(0, 25, 3)])
+    ax.set_ylabel(unit, fontsize=7)
+    _style_axes(ax)
+    fig.tight_layout()
+    return _png(fig)

@@ -1,0 +1,390 @@
+"""Generating health reports: period, data, glycemia, targets, comparison, patterns, snapshot.
+
+``report_generate`` is the one process; the Celery task, the management command, the
+"Generate now" button and the demo seeder all call it. It is safe to run twice or in two
+workers at once: the (patient, period, kind) unique constraint absorbs the second insert, and
+notifications are created in the same transaction as the report they announce.
+
+Care plans: the targets, the report cadence and the plan version in force come from
+``care_plans.services`` (``targets_for``, ``report_cadence_days``, ``care_plan_current``).
+Until that module provides them, the consensus "standard" preset and 14 days are used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import zoneinfo
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Subquery
+from django.db.models.expressions import RawSQL
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from glycemia.compare import compare_periods
+from glycemia.daily import daily_stats, day_night_split, hourly_stats
+from glycemia.meter import meter_metrics
+from glycemia.metrics import cgm_metrics
+from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, clean_series, local_ns
+from glycemia.targets import PRESETS, evaluate_metrics
+from patients.models import Patient
+from readings.models import DailyRollup, Reading
+from reports import patterns as found
+from reports.models import ALGORITHM_VERSION, Report, ReportNotification
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CADENCE_DAYS = 14
+MIN_READINGS = 1  # a period with no readings of either kind makes no report
+
+
+# --- care plan bridge -------------------------------------------------------------------
+
+
+def _care_plan_function(name: str):
+    """``care_plans.services.<name>`` if that module provides it, else None."""
+    try:
+        from care_plans import services
+    except ImportError:
+        return None
+    return getattr(services, name, None)
+
+
+def plan_targets(patient: Patient) -> dict:
+    targets_for = _care_plan_function("targets_for")
+    targets = targets_for(patient) if targets_for else None
+    return dict(targets or PRESETS["standard"])
+
+
+def plan_cadence_days(patient: Patient) -> int:
+    cadence = _care_plan_function("report_cadence_days")
+    days = cadence(patient) if cadence else None
+    return int(days or DEFAULT_CADENCE_DAYS)
+
+
+def plan_version(patient: Patient):
+    current = _care_plan_function("care_plan_current")
+    return current(patient=patient) if current else None
+
+
+# --- period and data ----------------------------------------------------------------------
+
+
+def last_full_local_day(patient: Patient, now: dt.datetime | None = None) -> dt.date:
+    now = now or timezone.now()
+    return now.astimezone(zoneinfo.ZoneInfo(patient.timezone)).date() - dt.timedelta(days=1)
+
+
+def report_period(patient: Patient, *, period_end: dt.date | None = None, cadence: int):
+    """(start, end) local dates, inclusive: `cadence` days ending at `period_end`."""
+    end = period_end or last_full_local_day(patient)
+    return end - dt.timedelta(days=cadence - 1), end
+
+
+def _utc_bounds(patient: Patient, start: dt.date, end: dt.date):
+    zone = zoneinfo.ZoneInfo(patient.timezone)
+    lo = dt.datetime.combine(start, dt.time(), zone)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), zone)
+    return lo, hi
+
+
+def readings_arrays(patient: Patient, kind: str, start: dt.date, end: dt.date, *, tags=False):
+    """One query → (UTC int64 ns, mg/dL float64[, meal tags]) of `kind` in the local window.
+
+    On PostgreSQL the database returns epoch seconds as float8: converting thousands of
+    datetime objects in Python cost more than the metrics themselves.
+    """
+    lo, hi = _utc_bounds(patient, start, end)
+    readings = Reading.objects.filter(
+        patient_id=patient.pk, kind=kind, timestamp__gte=lo, timestamp__lt=hi
+    )
+    extra = ["meal_tag"] if tags else []
+    if connection.vendor == "postgresql":
+        epoch = RawSQL('EXTRACT(EPOCH FROM "readings_reading"."timestamp")::float8', [])
+        rows = list(readings.annotate(epoch=epoch).values_list("epoch", "value_mg_dl", *extra))
+    else:
+        rows = list(readings.values_list("timestamp", "value_mg_dl", *extra))
+    if not rows:
+        empty = (np.empty(0, dtype="int64"), np.empty(0))
+        return empty + (([],) if tags else ())
+    columns = list(zip(*rows, strict=True))
+    if connection.vendor == "postgresql":
+        times = np.rint(np.asarray(columns[0], dtype="float64") * 1e6).astype("int64") * 1000
+    else:
+        times = pd.to_datetime(list(columns[0]), utc=True).as_unit("ns").asi8
+    values = np.asarray(columns[1], dtype="float64")
+    return (times, values, list(columns[2])) if tags else (times, values)
+
+
+# --- content ------------------------------------------------------------------------------
+
+
+def _local_parts(t: np.ndarray, tz: str) -> tuple[np.ndarray, np.ndarray]:
+    local = local_ns(t, tz)
+    return (local % NS_PER_DAY) // NS_PER_MINUTE, local // NS_PER_DAY
+
+
+PROFILE_STEP_MINUTES = 15  # daily-profile charts: one stored reading per 15 minutes
+
+
+def profile_samples(t, v, *, tz: str, start: dt.date, end: dt.date) -> dict:
+    """The daily-profile trace kept in the report (readings can change; the report must not):
+    per local date, the first reading of each 15-minute slot (None where there is none).
+    A sample of the stored readings, no arithmetic on the values.
+    """
+    minute, day = _local_parts(t, tz)
+    first_day = (start - dt.date(1970, 1, 1)).days
+    ndays, nslots = (end - start).days + 1, 1440 // PROFILE_STEP_MINUTES
+    grid = np.full(ndays * nslots, np.nan)
+    cell = (day - first_day) * nslots + minute // PROFILE_STEP_MINUTES
+    ok = (cell >= 0) & (cell < grid.size)
+    cell, values = cell[ok][::-1], v[ok][::-1]  # reversed: the first reading wins below
+    grid[cell] = values
+    rows = grid.reshape(ndays, nslots)
+    return {
+        "step_minutes": PROFILE_STEP_MINUTES,
+        "days": {
+            (start + dt.timedelta(days=i)).isoformat(): [
+                None if np.isnan(x) else float(x) for x in rows[i].tolist()
+            ]
+            for i in range(ndays)
+        },
+    }
+
+
+def cgm_content(t, v, *, tz: str, start: dt.date, end: dt.date, targets: dict) -> dict:
+    """metrics (§5 + daily, hourly, day/night), goals and patterns of a CGM period."""
+    t, v = clean_series(t, v)
+    window = {"start": start.isoformat(), "end": end.isoformat()}
+    metrics = cgm_metrics(t, v, tz=tz, **window)
+    metrics["daily"] = daily_stats(t, v, tz=tz)
+    metrics["hourly"] = hourly_stats(t, v, tz=tz)
+    metrics["day_night"] = day_night_split(
+        t, v, tz=tz, interval_minutes=metrics["interval_minutes"], **window
+    )
+    metrics["profile"] = profile_samples(t, v, tz=tz, start=start, end=end)
+    goals = evaluate_metrics(metrics, targets, values=v)
+    minute, day = _local_parts(t, tz)
+    starts = [e["start"] for e in metrics["hypo_events"]]
+    hypo_minutes = (
+        _local_parts(pd.to_datetime(starts, utc=True).as_unit("ns").asi8, tz)[0]
+        if starts
+        else np.empty(0, dtype="int64")
+    )
+    patterns = found.find_patterns(
+        minute, day, v, metrics, nights=(end - start).days + 1, hypo_starts=hypo_minutes
+    )
+    return {"metrics": metrics, "goals": goals, "patterns": patterns}
+
+
+def meter_content(t, v, tags, *, tz: str, start: dt.date, end: dt.date, targets: dict) -> dict:
+    """Finger-stick summary: meter metrics, readings by hour of day and by meal tag."""
+    metrics = meter_metrics(
+        t,
+        v,
+        tags,
+        tz=tz,
+        start=start.isoformat(),
+        end=end.isoformat(),
+        target_low=targets.get("range_low", 70),
+        target_high=targets.get("range_high", 180),
+    )
+    metrics["hourly"] = hourly_stats(t, v, tz=tz)
+    metrics["daily"] = daily_stats(t, v, tz=tz)
+    minute, _ = _local_parts(t, tz)
+    metrics["points"] = [  # each finger-stick: local minute of day, mg/dL, meal tag
+        [int(m), float(x), tag or ""] for m, x, tag in zip(minute, v, tags, strict=True)
+    ]
+    patterns = []
+    insufficient = metrics["readings_per_day"] is None or metrics["readings_per_day"] < 1
+    if insufficient:
+        per_day = metrics["readings_per_day"] or 0
+        patterns.append(
+            {
+                "code": "few_meter_readings",
+                "severity": "warning",
+                "params": {"readings_per_day": per_day},
+                "text": f"Few finger-stick readings: {per_day} a day.",
+            }
+        )
+    if metrics["below_70"]:
+        patterns.append(
+            {
+                "code": "meter_lows",
+                "severity": "warning",
+                "params": {"below_70": metrics["below_70"], "below_54": metrics["below_54"]},
+                "text": f"{metrics['below_70']} finger-stick readings below 70 mg/dL.",
+            }
+        )
+    return {"metrics": metrics, "goals": [], "patterns": patterns}
+
+
+def _test_delay() -> None:
+    """Test-only: REPORTS_TEST_DELAY_SECONDS makes generation slow so a broker test can kill
+    the worker in the middle of a report (tests/reports/test_broker.py). Unset in production."""
+    import os
+
+    seconds = float(os.environ.get("REPORTS_TEST_DELAY_SECONDS") or 0)
+    if seconds > 0:
+        time.sleep(seconds)
+
+
+# --- the process --------------------------------------------------------------------------
+
+
+def report_generate(
+    *,
+    patient_id: int,
+    period_end: dt.date | None = None,
+    only_if_due: bool = False,
+    notify: bool = True,
+) -> Report | None:
+    """The patient's report for the cadence period ending at `period_end` (default: the last
+    full local day), created once; None when there is no data (or, with `only_if_due`, when
+    the last report's period plus its cadence has not ended yet).
+
+    The returned report has ``was_created`` (True only for the call that inserted it).
+
+    >>> report_generate(patient_id=7).period_end  # doctest: +SKIP
+    datetime.date(2026, 5, 13)
+    """
+    patient = Patient.objects.get(pk=patient_id)
+    cadence = plan_cadence_days(patient)
+    start, end = report_period(patient, period_end=period_end, cadence=cadence)
+    latest = Report.objects.filter(patient_id=patient_id).order_by("-period_end", "-pk").first()
+    if only_if_due and latest and latest.period_end + dt.timedelta(latest.cadence_days) > end:
+        return None
+    existing = Report.objects.filter(patient_id=patient_id, period_start=start, period_end=end)
+    if report := existing.first():
+        report.was_created = False
+        return report
+    targets = plan_targets(patient)
+    t, v = readings_arrays(patient, Reading.Kind.CGM, start, end)
+    if v.size >= MIN_READINGS:
+        kind = Report.Kind.CGM
+        content = cgm_content(t, v, tz=patient.timezone, start=start, end=end, targets=targets)
+    else:
+        t, v, tags = readings_arrays(patient, Reading.Kind.SMBG, start, end, tags=True)
+        if v.size < MIN_READINGS:
+            return None
+        kind = Report.Kind.SMBG
+        content = meter_content(
+            t, v, tags, tz=patient.timezone, start=start, end=end, targets=targets
+        )
+    previous = (
+        Report.objects.filter(patient_id=patient_id, kind=kind, period_end__lt=end)
+        .exclude(period_start__gte=start)
+        .order_by("-period_end", "-pk")
+        .first()
+    )
+    comparison = compare_periods(content["metrics"], previous.metrics) if previous else []
+    version = plan_version(patient)
+    _test_delay()
+    with transaction.atomic():
+        report, created = Report.objects.get_or_create(
+            patient_id=patient_id,
+            period_start=start,
+            period_end=end,
+            kind=kind,
+            defaults={
+                "cadence_days": cadence,
+                "metrics": content["metrics"],
+                "goals": content["goals"],
+                "targets": targets,
+                "comparison": comparison,
+                "patterns": content["patterns"],
+                "previous": previous,
+                "care_plan_version_id": getattr(version, "pk", None),
+                "care_plan_version_number": getattr(version, "number", None),
+                "algorithm_version": ALGORITHM_VERSION,
+            },
+        )
+        if created and notify:
+            report_notify(report=report)
+    report.was_created = created
+    return report
+
+
+def report_notify(*, report: Report) -> None:
+    """Unread-list entries for the patient's endocrinologists, in the report's transaction,
+    and an e-mail to those with an address once it commits. The e-mail carries no clinical
+    data, only a link (health data does not travel by e-mail)."""
+    clinicians = list(report.patient.endocrinologists.filter(is_active=True))
+    ReportNotification.objects.bulk_create(
+        [ReportNotification(report=report, user=user) for user in clinicians],
+        ignore_conflicts=True,
+    )
+    recipients = [user.email for user in clinicians if user.email]
+    if recipients:
+        report_id = report.pk
+        transaction.on_commit(lambda: _send_report_email(report_id, recipients))
+
+
+def _send_report_email(report_id: int, recipients: list[str]) -> None:
+    url = getattr(settings, "SITE_URL", "").rstrip("/") + reverse(
+        "reports-detail", args=[report_id]
+    )
+    try:
+        send_mail(
+            _("New health report"),
+            _("A new health report is ready for one of your patients: %(url)s") % {"url": url},
+            None,
+            recipients,
+        )
+    except Exception:  # a mail server outage must not undo or retry a stored report
+        log.exception("could not e-mail report %s", report_id)
+
+
+def reports_due(*, today: dt.date | None = None) -> list[int]:
+    """Patients whose last report's period_end + cadence ≤ today, or who have data in the last
+    cadence but no report yet. One query for any number of patients.
+
+    `today` is a UTC date; the task passes `only_if_due=True`, so a patient whose local day
+    has not yet ended gets the report on a later hourly run. The cadence used is the one stored
+    on the last report (a changed care-plan cadence takes effect from the next report).
+    """
+    today = today or timezone.now().date()
+    latest = Report.objects.filter(patient_id=OuterRef("pk")).order_by("-period_end", "-pk")
+    recent = DailyRollup.objects.filter(
+        patient_id=OuterRef("pk"), date__gte=today - dt.timedelta(days=DEFAULT_CADENCE_DAYS)
+    )
+    rows = (
+        Patient.objects.order_by()
+        .annotate(
+            last_end=Subquery(latest.values("period_end")[:1]),
+            cadence=Subquery(latest.values("cadence_days")[:1]),
+            has_data=Exists(recent),
+        )
+        .filter(has_data=True)
+        .values_list("pk", "last_end", "cadence")
+    )
+    return [
+        pk
+        for pk, last_end, cadence in rows
+        if last_end is None or last_end + dt.timedelta(days=cadence) <= today
+    ]
+
+
+def reports_for(patient: Patient):
+    return Report.objects.filter(patient=patient).order_by("-period_end", "-pk")
+
+
+def notifications_unread(user):
+    return (
+        ReportNotification.objects.filter(user=user, read_at__isnull=True)
+        .select_related("report__patient")
+        .order_by("-created_at")
+    )
+
+
+def notifications_mark_read(*, report: Report, user) -> None:
+    ReportNotification.objects.filter(report=report, user=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

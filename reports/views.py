@@ -1,0 +1,143 @@
+"""Report pages: the AGP-style report, its PDF, the clinician's note, "Generate now", and the
+unread list. Every view starts with a permission-checked lookup through ``accounts.access``."""
+
+import datetime as dt
+import zoneinfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.access import audit, get_patient_for
+from reports import figures, wording
+from reports.models import Report
+from reports.services import (
+    notifications_mark_read,
+    notifications_unread,
+    report_generate,
+)
+
+
+def report_for(user, pk) -> Report:
+    """The report ``pk`` if ``user`` may see its patient's clinical data, else 404."""
+    report = get_object_or_404(Report.objects.select_related("patient"), pk=pk)
+    get_patient_for(user, report.patient_id)  # 404 for outsiders and staff
+    return report
+
+
+def may_write_note(user, report: Report) -> bool:
+    return user.is_endocrinologist and report.patient.endocrinologists.filter(pk=user.pk).exists()
+
+
+def _care_plan_link(report: Report):
+    """(number, url) of the care plan version in force, if the care_plans app has pages."""
+    if report.care_plan_version_number is None:
+        return None
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        url = reverse("care-plans-detail", args=[report.patient_id])
+    except NoReverseMatch:
+        url = f"/patients/{report.patient_id}/care-plan/"
+    return {"number": report.care_plan_version_number, "url": url}
+
+
+def _local_events(events: list[dict], tz: str) -> list[dict]:
+    zone = zoneinfo.ZoneInfo(tz)
+    return [
+        {**e, "local_start": dt.datetime.fromisoformat(e["start"]).astimezone(zone)} for e in events
+    ]
+
+
+def report_context(report: Report, user, unit: str) -> dict:
+    targets = report.targets or {}
+    metrics = dict(report.metrics)
+    for key in ("hypo_events", "hyper_events"):
+        metrics[key] = _local_events(metrics.get(key) or [], report.patient.timezone)
+    goals = [{**goal, "label": wording.goal_label(goal, targets, unit)} for goal in report.goals]
+    return {
+        "report": report,
+        "patient": report.patient,
+        "m": metrics,
+        "goals": goals,
+        "targets": targets,
+        "patterns": [{**f, "wording": wording.pattern_text(f, unit)} for f in report.patterns],
+        "comparison": wording.comparison_rows(report, unit),
+        "figures": figures.report_figures(report, unit=unit),
+        "care_plan": _care_plan_link(report),
+        "may_write_note": may_write_note(user, report),
+        "band_labels": figures.band_labels(),
+        "band_colours": figures.COLOURS,
+        "meal_tags": [
+            (figures.meal_tag_label(tag), row)
+            for tag, row in (report.metrics.get("by_meal_tag") or {}).items()
+        ],
+    }
+
+
+@login_required
+def report_detail(request, pk):
+    report = report_for(request.user, pk)
+    audit(request.user, report.patient, "view", f"report {report.pk}")
+    notifications_mark_read(report=report, user=request.user)
+    unit = request.GET.get("unit") or getattr(request.user, "unit", "mg/dL")
+    unit = unit if unit in ("mg/dL", "mmol/L") else "mg/dL"
+    return render(request, "reports/detail.html", report_context(report, request.user, unit))
+
+
+@login_required
+def report_pdf(request, pk):
+    from reports.pdf import report_pdf_bytes
+
+    report = report_for(request.user, pk)
+    audit(request.user, report.patient, "export", f"report {report.pk} PDF")
+    unit = request.GET.get("unit") or getattr(request.user, "unit", "mg/dL")
+    unit = unit if unit in ("mg/dL", "mmol/L") else "mg/dL"
+    response = HttpResponse(report_pdf_bytes(report, unit=unit), content_type="application/pdf")
+    name = f"report-{report.patient.mrn}-{report.period_end:%Y%m%d}.pdf"
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    return response
+
+
+@login_required
+@require_POST
+def report_note(request, pk):
+    """The clinician's note: the one part of a report that changes after it is made."""
+    report = report_for(request.user, pk)
+    if not may_write_note(request.user, report):
+        raise PermissionDenied
+    text = request.POST.get("note", "")[:5000]
+    report.note_set(text=text, by=request.user)
+    audit(request.user, report.patient, "change", f"report {report.pk} note")
+    if request.htmx:
+        context = {"report": report, "may_write_note": True}
+        return render(request, "reports/_note.html", context)
+    messages.success(request, _("Note saved."))
+    return redirect("reports-detail", pk=report.pk)
+
+
+@login_required
+@require_POST
+def report_generate_now(request, patient_pk):
+    """Clinicians: make the report for the period ending yesterday now (or open it)."""
+    patient = get_patient_for(request.user, patient_pk)
+    if not (request.user.is_endocrinologist or request.user.is_admin_role):
+        raise PermissionDenied
+    report = report_generate(patient_id=patient.pk)
+    audit(request.user, patient, "create", "report")
+    if report is None:
+        messages.error(request, _("No readings in the report period; no report was made."))
+        return redirect("patients-detail", pk=patient.pk)
+    return redirect("reports-detail", pk=report.pk)
+
+
+@login_required
+def reports_unread(request):
+    if request.user.is_patient or request.user.is_care_staff:
+        raise Http404
+    notes = notifications_unread(request.user)[:200]
+    return render(request, "reports/unread.html", {"notifications": notes})

@@ -1,0 +1,385 @@
+"""Validation, presets, revision numbering, diffs and the helpers other apps use."""
+
+import datetime as dt
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+
+from care_plans.models import CarePlanVersion
+from care_plans.services import (
+    care_plan_current,
+    care_plan_default_content,
+    care_plan_diff,
+    care_plan_revise,
+    care_plan_validate,
+    checks_due,
+    next_visit_due,
+    report_cadence_days,
+    review_due,
+    targets_for,
+)
+from glycemia.targets import evaluate_metrics
+from tests.conftest import make_patient
+
+GLARGINE = {
+    "kind": "insulin_basal",
+    "product": "Insulin glargine",
+    "dose": 18,
+    "dose_unit": "U",
+    "timing": "bedtime",
+    "frequency": "once daily",
+}
+ASPART = {
+    "kind": "insulin_bolus",
+    "product": "Insulin aspart",
+    "dose": 6,
+    "dose_unit": "U",
+    "timing": "before meals",
+    "carb_ratio_g_per_u": 10,
+    "correction_factor_mg_dl_per_u": 50,
+}
+METFORMIN = {"kind": "metformin", "product": "Metformin", "dose": 1000, "dose_unit": "mg"}
+
+
+@pytest.fixture
+def content(patient):
+    return care_plan_default_content(patient=patient)
+
+
+def with_(content, **changes):
+    return {**content, **changes}
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def test_it_accepts_the_default_content(content):
+    assert care_plan_validate(content) == {}
+
+
+def test_it_accepts_a_full_medication_list(content):
+    assert care_plan_validate(with_(content, medications=[GLARGINE, ASPART, METFORMIN])) == {}
+
+
+def test_it_refuses_a_range_low_not_below_high(content):
+    errors = care_plan_validate(
+        with_(content, targets={**content["targets"], "range_low": 180, "range_high": 70})
+    )
+    assert "targets.range_high" in errors
+
+
+def test_it_refuses_an_implausible_range_limit(content):
+    errors = care_plan_validate(
+        with_(content, targets={**content["targets"], "range_low": 40, "range_high": 300})
+    )
+    assert "50 and 250 mg/dL" in errors["targets.range_low"][0]
+    assert "targets.range_high" in errors
+
+
+def test_it_refuses_an_unknown_preset(content):
+    errors = care_plan_validate(with_(content, targets={**content["targets"], "preset": "x"}))
+    assert "targets.preset" in errors
+
+
+def test_it_refuses_a_goal_outside_0_to_100(content):
+    goals = [dict(g) for g in content["targets"]["goals"]]
+    goals[0]["target"] = 120
+    errors = care_plan_validate(with_(content, targets={**content["targets"], "goals": goals}))
+    assert errors == {"targets.goals.0.target": ["A goal is a percentage between 0 and 100."]}
+
+
+def test_it_refuses_a_bad_goal_comparison(content):
+    goals = [dict(g) for g in content["targets"]["goals"]]
+    goals[1]["comparison"] = "=="
+    errors = care_plan_validate(with_(content, targets={**content["targets"], "goals": goals}))
+    assert "targets.goals.1.comparison" in errors
+
+
+def test_it_refuses_a_zero_or_negative_dose(content):
+    errors = care_plan_validate(with_(content, medications=[{**GLARGINE, "dose": 0}]))
+    assert errors == {"medications.0.dose": ["The dose must be more than zero."]}
+    errors = care_plan_validate(with_(content, medications=[{**GLARGINE, "dose": -4}]))
+    assert "medications.0.dose" in errors
+
+
+@pytest.mark.parametrize(
+    "med",
+    [
+        {**GLARGINE, "dose": 250},
+        {**ASPART, "dose": 150},
+        {**METFORMIN, "dose": 3500},
+        {**METFORMIN, "dose": 4, "dose_unit": "g"},
+        {"kind": "sglt2", "product": "Empagliflozin", "dose": 500, "dose_unit": "mg"},
+    ],
+)
+def test_it_refuses_a_dose_above_the_plausible_maximum(content, med):
+    errors = care_plan_validate(with_(content, medications=[med]))
+    assert "plausible maximum" in errors["medications.0.dose"][0]
+
+
+def test_it_accepts_microgram_doses_of_glp1(content):
+    med = {"kind": "glp1_ra", "product": "Exenatide", "dose": 10, "dose_unit": "mcg"}
+    assert care_plan_validate(with_(content, medications=[med])) == {}
+
+
+def test_it_requires_a_dose_unit(content):
+    errors = care_plan_validate(with_(content, medications=[{**GLARGINE, "dose_unit": ""}]))
+    assert errors == {"medications.0.dose_unit": ["Give the dose unit (U, mg, µg…)."]}
+
+
+def test_it_refuses_insulin_in_mg(content):
+    errors = care_plan_validate(with_(content, medications=[{**GLARGINE, "dose_unit": "mg"}]))
+    assert errors == {"medications.0.dose_unit": ["Insulin is dosed in units (U)."]}
+
+
+def test_it_refuses_an_unknown_kind_and_missing_product(content):
+    errors = care_plan_validate(
+        with_(content, medications=[{**GLARGINE, "kind": "magic", "product": ""}])
+    )
+    assert {"medications.0.kind", "medications.0.product"} <= set(errors)
+
+
+def test_it_refuses_a_carb_ratio_on_basal_insulin(content):
+    errors = care_plan_validate(
+        with_(content, medications=[{**GLARGINE, "carb_ratio_g_per_u": 10}])
+    )
+    assert "medications.0.carb_ratio_g_per_u" in errors
+
+
+def test_it_refuses_the_same_medication_twice(content):
+    errors = care_plan_validate(
+        with_(content, medications=[GLARGINE, {**GLARGINE, "product": "insulin GLARGINE"}])
+    )
+    assert "medications.1.product" in errors
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("report_cadence_days", 10), ("visit_cadence_days", 45), ("review_interval_days", 0)],
+)
+def test_it_refuses_a_cadence_outside_the_allowed_values(content, field, value):
+    errors = care_plan_validate(with_(content, **{field: value}))
+    assert list(errors) == [field]
+    assert "must be one of" in errors[field][0]
+
+
+def test_it_refuses_an_implausible_hba1c_goal(content):
+    assert "hba1c_goal_percent" in care_plan_validate(with_(content, hba1c_goal_percent=3))
+
+
+def test_it_requires_a_wear_goal_for_cgm_and_readings_per_day_for_smbg(content):
+    cgm = with_(content, monitoring={**content["monitoring"], "cgm_wear_goal_percent": None})
+    assert "monitoring.cgm_wear_goal_percent" in care_plan_validate(cgm)
+    smbg = with_(content, monitoring={**content["monitoring"], "mode": "smbg"})
+    assert "monitoring.smbg_readings_per_day" in care_plan_validate(smbg)
+
+
+def test_it_refuses_unknown_smbg_tags_and_check_intervals(content):
+    errors = care_plan_validate(
+        with_(
+            content,
+            monitoring={**content["monitoring"], "smbg_tags": ["lunchtime"]},
+            checks=[{"key": "eyes", "interval_days": 0}],
+        )
+    )
+    assert {"monitoring.smbg_tags", "checks.0.interval_days"} <= set(errors)
+
+
+def test_it_survives_garbage(content):
+    errors = care_plan_validate({"targets": "x", "medications": "y", "checks": 3})
+    assert "targets" in errors and "medications" in errors and "checks" in errors
+
+
+# --- presets by diabetes type -------------------------------------------------------------
+
+
+def test_it_starts_type_1_and_type_2_from_the_standard_preset(center):
+    for mrn, kind in (("A1", "T1"), ("A2", "T2")):
+        content = care_plan_default_content(patient=make_patient(mrn, diabetes_type=kind))
+        assert content["targets"]["preset"] == "standard"
+        assert (content["targets"]["range_low"], content["targets"]["range_high"]) == (70, 180)
+        tir = content["targets"]["goals"][0]
+        assert (tir["key"], tir["comparison"], tir["target"]) == ("in_range_percent", ">", 70.0)
+
+
+def test_it_starts_gdm_from_the_pregnancy_range(db):
+    patient = make_patient("G1", diabetes_type="GDM", birth_date=dt.date(1995, 5, 5))
+    content = care_plan_default_content(patient=patient)
+    assert content["targets"]["preset"] == "pregnancy_t1"
+    assert (content["targets"]["range_low"], content["targets"]["range_high"]) == (63, 140)
+    assert content["monitoring"]["mode"] == "smbg"
+    assert content["report_cadence_days"] == 7
+    assert care_plan_validate(content) == {}
+
+
+def test_it_starts_people_over_65_from_the_older_preset(db):
+    today = timezone.localdate()
+    old = make_patient("O1", diabetes_type="T2", birth_date=today.replace(year=today.year - 70))
+    assert care_plan_default_content(patient=old)["targets"]["preset"] == "older_high_risk"
+    tir = care_plan_default_content(patient=old)["targets"]["goals"][0]
+    assert tir["target"] == 50.0
+    just_65 = make_patient("O2", birth_date=today.replace(year=today.year - 65))
+    assert care_plan_default_content(patient=just_65)["targets"]["preset"] == "standard"
+
+
+# --- revising -----------------------------------------------------------------------------
+
+
+def test_it_numbers_versions_from_one(patient, alice, content):
+    first = care_plan_revise(patient=patient, by=alice, reason="start", content=content)
+    second = care_plan_revise(
+        patient=patient,
+        by=alice,
+        reason="more reports",
+        content=with_(content, report_cadence_days=7),
+    )
+    assert (first.number, second.number) == (1, 2)
+    assert care_plan_current(patient=patient) == second
+    assert report_cadence_days(patient) == 7
+
+
+def test_it_refuses_an_invalid_revision_with_field_messages(patient, alice, content):
+    with pytest.raises(ValidationError) as caught:
+        care_plan_revise(
+            patient=patient, by=alice, reason="", content=with_(content, report_cadence_days=3)
+        )
+    assert set(caught.value.message_dict) == {"reason", "report_cadence_days"}
+    assert not CarePlanVersion.objects.exists()
+
+
+def test_it_stores_normalized_content(patient, alice, content):
+    version = care_plan_revise(
+        patient=patient,
+        by=alice,
+        reason="start",
+        content=with_(content, medications=[{**GLARGINE, "dose": "18", "dose_unit": "u"}]),
+    )
+    med = version.content["medications"][0]
+    assert (med["dose"], med["dose_unit"], med["carb_ratio_g_per_u"]) == (18, "U", None)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks need PostgreSQL; SQLite serializes"
+)
+def test_it_never_duplicates_numbers_under_concurrent_revisions(center, alice):
+    from django.db import connections
+
+    patient = make_patient("C1", center=center, endocrinologists=[alice])
+    content = care_plan_default_content(patient=patient)
+    care_plan_revise(patient=patient, by=alice, reason="start", content=content)
+    barrier = threading.Barrier(6)
+    errors = []
+
+    def revise(i):
+        try:
+            barrier.wait()
+            care_plan_revise(patient=patient, by=alice, reason=f"thread {i}", content=content)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=revise, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    numbers = sorted(CarePlanVersion.objects.values_list("number", flat=True))
+    assert not errors
+    assert numbers == [1, 2, 3, 4, 5, 6, 7]
+
+
+# --- diff ---------------------------------------------------------------------------------
+
+
+def test_it_diffs_medications_added_changed_and_stopped(content):
+    old = with_(content, medications=[GLARGINE, METFORMIN])
+    new = with_(content, medications=[{**GLARGINE, "dose": 20}, ASPART])
+    changes = {(c["label"], c["change"]): c for c in care_plan_diff(old=old, new=new)}
+    assert changes[("Insulin glargine", "changed")]["fields"] == ["dose"]
+    assert changes[("Insulin glargine", "changed")]["old"]["dose"] == 18
+    assert ("Insulin aspart", "added") in changes
+    assert ("Metformin", "stopped") in changes
+    assert len(changes) == 3
+
+
+def test_it_treats_a_new_product_as_stop_and_start(content):
+    old = with_(content, medications=[GLARGINE])
+    new = with_(content, medications=[{**GLARGINE, "product": "Insulin degludec"}])
+    kinds = sorted(c["change"] for c in care_plan_diff(old=old, new=new))
+    assert kinds == ["added", "stopped"]
+
+
+def test_it_diffs_target_changes(content):
+    goals = [dict(g) for g in content["targets"]["goals"]]
+    goals[0]["target"] = 60.0
+    new = with_(content, targets={**content["targets"], "range_high": 160, "goals": goals})
+    changes = care_plan_diff(old=content, new=new)
+    by_field = {(c["field"], c["change"]) for c in changes}
+    assert ("targets.range_high", "changed") in by_field
+    assert ("targets.goals", "changed") in by_field
+    range_change = next(c for c in changes if c["field"] == "targets.range_high")
+    assert (range_change["old"], range_change["new"]) == (180, 160)
+
+
+def test_it_diffs_nothing_between_equal_versions(content):
+    assert care_plan_diff(old=content, new=content) == []
+
+
+def test_it_diffs_versions_stored_in_the_database(patient, alice, content):
+    v1 = care_plan_revise(patient=patient, by=alice, reason="a", content=content)
+    v2 = care_plan_revise(
+        patient=patient, by=alice, reason="b", content=with_(content, visit_cadence_days=180)
+    )
+    assert [c["field"] for c in care_plan_diff(old=v1, new=v2)] == ["visit_cadence_days"]
+
+
+# --- helpers for other apps ---------------------------------------------------------------
+
+
+def test_it_gives_reports_the_consensus_targets_without_a_plan(patient):
+    targets = targets_for(patient)
+    assert (targets["range_low"], targets["range_high"]) == (70, 180)
+    assert report_cadence_days(patient) == 14
+
+
+def test_it_gives_reports_the_plans_targets_in_evaluate_metrics_shape(patient, alice, content):
+    goals = [dict(g) for g in content["targets"]["goals"]]
+    goals[0]["target"] = 60.0
+    care_plan_revise(
+        patient=patient,
+        by=alice,
+        reason="relax TIR",
+        content=with_(content, targets={**content["targets"], "goals": goals}),
+    )
+    results = evaluate_metrics({"in_range_percent": 65.0}, targets_for(patient))
+    assert results[0]["key"] == "in_range_percent"
+    assert results[0]["met"] is True  # 65 > 60 (it would fail the consensus 70)
+
+
+def test_it_computes_review_and_visit_dates(patient, alice, content):
+    version = care_plan_revise(patient=patient, by=alice, reason="a", content=content)
+    written = timezone.localdate(version.created_at, patient.tzinfo)
+    assert review_due(patient) == (written + dt.timedelta(days=90), False)
+    assert next_visit_due(patient) == written + dt.timedelta(days=90)
+    assert next_visit_due(patient, dt.date(2024, 1, 1)) == dt.date(2024, 3, 31)
+    CarePlanVersion.objects.filter(pk=version.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=100)
+    )
+    due, overdue = review_due(patient)
+    assert overdue and due < timezone.localdate()
+
+
+def test_it_reports_no_review_due_without_a_plan(patient):
+    assert review_due(patient) == (None, False)
+    assert next_visit_due(patient, dt.date(2024, 1, 1)) == dt.date(2024, 1, 1)
+
+
+def test_it_lists_checks_due(patient, alice, content):
+    care_plan_revise(patient=patient, by=alice, reason="a", content=content)
+    rows = checks_due(patient, {"eyes": dt.date(2024, 1, 1)})
+    assert rows[0]["key"] == "eyes" and rows[0]["due"] == dt.date(2024, 12, 31)

@@ -1,0 +1,407 @@
+"""Care-plan pages through the test client: editing with a diff confirmation, the htmx
+fragments, history and compare, and what each role sees."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from care_plans.models import CarePlanVersion
+from care_plans.services import care_plan_default_content, care_plan_revise
+from glycemia.targets import PRESETS
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def page(patient, name="care-plans-detail"):
+    return reverse(name, args=[patient.pk])
+
+
+def form_data(**overrides):
+    data = {
+        "reason": "Start basal insulin",
+        "unit": "mg/dL",
+        "preset": "standard",
+        "range_low": "70",
+        "range_high": "180",
+        "hba1c_goal_percent": "7.0",
+        "exercise_minutes_per_week": "150",
+        "monitoring_mode": "cgm",
+        "cgm_wear_goal_percent": "70",
+        "report_cadence_days": "14",
+        "visit_cadence_days": "90",
+        "review_interval_days": "90",
+        "check_hba1c_days": "90",
+        "check_eyes_days": "365",
+        "check_kidneys_days": "365",
+        "check_feet_days": "365",
+        "med-TOTAL_FORMS": "2",
+        "med-INITIAL_FORMS": "0",
+        "med-MIN_NUM_FORMS": "0",
+        "med-MAX_NUM_FORMS": "1000",
+        "med-0-kind": "insulin_basal",
+        "med-0-product": "Insulin glargine",
+        "med-0-dose": "18",
+        "med-0-dose_unit": "U",
+        "med-0-timing": "bedtime",
+        "med-0-frequency": "once daily",
+        # med-1 is the empty extra row the page always shows: ignored.
+    }
+    goals = PRESETS["standard"]["goals"]
+    data.update(
+        {
+            "goal-TOTAL_FORMS": str(len(goals)),
+            "goal-INITIAL_FORMS": str(len(goals)),
+            "goal-MIN_NUM_FORMS": "0",
+            "goal-MAX_NUM_FORMS": "1000",
+        }
+    )
+    for i, goal in enumerate(goals):
+        data[f"goal-{i}-key"] = goal["key"]
+        data[f"goal-{i}-label"] = goal["label"]
+        data[f"goal-{i}-comparison"] = goal["comparison"]
+        data[f"goal-{i}-target"] = str(goal["target"])
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def version(patient, alice):
+    content = care_plan_default_content(patient=patient)
+    content["medications"] = [
+        {"kind": "metformin", "product": "Metformin", "dose": 1000, "dose_unit": "mg"}
+    ]
+    return care_plan_revise(patient=patient, by=alice, reason="First plan", content=content)
+
+
+# --- editing ------------------------------------------------------------------------------
+
+
+def test_it_links_the_new_version_to_the_report_in_the_url(client, alice, patient, make_report):
+    report_id = make_report(patient).pk
+    client.force_login(alice)
+    body = client.get(page(patient), {"report": report_id}).content.decode()
+    assert f'name="report" value="{report_id}"' in body
+    assert f"responds to report #{report_id}" in body
+
+
+def test_it_shows_the_editor_and_empty_state_to_the_endocrinologist(client, alice, patient):
+    client.force_login(alice)
+    response = client.get(page(patient))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "No care plan yet." in body
+    assert 'id="care-plan-editor"' in body
+    assert 'name="range_low"' in body and 'value="70.0"' in body or 'value="70"' in body
+
+
+def test_it_previews_the_diff_before_saving(client, alice, patient, make_report):
+    report_id = make_report(patient).pk
+    client.force_login(alice)
+    response = client.post(page(patient), form_data(report=str(report_id)))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Review and save version 1" in body
+    assert "Insulin glargine" in body and "added" in body
+    assert not CarePlanVersion.objects.exists()
+    content_json = response.context["content_json"]
+    saved = client.post(
+        page(patient),
+        {
+            "content_json": content_json,
+            "reason": "Start basal insulin",
+            "report": str(report_id),
+            "confirm": "1",
+        },
+    )
+    assert saved.status_code == 302
+    version = CarePlanVersion.objects.get()
+    assert (version.number, version.created_by, version.responds_to_report_id) == (
+        1,
+        alice,
+        report_id,
+    )
+    assert version.content["medications"][0]["product"] == "Insulin glargine"
+    assert version.content["targets"]["preset"] == "standard"
+
+
+def test_it_shows_stopped_and_changed_medications_in_the_preview(client, alice, patient, version):
+    client.force_login(alice)
+    data = form_data(**{"med-0-dose": "20"})
+    response = client.post(page(patient), data)
+    diff = {(c["label"], c["change"]) for c in response.context["diff"]}
+    assert diff == {("Insulin glargine", "added"), ("Metformin", "stopped")}
+    body = response.content.decode()
+    assert "stopped" in body and "Review and save version 2" in body
+
+
+def test_it_confirms_through_htmx_with_a_client_redirect(client, alice, patient):
+    client.force_login(alice)
+    preview = client.post(page(patient), form_data(), **HTMX)
+    assert preview.status_code == 200
+    assert preview.templates[0].name == "care_plans/_confirm.html"
+    saved = client.post(
+        page(patient),
+        {"content_json": preview.context["content_json"], "reason": "x", "confirm": "1"},
+        **HTMX,
+    )
+    assert saved["HX-Redirect"] == page(patient)
+    assert CarePlanVersion.objects.count() == 1
+
+
+def test_it_goes_back_to_editing_with_the_previewed_values(client, alice, patient):
+    client.force_login(alice)
+    preview = client.post(page(patient), form_data(**{"med-0-dose": "22"}))
+    back = client.post(
+        page(patient),
+        {"content_json": preview.context["content_json"], "reason": "why", "back": "1"},
+    )
+    assert back.status_code == 200
+    assert back.context["meds"].initial[0]["dose"] == 22
+    assert back.context["form"].initial["reason"] == "why"
+    assert not CarePlanVersion.objects.exists()
+
+
+def test_it_shows_validation_messages_next_to_fields(client, alice, patient):
+    client.force_login(alice)
+    data = form_data(range_low="200", range_high="100", **{"med-0-dose": "900"})
+    response = client.post(page(patient), data)
+    body = response.content.decode()
+    assert "The upper limit must be above the lower limit." in body
+    assert "above the plausible maximum of 200 U" in body
+    assert response.context["meds"].forms[0].errors["dose"]
+    assert "confirm" not in response.context
+    assert not CarePlanVersion.objects.exists()
+
+
+def test_it_requires_a_reason(client, alice, patient):
+    client.force_login(alice)
+    response = client.post(page(patient), form_data(reason=""))
+    assert response.context["form"].errors["reason"]
+
+
+def test_it_accepts_the_range_in_mmol_per_litre(client, alice, patient):
+    client.force_login(alice)
+    data = form_data(unit="mmol/L", range_low="3.9", range_high="10.0")
+    response = client.post(page(patient), data)
+    content = json.loads(response.context["content_json"])
+    assert (content["targets"]["range_low"], content["targets"]["range_high"]) == (70, 180)
+    assert content["targets"]["preset"] == "standard"
+
+
+def test_it_marks_edited_targets_as_custom(client, alice, patient):
+    client.force_login(alice)
+    response = client.post(page(patient), form_data(range_high="160"))
+    content = json.loads(response.context["content_json"])
+    assert content["targets"]["preset"] == "custom"
+
+
+def test_it_refuses_a_tampered_confirmation(client, alice, patient):
+    client.force_login(alice)
+    response = client.post(page(patient), {"content_json": "[]", "confirm": "1", "reason": "x"})
+    assert response.status_code == 404
+    bad = care_plan_default_content(patient=patient) | {"report_cadence_days": 5}
+    response = client.post(
+        page(patient), {"content_json": json.dumps(bad), "confirm": "1", "reason": "x"}
+    )
+    assert response.status_code == 200
+    assert not CarePlanVersion.objects.exists()
+
+
+# --- htmx fragments -----------------------------------------------------------------------
+
+
+def test_it_fills_the_targets_from_a_preset(client, alice, patient):
+    client.force_login(alice)
+    url = page(patient, "care-plans-targets")
+    response = client.get(url, {"preset": "pregnancy_t1", "unit": "mg/dL"}, **HTMX)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="targets-fields">')
+    assert 'value="63"' in body and 'value="140"' in body
+    assert 'name="goal-TOTAL_FORMS"' in body and 'value="in_target_percent"' in body
+
+
+def test_it_fills_the_targets_in_mmol_per_litre(client, alice, patient):
+    client.force_login(alice)
+    url = page(patient, "care-plans-targets")
+    body = client.get(url, {"preset": "standard", "unit": "mmol/L"}, **HTMX).content.decode()
+    assert 'value="3.9"' in body and 'value="10.0"' in body
+
+
+def test_it_redirects_a_plain_preset_request_to_the_page(client, alice, patient):
+    client.force_login(alice)
+    response = client.get(page(patient, "care-plans-targets"), {"preset": "older_high_risk"})
+    assert response.status_code == 302
+    followed = client.get(response["Location"])
+    assert followed.context["form"].initial["preset"] == "older_high_risk"
+
+
+def test_it_adds_a_medication_row(client, alice, patient):
+    client.force_login(alice)
+    url = page(patient, "care-plans-medication-row")
+    body = client.get(url, {"med-TOTAL_FORMS": "2"}, **HTMX).content.decode()
+    assert 'name="med-2-product"' in body
+    assert 'hx-swap-oob="true"' in body and 'value="3"' in body
+
+
+def test_it_refuses_fragments_to_other_clinicians(client, bob, staff, patient):
+    for user in (bob, staff):
+        client.force_login(user)
+        assert client.get(page(patient, "care-plans-targets"), **HTMX).status_code == 404
+        assert client.get(page(patient, "care-plans-medication-row"), **HTMX).status_code == 404
+
+
+def test_it_refuses_fragments_to_the_patient(client, patient):
+    client.force_login(patient.user)
+    assert client.get(page(patient, "care-plans-targets"), **HTMX).status_code == 403
+
+
+# --- who sees what ------------------------------------------------------------------------
+
+
+def test_it_refuses_another_endocrinologist(client, bob, patient, version):
+    client.force_login(bob)
+    assert client.get(page(patient)).status_code == 404
+    assert client.post(page(patient), form_data()).status_code == 404
+    assert client.get(page(patient, "care-plans-history")).status_code == 404
+
+
+def test_it_shows_staff_only_the_scheduling(client, staff, patient, version):
+    client.force_login(staff)
+    response = client.get(page(patient))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Follow-up visit every 90 days" in body
+    assert "Eye examination" in body
+    assert "Metformin" not in body and "First plan" not in body
+    assert 'id="care-plan-editor"' not in body
+    assert client.post(page(patient), form_data()).status_code == 403
+    assert client.get(page(patient, "care-plans-history")).status_code == 404
+
+
+def test_it_shows_the_patient_a_plain_language_read_only_plan(client, patient, version):
+    client.force_login(patient.user)
+    response = client.get(page(patient))
+    body = response.content.decode()
+    assert "Your personalized care plan" in body
+    assert "Take Metformin, 1000 mg" in body
+    assert "Try to keep your glucose between 70 and 180 mg/dL" in body
+    assert 'id="care-plan-editor"' not in body
+    assert client.post(page(patient), form_data()).status_code == 403
+    assert CarePlanVersion.objects.count() == 1
+
+
+def test_it_shows_the_patient_glucose_in_their_unit(client, patient, version):
+    patient.user.unit = "mmol/L"
+    patient.user.save()
+    client.force_login(patient.user)
+    body = client.get(page(patient)).content.decode()
+    assert "between 3.9 and 10.0 mmol/L" in body
+
+
+def test_it_refuses_an_outsider_patient(client, other_patient, patient, version):
+    client.force_login(other_patient.user)
+    assert client.get(page(patient)).status_code == 404
+    assert client.get(page(patient, "care-plans-history")).status_code == 404
+    url = page(patient, "care-plans-compare") + "?a=1&b=1"
+    assert client.get(url).status_code == 404
+
+
+def test_it_sends_anonymous_visitors_to_sign_in(client, patient):
+    assert client.get(page(patient)).status_code == 302
+
+
+# --- history and compare ------------------------------------------------------------------
+
+
+def test_it_lists_versions_with_reason_and_report(client, alice, patient, version, make_report):
+    report_id = make_report(patient).pk
+    content = dict(version.content, report_cadence_days=7)
+    care_plan_revise(
+        patient=patient,
+        by=alice,
+        reason="Weekly reports",
+        content=content,
+        responds_to_report_id=report_id,
+    )
+    client.force_login(alice)
+    body = client.get(page(patient, "care-plans-history")).content.decode()
+    assert "Weekly reports" in body and "First plan" in body
+    assert f"/reports/{report_id}/" in body
+    assert "?a=1&amp;b=2" in body
+
+
+def test_it_compares_any_two_versions(client, alice, patient, version):
+    content = dict(version.content, report_cadence_days=7, medications=[])
+    care_plan_revise(patient=patient, by=alice, reason="Stop metformin", content=content)
+    client.force_login(alice)
+    response = client.get(page(patient, "care-plans-compare"), {"a": 1, "b": 2})
+    assert response.status_code == 200
+    changes = {(c["field"], c["change"]) for c in response.context["diff"]}
+    assert changes == {("report_cadence_days", "changed"), ("medications", "stopped")}
+    assert "Metformin 1000 mg" in response.content.decode()
+    assert client.get(page(patient, "care-plans-compare"), {"a": 1, "b": 9}).status_code == 404
+    assert client.get(page(patient, "care-plans-compare"), {"a": "x"}).status_code == 404
+
+
+def test_the_patient_can_read_the_history(client, patient, version):
+    client.force_login(patient.user)
+    assert client.get(page(patient, "care-plans-history")).status_code == 200
+
+
+# --- workspace panel ----------------------------------------------------------------------
+
+
+def test_it_invites_the_endocrinologist_to_create_a_plan(client, alice, patient):
+    client.force_login(alice)
+    body = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    assert "No care plan yet" in body and "Create plan" in body
+
+
+def test_it_summarizes_the_current_plan_in_the_workspace(client, alice, patient, version):
+    client.force_login(alice)
+    body = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    assert "Version 1" in body and "Metformin 1000 mg" in body
+    assert "Review due" in body
+    assert page(patient, "care-plans-history") in body
+
+
+def test_it_flags_an_overdue_review_in_the_workspace(client, alice, patient, version):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    CarePlanVersion.objects.filter(pk=version.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=120)
+    )
+    client.force_login(alice)
+    body = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    assert "Review overdue since" in body
+
+
+def test_it_does_not_offer_the_patient_to_create_a_plan(client, patient):
+    client.force_login(patient.user)
+    body = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    assert "No care plan yet" in body and "Create plan" not in body
+
+
+def test_it_refuses_to_preview_a_link_to_another_patients_report(
+    client, alice, patient, other_patient, make_report
+):
+    client.force_login(alice)
+    report_id = make_report(other_patient).pk
+    response = client.post(page(patient), form_data(report=str(report_id)))
+    assert "confirm" not in response.context
+    assert "is not one of this patient" in response.content.decode()
+
+
+def test_it_speaks_the_patients_language(client, patient, version):
+    patient.user.language = "zh-hans"
+    patient.user.save()
+    client.force_login(patient.user)
+    body = client.get(page(patient)).content.decode()
+    assert "您的个性化管理方案" in body
+    assert "葡萄糖目标范围内时间 (TIR)" in body
+    assert "糖化血红蛋白 (HbA1c)" in body
+    assert "随访" in body

@@ -1,0 +1,205 @@
+import hashlib
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from readings.models import DeviceToken, NightscoutDeviceStatus, Reading, Treatment
+from readings.services import nightscout_link_ensure
+from tests.readings.helpers import DEVICES
+
+# An xDrip+-style upload (DESIGN §7): an array of sgv entries, epoch ms dates, mg/dL.
+XDRIP = [
+    {
+        "type": "sgv",
+        "sgv": 100 + 5 * i,
+        "date": 1714550400000 + i * 300_000,
+        "dateString": "2024-05-01T08:00:00.000Z",
+        "direction": "Flat",
+        "device": "xDrip-DexcomG6",
+        "noise": 1,
+        "filtered": 0,
+        "unfiltered": 0,
+        "rssi": 100,
+        "delta": 5,
+    }
+    for i in range(6)
+]
+
+
+@pytest.fixture
+def link(patient):
+    return nightscout_link_ensure(patient=patient)
+
+
+def sha1(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def url(link, path: str) -> str:
+    return f"/ns/{link.key}/{path}"
+
+
+def post(client, link, path, body, **headers):
+    return client.post(
+        url(link, path), json.dumps(body), content_type="application/json", **headers
+    )
+
+
+def test_it_takes_an_xdrip_array_with_the_sha1_secret(client, link):
+    secret = {"HTTP_API_SECRET": sha1(link.api_secret)}
+    response = post(client, link, "api/v1/entries", XDRIP, **secret)
+    assert response.status_code == 200, response.content
+    assert Reading.objects.filter(patient=link.patient, kind="cgm").count() == 6
+    again = post(client, link, "api/v1/entries.json", XDRIP, **secret)
+    assert again["X-Duplicates"] == "6"
+    assert Reading.objects.count() == 6
+
+
+def test_it_takes_a_single_mbg_object_and_ignores_cal(client, link):
+    secret = {"HTTP_API_SECRET": link.api_secret}  # the plain secret works too
+    post(
+        client, link, "api/v1/entries", {"type": "mbg", "mbg": 140, "date": 1714550400000}, **secret
+    )
+    post(
+        client, link, "api/v1/entries", {"type": "cal", "slope": 1, "date": 1714550400000}, **secret
+    )
+    assert list(Reading.objects.values_list("kind", "value_mg_dl")) == [("smbg", 140.0)]
+
+
+def test_it_answers_entries_json_newest_first_with_count_and_find(client, link):
+    secret = {"HTTP_API_SECRET": sha1(link.api_secret)}
+    post(client, link, "api/v1/entries", XDRIP, **secret)
+    rows = client.get(url(link, "api/v1/entries.json"), {"count": 3}, **secret).json()
+    assert [r["sgv"] for r in rows] == [125, 120, 115]
+    first = rows[0]
+    assert first["type"] == "sgv" and first["date"] == 1714550400000 + 5 * 300_000
+    assert first["dateString"].endswith("+00:00") and first["direction"] == "Flat"
+    assert first["device"] == "xDrip-DexcomG6" and len(first["_id"]) == 24
+    since = client.get(
+        url(link, "api/v1/entries.json"),
+        {"find[date][$gte]": 1714550400000 + 4 * 300_000, "count": 100},
+        **secret,
+    ).json()
+    assert [r["sgv"] for r in since] == [125, 120]
+    before = client.get(
+        url(link, "api/v1/entries/sgv.json"),
+        {"find[date][$lt]": 1714550400000 + 300_000},
+        **secret,
+    ).json()
+    assert [r["sgv"] for r in before] == [100]
+    current = client.get(url(link, "api/v1/entries/current.json"), **secret).json()
+    assert [r["sgv"] for r in current] == [125]
+    assert len(client.get(url(link, "api/v1/entries.json"), **secret).json()) == 6  # default 10
+
+
+def test_it_serves_the_nightscout_fixture_back(client, link):
+    secret = {"HTTP_API_SECRET": sha1(link.api_secret)}
+    body = (DEVICES / "nightscout" / "cgm_format__nightscout_entries.json").read_bytes()
+    response = client.post(
+        url(link, "api/v1/entries"), body, content_type="application/json", **secret
+    )
+    assert response["X-Accepted"] == "1000"
+    rows = client.get(url(link, "api/v1/entries.json"), {"count": 1000}, **secret).json()
+    assert len(rows) == 1000 and rows[0]["date"] > rows[-1]["date"]
+
+
+def test_it_reports_status(client, link):
+    response = client.get(url(link, "api/v1/status.json"), HTTP_API_SECRET=sha1(link.api_secret))
+    body = response.json()
+    assert body["status"] == "ok" and body["name"] == "Diabetes Center"
+    assert body["apiEnabled"] is True and body["settings"]["units"] in ("mg/dl", "mmol")
+    assert "serverTime" in body and body["version"]
+
+
+def test_it_refuses_requests_without_the_secret(client, link, other_patient):
+    other = nightscout_link_ensure(patient=other_patient)
+    for path in ("api/v1/entries.json", "api/v1/status.json", "api/v1/treatments"):
+        response = client.get(url(link, path))
+        assert response.status_code == 401 and response.json()["message"] == "Unauthorized"
+    wrong = {"HTTP_API_SECRET": sha1(other.api_secret)}  # another patient's secret
+    assert client.get(url(link, "api/v1/entries.json"), **wrong).status_code == 401
+    assert post(client, link, "api/v1/entries", XDRIP, **wrong).status_code == 401
+    assert not Reading.objects.exists()
+
+
+def test_it_accepts_the_secret_or_a_device_token_as_token(client, link, other_patient):
+    assert (
+        client.get(url(link, "api/v1/status.json"), {"token": link.api_secret}).status_code == 200
+    )
+    _, key = DeviceToken.issue(patient=link.patient, name="xDrip")
+    assert client.get(url(link, "api/v1/status.json"), {"token": key}).status_code == 200
+    _, foreign = DeviceToken.issue(patient=other_patient, name="theirs")
+    assert client.get(url(link, "api/v1/status.json"), {"token": foreign}).status_code == 401
+
+
+def test_it_maps_treatments(client, link):
+    secret = {"HTTP_API_SECRET": sha1(link.api_secret)}
+    body = [
+        {
+            "eventType": "Meal Bolus",
+            "insulin": 4.5,
+            "carbs": 45,
+            "created_at": "2024-05-01T08:00:00.000Z",
+            "enteredBy": "AndroidAPS",
+        },
+        {"eventType": "Temp Basal", "rate": 0.5, "created_at": "2024-05-01T09:00:00Z"},
+        {
+            "eventType": "BG Check",
+            "glucose": 7.2,
+            "units": "mmol",
+            "created_at": "2024-05-01T10:00:00Z",
+        },
+    ]
+    assert post(client, link, "api/v1/treatments", body, **secret).status_code == 200
+    kinds = sorted(Treatment.objects.values_list("kind", "amount"))
+    assert kinds == [("carbs", 45.0), ("insulin_rapid", 4.5)]
+    assert Reading.objects.get().value_mg_dl == 130  # 7.2 mmol/L, rounded as the parsers do
+    rows = client.get(url(link, "api/v1/treatments.json"), **secret).json()
+    assert {r.get("insulin") or r.get("carbs") for r in rows} == {4.5, 45.0}
+
+
+def test_it_stores_devicestatus(client, link):
+    secret = {"HTTP_API_SECRET": sha1(link.api_secret)}
+    status = {
+        "device": "openaps://phone",
+        "created_at": "2024-05-01T08:00:00Z",
+        "uploaderBattery": 80,
+    }
+    assert post(client, link, "api/v1/devicestatus", status, **secret).status_code == 200
+    assert NightscoutDeviceStatus.objects.get().data["uploaderBattery"] == 80
+    rows = client.get(url(link, "api/v1/devicestatus.json"), **secret).json()
+    assert rows[0]["uploaderBattery"] == 80
+
+
+def test_it_answers_bad_json_with_400(client, link):
+    response = client.post(
+        url(link, "api/v1/entries"),
+        "{nope",
+        content_type="application/json",
+        HTTP_API_SECRET=sha1(link.api_secret),
+    )
+    assert response.status_code == 400 and response.json()["status"] == 400
+
+
+def test_it_prints_and_rotates_the_link(patient, settings):
+    settings.SITE_URL = "https://dc.example.org"
+
+    def run(*args):
+        out = StringIO()
+        call_command("nightscout_link", "--patient", patient.mrn, *args, stdout=out)
+        return json.loads(out.getvalue())
+
+    first = run()
+    assert first["base_url"].startswith("https://dc.example.org/ns/")
+    assert run() == first
+    rotated = run("--rotate")
+    assert rotated["base_url"] == first["base_url"]
+    assert rotated["api_secret"] != first["api_secret"]
+
+
+def test_it_stops_accepting_the_old_secret_after_rotation(client, link):
+    old = sha1(link.api_secret)
+    call_command("nightscout_link", "--patient", link.patient.mrn, "--rotate", stdout=StringIO())
+    assert client.get(url(link, "api/v1/status.json"), HTTP_API_SECRET=old).status_code == 401

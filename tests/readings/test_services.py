@@ -1,0 +1,209 @@
+import contextlib
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from glycemia.rollups import ROLLUP_FIELDS
+from readings import services
+from readings.models import DailyRollup, Reading, Treatment, Upload
+from readings.services import rollups_rebuild, upload_create, upload_process
+from readings.tasks import process_upload
+from tests.conftest import make_patient
+from tests.readings.helpers import DEVICES, DEXCOM, plain_csv
+
+START = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+
+# Counts per fixture file (tests/fixtures/devices/PROVENANCE.md; rows per the data README).
+FIXTURES = [
+    ("dexcom_clarity/cgmquantify__test_file.csv", "dexcom", {"cgm": 2148}),
+    # Covers the EU fall-back night: in the owner's zone the repeated hour is two hours.
+    ("dexcom_clarity/sugar-sugar__example.csv", "dexcom", {"cgm": 3913, "calibration": 9}),
+    (
+        "libreview/cgmr__Firstname1Lastname1_glucose_mgdl_US.csv",
+        "libreview",
+        {"cgm": 3562, "scan": 317},
+    ),
+    ("libreview/glyco__tiny_sample_mmol_EU.csv", "libreview", {"cgm": 6}),
+    (
+        "medtronic_carelink/cgm_format__medtronics_test_livia_GuardianConnect_EU.csv",
+        "carelink",
+        {"cgm": 22149, "smbg": 255},
+    ),
+    ("nightscout/cgm_format__nightscout_entries.json", "nightscout", {"cgm": 1000}),
+    ("tidepool/sensotrend-converter__data_tandem_cbg.json", "tidepool", {"cgm": 637}),
+    ("fhir/sensotrend-converter__bundle.json", "fhir", {"smbg": 637}),
+]
+
+
+def imported(patient, data, name="export.csv", **options) -> Upload:
+    upload = upload_create(patient=patient, by=None, file=data, filename=name, **options)
+    return upload_process(upload_id=upload.pk)
+
+
+def kinds(patient) -> dict:
+    counts: dict = {}
+    for kind in Reading.objects.filter(patient=patient).values_list("kind", flat=True):
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def rollup_rows(patient) -> dict:
+    return {
+        (r.date, r.kind): tuple(round(float(getattr(r, f) or 0), 6) for f in ROLLUP_FIELDS)
+        for r in DailyRollup.objects.filter(patient=patient)
+    }
+
+
+@pytest.mark.parametrize(("path", "fmt", "expected"), FIXTURES)
+def test_it_imports_each_fixture_file_with_its_counts(patient, path, fmt, expected):
+    patient.timezone = "Europe/Bucharest"
+    patient.save()
+    upload = imported(patient, (DEVICES / path).read_bytes(), name=path.split("/")[-1])
+    assert upload.status == Upload.Status.DONE and upload.format == fmt
+    assert kinds(patient) == expected
+    assert upload.accepted == sum(expected.values()) and upload.rejected == []
+
+
+def test_it_adds_nothing_when_the_same_file_comes_again(patient):
+    first = imported(patient, DEXCOM.read_bytes())
+    again = imported(patient, DEXCOM.read_bytes())
+    assert (first.accepted, first.duplicates) == (2148, 0)
+    assert (again.accepted, again.duplicates) == (0, 2148)
+    assert Reading.objects.filter(patient=patient).count() == 2148
+
+
+def test_it_adds_only_the_new_part_of_an_overlapping_file(patient):
+    imported(patient, plain_csv(START, 288))
+    later = imported(patient, plain_csv(START + dt.timedelta(hours=12), 288))
+    assert (later.accepted, later.duplicates) == (144, 144)
+    assert Reading.objects.filter(patient=patient).count() == 432
+
+
+def test_it_imports_every_good_row_and_lists_every_bad_one(patient):
+    upload = imported(patient, plain_csv(START, 100, bad={3, 50, 99}))
+    assert upload.accepted == 97
+    assert [row["line"] for row in upload.rejected] == [5, 52, 101]  # header is line 1
+    assert all("impossible" in row["reason"] for row in upload.rejected)
+
+
+def test_it_changes_nothing_for_an_unreadable_file_and_says_why(patient):
+    upload = imported(patient, b"\x00\x01\x02 not an export at all")
+    assert upload.status == Upload.Status.FAILED and upload.error
+    assert not Reading.objects.exists() and not DailyRollup.objects.exists()
+
+
+def test_it_rolls_back_everything_when_it_crashes_mid_file(patient, monkeypatch):
+    calls = {"n": 0}
+    real = services._fold_into_rollups
+
+    def fold_then_crash(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk on fire")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_fold_into_rollups", fold_then_crash)
+    monkeypatch.setattr(services, "CHUNK_SIZE", 500)
+    monkeypatch.setattr(
+        services.readings_ingest,
+        "__kwdefaults__",
+        {"upload": None, "chunk_size": 500, "on_progress": None},
+    )
+    upload = upload_create(patient=patient, by=None, file=DEXCOM.read_bytes(), filename="x.csv")
+    with pytest.raises(RuntimeError):
+        upload_process(upload_id=upload.pk)
+    upload.refresh_from_db()
+    assert calls["n"] == 2  # the first chunk had been written before the crash
+    assert upload.status == Upload.Status.FAILED and upload.error
+    assert upload.accepted == 0
+    assert not Reading.objects.exists()
+    assert not Treatment.objects.exists()
+    assert not DailyRollup.objects.exists()
+
+
+def test_it_keeps_rollups_equal_to_the_raw_readings(patient):
+    patient.timezone = "Europe/Bucharest"
+    patient.save()
+    imported(patient, plain_csv(START, 600, value=lambda i: 40 + (i * 7) % 300))
+    imported(patient, plain_csv(START + dt.timedelta(hours=20), 600, value=lambda i: 90 + i % 50))
+    imported(patient, DEXCOM.read_bytes())
+    imported(patient, plain_csv(START - dt.timedelta(hours=3), 100, value=55))
+    incremental = rollup_rows(patient)
+    rollups_rebuild(patient=patient)
+    assert incremental == rollup_rows(patient)
+    assert sum(r.count for r in DailyRollup.objects.filter(patient=patient, kind="cgm")) == (
+        Reading.objects.filter(patient=patient, kind="cgm").count()
+    )
+
+
+def test_it_processes_an_upload_only_once(patient):
+    upload = upload_create(patient=patient, by=None, file=DEXCOM.read_bytes(), filename="a.csv")
+    process_upload(upload.pk)
+    process_upload(upload.pk)  # a redelivered task finds the upload claimed
+    upload.refresh_from_db()
+    assert upload.status == Upload.Status.DONE and upload.accepted == 2148
+    assert Reading.objects.count() == 2148
+
+
+def test_it_reads_local_times_in_the_patients_zone(patient):
+    patient.timezone = "America/New_York"
+    patient.save()
+    imported(patient, b"timestamp,value,unit\n2024-01-10T08:00:00,120,mg/dL\n")
+    assert Reading.objects.get().timestamp == dt.datetime(2024, 1, 10, 13, tzinfo=dt.UTC)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_stores_two_identical_concurrent_uploads_once(center, alice):
+    patient = make_patient("MRNC", center=center, endocrinologists=[alice])
+    data = plain_csv(START, 3000, value=lambda i: 60 + i % 200)
+    uploads = [
+        upload_create(patient=patient, by=None, file=data, filename=f"{n}.csv") for n in (1, 2)
+    ]
+    barrier = threading.Barrier(2)
+    errors = []
+    # SQLite serializes writers: a file database makes the second writer wait (busy timeout),
+    # but the in-memory shared-cache test database answers "table is locked" at once, so the
+    # wait is played by a lock here. PostgreSQL runs both truly at once.
+    writer = threading.Lock() if connection.vendor == "sqlite" else contextlib.nullcontext()
+
+    def work(upload_id):
+        try:
+            barrier.wait()
+            with writer:
+                upload_process(upload_id=upload_id)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    threads = [threading.Thread(target=work, args=(u.pk,)) for u in uploads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    done = list(Upload.objects.filter(pk__in=[u.pk for u in uploads]))
+    assert all(u.status == Upload.Status.DONE for u in done)
+    assert sum(u.accepted for u in done) == 3000
+    assert sum(u.duplicates for u in done) == 3000
+    assert Reading.objects.filter(patient=patient).count() == 3000
+    incremental = rollup_rows(patient)
+    rollups_rebuild(patient=patient)
+    assert incremental == rollup_rows(patient)
+    assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_it_recognises_a_repeat_down_to_the_microsecond(patient):
+    data = b"timestamp,value,unit\n2024-05-01T08:00:00.123457Z,120,mg/dL\n"
+    imported(patient, data)
+    again = imported(patient, data)
+    assert (again.accepted, again.duplicates) == (0, 1)
+    assert Reading.objects.get().timestamp.microsecond == 123457
+
+
+def test_it_counts_repeats_inside_one_file_once(patient):
+    data = plain_csv(START, 10) + plain_csv(START, 10).split(b"\n", 1)[1]
+    upload = imported(patient, data)
+    assert (upload.accepted, upload.duplicates) == (10, 10)

@@ -1,0 +1,114 @@
+import datetime as dt
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from readings import views
+from readings.models import Reading, Upload
+from readings.services import nightscout_link_ensure, upload_create, upload_process
+from tests.readings.helpers import DEXCOM, login, plain_csv
+
+
+def send(client, patient, data, name="export.csv", **extra):
+    return client.post(
+        reverse("readings-upload", args=[patient.pk]),
+        {"file": SimpleUploadedFile(name, data), "format": "auto", "timezone": "", **extra},
+        **extra.pop("headers", {}),
+    )
+
+
+def test_it_uploads_without_javascript_and_redirects_to_the_result(client, patient):
+    login(client, patient.user)
+    assert client.get(reverse("readings-upload", args=[patient.pk])).status_code == 200
+    response = send(client, patient, DEXCOM.read_bytes())
+    upload = Upload.objects.get()
+    assert response.status_code == 302 and response.url == reverse(
+        "readings-upload-detail", args=[upload.pk]
+    )
+    page = client.get(response.url)
+    assert page.status_code == 200
+    assert b"2148" in page.content and b"Accepted readings" in page.content
+
+
+def test_it_answers_htmx_with_the_status_fragment(client, patient):
+    login(client, patient.user)
+    response = client.post(
+        reverse("readings-upload", args=[patient.pk]),
+        {"file": SimpleUploadedFile("a.csv", DEXCOM.read_bytes()), "format": "auto"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert b"<html" not in response.content and b"2148" in response.content
+
+
+def test_it_polls_a_queued_upload_until_done(client, patient, monkeypatch):
+    login(client, patient.user)
+    monkeypatch.setattr(views, "upload_enqueue", lambda upload: None)  # no worker yet
+    monkeypatch.setattr(views, "SYNC_UPLOAD_MAX_BYTES", 100)
+    send(client, patient, plain_csv(dt.datetime(2024, 5, 1, tzinfo=dt.UTC), 50))
+    upload = Upload.objects.get()
+    url = reverse("readings-upload-detail", args=[upload.pk])
+    fragment = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'hx-trigger="every 1s"' in fragment and f'href="{url}"' in fragment
+    upload_process(upload_id=upload.pk)
+    fragment = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "every 1s" not in fragment and "50" in fragment
+
+
+def test_it_lists_rejected_rows_with_line_and_reason_paginated(client, alice, patient):
+    bad = set(range(0, 120, 2))
+    upload = upload_create(
+        patient=patient,
+        by=alice,
+        file=plain_csv(dt.datetime(2024, 5, 1, tzinfo=dt.UTC), 120, bad=bad),
+        filename="bad.csv",
+    )
+    upload_process(upload_id=upload.pk)
+    login(client, alice)
+    url = reverse("readings-upload-detail", args=[upload.pk])
+    first = client.get(url).content.decode()
+    assert "Page 1 of 2" in first and "impossible" in first
+    assert ">2<" in first  # line 2 (first data row) is listed
+    assert ">120<" in client.get(url, {"rejected": 2}).content.decode()
+
+
+def test_it_lets_staff_upload_but_shows_them_counts_only(client, staff, patient):
+    login(client, staff)
+    response = send(client, patient, DEXCOM.read_bytes())
+    assert response.status_code == 302
+    page = client.get(response.url).content.decode()
+    assert "2148" in page and "Accepted readings" not in page
+    assert Reading.objects.filter(patient=patient).count() == 2148
+
+
+def test_it_shows_the_chart_and_nightscout_settings_on_the_workspace(client, patient):
+    upload = upload_create(patient=patient, by=None, file=DEXCOM.read_bytes(), filename="a.csv")
+    upload_process(upload_id=upload.pk)
+    login(client, patient.user)
+    detail = reverse("patients-detail", args=[patient.pk])
+    page = client.get(detail).content.decode()
+    assert 'id="glucose-chart"' in page and "Plotly.newPlot" in page
+    assert reverse("readings-upload", args=[patient.pk]) in page
+    client.post(reverse("readings-nightscout", args=[patient.pk]))
+    link = nightscout_link_ensure(patient=patient)
+    page = client.get(detail, {"unit": "mmol/L"}).content.decode()
+    assert link.api_secret in page and f"/ns/{link.key}/" in page
+
+
+def test_it_shows_an_empty_state_without_readings(client, alice, patient):
+    login(client, alice)
+    page = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    assert "No glucose readings yet" in page
+
+
+def test_it_refuses_outsiders(client, patient, bob, other_staff, other_patient, staff):
+    upload = upload_create(patient=patient, by=None, file=DEXCOM.read_bytes(), filename="a.csv")
+    for outsider in (bob, other_staff, other_patient.user):
+        login(client, outsider)
+        assert client.get(reverse("readings-upload", args=[patient.pk])).status_code == 404
+        assert send(client, patient, DEXCOM.read_bytes()).status_code == 404
+        assert client.get(reverse("readings-upload-detail", args=[upload.pk])).status_code == 404
+        assert client.get(reverse("readings-uploads", args=[patient.pk])).status_code == 404
+    login(client, staff)  # staff may not see or change the Nightscout secret
+    assert client.post(reverse("readings-nightscout", args=[patient.pk])).status_code == 404
+    assert Upload.objects.count() == 1

@@ -1,0 +1,145 @@
+"""Report pages: the report, its PDF, the note, Generate now, the unread list, the panel."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import AuditEvent
+from reports.models import Report, ReportNotification
+from reports.services import report_generate
+from tests.reports.conftest import PERIOD_END
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def report(patient, load_simulated):
+    load_simulated(patient)
+    return report_generate(patient_id=patient.pk, period_end=PERIOD_END)
+
+
+def test_it_shows_the_report_to_the_patients_endocrinologist(client, alice, report):
+    client.force_login(alice)
+    response = client.get(reverse("reports-detail", args=[report.pk]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Time in range (TIR)" in body and "Ambulatory glucose profile (AGP)" in body
+    assert 'id="fig-agp"' in body and "vendor/plotly.min.js" in body
+    assert f"{report.metrics['in_range_percent']:.1f} %" in body
+    assert AuditEvent.objects.filter(user=alice, what=f"report {report.pk}").exists()
+
+
+def test_it_shows_the_report_in_mmol(client, alice, report):
+    client.force_login(alice)
+    body = client.get(reverse("reports-detail", args=[report.pk]) + "?unit=mmol/L").content
+    assert "3.9–10.0 mmol/L".encode() in body
+
+
+def test_it_shows_the_patient_their_own_report(client, patient_user, report):
+    client.force_login(patient_user)
+    assert client.get(reverse("reports-detail", args=[report.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("who", ["bob", "staff", "other_patient_user"])
+def test_it_refuses_outsiders(client, request, report, who):
+    client.force_login(request.getfixturevalue(who))
+    for name in ("reports-detail", "reports-pdf"):
+        assert client.get(reverse(name, args=[report.pk])).status_code == 404
+    response = client.post(reverse("reports-note", args=[report.pk]), {"note": "x"})
+    assert response.status_code == 404
+    response = client.post(reverse("reports-generate", args=[report.patient_id]))
+    assert response.status_code == 404
+
+
+def test_it_refuses_anonymous_visitors(client, report):
+    response = client.get(reverse("reports-detail", args=[report.pk]))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_it_lets_the_endocrinologist_write_the_note_with_htmx(client, alice, report):
+    client.force_login(alice)
+    response = client.post(
+        reverse("reports-note", args=[report.pk]),
+        {"note": "Lower basal 10 %"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200 and b"Lower basal 10 %" in response.content
+    assert b"<html" not in response.content  # the fragment only
+    report.refresh_from_db()
+    assert report.clinician_note == "Lower basal 10 %" and report.note_by == alice
+
+
+def test_it_refuses_the_note_from_the_patient(client, patient_user, report):
+    client.force_login(patient_user)
+    response = client.post(reverse("reports-note", args=[report.pk]), {"note": "mine"})
+    assert response.status_code == 403
+
+
+def test_it_generates_now_for_a_clinician(client, alice, patient, load_simulated):
+    load_simulated(patient, start=PERIOD_END)  # any data; the period ends yesterday
+    client.force_login(alice)
+    response = client.post(reverse("reports-generate", args=[patient.pk]))
+    assert response.status_code == 302
+    assert Report.objects.filter(patient=patient).count() <= 1
+
+
+def test_it_does_not_let_a_patient_generate(client, patient_user, patient):
+    client.force_login(patient_user)
+    assert client.post(reverse("reports-generate", args=[patient.pk])).status_code == 403
+
+
+def test_it_lists_unread_reports_and_marks_them_read(client, alice, report):
+    client.force_login(alice)
+    body = client.get(reverse("reports-unread")).content.decode()
+    assert reverse("reports-detail", args=[report.pk]) in body
+    client.get(reverse("reports-detail", args=[report.pk]))
+    assert not ReportNotification.objects.filter(user=alice, read_at__isnull=True).exists()
+    assert b"No unread reports." in client.get(reverse("reports-unread")).content
+
+
+def test_it_counts_unread_reports_in_a_template_tag(rf, alice, report):
+    from django.template import Context, Template
+
+    template = Template("{% load reports_tags %}{% unread_reports_count %}")
+    assert template.render(Context({"user": alice})) == "1"
+
+
+def test_it_shows_reports_and_the_generate_button_on_the_patient_workspace(client, alice, report):
+    client.force_login(alice)
+    body = client.get(reverse("patients-detail", args=[report.patient_id])).content.decode()
+    assert reverse("reports-detail", args=[report.pk]) in body
+    assert reverse("reports-generate", args=[report.patient_id]) in body
+
+
+def test_it_shows_an_empty_state_and_no_button_to_the_patient(client, patient_user, patient):
+    client.force_login(patient_user)
+    body = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    assert "No reports yet." in body
+    assert reverse("reports-generate", args=[patient.pk]) not in body
+
+
+def test_it_serves_a_pdf(client, alice, report):
+    client.force_login(alice)
+    response = client.get(reverse("reports-pdf", args=[report.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+
+
+def test_it_shows_a_meter_report(client, alice, patient, load_meter):
+    load_meter(patient)
+    report = report_generate(patient_id=patient.pk, period_end=PERIOD_END)
+    client.force_login(alice)
+    body = client.get(reverse("reports-detail", args=[report.pk])).content.decode()
+    assert "Finger-stick glucose (SMBG)" in body and 'id="fig-meter"' in body
+
+
+def test_it_draws_figures_that_plotly_accepts(report, patient, load_meter, other_patient):
+    import plotly.graph_objects as go
+
+    from reports.figures import report_figures
+
+    for unit in ("mg/dL", "mmol/L"):
+        for figure in report_figures(report, unit=unit).values():
+            go.Figure(figure)  # raises on any invalid property
+    load_meter(other_patient)
+    meter = report_generate(patient_id=other_patient.pk, period_end=PERIOD_END)
+    go.Figure(report_figures(meter, unit="mg/dL")["meter"])
