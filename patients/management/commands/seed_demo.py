@@ -106,6 +106,7 @@ class Command(BaseCommand):
 
     def _seed_patient(self, i, center, clinician, start, days, meter_only) -> None:
         tz = TIMEZONES[i % len(TIMEZONES)]
+        now_epoch = int(time.time())
         kind = "T2" if meter_only or i % 4 == 3 else ("GDM" if i % 23 == 7 else "T1")
         with transaction.atomic():
             user = User.objects.create(
@@ -138,6 +139,9 @@ class Command(BaseCommand):
                 seconds, values, tags = meter_trace(
                     start=start, days=days, tz=tz, mean=130 + (i * 13) % 70, seed=i
                 )
+                past = seconds <= now_epoch  # the simulated last day ends now, not at midnight
+                seconds, values = seconds[past], values[past]
+                tags = [tag for tag, keep in zip(tags, past, strict=True) if keep]
                 device = "Accu-Chek Guide"
                 items = (
                     Reading(
@@ -158,6 +162,9 @@ class Command(BaseCommand):
                     gap_rate=0.005 + (i % 4) * 0.01,
                 )
                 seconds, values, flags = cgm_trace(profile, start=start, days=days, tz=tz, seed=i)
+                past = seconds <= now_epoch
+                seconds, values = seconds[past], values[past]
+                flags = [flag for flag, keep in zip(flags, past, strict=True) if keep]
                 device = "Dexcom G6"
                 items = (
                     Reading(

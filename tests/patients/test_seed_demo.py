@@ -1,0 +1,38 @@
+from io import StringIO
+
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.models import User
+from care_plans.models import CarePlanVersion
+from patients.models import Patient
+from readings.models import DailyRollup, Reading
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_it_seeds_people_data_and_plans_and_prints_the_accounts(db):
+    output = run("--patients", "5", "--days", "3")
+    roles = set(User.objects.values_list("role", flat=True))
+    assert roles == {"admin", "endocrinologist", "staff", "patient"}
+    assert Patient.objects.count() == 5
+    for username in ("admin", "dr.chen", "staff.kim", "patient01"):
+        assert username in output
+    assert Reading.objects.filter(kind="cgm").exists()
+    assert Reading.objects.filter(kind="smbg").exclude(meal_tag="").exists()  # meter-only
+    assert not Reading.objects.filter(timestamp__gt=timezone.now()).exists()
+    assert DailyRollup.objects.exists()
+    assert CarePlanVersion.objects.count() >= 5
+    assert User.objects.get(username="dr.okafor").check_password("demo1234!")
+
+
+def test_it_changes_nothing_when_run_twice(db):
+    run("--patients", "3", "--days", "2")
+    readings = Reading.objects.count()
+    output = run("--patients", "3", "--days", "2")
+    assert "already present" in output
+    assert Reading.objects.count() == readings and Patient.objects.count() == 3
