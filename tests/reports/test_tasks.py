@@ -1,4 +1,5 @@
-"""Report tasks (eager in unit tests): safe to run twice."""
+"""Report tasks: safe to run twice. Run in-process with ``apply`` so the tests are the same
+with eager Celery (unit phase) and with a real broker configured (CI's second phase)."""
 
 import datetime as dt
 
@@ -17,14 +18,22 @@ def recent_data(patient, load_simulated):
 
 
 def test_it_generates_once_when_the_task_runs_twice(recent_data):
-    first = generate_report.delay(recent_data.pk).get()
-    second = generate_report.delay(recent_data.pk).get()
+    first = generate_report.apply((recent_data.pk,)).get()
+    second = generate_report.apply((recent_data.pk,)).get()
     assert first == second and Report.objects.count() == 1
 
 
-def test_it_enqueues_each_due_patient_once_and_is_safe_to_run_twice(recent_data):
-    assert enqueue_due_reports.delay().get() == 1
-    assert enqueue_due_reports.delay().get() == 0
+def test_it_enqueues_each_due_patient_once_and_is_safe_to_run_twice(recent_data, monkeypatch):
+    enqueued = []
+
+    def run_now(*args, **kwargs):  # stands in for the worker
+        enqueued.append(args)
+        return generate_report.apply(args, kwargs)
+
+    monkeypatch.setattr(generate_report, "delay", run_now)
+    assert enqueue_due_reports.apply().get() == 1
+    assert enqueue_due_reports.apply().get() == 0
+    assert enqueued == [(recent_data.pk,)]
     assert Report.objects.filter(patient=recent_data).count() == 1
 
 

@@ -10,6 +10,7 @@ import time
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from accounts.models import CareCenter, User
@@ -19,6 +20,7 @@ from patients.models import Patient
 from readings.parsers import Reading
 from readings.services import readings_ingest
 from readings.simulate import CgmProfile, cgm_trace, meter_trace
+from reports.demo import seed_reports
 
 DEMO_CENTER = "Diabetes Center Demo"
 PASSWORD = "demo1234!"
@@ -103,6 +105,10 @@ class Command(BaseCommand):
         patients = list(Patient.objects.filter(care_center=center).order_by("mrn"))
         seed_plans(patients, clinicians)
         self.stdout.write(f"  care plans: {CarePlanVersion.objects.count()} versions")
+        # The in-app unread lists get the demo reports; nobody needs 60 e-mails on the console.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            created = seed_reports([patient.pk for patient in patients])
+        self.stdout.write(f"  reports: {created}")
 
     def _seed_patient(self, i, center, clinician, start, days, meter_only) -> None:
         tz = TIMEZONES[i % len(TIMEZONES)]
