@@ -109,7 +109,13 @@ def wait_until(condition, timeout: float, what: str, worker=None) -> None:
 
 @pytest.fixture
 def queue():
-    return f"reports-test-{uuid.uuid4().hex[:8]}"
+    """A queue of this test's own, and messages really sent to Redis (unit tests run eagerly)."""
+    from diabetes_center.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield f"reports-test-{uuid.uuid4().hex[:8]}"
+    app.conf.task_always_eager = eager
 
 
 def test_it_makes_one_report_per_patient_with_a_real_worker(
