@@ -9,17 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from glycemia import constants as c
-from glycemia.metrics import band_counts, cgm_metrics, round_metrics
+from glycemia.metrics import BAND_KEYS, band_counts, cgm_metrics, round_metrics
 from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, clean_series, day_iso, local_ns
-
-_BAND_KEYS = (
-    "very_low_percent",
-    "low_percent",
-    "in_range_percent",
-    "high_percent",
-    "very_high_percent",
-    "tight_range_percent",
-)
 
 
 def _group_stats(keys: np.ndarray, v: np.ndarray, exact: bool) -> list[tuple[int, dict]]:
@@ -39,7 +30,7 @@ def _group_stats(keys: np.ndarray, v: np.ndarray, exact: bool) -> list[tuple[int
             "sd_mg_dl": float(x.std(ddof=1)) if n > 1 else None,
             "min_mg_dl": float(x.min()),
             "max_mg_dl": float(x.max()),
-            **{k: 100.0 * cnt / n for k, cnt in zip(_BAND_KEYS, counts, strict=True)},
+            **{k: 100.0 * cnt / n for k, cnt in zip(BAND_KEYS, counts, strict=True)},
         }
         row["tir"] = row["in_range_percent"]
         if not exact:

@@ -36,7 +36,8 @@ from glycemia.series import (
     parse_date,
 )
 
-METRIC_KEYS = (
+# The summary keys: what the daily rollups can give without raw readings (rollups.py).
+SUMMARY_KEYS = (
     "readings",
     "days",
     "active_percent",
@@ -54,11 +55,11 @@ METRIC_KEYS = (
     "gri_zone",
     "lbgi",
     "hbgi",
-    "mage",
-    "hypo_events",
-    "hyper_events",
-    "agp",
 )
+# Band percentages, in the order of `band_counts`.
+BAND_KEYS = SUMMARY_KEYS[7:13]
+# DESIGN §5: every key of the metrics object.
+METRIC_KEYS = SUMMARY_KEYS + ("mage", "hypo_events", "hyper_events", "agp")
 
 # Output precision per key (decimals); keys not listed are not floats.
 ROUNDING = {

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from glycemia import constants as c
-from glycemia.metrics import kovatchev_risk
+from glycemia.metrics import SUMMARY_KEYS, kovatchev_risk
 from glycemia.series import (
     NS_PER_DAY,
     clean_series,
@@ -42,25 +42,7 @@ ROLLUP_FIELDS = (
     "rh_sum",
 )
 
-POPULATION_COLUMNS = (
-    "readings",
-    "days",
-    "active_percent",
-    "mean_mg_dl",
-    "sd_mg_dl",
-    "cv_percent",
-    "gmi_percent",
-    "very_low_percent",
-    "low_percent",
-    "in_range_percent",
-    "high_percent",
-    "very_high_percent",
-    "tight_range_percent",
-    "gri",
-    "gri_zone",
-    "lbgi",
-    "hbgi",
-)
+POPULATION_COLUMNS = SUMMARY_KEYS
 
 _COUNT_FIELDS = ("count", "n_very_low", "n_low", "n_in_range", "n_high", "n_very_high", "n_tight")
 
