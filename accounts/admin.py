@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuditEvent, CareCenter, User
 
@@ -9,10 +10,10 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["username", "first_name", "last_name", "role", "care_center", "is_active"]
     list_filter = ["role", "care_center", "is_active"]
     fieldsets = BaseUserAdmin.fieldsets + (
-        ("Diabetes Center", {"fields": ["role", "care_center", "unit", "language"]}),
+        (_("Diabetes Center"), {"fields": ["role", "care_center", "unit", "language"]}),
     )
     add_fieldsets = BaseUserAdmin.add_fieldsets + (
-        ("Diabetes Center", {"fields": ["role", "care_center"]}),
+        (_("Diabetes Center"), {"fields": ["role", "care_center"]}),
     )
 
 

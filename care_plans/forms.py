@@ -8,6 +8,8 @@ mg/dL, converted with ``glycemia.units.to_mg_dl`` (so 3.9 / 10.0 mmol/L land on 
 from __future__ import annotations
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from care_plans.models import REPORT_CADENCE_DAYS, REVIEW_INTERVAL_DAYS, VISIT_CADENCE_DAYS
@@ -33,8 +35,15 @@ PRESET_LABELS = {
 }
 
 
+def _days_label(days: int) -> str:
+    return gettext("%(days)s days") % {"days": days}
+
+
+_days_label_lazy = lazy(_days_label, str)  # choices are built at import: translate when shown
+
+
 def _days(values):
-    return [(v, _("%(days)s days") % {"days": v}) for v in values]
+    return [(v, _days_label_lazy(v)) for v in values]
 
 
 def _number(value):

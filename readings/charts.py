@@ -10,6 +10,7 @@ import datetime as dt
 
 import numpy as np
 import plotly.graph_objects as go
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from glycemia.constants import HIGH_ABOVE, LOW_BELOW
@@ -88,6 +89,8 @@ def glucose_figure(patient, unit: str) -> str | None:
     )
     if unit == MMOL_L:
         fig.update_yaxes(tickformat=".1f")
+    if (get_language() or "").startswith("zh"):  # plotly.js has no Chinese month names loaded
+        fig.update_xaxes(tickformat="%-m月%-d日")
     return fig.to_json()
 
 

@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from django.utils import translation  # noqa: E402
 from django.utils.translation import gettext as _  # noqa: E402
+from django.utils.translation import pgettext  # noqa: E402
 from reportlab.lib import colors  # noqa: E402
 from reportlab.lib.pagesizes import A4  # noqa: E402
 from reportlab.lib.styles import ParagraphStyle  # noqa: E402
@@ -266,7 +267,14 @@ def _build(report, *, unit: str, font: str) -> bytes:
             story.append(Paragraph("• " + wording.pattern_text(finding, unit), base))
     if report.comparison:
         story.append(Paragraph(_("Compared with the previous report"), h2))
-        rows = [[_("Metric"), _("Previous"), _("Now"), _("Change")]]
+        rows = [
+            [
+                _("Metric"),
+                pgettext("report period", "Previous"),
+                pgettext("report period", "Now"),
+                _("Change"),
+            ]
+        ]
         for row in wording.comparison_rows(report, unit):
             word = {"better": _("better"), "worse": _("worse"), "same": _("same")}.get(
                 row["direction"], ""

@@ -69,6 +69,17 @@ def comparison_words(comparison: str) -> str:
 
 
 @register.filter
+def preset_label(targets: dict) -> str:
+    """The consensus preset's name in the viewer's language (content stores it in English)."""
+    from care_plans.forms import PRESET_LABELS
+
+    preset = (targets or {}).get("preset")
+    if preset in PRESET_LABELS and preset != "custom":
+        return str(PRESET_LABELS[preset])
+    return (targets or {}).get("label", "")
+
+
+@register.filter
 def medication_kind(kind: str) -> str:
     return str(MEDICATION_KINDS.get(kind, kind))
 
