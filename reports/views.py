@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import audit, get_patient_for
+from accounts.access import audit, get_patient_for, may_edit_care_plan
 from reports import figures, wording
 from reports.models import Report
 from reports.services import (
@@ -70,6 +70,7 @@ def report_context(report: Report, user, unit: str) -> dict:
         "figures": figures.report_figures(report, unit=unit),
         "care_plan": _care_plan_link(report),
         "may_write_note": may_write_note(user, report),
+        "may_revise_plan": may_edit_care_plan(user, report.patient),
         "band_labels": figures.band_labels(),
         "band_colours": figures.COLOURS,
         "meal_tags": [
