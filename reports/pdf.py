@@ -83,7 +83,7 @@ def _chart_font() -> str | None:
 
 
 # Adobe's STSong-Light has no glyphs for a few Western punctuation marks; say them in ASCII.
-_CID_SAFE = str.maketrans({"·": "|", "–": "-", "—": "-", "•": "-", "■": "#"})
+_CID_SAFE = str.maketrans({"·": "|", "–": "-", "—": "-", "•": "-"})
 
 
 def _text(value: str, font: str) -> str:
@@ -327,15 +327,22 @@ def _cgm_section(report, *, unit, low, high, table, h2, base, small, paragraph) 
     ]
     goals_table.setStyle(TableStyle(status_col))
     labels = band_labels()
+    bands = list(reversed(BAND_KEYS))
+    # Colour swatches are cell backgrounds: no font has to carry a "■" glyph.
     legend = [
-        [
-            Paragraph(f'<font color="{COLOURS[band]}">■</font> {labels[band]}', base),
-            f"{(m.get(key) or 0):.1f} %",
-        ]
-        for band, key in reversed(BAND_KEYS)
+        ["", Paragraph(labels[band], base), f"{(m.get(key) or 0):.1f} %"] for band, key in bands
     ]
+    legend_table = table(legend, (3, 20, 13), header=False)
+    legend_table.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, i), (0, i), colors.HexColor(COLOURS[band]))
+                for i, (band, _key) in enumerate(bands)
+            ]
+        )
+    )
     tir = Table(
-        [[_image(tir_png(m), 17), table(legend, (22, 14), header=False)]],
+        [[_image(tir_png(m), 17), legend_table]],
         colWidths=[19 * mm, 38 * mm],
     )
     tir.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
