@@ -1,6 +1,7 @@
 """Report throughput on PostgreSQL + Redis with real Celery workers, and the due-check.
 
     python -m bench reports [--patients 1000] [--due-patients 10000] [--pdf-patients 200]
+                            [--debug]
 
 Builds a dedicated database (``bench_reports`` on the server of DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432), loads N patients × 14 days of simulated CGM with COPY,
@@ -10,6 +11,9 @@ then measures, each against a baseline measured in the same run:
   baseline: the same work in this one process, serially, on a sample.
 - PDF: the PDF of each report, 2 workers; baseline: serial in this process on a sample.
 - due-check: ``reports_due`` over --due-patients patients; baseline: a per-patient loop.
+
+Runs as production does, with DEBUG=0 (no query log, cached templates, hashed static files:
+it runs ``collectstatic`` into STATIC_ROOT first); ``--debug`` measures with DEBUG=1.
 
 Workers load this module (``--include bench.reports``) for the two bench tasks below; each
 task increments a Redis counter so the run knows when all are done.
@@ -94,10 +98,14 @@ def _create_database(admin_url: str) -> None:
         conn.execute(f"CREATE DATABASE {DB_NAME}")
 
 
-def _setup_django(bench_url: str, broker: str) -> None:
+def _setup_django(bench_url: str, broker: str, *, debug: bool = True) -> None:
     os.environ["DATABASE_URL"] = bench_url
     os.environ["CELERY_BROKER_URL"] = broker
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"
+    os.environ["DEBUG"] = "1" if debug else "0"
+    if not debug:  # production mode requires these; the workers inherit them
+        os.environ.setdefault("SECRET_KEY", "bench-only-" + uuid.uuid4().hex)
+        os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "diabetes_center.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
@@ -249,18 +257,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pdf-patients", type=int, default=200, help="PDFs to make (default 200)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--baseline-sample", type=int, default=40)
+    parser.add_argument("--debug", action="store_true", help="run with DEBUG=1 (default 0)")
     args = parser.parse_args(argv)
 
     admin_url, bench_url = _database_urls()
     broker = os.environ.get("CELERY_BROKER_URL", "")
     broker = broker if broker.startswith("redis") else DEFAULT_BROKER
     _create_database(admin_url)
-    _setup_django(bench_url, broker)
+    _setup_django(bench_url, broker, debug=args.debug)
     import redis
     from celery import signature
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    if not args.debug:  # the page's {% static %} needs the manifest, as after a deploy
+        call_command("collectstatic", interactive=False, verbosity=0)
+    print(f"DEBUG={int(args.debug)}")
     end = dt.date.today() - dt.timedelta(days=1)
     t0 = time.perf_counter()
     ids, doctor = _load(args.patients, args.days, end, max(0, args.due_patients - args.patients))

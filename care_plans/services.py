@@ -787,10 +787,20 @@ def targets_for(patient: Patient) -> dict:
     "comparison", "target"}]}`` in mg/dL and %; the consensus default when there is no plan.
     Pass it straight to ``glycemia.targets.evaluate_metrics``.
     """
-    current = care_plan_current(patient=patient)
-    if current is None:
+    return targets_of_version(care_plan_current(patient=patient), patient=patient)
+
+
+def targets_of_version(version: CarePlanVersion | None, *, patient: Patient) -> dict:
+    """``targets_for(patient)`` from a version already fetched with ``care_plan_current``, so
+    a caller that needs both the version and its targets makes one query, not two (and the
+    targets it stores are those of the version it names).
+
+    >>> targets_of_version(None, patient=patient)["preset"]  # doctest: +SKIP
+    'standard'
+    """
+    if version is None:
         return targets_from_preset(preset_for(patient))
-    return copy.deepcopy(current.content["targets"])
+    return copy.deepcopy(version.content["targets"])
 
 
 def report_cadence_days(patient: Patient) -> int:

@@ -67,7 +67,8 @@ def hourly_stats(times, values, *, tz: str = "UTC", exact: bool = False) -> list
 
 
 def day_night_split(times, values, *, tz: str = "UTC", exact: bool = False, **kwargs) -> dict:
-    """{"night": metrics 00:00-06:00 local, "day": metrics 06:00-24:00} (§5 keys, no agp).
+    """{"night": metrics 00:00-06:00 local, "day": metrics 06:00-24:00} (§5 keys; no AGP,
+    and no MAGE: a moving-average MAGE over a trace cut into daily pieces means nothing).
 
     Extra keyword arguments (start, end, interval_minutes) go to `cgm_metrics`; active % is
     relative to the whole window, so it is the share of all expected readings each part has.
@@ -77,7 +78,7 @@ def day_night_split(times, values, *, tz: str = "UTC", exact: bool = False, **kw
     night = (hours >= c.NIGHT_START_HOUR) & (hours < c.NIGHT_END_HOUR)
     out = {}
     for name, mask in (("night", night), ("day", ~night)):
-        metrics = cgm_metrics(t[mask], v[mask], tz=tz, exact=exact, **kwargs)
+        metrics = cgm_metrics(t[mask], v[mask], tz=tz, exact=exact, full=False, **kwargs)
         metrics.pop("agp")
         metrics["part"] = name
         out[name] = metrics

@@ -257,8 +257,12 @@ def cgm_metrics(
     interval_minutes: int | None = None,
     agp_bin_minutes: int = 60,
     exact: bool = False,
+    full: bool = True,
 ) -> dict:
     """DESIGN §5 metrics of CGM readings (UTC instants, mg/dL) in local-date window [start, end].
+
+    ``full=False`` leaves out MAGE and the AGP (``None``): for a part of a trace, such as the
+    nights only, a moving-average MAGE across the daily gaps means nothing, and both cost most.
 
     >>> m = cgm_metrics(times, values, tz="Europe/Bucharest", start="2024-05-01", end="2024-05-14")
     >>> m["in_range_percent"], m["gri_zone"], m["sufficient"]  # doctest: +SKIP
@@ -276,11 +280,16 @@ def cgm_metrics(
     days = 0 if start_day is None or end_day is None else max(0, end_day - start_day + 1)
     out["days"] = days
     out["active_percent"] = active_percent(t, interval, lo, hi, span_mode)
-    mage_values = mage(t, v, tz, int(local[0]) if local.size else None)
+    no_mage = {"mage": None, "mage_plus": None, "mage_minus": None}
+    mage_values = mage(t, v, tz, int(local[0]) if local.size else None) if full else no_mage
     out["mage"] = mage_values["mage"]
     out["hypo_events"] = hypo_events(t, v, interval)
     out["hyper_events"] = hyper_events(t, v, interval)
-    out["agp"] = _agp_dict(t, v, tz=tz, bin_minutes=agp_bin_minutes, smooth=True, local=local)
+    out["agp"] = (
+        _agp_dict(t, v, tz=tz, bin_minutes=agp_bin_minutes, smooth=True, local=local)
+        if full
+        else None
+    )
     result = {key: out[key] for key in METRIC_KEYS}
     result.update(
         kind="cgm",

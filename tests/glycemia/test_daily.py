@@ -53,3 +53,11 @@ def test_it_splits_dst_days_by_local_date(day, count):
         for d in daily_stats(times, np.full(times.size, 100.0), tz="Europe/Bucharest")
     }
     assert days[day] == count and days["2019-05-01"] == 288
+
+
+def test_it_leaves_mage_out_of_the_day_night_parts():
+    # A moving-average MAGE over nights cut out of their days would be meaningless.
+    times, values, _, _ = reference()
+    split = day_night_split(times, values, tz="UTC")
+    assert split["night"]["mage"] is None and split["day"]["mage"] is None
+    assert split["night"]["hypo_events"] is not None
