@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import itertools
 import re
 import unicodedata
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -96,6 +97,8 @@ def fold_text(text: str) -> str:
     >>> fold_text("  Type d'Événement ")
     "type d'evenement"
     """
+    if text.isascii():  # nothing to decompose or strip (the usual case, once per row)
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.lower().replace("\ufeff", "").split())
@@ -185,14 +188,16 @@ def sniff_delimiter(line: str) -> str:
 def csv_rows(text: io.TextIOBase, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """Yield (1-based line number, cells) for every non-blank row, one at a time."""
     reader = csv.reader(text, delimiter=delimiter)
+    strip = str.strip
     start = 1
     for cells in reader:
         line = start
         start = reader.line_num + 1
-        if not cells or all(not c.strip() for c in cells):
+        cells = list(map(strip, cells))
+        if not any(cells):
             continue
-        cells = [c.strip() for c in cells]
-        cells[0] = cells[0].lstrip("\ufeff")
+        if cells[0].startswith("\ufeff"):
+            cells[0] = cells[0].lstrip("\ufeff")
         yield line, cells
 
 
@@ -213,20 +218,60 @@ def match_columns(
     ...     ("device", ("=gerat",))])
     {'device': 0, 'timestamp': 1}
     """
+    roles = tuple(roles)
+    try:
+        role_for = _role_finder(roles)
+    except TypeError:  # an unhashable table (lists inside): read it afresh
+        role_for = _role_finder.__wrapped__(roles)
     found: dict[str, int] = {}
     for index, cell in enumerate(header):
-        folded = fold_text(cell)
-        for role, aliases in roles:
-            if any(_alias_matches(alias, folded) for alias in aliases):
-                found.setdefault(role, index)
-                break
+        role = role_for(fold_text(cell))
+        if role is not None:
+            found.setdefault(role, index)
     return found
 
 
-def _alias_matches(alias: str, folded: str) -> bool:
-    if alias.startswith("="):
-        return folded == alias[1:]
-    return all(fragment in folded for fragment in alias.split("+"))
+_ROLE_MEMO_SIZE = 1024  # folded header cells remembered per alias table
+
+
+def _has_letters(text: str) -> bool:
+    return any(ch.isalpha() for ch in text)
+
+
+@functools.lru_cache(maxsize=16)
+def _role_finder(roles: tuple) -> Callable[[str], str | None]:
+    """The role of a folded header cell under one alias table (None: no role), memoized.
+
+    Format detection tries every table on every line of a file's head, so the same cells
+    ("", "EGV", a device name) are looked up thousands of times.
+    """
+    table = [
+        (
+            role,
+            {alias[1:] for alias in aliases if alias.startswith("=")},
+            [alias.split("+") for alias in aliases if not alias.startswith("=")],
+        )
+        for role, aliases in roles
+    ]
+    memo: dict[str, str | None] = {}
+
+    def role_for(folded: str) -> str | None:
+        try:
+            return memo[folded]
+        except KeyError:
+            pass
+        found = None
+        for role, exact, fragments in table:
+            if folded in exact or any(all(f in folded for f in parts) for parts in fragments):
+                found = role
+                break
+        # Remember header words and letter-free cells (numbers, dates, ""), never other text:
+        # a file's head can hold a patient's name, which must not outlive the upload.
+        if len(memo) < _ROLE_MEMO_SIZE and (found is not None or not _has_letters(folded)):
+            memo[folded] = found
+        return found
+
+    return role_for
 
 
 def cell(cells: list[str], columns: dict[str, int], role: str) -> str:
@@ -245,6 +290,13 @@ def parse_number(text: str) -> float:
     >>> parse_number("7,1"), parse_number("2746,00000"), parse_number("1.234,5")
     (7.1, 2746.0, 1234.5)
     """
+    try:  # the usual "120" or "5.4": float() reads it exactly as the rules below would
+        value = float(text)
+    except ValueError:
+        pass
+    else:
+        if value - value == 0:  # not nan or ±inf
+            return value
     s = text.strip().replace("\u00a0", "").replace(" ", "")
     if "," in s and "." in s:
         if s.rfind(",") > s.rfind("."):
@@ -331,6 +383,12 @@ def parse_wall_time(text: str, order: str) -> datetime:
     datetime.datetime(2021, 5, 30, 16, 59)
     """
     s = text.strip()
+    if len(s) == 19 and s[10] in "T " and s[4] == s[7] == "-" and s[13] == s[16] == ":":
+        # "2021-05-30T16:59:00", Dexcom's form: year first whatever the order, no fraction.
+        try:
+            return datetime.fromisoformat(s)
+        except ValueError:
+            pass  # the general path below says what is wrong
     m = _DATE_TIME.match(s)
     if not m:
         try:
@@ -407,6 +465,11 @@ class LocalClock:
         self._direction = 0  # > 0 chronological, < 0 reverse chronological
         self._repeat_fold: dict[date, int] = {}
         self._repeat_last: dict[date, datetime] = {}
+        # The wall-clock hour last seen, when one offset holds for all of it: [from, until)
+        # and its start in UTC. Rows come in time order, so most rows are in the same hour
+        # as the previous one and skip the zone lookups (several µs a row otherwise).
+        self._steady_from = self._steady_until = datetime.min
+        self._steady_utc = datetime.min.replace(tzinfo=UTC)
 
     def reset(self) -> None:
         """Forget row order (a new section of the file starts)."""
@@ -417,6 +480,11 @@ class LocalClock:
 
     def candidates(self, wall: datetime) -> tuple[datetime, ...]:
         """UTC instants the wall time can mean: one, or two inside a repeated hour."""
+        if wall.tzinfo is None:
+            if self._steady_from <= wall < self._steady_until:
+                return (self._steady_utc + (wall - self._steady_from),)
+            if self._learn_steady_hour(wall):
+                return (self._steady_utc + (wall - self._steady_from),)
         first = wall.replace(tzinfo=self.zone, fold=0)
         second = wall.replace(tzinfo=self.zone, fold=1)
         if first.utcoffset() == second.utcoffset():
@@ -425,6 +493,26 @@ class LocalClock:
         if utc_first.astimezone(self.zone).replace(tzinfo=None) != wall:
             return (utc_first,)  # a gap: fold=0 is the pre-transition offset
         return (utc_first, second.astimezone(UTC))
+
+    def _learn_steady_hour(self, wall: datetime) -> bool:
+        """Remember ``wall``'s hour if its first and last instants, read with either fold,
+        all have one offset (no DST change inside it); zones change at most once an hour."""
+        start = datetime(wall.year, wall.month, wall.day, wall.hour)
+        try:
+            until = start + timedelta(hours=1)
+            last = until - timedelta(microseconds=1)
+            offsets = {
+                moment.replace(tzinfo=self.zone, fold=fold).utcoffset()
+                for moment in (start, last)
+                for fold in (0, 1)
+            }
+            if len(offsets) != 1:
+                return False
+            utc = (start - offsets.pop()).replace(tzinfo=UTC)
+        except OverflowError:  # the first or last hour a datetime can hold
+            return False
+        self._steady_from, self._steady_until, self._steady_utc = start, until, utc
+        return True
 
     def to_utc(self, wall: datetime) -> datetime:
         """Convert using row order to resolve a repeated hour (see the class docstring)."""
@@ -518,14 +606,19 @@ def glucose(
 ) -> Reading | RowError:
     """Build a Reading from a raw value in `unit`, or a RowError saying what is wrong."""
     if isinstance(raw, str):
-        flag = marker_flag(raw)
-        if flag:
-            value = low_limit if flag == "low" else high_limit
-            return Reading(line, timestamp, value, kind, device, flag, meal_tag)
-        try:
-            number = parse_number(raw)
-        except ValueError as exc:
-            return RowError(line, f"glucose {exc}")
+        try:  # most values are plain numbers, and no Low/High word reads as one
+            number = float(raw)
+        except ValueError:
+            number = None
+        if number is None or number - number != 0:  # a marker, a decimal comma, nan, ...
+            flag = marker_flag(raw)
+            if flag:
+                value = low_limit if flag == "low" else high_limit
+                return Reading(line, timestamp, value, kind, device, flag, meal_tag)
+            try:
+                number = parse_number(raw)
+            except ValueError as exc:
+                return RowError(line, f"glucose {exc}")
     else:
         number = float(raw)
     ctx.observe_unit(number, unit)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 
 from ._common import (
     DEFAULT_HIGH_MG_DL,
@@ -283,6 +284,8 @@ EVENT_KINDS: dict[str, str] = {
 LONG_ACTING_WORDS = ("long", "lang", "depot", "lente", "lent", "prolong", "lenta", "basal", "长效")
 
 _LOOKAHEAD_ROWS = 2000
+_ROW_ROLES = ("event", "timestamp", "glucose", "source", "transmitter_time", "transmitter_id")
+_SPELLINGS = 64  # distinct event words and device names remembered while parsing
 
 
 def sniff(text: str) -> bool:
@@ -315,18 +318,33 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
     date_order = order.resolved()
     del head
 
+    # Per row, the cells are cut or padded to the header's width plus one always-empty cell
+    # (what an absent column or a short row reads as) and taken in one itemgetter call.
+    width = max(columns.values()) + 1
+    blanks = [""] * (width + 1)
+    take = itemgetter(*(columns.get(role, width) for role in _ROW_ROLES))
+    events: dict[str, str] = {}  # Event Type cell -> folded, once per distinct spelling
     model = ""
+    devices: dict[tuple[str, str], str] = {}  # (model, source) -> device name
     anchors: dict[str, timedelta] = {}  # transmitter id -> UTC minus transmitter seconds
     for line, cells in rows:
-        event = fold_text(cell(cells, columns, "event"))
+        row = cells[:width]
+        row += blanks[len(row) :]
+        event, stamp, raw, source, tx_text, tx_id = take(row)
+        try:
+            event = events[event]
+        except KeyError:
+            folded = fold_text(event)
+            if len(events) < _SPELLINGS:
+                events[event] = folded
+            event = folded
         kind = EVENT_KINDS.get(event)
         if kind is None:
             if event in ("device", "gerat", "appareil", "dispositivo", "apparaat", "设备"):
                 model = _model_name(cell(cells, columns, "device_info"))
             continue
-        stamp = cell(cells, columns, "timestamp")
         if not stamp:
-            if kind == "egv" and cell(cells, columns, "glucose"):
+            if kind == "egv" and raw:
                 yield RowError(line, "reading without a timestamp")
             continue
         try:
@@ -337,11 +355,16 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
         if wall.tzinfo is not None:
             instant = wall.astimezone(UTC)
         else:
-            instant = _instant(ctx, wall, cells, columns, anchors)
-        source = cell(cells, columns, "source")
-        device = f"{model} {source}".strip() if model and source not in model else source or model
+            instant = _instant(ctx, wall, tx_text, tx_id, anchors)
+        try:
+            device = devices[model, source]
+        except KeyError:
+            device = (
+                f"{model} {source}".strip() if model and source not in model else source or model
+            )
+            if len(devices) < _SPELLINGS:
+                devices[model, source] = device
         if kind in ("egv", "calibration"):
-            raw = cell(cells, columns, "glucose")
             if not raw:
                 yield RowError(line, f"{cell(cells, columns, 'event')} row without a glucose value")
                 continue
@@ -369,11 +392,9 @@ def _model_name(device_info: str) -> str:
     return name.strip()
 
 
-def _instant(ctx: Context, wall: datetime, cells, columns, anchors) -> datetime:
+def _instant(ctx: Context, wall: datetime, tx_text: str, tx_id: str, anchors) -> datetime:
     """Wall time -> UTC, using the transmitter clock to resolve a repeated DST hour."""
     options = ctx.clock.candidates(wall)
-    tx_text = cell(cells, columns, "transmitter_time")
-    tx_id = cell(cells, columns, "transmitter_id")
     try:
         tx_seconds = int(parse_number(tx_text)) if tx_text else None
     except ValueError:

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from operator import itemgetter
 
 from ._common import (
     Context,
-    cell,
     csv_rows,
     epoch_ms_to_utc,
     glucose,
@@ -42,6 +42,8 @@ from ._records import RowError, UnreadableFile
 KINDS = ("cgm", "smbg", "scan", "calibration")
 MEAL_TAGS = ("fasting", "before_meal", "after_meal", "bedtime")
 _OPTIONAL = ("kind", "device", "meal_tag")
+_ROLES = ("timestamp", "value", "unit", *_OPTIONAL)  # the cells a row is read for, in order
+_UNIT_SPELLINGS = 16  # distinct unit cells remembered (a file uses one or two)
 
 
 def _columns(header: list[str]) -> dict[str, int]:
@@ -69,25 +71,39 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
     missing = {"timestamp", "value", "unit"} - columns.keys()
     if missing:
         raise UnreadableFile("plain CSV without the columns " + ", ".join(sorted(missing)))
+    # The per-row work is kept to a few C calls: every row is cut or padded to the header's
+    # width plus one always-empty cell (what an absent column or a short row reads as),
+    # and the six cells come out in one itemgetter call.
+    width = max(columns.values()) + 1
+    blanks = [""] * (width + 1)
+    take = itemgetter(*(columns.get(role, width) for role in _ROLES))
+    units: dict[str, str | None] = {}  # unit cell -> unit, read once per distinct spelling
     for line, cells in csv_rows(text, delimiter):
         line += 1
-        kind = cell(cells, columns, "kind").lower() or "cgm"
-        if kind in ("control", "control_solution", "control-solution"):
-            ctx.count_ignored("control-solution tests")
-            continue
+        row = cells[:width]
+        row += blanks[len(row) :]
+        stamp, raw, unit_text, kind, device, meal_tag = take(row)
+        kind = kind.lower() or "cgm"
         if kind not in KINDS:
-            yield RowError(line, f"kind {kind!r} is not one of {', '.join(KINDS)}")
+            if kind in ("control", "control_solution", "control-solution"):
+                ctx.count_ignored("control-solution tests")
+            else:
+                yield RowError(line, f"kind {kind!r} is not one of {', '.join(KINDS)}")
             continue
-        meal_tag = cell(cells, columns, "meal_tag").lower()
-        if meal_tag and meal_tag not in MEAL_TAGS:
-            yield RowError(line, f"meal_tag {meal_tag!r} is not one of {', '.join(MEAL_TAGS)}")
-            continue
-        unit_text = cell(cells, columns, "unit")
-        unit = unit_from_text(unit_text)
+        if meal_tag:
+            meal_tag = meal_tag.lower()
+            if meal_tag not in MEAL_TAGS:
+                yield RowError(line, f"meal_tag {meal_tag!r} is not one of {', '.join(MEAL_TAGS)}")
+                continue
+        try:
+            unit = units[unit_text]
+        except KeyError:
+            unit = unit_from_text(unit_text)
+            if len(units) < _UNIT_SPELLINGS:
+                units[unit_text] = unit
         if unit is None:
             yield RowError(line, f"unit {unit_text!r} is not mg/dL or mmol/L")
             continue
-        stamp = cell(cells, columns, "timestamp")
         try:
             if stamp.isdigit():
                 instant = epoch_ms_to_utc(int(stamp))
@@ -96,10 +112,7 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
         except (ValueError, OverflowError):
             yield RowError(line, f"timestamp {stamp!r} is not ISO 8601 or epoch milliseconds")
             continue
-        raw = cell(cells, columns, "value")
         if not raw:
             yield RowError(line, "row without a value")
             continue
-        yield glucose(
-            ctx, line, instant, raw, unit, kind, cell(cells, columns, "device"), meal_tag=meal_tag
-        )
+        yield glucose(ctx, line, instant, raw, unit, kind, device, meal_tag=meal_tag)

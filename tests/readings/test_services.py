@@ -207,3 +207,53 @@ def test_it_counts_repeats_inside_one_file_once(patient):
     data = plain_csv(START, 10) + plain_csv(START, 10).split(b"\n", 1)[1]
     upload = imported(patient, data)
     assert (upload.accepted, upload.duplicates) == (10, 10)
+
+
+def test_it_absorbs_stored_rows_in_any_chunk_of_a_file(patient):
+    """New, already stored, new again: each chunk gets the right path and the right counts."""
+    from django.db import transaction
+
+    from readings.parsers import parse
+
+    imported(patient, plain_csv(START + dt.timedelta(minutes=5 * 100), 100))  # rows 100-199
+    parsed = parse(plain_csv(START, 300), timezone="UTC")
+    with transaction.atomic():
+        result = services.readings_ingest(patient=patient, items=parsed.items(), chunk_size=100)
+    assert (result.accepted, result.duplicates, result.rejected) == (200, 100, [])
+    assert Reading.objects.filter(patient=patient).count() == 300
+    incremental = rollup_rows(patient)
+    rollups_rebuild(patient=patient)
+    assert incremental == rollup_rows(patient)
+
+
+def test_it_reads_ahead_every_item_in_file_order():
+    with services._parsed_ahead(iter(range(2500)), size=100) as items:
+        assert list(items) == list(range(2500))
+
+
+def test_it_raises_a_parser_error_after_the_chunks_before_it():
+    def items():
+        yield from range(250)
+        raise ValueError("row 251 is broken")
+
+    seen = []
+    with pytest.raises(ValueError, match="row 251"):
+        with services._parsed_ahead(items(), size=100) as ahead:
+            seen.extend(ahead)
+    assert seen == list(range(200))  # whole chunks before the error; the import stops there
+
+
+def test_it_stops_reading_ahead_when_the_import_fails():
+    produced = []
+
+    def items():
+        for n in range(100_000):
+            produced.append(n)
+            yield n
+
+    with pytest.raises(RuntimeError):
+        with services._parsed_ahead(items(), size=100) as ahead:
+            next(ahead)
+            raise RuntimeError("disk on fire")
+    assert len(produced) <= 300  # the chunk being read, at most one ahead, and the one after
+    assert not [t for t in threading.enumerate() if t.name == "upload-parser"]

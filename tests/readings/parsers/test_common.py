@@ -108,3 +108,14 @@ def test_it_mirrors_the_repeat_rule_for_newest_first_files():
     instants = [clock.to_utc(datetime.fromisoformat(f"2019-10-27T{w}")) for w in walls]
     assert instants == sorted(instants, reverse=True)
     assert len(set(instants)) == len(instants)
+
+
+def test_it_does_not_remember_free_text_cells_across_files():
+    from readings.parsers import dexcom
+    from readings.parsers._common import _role_finder, match_columns
+
+    match_columns(["Zelda Fitzgerald", "2024-01-01", "Glucose Value (mg/dL)"], dexcom.COLUMNS)
+    finder = _role_finder(tuple(dexcom.COLUMNS))
+    memo = finder.__closure__[finder.__code__.co_freevars.index("memo")].cell_contents
+    assert "zelda fitzgerald" not in memo  # a patient's name must not outlive the upload
+    assert "2024-01-01" in memo  # letter-free cells are remembered (they dominate data rows)
