@@ -514,9 +514,13 @@ class LocalClock:
         self._steady_from, self._steady_until, self._steady_utc = start, until, utc
         return True
 
-    def to_utc(self, wall: datetime) -> datetime:
-        """Convert using row order to resolve a repeated hour (see the class docstring)."""
-        options = self.candidates(wall)
+    def to_utc(self, wall: datetime, options: tuple[datetime, ...] | None = None) -> datetime:
+        """Convert using row order to resolve a repeated hour (see the class docstring).
+
+        ``options`` is ``candidates(wall)`` when the caller has it already.
+        """
+        if options is None:
+            options = self.candidates(wall)
         if len(options) == 1:
             self._observe(wall)
             return options[0]

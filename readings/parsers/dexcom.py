@@ -394,22 +394,38 @@ def _model_name(device_info: str) -> str:
 
 def _instant(ctx: Context, wall: datetime, tx_text: str, tx_id: str, anchors) -> datetime:
     """Wall time -> UTC, using the transmitter clock to resolve a repeated DST hour."""
-    options = ctx.clock.candidates(wall)
-    try:
-        tx_seconds = int(parse_number(tx_text)) if tx_text else None
-    except ValueError:
-        tx_seconds = None
+    clock = ctx.clock
+    options = clock.candidates(wall)
+    tx_seconds = _transmitter_seconds(tx_text) if tx_text else None
     if tx_seconds is None:
-        return ctx.clock.to_utc(wall)
+        return clock.to_utc(wall, options)
     if len(options) == 1:
-        instant = ctx.clock.to_utc(wall)
+        instant = clock.to_utc(wall, options)
         anchors[tx_id] = instant - timedelta(seconds=tx_seconds)
         return instant
     anchor = anchors.get(tx_id)
     if anchor is None:
-        return ctx.clock.to_utc(wall)
+        return clock.to_utc(wall, options)
     expected = anchor + timedelta(seconds=tx_seconds)
     return min(options, key=lambda option: abs(option - expected))
+
+
+_EXACT_INT = 2**53  # below this an integer reads the same through float (parse_number)
+
+
+def _transmitter_seconds(text: str) -> int | None:
+    """ "7200" -> 7200; like ``int(parse_number(text))``, None when not a number."""
+    try:
+        seconds = int(text)  # the usual whole number, without a float round trip
+    except ValueError:
+        pass
+    else:
+        if -_EXACT_INT < seconds < _EXACT_INT:
+            return seconds
+    try:
+        return int(parse_number(text))
+    except ValueError:
+        return None
 
 
 def _treatment(line, instant, kind, cells, columns, device) -> Treatment | RowError:

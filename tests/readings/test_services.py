@@ -257,3 +257,39 @@ def test_it_stops_reading_ahead_when_the_import_fails():
             raise RuntimeError("disk on fire")
     assert len(produced) <= 300  # the chunk being read, at most one ahead, and the one after
     assert not [t for t in threading.enumerate() if t.name == "upload-parser"]
+
+
+def test_it_stores_every_field_of_mixed_readings_exactly(patient):
+    """Devices, kinds, flags, meal tags, naive and offset instants, in-file repeats in one chunk."""
+    from django.db import transaction
+
+    from readings.parsers import Reading as Parsed
+
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    items = [
+        Parsed(1, START, 120.0, "cgm", "Dexcom G7"),
+        Parsed(2, START.replace(tzinfo=None) + dt.timedelta(minutes=5), 40.0, "cgm", "", "low"),
+        Parsed(3, START.astimezone(plus_two), 121.0, "cgm", "Dexcom G7"),  # START again
+        Parsed(4, START + dt.timedelta(microseconds=7), 99.5, "smbg", "Contour", "", "fasting"),
+        Parsed(5, START + dt.timedelta(minutes=5), 40.0, "cgm", "", "low"),  # line 2 again
+        Parsed(6, START + dt.timedelta(hours=1), 300.0, "calibration", "Dexcom G7", "high"),
+    ]
+    with transaction.atomic():
+        result = services.readings_ingest(patient=patient, items=items)
+    assert (result.accepted, result.duplicates) == (4, 1)
+    assert [r["line"] for r in result.rejected] == [3]
+    assert "120 mg/dL; 121 mg/dL ignored" in result.rejected[0]["reason"]
+    stored = sorted(
+        Reading.objects.filter(patient=patient).values_list(
+            "timestamp", "value_mg_dl", "kind", "flag", "meal_tag", "device__identity", "upload"
+        )
+    )
+    assert stored == [
+        (START, 120.0, "cgm", "", "", "Dexcom G7", None),
+        (START + dt.timedelta(microseconds=7), 99.5, "smbg", "", "fasting", "Contour", None),
+        (START + dt.timedelta(minutes=5), 40.0, "cgm", "low", "", "", None),
+        (START + dt.timedelta(hours=1), 300.0, "calibration", "high", "", "Dexcom G7", None),
+    ]
+    incremental = rollup_rows(patient)
+    rollups_rebuild(patient=patient)
+    assert incremental == rollup_rows(patient)
