@@ -293,3 +293,11 @@ def test_it_stores_every_field_of_mixed_readings_exactly(patient):
     incremental = rollup_rows(patient)
     rollups_rebuild(patient=patient)
     assert incremental == rollup_rows(patient)
+
+
+def test_it_keeps_readings_but_drops_the_link_when_an_upload_is_deleted(patient):
+    # Reading.upload has no database constraint (bulk speed); the ORM still nulls the link.
+    upload = imported(patient, DEXCOM.read_bytes())
+    assert Reading.objects.filter(upload=upload).count() == 2148
+    upload.delete()
+    assert Reading.objects.filter(patient=patient, upload__isnull=True).count() == 2148
