@@ -139,23 +139,9 @@ def summary_from_sums(n, total, sum_sq, counts, rl_sum, rh_sum, *, sd=None) -> d
     """The additive part of the metrics (shared with the rollup path)."""
     out = {"readings": int(n)}
     if n == 0:
-        for key in (
-            "mean_mg_dl",
-            "sd_mg_dl",
-            "cv_percent",
-            "gmi_percent",
-            "very_low_percent",
-            "low_percent",
-            "in_range_percent",
-            "high_percent",
-            "very_high_percent",
-            "tight_range_percent",
-            "gri",
-            "gri_zone",
-            "lbgi",
-            "hbgi",
-        ):
-            out[key] = None
+        for key in SUMMARY_KEYS:
+            if key not in ("readings", "days", "active_percent"):
+                out[key] = None
         return out
     mean = total / n
     if sd is None and n > 1:

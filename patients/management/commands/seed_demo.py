@@ -145,21 +145,7 @@ class Command(BaseCommand):
                 seconds, values, tags = meter_trace(
                     start=start, days=days, tz=tz, mean=130 + (i * 13) % 70, seed=i
                 )
-                past = seconds <= now_epoch  # the simulated last day ends now, not at midnight
-                seconds, values = seconds[past], values[past]
-                tags = [tag for tag, keep in zip(tags, past, strict=True) if keep]
-                device = "Accu-Chek Guide"
-                items = (
-                    Reading(
-                        line=n + 1,
-                        timestamp=dt.datetime.fromtimestamp(int(s), dt.UTC),
-                        value_mg_dl=float(v),
-                        kind="smbg",
-                        device=device,
-                        meal_tag=tag,
-                    )
-                    for n, (s, v, tag) in enumerate(zip(seconds, values, tags, strict=True))
-                )
+                kind, device, flags = "smbg", "Accu-Chek Guide", [""] * len(tags)
             else:
                 profile = CgmProfile(
                     mean=105 + (i * 17) % 100,
@@ -168,21 +154,21 @@ class Command(BaseCommand):
                     gap_rate=0.005 + (i % 4) * 0.01,
                 )
                 seconds, values, flags = cgm_trace(profile, start=start, days=days, tz=tz, seed=i)
-                past = seconds <= now_epoch
-                seconds, values = seconds[past], values[past]
-                flags = [flag for flag, keep in zip(flags, past, strict=True) if keep]
-                device = "Dexcom G6"
-                items = (
-                    Reading(
-                        line=n + 1,
-                        timestamp=dt.datetime.fromtimestamp(int(s), dt.UTC),
-                        value_mg_dl=float(v),
-                        kind="cgm",
-                        device=device,
-                        flag=flag,
-                    )
-                    for n, (s, v, flag) in enumerate(zip(seconds, values, flags, strict=True))
+                kind, device, tags = "cgm", "Dexcom G6", [""] * len(flags)
+            rows = zip(seconds, values, flags, tags, strict=True)
+            items = (
+                Reading(
+                    line=n + 1,
+                    timestamp=dt.datetime.fromtimestamp(int(s), dt.UTC),
+                    value_mg_dl=float(v),
+                    kind=kind,
+                    device=device,
+                    flag=flag,
+                    meal_tag=tag,
                 )
+                for n, (s, v, flag, tag) in enumerate(rows)
+                if s <= now_epoch  # the simulated last day ends now, not at midnight
+            )
             readings_ingest(patient=patient, items=items)
 
     def _print_accounts(self) -> None:
