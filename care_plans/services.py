@@ -836,6 +836,30 @@ def review_due(patient: Patient) -> tuple[dt.date | None, bool]:
     return due, due < timezone.localdate(timezone.now(), patient.tzinfo)
 
 
+def reviews_overdue(patients) -> set[int]:
+    """Ids of the patients whose current plan is past its review date: one query for all.
+
+    Same rule as ``review_due``, for lists such as the triage queue.
+    """
+    by_id = {patient.pk: patient for patient in patients}
+    latest: dict[int, tuple] = {}
+    rows = (
+        CarePlanVersion.objects.filter(plan__patient_id__in=list(by_id))
+        .order_by("plan__patient_id", "-number")
+        .values_list("plan__patient_id", "created_at", "review_interval_days")
+    )
+    for patient_id, created_at, interval in rows:
+        latest.setdefault(patient_id, (created_at, interval))
+    now = timezone.now()
+    overdue = set()
+    for patient_id, (created_at, interval) in latest.items():
+        zone = by_id[patient_id].tzinfo
+        due = timezone.localdate(created_at, zone) + dt.timedelta(days=interval)
+        if due < timezone.localdate(now, zone):
+            overdue.add(patient_id)
+    return overdue
+
+
 def checks_due(patient: Patient, last_done: dict[str, dt.date] | None = None) -> list[dict]:
     """The plan's periodic checks with their next due date (for the visits worklist).
 

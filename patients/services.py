@@ -7,6 +7,7 @@ import pandas as pd
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from care_plans.services import reviews_overdue
 from glycemia.rollups import ROLLUP_FIELDS, metrics_from_rollups
 from patients.models import Patient
 from readings.models import DailyRollup
@@ -20,7 +21,8 @@ FLAG_HIGH = "high"  # time in range < 70 %
 FLAG_VARIABLE = "variable"  # CV > 36 %
 FLAG_NO_DATA = "insufficient_data"  # active < 70 % over the window
 FLAG_METER = "meter_only"  # finger-sticks only: CGM figures cannot be computed
-FLAGS = (FLAG_VERY_LOW, FLAG_LOW, FLAG_HIGH, FLAG_VARIABLE, FLAG_NO_DATA, FLAG_METER)
+FLAG_REVIEW = "review_overdue"  # the care plan is past its review date
+FLAGS = (FLAG_VERY_LOW, FLAG_LOW, FLAG_HIGH, FLAG_VARIABLE, FLAG_NO_DATA, FLAG_METER, FLAG_REVIEW)
 
 ORDERINGS = {
     "risk": ("-gri", "name"),
@@ -105,6 +107,7 @@ def triage_rows(
     metrics = rollup_metrics([p.pk for p in patients], start=start, end=end)
     without_cgm = [p.pk for p in patients if p.pk not in metrics]
     meter = rollup_metrics(without_cgm, start=start, end=end, kind="smbg") if without_cgm else {}
+    review = reviews_overdue(patients)
     rows = []
     for patient in patients:
         if patient.pk in meter:
@@ -114,10 +117,13 @@ def triage_rows(
                 "readings": meter[patient.pk]["readings"],
                 "mean_mg_dl": meter[patient.pk]["mean_mg_dl"],
             }
-            rows.append(PatientRow(patient, m, [FLAG_METER]))
-            continue
-        m = metrics.get(patient.pk, {})
-        rows.append(PatientRow(patient, m, flags_for(m)))
+            flags = [FLAG_METER]
+        else:
+            m = metrics.get(patient.pk, {})
+            flags = flags_for(m)
+        if patient.pk in review:
+            flags.append(FLAG_REVIEW)
+        rows.append(PatientRow(patient, m, flags))
     if flag in FLAGS:
         rows = [row for row in rows if flag in row.flags]
     keys = ORDERINGS.get(ordering, ORDERINGS["risk"])

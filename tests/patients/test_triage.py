@@ -107,3 +107,28 @@ def test_it_shows_meter_only_patients_with_their_mean_not_cgm_figures(client, al
     assert row["flags"] == ["meter_only"]
     assert row["mean_mg_dl"] == 120.0 and row["readings"] == 3
     assert row["in_range_percent"] is None
+
+
+def test_it_flags_patients_whose_plan_review_is_overdue(client, alice, center):
+    from care_plans.models import CarePlanVersion
+    from care_plans.services import care_plan_default_content, care_plan_revise
+
+    due = make_patient("P1", center=center, endocrinologists=[alice], name="Review Due")
+    fresh = make_patient("P2", center=center, endocrinologists=[alice], name="Fresh Plan")
+    for patient in (due, fresh):
+        care_plan_revise(
+            patient=patient,
+            by=alice,
+            reason="Initial plan",
+            content=care_plan_default_content(patient=patient),
+        )
+    # The default review interval is 90 days: a version written 91 days ago is overdue.
+    CarePlanVersion.objects.filter(plan__patient=due).update(
+        created_at=timezone.now() - dt.timedelta(days=91)
+    )
+    client.force_login(alice)
+    rows = {row["name"]: row for row in client.get(reverse("api-triage")).json()["results"]}
+    assert "review_overdue" in rows["Review Due"]["flags"]
+    assert "review_overdue" not in rows["Fresh Plan"]["flags"]
+    flagged = client.get(reverse("api-triage"), {"flag": "review_overdue"}).json()["results"]
+    assert [row["name"] for row in flagged] == ["Review Due"]
