@@ -12,7 +12,7 @@ import io
 import json
 from collections.abc import Iterator
 
-from ._records import UnreadableFile
+from ._records import RowError, UnreadableFile
 
 _CHUNK = 64 * 1024
 _DECODER = json.JSONDecoder()
@@ -20,6 +20,21 @@ _DECODER = json.JSONDecoder()
 
 class MalformedJson(Exception):
     """The JSON stops being valid after some elements were read."""
+
+
+def each_element(text: io.TextIOBase, noun: str, handle) -> Iterator:
+    """Yield what ``handle(shape, index, element)`` yields for each top-level element.
+
+    Elements are numbered from 1 (the "line" of JSON records). Invalid JSON after some
+    elements ends the file with one row error; the records before it stand.
+    """
+    shape, elements = top_level(text)
+    index = 0
+    try:
+        for index, element in enumerate(elements, start=1):
+            yield from handle(shape, index, element)
+    except MalformedJson as exc:
+        yield RowError(index + 1, f"the JSON is malformed after {noun} {index}: {exc}")
 
 
 def top_level(text: io.TextIOBase) -> tuple[str, Iterator]:

@@ -34,7 +34,7 @@ import re
 from collections.abc import Iterator
 
 from ._common import Context, fold_text, glucose, parse_iso_instant, unit_from_text
-from ._json import MalformedJson, top_level
+from ._json import each_element
 from ._records import RowError, Treatment
 
 CGM_CODES = frozenset({"99504-3", "105272-9"})
@@ -60,24 +60,21 @@ def sniff(text: str) -> bool:
 
 
 def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
-    shape, values = top_level(text)
-    index = 0
-    try:
-        for index, value in enumerate(values, start=1):
-            if (
-                shape == "object"
-                and isinstance(value, dict)
-                and value.get("resourceType") == "Bundle"
-            ):
-                for number, entry in enumerate(value.get("entry") or [], start=1):
-                    resource = entry.get("resource") if isinstance(entry, dict) else None
-                    yield from _resource(ctx, number, resource)
-            else:
-                if isinstance(value, dict) and "resource" in value:
-                    value = value["resource"]
-                yield from _resource(ctx, index, value)
-    except MalformedJson as exc:
-        yield RowError(index + 1, f"the JSON is malformed after resource {index}: {exc}")
+    return each_element(
+        text, "resource", lambda shape, index, value: _value(ctx, shape, index, value)
+    )
+
+
+def _value(ctx: Context, shape: str, index: int, value) -> Iterator:
+    """One top-level value: a Bundle (its entries), an entry wrapper, or a resource."""
+    if shape == "object" and isinstance(value, dict) and value.get("resourceType") == "Bundle":
+        for number, entry in enumerate(value.get("entry") or [], start=1):
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            yield from _resource(ctx, number, resource)
+        return
+    if isinstance(value, dict) and "resource" in value:
+        value = value["resource"]
+    yield from _resource(ctx, index, value)
 
 
 def _resource(ctx: Context, line: int, resource) -> Iterator:

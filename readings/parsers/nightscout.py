@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 
 from ._common import MG_DL, Context, epoch_ms_to_utc, glucose, parse_iso_instant
-from ._json import MalformedJson, top_level
+from ._json import each_element
 from ._records import RowError
 
 _SIGNATURE = re.compile(r'"(sgv|mbg)"\s*:|"type"\s*:\s*"(sgv|mbg|cal)"')
@@ -27,13 +27,7 @@ def sniff(text: str) -> bool:
 
 
 def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
-    _, entries = top_level(text)
-    index = 0
-    try:
-        for index, entry in enumerate(entries, start=1):
-            yield from _entry(ctx, index, entry)
-    except MalformedJson as exc:
-        yield RowError(index + 1, f"the JSON is malformed after entry {index}: {exc}")
+    return each_element(text, "entry", lambda _shape, index, entry: _entry(ctx, index, entry))
 
 
 def _entry(ctx: Context, line: int, entry) -> Iterator:

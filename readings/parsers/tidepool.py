@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 
 from ._common import MMOL_L, Context, glucose, parse_iso_instant, unit_from_text
-from ._json import MalformedJson, top_level
+from ._json import each_element
 from ._records import Reading, RowError, Treatment
 
 _SIGNATURE = re.compile(
@@ -30,13 +30,7 @@ def sniff(text: str) -> bool:
 
 
 def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
-    _, records = top_level(text)
-    index = 0
-    try:
-        for index, record in enumerate(records, start=1):
-            yield from _record(ctx, index, record)
-    except MalformedJson as exc:
-        yield RowError(index + 1, f"the JSON is malformed after record {index}: {exc}")
+    return each_element(text, "record", lambda _shape, index, record: _record(ctx, index, record))
 
 
 def _record(ctx: Context, line: int, record) -> Iterator:

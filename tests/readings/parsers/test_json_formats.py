@@ -1,6 +1,10 @@
 import json
 import statistics
 
+import pytest
+
+from readings.parsers import parse
+
 from .helpers import FIXTURES, collect
 
 NIGHTSCOUT = FIXTURES / "nightscout/cgm_format__nightscout_entries.json"
@@ -93,3 +97,33 @@ def test_it_maps_fhir_loinc_codes_to_kinds():
     assert [(e.line, e.reason) for e in result.errors] == [
         (5, "glucose 1200 mg/dL is impossible (> 1000)")
     ]
+
+
+@pytest.mark.parametrize(
+    "fmt,first,noun",
+    [
+        ("nightscout", {"type": "sgv", "sgv": 120, "date": 1767225600000}, "entry"),
+        (
+            "tidepool",
+            {"type": "cbg", "units": "mg/dL", "value": 120, "time": "2026-01-01T00:00:00Z"},
+            "record",
+        ),
+        (
+            "fhir",
+            {
+                "resourceType": "Observation",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "99504-3"}]},
+                "effectiveDateTime": "2026-01-01T00:00:00Z",
+                "valueQuantity": {"value": 120, "unit": "mg/dL"},
+            },
+            "resource",
+        ),
+    ],
+)
+def test_it_keeps_the_elements_before_json_that_breaks_off(fmt, first, noun):
+    data = ("[" + json.dumps(first) + ', {"broken": ').encode()
+    items = list(parse(data, format=fmt).items())
+    assert [type(item).__name__ for item in items] == ["Reading", "RowError"]
+    assert items[0].value_mg_dl == 120
+    assert items[1].line == 2 and f"malformed after {noun} 1" in items[1].reason
