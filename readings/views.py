@@ -9,7 +9,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.access import audit, get_patient_for, may_see_clinical
 from readings.forms import UploadForm
@@ -27,6 +27,7 @@ ROWS_PER_PAGE = 50
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def upload_new(request, pk):
     """Patients (their own), their clinicians and their center's staff bring files here."""
     patient = get_patient_for(request.user, pk, clinical=False)
@@ -54,6 +55,7 @@ def upload_new(request, pk):
 
 
 @login_required
+@require_safe
 def upload_detail(request, pk):
     """The result page; for htmx, the status fragment that polls until the import is done."""
     upload = get_object_or_404(Upload.objects.select_related("patient"), pk=pk)
@@ -82,6 +84,7 @@ def _upload_context(request, upload: Upload) -> dict:
 
 
 @login_required
+@require_safe
 def upload_list(request, pk):
     patient = get_patient_for(request.user, pk, clinical=False)
     page = Paginator(patient.uploads.order_by("-created_at", "-pk"), ROWS_PER_PAGE).get_page(
