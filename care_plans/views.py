@@ -130,7 +130,7 @@ def _post(request, patient, current, context):
     if "content_json" in post:
         try:
             content = json.loads(post["content_json"])
-        except ValueError:
+        except (ValueError, RecursionError):
             content = None
         if not isinstance(content, dict):
             raise Http404  # a confirmation that did not come from our preview

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.access import audit, get_patient_for
+from diabetes_center.http import download_disposition
 from reports import figures, wording
 from reports.models import Report, ReportNotification
 from reports.services import (
@@ -134,7 +135,7 @@ def report_pdf(request, pk):
     unit = unit if unit in ("mg/dL", "mmol/L") else "mg/dL"
     response = HttpResponse(report_pdf_bytes(report, unit=unit), content_type="application/pdf")
     name = f"report-{report.patient.mrn}-{report.period_end:%Y%m%d}.pdf"
-    response["Content-Disposition"] = f'inline; filename="{name}"'
+    response["Content-Disposition"] = download_disposition(name, inline=True)
     return response
 
 

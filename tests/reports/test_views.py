@@ -162,3 +162,25 @@ def test_it_hides_unread_reports_of_patients_taken_off_the_care_team(client, ali
 
     template = Template("{% load reports_tags %}{% unread_reports_count %}")
     assert template.render(Context({"user": alice})) == "0"
+
+
+def _images(pdf: bytes) -> int:
+    return pdf.count(b"/Subtype /Image")
+
+
+def test_it_prints_user_text_in_the_pdf_as_text_not_markup(client, alice, report, tmp_path):
+    client.force_login(alice)
+    plain = client.get(reverse("reports-pdf", args=[report.pk])).content
+    import matplotlib.pyplot as plt
+
+    secret_image = tmp_path / "server-local.png"
+    plt.imsave(secret_image, [[0.0, 1.0], [1.0, 0.0]])
+    patient = report.patient
+    patient.name = f'Eve <img src="{secret_image}" width="90" height="90"/> <b>bold & co'
+    patient.save()
+    report.note_set(text=f'<img src="{secret_image}"/>\n<font name="nope">x</para>', by=alice)
+    response = client.get(reverse("reports-pdf", args=[report.pk]))
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert _images(response.content) == _images(plain)  # no file from the server embedded
+    fhir = client.get(reverse("api-reports-fhir", args=[report.pk]))
+    assert fhir.status_code == 200
