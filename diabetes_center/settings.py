@@ -49,6 +49,8 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", True)
+# Production mode as the environment set it (test runners force DEBUG off; this stays put).
+PRODUCTION_MODE = not DEBUG
 
 if DEBUG:
     SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-do-not-use-in-production")
