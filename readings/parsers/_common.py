@@ -518,15 +518,21 @@ def _check_year(moment: datetime, text: str) -> datetime:
 class LocalClock:
     """Turn device wall-clock times into UTC instants in one IANA zone, handling DST.
 
-    * Gap (spring forward, the wall time never existed): read with the offset in force
-      *before* the transition - the device clock had not been changed yet. This is what
-      PEP 495 gives for ``fold=0``.
+    * Gap (spring forward, the wall time never existed): the device clock had not been
+      changed, so the offset *before* the transition applies (PEP 495 ``fold=0``). In a
+      chronological file a wall time inside the gap proves the device clock did not jump:
+      the old offset is kept for the following rows too ("frozen"), until the wall times
+      jump forward by the DST shift or more (the owner set the clock) or the zone's offset
+      comes back to the frozen one. Without this, 03:00 on the unchanged clock would be read
+      as 03:00 new time and collide with 02:00 read a moment before.
     * Repeat (fall back, the wall time happened twice): the first pass is the earlier
       instant (``fold=0``), the second pass the later one (``fold=1``). Without a
       monotonic device counter the pass is inferred from row order: in a chronological
       file a wall time that goes *backwards* inside the repeated hour starts the second
-      pass; in a reverse-chronological file (CareLink) a wall time that goes *forwards*
-      inside it starts the first pass. The direction is learned from the rows themselves.
+      pass, and a wall time listed again (files sorted by wall time interleave the two
+      passes: 01:06, 01:06, 01:21, 01:21 ...) is the second pass of that minute. In a
+      reverse-chronological file (CareLink) the mirror rules hold. The direction is
+      learned from the rows themselves.
     """
 
     def __init__(self, timezone: str):
@@ -538,6 +544,9 @@ class LocalClock:
         self._direction = 0  # > 0 chronological, < 0 reverse chronological
         self._repeat_fold: dict[date, int] = {}
         self._repeat_last: dict[date, datetime] = {}
+        self._repeat_seen: dict[date, set[datetime]] = {}  # walls of the first-listed pass
+        self._gap_offset: timedelta | None = None  # set by candidates() for a gap wall time
+        self._frozen: timedelta | None = None  # the offset a clock that did not jump keeps
         # The wall-clock hour last seen, when one offset holds for all of it: [from, until)
         # and its start in UTC. Rows come in time order, so most rows are in the same hour
         # as the previous one and skip the zone lookups (several µs a row otherwise).
@@ -550,9 +559,12 @@ class LocalClock:
         self._direction = 0
         self._repeat_fold.clear()
         self._repeat_last.clear()
+        self._repeat_seen.clear()
+        self._frozen = None
 
     def candidates(self, wall: datetime) -> tuple[datetime, ...]:
         """UTC instants the wall time can mean: one, or two inside a repeated hour."""
+        self._gap_offset = None
         if wall.tzinfo is None:
             if self._steady_from <= wall < self._steady_until:
                 return (self._steady_utc + (wall - self._steady_from),)
@@ -564,6 +576,7 @@ class LocalClock:
             return (first.astimezone(UTC),)
         utc_first = first.astimezone(UTC)
         if utc_first.astimezone(self.zone).replace(tzinfo=None) != wall:
+            self._gap_offset = first.utcoffset()
             return (utc_first,)  # a gap: fold=0 is the pre-transition offset
         return (utc_first, second.astimezone(UTC))
 
@@ -588,19 +601,51 @@ class LocalClock:
         return True
 
     def to_utc(self, wall: datetime, options: tuple[datetime, ...] | None = None) -> datetime:
-        """Convert using row order to resolve a repeated hour (see the class docstring).
+        """Convert using row order to resolve DST (see the class docstring).
 
         ``options`` is ``candidates(wall)`` when the caller has it already.
         """
         if options is None:
             options = self.candidates(wall)
+        if (
+            (self._gap_offset is not None or self._frozen is not None)
+            and wall.tzinfo is None
+            and self._direction >= 0
+        ):
+            frozen = self._frozen_instant(wall, options)
+            if frozen is not None:
+                self._observe(wall)
+                return frozen
         if len(options) == 1:
             self._observe(wall)
             return options[0]
+        return options[self._repeat_pass(wall)]
+
+    def _frozen_instant(self, wall: datetime, options: tuple[datetime, ...]) -> datetime | None:
+        """The instant on a device clock that did not jump forward, else None."""
+        if self._gap_offset is not None:
+            self._frozen = self._gap_offset
+            return options[0]  # read with the pre-transition offset
+        if self._frozen is None:
+            return None
+        actual = wall - options[-1].replace(tzinfo=None)  # the zone's offset at this wall time
+        previous = self._previous
+        shift = actual - self._frozen
+        if actual == self._frozen or (
+            previous is not None and shift > timedelta(0) and wall - previous >= shift
+        ):
+            self._frozen = None  # the zone is back at the device's offset, or the clock was set
+            return None
+        return (wall - self._frozen).replace(tzinfo=UTC)
+
+    def _repeat_pass(self, wall: datetime) -> int:
+        """0 (first pass) or 1 (second pass) for a wall time inside a repeated hour."""
         key = wall.date()
         chronological = self._direction >= 0
+        first_listed = 0 if chronological else 1
         if key not in self._repeat_fold:
-            self._repeat_fold[key] = 0 if chronological else 1
+            self._repeat_fold[key] = first_listed
+            self._repeat_seen[key] = set()
         else:
             last = self._repeat_last[key]
             if chronological and wall < last:
@@ -608,7 +653,13 @@ class LocalClock:
             elif not chronological and wall > last:
                 self._repeat_fold[key] = 0
         self._repeat_last[key] = wall
-        return options[self._repeat_fold[key]]
+        fold = self._repeat_fold[key]
+        if fold == first_listed:
+            seen = self._repeat_seen[key]
+            if wall in seen:  # listed again: the passes are interleaved
+                return 1 - first_listed
+            seen.add(wall)
+        return fold
 
     def _observe(self, wall: datetime) -> None:
         if self._previous is not None and wall != self._previous:
