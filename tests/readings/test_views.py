@@ -88,7 +88,7 @@ def test_it_shows_the_chart_and_nightscout_settings_on_the_workspace(client, pat
     login(client, patient.user)
     detail = reverse("patients-detail", args=[patient.pk])
     page = client.get(detail).content.decode()
-    assert 'id="glucose-chart"' in page and "Plotly.newPlot" in page
+    assert 'id="glucose-chart" data-plotly-source="glucose-chart-data"' in page
     assert reverse("readings-upload", args=[patient.pk]) in page
     shown = client.post(reverse("readings-nightscout", args=[patient.pk])).content.decode()
     link = nightscout_link_ensure(patient=patient)
