@@ -167,3 +167,29 @@ def test_it_keeps_tokens_out_of_log_lines():
     assert "dt_s3" not in record.getMessage() and "token=[redacted]" in record.getMessage()
     handler_filters = logging.getLogger("django.server").handlers[0].filters
     assert any(isinstance(f, RedactSecrets) for f in handler_filters)
+
+
+def test_it_lets_sqlite_readers_and_writers_share_the_embedded_database():
+    """WAL (readers never wait for a writer) and a busy timeout (a writer waits its turn
+    instead of failing with "database is locked") on the embedded default."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+    env["DJANGO_SETTINGS_MODULE"] = "diabetes_center.settings"
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "o = settings.DATABASES['default']['OPTIONS']; "
+        "print(o['init_command']); print(o['timeout'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert "journal_mode=WAL" in out[0] and int(out[1]) >= 5
