@@ -117,9 +117,7 @@ def thresholds(targets: dict | None) -> dict:
         "range_high": float(targets.get("range_high") or 180),
         "very_low": goal(targets, ("very_low_percent",), DEFAULT_VERY_LOW_GOAL),
         "below": goal(targets, ("below_70_percent", "below_target_percent"), DEFAULT_BELOW_GOAL),
-        "in_range": goal(
-            targets, ("in_range_percent", "in_target_percent"), DEFAULT_TIR_GOAL, ">"
-        ),
+        "in_range": goal(targets, ("in_range_percent", "in_target_percent"), DEFAULT_TIR_GOAL, ">"),
         "cv": goal(targets, ("cv_percent",), DEFAULT_CV_GOAL, "<="),
     }
 

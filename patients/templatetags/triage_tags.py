@@ -4,6 +4,7 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from django import template
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -60,7 +61,7 @@ def flag_explanation(flag: str, entry, unit: str, limits: dict) -> str:
             "value": pct(value),
             "limit": _g(54, unit),
             "cmp": limits["very_low"][0],
-            "goal": number_format(limits["very_low"][1]),
+            "goal": floatformat(limits["very_low"][1], -1),
         }
     if flag == ranking.FLAG_LOW:
         value = entry.meter_below_percent if meter else entry.below_percent
@@ -70,7 +71,7 @@ def flag_explanation(flag: str, entry, unit: str, limits: dict) -> str:
             "value": pct(value),
             "limit": _g(low, unit),
             "cmp": limits["below"][0],
-            "goal": number_format(limits["below"][1]),
+            "goal": floatformat(limits["below"][1], -1),
         }
     if flag == ranking.FLAG_NO_DATA:
         if entry.last_reading_at is None:
@@ -100,13 +101,13 @@ def flag_explanation(flag: str, entry, unit: str, limits: dict) -> str:
             "high": _g(high, unit),
             "value": pct(entry.in_range_percent),
             "cmp": limits["in_range"][0],
-            "goal": number_format(limits["in_range"][1]),
+            "goal": floatformat(limits["in_range"][1], -1),
         }
     if flag == ranking.FLAG_VARIABLE:
         return _("Glucose variability (CV) is %(value)s; the goal is %(cmp)s %(goal)s %%.") % {
             "value": pct(entry.cv_percent),
             "cmp": limits["cv"][0],
-            "goal": number_format(limits["cv"][1]),
+            "goal": floatformat(limits["cv"][1], -1),
         }
     if flag == ranking.FLAG_LOW_WEAR:
         return _("The CGM was active %(value)s of the time; 14-day figures need ≥ 70 %%.") % {
@@ -156,3 +157,21 @@ def query_string(query, **override) -> str:
 @register.filter
 def older_than_days(when, days) -> bool:
     return when is not None and when < timezone.now() - dt.timedelta(days=int(days))
+
+
+@register.simple_tag
+def figures_json(figure: dict | None, element_id: str):
+    """A plotly figure as a JSON script element for ``static/js/figures.js``."""
+    from reports.figures import figures_script
+
+    return figures_script(figure or {"data": [], "layout": {}}, element_id)
+
+
+@register.filter
+def local_time(when, zone: str) -> str:
+    """``when`` in the patient's zone, as "YYYY-MM-DD HH:MM" (the zone is named beside it)."""
+    import zoneinfo
+
+    if when is None:
+        return "—"
+    return when.astimezone(zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
