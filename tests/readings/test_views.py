@@ -85,7 +85,7 @@ def test_it_shows_the_chart_and_nightscout_settings_on_the_workspace(client, pat
     upload = upload_create(patient=patient, by=None, file=DEXCOM.read_bytes(), filename="a.csv")
     upload_process(upload_id=upload.pk)
     login(client, patient.user)
-    detail = reverse("patients-detail", args=[patient.pk])
+    detail = reverse("patients-files", args=[patient.pk])
     page = client.get(detail).content.decode()
     assert 'id="glucose-chart"' in page and "Plotly.newPlot" in page
     assert reverse("readings-upload", args=[patient.pk]) in page
@@ -97,7 +97,7 @@ def test_it_shows_the_chart_and_nightscout_settings_on_the_workspace(client, pat
 
 def test_it_shows_an_empty_state_without_readings(client, alice, patient):
     login(client, alice)
-    page = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    page = client.get(reverse("patients-files", args=[patient.pk])).content.decode()
     assert "No glucose readings yet" in page
 
 
