@@ -3,12 +3,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.access import patients_visible_to
 from accounts.models import User
 
 
 @login_required
+@require_safe
 def home(request):
     """Home by role: patients see their own page, clinicians triage, staff their center."""
     user = request.user
@@ -35,6 +37,7 @@ class PreferencesForm(forms.ModelForm):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def preferences(request):
     form = PreferencesForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():

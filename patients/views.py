@@ -7,7 +7,7 @@ from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.access import audit, get_patient_for, may_see_clinical, patients_visible_to
 from accounts.context_processors import preferences
@@ -28,6 +28,7 @@ def _may_triage(user) -> bool:
 
 
 @login_required
+@require_safe
 def patient_list(request):
     """Endocrinologists: the triage queue, riskiest first. Staff: their center's patients."""
     user = request.user
@@ -114,6 +115,7 @@ def _unit(request) -> str:
 
 
 @login_required
+@require_safe
 def patient_detail(request, pk):
     """Workspace, Overview tab: facts, targets, metrics against goals, AGP, flags."""
     patient = get_patient_for(request.user, pk, clinical=False)
@@ -124,6 +126,7 @@ def patient_detail(request, pk):
 
 
 @login_required
+@require_safe
 def patient_day(request, pk):
     """Workspace, Daily view: one local day (or week) of CGM, finger-sticks and treatments."""
     patient = get_patient_for(request.user, pk)
@@ -152,6 +155,7 @@ def patient_day(request, pk):
 
 
 @login_required
+@require_safe
 def patient_reports(request, pk):
     patient = get_patient_for(request.user, pk)
     audit(request.user, patient, "view", "reports list")
@@ -159,6 +163,7 @@ def patient_reports(request, pk):
 
 
 @login_required
+@require_safe
 def patient_plan(request, pk):
     patient = get_patient_for(request.user, pk)
     audit(request.user, patient, "view", "care plan summary")
@@ -166,6 +171,7 @@ def patient_plan(request, pk):
 
 
 @login_required
+@require_safe
 def patient_files(request, pk):
     patient = get_patient_for(request.user, pk)
     audit(request.user, patient, "view", "uploads")
@@ -173,6 +179,7 @@ def patient_files(request, pk):
 
 
 @login_required
+@require_safe
 def patient_access(request, pk):
     """Who viewed this record: the audit trail of this patient, newest first."""
     patient = get_patient_for(request.user, pk)
