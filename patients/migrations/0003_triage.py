@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0001_initial'),
+        ('patients', '0002_mrn_and_name_validators'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

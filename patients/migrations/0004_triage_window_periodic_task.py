@@ -30,7 +30,7 @@ def remove(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0002_triage"),
+        ("patients", "0003_triage"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
