@@ -27,9 +27,9 @@
     return figure && key ? figure[key] : figure;
   }
 
-  function draw() {
+  function draw(root) {
     if (!window.Plotly) return;
-    document.querySelectorAll("[data-plotly-source]").forEach(function (el) {
+    (root && root.querySelectorAll ? root : document).querySelectorAll("[data-plotly-source]").forEach(function (el) {
       var figure = figureFor(el);
       if (!figure) return;
       var config = { responsive: true, displaylogo: false };
@@ -39,8 +39,13 @@
   }
 
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", draw);
+    document.addEventListener("DOMContentLoaded", function () { draw(document); });
   } else {
-    draw();
+    draw(document);
   }
+  // A tab or fragment swapped in by htmx brings its own figures (and their data).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    parsed = {};
+    draw(event.target);
+  });
 })();

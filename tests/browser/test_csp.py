@@ -70,7 +70,9 @@ def test_it_runs_every_script_under_the_policy(strict_page, live_server, alice, 
     page.wait_for_load_state("networkidle")
 
     _open(page, f"{live_server.url}/patients/{patient.pk}/")
-    page.wait_for_selector("#glucose-chart .main-svg")  # Plotly drew from the JSON data
+    page.wait_for_selector("[data-figure] .main-svg")  # Plotly drew from the JSON data
+    _open(page, f"{live_server.url}/patients/{patient.pk}/files/")
+    page.wait_for_selector("#glucose-chart .main-svg")
     _open(page, f"{live_server.url}/reports/{report.pk}/")
     for name in ("tir", "agp", "daily"):
         page.wait_for_selector(f"#fig-{name} .main-svg")
