@@ -733,6 +733,7 @@ def glucose(
     meal_tag: str = "",
     reporting_range: tuple[float, float] | None = None,
     status_codes: bool = False,
+    device_key: str = "",
 ) -> Reading | RowError:
     """Build a Reading from a raw value in `unit`, or a RowError saying what is wrong.
 
@@ -750,7 +751,7 @@ def glucose(
             flag = marker_flag(raw)
             if flag:
                 value = low_limit if flag == "low" else high_limit
-                return Reading(line, timestamp, value, kind, device, flag, meal_tag)
+                return Reading(line, timestamp, value, kind, device, flag, meal_tag, device_key)
             try:
                 number = parse_number(raw)
             except ValueError as exc:
@@ -786,7 +787,7 @@ def glucose(
             flag = "low"
         elif value > reporting_range[1]:
             flag = "high"
-    return Reading(line, timestamp, value, kind, device, flag, meal_tag)
+    return Reading(line, timestamp, value, kind, device, flag, meal_tag, device_key)
 
 
 def lookahead(rows: Iterator, size: int) -> tuple[list, Iterator]:
