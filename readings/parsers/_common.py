@@ -293,6 +293,26 @@ def _role_finder(roles: tuple) -> Callable[[str], str | None]:
     return role_for
 
 
+@functools.lru_cache(maxsize=4)
+def _folded_head(text: str) -> str:
+    return fold_text(text)
+
+
+def mentions_any(text: str, roles: Iterable[tuple[str, tuple[str, ...]]], wanted) -> bool:
+    """Whether the folded `text` contains an alias of one of the `wanted` roles anywhere.
+
+    A cheap first test for format detection: a file whose head never mentions, say, a
+    record-type column cannot have that header, so no line needs to be split and matched.
+    """
+    folded = _folded_head(text)
+    for role, aliases in roles:
+        if role in wanted:
+            for alias in aliases:
+                if all(part in folded for part in alias.lstrip("=").split("+")):
+                    return True
+    return False
+
+
 def cell(cells: list[str], columns: dict[str, int], role: str) -> str:
     index = columns.get(role)
     if index is None or index >= len(cells):

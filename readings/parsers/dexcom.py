@@ -40,6 +40,7 @@ from ._common import (
     glucose,
     lookahead,
     match_columns,
+    mentions_any,
     parse_duration_minutes,
     parse_number,
     parse_wall_time,
@@ -292,6 +293,8 @@ _SPELLINGS = 64  # distinct event words and device names remembered while parsin
 
 
 def sniff(text: str) -> bool:
+    if not mentions_any(text, COLUMNS, ("event",)):
+        return False
     for line in text.splitlines()[:5]:
         columns = match_columns(line.split(sniff_delimiter(line)), COLUMNS)
         if {"event", "timestamp", "glucose"} <= columns.keys():

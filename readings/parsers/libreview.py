@@ -34,6 +34,7 @@ from ._common import (
     glucose,
     lookahead,
     match_columns,
+    mentions_any,
     parse_number,
     parse_wall_time,
     sniff_delimiter,
@@ -265,6 +266,8 @@ def _is_header(cells: list[str]) -> dict[str, int] | None:
 
 
 def sniff(text: str) -> bool:
+    if not mentions_any(text, COLUMNS, ("record_type",)):
+        return False
     for line in text.splitlines()[:_HEADER_SEARCH_LINES]:
         if _is_header(line.split(sniff_delimiter(line))):
             return True
