@@ -9,15 +9,19 @@ task sends it. The day lists are kept to one per clinician and day by a unique c
 import datetime as dt
 
 from celery import shared_task
+from django.conf import settings
 
 from visits.services import clinician_day_lists, reminders_due, visit_message_send
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def send_visit_message(visit_id: int, kind: str, visit_start: str) -> str:
-    return visit_message_send(
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def send_visit_message(self, visit_id: int, kind: str, visit_start: str) -> str:
+    status = visit_message_send(
         visit_id=visit_id, kind=kind, visit_start=dt.datetime.fromisoformat(visit_start)
     )
+    if status == "busy":  # another worker holds the claim: look again once it may have lapsed
+        raise self.retry(countdown=settings.VISIT_MESSAGE_LEASE_SECONDS, max_retries=5)
+    return status
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -91,7 +91,10 @@ def test_it_takes_over_a_claim_whose_worker_died(soon, settings):
         status="sending",
         claimed_at=timezone.now(),
     )
-    assert tasks.send_visit_message(soon.pk, "reminder", soon.start_at.isoformat()) == "busy"
+    assert (
+        services.visit_message_send(visit_id=soon.pk, kind="reminder", visit_start=soon.start_at)
+        == "busy"
+    )
     VisitMessage.objects.filter(pk=message.pk).update(
         claimed_at=timezone.now() - dt.timedelta(minutes=5)
     )
