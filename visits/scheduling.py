@@ -26,6 +26,8 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 Period = tuple[dt.time, dt.time]  # wall clock, [start, end)
 Interval = tuple[dt.datetime, dt.datetime]  # aware instants, [start, end)
 
@@ -170,3 +172,56 @@ def free_slots(
                 start += step
     slots.sort(key=lambda slot: slot[0])
     return slots
+
+
+# --- The same rule, vectorized (numpy), for searches over many clinicians and days ---------
+#
+# Instants are float seconds since the epoch. ``free_slots`` above is the readable
+# reference; tests check that both give the same slots.
+
+
+def merge_arrays(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Busy intervals sorted and merged, so that starts and ends both increase."""
+    if len(starts) == 0:
+        return starts, ends
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], ends[order]
+    run_end = np.maximum.accumulate(ends)
+    first = np.empty(len(starts), dtype=bool)
+    first[0] = True
+    first[1:] = starts[1:] > run_end[:-1]
+    heads = np.flatnonzero(first)
+    last = np.append(heads[1:] - 1, len(starts) - 1)
+    return starts[heads], run_end[last]
+
+
+def grid_starts(
+    window_starts: np.ndarray,
+    window_ends: np.ndarray,
+    *,
+    duration: float,
+    step: float,
+    not_before: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every grid start (every ``step`` from its window's start) at or after ``not_before``
+    where ``duration`` fits in the window, with the index of its window."""
+    counts = np.maximum((window_ends - window_starts - duration) // step + 1, 0).astype(np.int64)
+    index = np.repeat(np.arange(len(window_starts)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    starts = window_starts[index] + offsets * step
+    keep = starts >= not_before
+    return starts[keep], index[keep]
+
+
+def free_mask(
+    starts: np.ndarray, duration: float, busy_starts: np.ndarray, busy_ends: np.ndarray
+) -> np.ndarray:
+    """True where ``[start, start + duration)`` overlaps none of the merged busy intervals:
+    the first busy interval ending after the start must begin at or after the slot's end."""
+    if len(busy_starts) == 0:
+        return np.ones(len(starts), dtype=bool)
+    i = np.searchsorted(busy_ends, starts, side="right")
+    following = np.where(
+        i < len(busy_starts), busy_starts[np.minimum(i, len(busy_starts) - 1)], np.inf
+    )
+    return following >= starts + duration

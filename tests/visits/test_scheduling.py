@@ -132,3 +132,59 @@ def test_it_offers_nothing_before_not_before():
         not_before=start + dt.timedelta(minutes=40),
     )
     assert [s for s, _ in slots] == [start + HOUR, start + 90 * dt.timedelta(minutes=1)]
+
+
+def test_it_finds_the_same_slots_vectorized_as_the_reference():
+    """Random windows and busy times: the numpy search equals ``free_slots``."""
+    import random
+
+    import numpy as np
+
+    from visits.scheduling import free_mask, grid_starts, merge_arrays
+
+    rng = random.Random(7)
+    base = utc(2026, 1, 5, 8)
+    for _ in range(200):
+        windows = []
+        t = rng.randrange(0, 120)
+        for _ in range(rng.randrange(1, 4)):
+            length = rng.randrange(10, 300)
+            windows.append(
+                Window(base + dt.timedelta(minutes=t), base + dt.timedelta(minutes=t + length))
+            )
+            t += length + rng.randrange(0, 90)
+        busy = []
+        for _ in range(rng.randrange(0, 8)):
+            a = rng.randrange(0, t + 30)
+            busy.append(
+                (
+                    base + dt.timedelta(minutes=a),
+                    base + dt.timedelta(minutes=a + rng.randrange(5, 90)),
+                )
+            )
+        duration = dt.timedelta(minutes=rng.choice((15, 20, 30, 45)))
+        not_before = base + dt.timedelta(minutes=rng.randrange(0, 200))
+        expected = [
+            s
+            for s, _ in free_slots(
+                windows,
+                Busy(busy),
+                duration=duration,
+                step=dt.timedelta(minutes=15),
+                not_before=not_before,
+            )
+        ]
+        ts = lambda x: x.timestamp()  # noqa: E731
+        starts, _ = grid_starts(
+            np.array([ts(w.start) for w in windows]),
+            np.array([ts(w.end) for w in windows]),
+            duration=duration.total_seconds(),
+            step=900.0,
+            not_before=ts(not_before),
+        )
+        merged = merge_arrays(
+            np.array([ts(a) for a, _ in busy]), np.array([ts(b) for _, b in busy])
+        )
+        ok = free_mask(starts, duration.total_seconds(), *merged)
+        got = sorted(dt.datetime.fromtimestamp(s, UTC) for s in starts[ok])
+        assert got == sorted(expected)
