@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.access import audit, get_patient_for, may_see_clinical
 from accounts.models import CareCenter, User
@@ -45,6 +45,7 @@ def _center(request) -> CareCenter:
 
 
 @login_required
+@require_safe
 def calendar(request):
     """Day or week calendar of a center, optionally of one clinician or one room."""
     _scheduler(request.user)
@@ -97,6 +98,7 @@ def calendar(request):
 
 
 @login_required
+@require_safe
 def worklist(request):
     """Who needs a visit booked, and why (staff: "urgent" without the clinical reason)."""
     _scheduler(request.user)
@@ -139,6 +141,7 @@ def _booking_inputs(request, data):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def book(request):
     """Pick type, clinician (or first available) and a free slot; book it."""
     _scheduler(request.user)
@@ -235,6 +238,7 @@ def _visit_for(request, pk) -> Visit:
 
 
 @login_required
+@require_safe
 def detail(request, pk):
     visit = _visit_for(request, pk)
     if request.user.is_patient:
@@ -307,6 +311,7 @@ def action(request, pk, name):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def reschedule(request, pk):
     """Pick a new free time for a booked visit (the patient's old time is not in the way)."""
     _scheduler(request.user)
@@ -380,11 +385,13 @@ def _ics_response(user: User, *, attachment: bool) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def my_calendar(request):
     """The signed-in patient's visits (or clinician's schedule) as an .ics download."""
     return _ics_response(request.user, attachment=True)
 
 
+@require_safe
 def feed(request, token):
     """The secret subscription address: no sign-in, revoked by issuing a new one."""
     item = CalendarFeed.objects.filter(token_hash=CalendarFeed.hash(token)).select_related("user")
@@ -395,6 +402,7 @@ def feed(request, token):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def feed_settings(request):
     """Issue (or replace: the old address stops working) or revoke the secret feed address."""
     address = None
