@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "readings",
     "reports",
     "care_plans",
+    "visits",
     # The project package itself: commands that compose every app (seed_demo).
     "diabetes_center",
 ]
@@ -259,6 +260,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # The schema and docs describe every endpoint: for signed-in people only.
     "SERVE_PERMISSIONS": ["accounts.permissions.IsPerson"],
+    "ENUM_NAME_OVERRIDES": {
+        "VisitStatusEnum": "visits.models.Visit.Status",
+        "UploadStatusEnum": "readings.models.Upload.Status",
+        "CheckResultEnum": "visits.models.CheckResult",
+    },
 }
 
 LOGGING = {
@@ -284,3 +290,10 @@ STATICFILES_FINDERS = [
 
 # Absolute address of this site, for links given to uploader apps and in e-mails.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Visits: remind patients this many hours before a visit; how long a claimed message may stay
+# unsent before another worker may take it over (a worker killed mid-send); the SMS gateway
+# (a class with ``send(to, text)``; the default prints to the worker's console).
+VISIT_REMINDER_HOURS = env_int("VISIT_REMINDER_HOURS", 24)
+VISIT_MESSAGE_LEASE_SECONDS = env_int("VISIT_MESSAGE_LEASE_SECONDS", 300)
+VISIT_SMS_BACKEND = env_str("VISIT_SMS_BACKEND", "visits.services.ConsoleSms")
