@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from . import carelink, dexcom, fhir, libreview, nightscout, plaincsv, tidepool
+from . import _xlsx, carelink, dexcom, fhir, libreview, nightscout, plaincsv, tidepool
 from ._common import (
     Context,
     ImplausibleTime,
@@ -138,12 +138,22 @@ def parse(
     binary, owned = _open(source)
     try:
         head = binary.read(HEAD_BYTES) or b""
+        if _xlsx.is_xlsx(head):
+            # A workbook: its first sheet's rows, streamed as CSV lines, then as any CSV.
+            binary.seek(0)
+            text = _xlsx.LineStream(_xlsx.csv_lines(binary))
+            head_text = text.read(HEAD_BYTES)
+            text = _xlsx.LineStream(_chain([head_text], iter(text)))
+            head = head_text.encode("utf-8")
+        else:
+            text = None
         if format == "auto":
             format = detect_format(head)
         else:
             decode_head(head)
-        encoding = sniff_encoding(head)
-        text = _text_stream(PrefixedStream(head, binary), encoding)
+        if text is None:
+            encoding = sniff_encoding(head)
+            text = _text_stream(PrefixedStream(head, binary), encoding)
         ctx = Context(timezone=timezone, now=now or datetime.now(UTC))
         items = _pipeline(_MODULES[format].parse(text, ctx), ctx, binary if owned else None)
         first = next(items, None)  # runs header checks and the unit check now
