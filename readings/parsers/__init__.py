@@ -82,6 +82,7 @@ _UNIT_CHECK_MAX_ITEMS = 5000
 MAX_LISTED_ROW_ERRORS = 1000
 JUNK_MIN_ERRORS = 1000
 JUNK_RATIO = 9
+_MAX_REASONS = 100  # distinct reasons counted; the rest are "other reasons"
 _REASON_DETAILS = re.compile(r"'[^']*'|\"[^\"]*\"|[-+]?\d[\d.,:TZ+-]*")
 
 
@@ -208,7 +209,10 @@ def _pipeline(records: Iterator, ctx: Context, owned: BinaryIO | None) -> Iterat
             if errors <= MAX_LISTED_ROW_ERRORS:
                 yield item
             else:
-                unlisted[_REASON_DETAILS.sub("…", item.reason)] += 1
+                reason = _REASON_DETAILS.sub("…", item.reason)
+                if reason not in unlisted and len(unlisted) >= _MAX_REASONS:
+                    reason = "other reasons"
+                unlisted[reason] += 1
             if errors >= JUNK_MIN_ERRORS and errors > JUNK_RATIO * good:
                 raise UnreadableFile(
                     f"stopped at line {item.line}: {errors} rows rejected and only {good}"
