@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from . import carelink, dexcom, fhir, libreview, nightscout, plaincsv, tidepool
+from . import _xlsx, carelink, dexcom, fhir, libreview, nightscout, plaincsv, tidepool
 from ._common import (
     Context,
     ImplausibleTime,
@@ -82,6 +82,7 @@ _UNIT_CHECK_MAX_ITEMS = 5000
 MAX_LISTED_ROW_ERRORS = 1000
 JUNK_MIN_ERRORS = 1000
 JUNK_RATIO = 9
+_MAX_REASONS = 100  # distinct reasons counted; the rest are "other reasons"
 _REASON_DETAILS = re.compile(r"'[^']*'|\"[^\"]*\"|[-+]?\d[\d.,:TZ+-]*")
 
 
@@ -138,12 +139,22 @@ def parse(
     binary, owned = _open(source)
     try:
         head = binary.read(HEAD_BYTES) or b""
+        if _xlsx.is_xlsx(head):
+            # A workbook: its first sheet's rows, streamed as CSV lines, then as any CSV.
+            binary.seek(0)
+            text = _xlsx.LineStream(_xlsx.csv_lines(binary))
+            head_text = text.read(HEAD_BYTES)
+            text = _xlsx.LineStream(_chain([head_text], iter(text)))
+            head = head_text.encode("utf-8")
+        else:
+            text = None
         if format == "auto":
             format = detect_format(head)
         else:
             decode_head(head)
-        encoding = sniff_encoding(head)
-        text = _text_stream(PrefixedStream(head, binary), encoding)
+        if text is None:
+            encoding = sniff_encoding(head)
+            text = _text_stream(PrefixedStream(head, binary), encoding)
         ctx = Context(timezone=timezone, now=now or datetime.now(UTC))
         items = _pipeline(_MODULES[format].parse(text, ctx), ctx, binary if owned else None)
         first = next(items, None)  # runs header checks and the unit check now
@@ -198,7 +209,10 @@ def _pipeline(records: Iterator, ctx: Context, owned: BinaryIO | None) -> Iterat
             if errors <= MAX_LISTED_ROW_ERRORS:
                 yield item
             else:
-                unlisted[_REASON_DETAILS.sub("…", item.reason)] += 1
+                reason = _REASON_DETAILS.sub("…", item.reason)
+                if reason not in unlisted and len(unlisted) >= _MAX_REASONS:
+                    reason = "other reasons"
+                unlisted[reason] += 1
             if errors >= JUNK_MIN_ERRORS and errors > JUNK_RATIO * good:
                 raise UnreadableFile(
                     f"stopped at line {item.line}: {errors} rows rejected and only {good}"

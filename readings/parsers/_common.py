@@ -11,12 +11,14 @@ import csv
 import functools
 import io
 import itertools
+import json
 import re
 import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ._records import Reading, RowError, Treatment, UnreadableFile
@@ -68,14 +70,36 @@ SENSOR_STATUS_CODES = {
     12: "bad RF",
 }
 
-# Words that mean "below/above the measuring range", in the languages exports come in.
-# Compared after `fold_text` (lower case, accents removed), so "Élevé" is "eleve".
-LOW_WORDS = frozenset(
-    {"low", "lo", "niedrig", "bas", "bajo", "baja", "basso", "laag", "低", "偏低", "过低"}
-)
-HIGH_WORDS = frozenset(
-    {"high", "hi", "hoch", "eleve", "haut", "alto", "alta", "hoog", "高", "偏高", "过高"}
-)
+# Alias tables (header words per role, marker words) are data: aliases/<name>.json next to
+# this module, so a new language is new words in a file, not new code. Words are folded
+# on loading the same way as header cells are when matched.
+ALIASES_DIR = Path(__file__).with_name("aliases")
+
+
+def load_aliases(name: str) -> dict:
+    """The alias file ``aliases/<name>.json`` (keys starting with "_" are comments)."""
+    with open(ALIASES_DIR / f"{name}.json", encoding="utf-8") as file:
+        doc = json.load(file)
+    return {key: value for key, value in doc.items() if not key.startswith("_")}
+
+
+def fold_alias(alias: str) -> str:
+    """Fold each "+" fragment of an alias as header cells are folded, keeping "=".
+
+    >>> fold_alias("=Gerät"), fold_alias("Kohlenhydrate+Gramm")
+    ('=gerat', 'kohlenhydrate+gramm')
+    """
+    exact = alias.startswith("=")
+    folded = "+".join(fold_text(part) for part in alias.lstrip("=").split("+"))
+    return "=" + folded if exact else folded
+
+
+def alias_table(columns: dict[str, list[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """A role table for `match_columns` from a {role: [aliases]} mapping (order kept)."""
+    return tuple(
+        (role, tuple(dict.fromkeys(fold_alias(a) for a in aliases)))
+        for role, aliases in columns.items()
+    )
 
 
 def mmol_to_mg_dl(mmol: float) -> float:
@@ -121,6 +145,13 @@ def fold_text(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.lower().replace("\ufeff", "").split())
+
+
+_MARKERS = load_aliases("markers")
+# Words that mean "below/above the measuring range", in the languages exports come in.
+# Compared after `fold_text` (lower case, accents removed), so "Élevé" is "eleve".
+LOW_WORDS = frozenset(fold_text(w) for w in _MARKERS["low"])
+HIGH_WORDS = frozenset(fold_text(w) for w in _MARKERS["high"])
 
 
 def sniff_encoding(head: bytes) -> str:

@@ -34,10 +34,12 @@ from ._common import (
     MG_DL,
     Context,
     DateOrder,
+    alias_table,
     cell,
     csv_rows,
     fold_text,
     glucose,
+    load_aliases,
     lookahead,
     match_columns,
     mentions_any,
@@ -54,238 +56,17 @@ DEXCOM_LOW_MG_DL = DEFAULT_LOW_MG_DL
 DEXCOM_HIGH_MG_DL = DEFAULT_HIGH_MG_DL
 DEXCOM_RANGE = (DEXCOM_LOW_MG_DL, DEXCOM_HIGH_MG_DL)  # a number outside it is flagged
 
-# Header aliases (folded: lower case, no accents). Specific roles first.
-COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (
-        "subtype",
-        (
-            "event subtype",
-            "ereignisuntertyp",
-            "ereignis-untertyp",
-            "sous-type",
-            "subtipo",
-            "sottotipo",
-            "subtype",
-            "事件子类型",
-        ),
-    ),
-    (
-        "event",
-        (
-            "event type",
-            "ereignistyp",
-            "ereignis-typ",
-            "type d'evenement",
-            "tipo de evento",
-            "tipo di evento",
-            "tipo evento",
-            "gebeurtenistype",
-            "type gebeurtenis",
-            "事件类型",
-        ),
-    ),
-    (
-        "transmitter_time",
-        (
-            "transmitter time",
-            "transmitterzeit",
-            "transmitter-zeit",
-            "emetteur+heure",
-            "emetteur+temps",
-            "tiempo del transmisor",
-            "hora del transmisor",
-            "ora del trasmettitore",
-            "tempo trasmettitore",
-            "zendertijd",
-            "发射器时间",
-        ),
-    ),
-    (
-        "transmitter_id",
-        (
-            "transmitter id",
-            "transmitter-id",
-            "id de l'emetteur",
-            "id del transmisor",
-            "id trasmettitore",
-            "id del trasmettitore",
-            "zender-id",
-            "zender id",
-            "发射器 id",
-            "发射器id",
-        ),
-    ),
-    (
-        "timestamp",
-        (
-            "timestamp",
-            "zeitstempel",
-            "horodatage",
-            "marca de tiempo",
-            "marca de hora",
-            "fecha y hora",
-            "indicatore orario",
-            "data/ora",
-            "data e ora",
-            "tijdstempel",
-            "时间戳",
-            "时间",
-        ),
-    ),
-    (
-        "rate",
-        (
-            "rate of change",
-            "anderungsrate",
-            "taux de variation",
-            "tasa de cambio",
-            "velocita di variazione",
-            "snelheid van verandering",
-            "变化率",
-        ),
-    ),
-    (
-        "glucose",
-        (
-            "glucose value",
-            "glukosewert",
-            "valeur du glucose",
-            "valeur de glucose",
-            "valeur de la glycemie",
-            "glycemie",
-            "valor de glucosa",
-            "valor de glucemia",
-            "valore del glucosio",
-            "valore glucosio",
-            "glucosewaarde",
-            "葡萄糖值",
-            "血糖值",
-        ),
-    ),
-    (
-        "insulin",
-        (
-            "insulin value",
-            "insulinwert",
-            "valeur d'insuline",
-            "valor de insulina",
-            "valore insulina",
-            "valore dell'insulina",
-            "insulinewaarde",
-            "胰岛素值",
-        ),
-    ),
-    (
-        "carbs",
-        (
-            "carb value",
-            "kohlenhydratwert",
-            "kohlenhydrate",
-            "glucides",
-            "carbohidratos",
-            "carboidrati",
-            "koolhydra",
-            "碳水化合物",
-        ),
-    ),
-    ("duration", ("duration", "dauer", "duree", "duracion", "durata", "duur", "持续时间")),
-    (
-        "source",
-        (
-            "source device id",
-            "quellgerate-id",
-            "quellgerat",
-            "appareil source",
-            "dispositivo de origen",
-            "dispositivo di origine",
-            "dispositivo origine",
-            "bronapparaat",
-            "源设备",
-        ),
-    ),
-    (
-        "device_info",
-        (
-            "device info",
-            "gerateinfo",
-            "gerateinformationen",
-            "informations sur",
-            "informacion del dispositivo",
-            "info dispositivo",
-            "informazioni dispositivo",
-            "apparaatinfo",
-            "apparaatgegevens",
-            "设备信息",
-        ),
-    ),
-    ("index", ("=index", "=indice", "=índice", "=索引")),
-)
+# Header and event words per language: data in aliases/dexcom.json (specific roles first).
+_ALIASES = load_aliases("dexcom")
+COLUMNS = alias_table(_ALIASES["columns"])
 
 # Event Type values (folded) in the languages Clarity exports.
 EVENT_KINDS: dict[str, str] = {
-    **dict.fromkeys(
-        (
-            "egv",
-            "cgm",
-            "sensor",
-            "glukosewert",
-            "valeur de glucose",
-            "glucosa del sensor",
-            "glucosio",
-            "葡萄糖",
-        ),
-        "egv",
-    ),
-    **dict.fromkeys(
-        (
-            "calibration",
-            "kalibrierung",
-            "calibrage",
-            "etalonnage",
-            "calibracion",
-            "calibrazione",
-            "kalibratie",
-            "校准",
-        ),
-        "calibration",
-    ),
-    **dict.fromkeys(("insulin", "insuline", "insulina", "胰岛素"), "insulin"),
-    **dict.fromkeys(
-        (
-            "carbs",
-            "carbohydrates",
-            "kohlenhydrate",
-            "glucides",
-            "carbohidratos",
-            "carboidrati",
-            "koolhydraten",
-            "碳水化合物",
-        ),
-        "carbs",
-    ),
-    **dict.fromkeys(
-        (
-            "exercise",
-            "bewegung",
-            "sport",
-            "exercice",
-            "activite physique",
-            "ejercicio",
-            "esercizio",
-            "attivita fisica",
-            "beweging",
-            "lichaamsbeweging",
-            "运动",
-        ),
-        "exercise",
-    ),
-    **dict.fromkeys(
-        ("health", "gesundheit", "sante", "salud", "salute", "gezondheid", "健康"), "note"
-    ),
+    fold_text(word): kind for kind, words in _ALIASES["event_kinds"].items() for word in words
 }
 
 # Insulin subtypes that mean long-acting (anything else is rapid/fast-acting).
-LONG_ACTING_WORDS = ("long", "lang", "depot", "lente", "lent", "prolong", "lenta", "basal", "长效")
+LONG_ACTING_WORDS = tuple(fold_text(w) for w in _ALIASES["long_acting_words"])
 
 _LOOKAHEAD_ROWS = 2000
 _ROW_ROLES = ("event", "timestamp", "glucose", "source", "transmitter_time", "transmitter_id")

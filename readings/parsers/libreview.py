@@ -1,9 +1,10 @@
 """FreeStyle Libre / LibreView CSV export ("Download glucose data"), any language.
 
 The file may start with a title line (``Glucose Data,Generated on,...`` or its
-translation) or directly with the header. Columns are found by the alias tables below
-(English, German, French, Spanish, Italian, Dutch, Portuguese, Simplified Chinese); the
-glucose unit is read from the glucose column names ("Historic Glucose mmol/L").
+translation) or directly with the header. Columns are found by the alias tables in
+aliases/libreview.json (European languages, Chinese, Japanese, Korean); the glucose unit
+is read from the glucose column names ("Historic Glucose mmol/L"). The FreeStyle Libre
+desktop software's tab-separated export (``ID, Time, Record Type, ...``) reads the same.
 
 Record Type -> records:
   0 historic glucose (every 15 min) -> Reading "cgm"
@@ -28,10 +29,12 @@ from ._common import (
     MG_DL,
     Context,
     DateOrder,
+    alias_table,
     cell,
     csv_rows,
     fold_text,
     glucose,
+    load_aliases,
     lookahead,
     match_columns,
     mentions_any,
@@ -62,194 +65,10 @@ def libre_high_limit(device: str) -> float:
     return LIBRE_HIGH_MG_DL
 
 
-# Header aliases, folded (lower case, accents removed). The first role that matches a
-# column wins, so specific roles come first. "a+b" = both fragments must occur; "=a" =
-# the whole header. To support a new language, add its words to each role.
-COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (
-        "non_numeric",
-        (
-            "non-numeric",
-            "non numeric",
-            "nicht numerisch",
-            "non numerique",
-            "no numerico",
-            "no numerica",
-            "non numerico",
-            "niet-numeriek",
-            "niet numeriek",
-            "nao numerico",
-            "非数字",
-            "非数值",
-        ),
-    ),
-    (
-        "timestamp",
-        (
-            "timestamp",
-            "zeitstempel",
-            "horodatage",
-            "marca de tiempo",
-            "sello de tiempo",
-            "fecha y hora",
-            "data e ora",
-            "data/ora",
-            "ora dispositivo",
-            "tijdstempel",
-            "carimbo de data",
-            "时间戳",
-            "时间",
-            "日期",
-        ),
-    ),
-    (
-        "record_type",
-        (
-            "record type",
-            "aufzeichnungstyp",
-            "type d'enregistrement",
-            "type d enregistrement",
-            "tipo de registro",
-            "tipo di registrazione",
-            "registratietype",
-            "type registratie",
-            "soort registratie",
-            "记录类型",
-            "类型",
-        ),
-    ),
-    (
-        "serial",
-        ("serial", "seriennummer", "numero de serie", "numero di serie", "serienummer", "序列号"),
-    ),
-    ("ketone", ("ketone", "keton", "cetone", "cetona", "chetoni", "酮")),
-    (
-        "historic",
-        (
-            "historic",
-            "verlauf",
-            "historique",
-            "historial",
-            "historico",
-            "storico",
-            "storia",
-            "historisch",
-            "历史",
-        ),
-    ),
-    ("scan", ("scan", "escaneo", "escaneada", "scansione", "lectura", "扫描")),
-    (
-        "strip",
-        (
-            "strip",
-            "teststreifen",
-            "bandelette",
-            "tira",
-            "striscia",
-            "strisce",
-            "teststrook",
-            "tira-teste",
-            "试纸",
-            "指尖",
-        ),
-    ),
-    (
-        "carbs_grams",
-        (
-            "carbohydrate+gram",
-            "kohlenhydrate+gramm",
-            "glucides+gramm",
-            "carbohidratos+gram",
-            "carboidrati+gramm",
-            "koolhydraten+gram",
-            "carboidratos+grama",
-            "碳水化合物+克",
-        ),
-    ),
-    ("carbs_servings", ("serving", "portion", "porcion", "porzion", "porcoes", "份")),
-    (
-        "meal_insulin",
-        (
-            "meal insulin",
-            "mahlzeiteninsulin",
-            "insuline repas",
-            "insuline pour les repas",
-            "insulina para comida",
-            "insulina para las comidas",
-            "insulina pasto",
-            "insulina per i pasti",
-            "maaltijdinsuline",
-            "insulina de refeicao",
-            "餐时胰岛素",
-            "进餐胰岛素",
-        ),
-    ),
-    (
-        "correction_insulin",
-        (
-            "correction",
-            "korrektur",
-            "correccion",
-            "correzione",
-            "correctie",
-            "correcao",
-            "校正",
-            "纠正",
-        ),
-    ),
-    (
-        "user_change_insulin",
-        (
-            "user change",
-            "anderung",
-            "modification",
-            "modificacion",
-            "cambio",
-            "modifica",
-            "wijziging",
-            "alteracao",
-            "用户更改",
-            "用户修改",
-        ),
-    ),
-    (
-        "long_insulin",
-        (
-            "long-acting",
-            "long acting",
-            "depotinsulin",
-            "langwirksam",
-            "action lente",
-            "action prolongee",
-            "accion prolongada",
-            "accion lenta",
-            "azione lenta",
-            "azione prolungata",
-            "langwerkend",
-            "acao prolongada",
-            "acao lenta",
-            "长效",
-        ),
-    ),
-    (
-        "rapid_insulin",
-        (
-            "rapid-acting",
-            "rapid acting",
-            "schnellwirk",
-            "action rapide",
-            "accion rapida",
-            "azione rapida",
-            "snelwerkend",
-            "acao rapida",
-            "速效",
-            "短效",
-            "快速",
-        ),
-    ),
-    ("notes", ("notes", "note", "notizen", "notas", "notities", "备注", "注释", "笔记")),
-    ("device", ("=device", "=gerat", "=appareil", "=dispositivo", "=apparaat", "=设备", "=装置")),
-)
+# Header words per role and language: data in aliases/libreview.json (the first role
+# that matches a column wins, so specific roles come first).
+_ALIASES = load_aliases("libreview")
+COLUMNS = alias_table(_ALIASES["columns"])
 
 HISTORIC, SCAN, STRIP, KETONE, INSULIN, FOOD, NOTES = 0, 1, 2, 3, 4, 5, 6
 
