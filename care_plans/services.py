@@ -780,14 +780,79 @@ def care_plan_diff(
 # --- Helpers for other apps ---------------------------------------------------------------
 
 
-def targets_for(patient: Patient) -> dict:
-    """Targets in force, shaped like a ``glycemia.targets.PRESETS`` value (for reports).
+def effective_targets(patient: Patient) -> dict:
+    """THE patient's targets in force — range and goals — for every page that judges their
+    glucose (reports, plan, home, triage, workspace): the current care plan's, else the
+    consensus preset for their diabetes type and age (``preset_for``).
 
     ``{"preset", "label", "range_low", "range_high", "goals": [{"key", "label",
-    "comparison", "target"}]}`` in mg/dL and %; the consensus default when there is no plan.
-    Pass it straight to ``glycemia.targets.evaluate_metrics``.
+    "comparison", "target"}]}`` in mg/dL and %. Pass it straight to
+    ``glycemia.targets.evaluate_metrics`` (goals met / not met, decided on the shown value)
+    or ``glycemia.targets.band_rows`` (the five bands in the plan's own range). One query.
+
+    >>> targets = effective_targets(pregnant_patient)
+    >>> targets["range_low"], targets["range_high"]
+    (63, 140)
     """
     return targets_of_version(care_plan_current(patient=patient), patient=patient)
+
+
+targets_for = effective_targets  # the older name, kept for callers
+
+
+# An up-titration rule raises a dose ("+2 U every 3 days while fasting > 130", "increase by
+# 10 %", "加 2 U"). Free text: these words and a leading "+" mark one; a rule that only lowers
+# ("-2 U if below 70") does not.
+_UP_WORDS = (
+    "+",
+    "increase",
+    "raise",
+    "up-titrat",
+    "titrate up",
+    "uptitrat",
+    "增加",
+    "加量",
+    "上调",
+)
+
+
+def is_up_titration(rule: str) -> bool:
+    """Whether a titration rule can raise a dose.
+
+    >>> is_up_titration("+2 U every 3 days while fasting > 130"), is_up_titration("-2 U if < 70")
+    (True, False)
+    """
+    text = (rule or "").lower()
+    return any(word in text for word in _UP_WORDS)
+
+
+def titration_warnings(content: dict, metrics: dict) -> list[str]:
+    """A warning per medication with an up-titration rule while time below range is above the
+    plan's goal (the report or the plan page shows it): raising a dose then adds lows.
+
+    `metrics` are a period's (report metrics plus goal values, or the plan page's window).
+    """
+    from glycemia import display
+    from glycemia.compare import below_range_goal, below_range_percent
+
+    below = below_range_percent(metrics)
+    goal = below_range_goal(content.get("targets"))
+    if below is None or display.percent_value(below) < goal:
+        return []
+    return [
+        _(
+            "%(product)s has an up-titration rule (“%(rule)s”) but time below range is "
+            "%(below)s (goal < %(goal)s %%): do not raise the dose before the lows are addressed."
+        )
+        % {
+            "product": med.get("product") or "",
+            "rule": med.get("titration_rule"),
+            "below": display.percent(below),
+            "goal": f"{goal:g}",
+        }
+        for med in content.get("medications", [])
+        if is_up_titration(med.get("titration_rule") or "")
+    ]
 
 
 def targets_of_version(version: CarePlanVersion | None, *, patient: Patient) -> dict:

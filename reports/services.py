@@ -38,7 +38,7 @@ from glycemia.daily import daily_stats, day_night_split, hourly_stats
 from glycemia.meter import meter_metrics
 from glycemia.metrics import cgm_metrics
 from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, clean_series, local_ns
-from glycemia.targets import PRESETS, evaluate_metrics
+from glycemia.targets import PRESETS, evaluate_meter, evaluate_metrics, sufficiency
 from patients.models import Patient
 from readings.models import DailyRollup, Reading
 from reports import patterns as found
@@ -177,13 +177,23 @@ def cgm_content(t, v, *, tz: str, start: dt.date, end: dt.date, targets: dict) -
     """metrics (§5 + daily, hourly, day/night), goals and patterns of a CGM period."""
     t, v = clean_series(t, v)
     window = {"start": start.isoformat(), "end": end.isoformat()}
-    metrics = cgm_metrics(t, v, tz=tz, **window)
+    # exact: stored unrounded, so every page rounds once (glycemia.display) — a stored 0.35
+    # (from 0.347) would show as "0.4 %" where the readings say 0.3 %.
+    metrics = cgm_metrics(t, v, tz=tz, exact=True, **window)
     metrics["daily"] = daily_stats(t, v, tz=tz)
     metrics["hourly"] = hourly_stats(t, v, tz=tz)
     metrics["day_night"] = day_night_split(
         t, v, tz=tz, interval_minutes=metrics["interval_minutes"], **window
     )
     metrics["profile"] = profile_samples(t, v, tz=tz, start=start, end=end)
+    # Judged against the report's own period (a weekly report cannot span 14 days).
+    verdict = sufficiency(
+        days=metrics["days"],
+        period_days=(end - start).days + 1,
+        active_percent=metrics["active_percent"],
+    )
+    metrics["sufficient"] = verdict["sufficient"]
+    metrics["sufficient_days_required"] = verdict["required_days"]
     goals = evaluate_metrics(metrics, targets, values=v)
     minute, day = _local_parts(t, tz)
     starts = [e["start"] for e in metrics["hypo_events"]]
@@ -198,8 +208,30 @@ def cgm_content(t, v, *, tz: str, start: dt.date, end: dt.date, targets: dict) -
     return {"metrics": metrics, "goals": goals, "patterns": patterns}
 
 
-def meter_content(t, v, tags, *, tz: str, start: dt.date, end: dt.date, targets: dict) -> dict:
-    """Finger-stick summary: meter metrics, readings by hour of day and by meal tag."""
+# The plan's finger-stick times (care_plans.services.SMBG_TAGS) in the meter's tag words.
+PLAN_TO_METER_TAG = {"fasting": "fasting", "pre_meal": "before_meal", "post_meal": "after_meal"}
+
+
+def meter_schedule(monitoring: dict | None) -> int | None:
+    """Finger-sticks a day the plan asks for (None when it sets none)."""
+    per_day = (monitoring or {}).get("smbg_readings_per_day")
+    return int(per_day) if per_day else None
+
+
+def meter_content(
+    t,
+    v,
+    tags,
+    *,
+    tz: str,
+    start: dt.date,
+    end: dt.date,
+    targets: dict,
+    monitoring: dict | None = None,
+) -> dict:
+    """Finger-stick summary: meter metrics against the plan's schedule, readings by hour of
+    day, averages by meal tag against the plan's fasting / before- / after-meal targets."""
+    schedule = meter_schedule(monitoring)
     metrics = meter_metrics(
         t,
         v,
@@ -209,6 +241,11 @@ def meter_content(t, v, tags, *, tz: str, start: dt.date, end: dt.date, targets:
         end=end.isoformat(),
         target_low=targets.get("range_low", 70),
         target_high=targets.get("range_high", 180),
+        schedule=schedule,
+    )
+    metrics["schedule_per_day"] = schedule
+    metrics["below_70_percent"] = (
+        round(100.0 * metrics["below_70"] / metrics["readings"], 2) if metrics["readings"] else None
     )
     metrics["hourly"] = hourly_stats(t, v, tz=tz)
     metrics["daily"] = daily_stats(t, v, tz=tz)
@@ -237,7 +274,7 @@ def meter_content(t, v, tags, *, tz: str, start: dt.date, end: dt.date, targets:
                 "text": f"{metrics['below_70']} finger-stick readings below 70 mg/dL.",
             }
         )
-    return {"metrics": metrics, "goals": [], "patterns": patterns}
+    return {"metrics": metrics, "goals": evaluate_meter(metrics, targets), "patterns": patterns}
 
 
 def _test_delay() -> None:
@@ -293,10 +330,19 @@ def report_generate(
             return None
         kind = Report.Kind.SMBG
         content = meter_content(
-            t, v, tags, tz=patient.timezone, start=start, end=end, targets=targets
+            t,
+            v,
+            tags,
+            tz=patient.timezone,
+            start=start,
+            end=end,
+            targets=targets,
+            monitoring=(version.content.get("monitoring") if version else None),
         )
     previous = _previous_report(patient_id, kind=kind, start=start, end=end, latest=latest)
-    comparison = compare_periods(content["metrics"], previous.metrics) if previous else []
+    comparison = (
+        compare_periods(content["metrics"], previous.metrics, targets=targets) if previous else []
+    )
     _test_delay()
     key = {"period_start": start, "period_end": end, "kind": kind}
     try:
