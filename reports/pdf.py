@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 from functools import lru_cache
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import matplotlib
 
@@ -22,7 +23,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from django.utils import translation  # noqa: E402
-from django.utils.html import escape  # noqa: E402
 from django.utils.translation import gettext as _  # noqa: E402
 from django.utils.translation import pgettext  # noqa: E402
 from reportlab.lib import colors  # noqa: E402
@@ -200,8 +200,12 @@ def report_pdf_bytes(report, *, unit: str = "mg/dL", for_patient: bool = False) 
 
 
 def _build(report, *, unit: str, font: str, for_patient: bool = False) -> bytes:
-    def Paragraph(text, style):  # noqa: N802 - shadows reportlab's to make text font-safe
-        return _Paragraph(_text(text, font), style)
+    def Paragraph(text, style, *, markup: bool = False):  # noqa: N802 - shadows reportlab's
+        """reportlab's Paragraph, font-safe, with ``text`` escaped: reportlab reads
+        Paragraph text as markup (``<img src=…>`` would embed a server file, a stray ``<``
+        would fail the whole PDF). Only ``markup=True`` callers, who escape every value
+        themselves, pass tags."""
+        return _Paragraph(_text(text if markup else escape(text), font), style)
 
     m, targets = report.metrics, report.targets or {}
     low, high = targets.get("range_low", 70), targets.get("range_high", 180)
@@ -229,9 +233,13 @@ def _build(report, *, unit: str, font: str, for_patient: bool = False) -> bytes:
     story = [
         Paragraph(f"{_('Health report')} · {kind}", h1),
         Paragraph(
-            f"<b>{patient.name}</b> · {_('MRN')} {patient.mrn} · "
-            f"{patient.get_diabetes_type_display()} · {patient.timezone}",
+            f"<b>{escape(patient.name)}</b> · "
+            + escape(
+                f"{_('MRN')} {patient.mrn} · "
+                f"{patient.get_diabetes_type_display()} · {patient.timezone}"
+            ),
             base,
+            markup=True,
         ),
         Paragraph(
             f"{_('Period')}: {report.period_start:%Y-%m-%d} – {report.period_end:%Y-%m-%d} "
@@ -249,7 +257,8 @@ def _build(report, *, unit: str, font: str, for_patient: bool = False) -> bytes:
             )
         )
     for warning in wording.report_warnings(report, unit):
-        story.append(Paragraph(f"<b>{_('Safety warning')}</b>: {escape(warning)}", base))
+        text = f"<b>{escape(_('Safety warning'))}</b>: {escape(warning)}"
+        story.append(Paragraph(text, base, markup=True))
     if report.is_cgm:
         verdict = wording.sufficiency_of(report)
         sufficient = _("sufficient") if verdict["sufficient"] else _("insufficient")
@@ -265,7 +274,7 @@ def _build(report, *, unit: str, font: str, for_patient: bool = False) -> bytes:
     if report.patterns:
         story.append(Paragraph(_("Patterns"), h2))
         for finding in report.patterns:
-            story.append(Paragraph("• " + escape(wording.pattern_text(finding, unit)), base))
+            story.append(Paragraph("• " + wording.pattern_text(finding, unit), base))
     if report.is_cgm:
         story += _cgm_section(
             report,
@@ -298,10 +307,12 @@ def _build(report, *, unit: str, font: str, for_patient: bool = False) -> bytes:
         story.append(table(rows, (70, 30, 30, 52)))
     if report.patient_message:
         story.append(Paragraph(_("Message to the patient"), h2))
-        story.append(Paragraph(escape(report.patient_message).replace("\n", "<br/>"), base))
+        message = escape(report.patient_message).replace("\n", "<br/>")
+        story.append(Paragraph(message, base, markup=True))
     if report.clinician_note and not for_patient:
         story.append(Paragraph(_("Internal clinical note (care team only)"), h2))
-        story.append(Paragraph(escape(report.clinician_note).replace("\n", "<br/>"), base))
+        note = escape(report.clinician_note).replace("\n", "<br/>")
+        story.append(Paragraph(note, base, markup=True))
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,
@@ -353,11 +364,14 @@ def _cgm_section(report, *, unit, low, high, table, h2, base, small, paragraph) 
         [
             "",
             Paragraph(
-                f"{b['label']} {b['range']}"
+                escape(f"{b['label']} {b['range']}")
                 + (
-                    f"<br/><font size=6>{_('goal')} {escape(b['goal'])}</font>" if b["goal"] else ""
+                    f"<br/><font size=6>{escape(_('goal'))} {escape(b['goal'])}</font>"
+                    if b["goal"]
+                    else ""
                 ),
                 small,
+                markup=True,
             ),
             b["percent_text"],
         ]
