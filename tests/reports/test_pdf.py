@@ -37,8 +37,9 @@ def report(patient):
 
 
 def test_it_puts_patterns_before_the_events_and_cv_once(report):
-    assert report.patterns and report.metrics["hypo_events"]  # the simulated trace has both
-    text = text_of(report_pdf_bytes(report))
+    assert report.patterns and report.metrics["hypo_events"]
+    with translation.override("en"):
+        text = text_of(report_pdf_bytes(report))
     assert text.index("Patterns") < text.index("Hypoglycaemia and hyperglycaemia events")
     assert text.count("Coefficient of variation (CV)") == 1
     assert "(UTC)" not in text and "local time (UTC, UTC+00:00)" in text
@@ -70,7 +71,8 @@ def test_it_embeds_the_font_in_a_chinese_report(report):
 def test_it_keeps_the_internal_note_out_of_the_patients_copy(report, alice):
     report.note_set(text="Consider lowering basal", by=alice)
     report.message_set(text="Please eat before exercise", by=alice)
-    clinician = text_of(report_pdf_bytes(report))
-    patient = text_of(report_pdf_bytes(report, for_patient=True))
+    with translation.override("en"):
+        clinician = text_of(report_pdf_bytes(report))
+        patient = text_of(report_pdf_bytes(report, for_patient=True))
     assert "Consider lowering basal" in clinician and "Please eat before exercise" in clinician
     assert "Consider lowering basal" not in patient and "Please eat before exercise" in patient
