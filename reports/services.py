@@ -477,7 +477,115 @@ def notifications_unread(user):
     )
 
 
+def report_risk(report: Report) -> dict:
+    """How urgent an unread report is: time below range first (lows harm first), then time
+    below 54, then goals not met. ``{"below", "very_low", "missed": [goal keys], "key"}``;
+    sort by ``key`` (descending risk)."""
+    from glycemia import display
+    from glycemia.compare import below_range_percent
+
+    m = report.metrics or {}
+    goal_values = {g["key"]: g.get("value") for g in report.goals if "comparison" in g}
+    below = below_range_percent({**m, **goal_values})
+    if below is None:
+        below = m.get("below_70_percent")  # finger-stick reports
+    very_low = m.get("very_low_percent")
+    missed = [
+        g["key"]
+        for g in report.goals
+        if (
+            "comparison" in g
+            and display.goal_met(g.get("value"), g["comparison"], g["target"]) is False
+        )
+        or ("tag" in g and g.get("met") is False)
+    ]
+    key = (
+        display.percent_value(below) or 0.0,
+        display.percent_value(very_low) or 0.0,
+        len(missed),
+    )
+    return {"below": below, "very_low": very_low, "missed": missed, "key": key}
+
+
+def notifications_by_risk(user, *, limit: int = 200) -> list:
+    """The unread list, riskiest report first (``report_risk``), newest first among equals."""
+    notes = list(notifications_unread(user)[:limit])
+    for note in notes:
+        note.risk = report_risk(note.report)
+    return sorted(notes, key=lambda n: n.risk["key"], reverse=True)
+
+
 def notifications_mark_read(*, report: Report, user) -> None:
     ReportNotification.objects.filter(report=report, user=user, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+
+
+def patient_progress(*, patient: Patient) -> dict:
+    """What the patient's home page says about their glucose: their latest report's goals
+    (the numbers the care team reviewed) or, before any report, the last 14 days against
+    their own targets (``care_plans.services.effective_targets``).
+
+    ``{"report": Report|None, "goals": [...], "targets": {...}, "kind": "cgm"|"smbg"|None,
+    "start", "end", "meter": metrics|None}``.
+    """
+    from care_plans.services import effective_targets
+
+    report = reports_for(patient).first()
+    if report is not None:
+        return {
+            "report": report,
+            "goals": report.goals,
+            "targets": report.targets or {},
+            "kind": report.kind,
+            "start": report.period_start,
+            "end": report.period_end,
+            "meter": None if report.is_cgm else report.metrics,
+        }
+    targets = effective_targets(patient)
+    end = last_full_local_day(patient)
+    start = end - dt.timedelta(days=DEFAULT_CADENCE_DAYS - 1)
+    t, v = readings_arrays(patient, Reading.Kind.CGM, start, end)
+    if v.size:
+        metrics = cgm_metrics(
+            t,
+            v,
+            tz=patient.timezone,
+            start=start.isoformat(),
+            end=end.isoformat(),
+            exact=True,
+            full=False,
+        )
+        goals = evaluate_metrics(metrics, targets, values=clean_series(t, v)[1])
+        return {
+            "report": None,
+            "goals": goals,
+            "targets": targets,
+            "kind": "cgm",
+            "start": start,
+            "end": end,
+            "meter": None,
+        }
+    t, v, tags = readings_arrays(patient, Reading.Kind.SMBG, start, end, tags=True)
+    if v.size:
+        content = meter_content(
+            t, v, tags, tz=patient.timezone, start=start, end=end, targets=targets
+        )
+        return {
+            "report": None,
+            "goals": content["goals"],
+            "targets": targets,
+            "kind": "smbg",
+            "start": start,
+            "end": end,
+            "meter": content["metrics"],
+        }
+    return {
+        "report": None,
+        "goals": [],
+        "targets": targets,
+        "kind": None,
+        "start": start,
+        "end": end,
+        "meter": None,
+    }

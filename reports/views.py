@@ -14,8 +14,8 @@ from diabetes_center.http import download_disposition
 from reports import figures, wording
 from reports.models import Report, ReportNotification
 from reports.services import (
+    notifications_by_risk,
     notifications_mark_read,
-    notifications_unread,
     report_generate,
 )
 
@@ -69,6 +69,7 @@ def report_context(report: Report, user, unit: str) -> dict:
         "legend": wording.band_legend(report, unit),
         "events": wording.event_rows(report),
         "zone": wording.zone_text(report),
+        "made_local": wording.display.local_time(report.created_at, report.patient.timezone),
         "sufficiency": wording.sufficiency_of(report),
         "warnings": wording.report_warnings(report, unit),
         "shown": wording.metric_texts(report, unit),
@@ -138,6 +139,11 @@ def report_pdf(request, pk):
     return response
 
 
+def _unit(request) -> str:
+    unit = request.GET.get("unit") or getattr(request.user, "unit", "mg/dL")
+    return unit if unit in ("mg/dL", "mmol/L") else "mg/dL"
+
+
 @login_required
 @require_POST
 def report_note(request, pk):
@@ -178,5 +184,12 @@ def report_generate_now(request, patient_pk):
 def reports_unread(request):
     if request.user.is_patient or request.user.is_care_staff:
         raise Http404
-    notes = notifications_unread(request.user)[:200]
+    notes = notifications_by_risk(request.user)
+    for note in notes:
+        note.goal_labels = [
+            wording.goal_label({"key": key}, note.report.targets or {}, _unit(request))
+            if not key.endswith("_mean_mg_dl")
+            else wording.meal_words(key)
+            for key in note.risk["missed"]
+        ]
     return render(request, "reports/unread.html", {"notifications": notes})

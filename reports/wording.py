@@ -185,10 +185,14 @@ def band_legend(report, unit: str) -> list[dict]:
 
 def meter_goal_rows(report, unit: str) -> list[dict]:
     """Fasting / before-meal / after-meal averages against the plan's targets, as shown."""
+    return meter_rows(report.goals, unit)
+
+
+def meter_rows(goals: list[dict], unit: str) -> list[dict]:
     from reports.figures import meal_tag_label
 
     rows = []
-    for goal in report.goals:
+    for goal in goals:
         if "tag" not in goal:
             continue
         low, high = goal["low"], goal["high"]
@@ -368,3 +372,93 @@ def comparison_rows(report, unit: str) -> list[dict]:
 def version_label(number: int) -> str:
     """'Care plan version 3' / '个性化管理方案 第3版': the same words on the page and the PDF."""
     return pgettext("care plan", "version %(number)s") % {"number": number}
+
+
+# --- the patient's own words (home page) -------------------------------------------------
+
+LOW_KEYS = ("very_low_percent", "below_70_percent", "below_target_percent", "low_percent")
+HIGH_KEYS = ("very_high_percent", "above_180_percent", "above_target_percent", "high_percent")
+
+
+def _lay_name(key: str, targets: dict, unit: str) -> tuple[str, str]:
+    """(what it is, a one-line explanation) in plain words."""
+    low, high = targets.get("range_low", 70), targets.get("range_high", 180)
+    if key in ("in_range_percent", "in_target_percent"):
+        lo, hi = (70, 180) if key == "in_range_percent" else (low, high)
+        return (
+            _("Time in your target range"),
+            _("The share of the day your glucose was between %(range)s.")
+            % {"range": display.glucose_range(lo, hi, unit)},
+        )
+    if key in ("very_low_percent",):
+        return (
+            _("Time very low"),
+            _("Below %(v)s: a low that needs treatment straight away.")
+            % {"v": display.glucose(54, unit)},
+        )
+    if key in LOW_KEYS:
+        v = low if key == "below_target_percent" else 70
+        return (
+            _("Time low"),
+            _("Below %(v)s: too low; eat or drink fast sugar.") % {"v": display.glucose(v, unit)},
+        )
+    if key == "very_high_percent":
+        return (
+            _("Time very high"),
+            _("Above %(v)s.") % {"v": display.glucose(250, unit)},
+        )
+    if key in HIGH_KEYS:
+        v = high if key == "above_target_percent" else 180
+        return (_("Time high"), _("Above %(v)s.") % {"v": display.glucose(v, unit)})
+    if key == "cv_percent":
+        return (
+            _("How much your glucose swings (CV)"),
+            _("Lower is steadier; steadier glucose means fewer lows."),
+        )
+    return key, ""
+
+
+def lay_goal_rows(goals: list[dict], targets: dict, unit: str) -> list[dict]:
+    """The patient's goals in plain words, lows first: what, how much, the goal, and a
+    verdict a lay reader gets from words as well as colour."""
+
+    def order(goal):
+        key = goal["key"]
+        return (
+            0 if key in LOW_KEYS else 1 if key in ("in_range_percent", "in_target_percent") else 2
+        )
+
+    rows = []
+    for goal in sorted((g for g in goals if "comparison" in g), key=order):
+        name, why = _lay_name(goal["key"], targets, unit)
+        met = display.goal_met(goal.get("value"), goal["comparison"], goal["target"])
+        low_goal = goal["key"] in LOW_KEYS
+        if met is None:
+            verdict, tone = _("No data yet"), "none"
+        elif met:
+            verdict, tone = _("On target"), "good"
+        elif low_goal:
+            verdict, tone = _("Too many lows: talk to your care team"), "bad"
+        else:
+            verdict, tone = _("Not yet on target"), "warn"
+        rows.append(
+            {
+                "key": goal["key"],
+                "name": name,
+                "why": why,
+                "value": display.percent(goal.get("value")),
+                "goal": _("Your goal: %(goal)s")
+                % {"goal": display.goal_text(goal["comparison"], goal["target"])},
+                "verdict": verdict,
+                "tone": tone,
+                "low": low_goal,
+            }
+        )
+    return rows
+
+
+def meal_words(key: str) -> str:
+    """'fasting_mean_mg_dl' -> 'Fasting' (a finger-stick goal's name)."""
+    from reports.figures import meal_tag_label
+
+    return meal_tag_label(key.removesuffix("_mean_mg_dl"))
