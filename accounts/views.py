@@ -9,6 +9,33 @@ from accounts.access import patients_visible_to
 from accounts.models import User
 
 
+def patient_home(patient, request) -> dict:
+    """The patient's home page, for a lay reader: their goals in words, lows first, what to do
+    next, their latest report and the care team's message. No MRN, no clinician indices."""
+    from care_plans.services import care_plan_current, next_visit_due
+    from reports import wording
+    from reports.services import patient_progress
+
+    unit = request.GET.get("unit") or getattr(request.user, "unit", "mg/dL")
+    unit = unit if unit in ("mg/dL", "mmol/L") else "mg/dL"
+    progress = patient_progress(patient=patient)
+    plan = care_plan_current(patient=patient)
+    targets = progress["targets"]
+    return {
+        "patient": patient,
+        "progress": progress,
+        "goals": wording.lay_goal_rows(progress["goals"], targets, unit),
+        "meter_goals": wording.meter_rows(progress["goals"], unit),
+        "meter_per_day": (progress["meter"] or {}).get("readings_per_day"),
+        "plan": plan,
+        "schedule": ((plan.content.get("monitoring") or {}) if plan else {}),
+        "next_visit": next_visit_due(patient) if plan else None,
+        "target_range": wording.display.glucose_range(
+            targets.get("range_low", 70), targets.get("range_high", 180), unit
+        ),
+    }
+
+
 @login_required
 @require_safe
 def home(request):
@@ -17,7 +44,7 @@ def home(request):
     if user.is_patient:
         patient = getattr(user, "patient", None)
         if patient is not None:
-            return redirect("patients-detail", pk=patient.pk)
+            return render(request, "accounts/home_patient.html", patient_home(patient, request))
         return render(request, "accounts/home_patient_unlinked.html")
     if user.is_endocrinologist:
         return redirect("patients-list")

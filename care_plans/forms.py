@@ -7,6 +7,8 @@ mg/dL, converted with ``glycemia.units.to_mg_dl`` (so 3.9 / 10.0 mmol/L land on 
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.utils.functional import lazy
 from django.utils.translation import gettext
@@ -20,6 +22,7 @@ from care_plans.services import (
     GOAL_COMPARISONS,
     MEDICATION_KINDS,
     MONITORING_MODES,
+    PRESET_HBA1C_GOALS,
     SMBG_TAGS,
     targets_from_preset,
 )
@@ -153,7 +156,19 @@ class MedicationForm(forms.Form):
     correction_factor = forms.DecimalField(
         label=_("Correction factor (per U)"), required=False, max_digits=6, decimal_places=1
     )
-    titration_rule = forms.CharField(label=_("Titration rule"), required=False, max_length=500)
+    titration_rule = forms.CharField(
+        label=_("Titration rule"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, unit: str = "mg/dL", **kwargs):
+        super().__init__(*args, **kwargs)
+        # The factor is typed and shown in the plan's glucose unit, named in its label.
+        self.fields["correction_factor"].label = gettext("Correction factor (%(unit)s per U)") % {
+            "unit": unit
+        }
 
     def is_blank(self) -> bool:
         data = getattr(self, "cleaned_data", {}) or {}
@@ -182,8 +197,39 @@ def targets_initial(targets: dict, unit: str) -> tuple[dict, list[dict]]:
     return initial, [dict(goal) for goal in targets.get("goals", [])]
 
 
+def correction_factors_in(query, unit: str) -> list:
+    """The editor's correction factors re-said in ``unit`` after the unit select changed.
+
+    The htmx request carries ``shown_unit`` (the unit the fields were typed in) and every
+    ``med-N-correction_factor``; each comes back converted, labelled with the new unit, for
+    an out-of-band swap — so "50" mg/dL per U never silently becomes "50" mmol/L per U.
+    """
+    shown = query.get("shown_unit")
+    if shown not in ("mg/dL", "mmol/L") or shown == unit:
+        return []
+    fields = []
+    for name, raw in query.items():
+        match = re.fullmatch(r"med-(\d+)-correction_factor", name)
+        if not match:
+            continue
+        try:
+            value = float(raw.replace(",", "."))
+        except ValueError:
+            value = None
+        if value is not None:
+            value = from_mg_dl(to_mg_dl(value, shown), unit)
+        form = MedicationForm(
+            prefix=f"med-{match.group(1)}", unit=unit, initial={"correction_factor": value}
+        )
+        fields.append(form["correction_factor"])
+    return fields
+
+
 def preset_initial(preset: str, unit: str) -> tuple[dict, list[dict]]:
-    return targets_initial(targets_from_preset(preset), unit)
+    """The preset's range and goals in ``unit``, and the HbA1c goal that goes with it."""
+    initial, goals = targets_initial(targets_from_preset(preset), unit)
+    initial["hba1c_goal_percent"] = PRESET_HBA1C_GOALS.get(preset)
+    return initial, goals
 
 
 def content_initial(content: dict, unit: str) -> tuple[dict, list[dict], list[dict]]:

@@ -124,6 +124,14 @@ RANGE_MIN_MG_DL = 50
 RANGE_MAX_MG_DL = 250
 HBA1C_GOAL_MIN, HBA1C_GOAL_MAX = 5.0, 10.0  # % — ADA individualised goals lie 6.0–8.5
 OLDER_ADULT_AGE = 65  # Battelino 2019 "older / high-risk" preset applies above this age
+# HbA1c goal (< %) that goes with each preset: ADA Standards of Care (6.x) < 7 % for most
+# adults, < 8 % for older adults with complex health / high hypoglycaemia risk (13.x, the
+# consensus "older / high-risk" group), < 6 % in pregnancy when achievable without lows (15.x).
+PRESET_HBA1C_GOALS = {"standard": 7.0, "older_high_risk": 8.0, "pregnancy_t1": 6.0}
+# Time-below goals are upper limits: "at least 4 % below 70" is never a goal.
+BELOW_GOAL_KEYS = frozenset(
+    {"below_70_percent", "below_target_percent", "very_low_percent", "low_percent"}
+)
 
 
 # --- Defaults -----------------------------------------------------------------------------
@@ -185,7 +193,7 @@ def care_plan_default_content(*, patient: Patient) -> dict:
             "smbg_tags": [],
             "seven_point_before_visits": False,
         }
-    hba1c = {"standard": 7.0, "older_high_risk": 8.0, "pregnancy_t1": 6.0}[preset]
+    hba1c = PRESET_HBA1C_GOALS[preset]
     return {
         "targets": targets_from_preset(preset),
         "hba1c_goal_percent": hba1c,
@@ -276,6 +284,10 @@ def _clean_targets(raw: Any, errors: _Errors) -> dict:
         seen.add(key)
         if comparison not in GOAL_COMPARISONS:
             errors.add(f"{path}.comparison", _("Comparison must be one of > >= < <=."))
+        elif key in BELOW_GOAL_KEYS and comparison != "<":
+            errors.add(
+                f"{path}.comparison", _("A time-below-range goal is always “less than” (<).")
+            )
         if target is None:
             errors.add(f"{path}.target", _("Enter the goal as a percentage."))
         elif not 0 <= target <= 100:
@@ -695,7 +707,8 @@ def _keyed_diff(old: list, new: list, key, field: str, label, compare: tuple) ->
             )
             continue
         before = old_by[k]
-        fields = [f for f in compare if before.get(f) != item.get(f)]
+        extra = sorted((set(before) | set(item)) - set(compare))  # fields added later too
+        fields = [f for f in (*compare, *extra) if before.get(f) != item.get(f)]
         if fields:
             changes.append(
                 {
@@ -756,7 +769,7 @@ def care_plan_diff(
         key=lambda g: g.get("key"),
         field="targets.goals",
         label=lambda g: str(GOAL_LABELS.get(g.get("key"), g.get("label") or g.get("key"))),
-        compare=("comparison", "target"),
+        compare=("comparison", "target", "label"),
     )
     changes += _keyed_diff(
         a.get("medications") or [],
@@ -772,22 +785,136 @@ def care_plan_diff(
         key=lambda c: c.get("key"),
         field="checks",
         label=lambda c: str(CHECKS.get(c.get("key"), c.get("label") or c.get("key"))),
-        compare=("interval_days",),
+        compare=("interval_days", "label"),
     )
-    return changes
+    return changes + _other_changes(a, b)
+
+
+MED_FIELD_LABELS = {
+    "kind": gettext_lazy("Kind"),
+    "product": gettext_lazy("Product"),
+    "dose": gettext_lazy("Dose"),
+    "dose_unit": gettext_lazy("Unit"),
+    "timing": gettext_lazy("When"),
+    "frequency": gettext_lazy("How often"),
+    "carb_ratio_g_per_u": gettext_lazy("Carb ratio (g per U)"),
+    "correction_factor_mg_dl_per_u": gettext_lazy("Correction factor"),
+    "titration_rule": gettext_lazy("Titration rule"),
+}
+
+
+def _leaves(value: Any, path: str = "") -> dict[str, Any]:
+    """Every leaf of a plan's content by dotted path (list items by index)."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_leaves(item, f"{path}.{key}" if path else str(key)))
+        return out
+    if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        out = {}
+        for i, item in enumerate(value):
+            out.update(_leaves(item, f"{path}.{i}"))
+        return out
+    return {path: value}
+
+
+def _other_changes(a: dict, b: dict) -> list[dict]:
+    """Any other field that differs (the plan's label, a field added to the content later):
+    nothing a clinician changed may be missing from the review step or the compare page."""
+    keyed = ("targets.goals", "medications", "checks")
+    scalar = {path for path, _label in _SCALAR_FIELDS}
+    old, new = _leaves(a), _leaves(b)
+    return [
+        {
+            "field": path,
+            "label": path,
+            "change": "changed",
+            "old": old.get(path),
+            "new": new.get(path),
+        }
+        for path in sorted(set(old) | set(new))
+        if old.get(path) != new.get(path)
+        and path not in scalar
+        and not any(path == k or path.startswith(f"{k}.") for k in keyed)
+    ]
 
 
 # --- Helpers for other apps ---------------------------------------------------------------
 
 
-def targets_for(patient: Patient) -> dict:
-    """Targets in force, shaped like a ``glycemia.targets.PRESETS`` value (for reports).
+def effective_targets(patient: Patient) -> dict:
+    """THE patient's targets in force — range and goals — for every page that judges their
+    glucose (reports, plan, home, triage, workspace): the current care plan's, else the
+    consensus preset for their diabetes type and age (``preset_for``).
 
     ``{"preset", "label", "range_low", "range_high", "goals": [{"key", "label",
-    "comparison", "target"}]}`` in mg/dL and %; the consensus default when there is no plan.
-    Pass it straight to ``glycemia.targets.evaluate_metrics``.
+    "comparison", "target"}]}`` in mg/dL and %. Pass it straight to
+    ``glycemia.targets.evaluate_metrics`` (goals met / not met, decided on the shown value)
+    or ``glycemia.targets.band_rows`` (the five bands in the plan's own range). One query.
+
+    >>> targets = effective_targets(pregnant_patient)
+    >>> targets["range_low"], targets["range_high"]
+    (63, 140)
     """
     return targets_of_version(care_plan_current(patient=patient), patient=patient)
+
+
+targets_for = effective_targets  # the older name, kept for callers
+
+
+# An up-titration rule raises a dose ("+2 U every 3 days while fasting > 130", "increase by
+# 10 %", "加 2 U"). Free text: these words and a leading "+" mark one; a rule that only lowers
+# ("-2 U if below 70") does not.
+_UP_WORDS = (
+    "+",
+    "increase",
+    "raise",
+    "up-titrat",
+    "titrate up",
+    "uptitrat",
+    "增加",
+    "加量",
+    "上调",
+)
+
+
+def is_up_titration(rule: str) -> bool:
+    """Whether a titration rule can raise a dose.
+
+    >>> is_up_titration("+2 U every 3 days while fasting > 130"), is_up_titration("-2 U if < 70")
+    (True, False)
+    """
+    text = (rule or "").lower()
+    return any(word in text for word in _UP_WORDS)
+
+
+def titration_warnings(content: dict, metrics: dict) -> list[str]:
+    """A warning per medication with an up-titration rule while time below range is above the
+    plan's goal (the report or the plan page shows it): raising a dose then adds lows.
+
+    `metrics` are a period's (report metrics plus goal values, or the plan page's window).
+    """
+    from glycemia import display
+    from glycemia.compare import below_range_goal, below_range_percent
+
+    below = below_range_percent(metrics)
+    goal = below_range_goal(content.get("targets"))
+    if below is None or display.percent_value(below) < goal:
+        return []
+    return [
+        _(
+            "%(product)s has an up-titration rule (“%(rule)s”) but time below range is "
+            "%(below)s (goal < %(goal)s %%): do not raise the dose before the lows are addressed."
+        )
+        % {
+            "product": med.get("product") or "",
+            "rule": med.get("titration_rule"),
+            "below": display.percent(below),
+            "goal": f"{goal:g}",
+        }
+        for med in content.get("medications", [])
+        if is_up_titration(med.get("titration_rule") or "")
+    ]
 
 
 def targets_of_version(version: CarePlanVersion | None, *, patient: Patient) -> dict:
@@ -801,6 +928,26 @@ def targets_of_version(version: CarePlanVersion | None, *, patient: Patient) -> 
     if version is None:
         return targets_from_preset(preset_for(patient))
     return copy.deepcopy(version.content["targets"])
+
+
+def plan_goal_status(
+    *, patient: Patient, targets: dict, metrics: dict, start: dt.date, end: dt.date
+) -> list[dict]:
+    """The plan's goals against the patient's current window (``evaluate_metrics`` rows).
+
+    The daily rollups count the consensus bands (70-180); a plan with its own range
+    (pregnancy 63-140) is judged on the window's CGM readings, so its goals show current
+    values too.
+    """
+    from glycemia.targets import evaluate_metrics
+
+    if (targets.get("range_low"), targets.get("range_high")) == (70, 180):
+        return evaluate_metrics(metrics, targets)
+    from readings.models import Reading
+    from reports.services import readings_arrays
+
+    _times, values = readings_arrays(patient, Reading.Kind.CGM, start, end)
+    return evaluate_metrics(metrics, targets, values=values if values.size else None)
 
 
 def report_cadence_days(patient: Patient) -> int:

@@ -22,11 +22,13 @@ from care_plans.services import (
     care_plan_default_content,
     care_plan_diff,
     care_plan_revise,
+    plan_goal_status,
     report_link_error,
     review_due,
     targets_from_preset,
+    titration_warnings,
 )
-from glycemia.targets import PRESETS, evaluate_metrics
+from glycemia.targets import PRESETS
 from patients.services import rollup_metrics, window_dates
 
 
@@ -49,10 +51,11 @@ def _report_id(value) -> int | None:
 def _editor_forms(request, patient, current, *, data=None, content=None):
     """The plan form and its two formsets, bound to ``data`` or filled from ``content``."""
     if data is not None:
+        unit = data.get("unit") if data.get("unit") in ("mg/dL", "mmol/L") else "mg/dL"
         return (
             f.CarePlanForm(data),
             f.GoalFormSet(data, prefix="goal"),
-            f.MedicationFormSet(data, prefix="med"),
+            f.MedicationFormSet(data, prefix="med", form_kwargs={"unit": unit}),
         )
     unit = request.GET.get("unit") or getattr(request.user, "unit", "mg/dL")
     unit = unit if unit in ("mg/dL", "mmol/L") else "mg/dL"
@@ -67,7 +70,7 @@ def _editor_forms(request, patient, current, *, data=None, content=None):
     return (
         f.CarePlanForm(initial=initial),
         f.GoalFormSet(initial=goals, prefix="goal"),
-        f.MedicationFormSet(initial=meds, prefix="med"),
+        f.MedicationFormSet(initial=meds, prefix="med", form_kwargs={"unit": unit}),
     )
 
 
@@ -88,7 +91,16 @@ def _page_context(request, patient, current):
         metrics = rollup_metrics([patient.pk], start=start, end=end).get(patient.pk)
         context["metrics"], context["window"] = metrics, (start, end)
         if metrics and current is not None:
-            context["goal_status"] = evaluate_metrics(metrics, current.content["targets"])
+            status = plan_goal_status(
+                patient=patient,
+                targets=current.content["targets"],
+                metrics=metrics,
+                start=start,
+                end=end,
+            )
+            context["goal_status"] = status
+            values = {g["key"]: g["value"] for g in status if g["value"] is not None}
+            context["warnings"] = titration_warnings(current.content, {**metrics, **values})
     return context
 
 
@@ -203,6 +215,7 @@ def care_plan_targets(request, pk):
         "goals": f.GoalFormSet(initial=goals, prefix="goal"),
         "patient": patient,
         "targets": targets_from_preset(preset),
+        "converted": f.correction_factors_in(request.GET, unit),
     }
     return render(request, "care_plans/_targets_fields.html", context)
 
@@ -218,7 +231,8 @@ def care_plan_medication_row(request, pk):
         index = max(0, min(int(request.GET.get("med-TOTAL_FORMS", "0")), 50))
     except ValueError:
         index = 0
-    formset = f.MedicationFormSet(prefix="med")
+    unit = request.GET.get("unit") if request.GET.get("unit") in ("mg/dL", "mmol/L") else "mg/dL"
+    formset = f.MedicationFormSet(prefix="med", form_kwargs={"unit": unit})
     context = {"med": formset._construct_form(index), "total": index + 1}
     return render(request, "care_plans/_medication_row.html", context)
 

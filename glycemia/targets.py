@@ -13,6 +13,9 @@ import operator
 
 import numpy as np
 
+from glycemia import constants as c
+from glycemia import display
+
 PRESETS: dict[str, dict] = {
     # Battelino 2019, type 1 and type 2 diabetes.
     "standard": {
@@ -153,14 +156,16 @@ def evaluate_metrics(metrics: dict, targets: dict | str, times=None, values=None
     results = []
     for goal in preset["goals"]:
         value = known.get(goal["key"])
-        met = None if value is None else bool(_COMPARE[goal["comparison"]](value, goal["target"]))
+        # Decided on the value as shown (1 decimal), so a reader can check it from the page.
+        met = display.goal_met(value, goal["comparison"], goal["target"])
         results.append(
             {
                 "key": goal["key"],
                 "label": goal.get("label", goal["key"]),
                 "comparison": goal["comparison"],
                 "target": goal["target"],
-                "value": None if value is None else round(float(value), 2),
+                # Unrounded: pages round once, with glycemia.display (no double rounding).
+                "value": None if value is None else float(value),
                 "met": met,
             }
         )
@@ -182,3 +187,159 @@ def evaluate(times, values, targets: dict | str, **metric_kwargs) -> list[dict]:
         keep = (days >= np.datetime64(start)) & (days <= np.datetime64(end))
         v = v[keep]
     return evaluate_metrics(metrics, targets, values=v)
+
+
+# Which band of the five-band bar (very low, low, in range, high, very high) each goal key
+# speaks for, and whether the goal counts the band alone or cumulatively with its neighbour
+# ("< 70" covers low + very low).
+GOAL_BANDS = {
+    "in_range_percent": "in_range",
+    "in_target_percent": "in_range",
+    "below_70_percent": "low",
+    "below_target_percent": "low",
+    "low_percent": "low",
+    "very_low_percent": "very_low",
+    "above_180_percent": "high",
+    "above_target_percent": "high",
+    "high_percent": "high",
+    "very_high_percent": "very_high",
+}
+CUMULATIVE_GOALS = frozenset(
+    {"below_70_percent", "below_target_percent", "above_180_percent", "above_target_percent"}
+)
+
+
+def _subtract(a, b):
+    return None if a is None or b is None else max(0.0, float(a) - float(b))
+
+
+def band_rows(metrics: dict, targets: dict) -> list[dict]:
+    """The five bands of the time-in-ranges bar *in the plan's own range*, top band first,
+    each with its limits (mg/dL), % and the plan's goal for it (or None).
+
+    For 70-180 the bands are the consensus ones. For another range (pregnancy 63-140) the
+    middle band is the plan's range and its neighbours stretch to meet it: low 54 to the
+    range's lower limit, high from its upper limit to 250, so the bar, its legend and the
+    goals table show the same numbers. Needs ``in_target_percent`` / ``below_target_percent``
+    / ``above_target_percent`` in `metrics` (a report's goals carry them) for such ranges.
+
+    >>> [r["percent"] for r in band_rows({"very_low_percent": 1, "low_percent": 3,
+    ...   "in_range_percent": 70, "high_percent": 20, "very_high_percent": 6}, PRESETS["standard"])]
+    [6.0, 20.0, 70.0, 3.0, 1.0]
+    """
+    low, high = targets.get("range_low", 70), targets.get("range_high", 180)
+    m = _derived(metrics)
+    if (low, high) == (c.LOW_BELOW, c.HIGH_ABOVE) or m.get("in_target_percent") is None:
+        low, high = int(c.LOW_BELOW), int(c.HIGH_ABOVE)
+        percents = {
+            "very_low": m.get("very_low_percent"),
+            "low": m.get("low_percent"),
+            "in_range": m.get("in_range_percent"),
+            "high": m.get("high_percent"),
+            "very_high": m.get("very_high_percent"),
+        }
+    else:
+        percents = {
+            "very_low": m.get("very_low_percent"),
+            "low": _subtract(m.get("below_target_percent"), m.get("very_low_percent")),
+            "in_range": m.get("in_target_percent"),
+            "high": _subtract(m.get("above_target_percent"), m.get("very_high_percent")),
+            "very_high": m.get("very_high_percent"),
+        }
+    limits = {
+        "very_high": (c.VERY_HIGH_ABOVE, None),
+        "high": (high, c.VERY_HIGH_ABOVE),
+        "in_range": (low, high),
+        "low": (c.VERY_LOW_BELOW, low),
+        "very_low": (None, c.VERY_LOW_BELOW),
+    }
+    goals = {}
+    for goal in targets.get("goals", []):
+        band = GOAL_BANDS.get(goal["key"])
+        if band and band not in goals:
+            goals[band] = {**goal, "cumulative": goal["key"] in CUMULATIVE_GOALS}
+    return [
+        {
+            "band": band,
+            "low": limits[band][0],
+            "high": limits[band][1],
+            "percent": None if percents[band] is None else float(percents[band]),
+            "goal": goals.get(band),
+        }
+        for band in ("very_high", "high", "in_range", "low", "very_low")
+    ]
+
+
+def sufficiency(*, days: int, period_days: int, active_percent: float | None) -> dict:
+    """Enough CGM data for this report? Judged against the report's own period.
+
+    The consensus asks for 14 days with >= 70 % CGM active (Battelino 2019). A weekly report
+    (pregnancy plans report every 7 days) cannot span 14 days, so it is judged on its own
+    period: all of its days, >= 70 % active. ``required_days`` says which rule was applied.
+
+    >>> sufficiency(days=7, period_days=7, active_percent=92.0)
+    {'sufficient': True, 'required_days': 7, 'required_active_percent': 70.0}
+    """
+    required = min(c.SUFFICIENT_DAYS, period_days)
+    active = display.percent_value(active_percent) or 0.0
+    return {
+        "sufficient": bool(days >= required and active >= c.SUFFICIENT_ACTIVE_PERCENT),
+        "required_days": required,
+        "required_active_percent": c.SUFFICIENT_ACTIVE_PERCENT,
+    }
+
+
+# Finger-stick (SMBG) targets by meal tag, mg/dL, per preset.
+# Standard: ADA Standards of Care 2024, 6.x: before meals (and fasting) 80-130, 1-2 h after
+# the start of a meal < 180. Older / high-risk: ADA 13.x, complex or poor health: fasting and
+# before meals 90-150. Pregnancy: ADA 15.x: fasting < 95, 1 h after a meal < 140.
+METER_TARGETS: dict[str, dict[str, tuple[float | None, float | None]]] = {
+    "standard": {"fasting": (80, 130), "before_meal": (80, 130), "after_meal": (None, 180)},
+    "older_high_risk": {"fasting": (90, 150), "before_meal": (90, 150), "after_meal": (None, 180)},
+    "pregnancy_t1": {"fasting": (None, 95), "before_meal": (None, 95), "after_meal": (None, 140)},
+}
+METER_TAGS = ("fasting", "before_meal", "after_meal")
+
+
+def meter_targets(targets: dict) -> dict[str, tuple[float | None, float | None]]:
+    """The finger-stick targets of a plan: its own if it has ``meter_targets``, else those of
+    its preset (a custom plan with a range up to 140 is treated as pregnancy)."""
+    own = targets.get("meter_targets")
+    if own:
+        return {tag: tuple(own[tag]) for tag in METER_TAGS if tag in own}
+    preset = targets.get("preset")
+    if preset not in METER_TARGETS:
+        preset = "pregnancy_t1" if targets.get("range_high", 180) <= 140 else "standard"
+    return METER_TARGETS[preset]
+
+
+def evaluate_meter(metrics: dict, targets: dict) -> list[dict]:
+    """Average finger-stick glucose per meal tag (fasting, before meal, after meal) against the
+    plan's targets, each ``{"key", "tag", "low", "high", "value", "readings", "met"}``; met is
+    decided on the mean rounded to whole mg/dL (None without readings).
+
+    >>> evaluate_meter({"by_meal_tag": {"fasting": {"readings": 7, "mean_mg_dl": 141.2}}},
+    ...                PRESETS["standard"])[0]["met"]
+    False
+    """
+    by_tag = metrics.get("by_meal_tag") or {}
+    out = []
+    for tag, (low, high) in meter_targets(targets).items():
+        row = by_tag.get(tag) or {}
+        value = row.get("mean_mg_dl")
+        shown = display.rounded(value, 0)
+        met = None
+        if shown is not None:
+            met = (low is None or shown >= low) and (high is None or shown <= high)
+        out.append(
+            {
+                "key": f"{tag}_mean_mg_dl",
+                "tag": tag,
+                "low": low,
+                "high": high,
+                "value": value,
+                "readings": row.get("readings", 0),
+                "met": met,
+            }
+        )
+    return out

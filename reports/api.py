@@ -45,7 +45,17 @@ class ReportOutput(ReportSummaryOutput):
     comparison = serializers.JSONField()
     patterns = serializers.JSONField()
     previous = serializers.IntegerField(source="previous_id", allow_null=True)
-    clinician_note = serializers.CharField()
+    clinician_note = serializers.CharField(
+        help_text="Internal clinical note: care team only, left out for the patient."
+    )
+    patient_message = serializers.CharField(help_text="The care team's message to the patient.")
+
+    def to_representation(self, report):
+        data = super().to_representation(report)
+        request = self.context.get("request")
+        if request is None or getattr(request.user, "is_patient", True):
+            data.pop("clinician_note", None)  # the patient never reads the internal note
+        return data
 
 
 @extend_schema(
@@ -76,7 +86,7 @@ def patient_reports(request, pk):
                 status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
         code = status.HTTP_201_CREATED if report.was_created else status.HTTP_200_OK
-        return Response(ReportOutput(report).data, status=code)
+        return Response(ReportOutput(report, context={"request": request}).data, status=code)
     audit(request.user, patient, "view", "report list")
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(reports_for(patient), request)
@@ -89,7 +99,7 @@ def patient_reports(request, pk):
 def report_detail(request, pk):
     report = report_for(request.user, pk)
     audit(request.user, report.patient, "view", f"report {report.pk} (API)")
-    return Response(ReportOutput(report).data)
+    return Response(ReportOutput(report, context={"request": request}).data)
 
 
 @extend_schema(
@@ -105,5 +115,5 @@ def report_fhir(request, pk):
     report = report_for(request.user, pk)
     audit(request.user, report.patient, "export", f"report {report.pk} FHIR")
     with translation.override("en"):
-        pdf = report_pdf_bytes(report)
+        pdf = report_pdf_bytes(report, for_patient=request.user.is_patient)
     return Response(report_bundle(report, pdf=pdf), content_type="application/fhir+json")

@@ -17,7 +17,11 @@ from django.utils.translation import gettext_lazy as _
 
 ALGORITHM_VERSION = "glycemia-1"  # bump when glycemia changes what a report would show
 
-NOTE_FIELDS = frozenset({"clinician_note", "note_by", "note_at"})
+# What may change after a report is made: the care team's internal note, and the message to
+# the patient (two texts with two audiences: the patient never sees the internal note).
+NOTE_FIELDS = frozenset(
+    {"clinician_note", "note_by", "note_at", "patient_message", "message_by", "message_at"}
+)
 
 
 class ImmutableReportError(Exception):
@@ -53,6 +57,11 @@ class Report(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note_at = models.DateTimeField(null=True, blank=True)
+    patient_message = models.TextField(_("message to the patient"), blank=True)
+    message_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-period_end", "-pk"]
@@ -77,10 +86,18 @@ class Report(models.Model):
         super().save(*args, **kwargs)
 
     def note_set(self, *, text: str, by) -> None:
+        """The internal clinical note: read by the care team only, never by the patient."""
         self.clinician_note = text.strip()
         self.note_by = by
         self.note_at = timezone.now()
         self.save(update_fields=["clinician_note", "note_by", "note_at"])
+
+    def message_set(self, *, text: str, by) -> None:
+        """The message to the patient: shown on their report and their home page."""
+        self.patient_message = text.strip()
+        self.message_by = by
+        self.message_at = timezone.now()
+        self.save(update_fields=["patient_message", "message_by", "message_at"])
 
     @property
     def is_cgm(self) -> bool:

@@ -38,9 +38,10 @@ from reportlab.platypus import (  # noqa: E402
 )
 from reportlab.platypus import Paragraph as _Paragraph  # noqa: E402
 
+from glycemia import display  # noqa: E402
 from glycemia.units import from_mg_dl  # noqa: E402
 from reports import wording  # noqa: E402
-from reports.figures import BAND_KEYS, COLOURS, band_labels  # noqa: E402
+from reports.figures import BAND_KEYS, COLOURS  # noqa: E402
 
 TRUETYPE_CJK_CANDIDATES = (  # TrueType outlines: reportlab can embed these
     ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
@@ -131,17 +132,18 @@ def agp_png(metrics: dict, *, unit: str, low: float, high: float) -> io.BytesIO:
     return _png(fig)
 
 
-def tir_png(metrics: dict) -> io.BytesIO:
+def tir_png(percents: list) -> io.BytesIO:
+    """The stacked bar, very low at the bottom, from the five band percents (plan's range)."""
     fig, ax = plt.subplots(figsize=(1.1, 2.6))
     bottom = 0.0
-    for band, key in BAND_KEYS:
-        value = metrics.get(key) or 0.0
+    for (band, _key), value in zip(BAND_KEYS, percents, strict=True):
+        value = value or 0.0
         ax.bar([0], [max(value, 0.6)], bottom=bottom, color=COLOURS[band], width=0.8)
         if value >= 4:
             ax.text(
                 0,
                 bottom + value / 2,
-                f"{value:.0f}%",
+                f"{display.rounded(value, 0):.0f}%",
                 ha="center",
                 va="center",
                 fontsize=7,
@@ -183,17 +185,21 @@ def _image(buf: io.BytesIO, width_mm: float) -> Image:
     return Image(buf, width=width_mm * mm, height=width_mm * mm * h / w)
 
 
-def report_pdf_bytes(report, *, unit: str = "mg/dL") -> bytes:
-    """The PDF of `report` in the active language (English when no CJK font is available)."""
+def report_pdf_bytes(report, *, unit: str = "mg/dL", for_patient: bool = False) -> bytes:
+    """The PDF of `report` in the active language (English when no CJK font is available).
+
+    ``for_patient``: the copy the patient reads carries the care team's message to them and
+    never the internal clinical note.
+    """
     font, cjk = pdf_font()
     language = translation.get_language() or "en"
     if language.startswith("zh") and not cjk:
         language = "en"
     with translation.override(language):
-        return _build(report, unit=unit, font=font)
+        return _build(report, unit=unit, font=font, for_patient=for_patient)
 
 
-def _build(report, *, unit: str, font: str) -> bytes:
+def _build(report, *, unit: str, font: str, for_patient: bool = False) -> bytes:
     def Paragraph(text, style, *, markup: bool = False):  # noqa: N802 - shadows reportlab's
         """reportlab's Paragraph, font-safe, with ``text`` escaped: reportlab reads
         Paragraph text as markup (``<img src=…>`` would embed a server file, a stray ``<``
@@ -237,24 +243,39 @@ def _build(report, *, unit: str, font: str) -> bytes:
         ),
         Paragraph(
             f"{_('Period')}: {report.period_start:%Y-%m-%d} – {report.period_end:%Y-%m-%d} "
-            f"({report.days} {_('days')}) · {_('Made')} {report.created_at:%Y-%m-%d %H:%M} UTC · "
-            f"{report.algorithm_version}",
+            f"({report.days} {_('days')}) · {_('Made')} "
+            f"{display.local_time(report.created_at, patient.timezone)} "
+            f"({wording.zone_text(report)}) · {report.algorithm_version}",
             small,
         ),
     ]
     if report.care_plan_version_number is not None:
         story.append(
-            Paragraph(f"{_('Care plan')}: {_('version')} {report.care_plan_version_number}", small)
+            Paragraph(
+                f"{_('Care plan')}: {wording.version_label(report.care_plan_version_number)}",
+                small,
+            )
         )
+    for warning in wording.report_warnings(report, unit):
+        text = f"<b>{escape(_('Safety warning'))}</b>: {escape(warning)}"
+        story.append(Paragraph(text, base, markup=True))
     if report.is_cgm:
-        sufficient = _("sufficient") if m.get("sufficient") else _("insufficient")
+        verdict = wording.sufficiency_of(report)
+        sufficient = _("sufficient") if verdict["sufficient"] else _("insufficient")
         story.append(
             Paragraph(
                 f"{_('Data sufficiency')}: {m.get('days')} {_('days')} · "
-                f"{m.get('active_percent') or 0:.0f} % {_('CGM active')} · {sufficient}",
+                f"{verdict['active_text']} {_('CGM wear (time active)')} · {sufficient}",
                 base,
             )
         )
+        story.append(Paragraph(verdict["text"], small))
+    # Patterns first (as on the page): the reader sees the findings before the event list.
+    if report.patterns:
+        story.append(Paragraph(_("Patterns"), h2))
+        for finding in report.patterns:
+            story.append(Paragraph("• " + wording.pattern_text(finding, unit), base))
+    if report.is_cgm:
         story += _cgm_section(
             report,
             unit=unit,
@@ -270,10 +291,6 @@ def _build(report, *, unit: str, font: str) -> bytes:
         story += _meter_section(
             report, unit=unit, low=low, high=high, table=table, h2=h2, paragraph=Paragraph
         )
-    if report.patterns:
-        story.append(Paragraph(_("Patterns"), h2))
-        for finding in report.patterns:
-            story.append(Paragraph("• " + wording.pattern_text(finding, unit), base))
     if report.comparison:
         story.append(Paragraph(_("Compared with the previous report"), h2))
         rows = [
@@ -285,13 +302,15 @@ def _build(report, *, unit: str, font: str) -> bytes:
             ]
         ]
         for row in wording.comparison_rows(report, unit):
-            word = {"better": _("better"), "worse": _("worse"), "same": _("same")}.get(
-                row["direction"], ""
-            )
-            rows.append([row["label"], row["previous"], row["current"], f"{row['arrow']} {word}"])
-        story.append(table(rows, (80, 30, 30, 30)))
-    if report.clinician_note:
-        story.append(Paragraph(_("Clinician's note"), h2))
+            word = Paragraph(f"{row['arrow']} {row['word']}", small)
+            rows.append([row["label"], row["previous"], row["current"], word])
+        story.append(table(rows, (70, 30, 30, 52)))
+    if report.patient_message:
+        story.append(Paragraph(_("Message to the patient"), h2))
+        message = escape(report.patient_message).replace("\n", "<br/>")
+        story.append(Paragraph(message, base, markup=True))
+    if report.clinician_note and not for_patient:
+        story.append(Paragraph(_("Internal clinical note (care team only)"), h2))
         note = escape(report.clinician_note).replace("\n", "<br/>")
         story.append(Paragraph(note, base, markup=True))
     buf = io.BytesIO()
@@ -310,50 +329,66 @@ def _build(report, *, unit: str, font: str) -> bytes:
 
 def _cgm_section(report, *, unit, low, high, table, h2, base, small, paragraph) -> list:
     Paragraph = paragraph  # noqa: N806
-    m, targets = report.metrics, report.targets or {}
+    m = report.metrics
     rows = [[_("Metric"), _("Value"), _("Goal"), _("Status")]]
-    for goal in report.goals:
+    goals = wording.goal_rows(report, unit)
+    for goal in goals:
         status = "—" if goal["met"] is None else (_("met") if goal["met"] else _("not met"))
-        value = "—" if goal["value"] is None else f"{goal['value']:.1f} %"
-        rows.append(
-            [
-                wording.goal_label(goal, targets, unit),
-                value,
-                f"{goal['comparison']} {goal['target']:g} %",
-                status,
-            ]
-        )
+        rows.append([Paragraph(goal["label"], base), goal["value_text"], goal["goal_text"], status])
+    shown = wording.metric_texts(report, unit)
     rows += [
-        [_("Mean glucose"), wording.glucose_text(m["mean_mg_dl"], unit), "", ""],
-        [_("Glucose management indicator (GMI)"), f"{m['gmi_percent']:.1f} %", "", ""],
-        [_("Glycemia risk index (GRI)"), f"{m['gri']:.1f} ({m['gri_zone']})", "", ""],
-        [_("Coefficient of variation (CV)"), f"{m['cv_percent']:.1f} %", "", ""],
+        [_("Mean glucose"), shown.get("mean_mg_dl", "—"), "", ""],
+        [_("Glucose management indicator (GMI)"), shown.get("gmi_percent", "—"), "", ""],
+        [_("Glycemia risk index (GRI)"), f"{shown.get('gri', '—')} ({m.get('gri_zone')})", "", ""],
     ]
+    if not any(g["key"] == "cv_percent" for g in goals):  # CV once: as a goal, or here
+        rows.append([_("Coefficient of variation (CV)"), shown.get("cv_percent", "—"), "", ""])
+    rows.append(
+        [
+            Paragraph(wording.tight_range_label(unit), base),
+            shown.get("tight_range_percent", "—"),
+            "",
+            "",
+        ]
+    )
     goals_table = table(rows, (64, 18, 18, 22))
     status_col = [
         ("TEXTCOLOR", (3, i + 1), (3, i + 1), colors.HexColor("#2b9348" if g["met"] else "#a4161a"))
-        for i, g in enumerate(report.goals)
+        for i, g in enumerate(goals)
         if g["met"] is not None
     ]
     goals_table.setStyle(TableStyle(status_col))
-    labels = band_labels()
-    bands = list(reversed(BAND_KEYS))
+    bands = wording.band_legend(report, unit)
     # Colour swatches are cell backgrounds: no font has to carry a "■" glyph.
     legend = [
-        ["", Paragraph(labels[band], base), f"{(m.get(key) or 0):.1f} %"] for band, key in bands
+        [
+            "",
+            Paragraph(
+                escape(f"{b['label']} {b['range']}")
+                + (
+                    f"<br/><font size=6>{escape(_('goal'))} {escape(b['goal'])}</font>"
+                    if b["goal"]
+                    else ""
+                ),
+                small,
+                markup=True,
+            ),
+            b["percent_text"],
+        ]
+        for b in bands
     ]
-    legend_table = table(legend, (3, 20, 13), header=False)
+    legend_table = table(legend, (3, 24, 13), header=False)
     legend_table.setStyle(
         TableStyle(
             [
-                ("BACKGROUND", (0, i), (0, i), colors.HexColor(COLOURS[band]))
-                for i, (band, _key) in enumerate(bands)
+                ("BACKGROUND", (0, i), (0, i), colors.HexColor(b["colour"]))
+                for i, b in enumerate(bands)
             ]
         )
     )
     tir = Table(
-        [[_image(tir_png(m), 17), legend_table]],
-        colWidths=[19 * mm, 38 * mm],
+        [[_image(tir_png([b["percent"] for b in reversed(bands)]), 15), legend_table]],
+        colWidths=[16 * mm, 42 * mm],
     )
     tir.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
     top = Table([[goals_table, tir]], colWidths=[124 * mm, 58 * mm], hAlign="LEFT")
@@ -370,22 +405,24 @@ def _cgm_section(report, *, unit, low, high, table, h2, base, small, paragraph) 
         Paragraph(_("Daily glucose profiles"), h2),
         _image(daily_png(m, unit=unit, low=low, high=high), 182),
     ]
-    events = m.get("hypo_events", []) + m.get("hyper_events", [])
+    events = wording.event_rows(report)
     if events:
         out.append(Paragraph(_("Hypoglycaemia and hyperglycaemia events"), h2))
-        rows = [[_("Event"), _("Start") + " (UTC)", _("Minutes"), _("Nadir / peak")]]
+        out.append(
+            Paragraph(
+                _("Times are the patient's local time (%(tz)s).")
+                % {"tz": wording.zone_text(report)},
+                small,
+            )
+        )
+        rows = [[_("Event"), _("Start"), _("Minutes"), _("Nadir / peak")]]
         for e in events[:30]:
-            if "nadir_mg_dl" in e:
-                name = _("Level 2 hypoglycaemia") if e["level"] == 2 else _("Level 1 hypoglycaemia")
-                extreme = e["nadir_mg_dl"]
-            else:
-                name, extreme = _("Extended hyperglycaemia"), e["peak_mg_dl"]
             rows.append(
                 [
-                    name,
-                    e["start"][:16].replace("T", " "),
-                    f"{e['duration_minutes']:.0f}",
-                    wording.glucose_text(extreme, unit),
+                    e["name"],
+                    e["local_start"],
+                    e["minutes"],
+                    wording.glucose_text(e["extreme_mg_dl"], unit),
                 ]
             )
         out.append(table(rows, (60, 45, 25, 30)))
@@ -397,35 +434,47 @@ def _cgm_section(report, *, unit, low, high, table, h2, base, small, paragraph) 
 def _meter_section(report, *, unit, low, high, table, h2, paragraph) -> list:
     Paragraph = paragraph  # noqa: N806
     m = report.metrics
+    meter = wording.meter_summary(report, unit)
+    shown = wording.metric_texts(report, unit)
 
     def g(x):
-        return "—" if x is None else wording.glucose_text(x, unit)
+        return wording.glucose_text(x, unit)
 
-    rows = [
-        [_("Readings"), str(m["readings"])],
-        [_("Readings a day"), str(m["readings_per_day"])],
-        [_("Mean glucose"), g(m["mean_mg_dl"])],
+    per_day = meter["per_day"]
+    if meter["schedule"]:
+        per_day += " (" + _("plan: %(n)s a day") % {"n": meter["schedule"]} + ")"
+    rows = [[_("Readings a day"), per_day]]
+    if meter["adherence"] is not None:
+        rows.append([_("Days with the planned finger-sticks"), meter["adherence"]])
+    rows += [
+        [_("Mean glucose"), shown.get("mean_mg_dl", "—")],
         [
-            _("Coefficient of variation (CV)"),
-            "—" if m["cv_percent"] is None else f"{m['cv_percent']:.1f} %",
+            meter["below_label"],
+            f"{shown.get('below_70_percent', '—')} ({m['below_70']} / {m['readings']})",
         ],
+        [_("Coefficient of variation (CV)"), shown.get("cv_percent", "—")],
         [_("Lowest / highest"), f"{g(m['min_mg_dl'])} / {g(m['max_mg_dl'])}"],
+        [_("In target %(range)s") % {"range": meter["range"]}, shown.get("in_target_percent", "—")],
+    ]
+    tags = [
         [
-            _("In target"),
-            "—" if m["in_target_percent"] is None else f"{m['in_target_percent']:.1f} %",
-        ],
+            _("Averages by meal time, against the plan's targets"),
+            _("Readings"),
+            _("Mean"),
+            _("Target"),
+            _("Status"),
+        ]
     ]
-    from reports.figures import meal_tag_label
-
-    tags = [[_("By meal tag"), _("Readings"), _("Mean")]] + [
-        [meal_tag_label(tag), str(row["readings"]), g(row["mean_mg_dl"])]
-        for tag, row in (m.get("by_meal_tag") or {}).items()
-    ]
+    for row in meter["goals"]:
+        status = "—" if row["met"] is None else (_("met") if row["met"] else _("not met"))
+        tags.append(
+            [row["label"], str(row["readings"]), row["value_text"], row["target_text"], status]
+        )
     return [
         Paragraph(_("Finger-stick glucose (SMBG)"), h2),
-        table(rows, (80, 40), header=False),
+        table(rows, (80, 50), header=False),
         Spacer(1, 4 * mm),
-        table(tags, (60, 25, 35)),
+        table(tags, (70, 20, 30, 35, 25)),
         Paragraph(_("Readings by time of day"), h2),
         _image(meter_png(m, unit=unit, low=low, high=high), 182),
     ]

@@ -39,7 +39,7 @@ from glycemia.daily import daily_stats, day_night_split, hourly_stats
 from glycemia.meter import meter_metrics
 from glycemia.metrics import cgm_metrics
 from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, clean_series, local_ns
-from glycemia.targets import PRESETS, evaluate_metrics
+from glycemia.targets import PRESETS, evaluate_meter, evaluate_metrics, sufficiency
 from patients.models import Patient
 from readings.models import DailyRollup, Reading
 from reports import patterns as found
@@ -178,13 +178,23 @@ def cgm_content(t, v, *, tz: str, start: dt.date, end: dt.date, targets: dict) -
     """metrics (§5 + daily, hourly, day/night), goals and patterns of a CGM period."""
     t, v = clean_series(t, v)
     window = {"start": start.isoformat(), "end": end.isoformat()}
-    metrics = cgm_metrics(t, v, tz=tz, **window)
+    # exact: stored unrounded, so every page rounds once (glycemia.display) — a stored 0.35
+    # (from 0.347) would show as "0.4 %" where the readings say 0.3 %.
+    metrics = cgm_metrics(t, v, tz=tz, exact=True, **window)
     metrics["daily"] = daily_stats(t, v, tz=tz)
     metrics["hourly"] = hourly_stats(t, v, tz=tz)
     metrics["day_night"] = day_night_split(
         t, v, tz=tz, interval_minutes=metrics["interval_minutes"], **window
     )
     metrics["profile"] = profile_samples(t, v, tz=tz, start=start, end=end)
+    # Judged against the report's own period (a weekly report cannot span 14 days).
+    verdict = sufficiency(
+        days=metrics["days"],
+        period_days=(end - start).days + 1,
+        active_percent=metrics["active_percent"],
+    )
+    metrics["sufficient"] = verdict["sufficient"]
+    metrics["sufficient_days_required"] = verdict["required_days"]
     goals = evaluate_metrics(metrics, targets, values=v)
     minute, day = _local_parts(t, tz)
     starts = [e["start"] for e in metrics["hypo_events"]]
@@ -199,8 +209,30 @@ def cgm_content(t, v, *, tz: str, start: dt.date, end: dt.date, targets: dict) -
     return {"metrics": metrics, "goals": goals, "patterns": patterns}
 
 
-def meter_content(t, v, tags, *, tz: str, start: dt.date, end: dt.date, targets: dict) -> dict:
-    """Finger-stick summary: meter metrics, readings by hour of day and by meal tag."""
+# The plan's finger-stick times (care_plans.services.SMBG_TAGS) in the meter's tag words.
+PLAN_TO_METER_TAG = {"fasting": "fasting", "pre_meal": "before_meal", "post_meal": "after_meal"}
+
+
+def meter_schedule(monitoring: dict | None) -> int | None:
+    """Finger-sticks a day the plan asks for (None when it sets none)."""
+    per_day = (monitoring or {}).get("smbg_readings_per_day")
+    return int(per_day) if per_day else None
+
+
+def meter_content(
+    t,
+    v,
+    tags,
+    *,
+    tz: str,
+    start: dt.date,
+    end: dt.date,
+    targets: dict,
+    monitoring: dict | None = None,
+) -> dict:
+    """Finger-stick summary: meter metrics against the plan's schedule, readings by hour of
+    day, averages by meal tag against the plan's fasting / before- / after-meal targets."""
+    schedule = meter_schedule(monitoring)
     metrics = meter_metrics(
         t,
         v,
@@ -210,6 +242,11 @@ def meter_content(t, v, tags, *, tz: str, start: dt.date, end: dt.date, targets:
         end=end.isoformat(),
         target_low=targets.get("range_low", 70),
         target_high=targets.get("range_high", 180),
+        schedule=schedule,
+    )
+    metrics["schedule_per_day"] = schedule
+    metrics["below_70_percent"] = (
+        round(100.0 * metrics["below_70"] / metrics["readings"], 2) if metrics["readings"] else None
     )
     metrics["hourly"] = hourly_stats(t, v, tz=tz)
     metrics["daily"] = daily_stats(t, v, tz=tz)
@@ -238,7 +275,7 @@ def meter_content(t, v, tags, *, tz: str, start: dt.date, end: dt.date, targets:
                 "text": f"{metrics['below_70']} finger-stick readings below 70 mg/dL.",
             }
         )
-    return {"metrics": metrics, "goals": [], "patterns": patterns}
+    return {"metrics": metrics, "goals": evaluate_meter(metrics, targets), "patterns": patterns}
 
 
 def _test_delay() -> None:
@@ -294,10 +331,19 @@ def report_generate(
             return None
         kind = Report.Kind.SMBG
         content = meter_content(
-            t, v, tags, tz=patient.timezone, start=start, end=end, targets=targets
+            t,
+            v,
+            tags,
+            tz=patient.timezone,
+            start=start,
+            end=end,
+            targets=targets,
+            monitoring=(version.content.get("monitoring") if version else None),
         )
     previous = _previous_report(patient_id, kind=kind, start=start, end=end, latest=latest)
-    comparison = compare_periods(content["metrics"], previous.metrics) if previous else []
+    comparison = (
+        compare_periods(content["metrics"], previous.metrics, targets=targets) if previous else []
+    )
     _test_delay()
     key = {"period_start": start, "period_end": end, "kind": kind}
     try:
@@ -431,7 +477,115 @@ def notifications_unread(user):
     )
 
 
+def report_risk(report: Report) -> dict:
+    """How urgent an unread report is: time below range first (lows harm first), then time
+    below 54, then goals not met. ``{"below", "very_low", "missed": [goal keys], "key"}``;
+    sort by ``key`` (descending risk)."""
+    from glycemia import display
+    from glycemia.compare import below_range_percent
+
+    m = report.metrics or {}
+    goal_values = {g["key"]: g.get("value") for g in report.goals if "comparison" in g}
+    below = below_range_percent({**m, **goal_values})
+    if below is None:
+        below = m.get("below_70_percent")  # finger-stick reports
+    very_low = m.get("very_low_percent")
+    missed = [
+        g["key"]
+        for g in report.goals
+        if (
+            "comparison" in g
+            and display.goal_met(g.get("value"), g["comparison"], g["target"]) is False
+        )
+        or ("tag" in g and g.get("met") is False)
+    ]
+    key = (
+        display.percent_value(below) or 0.0,
+        display.percent_value(very_low) or 0.0,
+        len(missed),
+    )
+    return {"below": below, "very_low": very_low, "missed": missed, "key": key}
+
+
+def notifications_by_risk(user, *, limit: int = 200) -> list:
+    """The unread list, riskiest report first (``report_risk``), newest first among equals."""
+    notes = list(notifications_unread(user)[:limit])
+    for note in notes:
+        note.risk = report_risk(note.report)
+    return sorted(notes, key=lambda n: n.risk["key"], reverse=True)
+
+
 def notifications_mark_read(*, report: Report, user) -> None:
     ReportNotification.objects.filter(report=report, user=user, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+
+
+def patient_progress(*, patient: Patient) -> dict:
+    """What the patient's home page says about their glucose: their latest report's goals
+    (the numbers the care team reviewed) or, before any report, the last 14 days against
+    their own targets (``care_plans.services.effective_targets``).
+
+    ``{"report": Report|None, "goals": [...], "targets": {...}, "kind": "cgm"|"smbg"|None,
+    "start", "end", "meter": metrics|None}``.
+    """
+    from care_plans.services import effective_targets
+
+    report = reports_for(patient).first()
+    if report is not None:
+        return {
+            "report": report,
+            "goals": report.goals,
+            "targets": report.targets or {},
+            "kind": report.kind,
+            "start": report.period_start,
+            "end": report.period_end,
+            "meter": None if report.is_cgm else report.metrics,
+        }
+    targets = effective_targets(patient)
+    end = last_full_local_day(patient)
+    start = end - dt.timedelta(days=DEFAULT_CADENCE_DAYS - 1)
+    t, v = readings_arrays(patient, Reading.Kind.CGM, start, end)
+    if v.size:
+        metrics = cgm_metrics(
+            t,
+            v,
+            tz=patient.timezone,
+            start=start.isoformat(),
+            end=end.isoformat(),
+            exact=True,
+            full=False,
+        )
+        goals = evaluate_metrics(metrics, targets, values=clean_series(t, v)[1])
+        return {
+            "report": None,
+            "goals": goals,
+            "targets": targets,
+            "kind": "cgm",
+            "start": start,
+            "end": end,
+            "meter": None,
+        }
+    t, v, tags = readings_arrays(patient, Reading.Kind.SMBG, start, end, tags=True)
+    if v.size:
+        content = meter_content(
+            t, v, tags, tz=patient.timezone, start=start, end=end, targets=targets
+        )
+        return {
+            "report": None,
+            "goals": content["goals"],
+            "targets": targets,
+            "kind": "smbg",
+            "start": start,
+            "end": end,
+            "meter": content["metrics"],
+        }
+    return {
+        "report": None,
+        "goals": [],
+        "targets": targets,
+        "kind": None,
+        "start": start,
+        "end": end,
+        "meter": None,
+    }

@@ -1,9 +1,6 @@
 """Report pages: the AGP-style report, its PDF, the clinician's note, "Generate now", and the
 unread list. Every view starts with a permission-checked lookup through ``accounts.access``."""
 
-import datetime as dt
-import zoneinfo
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -17,8 +14,8 @@ from diabetes_center.http import download_disposition
 from reports import figures, wording
 from reports.models import Report, ReportNotification
 from reports.services import (
+    notifications_by_risk,
     notifications_mark_read,
-    notifications_unread,
     report_generate,
 )
 
@@ -47,13 +44,6 @@ def _care_plan_link(report: Report):
     return {"number": report.care_plan_version_number, "url": url}
 
 
-def _local_events(events: list[dict], tz: str) -> list[dict]:
-    zone = zoneinfo.ZoneInfo(tz)
-    return [
-        {**e, "local_start": dt.datetime.fromisoformat(e["start"]).astimezone(zone)} for e in events
-    ]
-
-
 def _permissions_after_lookup(user, report: Report) -> dict:
     """What ``user`` may do with a report that ``report_for`` just let them see, without the
     two queries of asking again: ``get_patient_for`` already proved that an endocrinologist
@@ -70,16 +60,23 @@ def _permissions_after_lookup(user, report: Report) -> dict:
 def report_context(report: Report, user, unit: str) -> dict:
     """The report page's context. Call it only after ``report_for(user, ...)``."""
     targets = report.targets or {}
-    metrics = dict(report.metrics)
-    for key in ("hypo_events", "hyper_events"):
-        metrics[key] = _local_events(metrics.get(key) or [], report.patient.timezone)
-    goals = [{**goal, "label": wording.goal_label(goal, targets, unit)} for goal in report.goals]
     report_figures = figures.report_figures(report, unit=unit)
     return {
         "report": report,
         "patient": report.patient,
-        "m": metrics,
-        "goals": goals,
+        "m": report.metrics,
+        "goals": wording.goal_rows(report, unit),
+        "legend": wording.band_legend(report, unit),
+        "events": wording.event_rows(report),
+        "zone": wording.zone_text(report),
+        "made_local": wording.display.local_time(report.created_at, report.patient.timezone),
+        "sufficiency": wording.sufficiency_of(report),
+        "warnings": wording.report_warnings(report, unit),
+        "shown": wording.metric_texts(report, unit),
+        "shown_to_patient": user.is_patient,
+        "has_cv_goal": any(g["key"] == "cv_percent" for g in report.goals),
+        "tight_label": wording.tight_range_label(unit),
+        "targets_label": wording.targets_label(targets),
         "targets": targets,
         "patterns": [{**f, "wording": wording.pattern_text(f, unit)} for f in report.patterns],
         "comparison": wording.comparison_rows(report, unit),
@@ -92,7 +89,9 @@ def report_context(report: Report, user, unit: str) -> dict:
         "meal_tags": [
             (figures.meal_tag_label(tag), row)
             for tag, row in (report.metrics.get("by_meal_tag") or {}).items()
+            if tag in ("bedtime", "untagged")
         ],
+        "meter": None if report.is_cgm else wording.meter_summary(report, unit),
     }
 
 
@@ -133,10 +132,16 @@ def report_pdf(request, pk):
     audit(request.user, report.patient, "export", f"report {report.pk} PDF")
     unit = request.GET.get("unit") or getattr(request.user, "unit", "mg/dL")
     unit = unit if unit in ("mg/dL", "mmol/L") else "mg/dL"
-    response = HttpResponse(report_pdf_bytes(report, unit=unit), content_type="application/pdf")
+    pdf = report_pdf_bytes(report, unit=unit, for_patient=request.user.is_patient)
+    response = HttpResponse(pdf, content_type="application/pdf")
     name = f"report-{report.patient.mrn}-{report.period_end:%Y%m%d}.pdf"
     response["Content-Disposition"] = download_disposition(name, inline=True)
     return response
+
+
+def _unit(request) -> str:
+    unit = request.GET.get("unit") or getattr(request.user, "unit", "mg/dL")
+    return unit if unit in ("mg/dL", "mmol/L") else "mg/dL"
 
 
 @login_required
@@ -146,11 +151,14 @@ def report_note(request, pk):
     report = report_for(request.user, pk)
     if not may_write_note(request.user, report):
         raise PermissionDenied
-    text = request.POST.get("note", "")[:5000]
-    report.note_set(text=text, by=request.user)
-    audit(request.user, report.patient, "change", f"report {report.pk} note")
+    if "note" in request.POST:
+        report.note_set(text=request.POST["note"][:5000], by=request.user)
+        audit(request.user, report.patient, "change", f"report {report.pk} note")
+    if "message" in request.POST:
+        report.message_set(text=request.POST["message"][:5000], by=request.user)
+        audit(request.user, report.patient, "change", f"report {report.pk} message to patient")
     if request.htmx:
-        context = {"report": report, "may_write_note": True}
+        context = {"report": report, "may_write_note": True, "shown_to_patient": False}
         return render(request, "reports/_note.html", context)
     messages.success(request, _("Note saved."))
     return redirect("reports-detail", pk=report.pk)
@@ -176,5 +184,12 @@ def report_generate_now(request, patient_pk):
 def reports_unread(request):
     if request.user.is_patient or request.user.is_care_staff:
         raise Http404
-    notes = notifications_unread(request.user)[:200]
+    notes = notifications_by_risk(request.user)
+    for note in notes:
+        note.goal_labels = [
+            wording.goal_label({"key": key}, note.report.targets or {}, _unit(request))
+            if not key.endswith("_mean_mg_dl")
+            else wording.meal_words(key)
+            for key in note.risk["missed"]
+        ]
     return render(request, "reports/unread.html", {"notifications": notes})

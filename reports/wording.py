@@ -1,19 +1,24 @@
-"""Words of a report in the reader's language and unit: patterns, goals, metric names.
+"""Words and figures of a report in the reader's language, unit and the patient's local time.
 
-Reports store findings as ``{"code", "params", "text"}``; ``text`` is English for the API and
-the words here re-say them with gettext so the page and the PDF follow the reader's language.
+The report page, its PDF and exports take every shown number from here, and here every number
+goes through ``glycemia.display`` (one rounding rule) and every verdict through the rules of
+``glycemia.targets`` / ``glycemia.compare``. Reports store findings as
+``{"code", "params", "text"}``; ``text`` is English for the API and the words here re-say them
+with gettext so the page and the PDF follow the reader's language.
 """
 
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
-from glycemia.units import from_mg_dl
+from glycemia import display
+from glycemia.compare import GLUCOSE_KEYS, compare_periods
+from glycemia.targets import band_rows, sufficiency
 
 
 def glucose_text(mg_dl: float, unit: str) -> str:
-    value = from_mg_dl(mg_dl, unit)
-    return f"{value:.1f} {unit}" if unit == "mmol/L" else f"{value:.0f} {unit}"
+    return display.glucose(mg_dl, unit)
 
 
 def pattern_text(finding: dict, unit: str = "mg/dL") -> str:
@@ -63,31 +68,213 @@ def pattern_text(finding: dict, unit: str = "mg/dL") -> str:
 
 
 def goal_label(goal: dict, targets: dict, unit: str) -> str:
-    """'Time in range (TIR) 70–180 mg/dL' in the reader's unit and language."""
-    low = glucose_text(targets.get("range_low", 70), unit)
-    high = glucose_text(targets.get("range_high", 180), unit)
+    """'Time in range (TIR) 70–180 mg/dL', 'Time below 3.5 mmol/L (TBR)': the reader's unit,
+    after the threshold, the plan's own range."""
+    low, high = targets.get("range_low", 70), targets.get("range_high", 180)
     key = goal["key"]
+
+    def below(v):
+        return _("Time below %(v)s (TBR)") % {"v": display.glucose(v, unit)}
+
+    def above(v):
+        return _("Time above %(v)s (TAR)") % {"v": display.glucose(v, unit)}
+
     labels = {
-        "in_target_percent": _("Time in range (TIR) %(range)s") % {"range": f"{low}–{high}"},
-        "below_70_percent": _("Time below range (TBR) < %(v)s") % {"v": glucose_text(70, unit)},
-        "below_target_percent": _("Time below range (TBR) < %(v)s") % {"v": low},
-        "very_low_percent": _("Time below range (TBR) < %(v)s") % {"v": glucose_text(54, unit)},
-        "above_180_percent": _("Time above range (TAR) > %(v)s") % {"v": glucose_text(180, unit)},
-        "above_target_percent": _("Time above range (TAR) > %(v)s") % {"v": high},
-        "very_high_percent": _("Time above range (TAR) > %(v)s") % {"v": glucose_text(250, unit)},
-        "cv_percent": _("Coefficient of variation (CV)"),
+        "in_range_percent": lambda: (
+            _("Time in range (TIR) %(range)s") % {"range": display.glucose_range(70, 180, unit)}
+        ),
+        "in_target_percent": lambda: (
+            _("Time in range (TIR) %(range)s") % {"range": display.glucose_range(low, high, unit)}
+        ),
+        "below_70_percent": lambda: below(70),
+        "below_target_percent": lambda: below(low),
+        "very_low_percent": lambda: below(54),
+        "low_percent": lambda: (
+            _("Time %(range)s (TBR)") % {"range": display.glucose_range(54, 69, unit)}
+        ),
+        "above_180_percent": lambda: above(180),
+        "above_target_percent": lambda: above(high),
+        "high_percent": lambda: (
+            _("Time %(range)s (TAR)") % {"range": display.glucose_range(181, 250, unit)}
+        ),
+        "very_high_percent": lambda: above(250),
+        "tight_range_percent": lambda: tight_range_label(unit),
+        "cv_percent": lambda: _("Coefficient of variation (CV)"),
     }
-    if key == "in_range_percent":
-        labels[key] = _("Time in range (TIR) %(range)s") % {
-            "range": f"{glucose_text(70, unit).split()[0]}–{glucose_text(180, unit)}"
+    return labels[key]() if key in labels else goal.get("label", key)
+
+
+def tight_range_label(unit: str) -> str:
+    return _("Time in tight range %(range)s") % {"range": display.glucose_range(70, 140, unit)}
+
+
+def targets_label(targets: dict) -> str:
+    """The plan's preset in the reader's language ('Pregnancy, type 1', 'Custom')."""
+    from glycemia.targets import PRESETS
+
+    preset = targets.get("preset") or next(
+        (k for k, v in PRESETS.items() if v["label"] == targets.get("label")), None
+    )
+    return {
+        "standard": _("Type 1 / type 2 diabetes"),
+        "older_high_risk": _("Older / high-risk"),
+        "pregnancy_t1": _("Pregnancy, type 1"),
+    }.get(preset, _("Custom"))
+
+
+def goal_rows(report, unit: str) -> list[dict]:
+    """The goals table: label, value and goal as shown, and met / not met decided on the shown
+    value (``display.goal_met``), so "4.0 %, goal < 4 %" reads "not met"."""
+    targets = report.targets or {}
+    return [
+        {
+            **goal,
+            "label": goal_label(goal, targets, unit),
+            "value_text": display.percent(goal["value"]),
+            "goal_text": display.goal_text(goal["comparison"], goal["target"]),
+            "met": display.goal_met(goal["value"], goal["comparison"], goal["target"]),
         }
-    return labels.get(key, goal.get("label", key))
+        for goal in report.goals
+        if "comparison" in goal  # finger-stick goals are meter_goal_rows'
+    ]
 
 
-def metric_label(key: str) -> str:
+def _goal_values(report) -> dict:
+    return {g["key"]: g["value"] for g in report.goals if g.get("value") is not None}
+
+
+def band_legend(report, unit: str) -> list[dict]:
+    """The time-in-ranges bar's legend in the plan's own range and goals, top band first:
+    ``{"band", "label", "range", "percent", "goal"}`` (goal text or "")."""
+    from reports.figures import COLOURS, band_labels
+
+    labels = band_labels()
+    rows = band_rows({**report.metrics, **_goal_values(report)}, report.targets or {})
+    out = []
+    for row in rows:
+        low, high = row["low"], row["high"]
+        if low is None:
+            limits = f"< {display.glucose(high, unit)}"
+        elif high is None:
+            limits = f"> {display.glucose(low, unit)}"
+        elif row["band"] == "in_range":
+            limits = display.glucose_range(low, high, unit)
+        elif row["band"] == "low":
+            limits = f"{display.glucose(low, unit, with_unit=False)}–<{display.glucose(high, unit)}"
+        else:
+            limits = f">{display.glucose(low, unit, with_unit=False)}–{display.glucose(high, unit)}"
+        goal = row["goal"]
+        goal_text = ""
+        if goal:
+            goal_text = display.goal_text(goal["comparison"], goal["target"])
+            if goal["cumulative"]:
+                goal_text += " " + (_("below range") if row["band"] == "low" else _("above range"))
+        out.append(
+            {
+                "band": row["band"],
+                "colour": COLOURS[row["band"]],
+                "label": labels[row["band"]],
+                "range": limits,
+                "percent": row["percent"],
+                "percent_text": display.percent(row["percent"]),
+                "goal": goal_text,
+            }
+        )
+    return out
+
+
+def meter_goal_rows(report, unit: str) -> list[dict]:
+    """Fasting / before-meal / after-meal averages against the plan's targets, as shown."""
+    return meter_rows(report.goals, unit)
+
+
+def meter_rows(goals: list[dict], unit: str) -> list[dict]:
+    from reports.figures import meal_tag_label
+
+    rows = []
+    for goal in goals:
+        if "tag" not in goal:
+            continue
+        low, high = goal["low"], goal["high"]
+        if low is None:
+            target = f"< {display.glucose(high, unit)}" if high is not None else ""
+        elif high is None:
+            target = f"> {display.glucose(low, unit)}"
+        else:
+            target = display.glucose_range(low, high, unit)
+        rows.append(
+            {
+                **goal,
+                "label": meal_tag_label(goal["tag"]),
+                "value_text": display.glucose(goal["value"], unit),
+                "target_text": target,
+            }
+        )
+    return rows
+
+
+def meter_summary(report, unit: str) -> dict:
+    m, targets = report.metrics, report.targets or {}
+    per_day = m.get("readings_per_day")
+    return {
+        "per_day": display.DASH if per_day is None else f"{display.rounded(per_day, 1):.1f}",
+        "schedule": m.get("schedule_per_day"),
+        "adherence": (
+            None if m.get("adherence_percent") is None else display.percent(m["adherence_percent"])
+        ),
+        "below_label": _("Readings below %(v)s") % {"v": display.glucose(70, unit)},
+        "range": display.glucose_range(
+            targets.get("range_low", 70), targets.get("range_high", 180), unit
+        ),
+        "goals": meter_goal_rows(report, unit),
+    }
+
+
+def sufficiency_of(report) -> dict:
+    """Data sufficiency judged against the report's own period, with the words that say so."""
+    m = report.metrics
+    verdict = sufficiency(
+        days=m.get("days") or 0, period_days=report.days, active_percent=m.get("active_percent")
+    )
+    verdict["text"] = _(
+        "Judged against this report's %(days)s-day period: %(required)s days with at least "
+        "%(active)s %% CGM active (the consensus asks for 14 days)."
+    ) % {
+        "days": report.days,
+        "required": verdict["required_days"],
+        "active": f"{verdict['required_active_percent']:g}",
+    }
+    verdict["active_text"] = display.percent(m.get("active_percent"))
+    return verdict
+
+
+def event_rows(report) -> list[dict]:
+    """Hypo/hyperglycaemia events, lows first, each with its start in the patient's local
+    time (``display.local_time``; the page names the zone with ``display.zone_label``)."""
+    tz = report.patient.timezone
+    rows = []
+    for e in report.metrics.get("hypo_events") or []:
+        name = _("Level 2 hypoglycaemia") if e.get("level") == 2 else _("Level 1 hypoglycaemia")
+        rows.append({**e, "name": name, "extreme_mg_dl": e.get("nadir_mg_dl")})
+    for e in report.metrics.get("hyper_events") or []:
+        rows.append(
+            {**e, "name": _("Extended hyperglycaemia"), "extreme_mg_dl": e.get("peak_mg_dl")}
+        )
+    for row in rows:
+        row["local_start"] = display.local_time(row["start"], tz)
+        row["local_end"] = display.local_time(row["end"], tz) if row.get("end") else ""
+        row["minutes"] = f"{display.rounded(row.get('duration_minutes') or 0, 0):.0f}"
+    return rows
+
+
+def zone_text(report) -> str:
+    return display.zone_label(report.patient.timezone)
+
+
+def metric_label(key: str, unit: str = "mg/dL") -> str:
     return {
         "in_range_percent": _("Time in range (TIR)"),
-        "tight_range_percent": _("Time in tight range 70–140"),
+        "tight_range_percent": tight_range_label(unit),
         "very_low_percent": _("Very low"),
         "low_percent": _("Low"),
         "high_percent": _("High"),
@@ -100,41 +287,178 @@ def metric_label(key: str) -> str:
         "lbgi": _("Low blood glucose index (LBGI)"),
         "hbgi": _("High blood glucose index (HBGI)"),
         "mage": _("Mean amplitude of glycemic excursions (MAGE)"),
-        "active_percent": _("CGM active"),
+        "active_percent": _("CGM wear (time active)"),
     }.get(key, key)
 
 
-GLUCOSE_KEYS = frozenset({"mean_mg_dl", "sd_mg_dl", "mage"})
+def metric_text(key: str, value, unit: str) -> str:
+    """One metric as shown anywhere (page, PDF, comparison, CSV)."""
+    if value is None:
+        return display.DASH
+    if key in GLUCOSE_KEYS:
+        return display.glucose(value, unit)
+    if key in ("lbgi", "hbgi"):
+        return display.index(value)
+    if key == "gri":
+        return display.gri(value)
+    if key == "gmi_percent":
+        return display.gmi(value)
+    return display.percent(value)
+
+
+def metric_texts(report, unit: str) -> dict[str, str]:
+    """Every scalar metric of the report as shown, by key (templates cannot call functions)."""
+    return {
+        key: metric_text(key, value, unit)
+        for key, value in report.metrics.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+
+
+def report_warnings(report, unit: str) -> list[str]:
+    """Safety warnings about the care plan in force: an up-titration rule while time below
+    range is above goal (``care_plans.services.titration_warnings``)."""
+    if report.care_plan_version_id is None or not report.is_cgm:
+        return []
+    from care_plans.models import CarePlanVersion
+    from care_plans.services import titration_warnings
+
+    version = CarePlanVersion.objects.filter(pk=report.care_plan_version_id).first()
+    if version is None:
+        return []
+    metrics = {**report.metrics, **_goal_values(report)}
+    return titration_warnings(version.content, metrics)
+
+
+DIRECTION_WORDS = {
+    "better": lambda: _("better"),
+    "worse": lambda: _("worse"),
+    "same": lambda: _("same"),
+    "small": lambda: _("little change"),
+    "not_judged": lambda: _("not judged: time below range is above goal"),
+}
 
 
 def comparison_rows(report, unit: str) -> list[dict]:
-    """The comparison table: label, formatted values, arrow and better/worse class."""
+    """The comparison table: label, values as shown, arrow and better/worse, with the rules of
+    ``glycemia.compare`` applied in the reader's unit against the plan's goals."""
+    current = {row["key"]: row["current"] for row in report.comparison}
+    previous = {row["key"]: row["previous"] for row in report.comparison}
+    current.update(_goal_values(report))
     rows = []
-    for row in report.comparison:
+    for row in compare_periods(current, previous, targets=report.targets, unit=unit):
         key = row["key"]
-        glucose = key in GLUCOSE_KEYS
-
-        def fmt(x, glucose=glucose, key=key):
-            if x is None:
-                return "—"
-            if glucose:
-                return glucose_text(x, unit)
-            return (
-                f"{x:.2f}"
-                if key in ("lbgi", "hbgi")
-                else f"{x:.1f}" + ("" if key == "gri" else " %")
-            )
-
+        if key not in {r["key"] for r in report.comparison}:
+            continue
+        direction = row["direction"]
         delta = row["delta"]
-        arrow = "" if delta is None or row["direction"] == "same" else ("↑" if delta > 0 else "↓")
+        arrow = ""
+        if delta is not None and direction not in ("same", None):
+            arrow = "↑" if delta > 0 else "↓"
         rows.append(
             {
                 "key": key,
-                "label": metric_label(key),
-                "current": fmt(row["current"]),
-                "previous": fmt(row["previous"]),
+                "label": metric_label(key, unit),
+                "current": metric_text(key, row["current"], unit),
+                "previous": metric_text(key, row["previous"], unit),
                 "arrow": arrow,
-                "direction": row["direction"] or "",
+                "direction": direction or "",
+                "word": DIRECTION_WORDS[direction]() if direction else "",
             }
         )
     return rows
+
+
+def version_label(number: int) -> str:
+    """'Care plan version 3' / '个性化管理方案 第3版': the same words on the page and the PDF."""
+    return pgettext("care plan", "version %(number)s") % {"number": number}
+
+
+# --- the patient's own words (home page) -------------------------------------------------
+
+LOW_KEYS = ("very_low_percent", "below_70_percent", "below_target_percent", "low_percent")
+HIGH_KEYS = ("very_high_percent", "above_180_percent", "above_target_percent", "high_percent")
+
+
+def _lay_name(key: str, targets: dict, unit: str) -> tuple[str, str]:
+    """(what it is, a one-line explanation) in plain words."""
+    low, high = targets.get("range_low", 70), targets.get("range_high", 180)
+    if key in ("in_range_percent", "in_target_percent"):
+        lo, hi = (70, 180) if key == "in_range_percent" else (low, high)
+        return (
+            _("Time in your target range"),
+            _("The share of the day your glucose was between %(range)s.")
+            % {"range": display.glucose_range(lo, hi, unit)},
+        )
+    if key in ("very_low_percent",):
+        return (
+            _("Time very low"),
+            _("Below %(v)s: a low that needs treatment straight away.")
+            % {"v": display.glucose(54, unit)},
+        )
+    if key in LOW_KEYS:
+        v = low if key == "below_target_percent" else 70
+        return (
+            _("Time low"),
+            _("Below %(v)s: too low; eat or drink fast sugar.") % {"v": display.glucose(v, unit)},
+        )
+    if key == "very_high_percent":
+        return (
+            _("Time very high"),
+            _("Above %(v)s.") % {"v": display.glucose(250, unit)},
+        )
+    if key in HIGH_KEYS:
+        v = high if key == "above_target_percent" else 180
+        return (_("Time high"), _("Above %(v)s.") % {"v": display.glucose(v, unit)})
+    if key == "cv_percent":
+        return (
+            _("How much your glucose swings (CV)"),
+            _("Lower is steadier; steadier glucose means fewer lows."),
+        )
+    return key, ""
+
+
+def lay_goal_rows(goals: list[dict], targets: dict, unit: str) -> list[dict]:
+    """The patient's goals in plain words, lows first: what, how much, the goal, and a
+    verdict a lay reader gets from words as well as colour."""
+
+    def order(goal):
+        key = goal["key"]
+        return (
+            0 if key in LOW_KEYS else 1 if key in ("in_range_percent", "in_target_percent") else 2
+        )
+
+    rows = []
+    for goal in sorted((g for g in goals if "comparison" in g), key=order):
+        name, why = _lay_name(goal["key"], targets, unit)
+        met = display.goal_met(goal.get("value"), goal["comparison"], goal["target"])
+        low_goal = goal["key"] in LOW_KEYS
+        if met is None:
+            verdict, tone = _("No data yet"), "none"
+        elif met:
+            verdict, tone = _("On target"), "good"
+        elif low_goal:
+            verdict, tone = _("Too many lows: talk to your care team"), "bad"
+        else:
+            verdict, tone = _("Not yet on target"), "warn"
+        rows.append(
+            {
+                "key": goal["key"],
+                "name": name,
+                "why": why,
+                "value": display.percent(goal.get("value")),
+                "goal": _("Your goal: %(goal)s")
+                % {"goal": display.goal_text(goal["comparison"], goal["target"])},
+                "verdict": verdict,
+                "tone": tone,
+                "low": low_goal,
+            }
+        )
+    return rows
+
+
+def meal_words(key: str) -> str:
+    """'fasting_mean_mg_dl' -> 'Fasting' (a finger-stick goal's name)."""
+    from reports.figures import meal_tag_label
+
+    return meal_tag_label(key.removesuffix("_mean_mg_dl"))

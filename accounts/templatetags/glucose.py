@@ -2,27 +2,39 @@
 
 ``{{ value|glucose:glucose_unit }}`` → "180" or "10.0"; ``{{ glucose_unit }}`` is set by
 ``accounts.context_processors.preferences``.
+
+Both round with ``glycemia.display`` (half away from zero, never truncated), the one rule the
+PDF, exports and comparisons use too.
 """
 
 from django import template
-from django.utils.formats import number_format
 
-from glycemia.units import from_mg_dl
+from glycemia import display
 
 register = template.Library()
 
 
 @register.filter
 def glucose(value_mg_dl, unit="mg/dL"):
+    """The number in ``unit`` (name the unit beside it): 123.5 -> "124", 180 -> "10.0"."""
     if value_mg_dl is None or value_mg_dl == "":
-        return "—"
-    value = from_mg_dl(float(value_mg_dl), unit)
-    decimals = 1 if unit == "mmol/L" else 0
-    return number_format(value, decimal_pos=decimals)
+        return display.DASH
+    return display.glucose(float(value_mg_dl), unit, with_unit=False)
+
+
+@register.filter
+def glucose_unit_text(value_mg_dl, unit="mg/dL"):
+    """The value with its unit: "124 mg/dL", "6.9 mmol/L"."""
+    if value_mg_dl is None or value_mg_dl == "":
+        return display.DASH
+    return display.glucose(float(value_mg_dl), unit)
 
 
 @register.filter
 def percent(value, decimals=1):
     if value is None or value == "":
-        return "—"
-    return number_format(float(value), decimal_pos=int(decimals)) + " %"
+        return display.DASH
+    decimals = int(decimals)
+    if decimals == display.PERCENT_DECIMALS:
+        return display.percent(float(value))
+    return f"{display.rounded(float(value), decimals):.{decimals}f} %"

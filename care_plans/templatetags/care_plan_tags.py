@@ -11,12 +11,14 @@ from accounts.access import may_edit_care_plan
 from accounts.templatetags.glucose import glucose
 from care_plans.services import (
     CHECKS,
+    MED_FIELD_LABELS,
     MEDICATION_KINDS,
     MONITORING_MODES,
     SMBG_TAGS,
     care_plan_current,
     review_due,
 )
+from glycemia import display
 
 register = template.Library()
 
@@ -118,18 +120,40 @@ def diff_value(context, change: dict, side: str) -> str:
         return "—"
     if field in ("targets.range_low", "targets.range_high"):
         return f"{glucose(value, unit)} {unit}"
+    changed = change.get("fields") if change["change"] == "changed" else None
     if field == "medications":
+        if changed:  # every changed field, so a new titration rule shows as clearly as a dose
+            return "; ".join(
+                f"{MED_FIELD_LABELS.get(f, f)}: {_med_field(value, f, unit)}" for f in changed
+            )
         return medication_text(value)
     if field == "targets.goals":
-        return f"{value.get('comparison')} {value.get('target')} %"
+        text = f"{value.get('comparison')} {value.get('target')} %"
+        if changed and "label" in changed:
+            text += f" ({value.get('label')})"
+        return text
     if field == "checks":
-        return _("every %(days)s days") % {"days": value.get("interval_days")}
+        text = _("every %(days)s days") % {"days": value.get("interval_days")}
+        if changed and "label" in changed:
+            text += f" ({value.get('label')})"
+        return text
     if field == "monitoring.smbg_tags":
         return ", ".join(smbg_tag(t) for t in value)
     if field == "monitoring.mode":
         return monitoring_mode(value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    return str(value)
+
+
+def _med_field(med: dict, field: str, unit: str) -> str:
+    value = med.get(field)
+    if value in (None, ""):
+        return "—"
+    if field == "correction_factor_mg_dl_per_u":
+        return display.factor(value, unit)
+    if field == "kind":
+        return medication_kind(value)
     return str(value)
 
 

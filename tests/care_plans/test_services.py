@@ -383,3 +383,82 @@ def test_it_lists_checks_due(patient, alice, content):
     care_plan_revise(patient=patient, by=alice, reason="a", content=content)
     rows = checks_due(patient, {"eyes": dt.date(2024, 1, 1)})
     assert rows[0]["key"] == "eyes" and rows[0]["due"] == dt.date(2024, 12, 31)
+
+
+def _leaf_paths(value, path=""):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaf_paths(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list) and value and isinstance(value[0], dict):
+        for i, item in enumerate(value):
+            yield from _leaf_paths(item, f"{path}.{i}")
+    else:
+        yield path
+
+
+def _changed(value):
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value + 1
+    if isinstance(value, str):
+        return value + " (changed)"
+    if isinstance(value, list):
+        return [*value, "bedtime"] if "bedtime" not in value else value[:-1]
+    return 1  # None
+
+
+def _set(content, path, value):
+    import copy
+
+    out = copy.deepcopy(content)
+    node, parts = out, path.split(".")
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node[parts[-1]] = value
+    return out
+
+
+def test_it_shows_a_change_to_every_field_of_a_version(content):
+    """Every leaf of a plan version, changed alone, appears in the diff (was: only doses)."""
+    full = with_(
+        content,
+        medications=[
+            {
+                **GLARGINE,
+                "carb_ratio_g_per_u": 10,
+                "correction_factor_mg_dl_per_u": 50,
+                "titration_rule": "+2 U every 3 days while fasting > 130",
+            }
+        ],
+        diet={"carb_g_per_day": 180, "kcal_per_day": 2000, "notes": "less rice"},
+        patient_instructions="Call if below 70 twice in a week",
+    )
+    paths = list(_leaf_paths(full))
+    assert "medications.0.titration_rule" in paths and "targets.label" in paths
+    assert len(paths) > 40
+    for path in paths:
+        node = full
+        for part in path.split("."):
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        changes = care_plan_diff(old=full, new=_set(full, path, _changed(node)))
+        assert changes, f"a change to {path} is missing from the diff"
+
+
+def test_it_names_a_changed_titration_rule_in_the_review(content, rf):
+    from django.template.loader import render_to_string
+
+    old = with_(content, medications=[{**GLARGINE, "titration_rule": "+2 U every 3 days"}])
+    new = with_(content, medications=[{**GLARGINE, "titration_rule": "+4 U every 3 days"}])
+    html = render_to_string(
+        "care_plans/_diff.html",
+        {"diff": care_plan_diff(old=old, new=new), "glucose_unit": "mmol/L"},
+    )
+    assert "+2 U every 3 days" in html and "+4 U every 3 days" in html
+    old = with_(content, medications=[{**GLARGINE, "correction_factor_mg_dl_per_u": 50}])
+    new = with_(content, medications=[{**GLARGINE, "correction_factor_mg_dl_per_u": 40}])
+    html = render_to_string(
+        "care_plans/_diff.html",
+        {"diff": care_plan_diff(old=old, new=new), "glucose_unit": "mmol/L"},
+    )
+    assert "2.8 mmol/L/U" in html and "2.2 mmol/L/U" in html  # 50 and 40 mg/dL per U

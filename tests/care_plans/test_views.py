@@ -405,3 +405,41 @@ def test_it_speaks_the_patients_language(client, patient, version):
     assert "葡萄糖目标范围内时间 (TIR)" in body
     assert "糖化血红蛋白 (HbA1c)" in body
     assert "随访" in body
+
+
+def test_it_shows_current_values_for_pregnancy_goals_and_warns_of_titration(client, alice, patient):
+    """A 63-140 plan's goals get values from the readings (the rollups only know 70-180); an
+    up-titration rule with time below range above goal is flagged on the plan page."""
+    import numpy as np
+
+    from care_plans.services import care_plan_default_content, care_plan_revise
+    from patients.services import window_dates
+    from tests.reports.conftest import grid, load
+
+    patient.diabetes_type = "GDM"
+    patient.save()
+    content = care_plan_default_content(patient=patient)
+    content["medications"] = [
+        {
+            "kind": "insulin_basal",
+            "product": "Insulin detemir",
+            "dose": 8,
+            "dose_unit": "U",
+            "timing": "bedtime",
+            "frequency": "once daily",
+            "carb_ratio_g_per_u": None,
+            "correction_factor_mg_dl_per_u": None,
+            "titration_rule": "increase 1 U every 3 days",
+        }
+    ]
+    care_plan_revise(patient=patient, by=alice, reason="start", content=content)
+    start, end = window_dates()
+    t = grid(start, (end - start).days)  # up to yesterday: no readings in the future
+    v = np.full(t.size, 100.0)
+    v[np.arange(t.size) % 288 < 29] = 60.0  # 10.1 % below 63 (goal < 4 %)
+    load(patient, t, v)
+    client.force_login(alice)
+    body = client.get(reverse("care-plans-detail", args=[patient.pk])).content.decode()
+    row = body.split("Time below", 1)[1].split("</li>")[0]
+    assert "10.1 %" in row and "not-met" in row
+    assert "up-titration rule" in body and "Insulin detemir" in body

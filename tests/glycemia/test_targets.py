@@ -63,3 +63,63 @@ def test_it_flags_goals_met_and_missed():
     }
     missing = evaluate_metrics({"in_range_percent": None}, "older_high_risk")
     assert missing[0]["met"] is None
+
+
+def test_it_decides_met_on_the_value_as_shown():
+    # 3.96 % below 70 shows as "4.0 %": "4.0 %, goal < 4 %" must be "not met".
+    metrics = {"very_low_percent": 0.46, "low_percent": 3.5}
+    results = {r["key"]: r["met"] for r in evaluate_metrics(metrics, "standard")}
+    assert results["below_70_percent"] is False
+
+
+def test_it_gives_the_bands_in_the_plans_own_range():
+    from glycemia.targets import band_rows
+
+    # Pregnancy 63-140: 1 % < 54, 5 % < 63, 77.1 % in 63-140, 17.9 % > 140 of which 2 % > 250.
+    metrics = {
+        "very_low_percent": 1.0,
+        "low_percent": 3.0,
+        "in_range_percent": 91.6,
+        "high_percent": 2.4,
+        "very_high_percent": 2.0,
+        "below_target_percent": 5.0,
+        "in_target_percent": 77.1,
+        "above_target_percent": 17.9,
+    }
+    rows = {r["band"]: r for r in band_rows(metrics, PRESETS["pregnancy_t1"])}
+    assert rows["in_range"]["percent"] == 77.1 and rows["in_range"]["low"] == 63
+    assert rows["low"]["percent"] == pytest.approx(4.0) and rows["low"]["high"] == 63
+    assert rows["high"]["percent"] == pytest.approx(15.9) and rows["high"]["low"] == 140
+    assert rows["in_range"]["goal"]["target"] == 70.0
+    assert rows["low"]["goal"]["key"] == "below_target_percent"
+    assert rows["low"]["goal"]["cumulative"] is True
+    # Older / high-risk: TIR goal > 50 % (not the standard 70 %).
+    older = {r["band"]: r for r in band_rows(metrics, PRESETS["older_high_risk"])}
+    assert older["in_range"]["goal"]["target"] == 50.0 and older["in_range"]["percent"] == 91.6
+
+
+def test_it_judges_sufficiency_against_the_reports_own_period():
+    from glycemia.targets import sufficiency
+
+    assert sufficiency(days=7, period_days=7, active_percent=85.0)["sufficient"] is True
+    assert sufficiency(days=14, period_days=14, active_percent=69.94)["sufficient"] is False
+    assert sufficiency(days=10, period_days=14, active_percent=95.0)["sufficient"] is False
+    assert sufficiency(days=28, period_days=28, active_percent=70.0)["required_days"] == 14
+
+
+def test_it_evaluates_finger_stick_averages_against_meal_targets():
+    from glycemia.targets import evaluate_meter
+
+    metrics = {
+        "by_meal_tag": {
+            "fasting": {"readings": 14, "mean_mg_dl": 130.4},  # shown 130: within 80-130
+            "before_meal": {"readings": 0, "mean_mg_dl": None},
+            "after_meal": {"readings": 10, "mean_mg_dl": 181.0},
+        }
+    }
+    rows = {r["tag"]: r for r in evaluate_meter(metrics, PRESETS["standard"])}
+    assert rows["fasting"]["met"] is True and rows["fasting"]["high"] == 130
+    assert rows["before_meal"]["met"] is None
+    assert rows["after_meal"]["met"] is False
+    pregnancy = {r["tag"]: r for r in evaluate_meter(metrics, PRESETS["pregnancy_t1"])}
+    assert pregnancy["fasting"]["high"] == 95 and pregnancy["fasting"]["met"] is False

@@ -137,7 +137,8 @@ def test_it_makes_a_meter_report_when_there_is_no_cgm(patient, load_meter):
     assert report.kind == "smbg"
     assert report.metrics["kind"] == "smbg" and report.metrics["readings"] > 14
     assert set(report.metrics["by_meal_tag"]) >= {"fasting", "after_meal"}
-    assert report.metrics["points"] and report.goals == []
+    assert report.metrics["points"]
+    assert [g["tag"] for g in report.goals] == ["fasting", "before_meal", "after_meal"]
 
 
 def test_it_makes_no_report_without_data(patient):

@@ -152,6 +152,88 @@ def test_it_draws_figures_that_plotly_accepts(report, patient, load_meter, other
     go.Figure(report_figures(meter, unit="mg/dL")["meter"])
 
 
+def test_it_keeps_the_internal_note_from_the_patient(client, alice, patient_user, report):
+    client.force_login(alice)
+    page = client.get(reverse("reports-detail", args=[report.pk])).content.decode()
+    assert "care team only" in page and "The patient reads this" in page  # the form says who
+    client.post(
+        reverse("reports-note", args=[report.pk]),
+        {"note": "Suspect basal too high", "message": "Well done on the sensor wear"},
+    )
+    client.force_login(patient_user)
+    page = client.get(reverse("reports-detail", args=[report.pk])).content.decode()
+    assert "Well done on the sensor wear" in page and "Suspect basal too high" not in page
+    data = client.get(f"/api/v1/reports/{report.pk}/").json()
+    assert (
+        "clinician_note" not in data and data["patient_message"] == "Well done on the sensor wear"
+    )
+    client.force_login(alice)
+    data = client.get(f"/api/v1/reports/{report.pk}/").json()
+    assert data["clinician_note"] == "Suspect basal too high"
+
+
+def test_it_rounds_rather_than_truncates(client, alice, patient):
+    """12 of 288 readings a day below 54: 4.1667 % shows as 4.2 % (truncation said 4.1 %),
+    and "< 1 %" is not met."""
+    import numpy as np
+
+    from tests.reports.conftest import PERIOD_START, grid, load
+
+    t = grid(PERIOD_START, 14)
+    v = np.full(t.size, 120.0)
+    v[np.arange(t.size) % 288 < 12] = 50.0
+    load(patient, t, v)
+    report = report_generate(patient_id=patient.pk, period_end=PERIOD_END)
+    client.force_login(alice)
+    body = client.get(reverse("reports-detail", args=[report.pk])).content.decode()
+    row = body.split('data-goal="very_low_percent"')[1].split("</tr>")[0]
+    assert "4.2 %" in row and "not-met" in row
+    assert "4.1 %" not in body
+
+
+def test_it_warns_of_an_up_titration_rule_with_too_many_lows(client, alice, patient):
+    import numpy as np
+
+    from care_plans.services import care_plan_default_content, care_plan_revise
+    from tests.reports.conftest import PERIOD_START, grid, load
+
+    content = care_plan_default_content(patient=patient)
+    content["medications"] = [
+        {
+            "kind": "insulin_basal",
+            "product": "Insulin glargine",
+            "dose": 18,
+            "dose_unit": "U",
+            "timing": "bedtime",
+            "frequency": "once daily",
+            "carb_ratio_g_per_u": None,
+            "correction_factor_mg_dl_per_u": None,
+            "titration_rule": "+2 U every 3 days while fasting > 130",
+        }
+    ]
+    care_plan_revise(patient=patient, by=alice, reason="start", content=content)
+    t = grid(PERIOD_START, 14)
+    v = np.full(t.size, 120.0)
+    v[np.arange(t.size) % 288 < 20] = 60.0  # 6.9 % below 70: above the < 4 % goal
+    load(patient, t, v)
+    report = report_generate(patient_id=patient.pk, period_end=PERIOD_END)
+    client.force_login(alice)
+    body = client.get(reverse("reports-detail", args=[report.pk])).content.decode()
+    assert "up-titration rule" in body and "Insulin glargine" in body
+
+
+def test_it_shows_a_meter_report_against_the_plans_schedule_and_targets(
+    client, alice, patient, load_meter
+):
+    load_meter(patient)
+    report = report_generate(patient_id=patient.pk, period_end=PERIOD_END)
+    client.force_login(alice)
+    body = client.get(reverse("reports-detail", args=[report.pk])).content.decode()
+    assert 'data-goal="fasting_mean_mg_dl"' in body and "80–130 mg/dL" in body
+    assert 'data-metric="below_70_percent"' in body
+    assert "No CGM" not in body
+
+
 def test_it_hides_unread_reports_of_patients_taken_off_the_care_team(client, alice, report):
     report.patient.endocrinologists.remove(alice)
     client.force_login(alice)

@@ -1,0 +1,166 @@
+"""How clinical numbers are shown: ONE rounding rule for every page, PDF, CSV and comparison.
+
+Rules (pure Python, no Django; the template filters, the PDF, exports and comparisons call
+these functions, never ``floatformat`` or f-strings of their own):
+
+- **Round half away from zero** ("4.15 %" -> "4.2 %"), never truncate: truncating understates
+  hypoglycaemia (4.19 % below range shown as "4.1 %"). Rounding goes through ``Decimal`` of
+  the number's shortest repr, so 4.15 rounds up although the binary float is 4.1499999...
+- **Precision**: percentages (time in ranges, CV, CGM active) 1 decimal; GMI 1 decimal;
+  glucose in mg/dL whole numbers, in mmol/L 1 decimal (the unit always named); GRI 1 decimal;
+  LBGI / HBGI 2 decimals.
+- **Goals are decided on the shown value**: "4.0 %, goal < 4 %" is *not met*, and a value
+  that rounds to 3.9 % *is* met, so a reader can check every verdict from the page
+  (``goal_met``).
+- **Local time**: an instant shown to a person is the patient's local wall-clock time, and the
+  zone is named next to it (``local_time``, ``zone_label``); APIs keep ISO 8601 with offset.
+
+>>> percent(4.15), glucose(123.5, "mg/dL"), glucose(180, "mmol/L"), gmi(6.249)
+('4.2 %', '124 mg/dL', '10.0 mmol/L', '6.2 %')
+>>> goal_met(3.96, "<", 4), goal_met(3.94, "<", 4)
+(False, True)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+import zoneinfo
+from decimal import ROUND_HALF_UP, Decimal
+
+from glycemia.units import MG_DL_PER_MMOL_L, MMOL_L
+
+DASH = "—"
+PERCENT_DECIMALS = 1
+GMI_DECIMALS = 1
+GRI_DECIMALS = 1
+INDEX_DECIMALS = 2  # LBGI, HBGI
+MG_DL_DECIMALS = 0
+MMOL_L_DECIMALS = 1
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+
+_COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+# Shown comparison signs: "≤"/"≥" read better than "<="/">=" on a page and in a PDF.
+COMPARISON_SIGNS = {">": ">", ">=": "≥", "<": "<", "<=": "≤"}
+
+
+def rounded(value, decimals: int) -> float | None:
+    """`value` rounded half away from zero to `decimals` places (None stays None).
+
+    >>> rounded(4.15, 1), rounded(-0.05, 1), rounded(123.5, 0), rounded(None, 1)
+    (4.2, -0.1, 124.0, None)
+    """
+    if value is None:
+        return None
+    quantum = Decimal(1).scaleb(-decimals)
+    return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def _number(value: float | None, decimals: int) -> str:
+    if value is None:
+        return DASH
+    return f"{rounded(value, decimals):.{decimals}f}"
+
+
+def percent_value(value) -> float | None:
+    """A percentage as shown (1 decimal)."""
+    return rounded(value, PERCENT_DECIMALS)
+
+
+def percent(value, *, sign: bool = True) -> str:
+    """'4.2 %' (or '4.2' with ``sign=False``); '—' for a missing value."""
+    text = _number(value, PERCENT_DECIMALS)
+    return f"{text} %" if sign and value is not None else text
+
+
+def gmi(value) -> str:
+    return DASH if value is None else f"{_number(value, GMI_DECIMALS)} %"
+
+
+def cv(value) -> str:
+    return percent(value)
+
+
+def gri(value) -> str:
+    return _number(value, GRI_DECIMALS)
+
+
+def index(value) -> str:
+    """LBGI / HBGI."""
+    return _number(value, INDEX_DECIMALS)
+
+
+def glucose_decimals(unit: str) -> int:
+    return MMOL_L_DECIMALS if unit == MMOL_L else MG_DL_DECIMALS
+
+
+def glucose_value(mg_dl, unit: str) -> float | None:
+    """A glucose value (stored in mg/dL) as shown in `unit`: 123.5 -> 124 mg/dL, 180 -> 10.0."""
+    if mg_dl is None:
+        return None
+    value = float(mg_dl) / MG_DL_PER_MMOL_L if unit == MMOL_L else float(mg_dl)
+    return rounded(value, glucose_decimals(unit))
+
+
+def glucose(mg_dl, unit: str, *, with_unit: bool = True) -> str:
+    """'124 mg/dL', '6.9 mmol/L' (``with_unit=False``: the number alone); '—' if missing."""
+    if mg_dl is None:
+        return DASH
+    text = f"{glucose_value(mg_dl, unit):.{glucose_decimals(unit)}f}"
+    return f"{text} {unit}" if with_unit else text
+
+
+def glucose_range(low_mg_dl, high_mg_dl, unit: str) -> str:
+    """'3.5–7.8 mmol/L', '63–140 mg/dL': the unit once, after the range."""
+    return f"{glucose(low_mg_dl, unit, with_unit=False)}–{glucose(high_mg_dl, unit)}"
+
+
+def factor(mg_dl_per_unit, unit: str) -> str:
+    """An insulin correction factor in the viewer's unit: '50 mg/dL/U', '2.8 mmol/L/U'."""
+    if mg_dl_per_unit is None:
+        return DASH
+    return f"{glucose(mg_dl_per_unit, unit)}/U"
+
+
+def goal_met(value, comparison: str, target) -> bool | None:
+    """Whether a % goal is met, judged on the value *as shown* (1 decimal).
+
+    >>> goal_met(70.04, ">", 70), goal_met(70.05, ">", 70), goal_met(None, ">", 70)
+    (False, True, None)
+    """
+    shown = percent_value(value)
+    if shown is None or target is None:
+        return None
+    return bool(_COMPARE[comparison](shown, float(target)))
+
+
+def goal_text(comparison: str, target) -> str:
+    """'< 4 %', '> 70 %', '≤ 36 %' (the target without needless decimals)."""
+    number = float(target)
+    shown = f"{number:g}" if number == rounded(number, 1) else f"{number:.1f}"
+    return f"{COMPARISON_SIGNS.get(comparison, comparison)} {shown} %"
+
+
+def zone_label(tz: str, when: dt.datetime | None = None) -> str:
+    """The zone as a reader recognises it: 'Asia/Shanghai, UTC+08:00'."""
+    when = when or dt.datetime.now(dt.UTC)
+    offset = when.astimezone(zoneinfo.ZoneInfo(tz)).strftime("%z")
+    return f"{tz}, UTC{offset[:3]}:{offset[3:]}"
+
+
+def local_datetime(instant, tz: str) -> dt.datetime:
+    """An ISO 8601 string or aware datetime -> aware datetime in the patient's zone."""
+    if isinstance(instant, str):
+        instant = dt.datetime.fromisoformat(instant.replace("Z", "+00:00"))
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=dt.UTC)
+    return instant.astimezone(zoneinfo.ZoneInfo(tz))
+
+
+def local_time(instant, tz: str) -> str:
+    """'2026-03-05 02:10': the patient's wall-clock time (name the zone beside it).
+
+    >>> local_time("2026-03-04T18:10:00+00:00", "Asia/Shanghai")
+    '2026-03-05 02:10'
+    """
+    return local_datetime(instant, tz).strftime(TIME_FORMAT)
