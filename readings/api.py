@@ -17,7 +17,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
@@ -41,6 +41,13 @@ class IsPersonOrDevicePosting(BasePermission):
         if not (user and user.is_authenticated):
             return False
         return not getattr(user, "is_device", False) or request.method == "POST"
+
+
+class LenientJSONParser(JSONParser):
+    """JSON that may hold NaN/Infinity (some uploaders write them): the body is still read and
+    each such value becomes that row's error (``StrictNumberField``), not a 400 for all."""
+
+    strict = False
 
 
 def _patient_for_writing(request, pk) -> Patient:
@@ -81,6 +88,7 @@ def _local_bound(text: str, patient: Patient, *, end: bool) -> dt.datetime:
 )
 @api_view(["GET", "POST"])
 @permission_classes([IsPersonOrDevicePosting])
+@parser_classes([LenientJSONParser])
 def patient_readings(request, pk):
     if request.method == "POST":
         patient = _patient_for_writing(request, pk)
@@ -88,7 +96,9 @@ def patient_readings(request, pk):
         batch.is_valid(raise_exception=True)
         with transaction.atomic():
             result = readings_ingest(
-                patient=patient, items=s.batch_items(batch.validated_data["readings"])
+                patient=patient,
+                items=s.batch_items(batch.validated_data["readings"]),
+                rejected_limit=None,
             )
             if not getattr(request.user, "is_device", False):
                 audit(request.user, patient, "change", "readings (API batch)")

@@ -7,9 +7,10 @@ FHIR and the demo seeder:
     NOTHING RETURNING, conflicts, rollup deltas] → IngestResult
 
 Why this shape:
-- uniqueness is the database's job (constraint ``reading_unique_identity``); a chunk is inserted
-  with ``ON CONFLICT DO NOTHING RETURNING`` so duplicates and concurrent uploads of the same file
-  are absorbed without a query per row, and we learn exactly which rows were new;
+- uniqueness is the database's job (constraint ``reading_unique_instant``: one reading per
+  patient, kind and instant, whichever device sent it — see ``readings.models``); a chunk is
+  inserted with ``ON CONFLICT DO NOTHING RETURNING`` so duplicates and concurrent uploads of
+  the same file are absorbed without a query per row, and we learn exactly which rows were new;
 - rollups are additive (count, sums, band counts, min/max), so the rows that were really inserted
   are folded into ``DailyRollup`` with an ``ON CONFLICT DO UPDATE`` — correct under concurrency;
 - on PostgreSQL a chunk is first tried with a plain ``COPY`` straight into the readings table,
@@ -25,10 +26,12 @@ Why this shape:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
 import queue
+import re
 import secrets
 import struct
 import threading
@@ -54,18 +57,114 @@ CHUNK_SIZE = 5000
 DEFAULT_INTERVAL_MINUTES = 5.0
 ROLLED_UP_KINDS = ("cgm", "smbg")
 CONFLICT_TOLERANCE_MG_DL = 0.5  # same identity, values closer than this are the same reading
+# Plausible time (DESIGN §3): nothing before the Unix epoch, nothing later than now + this
+# (a device clock a little ahead is normal; a day ahead is a wrong clock or zone).
+FUTURE_TOLERANCE = dt.timedelta(hours=1)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# Glucose a CGM reports starts at 40 mg/dL (Dexcom, Medtronic, Libre: lower is "LO"). Below
+# it, 0-12 are Dexcom/Nightscout status codes (DESIGN §3: never glucose, rejected); 13-39 are
+# readings below the device's range (Dexcom sends 39 for LOW; bridges pass lower raw values):
+# stored flagged "low" at the device limit, as a "LO" marker is.
+CGM_LOWEST_MG_DL = 40.0
+HIGHEST_ERROR_CODE = 12
+VALUE_LIMITS_MG_DL = (0.0, 1000.0)  # the table's check constraint: 0 < v <= 1000
+# Dexcom's special values as Nightscout names them (lib/plugins/errorcodes.js).
+SENSOR_ERROR_CODES = {
+    0: "no value",
+    1: "sensor not active",
+    2: "minimal deviation",
+    3: "no antenna",
+    5: "sensor not calibrated",
+    6: "counts deviation",
+    9: "absolute deviation",
+    10: "power deviation",
+    12: "bad RF",
+}
+REJECTED_KEPT = 1000  # rejected rows kept with their reason; beyond, only counts per reason
 
 
 @dataclass
 class IngestResult:
+    """What an ingest did. ``rejected`` keeps the first ``limit`` rows with their reason (all
+    of them when ``limit`` is None); ``rejected_total`` and ``rejected_by_reason`` count every
+    one, so a file of junk costs a bounded list, not one entry per bad row."""
+
     accepted: int = 0
     duplicates: int = 0
     rejected: list[dict] = field(default_factory=list)
     treatments: int = 0
     warnings: list[str] = field(default_factory=list)
+    rejected_total: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    limit: int | None = REJECTED_KEPT
+
+    def reject(self, line: int, reason: str) -> None:
+        self.rejected_total += 1
+        kind = reason_kind(reason)
+        self.rejected_by_reason[kind] = self.rejected_by_reason.get(kind, 0) + 1
+        if self.limit is None or len(self.rejected) < self.limit:
+            self.rejected.append({"line": line, "reason": reason})
 
     def as_dict(self) -> dict:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+
+
+_NUMBERS = re.compile(r"[-+]?\d[\d.:,+\-TZ]*")
+
+
+def reason_kind(reason: str) -> str:
+    """A reason with its numbers and instants blanked: what rejected rows are counted by.
+
+    >>> reason_kind("glucose 1500 mg/dL is impossible (> 1000)")
+    'glucose # mg/dL is impossible (> #)'
+    """
+    return _NUMBERS.sub("#", reason)[:160]
+
+
+def reading_checked(reading, *, now: dt.datetime):
+    """(reading to store or None, why not): DESIGN §3 on values and time, on every path.
+
+    Checked here, on the one write path, whatever parser or API built the record: a value
+    must be a finite number in the table's range; an unflagged CGM value of 0-12 is a
+    Dexcom/Nightscout status code (rejected), 13-39 is below the sensor's range (stored at
+    40 mg/dL flagged "low"); the time must be after 1970 and not in the future.
+
+    >>> reading_checked(Reading(1, datetime(2024, 5, 1, tzinfo=UTC), 10.0, "cgm"), now=now)
+    (None, 'sensor error code 10 (power deviation), not a glucose value (...)')
+    """
+    value = reading.value_mg_dl
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None, f"glucose must be a number, not {type(value).__name__}"
+    if not VALUE_LIMITS_MG_DL[0] < value <= VALUE_LIMITS_MG_DL[1]:  # NaN fails this too
+        return None, f"glucose {value:g} mg/dL is impossible (not in 0-1000)"
+    if value < CGM_LOWEST_MG_DL and reading.kind in ("cgm", "scan") and not reading.flag:
+        if value <= HIGHEST_ERROR_CODE:
+            name = SENSOR_ERROR_CODES.get(int(value)) if value == int(value) else None
+            what = f"sensor error code {value:g}" + (f" ({name})" if name else "")
+            return None, f"{what}, not a glucose value (CGM values start at 40 mg/dL)"
+        reading = dataclasses.replace(reading, value_mg_dl=CGM_LOWEST_MG_DL, flag="low")
+    problem = time_problem(reading.timestamp, now=now)
+    return (None, problem) if problem else (reading, None)
+
+
+def time_problem(timestamp, *, now: dt.datetime) -> str | None:
+    """Why an instant cannot be a reading's or a treatment's time (before 1970, future)."""
+    if not isinstance(timestamp, dt.datetime):
+        return "time must be a date and time"
+    if timestamp.tzinfo is None:
+        timestamp = timestamp.replace(tzinfo=dt.UTC)
+    if timestamp < EPOCH:
+        return f"time {_when(timestamp)} is before 1970"
+    if timestamp > now + FUTURE_TOLERANCE:
+        return f"time {_when(timestamp)} is in the future: check the device clock and time zone"
+    return None
+
+
+def _when(moment: dt.datetime) -> str:
+    try:
+        return moment.astimezone(dt.UTC).isoformat(timespec="minutes").replace("+00:00", "Z")
+    except OverflowError:
+        return moment.isoformat(timespec="minutes")
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:
@@ -102,33 +201,63 @@ def readings_ingest(
     upload: Upload | None = None,
     chunk_size: int = CHUNK_SIZE,
     on_progress=None,
+    rejected_limit: int | None = REJECTED_KEPT,
 ) -> IngestResult:
     """Store parsed items (readings, treatments, row errors) for ``patient``.
 
     ``items`` is any iterable of ``readings.parsers`` records (``Reading``, ``Treatment``,
-    ``RowError``), consumed once, in chunks. Must run inside ``transaction.atomic()``.
+    ``RowError``), consumed once, in chunks. Every reading is checked (``reading_checked``)
+    before it is stored. Must run inside ``transaction.atomic()``. ``on_progress(rows)`` is
+    called after each chunk with the number of records read so far. An upload that is junk
+    from its first ``JUNK_ROWS`` rows on stops with ``UnreadableFile``.
     """
-    result = IngestResult()
+    result = IngestResult(limit=rejected_limit)
     devices = _Devices(patient.pk)
     upload_id = upload.pk if upload else None
     plan = _InsertPlan()
-    for n, chunk in enumerate(_chunks(items, chunk_size)):
+    now = timezone.now()
+    seen = 0
+    for chunk in _chunks(items, chunk_size):
         readings, treatments = [], []
         for item in chunk:
             if hasattr(item, "value_mg_dl"):
-                readings.append(item)
+                reading, problem = reading_checked(item, now=now)
+                if problem is None:
+                    readings.append(reading)
+                else:
+                    result.reject(item.line, problem)
             elif hasattr(item, "amount"):
-                treatments.append(item)
+                problem = time_problem(item.timestamp, now=now)
+                if problem is None:
+                    treatments.append(item)
+                else:
+                    result.reject(item.line, problem)
             else:
-                result.rejected.append({"line": item.line, "reason": item.reason})
+                result.reject(item.line, item.reason)
         if readings:
             _insert_readings(patient, readings, devices, upload_id, result, plan)
         if treatments:
             result.treatments += _insert_treatments(patient, treatments, devices, upload_id)
+        seen += len(chunk)
         if on_progress is not None:
-            on_progress(n + 1)
+            on_progress(seen)
+        if upload is not None and seen >= JUNK_ROWS and result.rejected_total >= seen * 0.9:
+            if not (result.accepted or result.duplicates or result.treatments):
+                raise UnreadableFile(_junk_reason(seen, result))
         del chunk, readings, treatments  # not kept alive while the next chunk is read
     return result
+
+
+JUNK_ROWS = 10_000  # an upload whose first rows are all rejected stops after this many
+
+
+def _junk_reason(seen: int, result: IngestResult) -> str:
+    common = sorted(result.rejected_by_reason.items(), key=lambda item: -item[1])[:3]
+    reasons = "; ".join(f"{count} × {reason}" for reason, count in common)
+    return (
+        f"stopped after {seen} rows: none of them could be read ({reasons}). "
+        "Is this the right file and format?"
+    )
 
 
 @dataclass
@@ -152,7 +281,8 @@ def _insert_readings(
             if batch.repeated:
                 conflicts = _conflicts(batch.repeated)
                 result.duplicates += len(batch.repeated) - len(conflicts)
-                result.rejected.extend(conflicts)
+                for row in conflicts:
+                    result.reject(row["line"], row["reason"])
             _fold_into_rollups(patient, batch.series())
             return
         del batch  # some rows are already stored: the conflict-handling path below
@@ -167,12 +297,13 @@ def _insert_readings(
     if not_inserted:
         conflicts = _conflicts(not_inserted)
         result.duplicates += len(not_inserted) - len(conflicts)
-        result.rejected.extend(conflicts)
+        for row in conflicts:
+            result.reject(row["line"], row["reason"])
     _fold_into_rollups(patient, _series(inserted))
 
 
 def _identity(row: tuple) -> tuple:
-    return row[2], row[3], row[5]  # device, timestamp, kind (the patient is the same)
+    return row[3], row[5]  # timestamp, kind: one reading per instant (the patient is the same)
 
 
 def _rows(
@@ -206,7 +337,7 @@ def _rows(
             r.meal_tag or "",
             upload_id,
         )
-        key = (device_id, timestamp, kind)
+        key = (timestamp, kind)
         if key in seen:
             repeated.append(row)
         else:
@@ -234,12 +365,12 @@ def _insert_generic(rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
             params = [value for row in part for value in row[1:]]
             cursor.execute(
                 f"INSERT INTO {table} ({_COLUMNS}) VALUES {values} "
-                "ON CONFLICT (patient_id, kind, device_id, timestamp) DO NOTHING "
-                "RETURNING device_id, timestamp, kind",
+                "ON CONFLICT (patient_id, kind, timestamp) DO NOTHING "
+                "RETURNING timestamp, kind",
                 params,
             )
             returned.extend(cursor.fetchall())
-    new = {(d, _utc(t), k) for d, t, k in returned}
+    new = {(_utc(t), k) for t, k in returned}
     inserted = [row for row in rows if _identity(row) in new]
     skipped = [row for row in rows if _identity(row) not in new]
     return inserted, skipped
@@ -293,7 +424,7 @@ def _encode_batch(patient_id: int, readings: list, devices: _Devices, upload_id)
     """
     encoding = connection.connection.info.encoding
     shapes: dict[tuple, tuple] = {}
-    seen_by_identity: dict[tuple, set] = {}  # (device id, kind) -> µs already in this chunk
+    seen_by_identity: dict[str, set] = {}  # kind -> µs already in this chunk (any device)
     rolled_up: dict[str, tuple[list[int], list[float]]] = {
         kind: ([], []) for kind in ROLLED_UP_KINDS
     }
@@ -346,7 +477,7 @@ def _shape(patient_id, reading, devices: _Devices, upload_id, encoding, seen_by_
     )
     suffix += struct.pack(">iq", 8, upload_id) if upload_id is not None else struct.pack(">i", -1)
     pack = struct.Struct(f">{len(prefix)}sqid{len(suffix)}s").pack
-    seen = seen_by_identity.setdefault((device_id, kind), set())
+    seen = seen_by_identity.setdefault(kind, set())
     times, values = rolled.get(kind, (None, None))
     return pack, prefix, suffix, device_id, seen, times, values
 
@@ -391,11 +522,10 @@ def _insert_staged(rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
         cursor.execute(
             f"WITH inserted AS (INSERT INTO {table} ({_COLUMNS}) SELECT {_COLUMNS} "
             "FROM reading_copy_stage ORDER BY idx "
-            "ON CONFLICT (patient_id, kind, device_id, timestamp) DO NOTHING "
-            "RETURNING device_id, timestamp, kind) "
+            "ON CONFLICT (patient_id, kind, timestamp) DO NOTHING "
+            "RETURNING timestamp, kind) "
             "SELECT s.idx FROM reading_copy_stage s WHERE NOT EXISTS (SELECT 1 FROM inserted i "
-            "WHERE i.device_id = s.device_id AND i.timestamp = s.timestamp "
-            "AND i.kind = s.kind)"
+            "WHERE i.timestamp = s.timestamp AND i.kind = s.kind)"
         )
         skipped_positions = {idx for (idx,) in cursor.fetchall()}
     if not skipped_positions:
@@ -436,10 +566,13 @@ def _conflicts(not_inserted: list[tuple]) -> list[dict]:
     """Rows not inserted whose stored twin has a different value: kept first, reported."""
     stamps = [row[3] for row in not_inserted]
     stored = {
-        (d, t, k): v
-        for d, t, k, v in Reading.objects.filter(
-            patient_id=not_inserted[0][1], timestamp__gte=min(stamps), timestamp__lte=max(stamps)
-        ).values_list("device_id", "timestamp", "kind", "value_mg_dl")
+        (t, k): v
+        for t, k, v in Reading.objects.filter(
+            # a second either side: SQLite compares its stored text, not instants
+            patient_id=not_inserted[0][1],
+            timestamp__gte=min(stamps) - dt.timedelta(seconds=1),
+            timestamp__lte=max(stamps) + dt.timedelta(seconds=1),
+        ).values_list("timestamp", "kind", "value_mg_dl")
     }
     conflicts = []
     for row in not_inserted:
@@ -559,6 +692,8 @@ def upload_finish(upload: Upload, result: IngestResult, *, fmt: str, warnings: l
     upload.accepted = result.accepted
     upload.duplicates = result.duplicates
     upload.rejected = sorted(result.rejected, key=lambda item: item["line"])
+    upload.rejected_total = result.rejected_total
+    upload.rejected_by_reason = result.rejected_by_reason
     upload.treatments_count = result.treatments
     upload.warnings = list(warnings) + result.warnings
     upload.status = Upload.Status.DONE
