@@ -35,6 +35,7 @@ import re
 import secrets
 import struct
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -609,8 +611,37 @@ def _fold_into_rollups(patient, series: dict[str, tuple[np.ndarray, np.ndarray]]
         times, values = series[kind]
         stamps = (times * 1e9).astype("int64").astype("datetime64[ns]")
         frame = daily_rollups(stamps, values, tz=patient.timezone)
-        interval = interval_for(stamps) if kind == "cgm" else DEFAULT_INTERVAL_MINUTES
+        interval = _device_interval(patient, stamps) if kind == "cgm" else DEFAULT_INTERVAL_MINUTES
         rollups_add(patient_id=patient.pk, kind=kind, frame=frame, interval_minutes=interval)
+
+
+INTERVAL_OWN_READINGS = 24  # a batch with this many readings shows its device's spacing
+INTERVAL_NEIGHBOURHOOD = dt.timedelta(hours=6)
+
+
+def _device_interval(patient, stamps: np.ndarray) -> float:
+    """The sampling interval of the series these new CGM readings belong to (issue #11, 12).
+
+    It belongs to the device, not to the insert batch: uploaders post one reading at a time
+    (xDrip+, AndroidAPS), and one reading says nothing about spacing. A batch with enough
+    readings shows it; a smaller one is read together with the stored CGM readings around
+    it (the new ones included: they are inserted already).
+    """
+    if stamps.size >= INTERVAL_OWN_READINGS:
+        return interval_for(stamps)
+    first = dt.datetime.fromtimestamp(int(stamps.min().astype("int64")) / 1e9, dt.UTC)
+    last = dt.datetime.fromtimestamp(int(stamps.max().astype("int64")) / 1e9, dt.UTC)
+    around = Reading.objects.filter(
+        patient_id=patient.pk,
+        kind="cgm",
+        timestamp__gte=first - INTERVAL_NEIGHBOURHOOD,
+        timestamp__lte=last + INTERVAL_NEIGHBOURHOOD,
+    ).values_list("timestamp", flat=True)
+    times = [moment.timestamp() for moment in around]
+    if len(times) < 2:
+        return DEFAULT_INTERVAL_MINUTES
+    neighbours = (np.array(sorted(times)) * 1e9).astype("int64").astype("datetime64[ns]")
+    return interval_for(neighbours)
 
 
 def rollups_add(*, patient_id: int, kind: str, frame, interval_minutes: float) -> None:
@@ -668,8 +699,17 @@ def _insert_treatments(patient, treatments: list, devices: _Devices, upload_id) 
 
 
 def rollups_rebuild(*, patient) -> None:
-    """Recompute a patient's rollups from raw readings (repair tool; also the test oracle)."""
+    """Recompute a patient's rollups from raw readings, atomically.
+
+    Run when the patient's time zone changes (their local days move: ``readings.tasks``),
+    as a repair tool, and as the test oracle. The patient row is locked first, so two
+    rebuilds of one patient run one after the other; a reader sees the old rollups or the
+    new ones, never a mix.
+    """
     with transaction.atomic():
+        from patients.models import Patient
+
+        patient = Patient.objects.select_for_update().get(pk=patient.pk)
         DailyRollup.objects.filter(patient=patient).delete()
         for kind in ROLLED_UP_KINDS:
             rows = list(
@@ -756,8 +796,14 @@ def upload_process(*, upload_id: int) -> Upload | None:
     nothing behind but the upload, marked failed with the reason. A crash is re-raised after
     marking so it is still logged and reported by whoever called.
     """
+    now = timezone.now()
     claimed = Upload.objects.filter(pk=upload_id, status=Upload.Status.PENDING).update(
-        status=Upload.Status.PROCESSING
+        status=Upload.Status.PROCESSING,
+        claimed_at=now,
+        progress_at=now,
+        attempts=F("attempts") + 1,
+        processed_rows=0,
+        processed_bytes=0,
     )
     if not claimed:
         return None
@@ -770,8 +816,11 @@ def upload_process(*, upload_id: int) -> Upload | None:
                 format=upload.requested_format,
                 timezone=upload.timezone or patient.timezone,
             )
+            progress = _Progress(upload_id, binary)
             with transaction.atomic(), _parsed_ahead(parsed.items()) as items:
-                result = readings_ingest(patient=patient, items=items, upload=upload)
+                result = readings_ingest(
+                    patient=patient, items=items, upload=upload, on_progress=progress
+                )
                 upload_finish(upload, result, fmt=parsed.format, warnings=parsed.warnings)
     except UnreadableFile as exc:
         return _upload_fail(upload, str(exc))
@@ -780,6 +829,57 @@ def upload_process(*, upload_id: int) -> Upload | None:
         _upload_fail(upload, CRASH_REASON)
         raise
     return upload
+
+
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+class _Progress:
+    """Rows read and bytes of the file consumed, written where a polling page can see them.
+
+    The import is one transaction, so progress written inside it would stay invisible until
+    the end. It is written instead from a short-lived thread, which Django gives its own
+    database connection: outside the import's transaction, committed at once (issue #11,
+    item 18). It is also the upload's sign of life for ``uploads_sweep``. SQLite allows one
+    writer at a time (the import holds it), so there the bar stays indeterminate.
+    """
+
+    def __init__(self, upload_id: int, binary):
+        self.upload_id = upload_id
+        self.binary = binary
+        self.last = 0.0
+
+    def __call__(self, rows: int) -> None:
+        _test_delay()
+        now = time.monotonic()
+        if now - self.last < PROGRESS_EVERY_SECONDS or connection.vendor == "sqlite":
+            return
+        self.last = now
+        try:
+            position = self.binary.tell()
+        except (OSError, ValueError):
+            position = 0
+        writer = threading.Thread(target=self._write, args=(rows, position), daemon=True)
+        writer.start()
+        writer.join()
+
+    def _write(self, rows: int, position: int) -> None:
+        try:
+            Upload.objects.filter(pk=self.upload_id, status=Upload.Status.PROCESSING).update(
+                processed_rows=rows, processed_bytes=position, progress_at=timezone.now()
+            )
+        except Exception:  # noqa: BLE001  (progress is best effort; the import goes on)
+            logger.warning("upload %s: progress not written", self.upload_id, exc_info=True)
+        finally:
+            connection.close()
+
+
+def _test_delay() -> None:
+    """Test-only: UPLOAD_TEST_DELAY_SECONDS makes each chunk slow so a broker test can kill
+    the worker in the middle of an import (tests/readings/test_broker.py). Unset in production."""
+    seconds = float(os.environ.get("UPLOAD_TEST_DELAY_SECONDS") or 0)
+    if seconds > 0:
+        time.sleep(seconds)
 
 
 @contextmanager
@@ -853,6 +953,55 @@ def _upload_fail(upload: Upload, reason: str) -> Upload:
     return upload
 
 
+STALE_AFTER = dt.timedelta(minutes=10)  # no sign of life for this long: the worker died
+MAX_ATTEMPTS = 2  # a file that killed its worker twice is failed, not retried forever
+FAILED_FILE_KEPT = dt.timedelta(days=7)  # a failed upload's file, kept to look into, then gone
+STALE_REASON = (
+    "the import stopped twice without finishing (its worker died); nothing from this file was"
+    " stored. Try again, or split the file."
+)
+
+
+def uploads_sweep(
+    *, now: dt.datetime | None = None, stale_after: dt.timedelta = STALE_AFTER, enqueue=None
+) -> dict:
+    """Periodic (beat "readings: upload sweep"): recover uploads whose process died.
+
+    An upload still "processing" (or "pending") with no sign of life for ``stale_after`` is
+    re-queued once (conditional update: two sweeps never both re-queue it) and failed with a
+    reason after ``MAX_ATTEMPTS``; a failed upload's file is deleted after
+    ``FAILED_FILE_KEPT``. Safe to run twice. ``enqueue(upload_id)`` defaults to the task.
+    """
+    from readings.tasks import process_upload
+
+    now = now or timezone.now()
+    enqueue = enqueue or process_upload.delay
+    cutoff = now - stale_after
+    running = Q(status=Upload.Status.PROCESSING) | Q(status=Upload.Status.PENDING)
+    quiet = Q(progress_at__lt=cutoff) | Q(progress_at=None, created_at__lt=cutoff)
+    counts = {"requeued": 0, "failed": 0, "files_deleted": 0}
+    for upload in Upload.objects.filter(running & quiet).order_by("pk"):
+        if upload.attempts >= MAX_ATTEMPTS:
+            if Upload.objects.filter(pk=upload.pk, status=upload.status).update(
+                status=Upload.Status.FAILED, error=STALE_REASON, finished_at=now
+            ):
+                counts["failed"] += 1
+            continue
+        if Upload.objects.filter(
+            pk=upload.pk, status=upload.status, progress_at=upload.progress_at
+        ).update(status=Upload.Status.PENDING, progress_at=now):
+            transaction.on_commit(lambda pk=upload.pk: enqueue(pk))
+            counts["requeued"] += 1
+    old_failures = Upload.objects.filter(
+        status=Upload.Status.FAILED, finished_at__lt=now - FAILED_FILE_KEPT
+    ).exclude(file="")
+    for upload in old_failures:
+        upload.file.delete(save=False)
+        Upload.objects.filter(pk=upload.pk).update(file="")
+        counts["files_deleted"] += 1
+    return counts
+
+
 def upload_enqueue(upload: Upload) -> None:
     """Process in the background once the upload row is committed (pretix's rule)."""
     from readings.tasks import process_upload
@@ -886,3 +1035,36 @@ def nightscout_link_rotate(*, patient) -> NightscoutLink:
 def nightscout_base_url(link: NightscoutLink) -> str:
     """Absolute base URL an uploader app is given (``SITE_URL`` + ``/ns/<key>/``)."""
     return settings.SITE_URL + reverse("nightscout-root", args=[link.key])
+
+
+# --- a patient's time zone changes ------------------------------------------------------------
+
+
+def rollups_rebuild_for(*, patient_id: int) -> None:
+    """``rollups_rebuild`` by id (the Celery task's body); a vanished patient is no error."""
+    from patients.models import Patient
+
+    patient = Patient.objects.filter(pk=patient_id).first()
+    if patient is not None:
+        rollups_rebuild(patient=patient)
+
+
+def patient_zone_remember(sender, instance, **kwargs) -> None:
+    """pre_save: note the stored zone, so post_save knows whether it changed."""
+    if instance.pk is None:
+        instance._stored_timezone = None
+        return
+    instance._stored_timezone = (
+        sender.objects.filter(pk=instance.pk).values_list("timezone", flat=True).first()
+    )
+
+
+def patient_zone_changed(sender, instance, created, **kwargs) -> None:
+    """post_save: a changed zone rebuilds the rollups in a task, once the change is committed."""
+    before = getattr(instance, "_stored_timezone", None)
+    if created or before is None or before == instance.timezone:
+        return
+    from readings.tasks import rebuild_rollups
+
+    patient_id = instance.pk
+    transaction.on_commit(lambda: rebuild_rollups.delay(patient_id))
