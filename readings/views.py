@@ -6,13 +6,14 @@ One view serves the page and, for an htmx request, just its fragment.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Max, Min
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import audit, get_patient_for, may_see_clinical
-from readings.forms import UploadForm
+from readings.forms import DEVICES, UploadForm
 from readings.models import Upload
 from readings.services import (
     nightscout_link_ensure,
@@ -30,7 +31,7 @@ ROWS_PER_PAGE = 50
 def upload_new(request, pk):
     """Patients (their own), their clinicians and their center's staff bring files here."""
     patient = get_patient_for(request.user, pk, clinical=False)
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(request.POST or None, request.FILES or None, patient=patient)
     if request.method == "POST" and form.is_valid():
         file = form.cleaned_data["file"]
         upload = upload_create(
@@ -38,7 +39,7 @@ def upload_new(request, pk):
             by=request.user,
             file=file,
             filename=file.name,
-            requested_format=form.cleaned_data["format"],
+            requested_format=form.requested_format(),
             timezone=form.cleaned_data["timezone"] or None,
         )
         audit(request.user, patient, "change", f"readings upload {upload.pk}")
@@ -49,7 +50,12 @@ def upload_new(request, pk):
         if request.htmx:
             return render(request, "readings/_upload_status.html", _upload_context(request, upload))
         return redirect("readings-upload-detail", upload.pk)
-    context = {"patient": patient, "form": form, "uploads": patient.uploads.all()[:10]}
+    context = {
+        "patient": patient,
+        "form": form,
+        "devices": DEVICES,
+        "uploads": patient.uploads.all()[:10],
+    }
     return render(request, "readings/upload.html", context)
 
 
@@ -73,11 +79,16 @@ def upload_detail(request, pk):
 
 
 def _upload_context(request, upload: Upload) -> dict:
+    running = upload.status in (Upload.Status.PENDING, Upload.Status.PROCESSING)
+    span = None
+    if upload.status == Upload.Status.DONE and upload.accepted:
+        span = upload.readings.aggregate(first=Min("timestamp"), last=Max("timestamp"))
     return {
         "upload": upload,
         "patient": upload.patient,
         "clinical": may_see_clinical(request.user, upload.patient),
-        "running": upload.status in (Upload.Status.PENDING, Upload.Status.PROCESSING),
+        "running": running,
+        "span": span,
     }
 
 
