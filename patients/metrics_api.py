@@ -40,11 +40,13 @@ from readings.services import FUTURE_TOLERANCE
 
 DEFAULT_WINDOW_DAYS = 14  # Battelino 2019: 14 days of CGM data summarise 3 months
 # Windows of any length are served (years of 5-minute data are a few MB of arrays, read in
-# chunks); only dates outside what a reading can have (1970 .. 2200) are refused.
-FIRST_DAY = dt.date(1970, 1, 1)
-LAST_DAY = dt.date(2200, 12, 31)
+# chunks); only dates outside EARLIEST_DAY .. LATEST_DAY are refused.
 READ_CHUNK = 50_000  # rows fetched from the database at a time
 DEFAULT_TARGETS = "standard"
+# Dates a window may name: wider than any reading can be (DESIGN §3: none before 1970), narrow
+# enough that local midnight ± a day never leaves Python's date range (year 1 .. 9999).
+EARLIEST_DAY = dt.date(1900, 1, 1)
+LATEST_DAY = dt.date(2199, 12, 31)
 METRIC_KINDS = (Reading.Kind.CGM, Reading.Kind.SMBG)
 
 
@@ -57,15 +59,19 @@ def parse_day(value, name: str) -> dt.date | None:
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise WindowError(
-            f"{name} must be a date as YYYY-MM-DD, not {str(value)[:40]!r}."
-        ) from None
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise WindowError(
+                f"{name} must be a date as YYYY-MM-DD, not {str(value)[:40]!r}."
+            ) from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise WindowError(f"{name} must be between {EARLIEST_DAY} and {LATEST_DAY}.")
+    return day
 
 
 def _plausible(readings):
@@ -102,8 +108,6 @@ def resolve_window(patient: Patient, start, end) -> tuple[dt.date, dt.date]:
         start = end - span
     if end < start:
         raise WindowError("end must not be before start.")
-    if start < FIRST_DAY or end > LAST_DAY:
-        raise WindowError(f"A window must lie between {FIRST_DAY} and {LAST_DAY}.")
     return start, end
 
 

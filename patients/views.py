@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from accounts.access import audit, get_patient_for, may_see_clinical, patients_visible_to
 from patients.services import FLAGS, ORDERINGS, rollup_metrics, triage_rows, window_dates
@@ -10,6 +11,7 @@ PAGE_SIZE = 25
 
 
 @login_required
+@require_safe
 def patient_list(request):
     """Endocrinologists: the triage list, riskiest first. Staff: their center's patients."""
     user = request.user
@@ -42,6 +44,7 @@ def patient_list(request):
 
 
 @login_required
+@require_safe
 def patient_detail(request, pk):
     """The patient workspace: figures, readings, reports, care plan, uploads."""
     patient = get_patient_for(request.user, pk, clinical=False)

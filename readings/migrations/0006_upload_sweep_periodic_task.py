@@ -31,7 +31,7 @@ def remove(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("readings", "0004_reading_one_per_instant_upload_progress"),
+        ("readings", "0005_reading_one_per_instant_upload_progress"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 

@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('patients', '0001_initial'),
-        ('readings', '0003_reading_upload_without_db_constraint'),
+        ('readings', '0004_secrets_hashed_token_scopes'),
     ]
 
     operations = [
