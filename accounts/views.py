@@ -7,7 +7,6 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.access import patients_visible_to
 from accounts.models import User
-from patients.services import triage_rows
 
 
 @login_required
@@ -25,7 +24,6 @@ def home(request):
     patients = patients_visible_to(user)
     context = {"patient_count": patients.count()}
     if user.is_admin_role:
-        context["rows"] = triage_rows(patients)[:10]
         return render(request, "accounts/home_admin.html", context)
     context["patients"] = patients.order_by("name")[:20]
     return render(request, "accounts/home_staff.html", context)

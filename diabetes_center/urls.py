@@ -4,7 +4,6 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
-from patients import views as patient_views
 
 api_v1 = [
     path("", include("patients.api_urls")),
@@ -25,8 +24,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/preferences/", account_views.preferences, name="preferences"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("patients/", patient_views.patient_list, name="patients-list"),
-    path("patients/<int:pk>/", patient_views.patient_detail, name="patients-detail"),
+    path("", include("patients.urls")),
     path("", include("readings.urls")),
     path("", include("reports.urls")),
     path("", include("care_plans.urls")),

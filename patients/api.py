@@ -11,9 +11,12 @@ from accounts.access import audit, get_patient_for, patients_visible_to
 from accounts.models import AuditEvent
 from accounts.permissions import IsPerson
 from diabetes_center.http import download_disposition
+from patients import ranking
 from patients.export import export_csv, export_fhir
+from patients.models import Patient
 from patients.serializers import AuditOutput, PatientInput, PatientOutput, TriageRow
-from patients.services import FLAGS, ORDERINGS, triage_rows
+from patients.triage import MODES, ORDERINGS, REVIEWED_CHOICES, TriageQuery, triage_list
+from patients.views import PAGE_SIZE
 
 
 @extend_schema(methods=["GET"], operation_id="patients_list", responses=PatientOutput(many=True))
@@ -64,8 +67,13 @@ def patient_detail(request, pk):
 @extend_schema(
     operation_id="triage_list",
     parameters=[
-        OpenApiParameter("ordering", str, enum=sorted(ORDERINGS)),
-        OpenApiParameter("flag", str, enum=list(FLAGS)),
+        OpenApiParameter("ordering", str, enum=sorted(ORDERINGS) + [f"-{k}" for k in ORDERINGS]),
+        OpenApiParameter("flag", str, enum=list(ranking.FLAGS)),
+        OpenApiParameter("type", str, enum=list(Patient.DiabetesType.values)),
+        OpenApiParameter("mode", str, enum=list(MODES)),
+        OpenApiParameter("center", int),
+        OpenApiParameter("reviewed", str, enum=list(REVIEWED_CHOICES)),
+        OpenApiParameter("q", str),
         OpenApiParameter("page", int),
     ],
     responses=TriageRow(many=True),
@@ -73,20 +81,16 @@ def patient_detail(request, pk):
 @api_view(["GET"])
 @permission_classes([IsPerson])
 def triage(request):
-    """The signed-in clinician's triage list: the same rows, order and flags as the page."""
+    """The signed-in clinician's triage queue: the same rows, order and flags as the page."""
     user = request.user
     if not (user.is_endocrinologist or user.is_admin_role):
         raise PermissionDenied("The triage list is for endocrinologists.")
-    rows = triage_rows(
-        patients_visible_to(user),
-        ordering=request.query_params.get("ordering", "risk"),
-        flag=request.query_params.get("flag") or None,
-    )
+    query = TriageQuery.from_params(request.query_params)
+    rows = triage_list(patients_visible_to(user), query, user=user)
     paginator = PageNumberPagination()
+    paginator.page_size = PAGE_SIZE
     page = paginator.paginate_queryset(rows, request)
-    return paginator.get_paginated_response(
-        TriageRow([row.as_dict() for row in page], many=True).data
-    )
+    return paginator.get_paginated_response(TriageRow(page, many=True).data)
 
 
 @extend_schema(

@@ -247,6 +247,10 @@ def readings_ingest(
             if not (result.accepted or result.duplicates or result.treatments):
                 raise UnreadableFile(_junk_reason(seen, result))
         del chunk, readings, treatments  # not kept alive while the next chunk is read
+    if result.accepted:
+        from patients.triage import triage_refresh  # patients imports readings: import late
+
+        triage_refresh(patient_ids=[patient.pk])
     return result
 
 
@@ -725,6 +729,9 @@ def rollups_rebuild(*, patient) -> None:
             frame = daily_rollups(stamps, values, tz=patient.timezone)
             interval = interval_for(stamps) if kind == "cgm" else DEFAULT_INTERVAL_MINUTES
             rollups_add(patient_id=patient.pk, kind=kind, frame=frame, interval_minutes=interval)
+        from patients.triage import triage_refresh  # patients imports readings: import late
+
+        triage_refresh(patient_ids=[patient.pk])  # triage entries are kept from the rollups
 
 
 def upload_finish(upload: Upload, result: IngestResult, *, fmt: str, warnings: list[str]) -> None:
