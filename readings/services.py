@@ -325,7 +325,7 @@ def _rows(
     seen: set = set()
     unique, repeated = [], []
     for r in readings:
-        device = r.device
+        device = r.device_key or r.device  # stable identity when the parser knows it
         device_id = device_ids.get(device)
         if device_id is None:
             device_id = device_ids[device] = devices.id_for(device, r.kind)
@@ -438,7 +438,7 @@ def _encode_batch(patient_id: int, readings: list, devices: _Devices, upload_id)
     append = parts.append
     repeated = []
     for r in readings:
-        shape_key = (r.device, r.kind, r.flag, r.meal_tag)
+        shape_key = (r.device_key or r.device, r.kind, r.flag, r.meal_tag)
         try:
             pack, prefix, suffix, device_id, seen, times, values = shapes[shape_key]
         except KeyError:
@@ -471,7 +471,7 @@ _SHAPE_PREFIX = struct.Struct(">hiqiqi")  # 8 fields; patient, device; the times
 def _shape(patient_id, reading, devices: _Devices, upload_id, encoding, seen_by_identity, rolled):
     """The constant parts of one shape's COPY rows (see ``_encode_batch``)."""
     kind = reading.kind
-    device_id = devices.id_for(reading.device, kind)
+    device_id = devices.id_for(reading.device_key or reading.device, kind)
     prefix = _SHAPE_PREFIX.pack(8, 8, patient_id, 8, device_id, 8)
     suffix = b"".join(
         struct.pack(">i", len(text)) + text
@@ -688,7 +688,7 @@ def _insert_treatments(patient, treatments: list, devices: _Devices, upload_id) 
     objects = [
         Treatment(
             patient_id=patient.pk,
-            device_id=devices.id_for(t.device, ""),
+            device_id=devices.id_for(t.device_key or t.device, ""),
             timestamp=t.timestamp,
             kind=t.kind,
             amount=t.amount,

@@ -6,7 +6,7 @@ import pytest
 
 from patients.metrics_api import patient_metrics
 from readings import services
-from readings.models import DailyRollup, Reading, Upload
+from readings.models import DailyRollup, Device, Reading, Upload
 from readings.services import upload_create, upload_process
 from tests.readings.helpers import DEVICES, plain_csv
 
@@ -38,6 +38,7 @@ def test_it_stores_a_dexcom_file_split_in_two_once(patient):
     cgm = Reading.objects.filter(patient=patient, kind="cgm").count()
     assert cgm == 3913  # what the whole file holds (tests/readings/test_services.py)
     assert rollup_count(patient) == 3913
+    assert Device.objects.filter(patient=patient).count() == 1  # one identity across files
     metrics = patient_metrics(patient, start="2019-10-01", end="2019-11-30")
     assert metrics["readings"] == 3913
 
