@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "readings",
     "reports",
     "care_plans",
+    "visits",
     # The project package itself: commands that compose every app (seed_demo).
     "diabetes_center",
 ]
@@ -238,6 +239,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "VisitStatusEnum": "visits.models.Visit.Status",
+        "UploadStatusEnum": "readings.models.Upload.Status",
+        "CheckResultEnum": "visits.models.CheckResult",
+    },
 }
 
 LOGGING = {
@@ -255,3 +261,10 @@ STATICFILES_FINDERS = [
 
 # Absolute address of this site, for links given to uploader apps and in e-mails.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Visits: remind patients this many hours before a visit; how long a claimed message may stay
+# unsent before another worker may take it over (a worker killed mid-send); the SMS gateway
+# (a class with ``send(to, text)``; the default prints to the worker's console).
+VISIT_REMINDER_HOURS = env_int("VISIT_REMINDER_HOURS", 24)
+VISIT_MESSAGE_LEASE_SECONDS = env_int("VISIT_MESSAGE_LEASE_SECONDS", 300)
+VISIT_SMS_BACKEND = env_str("VISIT_SMS_BACKEND", "visits.services.ConsoleSms")

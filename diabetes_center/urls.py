@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("readings.api_urls")),
     path("", include("reports.api_urls")),
     path("", include("care_plans.api_urls")),
+    path("", include("visits.api_urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +29,7 @@ urlpatterns = [
     path("", include("readings.urls")),
     path("", include("reports.urls")),
     path("", include("care_plans.urls")),
+    path("", include("visits.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
