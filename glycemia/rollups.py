@@ -7,8 +7,10 @@ day). `metrics_from_rollups` therefore gives the same numbers as `cgm_metrics` o
 readings, with `start`/`end` set to the first and last rollup dates (whole local days):
 active % = count / expected readings, expected = window minutes / interval, where window
 minutes are 1440 per day unless the frame carries a `day_minutes` column (23 or 25 h DST days).
-The one difference: `cgm_metrics` counts distinct interval slots for active %, a rollup counts
-readings, so two readings in one slot (two devices) raise a rollup's active % (capped at 100).
+The device interval of a window is the count-weighted median of its days' intervals (what the
+raw path's median spacing finds). The one difference: `cgm_metrics` counts distinct interval
+slots for active %, a rollup counts readings, so two readings in one slot (two devices at
+different instants) raise a rollup's active % (capped at 100).
 """
 
 from __future__ import annotations
@@ -128,10 +130,10 @@ def metrics_from_rollups(
         **{f: (f, "sum") for f in ROLLUP_FIELDS if f not in ("min", "max")},
         first_day=("_day", "min"),
         last_day=("_day", "max"),
-        interval=("_interval", "max"),
         covered_minutes=("_day_minutes", "sum"),
         rows=("_day", "size"),
     )
+    agg["interval"] = _window_interval(work)
     days = (agg["last_day"] - agg["first_day"] + 1).to_numpy(dtype="float64")
     if start is not None and end is not None:
         window_days = float(
@@ -143,6 +145,20 @@ def metrics_from_rollups(
     # Days without a rollup row count 1440 minutes; rows carry their own length.
     window_minutes = agg["covered_minutes"].to_numpy() + (days - agg["rows"].to_numpy()) * 1440.0
     return _finish(agg, days, window_minutes, exact)
+
+
+def _window_interval(work: pd.DataFrame) -> pd.Series:
+    """Per patient, the interval of the days holding the middle reading (count-weighted median).
+
+    The raw path takes the median spacing of all the window's readings; days at 5 minutes
+    hold three times the readings of days at 15, so the interval most readings were taken
+    at is what that median finds, and this finds the same from the days' intervals.
+    """
+    per = work.groupby(["patient_id", "_interval"], sort=True)["count"].sum().reset_index()
+    cumulative = per.groupby("patient_id")["count"].cumsum()
+    total = per.groupby("patient_id")["count"].transform("sum")
+    middle = per[2 * cumulative >= total]
+    return middle.groupby("patient_id")["_interval"].first()
 
 
 def _finish(agg: pd.DataFrame, days, window_minutes, exact: bool) -> pd.DataFrame:

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from itertools import islice
 
 import numpy as np
 import pandas as pd
 from django.db.models import Max
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view, permission_classes
@@ -34,9 +36,12 @@ from glycemia.metrics import cgm_metrics
 from glycemia.targets import PRESETS, evaluate_metrics
 from patients.models import Patient
 from readings.models import Reading
+from readings.services import FUTURE_TOLERANCE
 
 DEFAULT_WINDOW_DAYS = 14  # Battelino 2019: 14 days of CGM data summarise 3 months
-MAX_WINDOW_DAYS = 366  # a request for more is refused: one query must stay bounded
+# Windows of any length are served (years of 5-minute data are a few MB of arrays, read in
+# chunks); only dates outside EARLIEST_DAY .. LATEST_DAY are refused.
+READ_CHUNK = 50_000  # rows fetched from the database at a time
 DEFAULT_TARGETS = "standard"
 # Dates a window may name: wider than any reading can be (DESIGN §3: none before 1970), narrow
 # enough that local midnight ± a day never leaves Python's date range (year 1 .. 9999).
@@ -46,7 +51,7 @@ METRIC_KINDS = (Reading.Kind.CGM, Reading.Kind.SMBG)
 
 
 class WindowError(ValueError):
-    """A start/end that cannot be a window (bad format, end before start, too long)."""
+    """A start/end that cannot be a window (bad format, end before start, out of range)."""
 
 
 def parse_day(value, name: str) -> dt.date | None:
@@ -69,8 +74,13 @@ def parse_day(value, name: str) -> dt.date | None:
     return day
 
 
+def _plausible(readings):
+    """Readings that can be real: none in the future (stored before that rule, issue #11)."""
+    return readings.filter(timestamp__lte=timezone.now() + FUTURE_TOLERANCE)
+
+
 def _newest_local_date(patient: Patient) -> dt.date | None:
-    newest = Reading.objects.filter(patient=patient, kind__in=METRIC_KINDS).aggregate(
+    newest = _plausible(Reading.objects.filter(patient=patient, kind__in=METRIC_KINDS)).aggregate(
         newest=Max("timestamp")
     )["newest"]
     if newest is None:
@@ -98,8 +108,6 @@ def resolve_window(patient: Patient, start, end) -> tuple[dt.date, dt.date]:
         start = end - span
     if end < start:
         raise WindowError("end must not be before start.")
-    if (end - start).days + 1 > MAX_WINDOW_DAYS:
-        raise WindowError(f"A window may span at most {MAX_WINDOW_DAYS} days.")
     return start, end
 
 
@@ -121,19 +129,35 @@ def _window_readings(patient: Patient, start: dt.date, end: dt.date):
     zone = zoneinfo.ZoneInfo(patient.timezone)
     lo = dt.datetime.combine(start, dt.time(), zone)
     hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), zone)
-    rows = list(
-        Reading.objects.filter(
-            patient=patient, kind__in=METRIC_KINDS, timestamp__gte=lo, timestamp__lt=hi
+    rows = (
+        _plausible(
+            Reading.objects.filter(
+                patient=patient, kind__in=METRIC_KINDS, timestamp__gte=lo, timestamp__lt=hi
+            )
         )
         .order_by("timestamp")
         .values_list("timestamp", "value_mg_dl", "kind", "meal_tag")
+        .iterator(chunk_size=READ_CHUNK)
     )
-    if not rows:
+    parts: list[tuple] = []
+    while chunk := list(islice(rows, READ_CHUNK)):  # arrays per chunk: no list of all rows
+        stamps, values, kinds, tags = zip(*chunk, strict=True)
+        parts.append(
+            (
+                pd.to_datetime(list(stamps), utc=True).as_unit("ns").asi8,
+                np.asarray(values, dtype="float64"),
+                np.asarray(kinds, dtype=object),
+                tags,
+            )
+        )
+    if not parts:
         empty = np.array([], dtype="int64")
         return empty, np.array([], dtype="float64"), np.array([], dtype=object), []
-    stamps, values, kinds, tags = zip(*rows, strict=True)
-    times = pd.to_datetime(list(stamps), utc=True).as_unit("ns").asi8
-    return times, np.asarray(values, dtype="float64"), np.asarray(kinds, dtype=object), tags
+    times = np.concatenate([p[0] for p in parts])
+    values = np.concatenate([p[1] for p in parts])
+    kinds = np.concatenate([p[2] for p in parts])
+    tags = [tag for p in parts for tag in p[3]]
+    return times, values, kinds, tags
 
 
 def patient_metrics(patient: Patient, *, start=None, end=None) -> dict:

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from accounts.access import audit, get_patient_for
 from accounts.permissions import IsPerson
+from diabetes_center.api import JSONParser
 from patients.metrics_api import EARLIEST_DAY, LATEST_DAY
 from patients.models import Patient
 from readings import serializers as s
@@ -46,6 +47,13 @@ class IsPersonOrDevicePosting(BasePermission):
         if not getattr(user, "is_device", False):
             return True
         return request.method == "POST" and user.token.scope == DeviceToken.Scope.UPLOAD
+
+
+class LenientJSONParser(JSONParser):
+    """JSON that may hold NaN/Infinity (some uploaders write them): the body is still read and
+    each such value becomes that row's error (``StrictNumberField``), not a 400 for all."""
+
+    strict = False
 
 
 def _patient_for_writing(request, pk) -> Patient:
@@ -91,6 +99,7 @@ def _local_bound(text: str, patient: Patient, *, end: bool) -> dt.datetime:
 )
 @api_view(["GET", "POST"])
 @permission_classes([IsPersonOrDevicePosting])
+@parser_classes([LenientJSONParser])
 def patient_readings(request, pk):
     if request.method == "POST":
         patient = _patient_for_writing(request, pk)
@@ -98,7 +107,9 @@ def patient_readings(request, pk):
         batch.is_valid(raise_exception=True)
         with transaction.atomic():
             result = readings_ingest(
-                patient=patient, items=s.batch_items(batch.validated_data["readings"])
+                patient=patient,
+                items=s.batch_items(batch.validated_data["readings"]),
+                rejected_limit=None,
             )
             if not getattr(request.user, "is_device", False):
                 audit(request.user, patient, "change", "readings (API batch)")

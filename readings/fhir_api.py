@@ -8,6 +8,10 @@ The answer is a ``transaction-response`` Bundle with one entry per submitted ent
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import logging
+
 from django.db import transaction
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework.decorators import api_view, parser_classes, permission_classes
@@ -16,8 +20,10 @@ from rest_framework.response import Response
 from accounts.access import audit
 from diabetes_center.api import JSONParser
 from readings.api import IsPersonOrDevicePosting, _patient_for_writing
-from readings.parsers import UnreadableFile, parse
+from readings.parsers import RowError, UnreadableFile, parse
 from readings.services import readings_ingest
+
+logger = logging.getLogger(__name__)
 
 
 class FhirJsonParser(JSONParser):
@@ -46,9 +52,9 @@ def submit_cgm_bundle(request, pk):
     if entries is None:
         return Response(operation_outcome("the body is not a FHIR Bundle"), status=400)
     try:
-        parsed = parse(body, format="fhir", timezone=patient.timezone)
+        items = _bundle_items(body, request.data, patient.timezone)
         with transaction.atomic():
-            result = readings_ingest(patient=patient, items=parsed.items())
+            result = readings_ingest(patient=patient, items=items, rejected_limit=None)
             if not getattr(request.user, "is_device", False):
                 audit(request.user, patient, "change", "readings (FHIR $submit-cgm-bundle)")
     except UnreadableFile as exc:
@@ -75,6 +81,34 @@ def submit_cgm_bundle(request, pk):
         },
         content_type="application/fhir+json",
     )
+
+
+def _bundle_items(body: bytes, data: dict, zone: str) -> list:
+    """The Bundle's records; an entry the parser cannot read becomes that entry's error.
+
+    The whole Bundle is parsed at once (unit checks see all its values); only if that stops
+    on an unexpected error is each entry parsed alone, so one bad entry never costs the
+    others (issue #11: never a 500, good entries still stored).
+    """
+    try:
+        return list(parse(body, format="fhir", timezone=zone).items())
+    except UnreadableFile:
+        raise
+    except Exception:  # noqa: BLE001  (reported per entry below)
+        logger.info("FHIR bundle needs per-entry parsing", exc_info=True)
+    items: list = []
+    for line, entry in enumerate(data.get("entry") or [], start=1):
+        single = json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [entry]})
+        try:
+            parsed = list(parse(single.encode(), format="fhir", timezone=zone).items())
+        except UnreadableFile as exc:
+            items.append(RowError(line, str(exc)))
+            continue
+        except Exception as exc:  # noqa: BLE001
+            items.append(RowError(line, f"entry could not be read ({type(exc).__name__}: {exc})"))
+            continue
+        items.extend(dataclasses.replace(item, line=line) for item in parsed)
+    return items
 
 
 def _entry_count(request) -> int | None:

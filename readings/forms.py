@@ -1,9 +1,17 @@
+"""The upload form, written for a patient who has never heard of a file format.
+
+The person chooses the device (or app) they export from, and sees how to export from it;
+the format is detected from the file itself. The technical format list is still there, under
+"More options", for whoever needs it. The time zone is a list, set to the patient's own.
+"""
+
+import zoneinfo
+
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from patients.models import validate_timezone
 from readings.parsers import FORMATS
 
 FORMAT_LABELS = {
@@ -17,20 +25,95 @@ FORMAT_LABELS = {
     "csv": _("Plain CSV"),
 }
 
+# Devices a person recognises, the format their export has, and how to get that export.
+DEVICES = {
+    "dexcom": {
+        "label": _("Dexcom (G6, G7, ONE) — Dexcom Clarity"),
+        "format": "dexcom",
+        "steps": [
+            _("Sign in at clarity.dexcom.com (or open the Clarity app)."),
+            _("Choose the dates, then the Export button (arrow icon) at the top right."),
+            _("Save the CSV file and choose it below."),
+        ],
+    },
+    "libre": {
+        "label": _("FreeStyle Libre — LibreView"),
+        "format": "libreview",
+        "steps": [
+            _("Sign in at libreview.com."),
+            _("Open Glucose History, then Download glucose data."),
+            _("Save the CSV file and choose it below."),
+        ],
+    },
+    "medtronic": {
+        "label": _("Medtronic pump or Guardian sensor — CareLink"),
+        "format": "carelink",
+        "steps": [
+            _("Sign in at carelink.minimed.eu (or carelink.minimed.com)."),
+            _("Open Reports, choose Data Export (CSV), pick the dates."),
+            _("Save the CSV file and choose it below."),
+        ],
+    },
+    "app": {
+        "label": _("Phone app: xDrip+, AndroidAPS, Loop, Nightscout, Tidepool"),
+        "format": "auto",
+        "steps": [
+            _(
+                "Easiest: link the app once with the Nightscout settings on your page; "
+                "readings then arrive by themselves."
+            ),
+            _(
+                "Or export your data from the app or your Nightscout or Tidepool site "
+                "and choose that file below."
+            ),
+        ],
+    },
+    "other": {
+        "label": _("Another device, or I am not sure"),
+        "format": "auto",
+        "steps": [_("Choose the file; we recognise the kind of file by its content.")],
+    },
+}
+
+
+def _zones() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label=_("Device export"))
+    device = forms.ChoiceField(
+        label=_("Which device or app is the file from?"),
+        choices=[(key, device["label"]) for key, device in DEVICES.items()],
+        initial="other",
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    file = forms.FileField(label=_("The exported file"))
+    timezone = forms.ChoiceField(
+        label=_("Time zone of the device's clock"),
+        required=False,
+        help_text=_("Where the device was set when the readings were taken."),
+    )
     format = forms.ChoiceField(
-        label=_("Format"),
+        label=_("File format (advanced)"),
         choices=[(name, FORMAT_LABELS[name]) for name in ("auto", *FORMATS)],
         initial="auto",
-    )
-    timezone = forms.CharField(
-        label=_("Device clock time zone"),
         required=False,
-        validators=[validate_timezone],
-        help_text=_("Leave empty to use the patient's time zone."),
     )
+
+    def __init__(self, *args, patient=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = _zones()
+        if patient is not None:
+            self.fields["timezone"].initial = patient.timezone
+
+    def requested_format(self) -> str:
+        """The advanced choice if one was made, else what the chosen device exports."""
+        chosen = self.cleaned_data.get("format") or "auto"
+        if chosen != "auto":
+            return chosen
+        device = DEVICES.get(self.cleaned_data.get("device") or "other", DEVICES["other"])
+        return device["format"]
 
     def clean_file(self):
         file = self.cleaned_data["file"]

@@ -1,8 +1,15 @@
 """Devices, glucose readings, uploads, treatments and daily rollups.
 
-A reading is stored once: the database enforces uniqueness per
-(patient, kind, device, timestamp), and ingestion inserts with the database's own
-conflict handling (see ``readings.services``). Values are mg/dL; timestamps UTC.
+A reading is stored once: the database enforces uniqueness per (patient, kind, timestamp),
+and ingestion inserts with the database's own conflict handling (see ``readings.services``).
+Values are mg/dL; timestamps UTC.
+
+Two devices at the same instant (issue #11): one instant of one kind holds one reading — the
+first stored; a later one from another device is a duplicate (or, with another value, a
+reported conflict). A file split in two, whose second part names its device differently, or
+the same sensor reaching us through a file and an uploader app, is then stored once, and the
+raw path (metrics API) and the rollups (triage) count the same readings. Two sensors worn
+together almost never share an exact instant; when they do, the first stored stands.
 """
 
 import hashlib
@@ -86,14 +93,13 @@ class Reading(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["patient", "kind", "device", "timestamp"], name="reading_unique_identity"
+                fields=["patient", "kind", "timestamp"], name="reading_unique_instant"
             ),
             models.CheckConstraint(
                 condition=models.Q(value_mg_dl__gt=0, value_mg_dl__lte=1000),
                 name="reading_value_plausible",
             ),
         ]
-        indexes = [models.Index(fields=["patient", "kind", "timestamp"])]
 
     def __str__(self) -> str:
         return f"{self.timestamp:%Y-%m-%d %H:%M} {self.value_mg_dl:g} mg/dL ({self.kind})"
@@ -154,7 +160,13 @@ class Upload(models.Model):
     processed_bytes = models.BigIntegerField(default=0)
     accepted = models.IntegerField(default=0)
     duplicates = models.IntegerField(default=0)
-    rejected = models.JSONField(default=list, blank=True)  # [{"line", "reason"}]
+    rejected = models.JSONField(default=list, blank=True)  # [{"line", "reason"}], the first N
+    rejected_total = models.IntegerField(default=0)  # every rejected row, kept or not
+    rejected_by_reason = models.JSONField(default=dict, blank=True)  # {reason kind: count}
+    processed_rows = models.IntegerField(default=0)  # rows read so far (progress)
+    attempts = models.IntegerField(default=0)  # claims so far (a stale one is retried once)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True)  # last sign of life
     warnings = models.JSONField(default=list, blank=True)
     treatments_count = models.IntegerField(default=0)
     error = models.TextField(blank=True)
@@ -169,11 +181,27 @@ class Upload(models.Model):
 
     @property
     def progress_percent(self) -> int:
+        """Bytes of the file read so far (written outside the import transaction)."""
         if self.status == self.Status.DONE:
             return 100
         if not self.size_bytes:
             return 0
         return min(99, int(100 * self.processed_bytes / self.size_bytes))
+
+    @property
+    def rows_expected(self) -> int | None:
+        """Rows in the whole file, estimated from the bytes read per row so far."""
+        if not self.processed_rows or not self.processed_bytes:
+            return None
+        return max(
+            self.processed_rows,
+            round(self.processed_rows * self.size_bytes / self.processed_bytes),
+        )
+
+    @property
+    def rejected_count(self) -> int:
+        """Every rejected row (``rejected`` keeps only the first ones with their reason)."""
+        return max(self.rejected_total, len(self.rejected))
 
     def summary(self) -> dict:
         """The ``import_readings --json`` / upload API answer."""
@@ -183,6 +211,9 @@ class Upload(models.Model):
             "accepted": self.accepted,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
+            "rejected_total": self.rejected_count,
+            "rejected_by_reason": self.rejected_by_reason,
+            "warnings": self.warnings,
         }
 
 

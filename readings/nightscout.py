@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -39,11 +40,16 @@ from readings.models import (
     Reading,
     Treatment,
 )
-from readings.parsers import RowError, UnreadableFile, parse
+from readings.parsers import RowError
 from readings.parsers import Treatment as TreatmentRecord
-from readings.parsers._common import Context, glucose, unit_from_text
-from readings.parsers.nightscout import entry_instant
-from readings.services import readings_ingest
+from readings.parsers._common import (
+    Context,
+    epoch_ms_to_utc,
+    glucose,
+    parse_iso_instant,
+    unit_from_text,
+)
+from readings.services import FUTURE_TOLERANCE, readings_ingest
 
 SERVER_NAME = "Diabetes Center"
 NIGHTSCOUT_VERSION = "15.0.2"  # the Nightscout release whose v1 API this mirrors
@@ -255,7 +261,12 @@ def _entries_list(request, link: NightscoutLink, kinds: tuple[str, ...], count: 
     if wanted in TYPE_KINDS:
         kinds = tuple(k for k in kinds if KIND_TYPES[k] == wanted)
     readings = list(
-        Reading.objects.filter(patient_id=link.patient_id, kind__in=kinds, **_find(request, "date"))
+        Reading.objects.filter(
+            patient_id=link.patient_id,
+            kind__in=kinds,
+            timestamp__lte=timezone.now() + FUTURE_TOLERANCE,
+            **_find(request, "date"),
+        )
         .select_related("device")
         .order_by("-timestamp", "-pk")[: count + 1]
     )
@@ -277,13 +288,11 @@ def entries(request, link: NightscoutLink):
     body = _body(request)
     if not isinstance(body, list | dict):
         return _error(400, "Bad Request", "body must be an entry or an array of entries")
-    try:
-        parsed = parse(request.body, format="nightscout", timezone=link.patient.timezone)
-    except UnreadableFile as exc:
-        return _error(400, "Bad Request", str(exc))
-    items = list(parsed.items())
+    items = entry_records(body, link.patient.timezone)
     with transaction.atomic():
-        result = readings_ingest(patient=link.patient, items=items)
+        result = readings_ingest(patient=link.patient, items=items, rejected_limit=None)
+    rejected = {row["line"] for row in result.rejected}
+    items = [item for item in items if item.line not in rejected]
     zone = link.patient.timezone
     echoed = [
         {
@@ -301,6 +310,82 @@ def entries(request, link: NightscoutLink):
     response["X-Duplicates"] = str(result.duplicates)
     response["X-Rejected"] = str(len(result.rejected))
     return response
+
+
+def entry_records(body, zone: str) -> list:
+    """Posted entries → parser records, each value checked strictly (issue #11, item 2).
+
+    ``sgv``/``mbg`` must be a JSON number (not text, ``true``, a list or an object; NaN and
+    ±inf are refused); the instant is ``date`` or ``mills`` (epoch ms, a number) or
+    ``dateString``. Anything else is a ``RowError`` with its reason for that entry only; the
+    plausibility of values and times is checked again by ``readings_ingest``. ``line`` is the
+    array index + 1. Other entry types (``cal``, ``mbg`` without a value…) are skipped.
+    """
+    ctx = Context(timezone=zone, now=timezone.now())
+    rows = body if isinstance(body, list) else [body]
+    records: list = []
+    for line, entry in enumerate(rows, start=1):
+        if not isinstance(entry, dict):
+            records.append(RowError(line, "entry is not a JSON object"))
+            continue
+        kind_name = entry.get("type") or (
+            "sgv" if "sgv" in entry else "mbg" if "mbg" in entry else ""
+        )
+        if kind_name not in KIND_TYPES.values():
+            continue
+        raw = entry.get(kind_name)
+        if not _finite_number(raw):
+            records.append(
+                RowError(line, f"{kind_name} must be a number in mg/dL, not {_shown(raw)}")
+            )
+            continue
+        try:
+            moment = _entry_instant(ctx, entry)
+        except (ValueError, OverflowError) as exc:
+            records.append(RowError(line, str(exc)))
+            continue
+        kind = TYPE_KINDS[kind_name]
+        device = entry.get("device")
+        device = device[:200] if isinstance(device, str) else ""
+        records.append(glucose(ctx, line, moment, float(raw), "mg/dL", kind, device))
+    return records
+
+
+def _finite_number(value) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and (isinstance(value, int) or math.isfinite(value))
+    )
+
+
+def _shown(value) -> str:
+    text = json.dumps(value, allow_nan=True)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _entry_instant(ctx: Context, entry: dict) -> dt.datetime:
+    """``date``/``mills`` (epoch ms, a JSON number or digits) or ``dateString``/``sysTime``."""
+    for key in ("date", "mills"):
+        value = entry.get(key)
+        if value is None:
+            continue
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if not _finite_number(value):
+            raise ValueError(f"{key} must be epoch milliseconds, not {_shown(value)}")
+        try:
+            return epoch_ms_to_utc(value)
+        except OverflowError:
+            raise ValueError(f"{key} {value:g} is not a possible time") from None
+    text = entry.get("dateString") or entry.get("sysTime")
+    if isinstance(text, str) and text:
+        try:
+            moment = parse_iso_instant(text, ctx.clock)
+            return moment.astimezone(dt.UTC)
+        except (ValueError, OverflowError):
+            raise ValueError(f"dateString {_shown(text)} is not an ISO 8601 time") from None
+    raise ValueError("entry without a date (date, mills or dateString)")
 
 
 @nightscout_view(("GET",), audited="entries")
@@ -369,7 +454,7 @@ def _treatment_instant(ctx: Context, row: dict) -> dt.datetime:
     if row.get("created_at") and not row.get("date") and not row.get("mills"):
         row = {**row, "dateString": row["created_at"]}
     try:
-        return entry_instant(ctx, row)
+        return _entry_instant(ctx, row)
     except ValueError:
         raise ValueError("treatment without a time (created_at, date or mills)") from None
 

@@ -51,6 +51,7 @@ class InstantField(serializers.Field):
     default_error_messages = {
         "invalid": "must be ISO 8601 with an offset (e.g. 2024-05-01T08:00:00+02:00) or epoch ms",
         "naive": "has no UTC offset; add one (e.g. +02:00 or Z) or send epoch ms",
+        "out_of_range": "is not a possible time (before 1970 or in the future)",
     }
 
     def to_internal_value(self, data) -> datetime:
@@ -58,7 +59,7 @@ class InstantField(serializers.Field):
             try:
                 return epoch_ms_to_utc(data)
             except OverflowError:
-                self.fail("invalid")
+                self.fail("out_of_range")
         if not isinstance(data, str):
             self.fail("invalid")
         text = data.strip()
@@ -70,7 +71,10 @@ class InstantField(serializers.Field):
             self.fail("invalid")
         if parsed.tzinfo is None:
             self.fail("naive")
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            self.fail("out_of_range")
 
     def to_representation(self, value):
         return value.isoformat()
@@ -85,11 +89,19 @@ class ReadingRowInput(serializers.Serializer):
     meal_tag = serializers.ChoiceField(choices=MEAL_TAGS, required=False, allow_blank=True)
 
 
+class _AnyRow(serializers.Field):
+    """A batch row as sent (even with NaN in it): ``batch_items`` checks it and says why."""
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
 class ReadingBatchInput(serializers.Serializer):
     # Rows are checked one by one (``batch_items``) so one bad row rejects only itself.
-    readings = serializers.ListField(
-        child=serializers.JSONField(), allow_empty=False, max_length=MAX_BATCH
-    )
+    readings = serializers.ListField(child=_AnyRow(), allow_empty=False, max_length=MAX_BATCH)
 
 
 class ReadingBatchSchema(serializers.Serializer):
@@ -219,7 +231,7 @@ class UploadOutput(serializers.ModelSerializer):
     file = serializers.CharField(source="filename")
 
     def get_rejected_count(self, upload) -> int:
-        return len(upload.rejected)
+        return upload.rejected_count
 
     def get_status_url(self, upload) -> str:
         from django.urls import reverse

@@ -7,9 +7,10 @@ FHIR and the demo seeder:
     NOTHING RETURNING, conflicts, rollup deltas] → IngestResult
 
 Why this shape:
-- uniqueness is the database's job (constraint ``reading_unique_identity``); a chunk is inserted
-  with ``ON CONFLICT DO NOTHING RETURNING`` so duplicates and concurrent uploads of the same file
-  are absorbed without a query per row, and we learn exactly which rows were new;
+- uniqueness is the database's job (constraint ``reading_unique_instant``: one reading per
+  patient, kind and instant, whichever device sent it — see ``readings.models``); a chunk is
+  inserted with ``ON CONFLICT DO NOTHING RETURNING`` so duplicates and concurrent uploads of
+  the same file are absorbed without a query per row, and we learn exactly which rows were new;
 - rollups are additive (count, sums, band counts, min/max), so the rows that were really inserted
   are folded into ``DailyRollup`` with an ``ON CONFLICT DO UPDATE`` — correct under concurrency;
 - on PostgreSQL a chunk is first tried with a plain ``COPY`` straight into the readings table,
@@ -25,13 +26,16 @@ Why this shape:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
 import queue
+import re
 import secrets
 import struct
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +45,7 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -54,18 +59,114 @@ CHUNK_SIZE = 5000
 DEFAULT_INTERVAL_MINUTES = 5.0
 ROLLED_UP_KINDS = ("cgm", "smbg")
 CONFLICT_TOLERANCE_MG_DL = 0.5  # same identity, values closer than this are the same reading
+# Plausible time (DESIGN §3): nothing before the Unix epoch, nothing later than now + this
+# (a device clock a little ahead is normal; a day ahead is a wrong clock or zone).
+FUTURE_TOLERANCE = dt.timedelta(hours=1)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# Glucose a CGM reports starts at 40 mg/dL (Dexcom, Medtronic, Libre: lower is "LO"). Below
+# it, 0-12 are Dexcom/Nightscout status codes (DESIGN §3: never glucose, rejected); 13-39 are
+# readings below the device's range (Dexcom sends 39 for LOW; bridges pass lower raw values):
+# stored flagged "low" at the device limit, as a "LO" marker is.
+CGM_LOWEST_MG_DL = 40.0
+HIGHEST_ERROR_CODE = 12
+VALUE_LIMITS_MG_DL = (0.0, 1000.0)  # the table's check constraint: 0 < v <= 1000
+# Dexcom's special values as Nightscout names them (lib/plugins/errorcodes.js).
+SENSOR_ERROR_CODES = {
+    0: "no value",
+    1: "sensor not active",
+    2: "minimal deviation",
+    3: "no antenna",
+    5: "sensor not calibrated",
+    6: "counts deviation",
+    9: "absolute deviation",
+    10: "power deviation",
+    12: "bad RF",
+}
+REJECTED_KEPT = 1000  # rejected rows kept with their reason; beyond, only counts per reason
 
 
 @dataclass
 class IngestResult:
+    """What an ingest did. ``rejected`` keeps the first ``limit`` rows with their reason (all
+    of them when ``limit`` is None); ``rejected_total`` and ``rejected_by_reason`` count every
+    one, so a file of junk costs a bounded list, not one entry per bad row."""
+
     accepted: int = 0
     duplicates: int = 0
     rejected: list[dict] = field(default_factory=list)
     treatments: int = 0
     warnings: list[str] = field(default_factory=list)
+    rejected_total: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    limit: int | None = REJECTED_KEPT
+
+    def reject(self, line: int, reason: str) -> None:
+        self.rejected_total += 1
+        kind = reason_kind(reason)
+        self.rejected_by_reason[kind] = self.rejected_by_reason.get(kind, 0) + 1
+        if self.limit is None or len(self.rejected) < self.limit:
+            self.rejected.append({"line": line, "reason": reason})
 
     def as_dict(self) -> dict:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+
+
+_NUMBERS = re.compile(r"[-+]?\d[\d.:,+\-TZ]*")
+
+
+def reason_kind(reason: str) -> str:
+    """A reason with its numbers and instants blanked: what rejected rows are counted by.
+
+    >>> reason_kind("glucose 1500 mg/dL is impossible (> 1000)")
+    'glucose # mg/dL is impossible (> #)'
+    """
+    return _NUMBERS.sub("#", reason)[:160]
+
+
+def reading_checked(reading, *, now: dt.datetime):
+    """(reading to store or None, why not): DESIGN §3 on values and time, on every path.
+
+    Checked here, on the one write path, whatever parser or API built the record: a value
+    must be a finite number in the table's range; an unflagged CGM value of 0-12 is a
+    Dexcom/Nightscout status code (rejected), 13-39 is below the sensor's range (stored at
+    40 mg/dL flagged "low"); the time must be after 1970 and not in the future.
+
+    >>> reading_checked(Reading(1, datetime(2024, 5, 1, tzinfo=UTC), 10.0, "cgm"), now=now)
+    (None, 'sensor error code 10 (power deviation), not a glucose value (...)')
+    """
+    value = reading.value_mg_dl
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None, f"glucose must be a number, not {type(value).__name__}"
+    if not VALUE_LIMITS_MG_DL[0] < value <= VALUE_LIMITS_MG_DL[1]:  # NaN fails this too
+        return None, f"glucose {value:g} mg/dL is impossible (not in 0-1000)"
+    if value < CGM_LOWEST_MG_DL and reading.kind in ("cgm", "scan") and not reading.flag:
+        if value <= HIGHEST_ERROR_CODE:
+            name = SENSOR_ERROR_CODES.get(int(value)) if value == int(value) else None
+            what = f"sensor error code {value:g}" + (f" ({name})" if name else "")
+            return None, f"{what}, not a glucose value (CGM values start at 40 mg/dL)"
+        reading = dataclasses.replace(reading, value_mg_dl=CGM_LOWEST_MG_DL, flag="low")
+    problem = time_problem(reading.timestamp, now=now)
+    return (None, problem) if problem else (reading, None)
+
+
+def time_problem(timestamp, *, now: dt.datetime) -> str | None:
+    """Why an instant cannot be a reading's or a treatment's time (before 1970, future)."""
+    if not isinstance(timestamp, dt.datetime):
+        return "time must be a date and time"
+    if timestamp.tzinfo is None:
+        timestamp = timestamp.replace(tzinfo=dt.UTC)
+    if timestamp < EPOCH:
+        return f"time {_when(timestamp)} is before 1970"
+    if timestamp > now + FUTURE_TOLERANCE:
+        return f"time {_when(timestamp)} is in the future: check the device clock and time zone"
+    return None
+
+
+def _when(moment: dt.datetime) -> str:
+    try:
+        return moment.astimezone(dt.UTC).isoformat(timespec="minutes").replace("+00:00", "Z")
+    except OverflowError:
+        return moment.isoformat(timespec="minutes")
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:
@@ -102,37 +203,67 @@ def readings_ingest(
     upload: Upload | None = None,
     chunk_size: int = CHUNK_SIZE,
     on_progress=None,
+    rejected_limit: int | None = REJECTED_KEPT,
 ) -> IngestResult:
     """Store parsed items (readings, treatments, row errors) for ``patient``.
 
     ``items`` is any iterable of ``readings.parsers`` records (``Reading``, ``Treatment``,
-    ``RowError``), consumed once, in chunks. Must run inside ``transaction.atomic()``.
+    ``RowError``), consumed once, in chunks. Every reading is checked (``reading_checked``)
+    before it is stored. Must run inside ``transaction.atomic()``. ``on_progress(rows)`` is
+    called after each chunk with the number of records read so far. An upload that is junk
+    from its first ``JUNK_ROWS`` rows on stops with ``UnreadableFile``.
     """
-    result = IngestResult()
+    result = IngestResult(limit=rejected_limit)
     devices = _Devices(patient.pk)
     upload_id = upload.pk if upload else None
     plan = _InsertPlan()
-    for n, chunk in enumerate(_chunks(items, chunk_size)):
+    now = timezone.now()
+    seen = 0
+    for chunk in _chunks(items, chunk_size):
         readings, treatments = [], []
         for item in chunk:
             if hasattr(item, "value_mg_dl"):
-                readings.append(item)
+                reading, problem = reading_checked(item, now=now)
+                if problem is None:
+                    readings.append(reading)
+                else:
+                    result.reject(item.line, problem)
             elif hasattr(item, "amount"):
-                treatments.append(item)
+                problem = time_problem(item.timestamp, now=now)
+                if problem is None:
+                    treatments.append(item)
+                else:
+                    result.reject(item.line, problem)
             else:
-                result.rejected.append({"line": item.line, "reason": item.reason})
+                result.reject(item.line, item.reason)
         if readings:
             _insert_readings(patient, readings, devices, upload_id, result, plan)
         if treatments:
             result.treatments += _insert_treatments(patient, treatments, devices, upload_id)
+        seen += len(chunk)
         if on_progress is not None:
-            on_progress(n + 1)
+            on_progress(seen)
+        if upload is not None and seen >= JUNK_ROWS and result.rejected_total >= seen * 0.9:
+            if not (result.accepted or result.duplicates or result.treatments):
+                raise UnreadableFile(_junk_reason(seen, result))
         del chunk, readings, treatments  # not kept alive while the next chunk is read
     if result.accepted:
         from patients.triage import triage_refresh  # patients imports readings: import late
 
         triage_refresh(patient_ids=[patient.pk])
     return result
+
+
+JUNK_ROWS = 10_000  # an upload whose first rows are all rejected stops after this many
+
+
+def _junk_reason(seen: int, result: IngestResult) -> str:
+    common = sorted(result.rejected_by_reason.items(), key=lambda item: -item[1])[:3]
+    reasons = "; ".join(f"{count} × {reason}" for reason, count in common)
+    return (
+        f"stopped after {seen} rows: none of them could be read ({reasons}). "
+        "Is this the right file and format?"
+    )
 
 
 @dataclass
@@ -156,7 +287,8 @@ def _insert_readings(
             if batch.repeated:
                 conflicts = _conflicts(batch.repeated)
                 result.duplicates += len(batch.repeated) - len(conflicts)
-                result.rejected.extend(conflicts)
+                for row in conflicts:
+                    result.reject(row["line"], row["reason"])
             _fold_into_rollups(patient, batch.series())
             return
         del batch  # some rows are already stored: the conflict-handling path below
@@ -171,12 +303,13 @@ def _insert_readings(
     if not_inserted:
         conflicts = _conflicts(not_inserted)
         result.duplicates += len(not_inserted) - len(conflicts)
-        result.rejected.extend(conflicts)
+        for row in conflicts:
+            result.reject(row["line"], row["reason"])
     _fold_into_rollups(patient, _series(inserted))
 
 
 def _identity(row: tuple) -> tuple:
-    return row[2], row[3], row[5]  # device, timestamp, kind (the patient is the same)
+    return row[3], row[5]  # timestamp, kind: one reading per instant (the patient is the same)
 
 
 def _rows(
@@ -192,7 +325,7 @@ def _rows(
     seen: set = set()
     unique, repeated = [], []
     for r in readings:
-        device = r.device
+        device = r.device_key or r.device  # stable identity when the parser knows it
         device_id = device_ids.get(device)
         if device_id is None:
             device_id = device_ids[device] = devices.id_for(device, r.kind)
@@ -210,7 +343,7 @@ def _rows(
             r.meal_tag or "",
             upload_id,
         )
-        key = (device_id, timestamp, kind)
+        key = (timestamp, kind)
         if key in seen:
             repeated.append(row)
         else:
@@ -238,12 +371,12 @@ def _insert_generic(rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
             params = [value for row in part for value in row[1:]]
             cursor.execute(
                 f"INSERT INTO {table} ({_COLUMNS}) VALUES {values} "
-                "ON CONFLICT (patient_id, kind, device_id, timestamp) DO NOTHING "
-                "RETURNING device_id, timestamp, kind",
+                "ON CONFLICT (patient_id, kind, timestamp) DO NOTHING "
+                "RETURNING timestamp, kind",
                 params,
             )
             returned.extend(cursor.fetchall())
-    new = {(d, _utc(t), k) for d, t, k in returned}
+    new = {(_utc(t), k) for t, k in returned}
     inserted = [row for row in rows if _identity(row) in new]
     skipped = [row for row in rows if _identity(row) not in new]
     return inserted, skipped
@@ -297,7 +430,7 @@ def _encode_batch(patient_id: int, readings: list, devices: _Devices, upload_id)
     """
     encoding = connection.connection.info.encoding
     shapes: dict[tuple, tuple] = {}
-    seen_by_identity: dict[tuple, set] = {}  # (device id, kind) -> µs already in this chunk
+    seen_by_identity: dict[str, set] = {}  # kind -> µs already in this chunk (any device)
     rolled_up: dict[str, tuple[list[int], list[float]]] = {
         kind: ([], []) for kind in ROLLED_UP_KINDS
     }
@@ -305,7 +438,7 @@ def _encode_batch(patient_id: int, readings: list, devices: _Devices, upload_id)
     append = parts.append
     repeated = []
     for r in readings:
-        shape_key = (r.device, r.kind, r.flag, r.meal_tag)
+        shape_key = (r.device_key or r.device, r.kind, r.flag, r.meal_tag)
         try:
             pack, prefix, suffix, device_id, seen, times, values = shapes[shape_key]
         except KeyError:
@@ -338,7 +471,7 @@ _SHAPE_PREFIX = struct.Struct(">hiqiqi")  # 8 fields; patient, device; the times
 def _shape(patient_id, reading, devices: _Devices, upload_id, encoding, seen_by_identity, rolled):
     """The constant parts of one shape's COPY rows (see ``_encode_batch``)."""
     kind = reading.kind
-    device_id = devices.id_for(reading.device, kind)
+    device_id = devices.id_for(reading.device_key or reading.device, kind)
     prefix = _SHAPE_PREFIX.pack(8, 8, patient_id, 8, device_id, 8)
     suffix = b"".join(
         struct.pack(">i", len(text)) + text
@@ -350,7 +483,7 @@ def _shape(patient_id, reading, devices: _Devices, upload_id, encoding, seen_by_
     )
     suffix += struct.pack(">iq", 8, upload_id) if upload_id is not None else struct.pack(">i", -1)
     pack = struct.Struct(f">{len(prefix)}sqid{len(suffix)}s").pack
-    seen = seen_by_identity.setdefault((device_id, kind), set())
+    seen = seen_by_identity.setdefault(kind, set())
     times, values = rolled.get(kind, (None, None))
     return pack, prefix, suffix, device_id, seen, times, values
 
@@ -395,11 +528,10 @@ def _insert_staged(rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
         cursor.execute(
             f"WITH inserted AS (INSERT INTO {table} ({_COLUMNS}) SELECT {_COLUMNS} "
             "FROM reading_copy_stage ORDER BY idx "
-            "ON CONFLICT (patient_id, kind, device_id, timestamp) DO NOTHING "
-            "RETURNING device_id, timestamp, kind) "
+            "ON CONFLICT (patient_id, kind, timestamp) DO NOTHING "
+            "RETURNING timestamp, kind) "
             "SELECT s.idx FROM reading_copy_stage s WHERE NOT EXISTS (SELECT 1 FROM inserted i "
-            "WHERE i.device_id = s.device_id AND i.timestamp = s.timestamp "
-            "AND i.kind = s.kind)"
+            "WHERE i.timestamp = s.timestamp AND i.kind = s.kind)"
         )
         skipped_positions = {idx for (idx,) in cursor.fetchall()}
     if not skipped_positions:
@@ -440,10 +572,13 @@ def _conflicts(not_inserted: list[tuple]) -> list[dict]:
     """Rows not inserted whose stored twin has a different value: kept first, reported."""
     stamps = [row[3] for row in not_inserted]
     stored = {
-        (d, t, k): v
-        for d, t, k, v in Reading.objects.filter(
-            patient_id=not_inserted[0][1], timestamp__gte=min(stamps), timestamp__lte=max(stamps)
-        ).values_list("device_id", "timestamp", "kind", "value_mg_dl")
+        (t, k): v
+        for t, k, v in Reading.objects.filter(
+            # a second either side: SQLite compares its stored text, not instants
+            patient_id=not_inserted[0][1],
+            timestamp__gte=min(stamps) - dt.timedelta(seconds=1),
+            timestamp__lte=max(stamps) + dt.timedelta(seconds=1),
+        ).values_list("timestamp", "kind", "value_mg_dl")
     }
     conflicts = []
     for row in not_inserted:
@@ -480,8 +615,37 @@ def _fold_into_rollups(patient, series: dict[str, tuple[np.ndarray, np.ndarray]]
         times, values = series[kind]
         stamps = (times * 1e9).astype("int64").astype("datetime64[ns]")
         frame = daily_rollups(stamps, values, tz=patient.timezone)
-        interval = interval_for(stamps) if kind == "cgm" else DEFAULT_INTERVAL_MINUTES
+        interval = _device_interval(patient, stamps) if kind == "cgm" else DEFAULT_INTERVAL_MINUTES
         rollups_add(patient_id=patient.pk, kind=kind, frame=frame, interval_minutes=interval)
+
+
+INTERVAL_OWN_READINGS = 24  # a batch with this many readings shows its device's spacing
+INTERVAL_NEIGHBOURHOOD = dt.timedelta(hours=6)
+
+
+def _device_interval(patient, stamps: np.ndarray) -> float:
+    """The sampling interval of the series these new CGM readings belong to (issue #11, 12).
+
+    It belongs to the device, not to the insert batch: uploaders post one reading at a time
+    (xDrip+, AndroidAPS), and one reading says nothing about spacing. A batch with enough
+    readings shows it; a smaller one is read together with the stored CGM readings around
+    it (the new ones included: they are inserted already).
+    """
+    if stamps.size >= INTERVAL_OWN_READINGS:
+        return interval_for(stamps)
+    first = dt.datetime.fromtimestamp(int(stamps.min().astype("int64")) / 1e9, dt.UTC)
+    last = dt.datetime.fromtimestamp(int(stamps.max().astype("int64")) / 1e9, dt.UTC)
+    around = Reading.objects.filter(
+        patient_id=patient.pk,
+        kind="cgm",
+        timestamp__gte=first - INTERVAL_NEIGHBOURHOOD,
+        timestamp__lte=last + INTERVAL_NEIGHBOURHOOD,
+    ).values_list("timestamp", flat=True)
+    times = [moment.timestamp() for moment in around]
+    if len(times) < 2:
+        return DEFAULT_INTERVAL_MINUTES
+    neighbours = (np.array(sorted(times)) * 1e9).astype("int64").astype("datetime64[ns]")
+    return interval_for(neighbours)
 
 
 def rollups_add(*, patient_id: int, kind: str, frame, interval_minutes: float) -> None:
@@ -524,7 +688,7 @@ def _insert_treatments(patient, treatments: list, devices: _Devices, upload_id) 
     objects = [
         Treatment(
             patient_id=patient.pk,
-            device_id=devices.id_for(t.device, ""),
+            device_id=devices.id_for(t.device_key or t.device, ""),
             timestamp=t.timestamp,
             kind=t.kind,
             amount=t.amount,
@@ -539,8 +703,17 @@ def _insert_treatments(patient, treatments: list, devices: _Devices, upload_id) 
 
 
 def rollups_rebuild(*, patient) -> None:
-    """Recompute a patient's rollups from raw readings (repair tool; also the test oracle)."""
+    """Recompute a patient's rollups from raw readings, atomically.
+
+    Run when the patient's time zone changes (their local days move: ``readings.tasks``),
+    as a repair tool, and as the test oracle. The patient row is locked first, so two
+    rebuilds of one patient run one after the other; a reader sees the old rollups or the
+    new ones, never a mix.
+    """
     with transaction.atomic():
+        from patients.models import Patient
+
+        patient = Patient.objects.select_for_update().get(pk=patient.pk)
         DailyRollup.objects.filter(patient=patient).delete()
         for kind in ROLLED_UP_KINDS:
             rows = list(
@@ -556,6 +729,9 @@ def rollups_rebuild(*, patient) -> None:
             frame = daily_rollups(stamps, values, tz=patient.timezone)
             interval = interval_for(stamps) if kind == "cgm" else DEFAULT_INTERVAL_MINUTES
             rollups_add(patient_id=patient.pk, kind=kind, frame=frame, interval_minutes=interval)
+        from patients.triage import triage_refresh  # patients imports readings: import late
+
+        triage_refresh(patient_ids=[patient.pk])  # triage entries are kept from the rollups
 
 
 def upload_finish(upload: Upload, result: IngestResult, *, fmt: str, warnings: list[str]) -> None:
@@ -563,6 +739,8 @@ def upload_finish(upload: Upload, result: IngestResult, *, fmt: str, warnings: l
     upload.accepted = result.accepted
     upload.duplicates = result.duplicates
     upload.rejected = sorted(result.rejected, key=lambda item: item["line"])
+    upload.rejected_total = result.rejected_total
+    upload.rejected_by_reason = result.rejected_by_reason
     upload.treatments_count = result.treatments
     upload.warnings = list(warnings) + result.warnings
     upload.status = Upload.Status.DONE
@@ -630,8 +808,14 @@ def upload_process(*, upload_id: int) -> Upload | None:
     own and a failure removes what this upload added (its readings and treatments, then the
     patient's rollups rebuilt) instead of rolling back.
     """
+    now = timezone.now()
     claimed = Upload.objects.filter(pk=upload_id, status=Upload.Status.PENDING).update(
-        status=Upload.Status.PROCESSING
+        status=Upload.Status.PROCESSING,
+        claimed_at=now,
+        progress_at=now,
+        attempts=F("attempts") + 1,
+        processed_rows=0,
+        processed_bytes=0,
     )
     if not claimed:
         return None
@@ -645,13 +829,16 @@ def upload_process(*, upload_id: int) -> Upload | None:
                 format=upload.requested_format,
                 timezone=upload.timezone or patient.timezone,
             )
+            progress = _Progress(upload_id, binary)
             if chunked:
                 with _parsed_ahead(parsed.items()) as items:
-                    result = _ingest_committing_each_chunk(patient, items, upload)
+                    result = _ingest_committing_each_chunk(patient, items, upload, progress)
                 upload_finish(upload, result, fmt=parsed.format, warnings=parsed.warnings)
             else:
                 with transaction.atomic(), _parsed_ahead(parsed.items()) as items:
-                    result = readings_ingest(patient=patient, items=items, upload=upload)
+                    result = readings_ingest(
+                        patient=patient, items=items, upload=upload, on_progress=progress
+                    )
                     upload_finish(upload, result, fmt=parsed.format, warnings=parsed.warnings)
     except UnreadableFile as exc:
         if chunked:
@@ -666,18 +853,26 @@ def upload_process(*, upload_id: int) -> Upload | None:
     return upload
 
 
-def _ingest_committing_each_chunk(patient, items: Iterator, upload: Upload) -> IngestResult:
+def _ingest_committing_each_chunk(
+    patient, items: Iterator, upload: Upload, progress
+) -> IngestResult:
     """``readings_ingest`` one chunk per transaction (SQLite: the write lock is released
     between chunks, so sign-ins and other writes get their turn during a long import)."""
     total = IngestResult()
     for chunk in _chunks(items, CHUNK_SIZE):
         with transaction.atomic():
-            part = readings_ingest(patient=patient, items=chunk, upload=upload)
+            part = readings_ingest(
+                patient=patient, items=chunk, upload=upload, on_progress=progress
+            )
         total.accepted += part.accepted
         total.duplicates += part.duplicates
-        total.rejected += part.rejected
         total.treatments += part.treatments
         total.warnings += part.warnings
+        room = None if total.limit is None else max(total.limit - len(total.rejected), 0)
+        total.rejected += part.rejected if room is None else part.rejected[:room]
+        total.rejected_total += part.rejected_total
+        for reason, count in part.rejected_by_reason.items():
+            total.rejected_by_reason[reason] = total.rejected_by_reason.get(reason, 0) + count
     return total
 
 
@@ -687,6 +882,57 @@ def _upload_undo(upload: Upload) -> None:
         Reading.objects.filter(upload_id=upload.pk).delete()
         Treatment.objects.filter(upload_id=upload.pk).delete()
     rollups_rebuild(patient=upload.patient)
+
+
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+class _Progress:
+    """Rows read and bytes of the file consumed, written where a polling page can see them.
+
+    The import is one transaction, so progress written inside it would stay invisible until
+    the end. It is written instead from a short-lived thread, which Django gives its own
+    database connection: outside the import's transaction, committed at once (issue #11,
+    item 18). It is also the upload's sign of life for ``uploads_sweep``. SQLite allows one
+    writer at a time (the import holds it), so there the bar stays indeterminate.
+    """
+
+    def __init__(self, upload_id: int, binary):
+        self.upload_id = upload_id
+        self.binary = binary
+        self.last = 0.0
+
+    def __call__(self, rows: int) -> None:
+        _test_delay()
+        now = time.monotonic()
+        if now - self.last < PROGRESS_EVERY_SECONDS or connection.vendor == "sqlite":
+            return
+        self.last = now
+        try:
+            position = self.binary.tell()
+        except (OSError, ValueError):
+            position = 0
+        writer = threading.Thread(target=self._write, args=(rows, position), daemon=True)
+        writer.start()
+        writer.join()
+
+    def _write(self, rows: int, position: int) -> None:
+        try:
+            Upload.objects.filter(pk=self.upload_id, status=Upload.Status.PROCESSING).update(
+                processed_rows=rows, processed_bytes=position, progress_at=timezone.now()
+            )
+        except Exception:  # noqa: BLE001  (progress is best effort; the import goes on)
+            logger.warning("upload %s: progress not written", self.upload_id, exc_info=True)
+        finally:
+            connection.close()
+
+
+def _test_delay() -> None:
+    """Test-only: UPLOAD_TEST_DELAY_SECONDS makes each chunk slow so a broker test can kill
+    the worker in the middle of an import (tests/readings/test_broker.py). Unset in production."""
+    seconds = float(os.environ.get("UPLOAD_TEST_DELAY_SECONDS") or 0)
+    if seconds > 0:
+        time.sleep(seconds)
 
 
 @contextmanager
@@ -760,6 +1006,55 @@ def _upload_fail(upload: Upload, reason: str) -> Upload:
     return upload
 
 
+STALE_AFTER = dt.timedelta(minutes=10)  # no sign of life for this long: the worker died
+MAX_ATTEMPTS = 2  # a file that killed its worker twice is failed, not retried forever
+FAILED_FILE_KEPT = dt.timedelta(days=7)  # a failed upload's file, kept to look into, then gone
+STALE_REASON = (
+    "the import stopped twice without finishing (its worker died); nothing from this file was"
+    " stored. Try again, or split the file."
+)
+
+
+def uploads_sweep(
+    *, now: dt.datetime | None = None, stale_after: dt.timedelta = STALE_AFTER, enqueue=None
+) -> dict:
+    """Periodic (beat "readings: upload sweep"): recover uploads whose process died.
+
+    An upload still "processing" (or "pending") with no sign of life for ``stale_after`` is
+    re-queued once (conditional update: two sweeps never both re-queue it) and failed with a
+    reason after ``MAX_ATTEMPTS``; a failed upload's file is deleted after
+    ``FAILED_FILE_KEPT``. Safe to run twice. ``enqueue(upload_id)`` defaults to the task.
+    """
+    from readings.tasks import process_upload
+
+    now = now or timezone.now()
+    enqueue = enqueue or process_upload.delay
+    cutoff = now - stale_after
+    running = Q(status=Upload.Status.PROCESSING) | Q(status=Upload.Status.PENDING)
+    quiet = Q(progress_at__lt=cutoff) | Q(progress_at=None, created_at__lt=cutoff)
+    counts = {"requeued": 0, "failed": 0, "files_deleted": 0}
+    for upload in Upload.objects.filter(running & quiet).order_by("pk"):
+        if upload.attempts >= MAX_ATTEMPTS:
+            if Upload.objects.filter(pk=upload.pk, status=upload.status).update(
+                status=Upload.Status.FAILED, error=STALE_REASON, finished_at=now
+            ):
+                counts["failed"] += 1
+            continue
+        if Upload.objects.filter(
+            pk=upload.pk, status=upload.status, progress_at=upload.progress_at
+        ).update(status=Upload.Status.PENDING, progress_at=now):
+            transaction.on_commit(lambda pk=upload.pk: enqueue(pk))
+            counts["requeued"] += 1
+    old_failures = Upload.objects.filter(
+        status=Upload.Status.FAILED, finished_at__lt=now - FAILED_FILE_KEPT
+    ).exclude(file="")
+    for upload in old_failures:
+        upload.file.delete(save=False)
+        Upload.objects.filter(pk=upload.pk).update(file="")
+        counts["files_deleted"] += 1
+    return counts
+
+
 def upload_enqueue(upload: Upload) -> None:
     """Process in the background once the upload row is committed (pretix's rule)."""
     from readings.tasks import process_upload
@@ -802,3 +1097,36 @@ def nightscout_link_rotate(*, patient) -> NightscoutLink:
 def nightscout_base_url(link: NightscoutLink) -> str:
     """Absolute base URL an uploader app is given (``SITE_URL`` + ``/ns/<key>/``)."""
     return settings.SITE_URL + reverse("nightscout-root", args=[link.key])
+
+
+# --- a patient's time zone changes ------------------------------------------------------------
+
+
+def rollups_rebuild_for(*, patient_id: int) -> None:
+    """``rollups_rebuild`` by id (the Celery task's body); a vanished patient is no error."""
+    from patients.models import Patient
+
+    patient = Patient.objects.filter(pk=patient_id).first()
+    if patient is not None:
+        rollups_rebuild(patient=patient)
+
+
+def patient_zone_remember(sender, instance, **kwargs) -> None:
+    """pre_save: note the stored zone, so post_save knows whether it changed."""
+    if instance.pk is None:
+        instance._stored_timezone = None
+        return
+    instance._stored_timezone = (
+        sender.objects.filter(pk=instance.pk).values_list("timezone", flat=True).first()
+    )
+
+
+def patient_zone_changed(sender, instance, created, **kwargs) -> None:
+    """post_save: a changed zone rebuilds the rollups in a task, once the change is committed."""
+    before = getattr(instance, "_stored_timezone", None)
+    if created or before is None or before == instance.timezone:
+        return
+    from readings.tasks import rebuild_rollups
+
+    patient_id = instance.pk
+    transaction.on_commit(lambda: rebuild_rollups.delay(patient_id))

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Max, Min
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.access import audit, get_patient_for, may_see_clinical
 from readings.forms import (
+    DEVICES,
     DeviceTokenForm,
     UploadForm,
     declared_too_large,
@@ -40,13 +42,18 @@ def upload_new(request, pk):
     """Patients (their own), their clinicians and their center's staff bring files here."""
     patient = get_patient_for(request.user, pk, clinical=False)
     if request.method == "POST" and declared_too_large(request):
-        form = UploadForm({"format": "auto"})
+        form = UploadForm({"format": "auto"}, patient=patient)
         form.errors.clear()
         form.add_error(None, upload_too_large_message())
-        context = {"patient": patient, "form": form, "uploads": patient.uploads.all()[:10]}
+        context = {
+            "patient": patient,
+            "form": form,
+            "devices": DEVICES,
+            "uploads": patient.uploads.all()[:10],
+        }
         # htmx swaps only 2xx answers into the page: it gets the form with its error as 200.
         return render(request, "readings/upload.html", context, status=200 if request.htmx else 413)
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(request.POST or None, request.FILES or None, patient=patient)
     if request.method == "POST" and form.is_valid():
         file = form.cleaned_data["file"]
         upload = upload_create(
@@ -54,7 +61,7 @@ def upload_new(request, pk):
             by=request.user,
             file=file,
             filename=file.name,
-            requested_format=form.cleaned_data["format"],
+            requested_format=form.requested_format(),
             timezone=form.cleaned_data["timezone"] or None,
         )
         audit(request.user, patient, "change", f"readings upload {upload.pk}")
@@ -65,7 +72,12 @@ def upload_new(request, pk):
         if request.htmx:
             return render(request, "readings/_upload_status.html", _upload_context(request, upload))
         return redirect("readings-upload-detail", upload.pk)
-    context = {"patient": patient, "form": form, "uploads": patient.uploads.all()[:10]}
+    context = {
+        "patient": patient,
+        "form": form,
+        "devices": DEVICES,
+        "uploads": patient.uploads.all()[:10],
+    }
     return render(request, "readings/upload.html", context)
 
 
@@ -90,11 +102,16 @@ def upload_detail(request, pk):
 
 
 def _upload_context(request, upload: Upload) -> dict:
+    running = upload.status in (Upload.Status.PENDING, Upload.Status.PROCESSING)
+    span = None
+    if upload.status == Upload.Status.DONE and upload.accepted:
+        span = upload.readings.aggregate(first=Min("timestamp"), last=Max("timestamp"))
     return {
         "upload": upload,
         "patient": upload.patient,
         "clinical": may_see_clinical(request.user, upload.patient),
-        "running": upload.status in (Upload.Status.PENDING, Upload.Status.PROCESSING),
+        "running": running,
+        "span": span,
     }
 
 

@@ -113,3 +113,29 @@ def test_it_summarises_5000_patients_from_rollups_in_under_100_ms():
     # Speed is measured by `python -m bench metrics`, not asserted here.
     table = metrics_from_rollups(frame)
     assert len(table) == patients
+
+
+def test_it_takes_the_interval_most_readings_were_taken_at():
+    # 4 days of a 5-minute sensor (1152 readings), then 3 of a 15-minute one (288): the raw
+    # path's median spacing is 5 minutes, so expected readings are 7 days at 5 minutes.
+    dexcom = every_5_minutes("2024-01-01 00:00", "2024-01-04 23:55", "UTC")
+    libre = np.datetime64("2024-01-05T00:00", "ns") + np.arange(288) * np.timedelta64(15, "m")
+    frame = pd.concat(
+        [
+            _frame({1: (dexcom, np.full(dexcom.size, 120.0), "UTC", 5)}),
+            _frame({1: (libre, np.full(libre.size, 120.0), "UTC", 15)}),
+        ],
+        ignore_index=True,
+    )
+    rolled = metrics_from_rollups(frame, exact=True).loc[1]
+    assert rolled["active_percent"] == pytest.approx(100 * 1440 / (7 * 288))
+    times = np.concatenate([dexcom, libre])
+    raw = cgm_metrics(
+        times,
+        np.full(times.size, 120.0),
+        tz="UTC",
+        start="2024-01-01",
+        end="2024-01-07",
+        exact=True,
+    )
+    assert raw["active_percent"] == pytest.approx(rolled["active_percent"])

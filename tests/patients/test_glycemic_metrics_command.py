@@ -150,3 +150,20 @@ def test_it_has_help():
 
     text = Command().create_parser("manage.py", "glycemic_metrics").format_help()
     assert "--patient" in text and "--json" in text and "--start" in text
+
+
+def test_it_accepts_a_window_of_several_years(dexcom_patient):
+    out = io.StringIO()
+    call_command(
+        "glycemic_metrics",
+        "--patient",
+        dexcom_patient.mrn,
+        "--start",
+        "2014-01-01",
+        "--end",
+        "2019-12-31",
+        "--json",
+        stdout=out,
+    )
+    metrics = json.loads(out.getvalue())
+    assert metrics["days"] == 2191 and metrics["readings"] == 2148

@@ -141,7 +141,7 @@ def test_it_answers_an_empty_window(client, cgm_patient):
         {"start": "2024-02-30"},
         {"end": "yesterday"},
         {"start": "2024-05-10", "end": "2024-05-01"},
-        {"start": "2020-01-01", "end": "2024-05-01"},
+        {"start": "1899-12-31", "end": "2024-05-01"},
         {"end": "9999-12-31"},
         {"start": "0001-01-01"},
         {"start": "9999-12-20", "end": "9999-12-31"},
@@ -158,3 +158,20 @@ def test_it_is_in_the_openapi_schema(client, alice):
     login(client, alice)
     schema = client.get(reverse("api-schema"), HTTP_ACCEPT="application/json").content.decode()
     assert "patients_metrics_retrieve" in schema
+
+
+def test_it_serves_a_window_of_two_years(client, patient):
+    # Four readings a day (hourly from midnight) on every day of 2022 and 2023.
+    add(patient, "cgm", [120.0, 180.0, 60.0, 240.0] * 730, minutes=360, first=dt.date(2022, 1, 1))
+    login(client, patient.user)
+    response = client.get(url(patient, start="2022-01-01", end="2023-12-31"))
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["readings"] == 2920 and body["days"] == 730
+    assert body["mean_mg_dl"] == 150.0 and body["low_percent"] == 25.0
+
+
+def test_it_refuses_a_window_beyond_what_a_reading_can_have(client, cgm_patient):
+    login(client, cgm_patient.user)
+    response = client.get(url(cgm_patient, start="2024-05-01", end="9999-12-31"))
+    assert response.status_code == 400 and "between" in response.json()["detail"]

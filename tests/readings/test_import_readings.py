@@ -25,6 +25,9 @@ def test_it_prints_one_json_object_per_file(patient):
         "accepted": 2148,
         "duplicates": 0,
         "rejected": [],
+        "rejected_total": 0,
+        "rejected_by_reason": {},
+        "warnings": [],
     }
     assert rows[1]["accepted"] == 6
     assert Reading.objects.filter(patient=patient).count() == 2154
@@ -72,3 +75,16 @@ def test_it_honours_format_and_timezone(patient):
     first = Reading.objects.filter(patient=patient).order_by("timestamp").first()
     # 2016-10-24 11:24 in Tokyo is 02:24 UTC
     assert (first.timestamp.hour, first.timestamp.minute) == (2, 24)
+
+
+def test_it_warns_and_rejects_a_reading_in_the_future(patient, tmp_path):
+    path = tmp_path / "future.csv"
+    path.write_text(
+        "timestamp,value,unit,kind,device\n"
+        "2024-05-01T08:00:00+00:00,120,mg/dL,cgm,G7\n"
+        "2030-01-01T00:00:00+00:00,180,mg/dL,cgm,G7\n"
+    )
+    (row,) = run("--patient", patient.mrn, "--json", str(path))
+    assert row["accepted"] == 1
+    assert row["rejected"][0]["line"] == 3 and "future" in row["rejected"][0]["reason"]
+    assert any("future" in warning for warning in row["warnings"])

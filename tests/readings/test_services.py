@@ -110,7 +110,7 @@ def test_it_rolls_back_everything_when_it_crashes_mid_file(patient, monkeypatch)
     monkeypatch.setattr(
         services.readings_ingest,
         "__kwdefaults__",
-        {"upload": None, "chunk_size": 500, "on_progress": None},
+        {**services.readings_ingest.__kwdefaults__, "chunk_size": 500},
     )
     upload = upload_create(patient=patient, by=None, file=DEXCOM.read_bytes(), filename="x.csv")
     with pytest.raises(RuntimeError):

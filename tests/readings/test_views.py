@@ -163,3 +163,47 @@ def test_it_refuses_a_file_over_the_upload_limit_with_a_clear_error(client, pati
     response = send(client, patient, b"Index,Timestamp\n" + b"x" * 1200)  # checked by the form
     assert response.status_code == 200 and b"larger than" in response.content
     assert not Upload.objects.exists()
+
+
+def test_it_offers_devices_with_export_steps_and_the_patients_zone(client, patient):
+    patient.timezone = "Asia/Shanghai"
+    patient.save()
+    login(client, patient.user)
+    page = client.get(reverse("readings-upload", args=[patient.pk])).content.decode()
+    for device in ("Dexcom Clarity", "LibreView", "CareLink", "xDrip+"):
+        assert device in page
+    assert page.count("How to export") == 5
+    assert '<option value="Asia/Shanghai" selected>' in page
+    assert "FHIR" in page.split("More options")[1]  # the jargon only under "More options"
+    assert "FHIR" not in page.split("More options")[0]
+
+
+def test_it_reads_a_libreview_choice_as_that_format(client, patient):
+    login(client, patient.user)
+    libre = (DEXCOM.parent.parent / "libreview" / "glyco__tiny_sample_mmol_EU.csv").read_bytes()
+    send(client, patient, libre, device="libre")
+    upload = Upload.objects.get()
+    assert upload.requested_format == "libreview" and upload.accepted == 6
+
+
+def test_it_says_in_plain_words_what_was_added(client, patient):
+    login(client, patient.user)
+    send(client, patient, DEXCOM.read_bytes())
+    send(client, patient, DEXCOM.read_bytes())
+    first, second = Upload.objects.order_by("pk")
+    words = client.get(reverse("readings-upload-detail", args=[first.pk])).content.decode()
+    assert "2148 new readings were added (from 24 Oct 2016 to 1 Nov 2016)." in words
+    again = client.get(reverse("readings-upload-detail", args=[second.pk])).content.decode()
+    assert "No new readings were added." in again
+    assert "2148 readings were already here and were not added again." in again
+
+
+def test_it_explains_the_upload_in_chinese(client, patient):
+    login(client, patient.user)
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(reverse("readings-upload", args=[patient.pk])).content.decode()
+    assert "文件来自哪台设备或哪个应用？" in page and "如何导出" in page
+    send(client, patient, DEXCOM.read_bytes())
+    upload = Upload.objects.get()
+    words = client.get(reverse("readings-upload-detail", args=[upload.pk])).content.decode()
+    assert "新添加了 2148 条读数" in words

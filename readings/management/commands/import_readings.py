@@ -82,7 +82,23 @@ class Command(BaseCommand):
         )
         for row in summary["rejected"]:
             self.stdout.write(f"  line {row['line']}: {row['reason']}")
+        hidden = summary.get("rejected_total", 0) - len(summary["rejected"])
+        if hidden > 0:
+            self.stdout.write(f"  … and {hidden} more rejected rows:")
+            for reason, count in summary.get("rejected_by_reason", {}).items():
+                self.stdout.write(f"    {count} × {reason}")
+        for warning in summary.get("warnings", []):
+            self.stdout.write(f"  warning: {warning}")
 
 
 def _empty(path: str) -> dict:
-    return {"file": path, "format": None, "accepted": 0, "duplicates": 0, "rejected": []}
+    return {
+        "file": path,
+        "format": None,
+        "accepted": 0,
+        "duplicates": 0,
+        "rejected": [],
+        "rejected_total": 0,
+        "rejected_by_reason": {},
+        "warnings": [],
+    }

@@ -1,0 +1,113 @@
+"""Issue #11 on the ingest path: one reading per instant, bounded rejections, plausible time."""
+
+import datetime as dt
+
+import pytest
+
+from patients.metrics_api import patient_metrics
+from readings import services
+from readings.models import DailyRollup, Device, Reading, Upload
+from readings.services import upload_create, upload_process
+from tests.readings.helpers import DEVICES, plain_csv
+
+SUGAR = DEVICES / "dexcom_clarity" / "sugar-sugar__example.csv"
+
+
+def imported(patient, data, name="export.csv", **options) -> Upload:
+    upload = upload_create(patient=patient, by=None, file=data, filename=name, **options)
+    return upload_process(upload_id=upload.pk)
+
+
+def rollup_count(patient, kind="cgm") -> int:
+    return sum(
+        DailyRollup.objects.filter(patient=patient, kind=kind).values_list("count", flat=True)
+    )
+
+
+def test_it_stores_a_dexcom_file_split_in_two_once(patient):
+    patient.timezone = "Europe/Bucharest"  # the owner's zone (its fall-back night is in it)
+    patient.save()
+    lines = SUGAR.read_bytes().decode("utf-8-sig").splitlines()
+    first_data = next(i for i, line in enumerate(lines) if ",EGV," in line)
+    header, data = lines[:first_data], lines[first_data:]
+    without_device = [line for line in header if ",Device," not in line]
+    part_one = "\n".join(header + data[: len(data) * 2 // 3]) + "\n"
+    part_two = "\n".join(without_device + data[len(data) // 3 :]) + "\n"
+    imported(patient, part_one.encode(), "part1.csv")
+    imported(patient, part_two.encode(), "part2.csv")
+    cgm = Reading.objects.filter(patient=patient, kind="cgm").count()
+    assert cgm == 3913  # what the whole file holds (tests/readings/test_services.py)
+    assert rollup_count(patient) == 3913
+    assert Device.objects.filter(patient=patient).count() == 1  # one identity across files
+    metrics = patient_metrics(patient, start="2019-10-01", end="2019-11-30")
+    assert metrics["readings"] == 3913
+
+
+def test_it_keeps_the_first_reading_when_two_devices_share_an_instant(patient):
+    start = dt.datetime(2024, 5, 1, 8, tzinfo=dt.UTC)
+    first = plain_csv(start, 12, value=120)
+    second = plain_csv(start, 12, value=150).replace(b"G7 test", b"Libre 3")
+    imported(patient, first)
+    upload = imported(patient, second)
+    assert upload.accepted == 0
+    assert upload.rejected_total == 12  # a different value at a stored instant is a conflict
+    assert set(Reading.objects.values_list("value_mg_dl", flat=True)) == {120.0}
+    assert rollup_count(patient) == 12
+
+
+def test_it_keeps_the_first_rejected_rows_and_counts_all(patient, monkeypatch):
+    monkeypatch.setattr(services, "REJECTED_KEPT", 5)
+    monkeypatch.setattr(
+        services.readings_ingest,
+        "__kwdefaults__",
+        {**services.readings_ingest.__kwdefaults__, "rejected_limit": 5},
+    )
+    start = dt.datetime(2024, 5, 1, 8, tzinfo=dt.UTC)
+    upload = imported(patient, plain_csv(start, 40, bad=range(0, 40, 2)))
+    assert upload.accepted == 20
+    assert len(upload.rejected) == 5 and upload.rejected[0]["line"] == 2
+    assert upload.rejected_total == 20
+    assert sum(upload.rejected_by_reason.values()) == 20
+    assert upload.summary()["rejected_total"] == 20
+
+
+def test_it_stops_early_on_a_file_that_is_only_junk(patient, monkeypatch):
+    monkeypatch.setattr(services, "JUNK_ROWS", 100)
+    monkeypatch.setattr(
+        services.readings_ingest,
+        "__kwdefaults__",
+        {**services.readings_ingest.__kwdefaults__, "chunk_size": 50},
+    )
+    junk = b"timestamp,value,unit,kind,device\n" + b"yesterday,120,mg/dL,cgm,x\n" * 400
+    upload = imported(patient, junk)
+    assert upload.status == Upload.Status.FAILED
+    assert "stopped after 100 rows" in upload.error
+    assert not Reading.objects.exists()
+
+
+def test_it_rejects_a_reading_dated_2030_and_warns(patient):
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    recent = plain_csv(now - dt.timedelta(days=2), 24)
+    future = b"2030-01-01T00:00:00+00:00,180,mg/dL,cgm,G7 test\n"
+    upload = imported(patient, recent + future)
+    assert upload.accepted == 24
+    assert [row["line"] for row in upload.rejected] == [26]
+    assert "future" in upload.rejected[0]["reason"]
+    assert any("future" in warning for warning in upload.warnings)
+    assert patient_metrics(patient)["end"] <= now.date().isoformat()
+
+
+@pytest.mark.parametrize("year", [2030, 9999])
+def test_it_keeps_the_default_window_on_real_data_when_a_future_reading_is_stored(patient, year):
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    imported(patient, plain_csv(now - dt.timedelta(days=1), 24))
+    Reading.objects.create(  # stored before the rule existed
+        patient=patient,
+        device=Reading.objects.first().device,
+        timestamp=dt.datetime(year, 1, 1, tzinfo=dt.UTC),
+        value_mg_dl=300,
+        kind="cgm",
+    )
+    metrics = patient_metrics(patient)
+    assert metrics["end"] <= now.date().isoformat()
+    assert metrics["readings"] == 24
