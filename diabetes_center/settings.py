@@ -106,6 +106,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
+    "accounts.middleware.AuditMiddleware",
 ]
 
 ROOT_URLCONF = "diabetes_center.urls"

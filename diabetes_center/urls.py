@@ -25,6 +25,11 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("patients/", patient_views.patient_list, name="patients-list"),
     path("patients/<int:pk>/", patient_views.patient_detail, name="patients-detail"),
+    path(
+        "patients/<int:pk>/access-log/",
+        patient_views.patient_access_log,
+        name="patients-access-log",
+    ),
     path("", include("readings.urls")),
     path("", include("reports.urls")),
     path("", include("care_plans.urls")),

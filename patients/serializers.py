@@ -73,7 +73,10 @@ class TriageRow(serializers.Serializer):
 
 class AuditOutput(serializers.Serializer):
     at = serializers.DateTimeField()
-    user = serializers.CharField(source="user.username", default=None)
-    patient = serializers.IntegerField(source="patient_id")
+    user = serializers.CharField(source="username")
+    role = serializers.CharField()
+    patient = serializers.IntegerField(source="patient_id", allow_null=True)
     action = serializers.CharField()
     what = serializers.CharField()
+    outcome = serializers.CharField()
+    ip = serializers.IPAddressField(allow_null=True)

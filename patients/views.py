@@ -1,9 +1,20 @@
+import datetime as dt
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_safe
 
-from accounts.access import audit, get_patient_for, may_see_clinical, patients_visible_to
+from accounts.access import (
+    audit,
+    audit_many,
+    get_patient_for,
+    may_see_clinical,
+    patients_visible_to,
+    record_accesses,
+)
 from patients.services import FLAGS, ORDERINGS, rollup_metrics, triage_rows, window_dates
 
 PAGE_SIZE = 25
@@ -29,6 +40,7 @@ def patient_list(request):
     else:
         rows = triage_rows(patients, ordering=ordering, flag=flag)
         page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+        audit_many(user, [row.patient.pk for row in page], "view", "triage list")
     context = {
         "page": page,
         "triage": rows is not None,
@@ -53,3 +65,22 @@ def patient_detail(request, pk):
         context["metrics"] = rollup_metrics([patient.pk], start=start, end=end).get(patient.pk)
         context["window"] = (start, end)
     return render(request, "patients/detail.html", context)
+
+
+@require_safe
+@login_required
+def patient_access_log(request, pk):
+    """ "Who viewed my record": for the patient themself (and admins), everyone else's views,
+    changes, exports and refused attempts on this record, this month unless ``?since=``."""
+    patient = get_patient_for(request.user, pk, clinical=False)
+    if not (patient.user_id == request.user.pk or request.user.is_admin_role):
+        raise PermissionDenied
+    today = timezone.now().date()
+    try:
+        since = dt.date.fromisoformat(request.GET.get("since", ""))
+    except ValueError:
+        since = today.replace(day=1)
+    events = record_accesses(patient, since=since)
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"patient": patient, "page": page, "since": since}
+    return render(request, "patients/access_log.html", context)

@@ -139,6 +139,7 @@ def patient_uploads(request, pk):
     if request.method == "GET":
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(patient.uploads.order_by("-created_at", "-pk"), request)
+        audit(request.user, patient, "view", "uploads list (API)")
         data = s.UploadListOutput(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
     form = s.UploadInput(data=request.data)
@@ -177,7 +178,8 @@ def _status_url(request, upload: Upload) -> str:
 @permission_classes([IsPerson])
 def upload_detail(request, pk):
     upload = get_object_or_404(Upload, pk=pk)
-    get_patient_for(request.user, upload.patient_id, clinical=False)
+    patient = get_patient_for(request.user, upload.patient_id, clinical=False)
+    audit(request.user, patient, "view", f"readings upload {upload.pk} (API)")
     return Response(s.UploadOutput(upload, context={"request": request}).data)
 
 

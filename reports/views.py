@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import audit, get_patient_for
+from accounts.access import audit, audit_many, get_patient_for
 from reports import figures, wording
 from reports.models import Report
 from reports.services import (
@@ -155,5 +155,6 @@ def report_generate_now(request, patient_pk):
 def reports_unread(request):
     if request.user.is_patient or request.user.is_care_staff:
         raise Http404
-    notes = notifications_unread(request.user)[:200]
+    notes = list(notifications_unread(request.user)[:200])
+    audit_many(request.user, [n.report.patient_id for n in notes], "view", "unread reports list")
     return render(request, "reports/unread.html", {"notifications": notes})
