@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "readings",
     "reports",
     "care_plans",
+    # The project package itself: commands that compose every app (seed_demo).
+    "diabetes_center",
 ]
 
 MIDDLEWARE = [
