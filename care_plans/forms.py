@@ -126,6 +126,15 @@ class GoalForm(forms.Form):
     comparison = forms.ChoiceField(choices=[(c, c) for c in GOAL_COMPARISONS])
     target = forms.DecimalField(max_digits=5, decimal_places=1, label=_("%"))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The goals table shows no <label> per cell: name each control by its row (the goal)
+        # and its column header, so screen readers say "Time in range, Comparison".
+        for name in ("comparison", "target"):
+            self.fields[name].widget.attrs["aria-labelledby"] = (
+                f"{self.prefix}-name goal-{name}-header"
+            )
+
 
 class MedicationForm(forms.Form):
     kind = forms.ChoiceField(

@@ -2,10 +2,15 @@
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# axe-core comes from npm (package.json; scripts/test runs `npm ci`). Never from a CDN.
+AXE_JS = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.0 and 2.1, levels A and AA: what the product promises (README, accessibility).
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
 # body are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -37,11 +42,41 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(locale="en-US")
+    # bypass_csp only lets the test inject axe-core; the app's own scripts still obey the CSP.
+    context = browser.new_context(locale="en-US", bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def axe_violations(page) -> list[dict]:
+    """Run axe-core on the page as it is now; the WCAG 2 A/AA violations it finds."""
+    if not AXE_JS.exists():
+        pytest.fail(f"{AXE_JS} is missing: run `npm ci` (scripts/test does) to install axe-core")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_JS))
+    return page.evaluate(
+        """async (tags) => {
+            const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+            return result.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ") + " :: " + n.failureSummary),
+            }));
+        }""",
+        WCAG_TAGS,
+    )
+
+
+def assert_accessible(page) -> None:
+    """Fail with a readable list if axe-core finds any WCAG 2 A/AA violation on the page."""
+    violations = axe_violations(page)
+    if violations:
+        lines = [f"axe-core: {len(violations)} WCAG 2 AA violation(s) on {page.url}"]
+        for v in violations:
+            lines.append(f"- {v['id']} ({v['impact']}): {v['help']}")
+            lines.extend(f"    {node}" for node in v["nodes"])
+        pytest.fail("\n".join(lines), pytrace=False)
 
 
 def sign_in(page, live_server, username, password):
@@ -50,3 +85,4 @@ def sign_in(page, live_server, username, password):
     page.fill("#id_password", password)
     page.click("button[type=submit].primary")
     page.wait_for_load_state("networkidle")
+    assert_accessible(page)

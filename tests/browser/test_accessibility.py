@@ -1,0 +1,82 @@
+"""Every page, as each role sees it, passes axe-core's WCAG 2 A/AA checks in chromium.
+
+A page that is added to the product is added to PAGES below (by role). The other browser tests
+also run axe-core on each page they reach (``assert_accessible``), so a page checked here in its
+empty state is checked there with real content too.
+"""
+
+import datetime as dt
+
+import pytest
+
+from care_plans.demo import seed_plans
+from reports.services import report_generate
+from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.test_care_plan_loop import load_cgm
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# (role's username, path template, languages). {patient} and {report} are filled in per test.
+PAGES = [
+    ("alice", "/", ("en", "zh-hans")),
+    ("alice", "/patients/", ("en", "zh-hans")),
+    ("alice", "/patients/{patient}/", ("en", "zh-hans")),
+    ("alice", "/patients/{patient}/upload/", ("en",)),
+    ("alice", "/patients/{patient}/uploads/", ("en",)),
+    ("alice", "/patients/{patient}/care-plan/", ("en", "zh-hans")),
+    ("alice", "/patients/{patient}/care-plan/history/", ("en",)),
+    ("alice", "/reports/{report}/", ("en", "zh-hans")),
+    ("alice", "/reports/unread/", ("en",)),
+    ("alice", "/accounts/preferences/", ("en",)),
+    ("sam", "/", ("en", "zh-hans")),
+    ("sam", "/patients/", ("en",)),
+    ("pat", "/", ("en", "zh-hans")),
+    ("pat", "/patients/{patient}/upload/", ("en",)),
+    ("pat", "/reports/{report}/", ("en",)),
+    ("pat", "/patients/{patient}/care-plan/", ("en",)),
+]
+
+
+@pytest.fixture
+def clinic(alice, staff, patient):
+    end = dt.date.today() - dt.timedelta(days=1)
+    load_cgm(patient, start=end - dt.timedelta(days=27), days=28)
+    seed_plans([patient], [alice])
+    report = report_generate(patient_id=patient.pk, period_end=end)
+    return {"patient": patient.pk, "report": report.pk}
+
+
+def switch_language(page, language):
+    with page.expect_navigation():
+        page.select_option("#language-select", language)
+    page.wait_for_load_state("networkidle")
+
+
+def visit(page, live_server, path, language):
+    page.goto(f"{live_server.url}{path}")
+    page.wait_for_load_state("networkidle")
+    if language != "en":
+        switch_language(page, language)
+
+
+@pytest.mark.parametrize("username", sorted({username for username, _, _ in PAGES}))
+def test_it_finds_no_wcag_violation_on_any_page(page, live_server, clinic, username):
+    sign_in(page, live_server, username, PASSWORD)
+    checked = []
+    for who, template, languages in PAGES:
+        if who != username:
+            continue
+        for language in languages:
+            path = template.format(**clinic)
+            visit(page, live_server, path, language)
+            assert_accessible(page)
+            checked.append((path, language))
+            if language != "en":  # back to English for the next page
+                switch_language(page, "en")
+    assert checked
+
+
+def test_it_finds_no_wcag_violation_on_the_sign_in_page(page, live_server):
+    page.goto(f"{live_server.url}/accounts/login/")
+    assert_accessible(page)
