@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.access import patients_visible_to
 from accounts.models import User
@@ -10,6 +11,7 @@ from patients.services import triage_rows
 
 
 @login_required
+@require_safe
 def home(request):
     """Home by role: patients see their own page, clinicians triage, staff their center."""
     user = request.user
@@ -37,6 +39,7 @@ class PreferencesForm(forms.ModelForm):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def preferences(request):
     form = PreferencesForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():

@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.access import audit, get_patient_for, may_edit_care_plan, may_see_clinical
@@ -92,6 +93,7 @@ def _page_context(request, patient, current):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def care_plan_page(request, pk):
     """GET: the plan for this viewer. POST (editors): preview the diff, or confirm and save."""
     patient = get_patient_for(request.user, pk, clinical=False)
@@ -128,7 +130,7 @@ def _post(request, patient, current, context):
     if "content_json" in post:
         try:
             content = json.loads(post["content_json"])
-        except ValueError:
+        except (ValueError, RecursionError):
             content = None
         if not isinstance(content, dict):
             raise Http404  # a confirmation that did not come from our preview
@@ -182,6 +184,7 @@ def _post(request, patient, current, context):
 
 
 @login_required
+@require_safe
 def care_plan_targets(request, pk):
     """htmx fragment: the target range and goals of a preset, in the chosen unit."""
     patient = get_patient_for(request.user, pk)
@@ -205,6 +208,7 @@ def care_plan_targets(request, pk):
 
 
 @login_required
+@require_safe
 def care_plan_medication_row(request, pk):
     """htmx fragment: one empty medication row, and the formset's new TOTAL_FORMS (oob)."""
     patient = get_patient_for(request.user, pk)
@@ -220,6 +224,7 @@ def care_plan_medication_row(request, pk):
 
 
 @login_required
+@require_safe
 def care_plan_history(request, pk):
     patient = get_patient_for(request.user, pk)
     audit(request.user, patient, "view", "care plan history")
@@ -239,6 +244,7 @@ def care_plan_history(request, pk):
 
 
 @login_required
+@require_safe
 def care_plan_compare(request, pk):
     """Changes from version ``a`` to version ``b`` (``?a=1&b=3``)."""
     patient = get_patient_for(request.user, pk)

@@ -1,9 +1,11 @@
-"""Shared REST plumbing: errors are always JSON ``{"detail": ...}`` with the right status."""
+"""Shared REST plumbing: errors are always JSON ``{"detail": ...}`` with the right status;
+JSON bodies nested too deeply for Python's parser are a 400, not a RecursionError."""
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import status
+from rest_framework import parsers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -20,3 +22,17 @@ def exception_handler(exc, context):
     if not (isinstance(data, dict) and set(data) == {"detail"}):
         response.data = {"detail": data}
     return response
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with a body nested beyond Python's recursion limit refused as 400.
+
+    ``json.loads`` recurses once per ``[`` / ``{``: ``[[[[…]]]]`` a hundred thousand deep
+    raises RecursionError, which DRF does not catch (a 500 on every JSON endpoint).
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply.") from None

@@ -17,7 +17,9 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(template_name="accounts/login.html"),
+        auth_views.LoginView.as_view(
+            template_name="accounts/login.html", http_method_names=["get", "head", "post"]
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -17,7 +17,9 @@ as implemented by iglu 4.3.0 (`mage(version = "ma")`). Steps:
    last points are added. Between consecutive crossings the extreme glucose value (a nadir
    after a downward crossing, a peak after an upward one) is a turning point, searched from
    the previous turning point to the next crossing.
-5. With the segment's sample SD as the threshold, MAGE+ averages the nadir-to-peak rises of
+5. A segment whose sample SD is missing or below 1 mg/dL (a flat trace: any "excursion"
+   would be one quantization step) gives no value, as iglu's compiled mage_atomic does.
+   With the segment's sample SD as the threshold, MAGE+ averages the nadir-to-peak rises of
    at least one SD (each rise is closed once glucose falls back by more than one SD, or the
    trace ends) and MAGE- the peak-to-nadir falls of at least one SD, symmetrically.
 6. MAGE = mean of MAGE+ and MAGE- ("avg"); across segments, values are averaged weighted by
@@ -38,6 +40,9 @@ from glycemia.constants import (
     MAGE_SHORT_MA,
 )
 from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, local_day_numbers, local_ns
+
+# iglu's mage_atomic returns NA when the segment's SD is NA or below 1 mg/dL.
+MAGE_MIN_SD = 1.0
 
 MAGE_ALGORITHM = (
     "iglu 4.3.0 moving-average MAGE (Fernandes et al. 2022): 5-min linear grid (no "
@@ -143,7 +148,7 @@ def _segment(g: np.ndarray) -> tuple[float | None, float | None]:
         turning.append(prev)
     extrema = g[turning].tolist()
     sd = float(np.std(g[~nan_g], ddof=1)) if n - int(nan_g.sum()) > 1 else float("nan")
-    if not sd > 0:
+    if not sd >= MAGE_MIN_SD:
         return None, None
     plus = _excursions(extrema, sd, rising=True)
     minus = _excursions(extrema, sd, rising=False)

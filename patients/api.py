@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from accounts.access import audit, audit_many, get_patient_for, patients_visible_to
 from accounts.models import AuditEvent
 from accounts.permissions import IsPerson
+from diabetes_center.http import download_disposition
 from patients.export import export_csv, export_fhir
 from patients.serializers import AuditOutput, PatientInput, PatientOutput, TriageRow
 from patients.services import FLAGS, ORDERINGS, triage_rows
@@ -153,5 +154,5 @@ def patient_export(request, pk):
     else:
         response = StreamingHttpResponse(export_fhir(patient), content_type="application/fhir+json")
         extension = "json"
-    response["Content-Disposition"] = f'attachment; filename="{patient.mrn}.{extension}"'
+    response["Content-Disposition"] = download_disposition(f"{patient.mrn}.{extension}")
     return response

@@ -38,6 +38,10 @@ from readings.models import Reading
 DEFAULT_WINDOW_DAYS = 14  # Battelino 2019: 14 days of CGM data summarise 3 months
 MAX_WINDOW_DAYS = 366  # a request for more is refused: one query must stay bounded
 DEFAULT_TARGETS = "standard"
+# Dates a window may name: wider than any reading can be (DESIGN §3: none before 1970), narrow
+# enough that local midnight ± a day never leaves Python's date range (year 1 .. 9999).
+EARLIEST_DAY = dt.date(1900, 1, 1)
+LATEST_DAY = dt.date(2199, 12, 31)
 METRIC_KINDS = (Reading.Kind.CGM, Reading.Kind.SMBG)
 
 
@@ -50,15 +54,19 @@ def parse_day(value, name: str) -> dt.date | None:
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise WindowError(
-            f"{name} must be a date as YYYY-MM-DD, not {str(value)[:40]!r}."
-        ) from None
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise WindowError(
+                f"{name} must be a date as YYYY-MM-DD, not {str(value)[:40]!r}."
+            ) from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise WindowError(f"{name} must be between {EARLIEST_DAY} and {LATEST_DAY}.")
+    return day
 
 
 def _newest_local_date(patient: Patient) -> dt.date | None:

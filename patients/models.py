@@ -1,9 +1,35 @@
+import unicodedata
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+# An MRN ends up in file names, CSV cells and URLs: letters, digits, '-', '_' and '.' only.
+validate_mrn = RegexValidator(
+    r"\A[A-Za-z0-9][A-Za-z0-9._-]*\Z",
+    _("An MRN may hold letters, digits, '-', '_' and '.' only, starting with a letter or digit."),
+)
+# Characters that reorder or hide text (Trojan Source, CVE-2021-42574) or are not text at all.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def validate_plain_text(value: str) -> None:
+    """Names and similar one-line text: no control, bidi-override or private-use characters.
+
+    >>> validate_plain_text("Zhang Wei 张伟")
+    >>> validate_plain_text("Eve\u202egnp.exe")
+    Traceback (most recent call last):
+    ...
+    django.core.exceptions.ValidationError: ['Remove control or direction-override characters.']
+    """
+    for char in value:
+        if char in BIDI_CONTROLS or unicodedata.category(char) in ("Cc", "Cs", "Co", "Cn"):
+            raise ValidationError(_("Remove control or direction-override characters."))
 
 
 def validate_timezone(value: str) -> None:
@@ -24,8 +50,8 @@ class Patient(models.Model):
         OTHER = "O", _("Other")
         UNKNOWN = "U", _("Unknown")
 
-    mrn = models.CharField(_("MRN"), max_length=40, unique=True)
-    name = models.CharField(_("name"), max_length=200)
+    mrn = models.CharField(_("MRN"), max_length=40, unique=True, validators=[validate_mrn])
+    name = models.CharField(_("name"), max_length=200, validators=[validate_plain_text])
     birth_date = models.DateField(_("birth date"))
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     diabetes_type = models.CharField(_("diabetes type"), max_length=8, choices=DiabetesType.choices)

@@ -21,6 +21,7 @@ PAGE_SIZE = 25
 
 
 @login_required
+@require_safe
 def patient_list(request):
     """Endocrinologists: the triage list, riskiest first. Staff: their center's patients."""
     user = request.user
@@ -54,6 +55,7 @@ def patient_list(request):
 
 
 @login_required
+@require_safe
 def patient_detail(request, pk):
     """The patient workspace: figures, readings, reports, care plan, uploads."""
     patient = get_patient_for(request.user, pk, clinical=False)

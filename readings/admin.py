@@ -61,15 +61,18 @@ class DailyRollupAdmin(ClinicalAdmin):
 
 @admin.register(DeviceToken)
 class DeviceTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "patient", "created_at", "last_used_at", "revoked_at"]
+    list_display = ["name", "patient", "scope", "created_at", "last_used_at", "revoked_at"]
     raw_id_fields = ["patient"]
-    readonly_fields = ["key_hash"]
+    # Only the patient grants a scope (readings.views.device_token_new); admins may revoke.
+    readonly_fields = ["key_hash", "scope", "last_used_at"]
 
 
 @admin.register(NightscoutLink)
 class NightscoutLinkAdmin(admin.ModelAdmin):
     list_display = ["patient", "key", "created_at", "rotated_at"]
     raw_id_fields = ["patient"]
+    exclude = ["secret_hash"]  # only the patient sees their secret, once, when it is issued
+    readonly_fields = ["key", "rotated_at"]
 
 
 @admin.register(NightscoutDeviceStatus)

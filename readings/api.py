@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from accounts.access import audit, get_patient_for
 from accounts.permissions import IsPerson
+from patients.metrics_api import EARLIEST_DAY, LATEST_DAY
 from patients.models import Patient
 from readings import serializers as s
 from readings.models import DeviceToken, Upload
@@ -32,15 +33,18 @@ SYNC_UPLOAD_MAX_BYTES = 5 * 1024 * 1024  # larger files are imported by a Celery
 
 
 class IsPersonOrDevicePosting(BasePermission):
-    """People, and device tokens for POST (which ``_patient_for_writing`` narrows further)."""
+    """People, and upload-scope device tokens for POST (``_patient_for_writing`` narrows
+    further to the token's own patient). Read-scope tokens are for Nightscout followers."""
 
-    message = "Device tokens may only add readings."
+    message = "Device tokens may only add readings (and only with the upload scope)."
 
     def has_permission(self, request, view):
         user = request.user
         if not (user and user.is_authenticated):
             return False
-        return not getattr(user, "is_device", False) or request.method == "POST"
+        if not getattr(user, "is_device", False):
+            return True
+        return request.method == "POST" and user.token.scope == DeviceToken.Scope.UPLOAD
 
 
 def _patient_for_writing(request, pk) -> Patient:
@@ -57,13 +61,18 @@ def _local_bound(text: str, patient: Patient, *, end: bool) -> dt.datetime:
     """``2024-05-01`` (local midnight; an end date is inclusive) or an ISO date-time."""
     try:
         if len(text) == 10:
-            day = dt.date.fromisoformat(text) + dt.timedelta(days=1 if end else 0)
-            return dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(patient.timezone))
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            day = dt.date.fromisoformat(text)
+            moment = dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(patient.timezone))
+        else:
+            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationError(f"{text!r} is not an ISO date or date-time") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(patient.timezone))
+    if not EARLIEST_DAY <= moment.date() <= LATEST_DAY:
+        raise ValidationError(f"{text!r} must be between {EARLIEST_DAY} and {LATEST_DAY}")
+    if len(text) == 10 and end:
+        moment = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), moment.tzinfo)
     return moment
 
 
@@ -201,7 +210,12 @@ def patient_device_tokens(request, pk):
     if request.method == "POST":
         form = s.DeviceTokenInput(data=request.data)
         form.is_valid(raise_exception=True)
-        token, key = DeviceToken.issue(patient=patient, name=form.validated_data["name"])
+        scope = form.validated_data["scope"]
+        if scope == DeviceToken.Scope.READ and patient.user_id != request.user.pk:
+            raise PermissionDenied("Only the patient may let an app read their data.")
+        token, key = DeviceToken.issue(
+            patient=patient, name=form.validated_data["name"], scope=scope
+        )
         audit(request.user, patient, "change", f"device token {token.pk} issued")
         token.key = key
         return Response(s.DeviceTokenIssuedOutput(token).data, status=status.HTTP_201_CREATED)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from django.db import transaction
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework.decorators import api_view, parser_classes, permission_classes
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from accounts.access import audit
+from diabetes_center.api import JSONParser
 from readings.api import IsPersonOrDevicePosting, _patient_for_writing
 from readings.parsers import UnreadableFile, parse
 from readings.services import readings_ingest

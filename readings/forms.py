@@ -29,3 +29,31 @@ class UploadForm(forms.Form):
         validators=[validate_timezone],
         help_text=_("Leave empty to use the patient's time zone."),
     )
+
+
+class DeviceTokenForm(forms.Form):
+    """A token for one app. Reading back needs the patient's explicit, informed consent."""
+
+    name = forms.CharField(label=_("App or device name"), max_length=100)
+    scope = forms.ChoiceField(
+        label=_("What it may do"),
+        choices=[
+            ("upload", _("Upload readings only (uploader apps: xDrip+, AndroidAPS, Loop)")),
+            ("read", _("Read my glucose history (follower apps)")),
+        ],
+        initial="upload",
+        widget=forms.RadioSelect,
+    )
+    grant_read = forms.BooleanField(
+        label=_(
+            "I understand that an app with this token can read all my glucose readings, "
+            "treatments and device status until I revoke it."
+        ),
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("scope") == "read" and not data.get("grant_read"):
+            self.add_error("grant_read", _("Tick this box to let a follower app read your data."))
+        return data

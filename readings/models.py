@@ -6,6 +6,7 @@ conflict handling (see ``readings.services``). Values are mg/dL; timestamps UTC.
 """
 
 import hashlib
+import hmac
 import secrets
 
 from django.conf import settings
@@ -224,12 +225,23 @@ def _new_secret() -> str:
 
 
 class DeviceToken(models.Model):
-    """A per-device credential that may only add readings for one patient."""
+    """A per-device credential for one patient, with one scope.
+
+    ``upload`` (the default) may add readings, treatments and device status and read
+    nothing back; ``read`` is for follower apps, may read the patient's glucose history
+    through ``/ns/<key>/`` and add nothing. Only the patient grants ``read``, knowingly
+    (``readings.views.device_tokens``). The plain key is shown once; only its hash is kept.
+    """
+
+    class Scope(models.TextChoices):
+        UPLOAD = "upload", _("upload readings")
+        READ = "read", _("read my glucose history")
 
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.CASCADE, related_name="device_tokens"
     )
     name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.UPLOAD)
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -240,30 +252,63 @@ class DeviceToken(models.Model):
         return hashlib.sha256(key.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, *, patient, name: str) -> tuple["DeviceToken", str]:
+    def issue(cls, *, patient, name: str, scope: str = "upload") -> tuple["DeviceToken", str]:
         """Create a token; the plain key is returned once and only its hash is stored."""
         key = "dt_" + secrets.token_urlsafe(32)
-        return cls.objects.create(patient=patient, name=name, key_hash=cls.hash_key(key)), key
+        token = cls.objects.create(
+            patient=patient, name=name, scope=scope, key_hash=cls.hash_key(key)
+        )
+        return token, key
+
+
+def nightscout_secret_hash(secret_sha1: str) -> str:
+    """What is stored for a Nightscout API secret: SHA-256 of its SHA-1 hex.
+
+    Uploaders send ``api-secret: <SHA-1 hex of the secret>`` (Nightscout's protocol), so the
+    SHA-1 is all a request proves; storing a hash *of it* means a copy of the database does
+    not let anyone upload or read (the stored value is not what a request sends).
+
+    >>> nightscout_secret_hash(hashlib.sha1(b"s3cret").hexdigest())[:12]
+    'c7d801050269'
+    """
+    return hashlib.sha256(secret_sha1.lower().encode()).hexdigest()
 
 
 class NightscoutLink(models.Model):
-    """The patient's Nightscout-compatible site: base URL key and API secret.
+    """The patient's Nightscout-compatible site: base URL key and API secret (hashed).
 
-    The secret is kept (not only its hash) because the patient's settings page must show it
-    again, as Nightscout's own settings do; rotating issues a new one and revokes the old.
+    Only ``secret_hash`` (``nightscout_secret_hash``) is stored. The plain secret exists once,
+    in memory, when it is issued (``readings.services.nightscout_link_ensure`` / ``_rotate``
+    set ``api_secret`` on the instance they return): it is shown to the patient then and
+    never again; a patient who lost it issues a new one, which revokes the old.
     """
 
     patient = models.OneToOneField(
         "patients.Patient", on_delete=models.CASCADE, related_name="nightscout_link"
     )
     key = models.CharField(max_length=40, unique=True)
-    api_secret = models.CharField(max_length=64)
+    secret_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
     rotated_at = models.DateTimeField(null=True, blank=True)
 
-    @property
-    def api_secret_sha1(self) -> str:
-        return hashlib.sha1(self.api_secret.encode()).hexdigest()
+    api_secret: str | None = None  # the plain secret, only on the instance that issued it
+
+    def set_secret(self) -> str:
+        """A new random secret: kept hashed, returned (and on ``api_secret``) once."""
+        self.api_secret = secrets.token_urlsafe(18)
+        self.secret_hash = nightscout_secret_hash(
+            hashlib.sha1(self.api_secret.encode()).hexdigest()
+        )
+        return self.api_secret
+
+    def secret_matches(self, presented: str) -> bool:
+        """``presented`` is the SHA-1 hex of the secret (the header) or the secret itself."""
+        raw = presented.strip()
+        if len(raw) == 40 and all(c in "0123456789abcdefABCDEF" for c in raw):
+            sha1 = raw.lower()
+        else:
+            sha1 = hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()
+        return hmac.compare_digest(nightscout_secret_hash(sha1), self.secret_hash)
 
 
 class NightscoutDeviceStatus(models.Model):

@@ -8,6 +8,12 @@ Authentication, as Nightscout: the ``api-secret`` header holds the SHA-1 hex of 
 secret (the plain secret is accepted too), or ``?token=`` holds the secret or one of the
 patient's device tokens. Anything else answers 401 with Nightscout's JSON.
 
+Authorization: the patient's secret may read and upload (it is theirs, like Nightscout's
+API_SECRET); a device token has one scope, ``upload`` (POST only: it reads nothing back) or
+``read`` (GET only, for follower apps, granted by the patient). A request outside its scope
+answers 401 as Nightscout's does for a missing permission; ``verifyauth`` says what the
+credential may do. Every read of entries, treatments or device status is audited.
+
 Everything posted goes through ``readings_ingest`` (one write path: dedupe, rollups); ``sgv``
 is always mg/dL.
 """
@@ -15,15 +21,17 @@ is always mg/dL.
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import json
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.access import audit
 from readings.models import (
     DeviceToken,
     NightscoutDeviceStatus,
@@ -66,39 +74,66 @@ def _error(status: int, message: str, description: str = "") -> JsonResponse:
     )
 
 
-def _authorized_link(request, key: str) -> NightscoutLink | None:
-    link = NightscoutLink.objects.select_related("patient").filter(key=key).first()
-    if link is None:
-        return None
+READ, UPLOAD = DeviceToken.Scope.READ, DeviceToken.Scope.UPLOAD
+MAX_BODY_BYTES = 4 * 1024 * 1024  # one POST of entries/treatments/devicestatus; apps send less
+
+
+class BadQuery(Exception):
+    """A query parameter that cannot be answered: 400 with the reason."""
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who is calling and what they may do (``scopes`` ⊆ {"read", "upload"})."""
+
+    scopes: frozenset
+    who: str  # for the audit trail: "API secret" or "device token 3 (xDrip)"
+
+
+def _authorize(request, link: NightscoutLink) -> Access | None:
     secret = request.headers.get("api-secret", "")
-    if secret and (
-        hmac.compare_digest(secret.lower(), link.api_secret_sha1)
-        or hmac.compare_digest(secret, link.api_secret)
-    ):
-        return link
+    if secret and link.secret_matches(secret):
+        return Access(frozenset({READ, UPLOAD}), "API secret")
     token = request.GET.get("token", "")
-    if token:
-        if hmac.compare_digest(token, link.api_secret):
-            return link
-        if DeviceToken.objects.filter(
-            key_hash=DeviceToken.hash_key(token), patient_id=link.patient_id, revoked_at=None
-        ).update(last_used_at=timezone.now()):
-            return link
-    return None
+    if not token:
+        return None
+    if link.secret_matches(token):
+        return Access(frozenset({READ, UPLOAD}), "API secret")
+    found = DeviceToken.objects.filter(
+        key_hash=DeviceToken.hash_key(token), patient_id=link.patient_id, revoked_at=None
+    ).first()
+    if found is None:
+        return None
+    DeviceToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+    return Access(frozenset({found.scope}), f"device token {found.pk} ({found.name})")
 
 
-def nightscout_view(methods: tuple[str, ...]):
-    """Check the method and the secret; pass the NightscoutLink to the view."""
+def nightscout_view(methods: tuple[str, ...], *, audited: str = ""):
+    """Check the method, the credential and its scope (GET needs "read", POST "upload",
+    except status endpoints, which any valid credential may call); pass the link on.
+    With ``audited``, a GET is recorded in the audit trail as a read of that data."""
 
     def decorate(view):
         @csrf_exempt
         def wrapper(request, key: str):
             if request.method not in methods:
                 return _error(405, "Method not allowed")
-            link = _authorized_link(request, key)
-            if link is None:
+            link = NightscoutLink.objects.select_related("patient").filter(key=key).first()
+            access = _authorize(request, link) if link is not None else None
+            if access is None:
                 return _error(401, "Unauthorized", "Invalid/Missing")
-            return view(request, link)
+            needed = UPLOAD if request.method == "POST" else READ if audited else None
+            if needed is not None and needed not in access.scopes:
+                return _error(401, "Unauthorized", f"This credential may not {needed}.")
+            if request.method == "POST" and _body_length(request) > MAX_BODY_BYTES:
+                return _error(413, "Payload Too Large", f"at most {MAX_BODY_BYTES} bytes")
+            if audited and request.method == "GET":
+                audit(AnonymousUser(), link.patient, "view", f"Nightscout {audited}: {access.who}")
+            request.nightscout_access = access
+            try:
+                return view(request, link)
+            except BadQuery as exc:
+                return _error(400, "Bad Request", str(exc))
 
         wrapper.__name__ = view.__name__
         wrapper.__doc__ = view.__doc__
@@ -107,10 +142,19 @@ def nightscout_view(methods: tuple[str, ...]):
     return decorate
 
 
+def _body_length(request) -> int:
+    """The declared length, checked before the body is read (then the body's own)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    return declared if declared > MAX_BODY_BYTES else len(request.body)
+
+
 def _body(request):
     try:
         return json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 
@@ -132,6 +176,8 @@ def _find(request, field: str) -> dict:
                 continue
             try:
                 moment = _instant(raw)
+            except (OverflowError, OSError):
+                raise BadQuery(f"find[{name}][{operator}] is out of range") from None
             except ValueError:
                 continue
             lookups[f"timestamp__{lookup}"] = moment
@@ -141,7 +187,12 @@ def _find(request, field: str) -> dict:
 def _instant(raw: str) -> dt.datetime:
     raw = raw.strip()
     if raw.lstrip("-").isdigit():
-        return dt.datetime.fromtimestamp(int(raw) / 1000, tz=dt.UTC)
+        try:
+            if len(raw) > 16:  # beyond year 9999 in ms (and int() of huge text is slow)
+                raise ValueError
+            return dt.datetime.fromtimestamp(int(raw) / 1000, tz=dt.UTC)
+        except (ValueError, OverflowError, OSError):
+            raise OverflowError("epoch milliseconds out of range") from None
     moment = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
@@ -218,7 +269,7 @@ def _entries_list(request, link: NightscoutLink, kinds: tuple[str, ...], count: 
     return JsonResponse(out, safe=False)
 
 
-@nightscout_view(("GET", "POST"))
+@nightscout_view(("GET", "POST"), audited="entries")
 def entries(request, link: NightscoutLink):
     """GET the newest entries (``count``, ``find[date][$gte]``…); POST one entry or an array."""
     if request.method == "GET":
@@ -252,12 +303,12 @@ def entries(request, link: NightscoutLink):
     return response
 
 
-@nightscout_view(("GET",))
+@nightscout_view(("GET",), audited="entries")
 def entries_sgv(request, link: NightscoutLink):
     return _entries_list(request, link, ("cgm",), _count(request))
 
 
-@nightscout_view(("GET",))
+@nightscout_view(("GET",), audited="entries")
 def entries_current(request, link: NightscoutLink):
     return _entries_list(request, link, ("cgm",), 1)
 
@@ -351,7 +402,7 @@ def _treatment_out(treatment: Treatment) -> dict:
     return out
 
 
-@nightscout_view(("GET", "POST"))
+@nightscout_view(("GET", "POST"), audited="treatments")
 def treatments(request, link: NightscoutLink):
     """GET recent treatments; POST one or an array (insulin and carbs become Treatments)."""
     if request.method == "GET":
@@ -375,7 +426,7 @@ def treatments(request, link: NightscoutLink):
 # --- devicestatus, status --------------------------------------------------------------------
 
 
-@nightscout_view(("GET", "POST"))
+@nightscout_view(("GET", "POST"), audited="devicestatus")
 def devicestatus(request, link: NightscoutLink):
     """Stored as sent (bounded in size) so followers see the uploader's state."""
     if request.method == "GET":
@@ -403,7 +454,7 @@ def devicestatus(request, link: NightscoutLink):
             continue
         try:
             created = _instant(str(row.get("created_at"))) if row.get("created_at") else None
-        except ValueError:
+        except (ValueError, OverflowError, OSError):
             created = None
         stored.append(
             NightscoutDeviceStatus(
@@ -454,12 +505,14 @@ def root(request, link: NightscoutLink):
 
 @nightscout_view(("GET",))
 def verifyauth(request, link: NightscoutLink):
+    """What this credential may do, truthfully (follower apps check ``canRead``)."""
+    scopes = request.nightscout_access.scopes
     return JsonResponse(
         {
             "status": 200,
             "message": {
-                "canRead": True,
-                "canWrite": True,
+                "canRead": READ in scopes,
+                "canWrite": UPLOAD in scopes,
                 "isAdmin": False,
                 "message": "OK",
                 "rolefound": "FOUND",

@@ -228,12 +228,29 @@ class UploadListOutput(UploadOutput):
 
 class DeviceTokenInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
+    scope = serializers.ChoiceField(
+        choices=DeviceToken.Scope.choices,
+        default=DeviceToken.Scope.UPLOAD,
+        help_text='"upload" (default): add readings, read nothing back. "read": follower apps '
+        "read the glucose history through /ns/; only the patient may grant it, with "
+        "grant_read=true.",
+    )
+    grant_read = serializers.BooleanField(
+        default=False, help_text="The patient's explicit consent to a read token."
+    )
+
+    def validate(self, data):
+        if data["scope"] == DeviceToken.Scope.READ and not data["grant_read"]:
+            raise serializers.ValidationError(
+                {"grant_read": "A read token needs the patient's explicit grant_read=true."}
+            )
+        return data
 
 
 class DeviceTokenOutput(serializers.ModelSerializer):
     class Meta:
         model = DeviceToken
-        fields = ["id", "name", "created_at", "last_used_at", "revoked_at"]
+        fields = ["id", "name", "scope", "created_at", "last_used_at", "revoked_at"]
 
 
 class DeviceTokenIssuedOutput(DeviceTokenOutput):

@@ -729,22 +729,31 @@ def upload_enqueue(upload: Upload) -> None:
 
 
 def nightscout_link_ensure(*, patient) -> NightscoutLink:
-    """The patient's Nightscout link, created on first use (key and secret are random)."""
+    """The patient's Nightscout link, created on first use (key and secret are random).
+
+    Only a link created by this call carries its plain secret (``link.api_secret``); an
+    existing one has ``api_secret = None``: the secret is stored hashed and cannot be shown
+    again (``nightscout_link_rotate`` issues a new one).
+    """
     link = NightscoutLink.objects.filter(patient=patient).first()
     if link is None:
-        link, _ = NightscoutLink.objects.get_or_create(
-            patient=patient,
-            defaults={"key": secrets.token_hex(12), "api_secret": secrets.token_urlsafe(18)},
+        fresh = NightscoutLink(patient=patient, key=secrets.token_hex(12))
+        secret = fresh.set_secret()
+        link, created = NightscoutLink.objects.get_or_create(
+            patient=patient, defaults={"key": fresh.key, "secret_hash": fresh.secret_hash}
         )
+        if created:
+            link.api_secret = secret
     return link
 
 
 def nightscout_link_rotate(*, patient) -> NightscoutLink:
-    """A new API secret; the key (and so the base URL) stays, the old secret stops working."""
+    """A new API secret (on ``link.api_secret``, this once); the key (and so the base URL)
+    stays, the old secret stops working."""
     link = nightscout_link_ensure(patient=patient)
-    link.api_secret = secrets.token_urlsafe(18)
+    link.set_secret()
     link.rotated_at = timezone.now()
-    link.save(update_fields=["api_secret", "rotated_at"])
+    link.save(update_fields=["secret_hash", "rotated_at"])
     return link
 
 

@@ -5,16 +5,19 @@ One view serves the page and, for an htmx request, just its fragment.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.access import audit, get_patient_for, may_see_clinical
-from readings.forms import UploadForm
-from readings.models import Upload
+from readings.forms import DeviceTokenForm, UploadForm
+from readings.models import DeviceToken, Upload
 from readings.services import (
+    nightscout_base_url,
     nightscout_link_ensure,
     nightscout_link_rotate,
     upload_create,
@@ -27,6 +30,7 @@ ROWS_PER_PAGE = 50
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def upload_new(request, pk):
     """Patients (their own), their clinicians and their center's staff bring files here."""
     patient = get_patient_for(request.user, pk, clinical=False)
@@ -54,6 +58,7 @@ def upload_new(request, pk):
 
 
 @login_required
+@require_safe
 def upload_detail(request, pk):
     """The result page; for htmx, the status fragment that polls until the import is done."""
     upload = get_object_or_404(Upload.objects.select_related("patient"), pk=pk)
@@ -84,6 +89,7 @@ def _upload_context(request, upload: Upload) -> dict:
 
 
 @login_required
+@require_safe
 def upload_list(request, pk):
     patient = get_patient_for(request.user, pk, clinical=False)
     page = Paginator(patient.uploads.order_by("-created_at", "-pk"), ROWS_PER_PAGE).get_page(
@@ -92,15 +98,63 @@ def upload_list(request, pk):
     return render(request, "readings/uploads.html", {"patient": patient, "page": page})
 
 
+def _own_patient(request, pk):
+    """The signed-in patient's own record: secrets and read grants are theirs alone."""
+    patient = get_patient_for(request.user, pk)
+    if patient.user_id != request.user.pk:
+        raise PermissionDenied
+    return patient
+
+
 @login_required
 @require_POST
 def nightscout_settings(request, pk):
-    """Create the patient's Nightscout link, or rotate its secret (the old one stops working)."""
-    patient = get_patient_for(request.user, pk)
+    """The patient creates their Nightscout link or issues a new secret (the old one stops
+    working). The secret is stored hashed, so this answer is the only time it is shown."""
+    patient = _own_patient(request, pk)
     if request.POST.get("action") == "rotate":
-        nightscout_link_rotate(patient=patient)
-        messages.success(request, _("A new API secret was issued; the old one no longer works."))
+        link = nightscout_link_rotate(patient=patient)
     else:
-        nightscout_link_ensure(patient=patient)
+        link = nightscout_link_ensure(patient=patient)
+        if link.api_secret is None:  # already set up: nothing new to show
+            return redirect(reverse("patients-detail", args=[patient.pk]) + "#nightscout")
     audit(request.user, patient, "change", "Nightscout link")
+    context = {"patient": patient, "base_url": nightscout_base_url(link), "secret": link.api_secret}
+    return render(request, "readings/nightscout_secret.html", context)
+
+
+@login_required
+@require_POST
+def device_token_new(request, pk):
+    """The patient issues a token for one app; its key is shown in this answer only."""
+    patient = _own_patient(request, pk)
+    form = DeviceTokenForm(request.POST)
+    if not form.is_valid():
+        context = {"patient": patient, "form": form}
+        return render(request, "readings/device_token_form.html", context, status=400)
+    token, key = DeviceToken.issue(
+        patient=patient, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"]
+    )
+    audit(request.user, patient, "change", f"device token {token.pk} issued ({token.scope})")
+    link = nightscout_link_ensure(patient=patient)
+    context = {
+        "patient": patient,
+        "token": token,
+        "key": key,
+        "base_url": nightscout_base_url(link),
+    }
+    return render(request, "readings/device_token_issued.html", context)
+
+
+@login_required
+@require_POST
+def device_token_revoke(request, pk, token_pk):
+    """The patient or their clinicians revoke a token (a lost phone, a follower no longer
+    welcome); it stops working at once."""
+    patient = get_patient_for(request.user, pk)
+    token = get_object_or_404(DeviceToken, pk=token_pk, patient=patient)
+    if token.revoked_at is None:
+        DeviceToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+        audit(request.user, patient, "change", f"device token {token.pk} revoked")
+        messages.success(request, _("The token was revoked."))
     return redirect(reverse("patients-detail", args=[patient.pk]) + "#nightscout")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 from functools import lru_cache
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import matplotlib
 
@@ -193,8 +194,12 @@ def report_pdf_bytes(report, *, unit: str = "mg/dL") -> bytes:
 
 
 def _build(report, *, unit: str, font: str) -> bytes:
-    def Paragraph(text, style):  # noqa: N802 - shadows reportlab's to make text font-safe
-        return _Paragraph(_text(text, font), style)
+    def Paragraph(text, style, *, markup: bool = False):  # noqa: N802 - shadows reportlab's
+        """reportlab's Paragraph, font-safe, with ``text`` escaped: reportlab reads
+        Paragraph text as markup (``<img src=…>`` would embed a server file, a stray ``<``
+        would fail the whole PDF). Only ``markup=True`` callers, who escape every value
+        themselves, pass tags."""
+        return _Paragraph(_text(text if markup else escape(text), font), style)
 
     m, targets = report.metrics, report.targets or {}
     low, high = targets.get("range_low", 70), targets.get("range_high", 180)
@@ -222,9 +227,13 @@ def _build(report, *, unit: str, font: str) -> bytes:
     story = [
         Paragraph(f"{_('Health report')} · {kind}", h1),
         Paragraph(
-            f"<b>{patient.name}</b> · {_('MRN')} {patient.mrn} · "
-            f"{patient.get_diabetes_type_display()} · {patient.timezone}",
+            f"<b>{escape(patient.name)}</b> · "
+            + escape(
+                f"{_('MRN')} {patient.mrn} · "
+                f"{patient.get_diabetes_type_display()} · {patient.timezone}"
+            ),
             base,
+            markup=True,
         ),
         Paragraph(
             f"{_('Period')}: {report.period_start:%Y-%m-%d} – {report.period_end:%Y-%m-%d} "
@@ -283,7 +292,8 @@ def _build(report, *, unit: str, font: str) -> bytes:
         story.append(table(rows, (80, 30, 30, 30)))
     if report.clinician_note:
         story.append(Paragraph(_("Clinician's note"), h2))
-        story.append(Paragraph(report.clinician_note.replace("\n", "<br/>"), base))
+        note = escape(report.clinician_note).replace("\n", "<br/>")
+        story.append(Paragraph(note, base, markup=True))
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,

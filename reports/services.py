@@ -33,6 +33,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.access import patients_visible_to
 from glycemia.compare import compare_periods
 from glycemia.daily import daily_stats, day_night_split, hourly_stats
 from glycemia.meter import meter_metrics
@@ -417,8 +418,14 @@ def reports_for(patient: Patient):
 
 
 def notifications_unread(user):
+    """The user's unread report notifications, for patients they may still see: a clinician
+    taken off a care team keeps old notification rows, which must not show the patient."""
     return (
-        ReportNotification.objects.filter(user=user, read_at__isnull=True)
+        ReportNotification.objects.filter(
+            user=user,
+            read_at__isnull=True,
+            report__patient__in=patients_visible_to(user),
+        )
         .select_related("report__patient")
         .order_by("-created_at")
     )

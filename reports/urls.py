@@ -7,6 +7,7 @@ urlpatterns = [
     path("reports/<int:pk>/", views.report_detail, name="reports-detail"),
     path("reports/<int:pk>/pdf/", views.report_pdf, name="reports-pdf"),
     path("reports/<int:pk>/note/", views.report_note, name="reports-note"),
+    path("reports/<int:pk>/read/", views.report_mark_read, name="reports-mark-read"),
     path(
         "patients/<int:patient_pk>/reports/generate/",
         views.report_generate_now,

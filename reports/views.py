@@ -10,11 +10,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.access import audit, audit_many, get_patient_for
+from diabetes_center.http import download_disposition
 from reports import figures, wording
-from reports.models import Report
+from reports.models import Report, ReportNotification
 from reports.services import (
     notifications_mark_read,
     notifications_unread,
@@ -96,16 +97,35 @@ def report_context(report: Report, user, unit: str) -> dict:
 
 
 @login_required
+@require_safe
 def report_detail(request, pk):
+    """The report. Reading it changes nothing: "mark as read" is its own POST."""
     report = report_for(request.user, pk)
     audit(request.user, report.patient, "view", f"report {report.pk}")
-    notifications_mark_read(report=report, user=request.user)
     unit = request.GET.get("unit") or getattr(request.user, "unit", "mg/dL")
     unit = unit if unit in ("mg/dL", "mmol/L") else "mg/dL"
-    return render(request, "reports/detail.html", report_context(report, request.user, unit))
+    context = report_context(report, request.user, unit)
+    context["unread"] = _unread(report, request.user)
+    return render(request, "reports/detail.html", context)
+
+
+def _unread(report: Report, user) -> bool:
+    return ReportNotification.objects.filter(report=report, user=user, read_at=None).exists()
 
 
 @login_required
+@require_POST
+def report_mark_read(request, pk):
+    """Take the report off the signed-in clinician's unread list."""
+    report = report_for(request.user, pk)
+    notifications_mark_read(report=report, user=request.user)
+    if request.htmx:
+        return render(request, "reports/_mark_read.html", {"report": report, "unread": False})
+    return redirect("reports-detail", pk=report.pk)
+
+
+@login_required
+@require_safe
 def report_pdf(request, pk):
     from reports.pdf import report_pdf_bytes
 
@@ -115,7 +135,7 @@ def report_pdf(request, pk):
     unit = unit if unit in ("mg/dL", "mmol/L") else "mg/dL"
     response = HttpResponse(report_pdf_bytes(report, unit=unit), content_type="application/pdf")
     name = f"report-{report.patient.mrn}-{report.period_end:%Y%m%d}.pdf"
-    response["Content-Disposition"] = f'inline; filename="{name}"'
+    response["Content-Disposition"] = download_disposition(name, inline=True)
     return response
 
 
@@ -152,6 +172,7 @@ def report_generate_now(request, patient_pk):
 
 
 @login_required
+@require_safe
 def reports_unread(request):
     if request.user.is_patient or request.user.is_care_staff:
         raise Http404

@@ -16,12 +16,21 @@ from __future__ import annotations
 
 import io
 import os
+import re
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import BinaryIO
 
 from . import carelink, dexcom, fhir, libreview, nightscout, plaincsv, tidepool
-from ._common import CLOCK_DRIFT_TOLERANCE, Context, PrefixedStream, decode_head, sniff_encoding
+from ._common import (
+    Context,
+    ImplausibleTime,
+    PrefixedStream,
+    decode_head,
+    implausible_time,
+    sniff_encoding,
+)
 from ._common import text_stream as _text_stream
 from ._records import Reading, RowError, Treatment, UnreadableFile
 
@@ -32,7 +41,9 @@ __all__ = [
     "RowError",
     "Treatment",
     "UnreadableFile",
+    "ImplausibleTime",
     "detect_format",
+    "implausible_time",
     "parse",
 ]
 
@@ -63,6 +74,15 @@ HEAD_BYTES = 32 * 1024  # enough for every preamble seen (CareLink legacy: 12 li
 
 # Items buffered at most while the declared unit is being checked (DESIGN.md §3).
 _UNIT_CHECK_MAX_ITEMS = 5000
+
+# Bounded failure: the first MAX_LISTED_ROW_ERRORS row errors are yielded one by one; the
+# rest are only counted per reason (a warning at the end), so a junk file cannot fill
+# memory or the upload's rejected list. Once JUNK_MIN_ERRORS rows were rejected and they
+# outnumber the good records JUNK_RATIO to 1, the file is refused (UnreadableFile).
+MAX_LISTED_ROW_ERRORS = 1000
+JUNK_MIN_ERRORS = 1000
+JUNK_RATIO = 9
+_REASON_DETAILS = re.compile(r"'[^']*'|\"[^\"]*\"|[-+]?\d[\d.,:TZ+-]*")
 
 
 def detect_format(head: bytes) -> str:
@@ -154,8 +174,10 @@ def _prepend(first, rest: Iterator) -> Iterator:
 
 
 def _pipeline(records: Iterator, ctx: Context, owned: BinaryIO | None) -> Iterator:
-    """Check units on a bounded prefix, then stream; add end-of-file warnings."""
-    newest: datetime | None = None
+    """Check units on a bounded prefix, then stream: implausible times become row errors,
+    row errors past the cap are counted, a mostly-junk file stops with UnreadableFile."""
+    good = errors = future = 0
+    unlisted: Counter[str] = Counter()
     try:
         buffered = []
         for item in records:
@@ -164,16 +186,37 @@ def _pipeline(records: Iterator, ctx: Context, owned: BinaryIO | None) -> Iterat
                 break
         ctx.check_units()
         for item in _chain(buffered, records):
-            if not isinstance(item, RowError) and (newest is None or item.timestamp > newest):
-                newest = item.timestamp
-            yield item
+            if type(item) is not RowError:
+                reason = implausible_time(item.timestamp, ctx.now)
+                if not reason:
+                    good += 1
+                    yield item
+                    continue
+                future += item.timestamp > ctx.now
+                item = RowError(item.line, reason)
+            errors += 1
+            if errors <= MAX_LISTED_ROW_ERRORS:
+                yield item
+            else:
+                unlisted[_REASON_DETAILS.sub("…", item.reason)] += 1
+            if errors >= JUNK_MIN_ERRORS and errors > JUNK_RATIO * good:
+                raise UnreadableFile(
+                    f"stopped at line {item.line}: {errors} rows rejected and only {good}"
+                    f" imported, so this is not a usable device export (last reason: {item.reason})"
+                )
     finally:
         if owned is not None:
             owned.close()
-    if newest is not None and newest > ctx.now + CLOCK_DRIFT_TOLERANCE:
+    if future:
         ctx.warnings.append(
-            f"newest record {newest.isoformat(timespec='minutes').replace('+00:00', 'Z')}"
-            " is in the future: check the device clock and the time zone"
+            f"{future} records dated in the future were rejected: check the device clock and"
+            " the time zone"
+        )
+    if unlisted:
+        ctx.warnings.append(
+            f"{sum(unlisted.values())} more rows rejected (only the first"
+            f" {MAX_LISTED_ROW_ERRORS} are listed): "
+            + "; ".join(f"{count} × {reason}" for reason, count in unlisted.most_common(10))
         )
     for what, count in ctx.ignored.items():
         ctx.warnings.append(f"{count} {what} ignored")

@@ -46,8 +46,27 @@ UNIT_CHECK_MINIMUM = 5  # fewer values than this (a tiny file) are not enough to
 MMOL_L_SUSPICIOUS_ABOVE = 35.0
 MG_DL_SUSPICIOUS_BELOW = 25.0
 
-# A reading more than this far in the future means the device clock is wrong.
+# Plausible time (DESIGN.md §3): an instant before 1970 or later than "now" plus this
+# tolerance (a device clock a little fast) is a row error, never a reading.
 CLOCK_DRIFT_TOLERANCE = timedelta(hours=1)
+EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+
+# Dexcom special glucose values (the codes Nightscout's errorcodes plugin displays): an
+# `sgv` of 0..12 is a sensor status, never glucose. 13..39 mg/dL is below every sensor's
+# reporting range but is real glucose from some (xDrip+/Libre uploads send 32..39 with a
+# trend), so it is kept, flagged "low". See README.md "Sensor status codes".
+SENSOR_STATUS_BELOW_MG_DL = 13.0
+SENSOR_STATUS_CODES = {
+    0: "no value",
+    1: "sensor not active",
+    2: "minimal deviation",
+    3: "no antenna",
+    5: "sensor not calibrated",
+    6: "counts deviation",
+    9: "absolute deviation",
+    10: "power deviation",
+    12: "bad RF",
+}
 
 # Words that mean "below/above the measuring range", in the languages exports come in.
 # Compared after `fold_text` (lower case, accents removed), so "Élevé" is "eleve".
@@ -386,7 +405,9 @@ def parse_wall_time(text: str, order: str) -> datetime:
     if len(s) == 19 and s[10] in "T " and s[4] == s[7] == "-" and s[13] == s[16] == ":":
         # "2021-05-30T16:59:00", Dexcom's form: year first whatever the order, no fraction.
         try:
-            return datetime.fromisoformat(s)
+            return _check_year(datetime.fromisoformat(s), text)
+        except ImplausibleTime:
+            raise
         except ValueError:
             pass  # the general path below says what is wrong
     m = _DATE_TIME.match(s)
@@ -395,7 +416,7 @@ def parse_wall_time(text: str, order: str) -> datetime:
             parsed = datetime.fromisoformat(s)
         except ValueError:
             raise ValueError(f"date {text!r} is not a date-time") from None
-        return parsed.replace(tzinfo=None) if parsed.tzinfo is None else parsed
+        return _check_year(parsed, text)
     a, b, c = int(m.group("a")), int(m.group("b")), int(m.group("c"))
     if len(m.group("a")) == 4:
         year, month, day = a, b, c
@@ -414,7 +435,9 @@ def parse_wall_time(text: str, order: str) -> datetime:
     elif ampm in ("am", "上午") and hour == 12:
         hour = 0
     try:
-        return datetime(year, month, day, hour, minute, second)
+        return _check_year(datetime(year, month, day, hour, minute, second), text)
+    except ImplausibleTime:
+        raise
     except ValueError:
         raise ValueError(f"date {text!r} is not a valid date-time") from None
 
@@ -428,6 +451,7 @@ def parse_iso_instant(text: str, clock: LocalClock | None = None) -> datetime:
         parsed = datetime.fromisoformat(s)
     except ValueError:
         raise ValueError(f"date {text!r} is not an ISO 8601 date-time") from None
+    _check_year(parsed, text)
     if parsed.tzinfo is None:
         if clock is None:
             return parsed.replace(tzinfo=UTC)
@@ -435,8 +459,57 @@ def parse_iso_instant(text: str, clock: LocalClock | None = None) -> datetime:
     return parsed.astimezone(UTC)
 
 
+class ImplausibleTime(ValueError, OverflowError):
+    """A time no device can have recorded (out of datetime's range, before 1970, ...).
+
+    Also an OverflowError, which is what callers of `epoch_ms_to_utc` caught before.
+    """
+
+
+# Epoch milliseconds beyond this (year 5138) are not a time but a wrong number.
+_MAX_EPOCH_MS = 1e14
+
+
 def epoch_ms_to_utc(value: float) -> datetime:
+    """Epoch milliseconds -> UTC; ImplausibleTime for NaN, ±inf, booleans or 1e20.
+
+    >>> epoch_ms_to_utc(0).isoformat()
+    '1970-01-01T00:00:00+00:00'
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ImplausibleTime(f"epoch time {value!r} is not a number")
+    if not -_MAX_EPOCH_MS < value < _MAX_EPOCH_MS:  # also false for NaN
+        raise ImplausibleTime(f"epoch time {value!r} ms is not a plausible date")
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
+
+
+def implausible_time(instant: datetime, now: datetime) -> str:
+    """Why `instant` cannot be a device reading ("" when it can): before 1970 or future.
+
+    >>> implausible_time(datetime(1969, 12, 31, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC))
+    'time 1969-12-31T00:00Z is before 1970'
+    """
+    if instant < EARLIEST_INSTANT:
+        return f"time {_short(instant)} is before 1970"
+    if instant > now + CLOCK_DRIFT_TOLERANCE:
+        return (
+            f"time {_short(instant)} is in the future (now {_short(now)}): check the device"
+            " clock and the time zone"
+        )
+    return ""
+
+
+def _short(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat(timespec="minutes").replace("+00:00", "Z")
+
+
+def _check_year(moment: datetime, text: str) -> datetime:
+    """Refuse years no export holds before converting (year 1 or 9999 overflow a zone)."""
+    if moment.year < EARLIEST_INSTANT.year - 1:
+        raise ImplausibleTime(f"date {text!r} is before 1970")
+    if moment.year > 9000:
+        raise ImplausibleTime(f"date {text!r} is in the future")
+    return moment
 
 
 # --- local wall time -> UTC ------------------------------------------------------------------
@@ -445,15 +518,21 @@ def epoch_ms_to_utc(value: float) -> datetime:
 class LocalClock:
     """Turn device wall-clock times into UTC instants in one IANA zone, handling DST.
 
-    * Gap (spring forward, the wall time never existed): read with the offset in force
-      *before* the transition - the device clock had not been changed yet. This is what
-      PEP 495 gives for ``fold=0``.
+    * Gap (spring forward, the wall time never existed): the device clock had not been
+      changed, so the offset *before* the transition applies (PEP 495 ``fold=0``). In a
+      chronological file a wall time inside the gap proves the device clock did not jump:
+      the old offset is kept for the following rows too ("frozen"), until the wall times
+      jump forward by the DST shift or more (the owner set the clock) or the zone's offset
+      comes back to the frozen one. Without this, 03:00 on the unchanged clock would be read
+      as 03:00 new time and collide with 02:00 read a moment before.
     * Repeat (fall back, the wall time happened twice): the first pass is the earlier
       instant (``fold=0``), the second pass the later one (``fold=1``). Without a
       monotonic device counter the pass is inferred from row order: in a chronological
       file a wall time that goes *backwards* inside the repeated hour starts the second
-      pass; in a reverse-chronological file (CareLink) a wall time that goes *forwards*
-      inside it starts the first pass. The direction is learned from the rows themselves.
+      pass, and a wall time listed again (files sorted by wall time interleave the two
+      passes: 01:06, 01:06, 01:21, 01:21 ...) is the second pass of that minute. In a
+      reverse-chronological file (CareLink) the mirror rules hold. The direction is
+      learned from the rows themselves.
     """
 
     def __init__(self, timezone: str):
@@ -465,6 +544,9 @@ class LocalClock:
         self._direction = 0  # > 0 chronological, < 0 reverse chronological
         self._repeat_fold: dict[date, int] = {}
         self._repeat_last: dict[date, datetime] = {}
+        self._repeat_seen: dict[date, set[datetime]] = {}  # walls of the first-listed pass
+        self._gap_offset: timedelta | None = None  # set by candidates() for a gap wall time
+        self._frozen: timedelta | None = None  # the offset a clock that did not jump keeps
         # The wall-clock hour last seen, when one offset holds for all of it: [from, until)
         # and its start in UTC. Rows come in time order, so most rows are in the same hour
         # as the previous one and skip the zone lookups (several µs a row otherwise).
@@ -477,9 +559,12 @@ class LocalClock:
         self._direction = 0
         self._repeat_fold.clear()
         self._repeat_last.clear()
+        self._repeat_seen.clear()
+        self._frozen = None
 
     def candidates(self, wall: datetime) -> tuple[datetime, ...]:
         """UTC instants the wall time can mean: one, or two inside a repeated hour."""
+        self._gap_offset = None
         if wall.tzinfo is None:
             if self._steady_from <= wall < self._steady_until:
                 return (self._steady_utc + (wall - self._steady_from),)
@@ -491,6 +576,7 @@ class LocalClock:
             return (first.astimezone(UTC),)
         utc_first = first.astimezone(UTC)
         if utc_first.astimezone(self.zone).replace(tzinfo=None) != wall:
+            self._gap_offset = first.utcoffset()
             return (utc_first,)  # a gap: fold=0 is the pre-transition offset
         return (utc_first, second.astimezone(UTC))
 
@@ -515,19 +601,51 @@ class LocalClock:
         return True
 
     def to_utc(self, wall: datetime, options: tuple[datetime, ...] | None = None) -> datetime:
-        """Convert using row order to resolve a repeated hour (see the class docstring).
+        """Convert using row order to resolve DST (see the class docstring).
 
         ``options`` is ``candidates(wall)`` when the caller has it already.
         """
         if options is None:
             options = self.candidates(wall)
+        if (
+            (self._gap_offset is not None or self._frozen is not None)
+            and wall.tzinfo is None
+            and self._direction >= 0
+        ):
+            frozen = self._frozen_instant(wall, options)
+            if frozen is not None:
+                self._observe(wall)
+                return frozen
         if len(options) == 1:
             self._observe(wall)
             return options[0]
+        return options[self._repeat_pass(wall)]
+
+    def _frozen_instant(self, wall: datetime, options: tuple[datetime, ...]) -> datetime | None:
+        """The instant on a device clock that did not jump forward, else None."""
+        if self._gap_offset is not None:
+            self._frozen = self._gap_offset
+            return options[0]  # read with the pre-transition offset
+        if self._frozen is None:
+            return None
+        actual = wall - options[-1].replace(tzinfo=None)  # the zone's offset at this wall time
+        previous = self._previous
+        shift = actual - self._frozen
+        if actual == self._frozen or (
+            previous is not None and shift > timedelta(0) and wall - previous >= shift
+        ):
+            self._frozen = None  # the zone is back at the device's offset, or the clock was set
+            return None
+        return (wall - self._frozen).replace(tzinfo=UTC)
+
+    def _repeat_pass(self, wall: datetime) -> int:
+        """0 (first pass) or 1 (second pass) for a wall time inside a repeated hour."""
         key = wall.date()
         chronological = self._direction >= 0
+        first_listed = 0 if chronological else 1
         if key not in self._repeat_fold:
-            self._repeat_fold[key] = 0 if chronological else 1
+            self._repeat_fold[key] = first_listed
+            self._repeat_seen[key] = set()
         else:
             last = self._repeat_last[key]
             if chronological and wall < last:
@@ -535,7 +653,13 @@ class LocalClock:
             elif not chronological and wall > last:
                 self._repeat_fold[key] = 0
         self._repeat_last[key] = wall
-        return options[self._repeat_fold[key]]
+        fold = self._repeat_fold[key]
+        if fold == first_listed:
+            seen = self._repeat_seen[key]
+            if wall in seen:  # listed again: the passes are interleaved
+                return 1 - first_listed
+            seen.add(wall)
+        return fold
 
     def _observe(self, wall: datetime) -> None:
         if self._previous is not None and wall != self._previous:
@@ -607,8 +731,16 @@ def glucose(
     low_limit: float = DEFAULT_LOW_MG_DL,
     high_limit: float = DEFAULT_HIGH_MG_DL,
     meal_tag: str = "",
+    reporting_range: tuple[float, float] | None = None,
+    status_codes: bool = False,
 ) -> Reading | RowError:
-    """Build a Reading from a raw value in `unit`, or a RowError saying what is wrong."""
+    """Build a Reading from a raw value in `unit`, or a RowError saying what is wrong.
+
+    Low/High markers become flagged readings at `low_limit`/`high_limit`. With
+    `reporting_range` (the sensor's range in mg/dL), a number outside it is kept but
+    flagged "low"/"high". With `status_codes` (Dexcom/Nightscout sensor glucose), a mg/dL
+    number of 0..12 is a sensor status code: a RowError naming it, never glucose.
+    """
     if isinstance(raw, str):
         try:  # most values are plain numbers, and no Low/High word reads as one
             number = float(raw)
@@ -623,8 +755,20 @@ def glucose(
                 number = parse_number(raw)
             except ValueError as exc:
                 return RowError(line, f"glucose {exc}")
+    elif isinstance(raw, bool) or not isinstance(raw, int | float):
+        return RowError(line, f"glucose value {raw!r} is not a number")
     else:
         number = float(raw)
+        if number - number != 0:
+            return RowError(line, f"glucose value {raw!r} is not a number")
+    if status_codes and unit == MG_DL and 0 <= number < SENSOR_STATUS_BELOW_MG_DL:
+        meaning = SENSOR_STATUS_CODES.get(int(number)) if number == int(number) else None
+        return RowError(
+            line,
+            f"sensor status code {number:g}"
+            + (f" ({meaning})" if meaning else "")
+            + ", not glucose",
+        )
     ctx.observe_unit(number, unit)
     if number <= 0:
         return RowError(line, f"glucose {number:g} {unit} is impossible (<= 0)")
@@ -636,7 +780,13 @@ def glucose(
         value = number
     if value > MAX_MG_DL:
         return RowError(line, f"glucose {number:g} mg/dL is impossible (> {MAX_MG_DL:g})")
-    return Reading(line, timestamp, value, kind, device, "", meal_tag)
+    flag = ""
+    if reporting_range is not None:
+        if value < reporting_range[0]:
+            flag = "low"
+        elif value > reporting_range[1]:
+            flag = "high"
+    return Reading(line, timestamp, value, kind, device, flag, meal_tag)
 
 
 def lookahead(rows: Iterator, size: int) -> tuple[list, Iterator]:

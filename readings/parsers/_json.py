@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Iterator
 
 from ._records import RowError, UnreadableFile
@@ -93,3 +94,44 @@ def _elements(buffer: str, text: io.TextIOBase) -> Iterator:
         position = end
         if position > _CHUNK:
             buffer, position = buffer[position:], 0
+
+
+# --- strict value types -----------------------------------------------------------------
+
+
+def shown(value) -> str:
+    """A JSON value for a row error, cut short (a list or object can be huge)."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def number(value, what: str) -> float:
+    """A JSON number as float; ValueError for booleans, strings, lists, objects, NaN, ±inf.
+
+    >>> number(5, "sgv"), number(7.5, "value")
+    (5.0, 7.5)
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{what} {shown(value)} is not a number")
+    try:
+        result = float(value)
+    except OverflowError:  # an integer too large for a float
+        raise ValueError(f"{what} {shown(value)} is not a plausible number") from None
+    if not math.isfinite(result):
+        raise ValueError(f"{what} {shown(value)} is not a finite number")
+    return result
+
+
+def obj(value) -> dict:
+    """``value`` when it is a JSON object, else an empty one (a wrong shape reads as absent)."""
+    return value if isinstance(value, dict) else {}
+
+
+def array(value) -> list:
+    """``value`` when it is a JSON array, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+def text(value) -> str:
+    """``value`` when it is a JSON string, else ""."""
+    return value if isinstance(value, str) else ""

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from ._common import (
     DEFAULT_HIGH_MG_DL,
     DEFAULT_LOW_MG_DL,
+    MDY,
     MG_DL,
     Context,
     DateOrder,
@@ -47,6 +48,7 @@ from ._records import RowError, Treatment, UnreadableFile
 # Guardian / Enlite sensors report 40..400 mg/dL.
 CARELINK_LOW_MG_DL = DEFAULT_LOW_MG_DL
 CARELINK_HIGH_MG_DL = DEFAULT_HIGH_MG_DL
+CARELINK_RANGE = (CARELINK_LOW_MG_DL, CARELINK_HIGH_MG_DL)  # sensor values outside: flagged
 
 COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Before "ignore": "calibration" contains "ratio".
@@ -239,6 +241,10 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
     units: dict[str, str] = {}
     device = ""
     date_order = "ymd"
+    # Dates in the preamble ("Data Exported on,4/12/15 8:21 PM", "Report Range") say the
+    # order when every row date is ambiguous; the legacy layout is US (M/D/YY) by default.
+    preamble_order = DateOrder()
+    legacy = "data export file" in fold_text(first_lines[0] if first_lines else "")
     while True:
         try:
             line, cells = next(rows)
@@ -255,6 +261,9 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
             found = _header_columns(cells)
             if found is None:
                 device = _preamble_device(cells) or device
+                if fold_text(cells[0]).rstrip(":") in _PREAMBLE_DATE_KEYS:
+                    for value in cells[1:]:
+                        preamble_order.feed(value)
                 continue
             columns = found
             units = {
@@ -267,13 +276,39 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
             order = DateOrder()
             for _, row in head:
                 order.feed(_stamp_text(row, columns))
-            date_order = order.resolved()
+            date_order = _date_order(order, preamble_order, legacy)
             del head
             continue
         yield from _row(ctx, line, cells, columns, units, device, date_order)
 
     if columns is None and not units:
         raise UnreadableFile("CareLink export without a recognisable header row")
+
+
+# Preamble rows whose cells are dates, in the languages CareLink exports.
+_PREAMBLE_DATE_KEYS = frozenset(
+    {
+        "data exported on",
+        "report range",
+        "data range",
+        "exportiert am",
+        "date d'exportation",
+        "fecha de exportacion",
+        "start date",
+        "end date",
+    }
+)
+
+
+def _date_order(rows: DateOrder, preamble: DateOrder, legacy: bool) -> str:
+    """The rows' own evidence first, then the preamble's, then the layout's known order."""
+    if rows.order is not None:
+        return rows.resolved()
+    if preamble.order is not None or preamble.saw_ampm:
+        return preamble.resolved()
+    if legacy:
+        return MDY
+    return rows.resolved()
 
 
 def _numbered(reader) -> Iterator[tuple[int, list[str]]]:
@@ -329,6 +364,7 @@ def _row(ctx, line, cells, columns, units, device, date_order) -> Iterator:
                 device,
                 low_limit=CARELINK_LOW_MG_DL,
                 high_limit=CARELINK_HIGH_MG_DL,
+                reporting_range=CARELINK_RANGE if role == "sensor_glucose" else None,
             )
             continue
         if role == "event_marker":

@@ -7,7 +7,9 @@ Transmitter ID. Columns are found by the alias tables below, so column order and
 export language do not matter; adding a language is adding its words to the tables.
 
 Rows -> records:
-  EGV -> Reading "cgm" ("High"/"Low" -> flagged at 400/40 mg/dL, the G6 reporting range)
+  EGV -> Reading "cgm" ("High"/"Low" -> flagged at 400/40 mg/dL, the G6 reporting range;
+         a number outside 40..400 is kept and flagged; 0..12 is a sensor status code:
+         a row error)
   Calibration -> Reading "calibration" (a finger-stick entered to calibrate)
   Insulin -> Treatment insulin_rapid / insulin_long (from the subtype), units
   Carbs -> Treatment carbs (grams); Exercise -> Treatment exercise (minutes)
@@ -49,6 +51,7 @@ from ._records import RowError, Treatment, UnreadableFile
 # Dexcom G6/G7 report 40..400 mg/dL; "Low"/"High" are stored at these limits.
 DEXCOM_LOW_MG_DL = DEFAULT_LOW_MG_DL
 DEXCOM_HIGH_MG_DL = DEFAULT_HIGH_MG_DL
+DEXCOM_RANGE = (DEXCOM_LOW_MG_DL, DEXCOM_HIGH_MG_DL)  # a number outside it is flagged
 
 # Header aliases (folded: lower case, no accents). Specific roles first.
 COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -378,6 +381,8 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
                 device,
                 low_limit=DEXCOM_LOW_MG_DL,
                 high_limit=DEXCOM_HIGH_MG_DL,
+                reporting_range=DEXCOM_RANGE if kind == "egv" else None,
+                status_codes=kind == "egv",
             )
         else:
             yield _treatment(line, instant, kind, cells, columns, device)

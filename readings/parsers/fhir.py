@@ -34,7 +34,7 @@ import re
 from collections.abc import Iterator
 
 from ._common import Context, fold_text, glucose, parse_iso_instant, unit_from_text
-from ._json import each_element
+from ._json import array, each_element, number, obj, shown, text
 from ._records import RowError, Treatment
 
 CGM_CODES = frozenset({"99504-3", "105272-9"})
@@ -68,9 +68,8 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
 def _value(ctx: Context, shape: str, index: int, value) -> Iterator:
     """One top-level value: a Bundle (its entries), an entry wrapper, or a resource."""
     if shape == "object" and isinstance(value, dict) and value.get("resourceType") == "Bundle":
-        for number, entry in enumerate(value.get("entry") or [], start=1):
-            resource = entry.get("resource") if isinstance(entry, dict) else None
-            yield from _resource(ctx, number, resource)
+        for number_, entry in enumerate(array(value.get("entry")), start=1):
+            yield from _resource(ctx, number_, obj(entry).get("resource"))
         return
     if isinstance(value, dict) and "resource" in value:
         value = value["resource"]
@@ -82,51 +81,40 @@ def _resource(ctx: Context, line: int, resource) -> Iterator:
         return
     if resource.get("status") in ("entered-in-error", "cancelled"):
         return
-    codes = {
-        c.get("code")
-        for c in (resource.get("code") or {}).get("coding") or []
-        if isinstance(c, dict)
-    }
+    codes = {text(obj(c).get("code")) for c in array(obj(resource.get("code")).get("coding"))}
     glucose_codes = codes & GLUCOSE_CODES
     if not glucose_codes and CARBS_CODE not in codes:
         return
+    quantity = obj(resource.get("valueQuantity"))
     try:
         instant = _effective(ctx, resource)
+        value = number(quantity.get("value"), "valueQuantity.value")
     except ValueError as exc:
         yield RowError(line, str(exc))
         return
     device = _device(resource)
-    quantity = resource.get("valueQuantity") or {}
-    value = quantity.get("value")
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        yield RowError(line, f"Observation without a numeric valueQuantity.value ({value!r})")
-        return
     if not glucose_codes:
-        yield Treatment(line, instant, "carbs", float(value), "", device)
+        yield Treatment(line, instant, "carbs", value, "", device)
         return
-    unit = unit_from_text(str(quantity.get("code") or "")) or unit_from_text(
-        str(quantity.get("unit") or "")
-    )
+    unit = unit_from_text(text(quantity.get("code"))) or unit_from_text(text(quantity.get("unit")))
     if unit is None:
-        yield RowError(line, f"glucose unit {quantity.get('unit')!r} is not mg/dL or mmol/L")
+        yield RowError(line, f"glucose unit {shown(quantity.get('unit'))} is not mg/dL or mmol/L")
         return
     cgm = bool(glucose_codes & CGM_CODES) or any(w in fold_text(device) for w in _CGM_DEVICE_WORDS)
-    yield glucose(ctx, line, instant, float(value), unit, "cgm" if cgm else "smbg", device)
+    yield glucose(ctx, line, instant, value, unit, "cgm" if cgm else "smbg", device)
 
 
 def _effective(ctx: Context, resource: dict):
-    text = (
+    value = (
         resource.get("effectiveDateTime")
         or resource.get("effectiveInstant")
-        or (resource.get("effectivePeriod") or {}).get("start")
+        or obj(resource.get("effectivePeriod")).get("start")
     )
-    if not isinstance(text, str) or not text:
+    if not isinstance(value, str) or not value:
         raise ValueError("Observation without an effective date-time")
-    return parse_iso_instant(text, ctx.clock)
+    return parse_iso_instant(value, ctx.clock)
 
 
 def _device(resource: dict) -> str:
-    device = resource.get("device") or {}
-    if not isinstance(device, dict):
-        return ""
-    return str(device.get("display") or device.get("reference") or "")
+    device = obj(resource.get("device"))
+    return text(device.get("display")) or text(device.get("reference"))

@@ -30,6 +30,7 @@ from ._common import (
     DateOrder,
     cell,
     csv_rows,
+    fold_text,
     glucose,
     lookahead,
     match_columns,
@@ -43,6 +44,22 @@ from ._records import RowError, Treatment, UnreadableFile
 # FreeStyle Libre 1/2 readers show LO below 40 mg/dL and HI above 500 mg/dL.
 LIBRE_LOW_MG_DL = 40.0
 LIBRE_HIGH_MG_DL = 500.0
+# FreeStyle Libre 3 reports 40..400 mg/dL (its HI is above 400).
+LIBRE_HIGH_BY_MODEL = (("libre 3", 400.0),)
+
+
+def libre_high_limit(device: str) -> float:
+    """The upper reporting limit of the Libre model named in the Device column.
+
+    >>> libre_high_limit("FreeStyle Libre 3"), libre_high_limit("FreeStyle LibreLink")
+    (400.0, 500.0)
+    """
+    folded = fold_text(device)
+    for words, limit in LIBRE_HIGH_BY_MODEL:
+        if words in folded:
+            return limit
+    return LIBRE_HIGH_MG_DL
+
 
 # Header aliases, folded (lower case, accents removed). The first role that matches a
 # column wins, so specific roles come first. "a+b" = both fragments must occur; "=a" =
@@ -318,6 +335,7 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
             if not raw:
                 yield RowError(line, f"record type {record_type} without a glucose value")
                 continue
+            high = libre_high_limit(cell(cells, columns, "device"))
             yield glucose(
                 ctx,
                 line,
@@ -327,7 +345,8 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
                 kind,
                 device,
                 low_limit=LIBRE_LOW_MG_DL,
-                high_limit=LIBRE_HIGH_MG_DL,
+                high_limit=high,
+                reporting_range=(LIBRE_LOW_MG_DL, high) if record_type != STRIP else None,
             )
         elif record_type == INSULIN:
             yield from _insulin(line, instant, cells, columns, device)

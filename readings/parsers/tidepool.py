@@ -8,6 +8,8 @@ units), ``wizard`` -> carbs (``carbInput``), ``food`` -> carbs
 The instant is ``time`` (UTC, already corrected by Tidepool for the device clock's
 offset and drift), never ``deviceTime``. ``line`` is the record's index in the array + 1.
 An ``annotations`` code ``bg/out-of-range`` with value low/high flags the reading.
+Strict types: numbers must be JSON numbers (booleans, strings, lists, objects, NaN, ±inf
+are row errors), ``time`` a string.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 from collections.abc import Iterator
 
 from ._common import MMOL_L, Context, glucose, parse_iso_instant, unit_from_text
-from ._json import each_element
+from ._json import array, each_element, number, obj, shown, text
 from ._records import Reading, RowError, Treatment
 
 _SIGNATURE = re.compile(
@@ -40,52 +42,56 @@ def _record(ctx: Context, line: int, record) -> Iterator:
     kind_name = record.get("type")
     if kind_name not in ("cbg", "smbg", "bolus", "wizard", "food"):
         return
+    time = record.get("time")
     try:
-        instant = parse_iso_instant(str(record.get("time") or ""), ctx.clock)
+        if not isinstance(time, str):
+            raise ValueError
+        instant = parse_iso_instant(time, ctx.clock)
     except ValueError:
-        yield RowError(line, f"{kind_name} record without a valid time {record.get('time')!r}")
+        yield RowError(line, f"{kind_name} record without a valid time {shown(time)}")
         return
-    device = str(record.get("deviceId") or "")
-    if kind_name in ("cbg", "smbg"):
-        if str(record.get("subType", "")).lower() in ("control", "control-solution"):
-            ctx.count_ignored("control-solution tests")
-            return
-        value = record.get("value")
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            yield RowError(line, f"glucose value {value!r} is not a number")
-            return
-        unit = unit_from_text(str(record.get("units") or "")) or MMOL_L
-        reading = glucose(
-            ctx, line, instant, float(value), unit, "cgm" if kind_name == "cbg" else "smbg", device
-        )
-        flag = _out_of_range(record)
-        if flag and isinstance(reading, Reading):
-            reading = Reading(
-                reading.line,
-                reading.timestamp,
-                reading.value_mg_dl,
-                reading.kind,
-                reading.device,
-                flag,
+    device = text(record.get("deviceId"))
+    try:
+        if kind_name in ("cbg", "smbg"):
+            yield from _glucose(ctx, line, instant, record, kind_name, device)
+        elif kind_name == "bolus":
+            amount = sum(
+                number(record[k], k) for k in ("normal", "extended") if record.get(k) is not None
             )
-        yield reading
-    elif kind_name == "bolus":
-        amount = sum(float(record.get(k) or 0) for k in ("normal", "extended"))
-        yield Treatment(
-            line, instant, "insulin_rapid", amount, str(record.get("subType") or ""), device
+            yield Treatment(
+                line, instant, "insulin_rapid", amount, text(record.get("subType")), device
+            )
+        elif kind_name == "wizard":
+            carbs = record.get("carbInput")
+            if carbs is not None and number(carbs, "carbInput") > 0:
+                yield Treatment(line, instant, "carbs", float(carbs), "", device)
+        else:
+            net = obj(obj(record.get("nutrition")).get("carbohydrate")).get("net")
+            if net is not None:
+                yield Treatment(line, instant, "carbs", number(net, "carbohydrate"), "", device)
+    except ValueError as exc:
+        yield RowError(line, str(exc))
+
+
+def _glucose(ctx, line, instant, record, kind_name, device) -> Iterator:
+    if text(record.get("subType")).lower() in ("control", "control-solution"):
+        ctx.count_ignored("control-solution tests")
+        return
+    value = number(record.get("value"), "glucose value")
+    unit = unit_from_text(text(record.get("units"))) or MMOL_L
+    reading = glucose(
+        ctx, line, instant, value, unit, "cgm" if kind_name == "cbg" else "smbg", device
+    )
+    flag = _out_of_range(record)
+    if flag and isinstance(reading, Reading):
+        reading = Reading(
+            reading.line, reading.timestamp, reading.value_mg_dl, reading.kind, reading.device, flag
         )
-    elif kind_name == "wizard":
-        carbs = record.get("carbInput")
-        if isinstance(carbs, int | float) and carbs > 0:
-            yield Treatment(line, instant, "carbs", float(carbs), "", device)
-    else:
-        net = ((record.get("nutrition") or {}).get("carbohydrate") or {}).get("net")
-        if isinstance(net, int | float):
-            yield Treatment(line, instant, "carbs", float(net), "", device)
+    yield reading
 
 
 def _out_of_range(record: dict) -> str:
-    for note in record.get("annotations") or []:
+    for note in array(record.get("annotations")):
         if isinstance(note, dict) and note.get("code") == "bg/out-of-range":
-            return {"low": "low", "high": "high"}.get(str(note.get("value")), "")
+            return {"low": "low", "high": "high"}.get(text(note.get("value")), "")
     return ""

@@ -20,4 +20,5 @@ def readings_panel(patient, unit):
         "uploads": list(patient.uploads.order_by("-created_at", "-pk")[:3]),
         "nightscout": link,
         "nightscout_url": nightscout_base_url(link) if link else "",
+        "tokens": list(patient.device_tokens.filter(revoked_at=None).order_by("-created_at")),
     }

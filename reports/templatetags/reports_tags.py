@@ -2,7 +2,8 @@
 
 from django import template
 
-from reports.models import Report, ReportNotification
+from reports.models import Report
+from reports.services import notifications_unread
 
 register = template.Library()
 
@@ -13,7 +14,7 @@ def unread_reports_count(context) -> int:
     user = context.get("user")
     if user is None or not user.is_authenticated or user.is_patient or user.is_care_staff:
         return 0
-    return ReportNotification.objects.filter(user=user, read_at__isnull=True).count()
+    return notifications_unread(user).count()
 
 
 @register.simple_tag

@@ -1,6 +1,7 @@
 from io import StringIO
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.models import User
@@ -36,3 +37,12 @@ def test_it_changes_nothing_when_run_twice(db):
     output = run("--patients", "3", "--days", "2")
     assert "already present" in output
     assert Reading.objects.count() == readings and Patient.objects.count() == 3
+
+
+def test_it_refuses_production_mode_unless_forced(db, settings):
+    settings.PRODUCTION_MODE = True
+    with pytest.raises(CommandError, match="production mode"):
+        run("--patients", "1", "--days", "1")
+    assert not User.objects.exists()
+    run("--patients", "1", "--days", "1", "--force")
+    assert User.objects.filter(username="admin").exists()

@@ -1,3 +1,4 @@
+import pytest
 from django.urls import reverse
 
 from patients.models import Patient
@@ -60,3 +61,45 @@ def test_it_lists_only_visible_patients(client, alice, patient, other_patient):
 
 def test_it_requires_authentication(client, patient):
     assert client.get(reverse("api-patients-list")).status_code in (401, 403)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("mrn", "A1\r\nSet-Cookie: x"),
+        ("mrn", 'A1"; filename="evil.exe'),
+        ("mrn", "A 1"),
+        ("name", "Eve\u202egnp.exe"),
+        ("name", "Bad\x00Name"),
+        ("name", "Tab\tName"),
+    ],
+)
+def test_it_refuses_control_characters_in_mrn_and_name(client, alice, field, value):
+    login(client, alice)
+    body = {**NEW, field: value}
+    response = client.post(reverse("api-patients-list"), body, content_type="application/json")
+    assert response.status_code == 400 and field in str(response.json()["detail"])
+    assert not Patient.objects.filter(mrn=body["mrn"]).exists()
+
+
+def test_it_accepts_names_in_any_script(client, alice):
+    login(client, alice)
+    body = {**NEW, "name": "张伟 Zoë O'Brien-Łukasz"}
+    response = client.post(reverse("api-patients-list"), body, content_type="application/json")
+    assert response.status_code == 201
+
+
+def test_it_refuses_bad_mrns_in_the_admin(client, admin_user):
+    client.force_login(admin_user)
+    form = {**NEW, "mrn": "A1\r\nX", "language": "en", "_save": "Save"}
+    response = client.post(reverse("admin:patients_patient_add"), form)
+    assert response.status_code == 200 and not Patient.objects.exists()
+
+
+def test_it_keeps_a_stored_bad_mrn_out_of_download_headers(client, alice, patient):
+    Patient.objects.filter(pk=patient.pk).update(mrn='X"\r\nSet-Cookie: a=b')
+    login(client, alice)
+    response = client.get(reverse("api-patients-export", args=[patient.pk]), {"format": "csv"})
+    assert response.status_code == 200
+    disposition = response["Content-Disposition"]
+    assert "\r" not in disposition and "\n" not in disposition and disposition.count('"') == 2

@@ -144,6 +144,9 @@ def test_it_answers_an_empty_window(client, cgm_patient):
         {"end": "yesterday"},
         {"start": "2024-05-10", "end": "2024-05-01"},
         {"start": "2020-01-01", "end": "2024-05-01"},
+        {"end": "9999-12-31"},
+        {"start": "0001-01-01"},
+        {"start": "9999-12-20", "end": "9999-12-31"},
     ],
 )
 def test_it_rejects_bad_dates_with_detail(client, cgm_patient, params):

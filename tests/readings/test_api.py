@@ -194,3 +194,32 @@ def test_it_documents_the_readings_endpoints(client, alice, path):
     content = client.get(path).content
     assert b"/api/v1/patients/{id}/readings/" in content
     assert b"patients_uploads_create" in content
+
+
+def test_it_lets_only_the_patient_grant_a_read_token(client, patient, alice):
+    url = reverse("api-patients-device-tokens", args=[patient.pk])
+    login(client, alice)
+    response = client.post(url, {"name": "follower", "scope": "read", "grant_read": True})
+    assert response.status_code == 403 and not DeviceToken.objects.exists()
+    assert client.post(url, {"name": "xdrip"}).json()["scope"] == "upload"
+    login(client, patient.user)
+    assert client.post(url, {"name": "follower", "scope": "read"}).status_code == 400
+    response = client.post(url, {"name": "follower", "scope": "read", "grant_read": True})
+    assert response.status_code == 201 and response.json()["scope"] == "read"
+
+
+def test_it_keeps_a_read_token_from_adding_readings(client, patient):
+    _, key = DeviceToken.issue(patient=patient, name="follower", scope="read")
+    response = post_batch(client, patient, [ROW], HTTP_AUTHORIZATION=f"Token {key}")
+    assert response.status_code == 403 and not Reading.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "params", [{"end": "9999-12-31"}, {"start": "0001-01-01"}, {"start": "0001-01-01T00:00:00"}]
+)
+def test_it_answers_dates_beyond_the_calendar_with_400(client, patient, params):
+    patient.timezone = "Pacific/Kiritimati"  # UTC+14: local year 1 is before UTC's
+    patient.save()
+    login(client, patient.user)
+    response = client.get(reverse("api-patients-readings", args=[patient.pk]), params)
+    assert response.status_code == 400 and "detail" in response.json()

@@ -193,13 +193,96 @@ def test_it_prints_and_rotates_the_link(patient, settings):
 
     first = run()
     assert first["base_url"].startswith("https://dc.example.org/ns/")
-    assert run() == first
+    assert len(first["api_secret"]) >= 20
+    # Stored hashed: shown when issued, never again (the base URL stays).
+    assert run() == {"base_url": first["base_url"], "api_secret": None}
     rotated = run("--rotate")
     assert rotated["base_url"] == first["base_url"]
-    assert rotated["api_secret"] != first["api_secret"]
+    assert rotated["api_secret"] not in (None, first["api_secret"])
+    from readings.models import NightscoutLink
+
+    stored = NightscoutLink.objects.values().get(patient=patient)
+    assert rotated["api_secret"] not in str(stored) and sha1(rotated["api_secret"]) not in str(
+        stored
+    )
 
 
 def test_it_stops_accepting_the_old_secret_after_rotation(client, link):
     old = sha1(link.api_secret)
     call_command("nightscout_link", "--patient", link.patient.mrn, "--rotate", stdout=StringIO())
     assert client.get(url(link, "api/v1/status.json"), HTTP_API_SECRET=old).status_code == 401
+
+
+READS = (
+    "api/v1/entries.json",
+    "api/v1/entries/sgv.json",
+    "api/v1/entries/current.json",
+    "api/v1/treatments.json",
+    "api/v1/devicestatus.json",
+)
+
+
+def test_it_keeps_an_upload_token_from_reading(client, link):
+    post(client, link, "api/v1/entries", XDRIP, HTTP_API_SECRET=sha1(link.api_secret))
+    _, key = DeviceToken.issue(patient=link.patient, name="xdrip")  # scope "upload" by default
+    for path in READS:
+        response = client.get(url(link, path), {"token": key})
+        assert response.status_code == 401, path
+        assert b"sgv" not in response.content
+    assert post(client, link, f"api/v1/entries?token={key}", XDRIP).status_code == 200
+    auth = client.get(url(link, "api/v1/verifyauth"), {"token": key}).json()["message"]
+    assert auth["canRead"] is False and auth["canWrite"] is True
+
+
+def test_it_lets_a_read_token_read_and_not_write(client, link):
+    post(client, link, "api/v1/entries", XDRIP, HTTP_API_SECRET=sha1(link.api_secret))
+    _, key = DeviceToken.issue(patient=link.patient, name="follower", scope="read")
+    for path in READS:
+        assert client.get(url(link, path), {"token": key}).status_code == 200, path
+    assert client.get(url(link, "api/v1/entries.json"), {"token": key}).json()[0]["sgv"] == 125
+    assert post(client, link, f"api/v1/entries?token={key}", XDRIP).status_code == 401
+    auth = client.get(url(link, "api/v1/verifyauth"), {"token": key}).json()["message"]
+    assert auth["canRead"] is True and auth["canWrite"] is False
+
+
+def test_it_audits_nightscout_reads(client, link):
+    from accounts.models import AuditEvent
+
+    _, key = DeviceToken.issue(patient=link.patient, name="follower", scope="read")
+    client.get(url(link, "api/v1/entries.json"), {"token": key})
+    client.get(url(link, "api/v1/treatments.json"), HTTP_API_SECRET=sha1(link.api_secret))
+    whats = list(AuditEvent.objects.filter(patient=link.patient).values_list("what", flat=True))
+    assert any("entries" in w and "follower" in w for w in whats)
+    assert any("treatments" in w and "API secret" in w for w in whats)
+
+
+def test_it_answers_bad_credentials_and_queries_with_4xx(link):
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)
+    status = url(link, "api/v1/status.json")
+    assert client.get(status, HTTP_API_SECRET="sécret").status_code == 401
+    assert client.get(status, {"token": "тoken"}).status_code == 401
+    secret = {"HTTP_API_SECRET": sha1(link.api_secret)}
+    huge = {"find[date][$gte]": "9" * 30}
+    assert client.get(url(link, "api/v1/entries.json"), huge, **secret).status_code == 400
+    huge = {"find[date][$gte]": "9" * 16}
+    assert client.get(url(link, "api/v1/entries.json"), huge, **secret).status_code == 400
+    nested = "[" * 100_000 + "]" * 100_000
+    for path in ("api/v1/entries", "api/v1/treatments", "api/v1/devicestatus"):
+        response = client.post(url(link, path), nested, content_type="application/json", **secret)
+        assert response.status_code == 400, path
+
+
+def test_it_refuses_bodies_over_the_cap(client, link, settings):
+    from readings import nightscout
+
+    body = json.dumps([{"device": "x" * 1000}] * (nightscout.MAX_BODY_BYTES // 1000 + 10))
+    response = client.post(
+        url(link, "api/v1/devicestatus"),
+        body,
+        content_type="application/json",
+        HTTP_API_SECRET=sha1(link.api_secret),
+    )
+    assert response.status_code == 413
+    assert not NightscoutDeviceStatus.objects.exists()

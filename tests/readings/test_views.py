@@ -1,10 +1,11 @@
 import datetime as dt
+import re
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from readings import views
-from readings.models import Reading, Upload
+from readings.models import DeviceToken, NightscoutLink, Reading, Upload
 from readings.services import nightscout_link_ensure, upload_create, upload_process
 from tests.readings.helpers import DEXCOM, login, plain_csv
 
@@ -89,10 +90,49 @@ def test_it_shows_the_chart_and_nightscout_settings_on_the_workspace(client, pat
     page = client.get(detail).content.decode()
     assert 'id="glucose-chart"' in page and "Plotly.newPlot" in page
     assert reverse("readings-upload", args=[patient.pk]) in page
-    client.post(reverse("readings-nightscout", args=[patient.pk]))
+    shown = client.post(reverse("readings-nightscout", args=[patient.pk])).content.decode()
     link = nightscout_link_ensure(patient=patient)
     page = client.get(detail, {"unit": "mmol/L"}).content.decode()
-    assert link.api_secret in page and f"/ns/{link.key}/" in page
+    assert f"/ns/{link.key}/" in page and f"/ns/{link.key}/" in shown
+    secret = re.search(r"API secret</dt><dd><code>([^<]+)</code>", shown).group(1)
+    assert secret not in page  # shown once, when issued
+    assert link.secret_matches(secret)
+
+
+def test_it_shows_the_nightscout_secret_to_the_patient_only(client, alice, admin_user, patient):
+    login(client, alice)
+    assert client.post(reverse("readings-nightscout", args=[patient.pk])).status_code == 403
+    login(client, patient.user)
+    rotated = client.post(reverse("readings-nightscout", args=[patient.pk]), {"action": "rotate"})
+    secret = re.search(r"API secret</dt><dd><code>([^<]+)</code>", rotated.content.decode())[1]
+    for viewer in (alice, admin_user):
+        login(client, viewer)
+        page = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+        assert "/ns/" in page and secret not in page
+        assert reverse("readings-nightscout", args=[patient.pk]) not in page
+    link = NightscoutLink.objects.get(patient=patient)
+    admin_page = client.get(reverse("admin:readings_nightscoutlink_change", args=[link.pk]))
+    assert admin_page.status_code == 200 and secret not in admin_page.content.decode()
+
+
+def test_it_lets_the_patient_issue_and_revoke_tokens_knowingly(client, alice, patient):
+    login(client, patient.user)
+    new = reverse("readings-token-new", args=[patient.pk])
+    refused = client.post(new, {"name": "Follower", "scope": "read"})
+    assert refused.status_code == 400 and not DeviceToken.objects.exists()
+    issued = client.post(new, {"name": "Follower", "scope": "read", "grant_read": "on"})
+    key = re.search(r"Token</dt><dd><code>(dt_[^<]+)</code>", issued.content.decode())[1]
+    token = DeviceToken.objects.get(key_hash=DeviceToken.hash_key(key))
+    assert token.scope == "read" and key not in str(DeviceToken.objects.values().get())
+    client.post(new, {"name": "xDrip", "scope": "upload"})
+    assert DeviceToken.objects.get(name="xDrip").scope == "upload"
+    login(client, alice)  # clinicians see and revoke tokens, but grant nothing
+    page = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    assert "Follower" in page and key not in page
+    assert client.post(new, {"name": "x", "scope": "upload"}).status_code == 403
+    client.post(reverse("readings-token-revoke", args=[patient.pk, token.pk]))
+    token.refresh_from_db()
+    assert token.revoked_at is not None
 
 
 def test_it_shows_an_empty_state_without_readings(client, alice, patient):
@@ -111,4 +151,5 @@ def test_it_refuses_outsiders(client, patient, bob, other_staff, other_patient, 
         assert client.get(reverse("readings-uploads", args=[patient.pk])).status_code == 404
     login(client, staff)  # staff may not see or change the Nightscout secret
     assert client.post(reverse("readings-nightscout", args=[patient.pk])).status_code == 404
+    assert client.post(reverse("readings-token-new", args=[patient.pk])).status_code == 404
     assert Upload.objects.count() == 1

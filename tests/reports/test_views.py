@@ -48,6 +48,7 @@ def test_it_refuses_outsiders(client, request, report, who):
     assert response.status_code == 404
     response = client.post(reverse("reports-generate", args=[report.patient_id]))
     assert response.status_code == 404
+    assert client.post(reverse("reports-mark-read", args=[report.pk])).status_code == 404
 
 
 def test_it_refuses_anonymous_visitors(client, report):
@@ -91,9 +92,15 @@ def test_it_lists_unread_reports_and_marks_them_read(client, alice, report):
     client.force_login(alice)
     body = client.get(reverse("reports-unread")).content.decode()
     assert reverse("reports-detail", args=[report.pk]) in body
-    client.get(reverse("reports-detail", args=[report.pk]))
+    page = client.get(reverse("reports-detail", args=[report.pk])).content.decode()
+    # Reading the report changes nothing (GET is safe); marking it read is a POST.
+    assert ReportNotification.objects.filter(user=alice, read_at__isnull=True).exists()
+    assert reverse("reports-mark-read", args=[report.pk]) in page
+    response = client.post(reverse("reports-mark-read", args=[report.pk]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and b"Marked as read" in response.content
     assert not ReportNotification.objects.filter(user=alice, read_at__isnull=True).exists()
     assert b"No unread reports." in client.get(reverse("reports-unread")).content
+    assert client.get(reverse("reports-mark-read", args=[report.pk])).status_code == 405
 
 
 def test_it_audits_each_patient_on_the_unread_list(client, alice, report):
@@ -150,3 +157,37 @@ def test_it_draws_figures_that_plotly_accepts(report, patient, load_meter, other
     load_meter(other_patient)
     meter = report_generate(patient_id=other_patient.pk, period_end=PERIOD_END)
     go.Figure(report_figures(meter, unit="mg/dL")["meter"])
+
+
+def test_it_hides_unread_reports_of_patients_taken_off_the_care_team(client, alice, report):
+    report.patient.endocrinologists.remove(alice)
+    client.force_login(alice)
+    body = client.get(reverse("reports-unread")).content.decode()
+    assert report.patient.mrn not in body and report.patient.name not in body
+    assert b"No unread reports." in client.get(reverse("reports-unread")).content
+    from django.template import Context, Template
+
+    template = Template("{% load reports_tags %}{% unread_reports_count %}")
+    assert template.render(Context({"user": alice})) == "0"
+
+
+def _images(pdf: bytes) -> int:
+    return pdf.count(b"/Subtype /Image")
+
+
+def test_it_prints_user_text_in_the_pdf_as_text_not_markup(client, alice, report, tmp_path):
+    client.force_login(alice)
+    plain = client.get(reverse("reports-pdf", args=[report.pk])).content
+    import matplotlib.pyplot as plt
+
+    secret_image = tmp_path / "server-local.png"
+    plt.imsave(secret_image, [[0.0, 1.0], [1.0, 0.0]])
+    patient = report.patient
+    patient.name = f'Eve <img src="{secret_image}" width="90" height="90"/> <b>bold & co'
+    patient.save()
+    report.note_set(text=f'<img src="{secret_image}"/>\n<font name="nope">x</para>', by=alice)
+    response = client.get(reverse("reports-pdf", args=[report.pk]))
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert _images(response.content) == _images(plain)  # no file from the server embedded
+    fhir = client.get(reverse("api-reports-fhir", args=[report.pk]))
+    assert fhir.status_code == 200

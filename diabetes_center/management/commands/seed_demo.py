@@ -7,8 +7,9 @@ Readings go through the same ingestion path as uploads (``readings.services.read
 import datetime as dt
 import time
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
@@ -48,8 +49,19 @@ class Command(BaseCommand):
         parser.add_argument("--patients", type=int, default=64, help="number of patients (64)")
         parser.add_argument("--days", type=int, default=90, help="days of data (90)")
         parser.add_argument("--meter-share", type=float, default=0.2, help="meter-only share")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="seed even in production mode (DEBUG=0): creates an admin account with a "
+            "published password, so never on a server holding real patients",
+        )
 
     def handle(self, *args, patients: int, days: int, meter_share: float, **options):
+        if settings.PRODUCTION_MODE and not options["force"]:
+            raise CommandError(
+                f"Refusing to seed demo accounts (admin / {PASSWORD!r}) in production mode "
+                "(DEBUG=0). Use --force if this really is a demo server."
+            )
         started = time.monotonic()
         if CareCenter.objects.filter(name=DEMO_CENTER).exists():
             self.stdout.write("Demo data already present; nothing changed.")

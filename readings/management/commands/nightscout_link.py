@@ -11,8 +11,9 @@ from readings.services import nightscout_base_url, nightscout_link_ensure, night
 class Command(BaseCommand):
     help = (
         "Print the patient's Nightscout settings as JSON {base_url, api_secret}, creating them "
-        "if missing. --rotate issues a new secret (the base URL stays; the old secret stops "
-        "working)."
+        "if missing. The secret is stored hashed: it is printed when issued (first run, or "
+        "--rotate) and is null afterwards. --rotate issues a new secret (the base URL stays; "
+        "the old secret stops working)."
     )
 
     def add_arguments(self, parser):
@@ -31,3 +32,8 @@ class Command(BaseCommand):
         self.stdout.write(
             json.dumps({"base_url": nightscout_base_url(link), "api_secret": link.api_secret})
         )
+        if link.api_secret is None:
+            self.stderr.write(
+                "The API secret is stored hashed and was shown when it was issued; "
+                "--rotate issues a new one (the old one stops working)."
+            )

@@ -69,11 +69,27 @@ def test_it_rejects_an_unknown_format_name():
         parse(b"timestamp,value,unit\n", format="excel")
 
 
-def test_it_warns_when_the_newest_reading_is_in_the_future():
-    data = b"timestamp,value,unit\n2027-01-02T10:00:00Z,120,mg/dL\n"
-    result = collect(data, now=datetime(2026, 1, 1, tzinfo=UTC))
-    assert any("in the future" in w and "2027-01-02T10:00Z" in w for w in result.warnings)
+def test_it_rejects_future_and_pre_1970_times_with_a_reason_and_a_warning():
+    data = (
+        b"timestamp,value,unit\n"
+        b"2027-01-02T10:00:00Z,120,mg/dL\n"
+        b"1969-12-31T23:00:00Z,121,mg/dL\n"
+        b"2026-12-31T10:00:00Z,122,mg/dL\n"
+    )
+    result = collect(data, now=datetime(2027, 1, 1, tzinfo=UTC))
+    assert [r.value_mg_dl for r in result.readings] == [122]
+    assert [(e.line, e.reason) for e in result.errors] == [
+        (
+            2,
+            "time 2027-01-02T10:00Z is in the future (now 2027-01-01T00:00Z): check the"
+            " device clock and the time zone",
+        ),
+        (3, "time 1969-12-31T23:00Z is before 1970"),
+    ]
+    assert any("1 records dated in the future" in w for w in result.warnings)
+    # Within the tolerance (a device clock a little fast) the reading stands.
     quiet = collect(data, now=datetime(2027, 1, 2, 9, 30, tzinfo=UTC))
+    assert [r.value_mg_dl for r in quiet.readings] == [120, 122]
     assert quiet.warnings == []
 
 
