@@ -13,8 +13,10 @@ import contextlib
 import contextvars
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
+from django_otp import user_has_device
 
 from accounts.models import AuditEvent, User
 from patients.models import Patient
@@ -50,6 +52,13 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
             return patients.none()
         return patients.filter(care_center_id=user.care_center_id)
     return patients.filter(user=user)
+
+
+def needs_second_factor(user: User) -> bool:
+    """Clinicians, staff and admins when ``REQUIRE_2FA`` is on; anyone who set one up."""
+    if settings.REQUIRE_2FA and (not user.is_patient or user.is_superuser):
+        return True
+    return user_has_device(user)
 
 
 def may_see_clinical(user: User, patient: Patient) -> bool:
@@ -103,12 +112,15 @@ def audit(
     outcome: str = AuditEvent.Outcome.OK,
     patient_id: int | None = None,
     username: str | None = None,
+    role: str | None = None,
 ) -> None:
     """Record who did what to which patient's data, when, from where, and with what outcome.
 
-    ``user`` is a person, a device-token principal (``readings.auth.DeviceUser``) or anonymous
-    (pass ``username`` for a failed sign-in). A patient's own successful use of their data is
-    not recorded. The client address comes from the request being served (``client_ip``).
+    ``user`` is a person, a device-token principal (``readings.auth.DeviceUser``) or None /
+    anonymous; then ``username`` and ``role`` say who it was (the name tried at a failed
+    sign-in; the Nightscout credential and role "device"). A patient's own successful use of
+    their data is not recorded. The client address comes from the request being served
+    (``client_ip``).
 
     >>> audit(request.user, patient, "view", "report 12")  # doctest: +SKIP
     """
@@ -120,8 +132,11 @@ def audit(
         and patient.user_id == user.pk
     ):
         return
+    who = _who(user, username)
+    if role is not None and who["user"] is None:
+        who["role"] = role
     AuditEvent.objects.create(
-        **_who(user, username),
+        **who,
         patient_id=patient.pk if patient is not None else patient_id,
         action=action,
         what=what[:200],

@@ -7,6 +7,8 @@ decides which patients a staff member may see (see ``accounts.access``).
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import F
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -49,8 +51,26 @@ class User(AbstractUser):
         _("language"), max_length=10, choices=settings.LANGUAGES, blank=True
     )
 
+    session_generation = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Raised by “sign out everywhere”."
+    )
+
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def _get_session_auth_hash(self, secret=None):
+        """Sessions stay valid while the password *and* the session generation are unchanged:
+        raising the generation ("sign out everywhere") ends every session of this account."""
+        return salted_hmac(
+            "accounts.User.get_session_auth_hash",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    def sign_out_everywhere(self) -> None:
+        User.objects.filter(pk=self.pk).update(session_generation=F("session_generation") + 1)
+        self.refresh_from_db(fields=["session_generation"])
 
     @property
     def is_patient(self) -> bool:
