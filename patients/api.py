@@ -13,13 +13,14 @@ from rest_framework.response import Response
 from accounts.access import audit, audit_many, get_patient_for, patients_visible_to
 from accounts.models import AuditEvent
 from accounts.permissions import IsPerson
+from diabetes_center.api import paginated
 from diabetes_center.http import download_disposition
 from patients.export import export_csv, export_fhir
 from patients.serializers import AuditOutput, PatientInput, PatientOutput, TriageRow
 from patients.services import FLAGS, ORDERINGS, triage_rows
 
 
-@extend_schema(methods=["GET"], operation_id="patients_list", responses=PatientOutput(many=True))
+@extend_schema(methods=["GET"], operation_id="patients_list", responses=paginated(PatientOutput))
 @extend_schema(
     methods=["POST"], operation_id="patients_create", request=PatientInput, responses=PatientOutput
 )
@@ -73,7 +74,7 @@ def patient_detail(request, pk):
         OpenApiParameter("flag", str, enum=list(FLAGS)),
         OpenApiParameter("page", int),
     ],
-    responses=TriageRow(many=True),
+    responses=paginated(TriageRow),
 )
 @api_view(["GET"])
 @permission_classes([IsPerson])
@@ -103,7 +104,7 @@ def triage(request):
         OpenApiParameter("user", str, description="username"),
         OpenApiParameter("action", str, enum=AuditEvent.Action.values),
     ],
-    responses=AuditOutput(many=True),
+    responses=paginated(AuditOutput),
 )
 @api_view(["GET"])
 @permission_classes([IsPerson])

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from accounts.access import audit, get_patient_for
 from accounts.permissions import IsPerson
+from diabetes_center.api import paginated
 from patients.metrics_api import EARLIEST_DAY, LATEST_DAY
 from patients.models import Patient
 from readings import serializers as s
@@ -80,7 +81,7 @@ def _local_bound(text: str, patient: Patient, *, end: bool) -> dt.datetime:
     methods=["GET"],
     operation_id="patients_readings_list",
     parameters=[s.ReadingQueryInput],
-    responses=s.ReadingOutput(many=True),
+    responses=paginated(s.ReadingOutput),
 )
 @extend_schema(
     methods=["POST"],
@@ -131,7 +132,7 @@ class UploadAccepted(serializers.Serializer):
 
 
 @extend_schema(
-    methods=["GET"], operation_id="patients_uploads_list", responses=s.UploadListOutput(many=True)
+    methods=["GET"], operation_id="patients_uploads_list", responses=paginated(s.UploadListOutput)
 )
 @extend_schema(
     methods=["POST"],
