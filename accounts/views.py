@@ -18,7 +18,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.access import audit, patients_visible_to
 from accounts.models import AuditEvent, User
 from accounts.services import two_factor_enrol
-from patients.services import triage_rows
 
 
 @login_required
@@ -36,7 +35,6 @@ def home(request):
     patients = patients_visible_to(user)
     context = {"patient_count": patients.count()}
     if user.is_admin_role:
-        context["rows"] = triage_rows(patients)[:10]
         return render(request, "accounts/home_admin.html", context)
     context["patients"] = patients.order_by("name")[:20]
     return render(request, "accounts/home_staff.html", context)

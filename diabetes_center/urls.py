@@ -5,7 +5,6 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
-from patients import views as patient_views
 
 api_v1 = [
     path("", include("patients.api_urls")),
@@ -99,13 +98,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("patients/", patient_views.patient_list, name="patients-list"),
-    path("patients/<int:pk>/", patient_views.patient_detail, name="patients-detail"),
-    path(
-        "patients/<int:pk>/access-log/",
-        patient_views.patient_access_log,
-        name="patients-access-log",
-    ),
+    path("", include("patients.urls")),
     path("", include("readings.urls")),
     path("", include("reports.urls")),
     path("", include("care_plans.urls")),

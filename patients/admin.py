@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from patients.models import Patient
+from patients.models import Patient, TriageEntry, TriageReview
 
 
 @admin.register(Patient)
@@ -10,3 +10,25 @@ class PatientAdmin(admin.ModelAdmin):
     search_fields = ["name", "mrn"]
     filter_horizontal = ["endocrinologists"]
     raw_id_fields = ["user"]
+
+
+@admin.register(TriageEntry)
+class TriageEntryAdmin(admin.ModelAdmin):
+    """Read-only: entries are recomputed by ``patients.triage``, never edited by hand."""
+
+    list_display = ["patient", "tier", "gri", "in_range_percent", "computed_for", "reviewed"]
+    list_filter = ["tier", "mode", "reviewed"]
+    search_fields = ["patient__name", "patient__mrn"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TriageReview)
+class TriageReviewAdmin(admin.ModelAdmin):
+    list_display = ["patient", "by", "at"]
+    raw_id_fields = ["patient", "by"]
+    search_fields = ["patient__name", "patient__mrn"]

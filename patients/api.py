@@ -15,9 +15,12 @@ from accounts.models import AuditEvent
 from accounts.permissions import IsPerson
 from diabetes_center.api import paginated
 from diabetes_center.http import download_disposition
+from patients import ranking
 from patients.export import export_csv, export_fhir
+from patients.models import Patient
 from patients.serializers import AuditOutput, PatientInput, PatientOutput, TriageRow
-from patients.services import FLAGS, ORDERINGS, triage_rows
+from patients.triage import MODES, ORDERINGS, REVIEWED_CHOICES, TriageQuery, triage_list
+from patients.views import PAGE_SIZE
 
 
 @extend_schema(methods=["GET"], operation_id="patients_list", responses=paginated(PatientOutput))
@@ -70,8 +73,13 @@ def patient_detail(request, pk):
 @extend_schema(
     operation_id="triage_list",
     parameters=[
-        OpenApiParameter("ordering", str, enum=sorted(ORDERINGS)),
-        OpenApiParameter("flag", str, enum=list(FLAGS)),
+        OpenApiParameter("ordering", str, enum=sorted(ORDERINGS) + [f"-{k}" for k in ORDERINGS]),
+        OpenApiParameter("flag", str, enum=list(ranking.FLAGS)),
+        OpenApiParameter("type", str, enum=list(Patient.DiabetesType.values)),
+        OpenApiParameter("mode", str, enum=list(MODES)),
+        OpenApiParameter("center", int),
+        OpenApiParameter("reviewed", str, enum=list(REVIEWED_CHOICES)),
+        OpenApiParameter("q", str),
         OpenApiParameter("page", int),
     ],
     responses=paginated(TriageRow),
@@ -79,21 +87,17 @@ def patient_detail(request, pk):
 @api_view(["GET"])
 @permission_classes([IsPerson])
 def triage(request):
-    """The signed-in clinician's triage list: the same rows, order and flags as the page."""
+    """The signed-in clinician's triage queue: the same rows, order and flags as the page."""
     user = request.user
     if not (user.is_endocrinologist or user.is_admin_role):
         raise PermissionDenied("The triage list is for endocrinologists.")
-    rows = triage_rows(
-        patients_visible_to(user),
-        ordering=request.query_params.get("ordering", "risk"),
-        flag=request.query_params.get("flag") or None,
-    )
+    query = TriageQuery.from_params(request.query_params)
+    rows = triage_list(patients_visible_to(user), query, user=user)
     paginator = PageNumberPagination()
+    paginator.page_size = PAGE_SIZE
     page = paginator.paginate_queryset(rows, request)
-    audit_many(user, [row.patient.pk for row in page], "view", "triage list (API)")
-    return paginator.get_paginated_response(
-        TriageRow([row.as_dict() for row in page], many=True).data
-    )
+    audit_many(user, [row.pk for row in page], "view", "triage list (API)")
+    return paginator.get_paginated_response(TriageRow(page, many=True).data)
 
 
 @extend_schema(

@@ -3,9 +3,12 @@ import datetime as dt
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.access import (
     audit,
@@ -15,74 +18,187 @@ from accounts.access import (
     patients_visible_to,
     record_accesses,
 )
-from patients.services import FLAGS, ORDERINGS, rollup_metrics, triage_rows, window_dates
+from accounts.context_processors import preferences
+from accounts.models import CareCenter
+from care_plans.services import targets_for
+from patients import ranking, workspace
+from patients.csv_export import triage_csv_rows
+from patients.models import Patient
+from patients.triage import TriageQuery, triage_list, triage_mark_reviewed
 
 PAGE_SIZE = 25
+READINGS_PAGE_SIZE = 50
+NOTE_MAX = 1000
+
+
+def _may_triage(user) -> bool:
+    return user.is_endocrinologist or user.is_admin_role
 
 
 @login_required
 @require_safe
 def patient_list(request):
-    """Endocrinologists: the triage list, riskiest first. Staff: their center's patients."""
+    """Endocrinologists: the triage queue, riskiest first. Staff: their center's patients."""
     user = request.user
     if user.is_patient:
         raise PermissionDenied
     patients = patients_visible_to(user)
-    query = request.GET.get("q", "").strip()
-    if query:
-        patients = patients.filter(name__icontains=query) | patients.filter(mrn__icontains=query)
-    ordering = request.GET.get("ordering", "risk")
-    flag = request.GET.get("flag") or None
-    if user.is_care_staff:
-        rows = None
-        page = Paginator(patients.order_by("name", "pk"), PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
-    else:
-        rows = triage_rows(patients, ordering=ordering, flag=flag)
+    query = TriageQuery.from_params(request.GET)
+    if not _may_triage(user):
+        rows = patients.order_by("name", "pk")
+        if query.q:
+            rows = rows.filter(name__icontains=query.q) | rows.filter(mrn__icontains=query.q)
         page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-        audit_many(user, [row.patient.pk for row in page], "view", "triage list")
+        context = {"page": page, "triage": False, "query": query}
+        template = "patients/_table.html" if request.htmx else "patients/list.html"
+        return render(request, template, context)
+    rows = triage_list(patients, query, user=user)
+    unit = preferences(request)["glucose_unit"]
+    if request.GET.get("format") == "csv":
+        audit_many(user, rows.values_list("pk", flat=True), "export", "triage list as CSV")
+        response = StreamingHttpResponse(
+            triage_csv_rows(rows.iterator(), unit), content_type="text/csv"
+        )
+        response["Content-Disposition"] = 'attachment; filename="triage.csv"'
+        return response
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    audit_many(user, [row.pk for row in page], "view", "triage list")
     context = {
         "page": page,
-        "triage": rows is not None,
-        "ordering": ordering if ordering in ORDERINGS else "risk",
-        "flag": flag,
-        "flags": FLAGS,
+        "triage": True,
         "query": query,
+        "flags": ranking.FLAGS,
+        "types": Patient.DiabetesType.choices,
+        "centers": CareCenter.objects.filter(pk__in=patients.values("care_center_id")).order_by(
+            "name"
+        ),
     }
     template = "patients/_table.html" if request.htmx else "patients/list.html"
     return render(request, template, context)
 
 
+@require_POST
+@login_required
+def patient_review(request, pk):
+    """ "Mark reviewed": record who reviewed the patient (optional note); htmx swaps the row."""
+    patient = get_patient_for(request.user, pk)
+    if not _may_triage(request.user):
+        raise PermissionDenied
+    note = request.POST.get("note", "")[:NOTE_MAX]
+    triage_mark_reviewed(patient=patient, by=request.user, note=note)
+    audit(request.user, patient, "change", "triage review")
+    if not request.htmx:
+        return redirect(request.POST.get("next") or "patients-list")
+    row = triage_list(
+        patients_visible_to(request.user).filter(pk=patient.pk), TriageQuery(), user=request.user
+    ).get()
+    return render(request, "patients/_triage_row.html", {"row": row, "query": TriageQuery()})
+
+
+TABS = (
+    ("overview", _lazy("Overview"), "patients-detail"),
+    ("day", _lazy("Daily view"), "patients-day"),
+    ("reports", _lazy("Reports"), "patients-reports"),
+    ("plan", _lazy("Care plan"), "patients-plan"),
+    ("uploads", _lazy("Uploads"), "patients-files"),
+    ("access", _lazy("Who viewed this record"), "patients-access"),
+)
+
+
+def _tab(request, patient, tab: str, context: dict):
+    """The whole workspace page, or (htmx tab switch) only the tab's panel."""
+    context = {
+        "patient": patient,
+        "tab": tab,
+        "tabs": TABS,
+        "tab_template": f"patients/_tab_{tab}.html",
+        **context,
+    }
+    if request.htmx and request.htmx.target == "tab-panel":
+        return render(request, "patients/_tab_panel.html", context)
+    return render(request, "patients/workspace.html", context)
+
+
+def _unit(request) -> str:
+    return preferences(request)["glucose_unit"]
+
+
 @login_required
 @require_safe
 def patient_detail(request, pk):
-    """The patient workspace: figures, readings, reports, care plan, uploads."""
+    """Workspace, Overview tab: facts, targets, metrics against goals, AGP, flags."""
     patient = get_patient_for(request.user, pk, clinical=False)
-    clinical = may_see_clinical(request.user, patient)
-    context = {"patient": patient, "clinical": clinical}
-    if clinical:
-        audit(request.user, patient, "view", "patient workspace")
-        start, end = window_dates()
-        context["metrics"] = rollup_metrics([patient.pk], start=start, end=end).get(patient.pk)
-        context["window"] = (start, end)
-    return render(request, "patients/detail.html", context)
+    if not may_see_clinical(request.user, patient):
+        return render(request, "patients/workspace.html", {"patient": patient, "clinical": False})
+    audit(request.user, patient, "view", "patient workspace")
+    return _tab(request, patient, "overview", workspace.overview(patient, unit=_unit(request)))
 
 
-@require_safe
 @login_required
-def patient_access_log(request, pk):
-    """ "Who viewed my record": for the patient themself (and admins), everyone else's views,
-    changes, exports and refused attempts on this record, this month unless ``?since=``."""
-    patient = get_patient_for(request.user, pk, clinical=False)
-    if not (patient.user_id == request.user.pk or request.user.is_admin_role):
-        raise PermissionDenied
-    today = timezone.now().date()
+@require_safe
+def patient_day(request, pk):
+    """Workspace, Daily view: one local day (or week) of CGM, finger-sticks and treatments."""
+    patient = get_patient_for(request.user, pk)
+    try:
+        span = int(request.GET.get("span", 1))
+        day = request.GET.get("date")
+        day = dt.date.fromisoformat(day) if day else workspace.local_today(patient)
+    except ValueError:
+        return HttpResponseBadRequest(_("Give the day as YYYY-MM-DD and the span as 1 or 7."))
+    if span not in workspace.DAY_SPANS:
+        return HttpResponseBadRequest(_("Give the day as YYYY-MM-DD and the span as 1 or 7."))
+    audit(request.user, patient, "view", f"daily view {day.isoformat()}")
+    targets = targets_for(patient)
+    readings = Paginator(workspace.day_readings(patient, day, span), READINGS_PAGE_SIZE)
+    context = {
+        "day": day,
+        "span": span,
+        "first_day": day - dt.timedelta(days=span - 1),
+        "previous": day - dt.timedelta(days=span),
+        "next": day + dt.timedelta(days=span),
+        "is_today": day >= workspace.local_today(patient),
+        "figure": workspace.day_figure(patient, day, span, unit=_unit(request), targets=targets),
+        "readings": readings.get_page(request.GET.get("page")),
+    }
+    return _tab(request, patient, "day", context)
+
+
+@login_required
+@require_safe
+def patient_reports(request, pk):
+    patient = get_patient_for(request.user, pk)
+    audit(request.user, patient, "view", "reports list")
+    return _tab(request, patient, "reports", {})
+
+
+@login_required
+@require_safe
+def patient_plan(request, pk):
+    patient = get_patient_for(request.user, pk)
+    audit(request.user, patient, "view", "care plan summary")
+    return _tab(request, patient, "plan", {})
+
+
+@login_required
+@require_safe
+def patient_files(request, pk):
+    patient = get_patient_for(request.user, pk)
+    audit(request.user, patient, "view", "uploads")
+    return _tab(request, patient, "uploads", {})
+
+
+@login_required
+@require_safe
+def patient_access(request, pk):
+    """Who viewed this record: everyone but the patient who viewed, changed, exported or was
+    refused this record, newest first; this month unless ``?since=YYYY-MM-DD``. The patient
+    sees it on their own workspace ("who saw my data this month")."""
+    patient = get_patient_for(request.user, pk)
+    audit(request.user, patient, "view", "access log")
     try:
         since = dt.date.fromisoformat(request.GET.get("since", ""))
     except ValueError:
-        since = today.replace(day=1)
+        since = timezone.now().date().replace(day=1)
     events = record_accesses(patient, since=since)
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"patient": patient, "page": page, "since": since}
-    return render(request, "patients/access_log.html", context)
+    page = Paginator(events, READINGS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return _tab(request, patient, "access", {"events": page, "since": since})

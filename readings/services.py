@@ -128,6 +128,10 @@ def readings_ingest(
         if on_progress is not None:
             on_progress(n + 1)
         del chunk, readings, treatments  # not kept alive while the next chunk is read
+    if result.accepted:
+        from patients.triage import triage_refresh  # patients imports readings: import late
+
+        triage_refresh(patient_ids=[patient.pk])
     return result
 
 

@@ -355,13 +355,13 @@ def test_the_patient_can_read_the_history(client, patient, version):
 
 def test_it_invites_the_endocrinologist_to_create_a_plan(client, alice, patient):
     client.force_login(alice)
-    body = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    body = client.get(reverse("patients-plan", args=[patient.pk])).content.decode()
     assert "No care plan yet" in body and "Create plan" in body
 
 
 def test_it_summarizes_the_current_plan_in_the_workspace(client, alice, patient, version):
     client.force_login(alice)
-    body = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    body = client.get(reverse("patients-plan", args=[patient.pk])).content.decode()
     assert "Version 1" in body and "Metformin 1000 mg" in body
     assert "Review due" in body
     assert page(patient, "care-plans-history") in body
@@ -376,13 +376,13 @@ def test_it_flags_an_overdue_review_in_the_workspace(client, alice, patient, ver
         created_at=timezone.now() - dt.timedelta(days=120)
     )
     client.force_login(alice)
-    body = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    body = client.get(reverse("patients-plan", args=[patient.pk])).content.decode()
     assert "Review overdue since" in body
 
 
 def test_it_does_not_offer_the_patient_to_create_a_plan(client, patient):
     client.force_login(patient.user)
-    body = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    body = client.get(reverse("patients-plan", args=[patient.pk])).content.decode()
     assert "No care plan yet" in body and "Create plan" not in body
 
 

@@ -1,64 +1,236 @@
-"""Triage: rollup-based 14-day figures, flags and order, the same on the page and the API."""
+"""Triage: per-patient entries kept on write, the risk order, review workflow, sorting,
+filters, CSV, and the same rows on the page and the API."""
 
+import csv
 import datetime as dt
+import io
 
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
+from patients.models import TriageEntry
+from patients.tasks import refresh_triage_window
+from patients.triage import triage_refresh
 from readings.parsers import Reading
 from readings.services import readings_ingest
 from tests.conftest import make_patient
 
 
-def load(patient, values, *, count=3600, interval=5):
-    """`count` readings every `interval` minutes back from now (12.5 days: inside the 14-day
-    window), cycling through `values`."""
-    end = timezone.now().replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
+def load(patient, values, *, count=3600, interval=5, ago=dt.timedelta(minutes=1), kind="cgm"):
+    """`count` readings every `interval` minutes back from `ago` before now (3600 × 5 min =
+    12.5 days: inside the 14-day window), cycling through `values`."""
+    end = timezone.now().replace(second=0, microsecond=0) - ago
     items = [
         Reading(
             line=i + 1,
             timestamp=end - dt.timedelta(minutes=interval * i),
             value_mg_dl=float(values[i % len(values)]),
-            kind="cgm",
-            device="test cgm",
+            kind=kind,
+            device=f"test {kind}",
         )
         for i in range(count)
     ]
     readings_ingest(patient=patient, items=items)
 
 
-def test_it_orders_the_riskiest_first_and_flags_them(client, alice, center):
-    steady = make_patient("A1", center=center, endocrinologists=[alice], name="Steady")
-    # 10 % of readings at 50 mg/dL: very low 10 % → GRI 3.0·10 = 30 (zone B), flags very_low+low.
-    lows = make_patient("A2", center=center, endocrinologists=[alice], name="Lows")
-    make_patient("A3", center=center, endocrinologists=[alice], name="No data")
-    load(steady, [110, 120, 130])
-    load(lows, [50] + [120] * 9)
+def names(client, **params):
+    return [row["name"] for row in client.get(reverse("api-triage"), params).json()["results"]]
+
+
+def test_it_orders_by_the_documented_risk_steps(client, alice, center):
+    def p(mrn, name, **extra):
+        return make_patient(mrn, center=center, endocrinologists=[alice], name=name, **extra)
+
+    steady, mild = p("S", "Steady"), p("M", "Mild highs")
+    gri_e, drop = p("E", "Zone E"), p("D", "TIR drop")
+    stale, level1, level2 = p("N", "Stale"), p("L1", "Level 1"), p("L2", "Level 2")
+    load(steady, [120])
+    load(mild, [200, 120])  # 50 % high → GRI 0.8·50 = 40 (B)
+    load(gri_e, [300, 300, 300, 120])  # 75 % very high → GRI 100 (E)
+    load(drop, [120], count=2500, ago=dt.timedelta(days=15))  # previous window: TIR 100 %
+    load(drop, [120, 120, 120, 200])  # now: TIR 75 % → -25 points
+    load(stale, [120], count=2000, ago=dt.timedelta(days=4))
+    load(level1, [60] + [120] * 19)  # 5 % in 54–70: level 1 only
+    load(level2, [50] + [120] * 9)  # 10 % < 54
     client.force_login(alice)
-    body = client.get(reverse("api-triage")).json()
-    names = [row["name"] for row in body["results"]]
-    assert names == ["Lows", "Steady", "No data"]
-    rows = {row["name"]: row for row in body["results"]}
-    assert rows["Lows"]["very_low_percent"] == 10.0
-    assert rows["Lows"]["gri"] == 30.0 and rows["Lows"]["gri_zone"] == "B"
-    assert {"very_low", "low"} <= set(rows["Lows"]["flags"])
-    assert rows["Steady"]["in_range_percent"] == 100.0 and rows["Steady"]["flags"] == []
-    assert rows["No data"]["flags"] == ["insufficient_data"]
+    expected = ["Level 2", "Level 1", "Stale", "TIR drop", "Zone E", "Mild highs", "Steady"]
+    assert names(client) == expected
     page = client.get(reverse("patients-list")).content.decode()
-    assert page.index("Lows") < page.index("Steady") < page.index("No data")
+    assert [page.index(name) for name in expected] == sorted(page.index(n) for n in expected)
+    rows = {row["name"]: row for row in client.get(reverse("api-triage")).json()["results"]}
+    assert rows["Level 2"]["very_low_percent"] == 10.0 and rows["Level 2"]["gri"] == 30.0
+    assert rows["TIR drop"]["tir_change"] == -25.0
+    assert rows["Stale"]["flags"][0] == "no_data"
+    assert rows["Zone E"]["gri_zone"] == "E"
 
 
-def test_it_filters_by_flag_and_sorts_by_name(client, alice, center):
-    lows = make_patient("B1", center=center, endocrinologists=[alice], name="Zed Lows")
-    steady = make_patient("B2", center=center, endocrinologists=[alice], name="Amy Steady")
+def test_it_judges_each_patient_against_their_own_care_plan(client, alice, center):
+    # GDM → the pregnancy preset (63–140): 65 mg/dL is in range, 150 above it.
+    pregnant = make_patient("G", center=center, endocrinologists=[alice], name="Pregnant")
+    pregnant.diabetes_type = "GDM"
+    pregnant.save()
+    standard = make_patient("T", center=center, endocrinologists=[alice], name="Standard")
+    for patient in (pregnant, standard):
+        load(patient, [65] + [120] * 8 + [150])
+    client.force_login(alice)
+    rows = {row["name"]: row for row in client.get(reverse("api-triage")).json()["results"]}
+    assert "low" in rows["Standard"]["flags"]  # 10 % < 70 against "< 4 %"
+    assert "low" not in rows["Pregnant"]["flags"]  # 0 % < 63
+    assert rows["Pregnant"]["in_range_percent"] == 90.0  # 63–140
+    assert rows["Standard"]["in_range_percent"] == 90.0  # 70–180: 65 below, 150 in
+    assert rows["Pregnant"]["range_high_mg_dl"] == 140.0
+
+
+def test_it_moves_a_reviewed_patient_down_until_something_changes(client, alice, center):
+    from reports.models import Report
+
+    lows = make_patient("R1", center=center, endocrinologists=[alice], name="Lows")
+    calm = make_patient("R2", center=center, endocrinologists=[alice], name="Calm")
+    load(lows, [50] + [120] * 9)
+    load(calm, [120])
+    client.force_login(alice)
+    assert names(client) == ["Lows", "Calm"]
+    response = client.post(
+        reverse("patients-review", args=[lows.pk]),
+        {"note": "Called, basal cut"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    fragment = response.content.decode()
+    assert fragment.strip().startswith("<tr") and "Alice" in fragment
+    assert names(client) == ["Calm", "Lows"]
+    assert names(client, reviewed="week") == ["Lows"]
+    assert names(client, reviewed="no") == ["Calm"]
+    entry = TriageEntry.objects.get(pk=lows.pk)
+    assert entry.reviewed_by == alice and entry.review_note == "Called, basal cut"
+    assert AuditEvent.objects.filter(patient=lows, action="change").exists()
+    # New data that changes nothing keeps the review; a new report brings the patient back up.
+    load(lows, [50] + [120] * 9, count=10)
+    assert names(client) == ["Calm", "Lows"]
+    today = timezone.localdate()
+    Report.objects.create(
+        patient=lows, period_start=today - dt.timedelta(days=13), period_end=today, kind="cgm"
+    )
+    assert names(client) == ["Lows", "Calm"]
+
+
+def test_it_refuses_a_review_to_outsiders(client, bob, staff, patient):
+    for user in (bob, staff, patient.user):
+        client.force_login(user)
+        assert client.post(reverse("patients-review", args=[patient.pk])).status_code in (403, 404)
+    assert not TriageEntry.objects.filter(reviewed_at__isnull=False).exists()
+
+
+def test_it_sorts_by_every_column_both_ways(client, alice, center):
+    low_tir = make_patient("O1", center=center, endocrinologists=[alice], name="Low TIR")
+    high_tir = make_patient("O2", center=center, endocrinologists=[alice], name="High TIR")
+    load(low_tir, [200, 120])
+    load(high_tir, [120])
+    client.force_login(alice)
+    assert names(client, ordering="tir") == ["Low TIR", "High TIR"]
+    assert names(client, ordering="-tir") == ["High TIR", "Low TIR"]
+    assert names(client, ordering="name") == ["High TIR", "Low TIR"]
+    from patients.triage import ORDERINGS
+
+    for key in ORDERINGS:
+        for ordering in (key, f"-{key}"):
+            assert sorted(names(client, ordering=ordering)) == ["High TIR", "Low TIR"]
+            assert client.get(reverse("patients-list"), {"ordering": ordering}).status_code == 200
+
+
+def test_it_filters_by_flag_type_monitoring_center_and_search(client, alice, center, other_center):
+    lows = make_patient("F1", center=center, endocrinologists=[alice], name="Zed Lows")
+    steady = make_patient("F2", center=other_center, endocrinologists=[alice], name="Amy Steady")
+    steady.diabetes_type = "T2"
+    steady.save()
+    meter = make_patient("F3", center=center, endocrinologists=[alice], name="Meg Meter")
     load(lows, [50] + [120] * 9)
     load(steady, [120])
+    load(meter, [120], count=30, interval=240, kind="smbg")
     client.force_login(alice)
-    flagged = client.get(reverse("api-triage"), {"flag": "very_low"}).json()["results"]
-    assert [row["name"] for row in flagged] == ["Zed Lows"]
-    by_name = client.get(reverse("api-triage"), {"ordering": "name"}).json()["results"]
-    assert [row["name"] for row in by_name] == ["Amy Steady", "Zed Lows"]
+    assert names(client, flag="very_low") == ["Zed Lows"]
+    assert names(client, type="T2") == ["Amy Steady"]
+    assert names(client, mode="meter") == ["Meg Meter"]
+    assert names(client, center=other_center.pk) == ["Amy Steady"]
+    assert names(client, q="F1") == ["Zed Lows"]
+    assert names(client, q="amy") == ["Amy Steady"]
+    assert client.get(reverse("api-triage"), {"flag": "nonsense"}).status_code == 200
+
+
+def test_it_shows_meter_only_patients_their_finger_stick_figures(client, alice, center):
+    meter = make_patient("M1", center=center, endocrinologists=[alice], name="Meter Only")
+    load(meter, [209], count=14, interval=24 * 60, kind="smbg")
+    client.force_login(alice)
+    (row,) = client.get(reverse("api-triage")).json()["results"]
+    assert row["mode"] == "meter" and row["in_range_percent"] is None
+    assert row["meter_mean_mg_dl"] == 209.0 and row["meter_per_day"] == 1.0
+    assert row["flags"] == ["meter_high", "meter_only"]
+    page = client.get(reverse("patients-list")).content.decode()
+    assert "1.0/day" in page and "209 mg/dL" in page
+
+
+def test_it_names_thresholds_in_the_viewers_unit(client, alice, center):
+    lows = make_patient("U1", center=center, endocrinologists=[alice], name="Lows")
+    load(lows, [50] + [120] * 9)
+    alice.unit = "mmol/L"
+    alice.save()
+    client.force_login(alice)
+    page = client.get(reverse("patients-list")).content.decode()
+    assert "3.0 mmol/L" in page and "54 mg/dL" not in page
+    assert "&lt; 3.9 %" in page  # the "< 70" column heading
+
+
+def test_it_exports_the_current_view_as_safe_csv(client, alice, center):
+    evil = make_patient("X1", center=center, endocrinologists=[alice], name="=HYPERLINK(1)")
+    make_patient("X2", center=center, endocrinologists=[alice], name="Other")
+    load(evil, [50] + [120] * 9)
+    client.force_login(alice)
+    response = client.get(reverse("patients-list"), {"format": "csv", "flag": "very_low"})
+    assert response["Content-Type"] == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [row["name"] for row in rows] == ["'=HYPERLINK(1)"]
+    assert rows[0]["below_54_percent"] == "10.0" and rows[0]["gri_zone"] == "B"
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_it_reads_a_page_with_a_constant_number_of_queries(client, alice, center, count):
+    for i in range(count):
+        load(make_patient(f"Q{i}", center=center, endocrinologists=[alice]), [120], count=20)
+    client.force_login(alice)
+    client.get(reverse("patients-list"))  # session and warm-up
+    with CaptureQueriesContext(connection) as page:
+        client.get(reverse("patients-list"), {"ordering": "gri"})
+    with CaptureQueriesContext(connection) as api:
+        client.get(reverse("api-triage"), {"flag": "no_data"})
+    # Includes the audit rows written in one bulk insert (with its savepoint) per page.
+    assert (len(page), len(api)) == (9, 5)
+
+
+def test_it_moves_the_window_at_local_midnight_and_runs_twice_safely(alice, center):
+    patient = make_patient("W1", center=center, endocrinologists=[alice], timezone="Asia/Shanghai")
+    load(patient, [120], count=200)
+    TriageEntry.objects.filter(pk=patient.pk).update(
+        computed_for=timezone.localdate() - dt.timedelta(days=1), flags=["stale"]
+    )
+    assert refresh_triage_window() == 1
+    assert TriageEntry.objects.get(pk=patient.pk).flags == ["insufficient_data"]
+    assert refresh_triage_window() == 0
+
+
+def test_it_raises_no_data_when_the_last_reading_turns_three_days_old(alice, center):
+    patient = make_patient("W2", center=center, endocrinologists=[alice])
+    load(patient, [120], count=200)
+    later = timezone.now() + dt.timedelta(days=3, minutes=1)
+    triage_refresh(patient_ids=[patient.pk])
+    from patients.triage import triage_refresh_stale
+
+    assert triage_refresh_stale(now=later) == 1
+    assert "no_data" in TriageEntry.objects.get(pk=patient.pk).flags
+    assert triage_refresh_stale(now=later) == 0
 
 
 def test_it_refuses_triage_to_patients_and_staff(client, patient, staff):
@@ -85,30 +257,6 @@ def test_it_shows_the_audit_trail_to_admins_only(client, admin_user, alice, pati
     assert client.get(reverse("api-audit"), {"patient": "x"}).status_code == 400
 
 
-def test_it_shows_meter_only_patients_with_their_mean_not_cgm_figures(client, alice, center):
-    meter = make_patient("M1", center=center, endocrinologists=[alice], name="Meter Only")
-    now = timezone.now()
-    readings_ingest(
-        patient=meter,
-        items=[
-            Reading(
-                line=i + 1,
-                timestamp=now - dt.timedelta(hours=8 * i + 1),
-                value_mg_dl=value,
-                kind="smbg",
-                device="meter",
-                meal_tag="fasting",
-            )
-            for i, value in enumerate([100.0, 140.0, 120.0])
-        ],
-    )
-    client.force_login(alice)
-    (row,) = client.get(reverse("api-triage")).json()["results"]
-    assert row["flags"] == ["meter_only"]
-    assert row["mean_mg_dl"] == 120.0 and row["readings"] == 3
-    assert row["in_range_percent"] is None
-
-
 def test_it_flags_patients_whose_plan_review_is_overdue(client, alice, center):
     from care_plans.models import CarePlanVersion
     from care_plans.services import care_plan_default_content, care_plan_revise
@@ -126,6 +274,7 @@ def test_it_flags_patients_whose_plan_review_is_overdue(client, alice, center):
     CarePlanVersion.objects.filter(plan__patient=due).update(
         created_at=timezone.now() - dt.timedelta(days=91)
     )
+    triage_refresh(patient_ids=[due.pk, fresh.pk])
     client.force_login(alice)
     rows = {row["name"]: row for row in client.get(reverse("api-triage")).json()["results"]}
     assert "review_overdue" in rows["Review Due"]["flags"]

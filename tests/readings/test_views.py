@@ -86,7 +86,7 @@ def test_it_shows_the_chart_and_nightscout_settings_on_the_workspace(client, pat
     upload = upload_create(patient=patient, by=None, file=DEXCOM.read_bytes(), filename="a.csv")
     upload_process(upload_id=upload.pk)
     login(client, patient.user)
-    detail = reverse("patients-detail", args=[patient.pk])
+    detail = reverse("patients-files", args=[patient.pk])
     page = client.get(detail).content.decode()
     assert 'id="glucose-chart"' in page and "Plotly.newPlot" in page
     assert reverse("readings-upload", args=[patient.pk]) in page
@@ -107,7 +107,7 @@ def test_it_shows_the_nightscout_secret_to_the_patient_only(client, alice, admin
     secret = re.search(r"API secret</dt><dd><code>([^<]+)</code>", rotated.content.decode())[1]
     for viewer in (alice, admin_user):
         login(client, viewer)
-        page = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+        page = client.get(reverse("patients-files", args=[patient.pk])).content.decode()
         assert "/ns/" in page and secret not in page
         assert reverse("readings-nightscout", args=[patient.pk]) not in page
     link = NightscoutLink.objects.get(patient=patient)
@@ -127,7 +127,7 @@ def test_it_lets_the_patient_issue_and_revoke_tokens_knowingly(client, alice, pa
     client.post(new, {"name": "xDrip", "scope": "upload"})
     assert DeviceToken.objects.get(name="xDrip").scope == "upload"
     login(client, alice)  # clinicians see and revoke tokens, but grant nothing
-    page = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    page = client.get(reverse("patients-files", args=[patient.pk])).content.decode()
     assert "Follower" in page and key not in page
     assert client.post(new, {"name": "x", "scope": "upload"}).status_code == 403
     client.post(reverse("readings-token-revoke", args=[patient.pk, token.pk]))
@@ -137,7 +137,7 @@ def test_it_lets_the_patient_issue_and_revoke_tokens_knowingly(client, alice, pa
 
 def test_it_shows_an_empty_state_without_readings(client, alice, patient):
     login(client, alice)
-    page = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    page = client.get(reverse("patients-files", args=[patient.pk])).content.decode()
     assert "No glucose readings yet" in page
 
 

@@ -119,14 +119,14 @@ def test_it_counts_unread_reports_in_a_template_tag(rf, alice, report):
 
 def test_it_shows_reports_and_the_generate_button_on_the_patient_workspace(client, alice, report):
     client.force_login(alice)
-    body = client.get(reverse("patients-detail", args=[report.patient_id])).content.decode()
+    body = client.get(reverse("patients-reports", args=[report.patient_id])).content.decode()
     assert reverse("reports-detail", args=[report.pk]) in body
     assert reverse("reports-generate", args=[report.patient_id]) in body
 
 
 def test_it_shows_an_empty_state_and_no_button_to_the_patient(client, patient_user, patient):
     client.force_login(patient_user)
-    body = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    body = client.get(reverse("patients-reports", args=[patient.pk])).content.decode()
     assert "No reports yet." in body
     assert reverse("reports-generate", args=[patient.pk]) not in body
 

@@ -1,0 +1,31 @@
+"""Keep triage entries current when what they summarise changes elsewhere.
+
+Receivers, not calls inside other apps' services, so reports and care plans need not know
+about triage; readings ingest calls ``triage_refresh`` itself (it knows when rows landed).
+"""
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from care_plans.models import CarePlanVersion
+from patients.models import Patient
+from patients.triage import triage_refresh
+from reports.models import Report
+
+
+@receiver(post_save, sender=Patient, dispatch_uid="triage_patient_saved")
+def patient_saved(sender, instance, created, **kwargs):
+    if created or (kwargs.get("update_fields") is None):
+        triage_refresh(patient_ids=[instance.pk])
+
+
+@receiver(post_save, sender=Report, dispatch_uid="triage_report_saved")
+def report_saved(sender, instance, created, **kwargs):
+    if created:
+        triage_refresh(patient_ids=[instance.patient_id])
+
+
+@receiver(post_save, sender=CarePlanVersion, dispatch_uid="triage_plan_saved")
+def plan_version_saved(sender, instance, created, **kwargs):
+    if created:
+        triage_refresh(patient_ids=[instance.plan.patient_id])

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from patients import views
+
+urlpatterns = [
+    path("patients/", views.patient_list, name="patients-list"),
+    path("patients/<int:pk>/", views.patient_detail, name="patients-detail"),
+    path("patients/<int:pk>/day/", views.patient_day, name="patients-day"),
+    path("patients/<int:pk>/reports/", views.patient_reports, name="patients-reports"),
+    path("patients/<int:pk>/plan/", views.patient_plan, name="patients-plan"),
+    path("patients/<int:pk>/files/", views.patient_files, name="patients-files"),
+    path("patients/<int:pk>/access/", views.patient_access, name="patients-access"),
+    path("patients/<int:pk>/review/", views.patient_review, name="patients-review"),
+]

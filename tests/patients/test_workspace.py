@@ -1,0 +1,122 @@
+"""The patient workspace: tabs with real URLs (htmx swaps only the panel), overview against
+the plan's own goals, the day view, and who may see which tab."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from readings.parsers import Reading, Treatment
+from readings.services import readings_ingest
+from tests.conftest import make_patient
+
+TABS = [
+    "patients-detail",
+    "patients-day",
+    "patients-reports",
+    "patients-plan",
+    "patients-files",
+    "patients-access",
+]
+
+
+def load(patient, values, *, count=3600, kind="cgm", interval=5):
+    end = timezone.now().replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
+    readings_ingest(
+        patient=patient,
+        items=[
+            Reading(
+                line=i + 1,
+                timestamp=end - dt.timedelta(minutes=interval * i),
+                value_mg_dl=float(values[i % len(values)]),
+                kind=kind,
+                device=f"test {kind}",
+            )
+            for i in range(count)
+        ],
+    )
+
+
+@pytest.mark.parametrize("name", TABS)
+def test_it_serves_every_tab_as_a_page_and_as_an_htmx_panel(client, alice, patient, name):
+    load(patient, [120])
+    client.force_login(alice)
+    url = reverse(name, args=[patient.pk])
+    page = client.get(url).content.decode()
+    assert "<html" in page and 'aria-current="page"' in page
+    panel = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="tab-panel")
+    assert panel.status_code == 200 and "<html" not in panel.content.decode()
+
+
+@pytest.mark.parametrize("name", TABS)
+def test_it_refuses_outsiders_every_tab(client, bob, patient, name):
+    client.force_login(bob)
+    assert client.get(reverse(name, args=[patient.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("name", TABS[1:])
+def test_it_keeps_clinical_tabs_from_staff(client, staff, patient, name):
+    client.force_login(staff)
+    assert client.get(reverse(name, args=[patient.pk])).status_code == 404
+    overview = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    assert "visible to the patient and their clinicians only" in overview
+
+
+def test_it_shows_the_overview_against_the_patients_own_goals(client, alice, center):
+    pregnant = make_patient("G1", center=center, endocrinologists=[alice], diabetes_type="GDM")
+    load(pregnant, [50] + [120] * 8 + [150])
+    alice.unit = "mmol/L"
+    alice.save()
+    client.force_login(alice)
+    page = client.get(reverse("patients-detail", args=[pregnant.pk])).content.decode()
+    assert "3.5–7.8 mmol/L" in page  # 63–140 mg/dL
+    assert "Time in range 63-140" in page and "80.0 %" in page  # 120s in range, 50 and 150 out
+    assert 'id="agp-figure-data"' in page and 'id="tir-figure-data"' in page
+    # Level 2: 10 % below 3.0 mmol/L against the goal "< 1 %", in words and in the viewer's unit.
+    assert "10.0 % of readings below 3.0 mmol/L; the goal is &lt; 1 %" in page
+
+
+def test_it_shows_meter_only_patients_their_finger_stick_figures(client, alice, center):
+    meter = make_patient("MO", center=center, endocrinologists=[alice])
+    load(meter, [209], count=14, kind="smbg", interval=24 * 60)
+    client.force_login(alice)
+    page = client.get(reverse("patients-detail", args=[meter.pk])).content.decode()
+    assert "Finger-sticks per day" in page and "209 mg/dL" in page
+    assert "No CGM readings in this period" not in page
+
+
+def test_it_steps_through_days_with_cgm_meter_and_treatments(client, alice, patient):
+    zone = patient.tzinfo
+    day = timezone.localdate(timezone.now(), zone) - dt.timedelta(days=2)
+    noon = dt.datetime.combine(day, dt.time(12), zone)
+    readings_ingest(
+        patient=patient,
+        items=[
+            Reading(line=1, timestamp=noon, value_mg_dl=100.0, kind="cgm", device="G7 cgm"),
+            Reading(line=2, timestamp=noon, value_mg_dl=110.0, kind="smbg", device="Contour"),
+            Treatment(line=3, timestamp=noon, kind="insulin_rapid", amount=4.0, device="pen"),
+        ],
+    )
+    client.force_login(alice)
+    url = reverse("patients-day", args=[patient.pk])
+    page = client.get(url, {"date": day.isoformat()}).content.decode()
+    assert "G7 cgm" in page and "Contour" in page and "12:00" in page
+    assert '"name":"CGM"' in page and '"name":"Finger-stick"' in page
+    assert "rapid-acting insulin" in page
+    assert f"date={(day - dt.timedelta(days=1)).isoformat()}" in page
+    assert f"date={(day + dt.timedelta(days=1)).isoformat()}" in page
+    week = client.get(url, {"date": day.isoformat(), "span": 7}).content.decode()
+    assert "G7 cgm" in week
+    empty = client.get(url, {"date": (day - dt.timedelta(days=1)).isoformat()}).content.decode()
+    assert "No readings on these days." in empty
+    assert client.get(url, {"date": "yesterday"}).status_code == 400
+    assert client.get(url, {"span": "30"}).status_code == 400
+
+
+def test_it_shows_the_patient_who_viewed_their_record(client, alice, patient):
+    client.force_login(alice)
+    client.get(reverse("patients-detail", args=[patient.pk]))
+    client.force_login(patient.user)
+    page = client.get(reverse("patients-access", args=[patient.pk])).content.decode()
+    assert "alice" in page.lower() and "patient workspace" in page
