@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
 
+PAGE_METHODS = ["get", "head", "post"]  # pages answer only the methods they mean
+
 api_v1 = [
     path("", include("patients.api_urls")),
     path("", include("readings.api_urls")),
@@ -34,6 +36,7 @@ urlpatterns = [
     path(
         "accounts/password/change/",
         auth_views.PasswordChangeView.as_view(
+            http_method_names=PAGE_METHODS,
             template_name="accounts/password_form.html",
             extra_context={"title": _("Change password")},
         ),
@@ -42,6 +45,7 @@ urlpatterns = [
     path(
         "accounts/password/change/done/",
         auth_views.PasswordChangeDoneView.as_view(
+            http_method_names=["get", "head"],
             template_name="accounts/password_message.html",
             extra_context={
                 "title": _("Password changed"),
@@ -53,6 +57,7 @@ urlpatterns = [
     path(
         "accounts/password/reset/",
         auth_views.PasswordResetView.as_view(
+            http_method_names=PAGE_METHODS,
             template_name="accounts/password_form.html",
             email_template_name="accounts/password_reset_email.txt",
             subject_template_name="accounts/password_reset_subject.txt",
@@ -66,6 +71,7 @@ urlpatterns = [
     path(
         "accounts/password/reset/sent/",
         auth_views.PasswordResetDoneView.as_view(
+            http_method_names=["get", "head"],
             template_name="accounts/password_message.html",
             extra_context={
                 "title": _("Check your e-mail"),
@@ -80,6 +86,7 @@ urlpatterns = [
     path(
         "accounts/password/reset/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(
+            http_method_names=PAGE_METHODS,
             template_name="accounts/password_form.html",
             extra_context={"title": _("Choose a new password")},
         ),
@@ -88,6 +95,7 @@ urlpatterns = [
     path(
         "accounts/password/reset/done/",
         auth_views.PasswordResetCompleteView.as_view(
+            http_method_names=["get", "head"],
             template_name="accounts/password_message.html",
             extra_context={
                 "title": _("Password set"),

@@ -29,12 +29,15 @@ PAGES = [
     ("alice", "/reports/{report}/", ("en", "zh-hans")),
     ("alice", "/reports/unread/", ("en",)),
     ("alice", "/accounts/preferences/", ("en",)),
+    ("alice", "/accounts/two-factor/", ("en", "zh-hans")),
+    ("alice", "/accounts/password/change/", ("en",)),
     ("sam", "/", ("en", "zh-hans")),
     ("sam", "/patients/", ("en",)),
     ("pat", "/", ("en", "zh-hans")),
     ("pat", "/patients/{patient}/upload/", ("en",)),
     ("pat", "/reports/{report}/", ("en",)),
     ("pat", "/patients/{patient}/care-plan/", ("en",)),
+    ("pat", "/patients/{patient}/access/", ("en", "zh-hans")),
 ]
 
 
