@@ -293,6 +293,26 @@ def _role_finder(roles: tuple) -> Callable[[str], str | None]:
     return role_for
 
 
+@functools.lru_cache(maxsize=4)
+def _folded_head(text: str) -> str:
+    return fold_text(text)
+
+
+def mentions_any(text: str, roles: Iterable[tuple[str, tuple[str, ...]]], wanted) -> bool:
+    """Whether the folded `text` contains an alias of one of the `wanted` roles anywhere.
+
+    A cheap first test for format detection: a file whose head never mentions, say, a
+    record-type column cannot have that header, so no line needs to be split and matched.
+    """
+    folded = _folded_head(text)
+    for role, aliases in roles:
+        if role in wanted:
+            for alias in aliases:
+                if all(part in folded for part in alias.lstrip("=").split("+")):
+                    return True
+    return False
+
+
 def cell(cells: list[str], columns: dict[str, int], role: str) -> str:
     index = columns.get(role)
     if index is None or index >= len(cells):
@@ -733,6 +753,7 @@ def glucose(
     meal_tag: str = "",
     reporting_range: tuple[float, float] | None = None,
     status_codes: bool = False,
+    device_key: str = "",
 ) -> Reading | RowError:
     """Build a Reading from a raw value in `unit`, or a RowError saying what is wrong.
 
@@ -750,7 +771,7 @@ def glucose(
             flag = marker_flag(raw)
             if flag:
                 value = low_limit if flag == "low" else high_limit
-                return Reading(line, timestamp, value, kind, device, flag, meal_tag)
+                return Reading(line, timestamp, value, kind, device, flag, meal_tag, device_key)
             try:
                 number = parse_number(raw)
             except ValueError as exc:
@@ -786,7 +807,7 @@ def glucose(
             flag = "low"
         elif value > reporting_range[1]:
             flag = "high"
-    return Reading(line, timestamp, value, kind, device, flag, meal_tag)
+    return Reading(line, timestamp, value, kind, device, flag, meal_tag, device_key)
 
 
 def lookahead(rows: Iterator, size: int) -> tuple[list, Iterator]:

@@ -16,7 +16,11 @@ class Reading:
 
     ``line`` is the 1-based line of the file (for JSON: index + 1 of the entry in its
     array). ``kind`` is "cgm", "smbg", "scan" or "calibration"; ``flag`` is "low"/"high"
-    for out-of-range markers stored at the device limit.
+    for out-of-range markers stored at the device limit and for sensor values outside the
+    device's reporting range. ``device`` names the device for people; ``device_key``, when
+    not empty, is its identity from stable fields (the same in every file from that device,
+    e.g. "dexcom:Android G6" whether or not the file has Dexcom's "Device" row). Store
+    under ``device_key or device``.
     """
 
     line: int
@@ -26,11 +30,15 @@ class Reading:
     device: str = ""
     flag: str = ""
     meal_tag: str = ""
+    device_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Treatment:
-    """Insulin (units), carbs (grams), exercise (minutes) or a note, at a UTC instant."""
+    """Insulin (units), carbs (grams), exercise (minutes) or a note, at a UTC instant.
+
+    ``device_key`` as on Reading.
+    """
 
     line: int
     timestamp: datetime
@@ -38,6 +46,7 @@ class Treatment:
     amount: float | None
     text: str = ""
     device: str = ""
+    device_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)

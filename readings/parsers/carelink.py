@@ -39,6 +39,7 @@ from ._common import (
     glucose,
     lookahead,
     match_columns,
+    mentions_any,
     parse_number,
     parse_wall_time,
     unit_from_text,
@@ -223,6 +224,8 @@ def _delimiter(lines: list[str]) -> str:
 
 
 def sniff(text: str) -> bool:
+    if not mentions_any(text, COLUMNS, ("sensor_glucose", "bg_reading")):
+        return False
     lines = text.splitlines()[:_PREAMBLE_LINES]
     delimiter = _delimiter(lines)
     for cells in csv.reader(lines, delimiter=delimiter):

@@ -40,6 +40,7 @@ from ._common import (
     glucose,
     lookahead,
     match_columns,
+    mentions_any,
     parse_duration_minutes,
     parse_number,
     parse_wall_time,
@@ -292,6 +293,8 @@ _SPELLINGS = 64  # distinct event words and device names remembered while parsin
 
 
 def sniff(text: str) -> bool:
+    if not mentions_any(text, COLUMNS, ("event",)):
+        return False
     for line in text.splitlines()[:5]:
         columns = match_columns(line.split(sniff_delimiter(line)), COLUMNS)
         if {"event", "timestamp", "glucose"} <= columns.keys():
@@ -328,7 +331,7 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
     take = itemgetter(*(columns.get(role, width) for role in _ROW_ROLES))
     events: dict[str, str] = {}  # Event Type cell -> folded, once per distinct spelling
     model = ""
-    devices: dict[tuple[str, str], str] = {}  # (model, source) -> device name
+    devices: dict[tuple[str, str, str], tuple[str, str]] = {}  # -> (device name, key)
     anchors: dict[str, timedelta] = {}  # transmitter id -> UTC minus transmitter seconds
     for line, cells in rows:
         row = cells[:width]
@@ -360,13 +363,14 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
         else:
             instant = _instant(ctx, wall, tx_text, tx_id, anchors)
         try:
-            device = devices[model, source]
+            device, key = devices[model, source, tx_id]
         except KeyError:
             device = (
                 f"{model} {source}".strip() if model and source not in model else source or model
             )
+            key = device_key(source, tx_id, model)
             if len(devices) < _SPELLINGS:
-                devices[model, source] = device
+                devices[model, source, tx_id] = device, key
         if kind in ("egv", "calibration"):
             if not raw:
                 yield RowError(line, f"{cell(cells, columns, 'event')} row without a glucose value")
@@ -383,9 +387,23 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
                 high_limit=DEXCOM_HIGH_MG_DL,
                 reporting_range=DEXCOM_RANGE if kind == "egv" else None,
                 status_codes=kind == "egv",
+                device_key=key,
             )
         else:
-            yield _treatment(line, instant, kind, cells, columns, device)
+            yield _treatment(line, instant, kind, cells, columns, device, key)
+
+
+def device_key(source: str, transmitter_id: str, model: str) -> str:
+    """The device's identity from fields every row carries (not the one "Device" row).
+
+    The Source Device ID (the receiver or phone app, e.g. "Android G6") is on every row of
+    every part of an export; without it the Transmitter ID; the model only as a last resort.
+
+    >>> device_key("Android G6", "8GH86L", "Dexcom G6"), device_key("", "8GH86L", "")
+    ('dexcom:Android G6', 'dexcom:8GH86L')
+    """
+    stable = source or transmitter_id or model
+    return f"dexcom:{stable}" if stable else ""
 
 
 def _model_name(device_info: str) -> str:
@@ -433,7 +451,7 @@ def _transmitter_seconds(text: str) -> int | None:
         return None
 
 
-def _treatment(line, instant, kind, cells, columns, device) -> Treatment | RowError:
+def _treatment(line, instant, kind, cells, columns, device, key) -> Treatment | RowError:
     subtype = cell(cells, columns, "subtype")
     try:
         if kind == "insulin":
@@ -448,13 +466,15 @@ def _treatment(line, instant, kind, cells, columns, device) -> Treatment | RowEr
                 amount,
                 subtype,
                 device,
+                key,
             )
         if kind == "carbs":
             raw = cell(cells, columns, "carbs")
-            return Treatment(line, instant, "carbs", parse_number(raw) if raw else None, "", device)
+            amount = parse_number(raw) if raw else None
+            return Treatment(line, instant, "carbs", amount, "", device, key)
         if kind == "exercise":
             minutes = parse_duration_minutes(cell(cells, columns, "duration"))
-            return Treatment(line, instant, "exercise", minutes, subtype, device)
+            return Treatment(line, instant, "exercise", minutes, subtype, device, key)
     except ValueError as exc:
         return RowError(line, str(exc))
-    return Treatment(line, instant, "note", None, subtype, device)
+    return Treatment(line, instant, "note", None, subtype, device, key)

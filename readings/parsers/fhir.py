@@ -16,7 +16,11 @@ code   meaning                                                       kind
 ====== ============================================================= ======
 
 The SMBG codes become "cgm" when the Observation's device says it is a CGM (its display
-or reference mentions CGM, sensor, Dexcom, Libre, Guardian, Enlite, ...). LOINC 9059-7
+or reference mentions CGM, sensor, Dexcom, Libre, Guardian, Enlite, ...). The generic
+codes 14745-4 (body fluid), 2339-0 and 15074-8 (blood, no method) are decided by cadence
+when the device does not say: a device's readings whose median step is at most 15 minutes
+(looking at its first 12, or all when fewer; at least 4) are a CGM series, else SMBG.
+41653-7 and 14743-9 ("by glucometer") and 2345-7 (serum/plasma) stay SMBG. LOINC 9059-7
 (carbohydrate intake) becomes a carbs Treatment. Other resources (MedicationAdministration,
 Patient, ...) and Observations with status ``entered-in-error``/``cancelled`` are skipped.
 
@@ -32,13 +36,22 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 
 from ._common import Context, fold_text, glucose, parse_iso_instant, unit_from_text
 from ._json import array, each_element, number, obj, shown, text
-from ._records import RowError, Treatment
+from ._records import Reading, RowError, Treatment
 
 CGM_CODES = frozenset({"99504-3", "105272-9"})
 SMBG_CODES = frozenset({"2339-0", "41653-7", "14743-9", "15074-8", "14745-4", "2345-7"})
+# Codes that name no method ("in body fluid", "in blood"): CGM bundles use them too (the
+# Sensotrend converter writes 14745-4 for a t:slim's CGM values), so a series decides.
+GENERIC_CODES = frozenset({"14745-4", "2339-0", "15074-8"})
+CADENCE_SAMPLE = 12  # readings of one device looked at before deciding (an hour of CGM)
+CADENCE_MINIMUM = 4  # fewer readings than this in the whole file: a meter
+CGM_MAX_STEP = timedelta(minutes=15)  # Libre's historic interval; meters are hours apart
+_UNDECIDED = "undecided"
 GLUCOSE_CODES = CGM_CODES | SMBG_CODES
 CARBS_CODE = "9059-7"
 
@@ -60,9 +73,54 @@ def sniff(text: str) -> bool:
 
 
 def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
-    return each_element(
-        text, "resource", lambda shape, index, value: _value(ctx, shape, index, value)
+    return _by_cadence(
+        each_element(text, "resource", lambda shape, index, value: _value(ctx, shape, index, value))
     )
+
+
+def _by_cadence(items: Iterator) -> Iterator:
+    """Give each undecided reading (a generic code, no CGM device) its kind by cadence.
+
+    Readings of one device wait (at most CADENCE_SAMPLE of them) until the device's kind
+    is decided, then every later reading of it is passed on at once.
+    """
+    decided: dict[str, str] = {}
+    waiting: dict[str, list[Reading]] = {}
+    for item in items:
+        if not isinstance(item, Reading) or item.kind != _UNDECIDED:
+            yield item
+            continue
+        kind = decided.get(item.device)
+        if kind is not None:
+            yield replace(item, kind=kind)
+            continue
+        queue = waiting.setdefault(item.device, [])
+        queue.append(item)
+        if len(queue) >= CADENCE_SAMPLE:
+            kind = decided[item.device] = cadence_kind([r.timestamp for r in queue])
+            yield from (replace(r, kind=kind) for r in waiting.pop(item.device))
+    for queue in waiting.values():
+        kind = cadence_kind([r.timestamp for r in queue])
+        yield from (replace(r, kind=kind) for r in queue)
+
+
+def cadence_kind(instants: list) -> str:
+    """ "cgm" when the readings form a sensor series (at least CADENCE_MINIMUM readings, a
+    median step of at most CGM_MAX_STEP), else "smbg".
+
+    >>> from datetime import datetime, timedelta
+    >>> t0 = datetime(2024, 1, 1)
+    >>> cadence_kind([t0 + timedelta(minutes=5 * i) for i in range(12)])
+    'cgm'
+    >>> cadence_kind([t0 + timedelta(hours=4 * i) for i in range(12)])
+    'smbg'
+    """
+    if len(instants) < CADENCE_MINIMUM:
+        return "smbg"
+    ordered = sorted(instants)
+    steps = sorted(b - a for a, b in zip(ordered, ordered[1:], strict=False))
+    median = steps[len(steps) // 2]
+    return "cgm" if timedelta(0) < median <= CGM_MAX_STEP else "smbg"
 
 
 def _value(ctx: Context, shape: str, index: int, value) -> Iterator:
@@ -100,8 +158,13 @@ def _resource(ctx: Context, line: int, resource) -> Iterator:
     if unit is None:
         yield RowError(line, f"glucose unit {shown(quantity.get('unit'))} is not mg/dL or mmol/L")
         return
-    cgm = bool(glucose_codes & CGM_CODES) or any(w in fold_text(device) for w in _CGM_DEVICE_WORDS)
-    yield glucose(ctx, line, instant, value, unit, "cgm" if cgm else "smbg", device)
+    if glucose_codes & CGM_CODES or any(w in fold_text(device) for w in _CGM_DEVICE_WORDS):
+        kind = "cgm"
+    elif glucose_codes <= GENERIC_CODES:
+        kind = _UNDECIDED
+    else:
+        kind = "smbg"
+    yield glucose(ctx, line, instant, value, unit, kind, device)
 
 
 def _effective(ctx: Context, resource: dict):

@@ -34,6 +34,7 @@ from ._common import (
     glucose,
     lookahead,
     match_columns,
+    mentions_any,
     parse_number,
     parse_wall_time,
     sniff_delimiter,
@@ -265,6 +266,8 @@ def _is_header(cells: list[str]) -> dict[str, int] | None:
 
 
 def sniff(text: str) -> bool:
+    if not mentions_any(text, COLUMNS, ("record_type",)):
+        return False
     for line in text.splitlines()[:_HEADER_SEARCH_LINES]:
         if _is_header(line.split(sniff_delimiter(line))):
             return True
@@ -322,9 +325,9 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
             yield RowError(line, str(exc))
             continue
         instant = ctx.clock.to_utc(wall)
-        device = " ".join(
-            x for x in (cell(cells, columns, "device"), cell(cells, columns, "serial")) if x
-        )
+        serial = cell(cells, columns, "serial")
+        device = " ".join(x for x in (cell(cells, columns, "device"), serial) if x)
+        key = f"libre:{serial}" if serial else ""
         if record_type in (HISTORIC, SCAN, STRIP):
             role, kind = {
                 HISTORIC: ("historic", "cgm"),
@@ -347,9 +350,10 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
                 low_limit=LIBRE_LOW_MG_DL,
                 high_limit=high,
                 reporting_range=(LIBRE_LOW_MG_DL, high) if record_type != STRIP else None,
+                device_key=key,
             )
         elif record_type == INSULIN:
-            yield from _insulin(line, instant, cells, columns, device)
+            yield from _insulin(line, instant, cells, columns, device, key)
         elif record_type == FOOD:
             raw = cell(cells, columns, "carbs_grams")
             try:
@@ -357,19 +361,20 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
             except ValueError as exc:
                 yield RowError(line, f"carbohydrates {exc}")
                 continue
-            yield Treatment(line, instant, "carbs", amount, cell(cells, columns, "notes"), device)
+            notes = cell(cells, columns, "notes")
+            yield Treatment(line, instant, "carbs", amount, notes, device, key)
         else:
-            yield Treatment(line, instant, "note", None, cell(cells, columns, "notes"), device)
+            yield Treatment(line, instant, "note", None, cell(cells, columns, "notes"), device, key)
 
 
-def _insulin(line, instant, cells, columns, device) -> Iterator:
+def _insulin(line, instant, cells, columns, device, key) -> Iterator:
     found = False
     for role, kind in (("rapid_insulin", "insulin_rapid"), ("long_insulin", "insulin_long")):
         raw = cell(cells, columns, role)
         if raw:
             found = True
             try:
-                yield Treatment(line, instant, kind, parse_number(raw), "", device)
+                yield Treatment(line, instant, kind, parse_number(raw), "", device, key)
             except ValueError as exc:
                 yield RowError(line, f"insulin {exc}")
     if not found:
@@ -385,6 +390,8 @@ def _insulin(line, instant, cells, columns, device) -> Iterator:
                     yield RowError(line, f"insulin {exc}")
                     return
         if found:
-            yield Treatment(line, instant, "insulin_rapid", total, "", device)
+            yield Treatment(line, instant, "insulin_rapid", total, "", device, key)
         else:
-            yield Treatment(line, instant, "insulin_rapid", None, "non-numeric insulin", device)
+            yield Treatment(
+                line, instant, "insulin_rapid", None, "non-numeric insulin", device, key
+            )

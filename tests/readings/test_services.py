@@ -33,7 +33,8 @@ FIXTURES = [
     ),
     ("nightscout/cgm_format__nightscout_entries.json", "nightscout", {"cgm": 1000}),
     ("tidepool/sensotrend-converter__data_tandem_cbg.json", "tidepool", {"cgm": 637}),
-    ("fhir/sensotrend-converter__bundle.json", "fhir", {"smbg": 637}),
+    # LOINC 14745-4 every 5 min from a pump's CGM: a sensor series by cadence (issue #11).
+    ("fhir/sensotrend-converter__bundle.json", "fhir", {"cgm": 637}),
 ]
 
 

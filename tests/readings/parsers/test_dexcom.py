@@ -77,3 +77,27 @@ def test_it_reads_a_german_export_with_decimal_commas_and_day_first_dates():
     assert result.readings[0].timestamp.isoformat() == "2024-03-13T07:00:00+00:00"
     assert result.readings[0].device == "Dexcom G7 Android G7"
     assert [(t.kind, t.amount) for t in result.treatments] == [("insulin_long", 12.5)]
+
+
+def test_it_gives_both_parts_of_a_split_export_one_device_identity():
+    # Clarity's second file of a long export has no FirstName/Device rows: the model name
+    # is unknown there, but the Source Device ID and Transmitter ID on each row are the same.
+    header = (
+        "Index,Timestamp (YYYY-MM-DDThh:mm:ss),Event Type,Event Subtype,Patient Info,"
+        "Device Info,Source Device ID,Glucose Value (mg/dL),Insulin Value (u),"
+        "Carb Value (grams),Duration (hh:mm:ss),Glucose Rate of Change (mg/dL/min),"
+        "Transmitter Time (Long Integer),Transmitter ID\n"
+    )
+    first = header + (
+        "1,,Device,,,Dexcom G6 Mobile App,Android G6,,,,,,,\n"
+        "2,2019-10-14T16:42:37,EGV,,,,Android G6,120,,,,,7573,8GH86L\n"
+        "3,2019-10-14T16:45:00,Insulin,Fast-Acting,,,Android G6,,2,,,,,8GH86L\n"
+    )
+    second = header + "1,2019-10-20T08:00:37,EGV,,,,Android G6,130,,,,,525373,8GH86L\n"
+    one = collect(first.encode(), timezone="UTC")
+    two = collect(second.encode(), timezone="UTC")
+    keys = {r.device_key for r in one.readings + two.readings}
+    keys |= {t.device_key for t in one.treatments}
+    assert keys == {"dexcom:Android G6"}
+    # The display name still says what the first part knew.
+    assert one.readings[0].device == "Dexcom G6 Android G6"

@@ -1,5 +1,6 @@
 import json
 import statistics
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -127,3 +128,41 @@ def test_it_keeps_the_elements_before_json_that_breaks_off(fmt, first, noun):
     assert [type(item).__name__ for item in items] == ["Reading", "RowError"]
     assert items[0].value_mg_dl == 120
     assert items[1].line == 2 and f"malformed after {noun} 1" in items[1].reason
+
+
+def _series(code: str, step_minutes: int, count: int, device: str = "") -> list:
+    start = datetime(2024, 1, 1, 8, tzinfo=UTC)
+    out = []
+    for i in range(count):
+        resource = {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "effectiveDateTime": (start + timedelta(minutes=step_minutes * i)).isoformat(),
+            "valueQuantity": {"value": 6.0 + i % 3, "unit": "mmol/L"},
+        }
+        if device:
+            resource["device"] = {"display": device}
+        out.append(resource)
+    return out
+
+
+def test_it_reads_a_generic_loinc_code_as_cgm_when_its_series_has_a_sensor_cadence():
+    # LOINC 14745-4 (glucose in body fluid) says no method: a 5-minute series is a sensor's,
+    # readings hours apart are a meter's, whatever the device's name.
+    series = _series("14745-4", 5, 30, device="t:slim X2")
+    meter = _series("14745-4", 240, 6, device="Contour Next")
+    short = _series("2339-0", 5, 3, device="Accu-Chek")  # too few to call a series
+    result = collect(json.dumps(series + meter + short).encode(), format="fhir")
+    by_device = {}
+    for r in result.readings:
+        by_device.setdefault(r.device, set()).add(r.kind)
+    assert by_device == {"t:slim X2": {"cgm"}, "Contour Next": {"smbg"}, "Accu-Chek": {"smbg"}}
+    assert len(result.readings) == 39
+    # A glucometer code stays SMBG even every 5 minutes.
+    glucometer = collect(json.dumps(_series("41653-7", 5, 30)).encode(), format="fhir")
+    assert glucometer.kinds() == {"smbg": 30}
+
+
+def test_it_reads_the_fixture_bundle_as_the_cgm_series_it_is():
+    assert collect(BUNDLE).kinds() == {"cgm": 637}
