@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
@@ -85,10 +86,13 @@ urlpatterns = [
     ),
     path(
         "accounts/password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            http_method_names=PAGE_METHODS,
-            template_name="accounts/password_form.html",
-            extra_context={"title": _("Choose a new password")},
+        # Its dispatch answers an invalid link before the method check: refuse methods first.
+        require_http_methods(["GET", "HEAD", "POST"])(
+            auth_views.PasswordResetConfirmView.as_view(
+                http_method_names=PAGE_METHODS,
+                template_name="accounts/password_form.html",
+                extra_context={"title": _("Choose a new password")},
+            )
         ),
         name="password_reset_confirm",
     ),
