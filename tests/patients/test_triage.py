@@ -281,3 +281,10 @@ def test_it_flags_patients_whose_plan_review_is_overdue(client, alice, center):
     assert "review_overdue" not in rows["Fresh Plan"]["flags"]
     flagged = client.get(reverse("api-triage"), {"flag": "review_overdue"}).json()["results"]
     assert [row["name"] for row in flagged] == ["Review Due"]
+
+
+def test_it_ignores_a_center_id_too_large_for_the_database(client, alice, patient):
+    client.force_login(alice)
+    huge = "1512448079401880387584"  # found by tests/diabetes_center/test_api_fuzz.py
+    assert client.get(reverse("api-triage"), {"center": huge}).status_code == 200
+    assert client.get(reverse("patients-list"), {"center": huge}).status_code == 200
