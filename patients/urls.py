@@ -4,6 +4,7 @@ from patients import views
 
 urlpatterns = [
     path("patients/", views.patient_list, name="patients-list"),
+    path("patients/population/", views.population_view, name="patients-population"),
     path("patients/<int:pk>/", views.patient_detail, name="patients-detail"),
     path("patients/<int:pk>/day/", views.patient_day, name="patients-day"),
     path("patients/<int:pk>/reports/", views.patient_reports, name="patients-reports"),

@@ -21,7 +21,7 @@ from accounts.access import (
 from accounts.context_processors import preferences
 from accounts.models import CareCenter
 from care_plans.services import targets_for
-from patients import ranking, workspace
+from patients import population, ranking, workspace
 from patients.csv_export import triage_csv_rows
 from patients.models import Patient
 from patients.triage import TriageQuery, triage_list, triage_mark_reviewed
@@ -75,6 +75,18 @@ def patient_list(request):
     }
     template = "patients/_table.html" if request.htmx else "patients/list.html"
     return render(request, template, context)
+
+
+@login_required
+@require_safe
+def population_view(request):
+    """The population view: endocrinologists see their patients, admins the whole center."""
+    user = request.user
+    if not _may_triage(user):
+        raise PermissionDenied
+    audit(user, None, "view", "population view")
+    context = population.population(patients_visible_to(user), unit=_unit(request))
+    return render(request, "patients/population.html", context)
 
 
 @require_POST

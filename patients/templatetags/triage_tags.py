@@ -8,6 +8,7 @@ from django.template.defaultfilters import floatformat
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from glycemia.units import MMOL_L, from_mg_dl
 from patients import ranking
@@ -28,22 +29,28 @@ def flag_label(flag: str, entry=None, unit: str = "mg/dL") -> str:
     """
     low = getattr(entry, "range_low", None) or 70
     high = getattr(entry, "range_high", None) or 180
-    labels = {
-        ranking.FLAG_VERY_LOW: _("Level 2 low (< %(v)s)") % {"v": _g(54, unit)},
-        ranking.FLAG_LOW: _("Low (< %(v)s)") % {"v": _g(low, unit)},
-        ranking.FLAG_NO_DATA: _("No data for 3+ days"),
-        ranking.FLAG_TIR_DROP: _("TIR fell ≥ 10 points"),
-        ranking.FLAG_GRI_HIGH: _("GRI zone D/E"),
-        ranking.FLAG_METER_HIGH: _("Meter mean > %(v)s") % {"v": _g(high, unit)},
-        ranking.FLAG_HIGH: _("TIR below goal"),
-        ranking.FLAG_VARIABLE: _("CV above goal"),
-        ranking.FLAG_LOW_WEAR: _("CGM wear < 70 %"),
-        ranking.FLAG_METER_ADHERENCE: _("Too few finger-sticks"),
-        ranking.FLAG_METER: _("Meter only"),
-        ranking.FLAG_REVIEW: _("Plan review overdue"),
-        ranking.FLAG_VISIT: _("Visit overdue"),
-    }
-    return labels.get(flag, flag)
+    if flag == ranking.FLAG_VERY_LOW:
+        return _("Level 2 low (< %(v)s)") % {"v": _g(54, unit)}
+    if flag == ranking.FLAG_LOW:
+        return _("Low (< %(v)s)") % {"v": _g(low, unit)}
+    if flag == ranking.FLAG_METER_HIGH:
+        return _("Meter mean > %(v)s") % {"v": _g(high, unit)}
+    label = _FIXED_LABELS.get(flag)
+    return str(label) if label is not None else flag
+
+
+_FIXED_LABELS = {
+    ranking.FLAG_NO_DATA: gettext_lazy("No data for 3+ days"),
+    ranking.FLAG_TIR_DROP: gettext_lazy("TIR fell ≥ 10 points"),
+    ranking.FLAG_GRI_HIGH: gettext_lazy("GRI zone D/E"),
+    ranking.FLAG_HIGH: gettext_lazy("TIR below goal"),
+    ranking.FLAG_VARIABLE: gettext_lazy("CV above goal"),
+    ranking.FLAG_LOW_WEAR: gettext_lazy("CGM wear < 70 %"),
+    ranking.FLAG_METER_ADHERENCE: gettext_lazy("Too few finger-sticks"),
+    ranking.FLAG_METER: gettext_lazy("Meter only"),
+    ranking.FLAG_REVIEW: gettext_lazy("Plan review overdue"),
+    ranking.FLAG_VISIT: gettext_lazy("Visit overdue"),
+}
 
 
 @register.simple_tag

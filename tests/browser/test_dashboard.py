@@ -190,3 +190,34 @@ def test_it_shows_a_patient_only_their_own_workspace(page, live_server, patient,
         assert response.status == 404
         assert other_patient.name not in page.content()
     assert page.goto(f"{live_server.url}/patients/").status == 403
+
+
+def test_it_opens_a_patient_from_the_population_view(page, live_server, alice, queue):
+    page.set_viewport_size(LAPTOP)
+    sign_in(page, live_server, "alice", PASSWORD)
+    page.get_by_role("link", name="Population view").click()
+    page.wait_for_selector("#gri-grid .main-svg")
+    page.wait_for_load_state("networkidle")
+    assert_accessible(page)
+    shoot(page, "population-1366")
+    # Click Rita's point (GRI zone E, the only red point) on the grid.
+    box = page.evaluate(
+        """() => {
+            const gd = document.getElementById('gri-grid');
+            const trace = gd.data.findIndex(t => t.text.includes('Rita Risky'));
+            const i = gd.data[trace].text.indexOf('Rita Risky');
+            const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+            const r = gd.getBoundingClientRect();
+            return {x: r.left + xa._offset + xa.l2p(gd.data[trace].x[i]),
+                    y: r.top + ya._offset + ya.l2p(gd.data[trace].y[i])};
+        }"""
+    )
+    with page.expect_navigation():
+        page.mouse.click(box["x"], box["y"])
+    assert page.url.endswith(f"/patients/{queue['risky'].pk}/")
+    assert page.locator("h1").inner_text() == "Rita Risky"
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/patients/population/")
+    page.wait_for_load_state("networkidle")
+    assert no_sideways_scroll(page)
+    shoot(page, "population-390")

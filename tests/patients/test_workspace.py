@@ -120,3 +120,17 @@ def test_it_shows_the_patient_who_viewed_their_record(client, alice, patient):
     client.force_login(patient.user)
     page = client.get(reverse("patients-access", args=[patient.pk])).content.decode()
     assert "alice" in page.lower() and "patient workspace" in page
+
+
+def test_it_speaks_chinese_on_the_queue_workspace_and_population(client, alice, patient):
+    load(patient, [50] + [120] * 9)
+    alice.language = "zh-hans"
+    alice.save()
+    client.force_login(alice)
+    client.cookies["django_language"] = "zh-hans"
+    queue = client.get(reverse("patients-list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "风险队列" in queue and "分诊" not in queue and "2级低血糖" in queue
+    page = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    assert "动态葡萄糖图谱 (AGP)" in page and "该患者被标记的原因" in page
+    population = client.get(reverse("patients-population")).content.decode()
+    assert "血糖风险指数 (GRI) 网格" in population

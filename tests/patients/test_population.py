@@ -1,0 +1,95 @@
+"""The population view: who may see it, GRI grid points, targets met, months from rollups."""
+
+import datetime as dt
+import json
+import re
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from readings.parsers import Reading
+from readings.services import readings_ingest
+from tests.conftest import make_patient
+
+URL = "/patients/population/"
+
+
+def load(patient, values, count=3600):
+    end = timezone.now().replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
+    readings_ingest(
+        patient=patient,
+        items=[
+            Reading(
+                line=i + 1,
+                timestamp=end - dt.timedelta(minutes=5 * i),
+                value_mg_dl=float(values[i % len(values)]),
+                kind="cgm",
+                device="cgm",
+            )
+            for i in range(count)
+        ],
+    )
+
+
+def figure(page: str, element_id: str) -> dict:
+    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', page)
+    return json.loads(match.group(1))
+
+
+def test_it_refuses_patients_and_staff(client, patient, staff):
+    assert reverse("patients-population") == URL
+    for user in (patient.user, staff):
+        client.force_login(user)
+        assert client.get(URL).status_code == 403
+
+
+def test_it_plots_only_my_patients_on_the_gri_grid(client, alice, center, other_patient):
+    lows = make_patient("P1", center=center, endocrinologists=[alice], name="Lows")
+    highs = make_patient("P2", center=center, endocrinologists=[alice], name="Highs")
+    load(lows, [50] + [120] * 9)  # VLow 10 → hypo 10, hyper 0, GRI 30 (B)
+    load(highs, [200, 300, 120, 120])  # High 25, VHigh 25 → hyper 25 + 12.5 = 37.5; GRI 60 (C)
+    load(other_patient, [120])
+    client.force_login(alice)
+    page = client.get(URL).content.decode()
+    points = {
+        name: (x, y, pk)
+        for trace in figure(page, "gri-grid-data")["data"]
+        for name, x, y, pk in zip(
+            trace["text"], trace["x"], trace["y"], trace["customdata"], strict=True
+        )
+    }
+    assert points == {"Lows": (10.0, 0.0, lows.pk), "Highs": (0.0, 37.5, highs.pk)}
+    # Consensus targets: TIR > 70 % — Lows 90 %, Highs 50 %; < 54 under 1 % — Highs only.
+    assert re.search(r"TIR 70–180 mg/dL &gt; 70 %</td><td class=\"num\">1 / 2", page)
+    assert re.search(r"&lt; 54 mg/dL under 1 %</td><td class=\"num\">1 / 2", page)
+
+
+def test_it_shows_admins_every_patient(client, admin_user, patient, other_patient):
+    load(patient, [120])
+    load(other_patient, [120])
+    client.force_login(admin_user)
+    assert "2 patients, 2 with CGM" in client.get(URL).content.decode()
+
+
+def test_it_counts_months_from_the_rollups(client, alice, center):
+    patient = make_patient("P3", center=center, endocrinologists=[alice])
+    load(patient, [120, 200], count=288 * 10)
+    client.force_login(alice)
+    page = client.get(URL).content.decode()
+    months = figure(page, "monthly-data")["data"]
+    assert months and all(0 <= y <= 100 for trace in months for y in trace["y"] if y is not None)
+
+
+def test_it_reads_with_a_constant_number_of_queries(client, alice, center):
+    client.force_login(alice)
+    counts = []
+    for i in range(2):
+        for j in range(5 * i + 1):
+            load(make_patient(f"Q{i}{j}", center=center, endocrinologists=[alice]), [120], 50)
+        client.get(URL)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(URL).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
