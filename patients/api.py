@@ -131,8 +131,12 @@ def audit_list(request):
             raise ValidationError({"since": "must be a date, YYYY-MM-DD"}) from None
         events = events.filter(at__gte=dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC))
     if params.get("user"):
+        if "\x00" in params["user"]:  # PostgreSQL text cannot hold NUL: a 400, not a 500
+            raise ValidationError({"user": "must be a username"})
         events = events.filter(username=params["user"])
     if params.get("action"):
+        if params["action"] not in AuditEvent.Action.values:
+            raise ValidationError({"action": f"must be one of {AuditEvent.Action.values}"})
         events = events.filter(action=params["action"])
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(events, request)

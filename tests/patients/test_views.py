@@ -114,3 +114,9 @@ def test_it_answers_who_saw_the_patient_this_month_for_admins(client, alice, adm
     later = client.get(reverse("api-audit"), {"patient": patient.pk, "since": "2999-01-01"})
     assert later.json()["results"] == []
     assert client.get(reverse("api-audit"), {"since": "nope"}).status_code == 400
+
+
+def test_it_refuses_bad_audit_filters_with_400(client, admin_user):
+    login(client, admin_user)
+    assert client.get(reverse("api-audit"), {"user": "a\x00b"}).status_code == 400
+    assert client.get(reverse("api-audit"), {"action": "nope"}).status_code == 400
