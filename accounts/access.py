@@ -16,11 +16,34 @@ Every view and API endpoint starts with ``get_patient_for`` (or filters with
 ``patients_visible_to``); nothing else checks roles by hand.
 """
 
+import contextlib
+import contextvars
+import datetime as dt
+
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
+from django_otp import user_has_device
 
 from accounts.models import AuditEvent, User
 from patients.models import Patient
+
+_client_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_ip", default=None)
+
+
+def current_ip() -> str | None:
+    """The address of the client whose request is being served (None outside a request)."""
+    return _client_ip.get()
+
+
+@contextlib.contextmanager
+def client_ip(address: str | None):
+    """Serve one request from ``address`` (``accounts.middleware.AuditMiddleware``)."""
+    token = _client_ip.set(address)
+    try:
+        yield
+    finally:
+        _client_ip.reset(token)
 
 
 def patients_visible_to(user: User) -> QuerySet[Patient]:
@@ -38,6 +61,13 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
     return patients.filter(user=user)
 
 
+def needs_second_factor(user: User) -> bool:
+    """Clinicians, staff and admins when ``REQUIRE_2FA`` is on; anyone who set one up."""
+    if settings.REQUIRE_2FA and (not user.is_patient or user.is_superuser):
+        return True
+    return user_has_device(user)
+
+
 def may_see_clinical(user: User, patient: Patient) -> bool:
     """Staff schedule visits; glucose data, reports and plans are for the clinical team."""
     if user.is_care_staff:
@@ -53,21 +83,108 @@ def get_patient_for(user: User, pk, *, clinical: bool = True) -> Patient:
     """The patient ``pk`` if ``user`` may see it, else 404 (existence is not leaked).
 
     With ``clinical=True`` (the default) staff are refused too: they see demographics
-    and scheduling only. Clinical access by anyone but the patient is audited.
+    and scheduling only. A refusal is audited (outcome "denied"); clinical access by anyone
+    but the patient is audited by the view that shows it.
     """
     try:
         patient = patients_visible_to(user).get(pk=pk)
     except (Patient.DoesNotExist, ValueError, TypeError):
+        _audit_refusal(user, pk)
         raise Http404("No such patient.") from None
     if clinical and user.is_care_staff:
+        _audit_refusal(user, pk)
         raise Http404("No such patient.")
     return patient
 
 
-def audit(user: User, patient: Patient | None, action: str, what: str) -> None:
-    """Record a view or change of clinical data by anyone other than the patient themself."""
-    if patient is not None and user.is_authenticated and patient.user_id == user.pk:
-        return
-    AuditEvent.objects.create(
-        user=user if user.is_authenticated else None, patient=patient, action=action, what=what
+def _audit_refusal(user: User, pk) -> None:
+    exists = isinstance(pk, int) or (isinstance(pk, str) and pk.isdigit())
+    patient_id = int(pk) if exists and Patient.objects.filter(pk=pk).exists() else None
+    audit(
+        user,
+        None,
+        AuditEvent.Action.DENIED,
+        f"patient {str(pk)[:40]}",
+        outcome=AuditEvent.Outcome.DENIED,
+        patient_id=patient_id,
     )
+
+
+def audit(
+    user,
+    patient: Patient | None,
+    action: str,
+    what: str,
+    *,
+    outcome: str = AuditEvent.Outcome.OK,
+    patient_id: int | None = None,
+    username: str | None = None,
+    role: str | None = None,
+) -> None:
+    """Record who did what to which patient's data, when, from where, and with what outcome.
+
+    ``user`` is a person, a device-token principal (``readings.auth.DeviceUser``) or None /
+    anonymous; then ``username`` and ``role`` say who it was (the name tried at a failed
+    sign-in; the Nightscout credential and role "device"). A patient's own successful use of
+    their data is not recorded. The client address comes from the request being served
+    (``client_ip``).
+
+    >>> audit(request.user, patient, "view", "report 12")  # doctest: +SKIP
+    """
+    if (
+        patient is not None
+        and outcome == AuditEvent.Outcome.OK
+        and getattr(user, "is_authenticated", False)
+        and user.pk is not None
+        and patient.user_id == user.pk
+    ):
+        return
+    who = _who(user, username)
+    if role is not None and who["user"] is None:
+        who["role"] = role
+    AuditEvent.objects.create(
+        **who,
+        patient_id=patient.pk if patient is not None else patient_id,
+        action=action,
+        what=what[:200],
+        outcome=outcome,
+        ip=current_ip(),
+    )
+
+
+def record_accesses(patient: Patient, *, since: dt.date | None = None):
+    """Who else saw, changed, exported or tried to open ``patient``'s data (newest first).
+
+    The answer to "who saw this patient's data this month": ``since`` = the 1st of the month.
+    """
+    events = AuditEvent.objects.filter(patient_id=patient.pk).order_by("-at", "-pk")
+    if patient.user_id is not None:
+        events = events.exclude(user_id=patient.user_id, outcome=AuditEvent.Outcome.OK)
+    if since is not None:
+        start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)
+        events = events.filter(at__gte=start)
+    return events
+
+
+def audit_many(user, patient_ids, action: str, what: str) -> None:
+    """One "view" row per patient shown in a list (triage, unread reports): the answer to
+    "who saw this patient's data" must include lists, not only detail pages."""
+    who = _who(user, None)
+    ip = current_ip()
+    AuditEvent.objects.bulk_create(
+        AuditEvent(**who, patient_id=pk, action=action, what=what[:200], ip=ip)
+        for pk in dict.fromkeys(patient_ids)
+    )
+
+
+def _who(user, username: str | None) -> dict:
+    if getattr(user, "is_device", False):
+        token = user.token
+        return {
+            "user": None,
+            "username": f"device token {token.pk}: {token.name}"[:150],
+            "role": "device",
+        }
+    if user is not None and getattr(user, "is_authenticated", False):
+        return {"user": user, "username": user.username, "role": user.role}
+    return {"user": None, "username": (username or "")[:150], "role": "anonymous"}

@@ -7,6 +7,8 @@ decides which patients a staff member may see (see ``accounts.access``).
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import F
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -52,8 +54,26 @@ class User(AbstractUser):
         _("language"), max_length=10, choices=settings.LANGUAGES, blank=True
     )
 
+    session_generation = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Raised by “sign out everywhere”."
+    )
+
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def _get_session_auth_hash(self, secret=None):
+        """Sessions stay valid while the password *and* the session generation are unchanged:
+        raising the generation ("sign out everywhere") ends every session of this account."""
+        return salted_hmac(
+            "accounts.User.get_session_auth_hash",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    def sign_out_everywhere(self) -> None:
+        User.objects.filter(pk=self.pk).update(session_generation=F("session_generation") + 1)
+        self.refresh_from_db(fields=["session_generation"])
 
     @property
     def is_patient(self) -> bool:
@@ -82,20 +102,81 @@ class User(AbstractUser):
         return self.role == self.Role.ADMIN or self.is_superuser
 
 
-class AuditEvent(models.Model):
-    """One view or change of a patient's clinical data by someone other than the patient."""
+class AuditEventQuerySet(models.QuerySet):
+    """The audit trail is append-only: the ORM refuses bulk changes (PostgreSQL refuses them
+    too, with a trigger; see migration 0003)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
-    patient = models.ForeignKey(
-        "patients.Patient", null=True, on_delete=models.SET_NULL, related_name="audit_events"
+    def update(self, **kwargs):
+        raise PermissionError("The audit trail is append-only.")
+
+    def delete(self):
+        raise PermissionError("The audit trail is append-only.")
+
+
+class AuditEvent(models.Model):
+    """One sign-in, denied request, or view/change/export of a patient's clinical data by
+    someone other than the patient.
+
+    Who it was is stored as it was at the time (``username``, ``role``): deleting the account
+    later leaves the row intact. ``user`` and ``patient`` are plain references without a
+    database constraint, so deleting (or erasing) either never rewrites an audit row.
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("view")
+        CHANGE = "change", _("change")
+        CREATE = "create", _("create")
+        EXPORT = "export", _("export")
+        ERASE = "erase", _("erase")
+        DENIED = "denied", _("denied")
+        SIGN_IN = "sign-in", _("sign-in")
+        SIGN_OUT = "sign-out", _("sign-out")
+
+    class Outcome(models.TextChoices):
+        OK = "ok", _("ok")
+        DENIED = "denied", _("denied")
+        FAILED = "failed", _("failed")
+
+    at = models.DateTimeField(_("when (UTC)"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
-    action = models.CharField(max_length=20)  # "view" | "change" | "export" | "create"
-    what = models.CharField(max_length=200)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    username = models.CharField(_("who"), max_length=150, blank=True)
+    role = models.CharField(_("role"), max_length=20, blank=True)
+    patient = models.ForeignKey(
+        "patients.Patient",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="audit_events",
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    what = models.CharField(_("what"), max_length=200)
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.OK
+    )
+    ip = models.GenericIPAddressField(_("from (IP)"), null=True, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at"]
         indexes = [models.Index(fields=["patient", "-at"])]
+        verbose_name = _("audit event")
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.what}"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.what}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("The audit trail is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The audit trail is append-only.")

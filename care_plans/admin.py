@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from accounts.admin import ClinicalAdmin
 from care_plans.models import CarePlan, CarePlanVersion
 
 
@@ -18,18 +19,15 @@ class CarePlanVersionInline(admin.TabularInline):
 
 
 @admin.register(CarePlan)
-class CarePlanAdmin(admin.ModelAdmin):
+class CarePlanAdmin(ClinicalAdmin):
     list_display = ["patient", "created_at"]
     search_fields = ["patient__mrn", "patient__name"]
     raw_id_fields = ["patient"]
     inlines = [CarePlanVersionInline]
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(CarePlanVersion)
-class CarePlanVersionAdmin(admin.ModelAdmin):
+class CarePlanVersionAdmin(ClinicalAdmin):
     list_display = ["plan", "number", "created_at", "created_by", "report_cadence_days"]
     search_fields = ["plan__patient__mrn", "plan__patient__name"]
     readonly_fields = [
@@ -45,11 +43,5 @@ class CarePlanVersionAdmin(admin.ModelAdmin):
         "review_interval_days",
     ]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    def patient_of(self, obj):
+        return obj.plan.patient

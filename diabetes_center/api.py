@@ -4,7 +4,8 @@ JSON bodies nested too deeply for Python's parser are a 400, not a RecursionErro
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import parsers, status
+from drf_spectacular.utils import inline_serializer
+from rest_framework import parsers, serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -36,3 +37,19 @@ class JSONParser(parsers.JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - nested too deeply.") from None
+
+
+def paginated(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
+    """The OpenAPI shape of a ``PageNumberPagination`` answer around ``serializer_class``.
+
+    >>> paginated(PatientOutput)  # doctest: +SKIP  (count, next, previous, results[])
+    """
+    return inline_serializer(
+        name=f"Paginated{serializer_class.__name__}",
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer_class(many=True),
+        },
+    )

@@ -104,6 +104,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_celery_beat",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "accounts",
     "patients",
     "readings",
@@ -123,10 +127,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
+    "accounts.middleware.AuditMiddleware",
+    "accounts.middleware.SessionPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "diabetes_center.urls"
@@ -172,6 +180,26 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses locked-out users and addresses first
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed sign-ins lock out the username and, separately, the client address (django-axes).
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+
+# Two-factor sign-in (TOTP + recovery codes) for clinicians, staff and admins; patients may
+# opt in. On by default in production mode, off on the embedded demo defaults.
+REQUIRE_2FA = env_bool("REQUIRE_2FA", not DEBUG)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Diabetes Center")
+# Staff, clinicians and admins are signed out after this many idle minutes (0 = never).
+SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 30)
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)  # seconds a reset link lives
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -198,6 +226,8 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+FILE_UPLOAD_PERMISSIONS = 0o600  # uploaded device files: readable by the app's user only
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Largest device export accepted by the upload page and API (bytes; a two-year Dexcom Clarity
 # export is ~20 MB). Larger requests are refused with 413 before the file is stored.
@@ -244,12 +274,32 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.throttling.AnonymousThrottle",
+        "accounts.throttling.PersonThrottle",
+        "accounts.throttling.DeviceThrottle",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "diabetes_center.api.exception_handler",
     # `?format=` belongs to our API (export?format=csv|fhir), not to DRF's renderer override.
     "URL_FORMAT_OVERRIDE": None,
 }
+# Requests per client (see accounts/throttling.py): "N/second|minute|hour|day".
+THROTTLE_RATES = {
+    "anonymous": env_str("THROTTLE_ANONYMOUS", "60/minute"),
+    "person": env_str("THROTTLE_PERSON", "600/minute"),
+    "device": env_str("THROTTLE_DEVICE", "300/minute"),
+    "nightscout-auth-failure": env_str("THROTTLE_NIGHTSCOUT_AUTH_FAILURE", "10/minute"),
+}
+# Throttle counters and lockouts live in this cache; use a shared one (CACHE_URL=redis://…)
+# when more than one web process serves the site.
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Diabetes Center API",
     "DESCRIPTION": "Glucose readings, metrics, reports and care plans.",

@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from patients.models import Patient, TriageEntry, TriageReview
+from patients.services import patient_erase
 
 
 @admin.register(Patient)
@@ -10,6 +12,16 @@ class PatientAdmin(admin.ModelAdmin):
     search_fields = ["name", "mrn"]
     filter_horizontal = ["endocrinologists"]
     raw_id_fields = ["user"]
+    actions = ["erase_on_request"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # erase instead: it removes files and leaves an audited tombstone
+
+    @admin.action(description=_("Erase on request (readings, files, reports, tokens)"))
+    def erase_on_request(self, request, queryset):
+        for patient in queryset:
+            patient_erase(patient=patient, by=request.user)
+        self.message_user(request, _("Erased. The audit trail keeps a tombstone."))
 
 
 @admin.register(TriageEntry)

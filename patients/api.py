@@ -1,5 +1,8 @@
+import datetime as dt
+
 from django.db import transaction
 from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes
@@ -7,9 +10,10 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from accounts.access import audit, get_patient_for, patients_visible_to
+from accounts.access import audit, audit_many, get_patient_for, patients_visible_to
 from accounts.models import AuditEvent
 from accounts.permissions import IsPerson
+from diabetes_center.api import paginated
 from diabetes_center.http import download_disposition
 from patients import ranking
 from patients.export import export_csv, export_fhir
@@ -25,7 +29,7 @@ from patients.triage import MODES, ORDERINGS, REVIEWED_CHOICES, TriageQuery, tri
 from patients.views import PAGE_SIZE
 
 
-@extend_schema(methods=["GET"], operation_id="patients_list", responses=PatientOutput(many=True))
+@extend_schema(methods=["GET"], operation_id="patients_list", responses=paginated(PatientOutput))
 @extend_schema(
     methods=["POST"], operation_id="patients_create", request=PatientInput, responses=PatientOutput
 )
@@ -79,6 +83,8 @@ def patient_detail(request, pk):
                 )
         patient = serializer.save()
         audit(request.user, patient, "change", "patient record")
+    else:
+        audit(request.user, patient, "view", "patient record (API)")
     return Response(PatientOutput(patient).data)
 
 
@@ -94,7 +100,7 @@ def patient_detail(request, pk):
         OpenApiParameter("q", str),
         OpenApiParameter("page", int),
     ],
-    responses=TriageRow(many=True),
+    responses=paginated(TriageRow),
 )
 @api_view(["GET"])
 @permission_classes([IsPerson])
@@ -108,25 +114,48 @@ def triage(request):
     paginator = PageNumberPagination()
     paginator.page_size = PAGE_SIZE
     page = paginator.paginate_queryset(rows, request)
+    audit_many(user, [row.pk for row in page], "view", "triage list (API)")
     return paginator.get_paginated_response(TriageRow(page, many=True).data)
 
 
 @extend_schema(
     operation_id="audit_list",
-    parameters=[OpenApiParameter("patient", int)],
-    responses=AuditOutput(many=True),
+    parameters=[
+        OpenApiParameter("patient", int),
+        OpenApiParameter("since", OpenApiTypes.DATE, description="UTC date, inclusive"),
+        OpenApiParameter("user", str, description="username"),
+        OpenApiParameter("action", str, enum=AuditEvent.Action.values),
+    ],
+    responses=paginated(AuditOutput),
 )
 @api_view(["GET"])
 @permission_classes([IsPerson])
 def audit_list(request):
+    """Admins search the trail: ``?patient=12&since=2026-11-01`` answers "who saw this
+    patient's data this month"."""
     if not request.user.is_admin_role:
         raise PermissionDenied("The audit trail is for administrators.")
-    events = AuditEvent.objects.select_related("user").order_by("-at", "-pk")
-    patient = request.query_params.get("patient")
+    events = AuditEvent.objects.order_by("-at", "-pk")
+    params = request.query_params
+    patient = params.get("patient")
     if patient:
-        if not patient.isdigit():
+        if not patient.isdigit() or len(patient) > 18:
             raise ValidationError({"patient": "must be a patient id"})
         events = events.filter(patient_id=int(patient))
+    if params.get("since"):
+        try:
+            since = dt.date.fromisoformat(params["since"])
+        except ValueError:
+            raise ValidationError({"since": "must be a date, YYYY-MM-DD"}) from None
+        events = events.filter(at__gte=dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC))
+    if params.get("user"):
+        if "\x00" in params["user"]:  # PostgreSQL text cannot hold NUL: a 400, not a 500
+            raise ValidationError({"user": "must be a username"})
+        events = events.filter(username=params["user"])
+    if params.get("action"):
+        if params["action"] not in AuditEvent.Action.values:
+            raise ValidationError({"action": f"must be one of {AuditEvent.Action.values}"})
+        events = events.filter(action=params["action"])
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(events, request)
     return paginator.get_paginated_response(AuditOutput(page, many=True).data)

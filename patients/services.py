@@ -38,3 +38,72 @@ def rollup_metrics(
             row["above_percent"] = round(row["high_percent"] + row["very_high_percent"], 1)
         metrics[int(pid)] = row
     return metrics
+
+
+def patient_erase(*, patient, by) -> dict:
+    """Erase a patient on request: readings, treatments, device status, rollups, uploads (and
+    their files on disk), reports, care plans, device tokens, the Nightscout link, triage, and
+    the record itself. The patient's account is deactivated and stripped of personal fields.
+
+    What stays is the audit trail (append-only, it names the patient only by id) with one
+    "erase" row as the tombstone: who erased which patient id, when, and what was removed.
+    Returns the counts removed.
+    """
+    from django.db import transaction
+
+    from accounts.access import audit
+    from accounts.models import AuditEvent
+    from care_plans.models import CarePlan
+    from readings.models import (
+        Device,
+        DeviceToken,
+        NightscoutDeviceStatus,
+        NightscoutLink,
+        Reading,
+        Treatment,
+        Upload,
+    )
+    from reports.models import Report
+
+    patient_id = patient.pk
+    files = [f for f in Upload.objects.filter(patient=patient).values_list("file", flat=True) if f]
+    counts = {}
+    with transaction.atomic():
+        for name, model in (
+            ("readings", Reading),
+            ("treatments", Treatment),
+            ("device status", NightscoutDeviceStatus),
+            ("rollups", DailyRollup),
+            ("device tokens", DeviceToken),
+            ("Nightscout link", NightscoutLink),
+            ("reports", Report),
+            ("care plans", CarePlan),
+            ("uploads", Upload),
+            ("devices", Device),
+        ):
+            counts[name] = model.objects.filter(patient_id=patient_id).delete()[0]
+        user = patient.user
+        patient.delete()
+        if user is not None:
+            user.is_active = False
+            user.set_unusable_password()
+            user.first_name = user.last_name = user.email = ""
+            user.save()
+        counts["files"] = len(files)
+        summary = ", ".join(f"{n} {name}" for name, n in counts.items())
+        audit(
+            by,
+            None,
+            AuditEvent.Action.ERASE,
+            f"erased on request: {summary}",
+            patient_id=patient_id,
+        )
+        transaction.on_commit(lambda: _remove_files(files))
+    return counts
+
+
+def _remove_files(names: list[str]) -> None:
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        default_storage.delete(name)

@@ -452,7 +452,7 @@ class TriageQuery:
             if params.get("type", "") in Patient.DiabetesType.values
             else "",
             mode=params.get("mode", "") if params.get("mode", "") in MODES else "",
-            center=int(center) if str(center).isdigit() else None,
+            center=int(center) if str(center).isdigit() and len(str(center)) <= 18 else None,
             reviewed=params.get("reviewed", "")
             if params.get("reviewed", "") in REVIEWED_CHOICES
             else "",

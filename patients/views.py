@@ -5,13 +5,21 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.access import audit, get_patient_for, may_see_clinical, patients_visible_to
+from accounts.access import (
+    audit,
+    audit_many,
+    get_patient_for,
+    may_see_clinical,
+    patients_visible_to,
+    record_accesses,
+)
 from accounts.context_processors import preferences
-from accounts.models import AuditEvent, CareCenter
+from accounts.models import CareCenter
 from care_plans.services import targets_for
 from patients import population, ranking, workspace
 from patients.csv_export import triage_csv_rows
@@ -47,13 +55,14 @@ def patient_list(request):
     rows = triage_list(patients, query, user=user)
     unit = preferences(request)["glucose_unit"]
     if request.GET.get("format") == "csv":
-        audit(user, None, "export", "triage list as CSV")
+        audit_many(user, rows.values_list("pk", flat=True), "export", "triage list as CSV")
         response = StreamingHttpResponse(
             triage_csv_rows(rows.iterator(), unit), content_type="text/csv"
         )
         response["Content-Disposition"] = 'attachment; filename="triage.csv"'
         return response
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    audit_many(user, [row.pk for row in page], "view", "triage list")
     context = {
         "page": page,
         "triage": True,
@@ -193,11 +202,15 @@ def patient_files(request, pk):
 @login_required
 @require_safe
 def patient_access(request, pk):
-    """Who viewed this record: the audit trail of this patient, newest first."""
+    """Who viewed this record: everyone but the patient who viewed, changed, exported or was
+    refused this record, newest first; this month unless ``?since=YYYY-MM-DD``. The patient
+    sees it on their own workspace ("who saw my data this month")."""
     patient = get_patient_for(request.user, pk)
     audit(request.user, patient, "view", "access log")
-    events = (
-        AuditEvent.objects.filter(patient=patient).select_related("user").order_by("-at", "-pk")
-    )
+    try:
+        since = dt.date.fromisoformat(request.GET.get("since", ""))
+    except ValueError:
+        since = timezone.now().date().replace(day=1)
+    events = record_accesses(patient, since=since)
     page = Paginator(events, READINGS_PAGE_SIZE).get_page(request.GET.get("page"))
-    return _tab(request, patient, "access", {"events": page})
+    return _tab(request, patient, "access", {"events": page, "since": since})

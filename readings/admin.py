@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts.admin import ClinicalAdmin
 from readings.models import (
     DailyRollup,
     Device,
@@ -21,7 +22,7 @@ class DeviceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reading)
-class ReadingAdmin(admin.ModelAdmin):
+class ReadingAdmin(ClinicalAdmin):
     list_display = ["timestamp", "patient", "value_mg_dl", "kind", "flag", "meal_tag", "device"]
     list_filter = ["kind", "flag", "meal_tag"]
     search_fields = ["patient__mrn"]
@@ -30,14 +31,14 @@ class ReadingAdmin(admin.ModelAdmin):
 
 
 @admin.register(Treatment)
-class TreatmentAdmin(admin.ModelAdmin):
+class TreatmentAdmin(ClinicalAdmin):
     list_display = ["timestamp", "patient", "kind", "amount", "text"]
     list_filter = ["kind"]
     raw_id_fields = ["patient", "device", "upload"]
 
 
 @admin.register(Upload)
-class UploadAdmin(admin.ModelAdmin):
+class UploadAdmin(ClinicalAdmin):
     list_display = [
         "created_at",
         "patient",
@@ -52,7 +53,7 @@ class UploadAdmin(admin.ModelAdmin):
 
 
 @admin.register(DailyRollup)
-class DailyRollupAdmin(admin.ModelAdmin):
+class DailyRollupAdmin(ClinicalAdmin):
     list_display = ["date", "patient", "kind", "count", "min", "max"]
     list_filter = ["kind"]
     raw_id_fields = ["patient"]
@@ -75,6 +76,6 @@ class NightscoutLinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(NightscoutDeviceStatus)
-class NightscoutDeviceStatusAdmin(admin.ModelAdmin):
+class NightscoutDeviceStatusAdmin(ClinicalAdmin):
     list_display = ["created_at", "patient", "device"]
     raw_id_fields = ["patient"]

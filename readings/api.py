@@ -23,7 +23,7 @@ from rest_framework.response import Response
 
 from accounts.access import audit, get_patient_for
 from accounts.permissions import IsPerson
-from diabetes_center.api import JSONParser
+from diabetes_center.api import JSONParser, paginated
 from patients.metrics_api import EARLIEST_DAY, LATEST_DAY
 from patients.models import Patient
 from readings import serializers as s
@@ -89,7 +89,7 @@ def _local_bound(text: str, patient: Patient, *, end: bool) -> dt.datetime:
     methods=["GET"],
     operation_id="patients_readings_list",
     parameters=[s.ReadingQueryInput],
-    responses=s.ReadingOutput(many=True),
+    responses=paginated(s.ReadingOutput),
 )
 @extend_schema(
     methods=["POST"],
@@ -143,7 +143,7 @@ class UploadAccepted(serializers.Serializer):
 
 
 @extend_schema(
-    methods=["GET"], operation_id="patients_uploads_list", responses=s.UploadListOutput(many=True)
+    methods=["GET"], operation_id="patients_uploads_list", responses=paginated(s.UploadListOutput)
 )
 @extend_schema(
     methods=["POST"],
@@ -160,6 +160,7 @@ def patient_uploads(request, pk):
     if request.method == "GET":
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(patient.uploads.order_by("-created_at", "-pk"), request)
+        audit(request.user, patient, "view", "uploads list (API)")
         data = s.UploadListOutput(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
     if declared_too_large(request):
@@ -203,7 +204,8 @@ def _status_url(request, upload: Upload) -> str:
 @permission_classes([IsPerson])
 def upload_detail(request, pk):
     upload = get_object_or_404(Upload, pk=pk)
-    get_patient_for(request.user, upload.patient_id, clinical=False)
+    patient = get_patient_for(request.user, upload.patient_id, clinical=False)
+    audit(request.user, patient, "view", f"readings upload {upload.pk} (API)")
     return Response(s.UploadOutput(upload, context={"request": request}).data)
 
 

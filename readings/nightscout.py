@@ -26,13 +26,13 @@ import math
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.access import audit
+from accounts.throttling import failure_count, failure_limited
 from readings.models import (
     DeviceToken,
     NightscoutDeviceStatus,
@@ -68,6 +68,7 @@ DIRECTIONS = (
 TREND_MAX_GAP = dt.timedelta(minutes=15)
 KIND_TYPES = {"cgm": "sgv", "smbg": "mbg"}
 TYPE_KINDS = {value: key for key, value in KIND_TYPES.items()}
+NIGHTSCOUT_AUTH_FAILURE = "nightscout-auth-failure"  # settings.THROTTLE_RATES key
 FIND_OPERATORS = {"$gte": "gte", "$gt": "gt", "$lte": "lte", "$lt": "lt"}
 
 
@@ -124,9 +125,13 @@ def nightscout_view(methods: tuple[str, ...], *, audited: str = ""):
         def wrapper(request, key: str):
             if request.method not in methods:
                 return _error(405, "Method not allowed")
+            address = request.META.get("REMOTE_ADDR", "")
+            if failure_limited(NIGHTSCOUT_AUTH_FAILURE, address):
+                return _error(429, "Too many failed attempts", "Try again later")
             link = NightscoutLink.objects.select_related("patient").filter(key=key).first()
             access = _authorize(request, link) if link is not None else None
             if access is None:
+                failure_count(NIGHTSCOUT_AUTH_FAILURE, address)
                 return _error(401, "Unauthorized", "Invalid/Missing")
             needed = UPLOAD if request.method == "POST" else READ if audited else None
             if needed is not None and needed not in access.scopes:
@@ -134,7 +139,8 @@ def nightscout_view(methods: tuple[str, ...], *, audited: str = ""):
             if request.method == "POST" and _body_length(request) > MAX_BODY_BYTES:
                 return _error(413, "Payload Too Large", f"at most {MAX_BODY_BYTES} bytes")
             if audited and request.method == "GET":
-                audit(AnonymousUser(), link.patient, "view", f"Nightscout {audited}: {access.who}")
+                what = f"Nightscout {audited}: {access.who}"
+                audit(None, link.patient, "view", what, username=access.who, role="device")
             request.nightscout_access = access
             try:
                 return view(request, link)

@@ -90,6 +90,8 @@ def upload_detail(request, pk):
     context = _upload_context(request, upload)
     if request.htmx:
         return render(request, "readings/_upload_status.html", context)
+    if not context["clinical"]:
+        audit(request.user, upload.patient, "view", f"readings upload {upload.pk} (counts)")
     rejected = Paginator(upload.rejected, ROWS_PER_PAGE).get_page(request.GET.get("rejected"))
     context["rejected_page"] = rejected
     if context["clinical"]:

@@ -1,24 +1,19 @@
 from django.contrib import admin
 
+from accounts.admin import ClinicalAdmin
 from reports.models import Report, ReportNotification
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(ClinicalAdmin):
     """Read-only: a report is an immutable snapshot (only the clinician's note changes, on the
-    report page)."""
+    report page); erasing a patient removes their reports."""
 
     list_display = ("patient", "period_start", "period_end", "kind", "created_at")
     list_filter = ("kind",)
     search_fields = ("patient__name", "patient__mrn")
     raw_id_fields = ("patient", "previous", "note_by")
     date_hierarchy = "period_end"
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(ReportNotification)

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from accounts.access import audit, get_patient_for
 from accounts.permissions import IsPerson
+from diabetes_center.api import paginated
 from reports.fhir import report_bundle
 from reports.services import report_generate, reports_for
 from reports.views import report_for
@@ -59,7 +60,7 @@ class ReportOutput(ReportSummaryOutput):
 
 
 @extend_schema(
-    methods=["GET"], operation_id="patients_reports_list", responses=ReportSummaryOutput(many=True)
+    methods=["GET"], operation_id="patients_reports_list", responses=paginated(ReportSummaryOutput)
 )
 @extend_schema(
     methods=["POST"],

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.access import audit, get_patient_for
+from accounts.access import audit, audit_many, get_patient_for
 from diabetes_center.http import download_disposition
 from reports import figures, wording
 from reports.models import Report, ReportNotification
@@ -192,4 +192,5 @@ def reports_unread(request):
             else wording.meal_words(key)
             for key in note.risk["missed"]
         ]
+    audit_many(request.user, [n.report.patient_id for n in notes], "view", "unread reports list")
     return render(request, "reports/unread.html", {"notifications": notes})

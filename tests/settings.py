@@ -18,3 +18,9 @@ STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
 LANGUAGE_CODE = "en"
+# django-axes needs the request in authenticate(), which the test client's login() does not
+# pass; lockout tests turn it back on (tests/accounts/test_sign_in.py).
+AXES_ENABLED = False
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# Generous limits so the suite is never throttled; throttle tests set their own.
+THROTTLE_RATES = {key: "100000/minute" for key in THROTTLE_RATES}  # noqa: F405

@@ -31,6 +31,8 @@ PAGES = [
     ("alice", "/reports/{report}/", ("en", "zh-hans")),
     ("alice", "/reports/unread/", ("en",)),
     ("alice", "/accounts/preferences/", ("en",)),
+    ("alice", "/accounts/two-factor/", ("en", "zh-hans")),
+    ("alice", "/accounts/password/change/", ("en",)),
     ("sam", "/", ("en", "zh-hans")),
     ("sam", "/patients/", ("en",)),
     ("sam", "/visits/", ("en", "zh-hans")),
@@ -42,6 +44,7 @@ PAGES = [
     ("pat", "/patients/{patient}/upload/", ("en",)),
     ("pat", "/reports/{report}/", ("en",)),
     ("pat", "/patients/{patient}/care-plan/", ("en",)),
+    ("pat", "/patients/{patient}/access/", ("en", "zh-hans")),
 ]
 
 

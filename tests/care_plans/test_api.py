@@ -98,7 +98,7 @@ def test_it_lets_the_patient_read_but_not_write(client, patient, version):
     assert client.get(url(patient)).json()["version"] == 1
     response = client.post(url(patient), {"reason": "me"}, content_type="application/json")
     assert response.status_code == 403
-    assert not AuditEvent.objects.filter(user=patient.user).exists()
+    assert not AuditEvent.objects.filter(patient=patient).exists()  # own reads
 
 
 def test_it_hides_the_plan_from_another_endocrinologist(client, bob, patient, version):

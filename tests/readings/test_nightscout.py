@@ -254,6 +254,8 @@ def test_it_audits_nightscout_reads(client, link):
     whats = list(AuditEvent.objects.filter(patient=link.patient).values_list("what", flat=True))
     assert any("entries" in w and "follower" in w for w in whats)
     assert any("treatments" in w and "API secret" in w for w in whats)
+    roles = set(AuditEvent.objects.filter(patient=link.patient).values_list("role", flat=True))
+    assert roles == {"device"}
 
 
 def test_it_answers_bad_credentials_and_queries_with_4xx(link):

@@ -103,6 +103,13 @@ def test_it_lists_unread_reports_and_marks_them_read(client, alice, report):
     assert client.get(reverse("reports-mark-read", args=[report.pk])).status_code == 405
 
 
+def test_it_audits_each_patient_on_the_unread_list(client, alice, report):
+    client.force_login(alice)
+    client.get(reverse("reports-unread"))
+    event = AuditEvent.objects.get(what="unread reports list")
+    assert (event.username, event.patient_id) == ("alice", report.patient_id)
+
+
 def test_it_counts_unread_reports_in_a_template_tag(rf, alice, report):
     from django.template import Context, Template
 
