@@ -8,13 +8,15 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import ParseError as BadRequest  # 400 {"detail": "..."}
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from accounts.access import get_patient_for, patients_visible_to
 from accounts.models import User
 from accounts.permissions import IsPerson
+from diabetes_center.api import paginated
 from visits import services
 from visits.models import Visit, VisitType
 from visits.serializers import (
@@ -57,7 +59,7 @@ def _visits_page(request, visits):
             try:
                 visits = visits.filter(**{lookup: dt.datetime.fromisoformat(value)})
             except ValueError:
-                raise ValidationError(f"{name} must be an ISO 8601 date or time.") from None
+                raise BadRequest(f"{name} must be an ISO 8601 date or time.") from None
     if request.query_params.get("status"):
         visits = visits.filter(status=request.query_params["status"])
     paginator = PageNumberPagination()
@@ -69,7 +71,7 @@ def _get(model, pk, what: str):
     try:
         return model.objects.get(pk=pk)
     except (model.DoesNotExist, ValueError, TypeError):
-        raise ValidationError(f"No such {what}: {pk}.") from None
+        raise BadRequest(f"No such {what}: {pk}.") from None
 
 
 VISIT_FILTERS = [
@@ -83,7 +85,7 @@ VISIT_FILTERS = [
     methods=["GET"],
     operation_id="visits_list",
     parameters=VISIT_FILTERS,
-    responses=VisitOutput(many=True),
+    responses=paginated(VisitOutput),
 )
 @extend_schema(
     methods=["POST"],
@@ -103,7 +105,7 @@ def visit_list(request):
     try:
         patient = get_patient_for(user, data.validated_data["patient"], clinical=False)
     except Exception:
-        raise ValidationError("No such patient.") from None
+        raise BadRequest("No such patient.") from None
     clinician = _get(User, data.validated_data["clinician"], "clinician")
     visit_type = _get(VisitType, data.validated_data["visit_type"], "visit type")
     try:
@@ -115,14 +117,16 @@ def visit_list(request):
             by=user,
         )
     except services.VisitError as exc:
-        raise ValidationError(str(exc)) from None
+        raise BadRequest(str(exc)) from None
     except services.SlotTaken as exc:
         return _conflict(exc)
     return Response(VisitOutput(visit).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(
-    operation_id="patients_visits_list", parameters=VISIT_FILTERS, responses=VisitOutput(many=True)
+    operation_id="patients_visits_list",
+    parameters=VISIT_FILTERS,
+    responses=paginated(VisitOutput),
 )
 @api_view(["GET"])
 @permission_classes([IsPerson])
@@ -149,7 +153,7 @@ def _action(request, pk, input_class, run, *, patients_may: bool = False):
     try:
         visit = run(visit, data.validated_data if data is not None else {})
     except services.VisitError as exc:
-        raise ValidationError(str(exc)) from None
+        raise BadRequest(str(exc)) from None
     except services.SlotTaken as exc:
         return _conflict(exc)
     return Response(VisitOutput(visit).data)
@@ -299,15 +303,15 @@ def visit_slots(request):
     _schedulers_only(user)
     params = request.query_params
     if not params.get("visit_type") or not params.get("date"):
-        raise ValidationError("visit_type and date are required.")
+        raise BadRequest("visit_type and date are required.")
     visit_type = _get(VisitType, params["visit_type"], "visit type")
     try:
         first = dt.date.fromisoformat(params["date"])
         days = int(params.get("days", 1))
     except ValueError:
-        raise ValidationError("date must be YYYY-MM-DD and days a whole number.") from None
+        raise BadRequest("date must be YYYY-MM-DD and days a whole number.") from None
     if not 1 <= days <= 31:
-        raise ValidationError("days must be 1–31.")
+        raise BadRequest("days must be 1–31.")
     clinician = _get(User, params["clinician"], "clinician") if params.get("clinician") else None
     patient = None
     if params.get("patient"):
@@ -320,7 +324,7 @@ def visit_slots(request):
         or user.care_center
     )
     if center is None or (not user.is_admin_role and center != user.care_center):
-        raise ValidationError("No care center to search.")
+        raise BadRequest("No care center to search.")
     slots = services.visit_slots(
         visit_type=visit_type,
         center=center,
