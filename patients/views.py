@@ -16,7 +16,13 @@ from care_plans.services import targets_for
 from patients import population, ranking, workspace
 from patients.csv_export import triage_csv_rows
 from patients.models import Patient
-from patients.triage import TriageQuery, triage_list, triage_mark_reviewed
+from patients.triage import (
+    TriageQuery,
+    triage_list,
+    triage_mark_reviewed,
+    with_unread,
+    with_unread_chunked,
+)
 
 PAGE_SIZE = 25
 READINGS_PAGE_SIZE = 50
@@ -44,16 +50,16 @@ def patient_list(request):
         context = {"page": page, "triage": False, "query": query}
         template = "patients/_table.html" if request.htmx else "patients/list.html"
         return render(request, template, context)
-    rows = triage_list(patients, query, user=user)
+    rows = triage_list(patients, query)
     unit = preferences(request)["glucose_unit"]
     if request.GET.get("format") == "csv":
         audit(user, None, "export", "triage list as CSV")
-        response = StreamingHttpResponse(
-            triage_csv_rows(rows.iterator(), unit), content_type="text/csv"
-        )
+        lines = triage_csv_rows(with_unread_chunked(rows.iterator(), user=user), unit)
+        response = StreamingHttpResponse(lines, content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="triage.csv"'
         return response
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = with_unread(page.object_list, user=user)
     context = {
         "page": page,
         "triage": True,
@@ -92,9 +98,8 @@ def patient_review(request, pk):
     audit(request.user, patient, "change", "triage review")
     if not request.htmx:
         return redirect(request.POST.get("next") or "patients-list")
-    row = triage_list(
-        patients_visible_to(request.user).filter(pk=patient.pk), TriageQuery(), user=request.user
-    ).get()
+    rows = triage_list(patients_visible_to(request.user).filter(pk=patient.pk), TriageQuery())
+    (row,) = with_unread(rows, user=request.user)
     return render(request, "patients/_triage_row.html", {"row": row, "query": TriageQuery()})
 
 
