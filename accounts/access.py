@@ -3,7 +3,14 @@
 - a patient sees only themself;
 - an endocrinologist sees the patients assigned to them (the care team);
 - staff see the patients of their care center, without clinical detail;
+- nurses/diabetes educators and dietitians (clinicians who take visits) have staff's access:
+  their center's patients for scheduling, their own schedule, no readings, metrics, reports
+  or plans (``User.is_care_staff`` is true for them). Widen this only with a clinical review;
 - an admin sees everything.
+
+Visits follow the patient: a visit is visible to whoever may see its patient, and a clinician
+also sees the visits booked with them (``visits.services.visits_visible_to``). Staff see that
+a patient is "urgent" on the worklist, never why.
 
 Every view and API endpoint starts with ``get_patient_for`` (or filters with
 ``patients_visible_to``); nothing else checks roles by hand.

@@ -30,6 +30,9 @@ class User(AbstractUser):
         ENDOCRINOLOGIST = "endocrinologist", _("Endocrinologist")
         STAFF = "staff", _("Care-center staff")
         ADMIN = "admin", _("Administrator")
+        # Clinicians who take visits besides endocrinologists (see accounts.access).
+        NURSE = "nurse", _("Nurse / diabetes educator")
+        DIETITIAN = "dietitian", _("Dietitian")
 
     class Unit(models.TextChoices):
         MG_DL = "mg/dL", "mg/dL"
@@ -62,7 +65,17 @@ class User(AbstractUser):
 
     @property
     def is_care_staff(self) -> bool:
-        return self.role == self.Role.STAFF
+        """Care-center staff, and the nurses/educators and dietitians who work there.
+
+        Nurses and dietitians take visits but get staff's access to patient data (their
+        center's patients, no clinical detail): see ``accounts.access``.
+        """
+        return self.role in (self.Role.STAFF, self.Role.NURSE, self.Role.DIETITIAN)
+
+    @property
+    def is_clinician(self) -> bool:
+        """Someone visits can be booked with."""
+        return self.role in (self.Role.ENDOCRINOLOGIST, self.Role.NURSE, self.Role.DIETITIAN)
 
     @property
     def is_admin_role(self) -> bool:

@@ -74,6 +74,21 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Sent on every dynamic answer (diabetes_center.middleware). No inline script and no eval:
+# page behaviour is in static/js; Plotly and htmx are local static files. Inline styles stay
+# (Plotly sizes its SVG with style attributes); images may be data: URIs (Plotly, Swagger UI).
+CONTENT_SECURITY_POLICY = (
+    ("default-src", "'self'"),
+    ("script-src", "'self'"),
+    ("style-src", "'self' 'unsafe-inline'"),
+    ("img-src", "'self' data: blob:"),
+    ("font-src", "'self' data:"),
+    ("connect-src", "'self'"),
+    ("object-src", "'none'"),
+    ("base-uri", "'none'"),
+    ("form-action", "'self'"),
+    ("frame-ancestors", "'none'"),
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -94,6 +109,7 @@ INSTALLED_APPS = [
     "readings",
     "reports",
     "care_plans",
+    "visits",
     # The project package itself: commands that compose every app (seed_demo).
     "diabetes_center",
 ]
@@ -101,6 +117,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "diabetes_center.middleware.SecurityHeadersMiddleware",  # CSP, Cache-Control: no-store
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -182,6 +199,9 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Largest device export accepted by the upload page and API (bytes; a two-year Dexcom Clarity
+# export is ~20 MB). Larger requests are refused with 413 before the file is stored.
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 1024 * 1024)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -238,12 +258,27 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The schema and docs describe every endpoint: for signed-in people only.
+    "SERVE_PERMISSIONS": ["accounts.permissions.IsPerson"],
+    "ENUM_NAME_OVERRIDES": {
+        "VisitStatusEnum": "visits.models.Visit.Status",
+        "UploadStatusEnum": "readings.models.Upload.Status",
+        "CheckResultEnum": "visits.models.CheckResult",
+    },
 }
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # ?token=… (Nightscout clients may authenticate so) never reaches a log line.
+    "filters": {"redact_secrets": {"()": "diabetes_center.logging.RedactSecrets"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+    },
+    "loggers": {
+        # runserver's request log: routed through the redacting handler instead of Django's.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
@@ -255,3 +290,10 @@ STATICFILES_FINDERS = [
 
 # Absolute address of this site, for links given to uploader apps and in e-mails.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Visits: remind patients this many hours before a visit; how long a claimed message may stay
+# unsent before another worker may take it over (a worker killed mid-send); the SMS gateway
+# (a class with ``send(to, text)``; the default prints to the worker's console).
+VISIT_REMINDER_HOURS = env_int("VISIT_REMINDER_HOURS", 24)
+VISIT_MESSAGE_LEASE_SECONDS = env_int("VISIT_MESSAGE_LEASE_SECONDS", 300)
+VISIT_SMS_BACKEND = env_str("VISIT_SMS_BACKEND", "visits.services.ConsoleSms")

@@ -14,7 +14,13 @@ from diabetes_center.http import download_disposition
 from patients import ranking
 from patients.export import export_csv, export_fhir
 from patients.models import Patient
-from patients.serializers import AuditOutput, PatientInput, PatientOutput, TriageRow
+from patients.serializers import (
+    CLINICAL_FIELDS,
+    AuditOutput,
+    PatientInput,
+    PatientOutput,
+    TriageRow,
+)
 from patients.triage import (
     MODES,
     ORDERINGS,
@@ -66,6 +72,18 @@ def patient_detail(request, pk):
             raise PermissionDenied("Ask your care team to change your record.")
         serializer = PatientInput(patient, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        if request.user.is_care_staff:
+            clinical = sorted(
+                name
+                for name in CLINICAL_FIELDS
+                if name in serializer.validated_data
+                and serializer.validated_data[name] != getattr(patient, name)
+            )
+            if clinical:
+                raise PermissionDenied(
+                    f"Staff may not change clinical fields ({', '.join(clinical)}); "
+                    "ask the patient's endocrinologist."
+                )
         patient = serializer.save()
         audit(request.user, patient, "change", "patient record")
     return Response(PatientOutput(patient).data)

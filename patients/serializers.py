@@ -2,8 +2,15 @@ from rest_framework import serializers
 
 from patients.models import Patient, validate_timezone
 
+# What care-center staff may not change on a record (they keep demographics and contact
+# details): diagnoses belong to the clinical team.
+CLINICAL_FIELDS = ("diabetes_type", "diagnosis_date")
+
 
 class PatientInput(serializers.ModelSerializer):
+    """Writable fields, an allow-list: owner account, care center, care team, consent and
+    timestamps are the server's (set by who creates the record, never by the body)."""
+
     timezone = serializers.CharField(validators=[validate_timezone])
     unit = serializers.ChoiceField(choices=["mg/dL", "mmol/L"], default="mg/dL")
 

@@ -26,6 +26,7 @@ from accounts.permissions import IsPerson
 from patients.metrics_api import EARLIEST_DAY, LATEST_DAY
 from patients.models import Patient
 from readings import serializers as s
+from readings.forms import declared_too_large, upload_too_large_message
 from readings.models import DeviceToken, Upload
 from readings.services import readings_ingest, upload_create, upload_enqueue, upload_process
 
@@ -150,6 +151,11 @@ def patient_uploads(request, pk):
         page = paginator.paginate_queryset(patient.uploads.order_by("-created_at", "-pk"), request)
         data = s.UploadListOutput(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
+    if declared_too_large(request):
+        return Response(
+            {"detail": upload_too_large_message()},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     form = s.UploadInput(data=request.data)
     form.is_valid(raise_exception=True)
     data = form.validated_data

@@ -1,4 +1,6 @@
 from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import validate_timezone
@@ -29,6 +31,28 @@ class UploadForm(forms.Form):
         validators=[validate_timezone],
         help_text=_("Leave empty to use the patient's time zone."),
     )
+
+    def clean_file(self):
+        file = self.cleaned_data["file"]
+        if file.size > settings.UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(upload_too_large_message())
+        return file
+
+
+def upload_too_large_message() -> str:
+    return _("The file is larger than %(limit)s, the most this site accepts.") % {
+        "limit": filesizeformat(settings.UPLOAD_MAX_BYTES)
+    }
+
+
+def declared_too_large(request) -> bool:
+    """The request says (Content-Length) it carries more than an upload may be: refuse it
+    before Django reads the body to a temporary file. Multipart framing gets 64 KB slack."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > settings.UPLOAD_MAX_BYTES + 64 * 1024
 
 
 class DeviceTokenForm(forms.Form):

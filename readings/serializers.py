@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -170,9 +171,16 @@ class ReadingQueryInput(serializers.Serializer):
 
 
 class UploadInput(serializers.Serializer):
-    file = serializers.FileField()
+    file = serializers.FileField(help_text="At most UPLOAD_MAX_BYTES (50 MB by default).")
     format = serializers.ChoiceField(choices=("auto", *FORMATS), default="auto")
     timezone = serializers.CharField(required=False, validators=[validate_timezone])
+
+    def validate_file(self, file):
+        from readings.forms import upload_too_large_message
+
+        if file.size > settings.UPLOAD_MAX_BYTES:
+            raise serializers.ValidationError(upload_too_large_message())
+        return file
 
 
 class RowErrorOutput(serializers.Serializer):

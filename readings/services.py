@@ -620,10 +620,15 @@ def upload_process(*, upload_id: int) -> Upload | None:
     """Import a pending upload once; safe to run twice (the second run does nothing).
 
     The upload is claimed with a conditional update (pending -> processing), so two workers
-    given the same id never both import it. Everything the file adds (readings, treatments,
-    rollups) is written in one transaction: an unreadable file or a crash half-way leaves
+    given the same id never both import it. An unreadable file or a crash half-way leaves
     nothing behind but the upload, marked failed with the reason. A crash is re-raised after
     marking so it is still logged and reported by whoever called.
+
+    On PostgreSQL everything the file adds (readings, treatments, rollups) is written in one
+    transaction. SQLite has one writer at a time: one long transaction would hold every
+    sign-in ("database is locked") for the whole import, so there each chunk commits on its
+    own and a failure removes what this upload added (its readings and treatments, then the
+    patient's rollups rebuilt) instead of rolling back.
     """
     claimed = Upload.objects.filter(pk=upload_id, status=Upload.Status.PENDING).update(
         status=Upload.Status.PROCESSING
@@ -632,6 +637,7 @@ def upload_process(*, upload_id: int) -> Upload | None:
         return None
     upload = Upload.objects.select_related("patient").get(pk=upload_id)
     patient = upload.patient
+    chunked = connection.vendor == "sqlite"
     try:
         with upload.file.open("rb") as binary:
             parsed = parse(
@@ -639,16 +645,48 @@ def upload_process(*, upload_id: int) -> Upload | None:
                 format=upload.requested_format,
                 timezone=upload.timezone or patient.timezone,
             )
-            with transaction.atomic(), _parsed_ahead(parsed.items()) as items:
-                result = readings_ingest(patient=patient, items=items, upload=upload)
+            if chunked:
+                with _parsed_ahead(parsed.items()) as items:
+                    result = _ingest_committing_each_chunk(patient, items, upload)
                 upload_finish(upload, result, fmt=parsed.format, warnings=parsed.warnings)
+            else:
+                with transaction.atomic(), _parsed_ahead(parsed.items()) as items:
+                    result = readings_ingest(patient=patient, items=items, upload=upload)
+                    upload_finish(upload, result, fmt=parsed.format, warnings=parsed.warnings)
     except UnreadableFile as exc:
+        if chunked:
+            _upload_undo(upload)
         return _upload_fail(upload, str(exc))
     except Exception:
         logger.exception("upload %s failed", upload_id)
+        if chunked:
+            _upload_undo(upload)
         _upload_fail(upload, CRASH_REASON)
         raise
     return upload
+
+
+def _ingest_committing_each_chunk(patient, items: Iterator, upload: Upload) -> IngestResult:
+    """``readings_ingest`` one chunk per transaction (SQLite: the write lock is released
+    between chunks, so sign-ins and other writes get their turn during a long import)."""
+    total = IngestResult()
+    for chunk in _chunks(items, CHUNK_SIZE):
+        with transaction.atomic():
+            part = readings_ingest(patient=patient, items=chunk, upload=upload)
+        total.accepted += part.accepted
+        total.duplicates += part.duplicates
+        total.rejected += part.rejected
+        total.treatments += part.treatments
+        total.warnings += part.warnings
+    return total
+
+
+def _upload_undo(upload: Upload) -> None:
+    """Remove what a chunked import of ``upload`` committed before it failed."""
+    with transaction.atomic():
+        Reading.objects.filter(upload_id=upload.pk).delete()
+        Treatment.objects.filter(upload_id=upload.pk).delete()
+    rollups_rebuild(patient=upload.patient)
 
 
 @contextmanager

@@ -14,7 +14,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.access import audit, get_patient_for, may_see_clinical
-from readings.forms import DeviceTokenForm, UploadForm
+from readings.forms import (
+    DeviceTokenForm,
+    UploadForm,
+    declared_too_large,
+    upload_too_large_message,
+)
 from readings.models import DeviceToken, Upload
 from readings.services import (
     nightscout_base_url,
@@ -34,6 +39,13 @@ ROWS_PER_PAGE = 50
 def upload_new(request, pk):
     """Patients (their own), their clinicians and their center's staff bring files here."""
     patient = get_patient_for(request.user, pk, clinical=False)
+    if request.method == "POST" and declared_too_large(request):
+        form = UploadForm({"format": "auto"})
+        form.errors.clear()
+        form.add_error(None, upload_too_large_message())
+        context = {"patient": patient, "form": form, "uploads": patient.uploads.all()[:10]}
+        # htmx swaps only 2xx answers into the page: it gets the form with its error as 200.
+        return render(request, "readings/upload.html", context, status=200 if request.htmx else 413)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         file = form.cleaned_data["file"]

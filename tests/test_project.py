@@ -16,7 +16,8 @@ def test_it_registers_every_model_in_the_admin():
     ours = [
         model
         for model in apps.get_models()
-        if model._meta.app_label in {"accounts", "patients", "readings", "reports", "care_plans"}
+        if model._meta.app_label
+        in {"accounts", "patients", "readings", "reports", "care_plans", "visits"}
     ]
     missing = [model.__name__ for model in ours if not admin.site.is_registered(model)]
     assert ours and not missing

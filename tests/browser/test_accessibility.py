@@ -14,6 +14,8 @@ from reports.services import report_generate
 from tests.browser.conftest import assert_accessible, sign_in
 from tests.browser.test_care_plan_loop import load_cgm
 from tests.conftest import PASSWORD
+from visits.models import Availability, OpeningHours, VisitType
+from visits.services import visit_book
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,6 +33,11 @@ PAGES = [
     ("alice", "/accounts/preferences/", ("en",)),
     ("sam", "/", ("en", "zh-hans")),
     ("sam", "/patients/", ("en",)),
+    ("sam", "/visits/", ("en", "zh-hans")),
+    ("sam", "/visits/?view=week", ("en",)),
+    ("sam", "/visits/worklist/", ("en", "zh-hans")),
+    ("sam", "/visits/book/?patient={patient}", ("en", "zh-hans")),
+    ("sam", "/visits/feed/", ("en",)),
     ("pat", "/", ("en", "zh-hans")),
     ("pat", "/patients/{patient}/upload/", ("en",)),
     ("pat", "/reports/{report}/", ("en",)),
@@ -44,6 +51,20 @@ def clinic(alice, staff, patient):
     load_cgm(patient, start=end - dt.timedelta(days=27), days=28)
     seed_plans([patient], [alice])
     report = report_generate(patient_id=patient.pk, period_end=end)
+    follow_up = VisitType.objects.create(code="follow_up", name="Follow-up", duration_minutes=30)
+    for weekday in range(7):  # the visits pages with free slots and a booked visit
+        OpeningHours.objects.create(
+            center=patient.care_center, weekday=weekday, opens=dt.time(0), closes=dt.time(23)
+        )
+        Availability.objects.create(
+            clinician=alice,
+            center=patient.care_center,
+            weekday=weekday,
+            starts=dt.time(0),
+            ends=dt.time(23),
+        )
+    tomorrow = dt.datetime.combine(end + dt.timedelta(days=2), dt.time(10), tzinfo=dt.UTC)
+    visit_book(patient=patient, clinician=alice, visit_type=follow_up, start=tomorrow, by=staff)
     return {"patient": patient.pk, "report": report.pk}
 
 

@@ -137,3 +137,21 @@ def test_it_documents_the_endpoints_in_the_schema(client, alice):
     schema = client.get(reverse("api-schema")).content.decode()
     assert "/api/v1/patients/{id}/care-plan/" in schema or "care-plan" in schema
     assert "patients_care_plan_create" in schema
+
+
+def test_it_ignores_server_owned_fields_in_a_new_version(client, alice, bob, patient, version):
+    client.force_login(alice)
+    body = {
+        "reason": "Adjust",
+        "created_by": bob.pk,
+        "author": "bob",
+        "version": 99,
+        "number": 99,
+        "created_at": "2000-01-01T00:00:00Z",
+        "patient": 12345,
+    }
+    response = client.post(url(patient), body, content_type="application/json")
+    assert response.status_code == 201, response.content
+    saved = CarePlanVersion.objects.order_by("-number").first()
+    assert saved.number == version.number + 1 and saved.created_by == alice
+    assert saved.created_at.year > 2000 and saved.plan.patient == patient

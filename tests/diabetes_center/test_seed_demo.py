@@ -19,7 +19,7 @@ def run(*args) -> str:
 def test_it_seeds_people_data_and_plans_and_prints_the_accounts(db):
     output = run("--patients", "5", "--days", "3")
     roles = set(User.objects.values_list("role", flat=True))
-    assert roles == {"admin", "endocrinologist", "staff", "patient"}
+    assert roles == {"admin", "endocrinologist", "staff", "patient", "nurse", "dietitian"}
     assert Patient.objects.count() == 5
     for username in ("admin", "dr.chen", "staff.kim", "patient01"):
         assert username in output

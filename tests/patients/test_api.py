@@ -103,3 +103,43 @@ def test_it_keeps_a_stored_bad_mrn_out_of_download_headers(client, alice, patien
     assert response.status_code == 200
     disposition = response["Content-Disposition"]
     assert "\r" not in disposition and "\n" not in disposition and disposition.count('"') == 2
+
+
+def test_it_ignores_server_owned_fields_in_the_body(client, alice, bob, staff, other_center):
+    login(client, alice)
+    owned = {
+        "care_center": other_center.pk,
+        "endocrinologists": [bob.pk],
+        "user": staff.pk,
+        "consent_given_at": "2024-01-01T00:00:00Z",
+        "created_at": "2000-01-01T00:00:00Z",
+        "id": 999,
+    }
+    response = client.post(
+        reverse("api-patients-list"), {**NEW, **owned}, content_type="application/json"
+    )
+    assert response.status_code == 201
+    patient = Patient.objects.get(mrn=NEW["mrn"])
+    assert patient.pk != 999 and patient.care_center == alice.care_center
+    assert list(patient.endocrinologists.all()) == [alice] and patient.user is None
+    assert patient.consent_given_at is None and patient.created_at.year > 2000
+    url = reverse("api-patients-detail", args=[patient.pk])
+    client.patch(url, {**owned, "name": "Renamed"}, content_type="application/json")
+    patient.refresh_from_db()
+    assert patient.name == "Renamed" and patient.care_center == alice.care_center
+    assert list(patient.endocrinologists.all()) == [alice] and patient.user is None
+
+
+def test_it_lets_staff_edit_contact_details_but_not_clinical_fields(client, staff, patient):
+    login(client, staff)
+    url = reverse("api-patients-detail", args=[patient.pk])
+    response = client.patch(url, {"phone": "+44 1", "name": "New Name"}, "application/json")
+    assert response.status_code == 200
+    for change in ({"diabetes_type": "T2"}, {"diagnosis_date": "2020-01-01"}):
+        response = client.patch(url, change, content_type="application/json")
+        assert response.status_code == 403 and "clinical" in response.json()["detail"]
+    patient.refresh_from_db()
+    assert patient.diabetes_type == "T1" and patient.diagnosis_date is None
+    assert patient.phone == "+44 1"
+    unchanged = client.patch(url, {"diabetes_type": "T1"}, content_type="application/json")
+    assert unchanged.status_code == 200  # sending the same value back is not a change

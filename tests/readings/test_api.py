@@ -223,3 +223,33 @@ def test_it_answers_dates_beyond_the_calendar_with_400(client, patient, params):
     login(client, patient.user)
     response = client.get(reverse("api-patients-readings", args=[patient.pk]), params)
     assert response.status_code == 400 and "detail" in response.json()
+
+
+def test_it_ignores_server_owned_fields_of_a_device_token(client, patient, other_patient):
+    login(client, patient.user)
+    body = {
+        "name": "phone",
+        "patient": other_patient.pk,
+        "key_hash": "0" * 64,
+        "revoked_at": "2000-01-01T00:00:00Z",
+        "last_used_at": "2000-01-01T00:00:00Z",
+    }
+    response = client.post(
+        reverse("api-patients-device-tokens", args=[patient.pk]), body, "application/json"
+    )
+    assert response.status_code == 201
+    token = DeviceToken.objects.get()
+    assert token.patient == patient and token.key_hash != "0" * 64
+    assert token.revoked_at is None and token.last_used_at is None and token.scope == "upload"
+
+
+def test_it_refuses_an_upload_over_the_limit_with_json(client, patient, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.UPLOAD_MAX_BYTES = 1000
+    login(client, patient.user)
+    url = reverse("api-patients-uploads", args=[patient.pk])
+    for size, code in ((70_000, 413), (1200, 400)):
+        response = client.post(url, {"file": SimpleUploadedFile("big.csv", b"x" * size)})
+        assert response.status_code == code and "larger than" in str(response.json()["detail"])
+    assert not Upload.objects.exists()

@@ -302,3 +302,29 @@ def test_it_keeps_readings_but_drops_the_link_when_an_upload_is_deleted(patient)
     assert Reading.objects.filter(upload=upload).count() == 2148
     upload.delete()
     assert Reading.objects.filter(patient=patient, upload__isnull=True).count() == 2148
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_commits_each_chunk_on_sqlite_so_sign_ins_are_not_locked_out(patient, monkeypatch):
+    """SQLite has one writer: a single transaction for a whole file would hold every sign-in
+    until the import ends. Each chunk commits (on PostgreSQL the file is one transaction)."""
+    from django.db import transaction as db_transaction
+
+    commits, seen = [], []
+    real = services.readings_ingest
+
+    def ingest(**kwargs):
+        seen.append(len(commits))
+        db_transaction.on_commit(lambda: commits.append(1))
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "readings_ingest", ingest)
+    monkeypatch.setattr(services, "CHUNK_SIZE", 500)
+    upload = upload_create(patient=patient, by=None, file=DEXCOM.read_bytes(), filename="x.csv")
+    upload_process(upload_id=upload.pk)
+    upload.refresh_from_db()
+    assert upload.status == Upload.Status.DONE and upload.accepted == 2148
+    if connection.vendor == "sqlite":
+        assert seen == list(range(len(seen))) and len(seen) >= 5  # committed before each next
+    else:
+        assert seen == [0]  # one transaction

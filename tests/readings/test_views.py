@@ -88,7 +88,7 @@ def test_it_shows_the_chart_and_nightscout_settings_on_the_workspace(client, pat
     login(client, patient.user)
     detail = reverse("patients-files", args=[patient.pk])
     page = client.get(detail).content.decode()
-    assert 'id="glucose-chart"' in page and "Plotly.newPlot" in page
+    assert 'id="glucose-chart" data-plotly-source="glucose-chart-data"' in page
     assert reverse("readings-upload", args=[patient.pk]) in page
     shown = client.post(reverse("readings-nightscout", args=[patient.pk])).content.decode()
     link = nightscout_link_ensure(patient=patient)
@@ -153,3 +153,13 @@ def test_it_refuses_outsiders(client, patient, bob, other_staff, other_patient, 
     assert client.post(reverse("readings-nightscout", args=[patient.pk])).status_code == 404
     assert client.post(reverse("readings-token-new", args=[patient.pk])).status_code == 404
     assert Upload.objects.count() == 1
+
+
+def test_it_refuses_a_file_over_the_upload_limit_with_a_clear_error(client, patient, settings):
+    settings.UPLOAD_MAX_BYTES = 1000
+    login(client, patient.user)
+    response = send(client, patient, b"x" * 70_000)  # declared length over the limit
+    assert response.status_code == 413 and b"larger than" in response.content
+    response = send(client, patient, b"Index,Timestamp\n" + b"x" * 1200)  # checked by the form
+    assert response.status_code == 200 and b"larger than" in response.content
+    assert not Upload.objects.exists()

@@ -22,6 +22,7 @@ from readings.parsers import Reading
 from readings.services import readings_ingest
 from readings.simulate import CgmProfile, cgm_trace, meter_trace
 from reports.demo import seed_reports
+from visits.demo import EXTRA_CLINICIANS, seed_visits
 
 DEMO_CENTER = "Diabetes Center Demo"
 PASSWORD = "demo1234!"
@@ -121,6 +122,9 @@ class Command(BaseCommand):
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
             created = seed_reports([patient.pk for patient in patients])
         self.stdout.write(f"  reports: {created}")
+        self.stdout.write(
+            f"  visits: {seed_visits(center=center, password_hash=self.password_hash)}"
+        )
 
     def _seed_patient(self, i, center, clinician, start, days, meter_only) -> None:
         tz = TIMEZONES[i % len(TIMEZONES)]
@@ -190,6 +194,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<13} endocrinologist {first} {last}")
         for username, first, last in STAFF:
             self.stdout.write(f"  {username:<13} care-center staff {first} {last}")
+        for username, role, first, last in EXTRA_CLINICIANS:
+            self.stdout.write(f"  {username:<13} {role} {first} {last}")
         examples = Patient.objects.filter(mrn__startswith="DEMO").order_by("mrn")[:3]
         for patient in examples.select_related("user"):
             if patient.user:

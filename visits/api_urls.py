@@ -1,0 +1,22 @@
+from django.urls import path
+
+from visits import api
+
+urlpatterns = [
+    path("visits/", api.visit_list, name="api-visits-list"),
+    path("visits/slots/", api.visit_slots, name="api-visits-slots"),
+    path("visits/<int:pk>/", api.visit_detail, name="api-visits-detail"),
+    path("visits/<int:pk>/reschedule/", api.visit_reschedule, name="api-visits-reschedule"),
+    path("visits/<int:pk>/cancel/", api.visit_cancel, name="api-visits-cancel"),
+    path(
+        "visits/<int:pk>/request-reschedule/",
+        api.visit_request_reschedule,
+        name="api-visits-request-reschedule",
+    ),
+    path("visits/<int:pk>/check-in/", api.visit_check_in, name="api-visits-check-in"),
+    path("visits/<int:pk>/no-show/", api.visit_no_show, name="api-visits-no-show"),
+    path("visits/<int:pk>/complete/", api.visit_complete, name="api-visits-complete"),
+    path("patients/<int:pk>/visits/", api.patient_visits, name="api-patients-visits"),
+    path("clinicians/", api.clinician_list, name="api-clinicians-list"),
+    path("visit-types/", api.visit_type_list, name="api-visit-types-list"),
+]

@@ -1,0 +1,71 @@
+"""Visit fragments other pages include: the patient panel, staff's today, the next visit."""
+
+import datetime as dt
+
+from django import template
+from django.utils import timezone
+
+from accounts.access import patients_visible_to
+from visits import services
+from visits.models import Visit
+
+register = template.Library()
+
+
+@register.simple_tag
+def patient_visits(patient, user) -> dict:
+    """Upcoming and recent visits of a patient the user may see (the page checked that)."""
+    now = timezone.now()
+    visits = Visit.objects.filter(patient=patient).select_related(
+        "clinician", "visit_type", "center", "room"
+    )
+    upcoming = visits.filter(
+        end_at__gte=now, status__in=[Visit.Status.BOOKED, Visit.Status.CHECKED_IN]
+    ).order_by("start_at")
+    past = visits.exclude(pk__in=upcoming.values("pk")).order_by("-start_at")[:10]
+    own = user.is_authenticated and patient.user_id == user.pk
+    center_tz = patient.care_center.timezone if patient.care_center else "UTC"
+    due = services.due_dates([patient]).get(patient.pk)
+    return {
+        "upcoming": list(upcoming),
+        "past": list(past),
+        "own": own,
+        "tz": patient.timezone if own else center_tz,
+        "due": due,
+        "may_book": not user.is_patient,
+    }
+
+
+@register.simple_tag
+def todays_visits(user) -> dict:
+    """Staff home: today's visits at the user's center and the worklist size."""
+    center = user.care_center
+    if center is None:
+        return {"visits": [], "worklist_count": 0, "tz": "UTC"}
+    tz = services.center_zone(center)
+    today = timezone.localdate(timezone.now(), tz)
+    start = services.scheduling.to_instant(today, dt.time(0), tz)
+    end = services.scheduling.to_instant(today + dt.timedelta(days=1), dt.time(0), tz)
+    visits = (
+        Visit.objects.filter(
+            center=center,
+            patient__in=patients_visible_to(user),
+            start_at__gte=start,
+            start_at__lt=end,
+        )
+        .exclude(status=Visit.Status.CANCELLED)
+        .select_related("patient", "clinician", "visit_type", "room")
+        .order_by("start_at")
+    )
+    return {
+        "visits": list(visits),
+        "worklist_count": len(services.worklist(user=user)),
+        "tz": center.timezone,
+    }
+
+
+@register.simple_tag
+def next_visit(patient) -> dict:
+    """The next open visit of a patient, and whether their follow-up is overdue."""
+    start, overdue = services.next_visit_by_patient([patient.pk]).get(patient.pk, (None, False))
+    return {"start": start, "overdue": overdue, "tz": patient.timezone}
