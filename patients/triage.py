@@ -6,6 +6,8 @@ care-plan targets, last report and review state. It is called:
 
 - by ``readings.services.readings_ingest`` after new readings or treatments are stored;
 - when a report or a care-plan version is saved, or a patient created (``patients.signals``);
+- when a visit is booked, moved, checked in, cancelled, completed or missed (every visit
+  write records a ``VisitChange``; ``patients.signals``);
 - by ``triage_mark_reviewed``;
 - by the periodic task ``patients: triage window`` (hourly) for every patient whose local
   date has moved on since their entry was computed, or whose data just became 3 days old.
@@ -190,6 +192,7 @@ def _entry(
     counts: dict,
     version: CarePlanVersion | None,
     previous: TriageEntry | None,
+    visit: tuple[dt.datetime | None, bool, dt.date | None] = (None, False, None),
 ) -> TriageEntry:
     targets = (
         version.content.get("targets")
@@ -284,6 +287,7 @@ def _entry(
     if goal_per_day and entry.meter_per_day is not None:
         entry.meter_adherence_percent = round(100.0 * entry.meter_per_day / goal_per_day, 0)
     entry.mode = row["mode"]
+    entry.next_visit_at, visit_overdue, entry.visit_due = visit
     age = None
     if entry.last_reading_at is not None:
         age = (now - entry.last_reading_at).total_seconds() / 86400
@@ -293,6 +297,7 @@ def _entry(
         data_age_days=age,
         meter_readings_goal=goal_per_day,
         review_overdue=review_overdue,
+        visit_overdue=visit_overdue,
     )
     entry.flags = flags
     entry.flag_list = "," + ",".join(flags) + ","
@@ -368,6 +373,7 @@ def _refresh_batch(ids: list[int], now: dt.datetime) -> int:
     figures = _rollup_figures(ids, today)
     counts = _range_counts(patients, today, limits)
     previous = TriageEntry.objects.in_bulk(ids)
+    visits = _visits(patients)
     entries = [
         _entry(
             p,
@@ -377,6 +383,7 @@ def _refresh_batch(ids: list[int], now: dt.datetime) -> int:
             counts=counts,
             version=plans.get(p.pk),
             previous=previous.get(p.pk),
+            visit=visits.get(p.pk, (None, False, None)),
         )
         for p in patients
     ]
@@ -385,6 +392,17 @@ def _refresh_batch(ids: list[int], now: dt.datetime) -> int:
     )
     _refresh_months(ids, max(today.values()))
     return len(entries)
+
+
+def _visits(patients: list[Patient]) -> dict[int, tuple]:
+    """{pid: (next open visit's start or None, follow-up overdue, follow-up due date)}."""
+    from visits.services import due_dates, next_visit_by_patient  # visits imports patients
+
+    due = due_dates(patients)
+    return {
+        pid: (start, overdue, due.get(pid))
+        for pid, (start, overdue) in next_visit_by_patient([p.pk for p in patients]).items()
+    }
 
 
 def _refresh_months(ids: list[int], today: dt.date) -> None:

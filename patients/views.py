@@ -109,6 +109,7 @@ TABS = (
     ("reports", _lazy("Reports"), "patients-reports"),
     ("plan", _lazy("Care plan"), "patients-plan"),
     ("uploads", _lazy("Uploads"), "patients-files"),
+    ("visits", _lazy("Visits"), "patients-visits"),
     ("access", _lazy("Who viewed this record"), "patients-access"),
 )
 
@@ -193,6 +194,15 @@ def patient_files(request, pk):
     patient = get_patient_for(request.user, pk)
     audit(request.user, patient, "view", "uploads")
     return _tab(request, patient, "uploads", {})
+
+
+@login_required
+@require_safe
+def patient_visits(request, pk):
+    """Workspace, Visits tab: upcoming and past visits in the patient's own time zone."""
+    patient = get_patient_for(request.user, pk)
+    audit(request.user, patient, "view", "visits")
+    return _tab(request, patient, "visits", workspace.visits_tab(patient))
 
 
 @login_required
