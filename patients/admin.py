@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from patients.models import Patient, TriageEntry, TriageReview
+from patients.models import MonthlySummary, Patient, TriageEntry, TriageReview
 from patients.services import patient_erase
 
 
@@ -44,3 +44,18 @@ class TriageReviewAdmin(admin.ModelAdmin):
     list_display = ["patient", "by", "at"]
     raw_id_fields = ["patient", "by"]
     search_fields = ["patient__name", "patient__mrn"]
+
+
+@admin.register(MonthlySummary)
+class MonthlySummaryAdmin(admin.ModelAdmin):
+    """Read-only: rewritten from the rollups with the triage entry (``patients.triage``)."""
+
+    list_display = ["patient", "month", "readings", "in_range_percent", "cv_percent"]
+    search_fields = ["patient__name", "patient__mrn"]
+    raw_id_fields = ["patient"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

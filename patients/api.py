@@ -25,7 +25,14 @@ from patients.serializers import (
     PatientOutput,
     TriageRow,
 )
-from patients.triage import MODES, ORDERINGS, REVIEWED_CHOICES, TriageQuery, triage_list
+from patients.triage import (
+    MODES,
+    ORDERINGS,
+    REVIEWED_CHOICES,
+    TriageQuery,
+    triage_list,
+    with_unread,
+)
 from patients.views import PAGE_SIZE
 
 
@@ -110,10 +117,10 @@ def triage(request):
     if not (user.is_endocrinologist or user.is_admin_role):
         raise PermissionDenied("The triage list is for endocrinologists.")
     query = TriageQuery.from_params(request.query_params)
-    rows = triage_list(patients_visible_to(user), query, user=user)
+    rows = triage_list(patients_visible_to(user), query)
     paginator = PageNumberPagination()
     paginator.page_size = PAGE_SIZE
-    page = paginator.paginate_queryset(rows, request)
+    page = with_unread(paginator.paginate_queryset(rows, request), user=user)
     audit_many(user, [row.pk for row in page], "view", "triage list (API)")
     return paginator.get_paginated_response(TriageRow(page, many=True).data)
 

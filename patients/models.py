@@ -169,12 +169,42 @@ class TriageEntry(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["risk_rank"], name="triage_risk"),
-            models.Index(fields=["gri"], name="triage_gri"),
-            models.Index(fields=["in_range_percent"], name="triage_tir"),
-            models.Index(fields=["last_reading_at"], name="triage_last_reading"),
-            models.Index(fields=["reviewed_at"], name="triage_reviewed_at"),
+            # The queue reads ``ORDER BY <key>, risk_rank, ... LIMIT 25``: each index gives
+            # that order so the scan stops after a page (patients.triage.triage_list).
+            models.Index(fields=["risk_rank", "patient"], name="triage_risk"),
+            models.Index(fields=["gri", "risk_rank"], name="triage_gri"),
+            models.Index(fields=["in_range_percent", "risk_rank"], name="triage_tir"),
+            models.Index(fields=["last_reading_at", "risk_rank"], name="triage_last_reading"),
+            models.Index(fields=["reviewed_at", "risk_rank"], name="triage_reviewed_at"),
+            models.Index(fields=["tir_change", "risk_rank"], name="triage_tir_change"),
+            models.Index(fields=["mode", "risk_rank"], name="triage_mode_risk"),
+            models.Index(fields=["reviewed", "risk_rank"], name="triage_reviewed_risk"),
         ]
+
+
+class MonthlySummary(models.Model):
+    """A patient's CGM figures for one local month, from the daily rollups.
+
+    Rewritten with the patient's ``TriageEntry`` (``patients.triage.triage_refresh``), so the
+    population view reads one small row per patient and month instead of summing rollups.
+    Percentages use the consensus 70–180 mg/dL bands.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text="The first day of the month.")
+    readings = models.IntegerField()
+    in_range_percent = models.FloatField()
+    below_70_percent = models.FloatField()
+    very_low_percent = models.FloatField()
+    above_180_percent = models.FloatField()
+    very_high_percent = models.FloatField()
+    cv_percent = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "month"], name="monthly_summary_unique")
+        ]
+        indexes = [models.Index(fields=["month", "patient"], name="monthly_summary_month")]
 
 
 class TriageReview(models.Model):

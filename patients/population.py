@@ -1,12 +1,12 @@
 """The population view: a clinician's patients as a whole, from triage entries and rollups.
 
 Two queries whatever the number of patients: the current triage entries of the visible
-patients (GRI grid, TIR distribution, consensus targets met, cohorts) and the CGM rollups of
-the last 12 months summed per patient and month in the database (the month-by-month
-figures). Consensus targets are those of Battelino et al., Diabetes Care 2019 (type 1 and
-type 2); the GRI grid is the AGP report v5's (Klonoff et al., J Diabetes Sci Technol 2023):
-hypoglycaemia component VLow + 0.8·Low on x, hyperglycaemia component VHigh + 0.5·High on y,
-zone lines at GRI = 3·x + 1.6·y = 20, 40, 60, 80.
+patients (GRI grid, TIR distribution, consensus targets met, cohorts) and their monthly
+summaries of the last 12 months (``MonthlySummary``, one small row per patient and month,
+rewritten from the rollups with the triage entry). Consensus targets are those of Battelino
+et al., Diabetes Care 2019 (type 1 and type 2); the GRI grid is the AGP report v5's (Klonoff
+et al., J Diabetes Sci Technol 2023): hypoglycaemia component VLow + 0.8·Low on x,
+hyperglycaemia component VHigh + 0.5·High on y, zone lines at GRI = 3·x + 1.6·y = 20, 40, 60, 80.
 """
 
 from __future__ import annotations
@@ -15,13 +15,11 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from django.db.models import QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from glycemia.units import MMOL_L, from_mg_dl
-from readings.models import DailyRollup
 
 MONTHS = 12
 MIN_MONTH_READINGS = 288 * 7  # a week of 5-minute CGM before a month counts for a patient
@@ -85,40 +83,33 @@ def current(patients: QuerySet) -> pd.DataFrame:
 
 
 def monthly(patients: QuerySet, *, today: dt.date, unit: str) -> pd.DataFrame:
-    """Per month of the last 12: patients with CGM, median TIR, share meeting each target."""
+    """Per month of the last 12: patients with CGM, median TIR, share meeting each target.
+
+    Reads the per-patient ``MonthlySummary`` rows (kept on write with the triage entries).
+    """
+    from patients.models import MonthlySummary
+
     first = (today.replace(day=1) - dt.timedelta(days=31 * (MONTHS - 1))).replace(day=1)
-    sums = (
-        DailyRollup.objects.filter(
-            patient_id__in=patients.values("pk"), kind="cgm", date__gte=first, date__lte=today
-        )
-        .annotate(month=TruncMonth("date"))
-        .values_list("patient_id", "month")
-        .annotate(
-            n=Sum("count"),
-            s=Sum("sum"),
-            ss=Sum("sum_sq"),
-            vl=Sum("n_very_low"),
-            lo=Sum("n_low"),
-            hi=Sum("n_high"),
-            vh=Sum("n_very_high"),
-        )
-        .order_by()
-    )
-    frame = pd.DataFrame.from_records(
-        list(sums), columns=["patient", "month", "n", "s", "ss", "vl", "lo", "hi", "vh"]
-    )
-    frame = frame[frame["n"] >= MIN_MONTH_READINGS]
+    columns = {
+        "patient": "patient_id",
+        "month": "month",
+        "tir": "in_range_percent",
+        "below_70": "below_70_percent",
+        "below_54": "very_low_percent",
+        "above_180": "above_180_percent",
+        "above_250": "very_high_percent",
+        "cv": "cv_percent",
+    }
+    rows = MonthlySummary.objects.filter(
+        patient_id__in=patients.values("pk"),
+        month__gte=first,
+        month__lte=today,
+        readings__gte=MIN_MONTH_READINGS,
+    ).values_list(*columns.values())
+    frame = pd.DataFrame.from_records(list(rows), columns=list(columns))
     if frame.empty:
         return pd.DataFrame()
-    n = frame["n"].astype(float)
-    frame["below_70"] = 100 * (frame["vl"] + frame["lo"]) / n
-    frame["below_54"] = 100 * frame["vl"] / n
-    frame["above_180"] = 100 * (frame["hi"] + frame["vh"]) / n
-    frame["above_250"] = 100 * frame["vh"] / n
-    frame["tir"] = 100 - frame["below_70"] - frame["above_180"]
-    mean = frame["s"] / n
-    sd = np.sqrt(np.maximum(frame["ss"] - frame["s"] ** 2 / n, 0) / np.maximum(n - 1, 1))
-    frame["cv"] = 100 * sd / mean
+    frame["cv"] = pd.to_numeric(frame["cv"], errors="coerce")
     frame["month"] = pd.to_datetime(frame["month"]).dt.strftime("%Y-%m")
     out = frame.groupby("month").agg(patients=("patient", "size"), median_tir=("tir", "median"))
     for key, _label, comparison, threshold in consensus_targets(unit):

@@ -11,6 +11,7 @@ from care_plans.models import CarePlanVersion
 from patients.models import Patient
 from patients.triage import triage_refresh
 from reports.models import Report
+from visits.models import VisitChange
 
 
 @receiver(post_save, sender=Patient, dispatch_uid="triage_patient_saved")
@@ -29,3 +30,10 @@ def report_saved(sender, instance, created, **kwargs):
 def plan_version_saved(sender, instance, created, **kwargs):
     if created:
         triage_refresh(patient_ids=[instance.plan.patient_id])
+
+
+@receiver(post_save, sender=VisitChange, dispatch_uid="triage_visit_changed")
+def visit_changed(sender, instance, created, **kwargs):
+    """Book, move, check in, cancel, complete, no-show: each writes one ``VisitChange``."""
+    if created:
+        triage_refresh(patient_ids=[instance.visit.patient_id])

@@ -6,6 +6,8 @@ care-plan targets, last report and review state. It is called:
 
 - by ``readings.services.readings_ingest`` after new readings or treatments are stored;
 - when a report or a care-plan version is saved, or a patient created (``patients.signals``);
+- when a visit is booked, moved, checked in, cancelled, completed or missed (every visit
+  write records a ``VisitChange``; ``patients.signals``);
 - by ``triage_mark_reviewed``;
 - by the periodic task ``patients: triage window`` (hourly) for every patient whose local
   date has moved on since their entry was computed, or whose data just became 3 days old.
@@ -27,17 +29,19 @@ from dataclasses import dataclass
 
 import pandas as pd
 from django.db import models, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from care_plans.models import CarePlanVersion
 from care_plans.services import preset_for, targets_from_preset
 from glycemia.rollups import ROLLUP_FIELDS, metrics_from_rollups
 from patients import ranking
-from patients.models import Patient, TriageEntry, TriageReview
+from patients.models import MonthlySummary, Patient, TriageEntry, TriageReview
 from readings.models import DailyRollup, Reading
 
 WINDOW_DAYS = 14
+SUMMARY_MONTHS = 13  # the population view's 12 months, and the one before for safety
 REFRESH_BATCH = 500
 
 # ordering key -> (field, direction of "worst first"); ``-key`` reverses.
@@ -188,6 +192,7 @@ def _entry(
     counts: dict,
     version: CarePlanVersion | None,
     previous: TriageEntry | None,
+    visit: tuple[dt.datetime | None, bool, dt.date | None] = (None, False, None),
 ) -> TriageEntry:
     targets = (
         version.content.get("targets")
@@ -282,6 +287,7 @@ def _entry(
     if goal_per_day and entry.meter_per_day is not None:
         entry.meter_adherence_percent = round(100.0 * entry.meter_per_day / goal_per_day, 0)
     entry.mode = row["mode"]
+    entry.next_visit_at, visit_overdue, entry.visit_due = visit
     age = None
     if entry.last_reading_at is not None:
         age = (now - entry.last_reading_at).total_seconds() / 86400
@@ -291,6 +297,7 @@ def _entry(
         data_age_days=age,
         meter_readings_goal=goal_per_day,
         review_overdue=review_overdue,
+        visit_overdue=visit_overdue,
     )
     entry.flags = flags
     entry.flag_list = "," + ",".join(flags) + ","
@@ -366,6 +373,7 @@ def _refresh_batch(ids: list[int], now: dt.datetime) -> int:
     figures = _rollup_figures(ids, today)
     counts = _range_counts(patients, today, limits)
     previous = TriageEntry.objects.in_bulk(ids)
+    visits = _visits(patients)
     entries = [
         _entry(
             p,
@@ -375,13 +383,74 @@ def _refresh_batch(ids: list[int], now: dt.datetime) -> int:
             counts=counts,
             version=plans.get(p.pk),
             previous=previous.get(p.pk),
+            visit=visits.get(p.pk, (None, False, None)),
         )
         for p in patients
     ]
     TriageEntry.objects.bulk_create(
         entries, update_conflicts=True, unique_fields=["patient"], update_fields=_UPDATE_FIELDS
     )
+    _refresh_months(ids, max(today.values()))
     return len(entries)
+
+
+def _visits(patients: list[Patient]) -> dict[int, tuple]:
+    """{pid: (next open visit's start or None, follow-up overdue, follow-up due date)}."""
+    from visits.services import due_dates, next_visit_by_patient  # visits imports patients
+
+    due = due_dates(patients)
+    return {
+        pid: (start, overdue, due.get(pid))
+        for pid, (start, overdue) in next_visit_by_patient([p.pk for p in patients]).items()
+    }
+
+
+def _refresh_months(ids: list[int], today: dt.date) -> None:
+    """Rewrite the ``MonthlySummary`` rows of ``ids`` from their CGM rollups (three queries)."""
+    first = today.replace(day=1)
+    for _i in range(SUMMARY_MONTHS - 1):
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    sums = (
+        DailyRollup.objects.filter(patient_id__in=ids, kind="cgm", date__gte=first)
+        .annotate(month=TruncMonth("date"))
+        .values_list("patient_id", "month")
+        .annotate(
+            n=Sum("count"),
+            s=Sum("sum"),
+            ss=Sum("sum_sq"),
+            vl=Sum("n_very_low"),
+            lo=Sum("n_low"),
+            hi=Sum("n_high"),
+            vh=Sum("n_very_high"),
+        )
+        .order_by()
+    )
+    rows = []
+    for pid, month, n, s, ss, vl, lo, hi, vh in sums:
+        if not n:
+            continue
+        if isinstance(month, dt.datetime):
+            month = month.date()
+        below_70, above_180 = 100.0 * (vl + lo) / n, 100.0 * (hi + vh) / n
+        cv = None
+        if n > 1 and s:
+            variance = max(ss - s * s / n, 0.0) / (n - 1)
+            cv = 100.0 * variance**0.5 / (s / n)
+        rows.append(
+            MonthlySummary(
+                patient_id=pid,
+                month=month,
+                readings=n,
+                in_range_percent=100.0 - below_70 - above_180,
+                below_70_percent=below_70,
+                very_low_percent=100.0 * vl / n,
+                above_180_percent=above_180,
+                very_high_percent=100.0 * vh / n,
+                cv_percent=cv,
+            )
+        )
+    MonthlySummary.objects.filter(patient_id__in=ids).delete()
+    MonthlySummary.objects.bulk_create(rows, batch_size=1000)
 
 
 def triage_refresh_stale(*, now: dt.datetime | None = None) -> int:
@@ -480,16 +549,18 @@ def week_start(now: dt.datetime, zone) -> dt.datetime:
     return dt.datetime.combine(monday, dt.time.min, local.tzinfo)
 
 
-def triage_list(patients: models.QuerySet, query: TriageQuery, *, user, now=None):
+def triage_list(patients: models.QuerySet, query: TriageQuery, *, now=None):
     """Visible patients with their triage entry, filtered and sorted in SQL (page it lazily).
 
-    ``patients`` must come from ``accounts.access.patients_visible_to``. Each row carries
-    ``triage`` (the entry, possibly None before the first refresh) and ``report_unread``.
+    ``patients`` must come from ``accounts.access.patients_visible_to``. Only patients with an
+    entry are listed (every patient gets one when saved), so the join is an inner one and the
+    database walks the entry index of the sort key and stops after a page. Each row carries
+    ``triage``; call ``with_unread`` on the rows of a page for ``report_unread``.
     """
-    from reports.models import ReportNotification
-
     now = now or timezone.now()
-    rows = patients.select_related("triage", "triage__reviewed_by", "care_center")
+    rows = patients.filter(triage__isnull=False).select_related(
+        "triage", "triage__reviewed_by", "care_center"
+    )
     if query.q:
         rows = rows.filter(Q(name__icontains=query.q) | Q(mrn__icontains=query.q))
     if query.flag:
@@ -503,17 +574,10 @@ def triage_list(patients: models.QuerySet, query: TriageQuery, *, user, now=None
     if query.reviewed == "yes":
         rows = rows.filter(triage__reviewed=True)
     elif query.reviewed == "no":
-        rows = rows.exclude(triage__reviewed=True)
+        rows = rows.filter(triage__reviewed=False)
     elif query.reviewed == "week":
         monday = week_start(now, timezone.get_current_timezone())
         rows = rows.filter(triage__reviewed_at__gte=monday)
-    rows = rows.annotate(
-        report_unread=Exists(
-            ReportNotification.objects.filter(
-                user=user, report_id=OuterRef("triage__last_report_id"), read_at__isnull=True
-            )
-        )
-    )
     key = query.ordering.lstrip("-")
     field, direction = ORDERINGS[key]
     if query.ordering.startswith("-"):
@@ -523,5 +587,35 @@ def triage_list(patients: models.QuerySet, query: TriageQuery, *, user, now=None
     )
     order = [expression]
     if key != "risk":
-        order.append(F("triage__risk_rank").asc(nulls_last=True))
-    return rows.order_by(*order, "name", "pk")
+        order.append(F("triage__risk_rank").asc())
+    return rows.order_by(*order, "triage__patient_id")
+
+
+def with_unread(rows, *, user) -> list:
+    """Set ``report_unread`` on these rows (a page's) with one query: is their last report
+    still unread by ``user``?"""
+    from reports.models import ReportNotification
+
+    rows = list(rows)
+    report_ids = [r.triage.last_report_id for r in rows if r.triage.last_report_id]
+    unread = set()
+    if report_ids:
+        unread = set(
+            ReportNotification.objects.filter(
+                user=user, report_id__in=report_ids, read_at__isnull=True
+            ).values_list("report_id", flat=True)
+        )
+    for row in rows:
+        row.report_unread = row.triage.last_report_id in unread
+    return rows
+
+
+def with_unread_chunked(rows, *, user, size: int = 500):
+    """``with_unread`` over an iterator of rows, ``size`` at a time (the CSV export)."""
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield from with_unread(chunk, user=user)
+            chunk = []
+    yield from with_unread(chunk, user=user)

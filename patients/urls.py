@@ -10,6 +10,7 @@ urlpatterns = [
     path("patients/<int:pk>/reports/", views.patient_reports, name="patients-reports"),
     path("patients/<int:pk>/plan/", views.patient_plan, name="patients-plan"),
     path("patients/<int:pk>/files/", views.patient_files, name="patients-files"),
+    path("patients/<int:pk>/visits/", views.patient_visits, name="patients-visits"),
     path("patients/<int:pk>/access/", views.patient_access, name="patients-access"),
     path("patients/<int:pk>/review/", views.patient_review, name="patients-review"),
 ]

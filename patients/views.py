@@ -24,7 +24,13 @@ from care_plans.services import targets_for
 from patients import population, ranking, workspace
 from patients.csv_export import triage_csv_rows
 from patients.models import Patient
-from patients.triage import TriageQuery, triage_list, triage_mark_reviewed
+from patients.triage import (
+    TriageQuery,
+    triage_list,
+    triage_mark_reviewed,
+    with_unread,
+    with_unread_chunked,
+)
 
 PAGE_SIZE = 25
 READINGS_PAGE_SIZE = 50
@@ -52,17 +58,17 @@ def patient_list(request):
         context = {"page": page, "triage": False, "query": query}
         template = "patients/_table.html" if request.htmx else "patients/list.html"
         return render(request, template, context)
-    rows = triage_list(patients, query, user=user)
+    rows = triage_list(patients, query)
     unit = preferences(request)["glucose_unit"]
     if request.GET.get("format") == "csv":
         audit_many(user, rows.values_list("pk", flat=True), "export", "triage list as CSV")
-        response = StreamingHttpResponse(
-            triage_csv_rows(rows.iterator(), unit), content_type="text/csv"
-        )
+        lines = triage_csv_rows(with_unread_chunked(rows.iterator(), user=user), unit)
+        response = StreamingHttpResponse(lines, content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="triage.csv"'
         return response
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    audit_many(user, [row.pk for row in page], "view", "triage list")
+    page.object_list = with_unread(page.object_list, user=user)
+    audit_many(user, [row.pk for row in page.object_list], "view", "triage list")
     context = {
         "page": page,
         "triage": True,
@@ -101,9 +107,8 @@ def patient_review(request, pk):
     audit(request.user, patient, "change", "triage review")
     if not request.htmx:
         return redirect(request.POST.get("next") or "patients-list")
-    row = triage_list(
-        patients_visible_to(request.user).filter(pk=patient.pk), TriageQuery(), user=request.user
-    ).get()
+    rows = triage_list(patients_visible_to(request.user).filter(pk=patient.pk), TriageQuery())
+    (row,) = with_unread(rows, user=request.user)
     return render(request, "patients/_triage_row.html", {"row": row, "query": TriageQuery()})
 
 
@@ -113,6 +118,7 @@ TABS = (
     ("reports", _lazy("Reports"), "patients-reports"),
     ("plan", _lazy("Care plan"), "patients-plan"),
     ("uploads", _lazy("Uploads"), "patients-files"),
+    ("visits", _lazy("Visits"), "patients-visits"),
     ("access", _lazy("Who viewed this record"), "patients-access"),
 )
 
@@ -197,6 +203,15 @@ def patient_files(request, pk):
     patient = get_patient_for(request.user, pk)
     audit(request.user, patient, "view", "uploads")
     return _tab(request, patient, "uploads", {})
+
+
+@login_required
+@require_safe
+def patient_visits(request, pk):
+    """Workspace, Visits tab: upcoming and past visits in the patient's own time zone."""
+    patient = get_patient_for(request.user, pk)
+    audit(request.user, patient, "view", "visits")
+    return _tab(request, patient, "visits", workspace.visits_tab(patient))
 
 
 @login_required

@@ -181,7 +181,7 @@ def test_it_shows_a_patient_only_their_own_workspace(page, live_server, patient,
     load(patient, [120, 130])
     sign_in(page, live_server, "pat", PASSWORD)
     assert page.url.endswith(f"/patients/{patient.pk}/")
-    assert page.locator("nav.tabs a").count() == 6
+    assert page.locator("nav.tabs a").count() == 7
     page.locator("nav.tabs").get_by_role("link", name="Daily view").click()
     page.wait_for_load_state("networkidle")
     assert_accessible(page)

@@ -4,6 +4,7 @@ import datetime as dt
 import json
 import re
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -93,3 +94,39 @@ def test_it_reads_with_a_constant_number_of_queries(client, alice, center):
             assert client.get(URL).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_it_keeps_a_monthly_summary_of_each_patient(client, alice, center):
+    from patients.models import MonthlySummary
+    from readings.models import DailyRollup
+
+    patient = make_patient("M1", center=center, endocrinologists=[alice])
+    first = timezone.localdate().replace(day=1)
+    end = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(12), dt.UTC).replace(day=20)
+    values = [50, 120, 200, 260]  # < 54, in range, 181–250, > 250: a quarter each
+    readings_ingest(
+        patient=patient,
+        items=[
+            Reading(
+                line=i + 1,
+                timestamp=end - dt.timedelta(minutes=5 * i),
+                value_mg_dl=float(values[i % 4]),
+                kind="cgm",
+                device="cgm",
+            )
+            for i in range(288 * 8)
+        ],
+    )
+    (row,) = MonthlySummary.objects.filter(patient=patient)
+    assert (row.month, row.readings) == (end.date().replace(day=1), 288 * 8)
+    assert row.very_low_percent == row.below_70_percent == 25.0
+    assert (row.above_180_percent, row.very_high_percent, row.in_range_percent) == (50, 25, 25)
+    # sample SD of 50/120/200/260 in equal parts: population variance 6318.75, × n/(n−1)
+    sd = (6318.75 * 2304 / 2303) ** 0.5
+    assert row.cv_percent == pytest.approx(100 * sd / 157.5, abs=1e-6)
+    DailyRollup.objects.filter(patient=patient).delete()  # the view reads the summary only
+    client.force_login(alice)
+    page = client.get(URL).content.decode()
+    traces = figure(page, "monthly-data")["data"]
+    below_54 = next(t for t in traces if "under 1" in t["name"])
+    assert below_54["x"] == [end.strftime("%Y-%m")] and below_54["y"] == [0.0]

@@ -288,3 +288,35 @@ def test_it_ignores_a_center_id_too_large_for_the_database(client, alice, patien
     huge = "1512448079401880387584"  # found by tests/diabetes_center/test_api_fuzz.py
     assert client.get(reverse("api-triage"), {"center": huge}).status_code == 200
     assert client.get(reverse("patients-list"), {"center": huge}).status_code == 200
+
+
+def test_it_marks_a_report_unread_only_until_the_clinician_reads_it(client, alice, center):
+    from reports.models import Report, ReportNotification
+
+    patient = make_patient("U1", center=center, endocrinologists=[alice])
+    load(patient, [120], count=20)
+    today = timezone.localdate()
+    report = Report.objects.create(
+        patient=patient,
+        period_start=today - dt.timedelta(14),
+        period_end=today - dt.timedelta(1),
+        kind="cgm",
+    )
+    note = ReportNotification.objects.create(report=report, user=alice)
+    client.force_login(alice)
+    assert 'class="unread"' in client.get(reverse("patients-list")).content.decode()
+    assert client.get(reverse("api-triage")).json()["results"][0]["report_unread"] is True
+    note.read_at = timezone.now()
+    note.save()
+    assert 'class="unread"' not in client.get(reverse("patients-list")).content.decode()
+    assert client.get(reverse("api-triage")).json()["results"][0]["report_unread"] is False
+
+
+def test_it_breaks_risk_ties_in_a_stable_order_across_pages(client, alice, center):
+    ids = [make_patient(f"T{i}", center=center, endocrinologists=[alice]).pk for i in range(30)]
+    client.force_login(alice)
+    seen = []
+    for page in (1, 2):
+        rows = client.get(reverse("api-triage"), {"page": page}).json()["results"]
+        seen += [row["id"] for row in rows]
+    assert sorted(seen) == sorted(ids) and len(set(seen)) == 30
