@@ -32,6 +32,7 @@ from visits.serializers import (
     VisitTypeOutput,
 )
 
+PAGINATED_VISITS = paginated(VisitOutput)  # one component, used by both visit lists
 DetailOutput = inline_serializer("VisitDetailMessage", {"detail": serializers.CharField()})
 
 
@@ -85,7 +86,7 @@ VISIT_FILTERS = [
     methods=["GET"],
     operation_id="visits_list",
     parameters=VISIT_FILTERS,
-    responses=paginated(VisitOutput),
+    responses=PAGINATED_VISITS,
 )
 @extend_schema(
     methods=["POST"],
@@ -126,7 +127,7 @@ def visit_list(request):
 @extend_schema(
     operation_id="patients_visits_list",
     parameters=VISIT_FILTERS,
-    responses=paginated(VisitOutput),
+    responses=PAGINATED_VISITS,
 )
 @api_view(["GET"])
 @permission_classes([IsPerson])

@@ -36,7 +36,8 @@ def test_it_refuses_outsiders_the_patient_list(client, patient):
 
 def test_it_sends_each_role_home(client, patient, alice, staff, admin_user):
     login(client, patient.user)
-    assert client.get("/")["Location"] == reverse("patients-detail", args=[patient.pk])
+    response = client.get("/")  # the patient's own plain-language home (issue #13)
+    assert response.status_code == 200 and "What to do next" in response.content.decode()
     login(client, alice)
     assert client.get("/")["Location"] == reverse("patients-list")
     login(client, staff)
