@@ -125,9 +125,7 @@ def monthly(patients: QuerySet, *, today: dt.date, unit: str) -> pd.DataFrame:
     }
     if connection.vendor == "postgresql":
         counts["median_tir"] = Median("in_range_percent")
-    found = list(
-        rows.values("month").annotate(patients=Count("pk"), **counts).order_by("month")
-    )
+    found = list(rows.values("month").annotate(patients=Count("pk"), **counts).order_by("month"))
     if not found:
         return pd.DataFrame()
     frame = pd.DataFrame.from_records(found)
