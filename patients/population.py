@@ -3,10 +3,11 @@
 Two queries whatever the number of patients: the current triage entries of the visible
 patients (GRI grid, TIR distribution, consensus targets met, cohorts) and their monthly
 summaries of the last 12 months (``MonthlySummary``, one small row per patient and month,
-rewritten from the rollups with the triage entry). Consensus targets are those of Battelino
-et al., Diabetes Care 2019 (type 1 and type 2); the GRI grid is the AGP report v5's (Klonoff
-et al., J Diabetes Sci Technol 2023): hypoglycaemia component VLow + 0.8·Low on x,
-hyperglycaemia component VHigh + 0.5·High on y, zone lines at GRI = 3·x + 1.6·y = 20, 40, 60, 80.
+rewritten from the rollups with the triage entry) counted per month in the database.
+Consensus targets are those of Battelino et al., Diabetes Care 2019 (type 1 and type 2); the
+GRI grid is the AGP report v5's (Klonoff et al., J Diabetes Sci Technol 2023):
+hypoglycaemia component VLow + 0.8·Low on x, hyperglycaemia component VHigh + 0.5·High on y,
+zone lines at GRI = 3·x + 1.6·y = 20, 40, 60, 80.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Aggregate, Count, FloatField, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -82,40 +84,61 @@ def current(patients: QuerySet) -> pd.DataFrame:
     return frame
 
 
+class Median(Aggregate):
+    """PostgreSQL's ``percentile_cont(0.5)``: the median, interpolated as pandas' is."""
+
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+TARGET_FIELDS = {
+    "tir": "in_range_percent",
+    "below_70": "below_70_percent",
+    "below_54": "very_low_percent",
+    "above_180": "above_180_percent",
+    "above_250": "very_high_percent",
+    "cv": "cv_percent",
+}
+LOOKUPS = {">": "gt", "<": "lt", "<=": "lte"}
+
+
 def monthly(patients: QuerySet, *, today: dt.date, unit: str) -> pd.DataFrame:
     """Per month of the last 12: patients with CGM, median TIR, share meeting each target.
 
-    Reads the per-patient ``MonthlySummary`` rows (kept on write with the triage entries).
+    Counted in the database from the per-patient ``MonthlySummary`` rows (kept on write with
+    the triage entries): at most 12 rows come back (on SQLite the median needs the TIRs).
     """
     from patients.models import MonthlySummary
 
     first = (today.replace(day=1) - dt.timedelta(days=31 * (MONTHS - 1))).replace(day=1)
-    columns = {
-        "patient": "patient_id",
-        "month": "month",
-        "tir": "in_range_percent",
-        "below_70": "below_70_percent",
-        "below_54": "very_low_percent",
-        "above_180": "above_180_percent",
-        "above_250": "very_high_percent",
-        "cv": "cv_percent",
-    }
     rows = MonthlySummary.objects.filter(
         patient_id__in=patients.values("pk"),
         month__gte=first,
         month__lte=today,
         readings__gte=MIN_MONTH_READINGS,
-    ).values_list(*columns.values())
-    frame = pd.DataFrame.from_records(list(rows), columns=list(columns))
-    if frame.empty:
+    )
+    targets = consensus_targets(unit)
+    counts = {
+        key: Count("pk", filter=Q(**{f"{TARGET_FIELDS[key]}__{LOOKUPS[comparison]}": threshold}))
+        for key, _label, comparison, threshold in targets
+    }
+    if connection.vendor == "postgresql":
+        counts["median_tir"] = Median("in_range_percent")
+    found = list(rows.values("month").annotate(patients=Count("pk"), **counts).order_by("month"))
+    if not found:
         return pd.DataFrame()
-    frame["cv"] = pd.to_numeric(frame["cv"], errors="coerce")
+    frame = pd.DataFrame.from_records(found)
+    if "median_tir" not in frame:
+        tir = pd.DataFrame.from_records(
+            list(rows.values_list("month", "in_range_percent")), columns=["month", "tir"]
+        )
+        frame["median_tir"] = frame["month"].map(tir.groupby("month")["tir"].median())
     frame["month"] = pd.to_datetime(frame["month"]).dt.strftime("%Y-%m")
-    out = frame.groupby("month").agg(patients=("patient", "size"), median_tir=("tir", "median"))
-    for key, _label, comparison, threshold in consensus_targets(unit):
-        met = _meets(frame, key, comparison, threshold)
-        out[key] = met.groupby(frame["month"]).mean() * 100
-    return out.sort_index()
+    for key, *_rest in targets:
+        frame[key] = 100.0 * frame[key] / frame["patients"]
+    columns = ["patients", "median_tir", *(key for key, *_rest in targets)]
+    return frame.set_index("month")[columns].astype(float).astype({"patients": int})
 
 
 def cohorts(frame: pd.DataFrame) -> list[dict]:

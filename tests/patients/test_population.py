@@ -97,7 +97,8 @@ def test_it_reads_with_a_constant_number_of_queries(client, alice, center):
 
 
 def test_it_keeps_a_monthly_summary_of_each_patient(client, alice, center):
-    from patients.models import MonthlySummary
+    from patients.models import MonthlySummary, Patient
+    from patients.population import monthly
     from readings.models import DailyRollup
 
     patient = make_patient("M1", center=center, endocrinologists=[alice])
@@ -124,6 +125,23 @@ def test_it_keeps_a_monthly_summary_of_each_patient(client, alice, center):
     # sample SD of 50/120/200/260 in equal parts: population variance 6318.75, × n/(n−1)
     sd = (6318.75 * 2304 / 2303) ** 0.5
     assert row.cv_percent == pytest.approx(100 * sd / 157.5, abs=1e-6)
+    other = make_patient("M2", center=center, endocrinologists=[alice])
+    MonthlySummary.objects.create(
+        patient=other,
+        month=row.month,
+        readings=288 * 8,
+        in_range_percent=80.0,
+        below_70_percent=0.5,
+        very_low_percent=0.5,
+        above_180_percent=19.5,
+        very_high_percent=2.0,
+        cv_percent=30.0,
+    )
+    months = monthly(Patient.objects.all(), today=timezone.localdate(), unit="mg/dL")
+    month = months.loc[end.strftime("%Y-%m")]
+    assert (month["patients"], month["median_tir"]) == (2, 52.5)  # (25 + 80) / 2
+    assert (month["tir"], month["below_54"], month["cv"]) == (50.0, 50.0, 50.0)
+    other.delete()
     DailyRollup.objects.filter(patient=patient).delete()  # the view reads the summary only
     client.force_login(alice)
     page = client.get(URL).content.decode()
