@@ -58,9 +58,14 @@ def _visits_page(request, visits):
         value = request.query_params.get(name)
         if value:
             try:
-                visits = visits.filter(**{lookup: dt.datetime.fromisoformat(value)})
-            except ValueError:
+                moment = dt.datetime.fromisoformat(value)
+                if moment.tzinfo is not None:  # PostgreSQL refuses offsets beyond ±15:59
+                    moment = moment.astimezone(dt.UTC)
+            except (ValueError, OverflowError):
                 raise BadRequest(f"{name} must be an ISO 8601 date or time.") from None
+            if not 1900 <= moment.year <= 2199:
+                raise BadRequest(f"{name} must be between the years 1900 and 2199.")
+            visits = visits.filter(**{lookup: moment})
     if request.query_params.get("status"):
         visits = visits.filter(status=request.query_params["status"])
     paginator = PageNumberPagination()

@@ -19,6 +19,22 @@ EXAMPLES_PER_OPERATION = 12  # ~25 operations: keeps this test well under two mi
 CSRF = "k" * 32  # a fixed CSRF secret sent as both cookie and header, as a browser would
 
 
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """Requests through the raw WSGI app fire request_started/finished, whose
+    close_old_connections would close the test's own database connection mid-test (it
+    matters on PostgreSQL, where the test's transaction lives on that connection). Django's
+    test client disconnects it the same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def admin_cookies(admin_user, center) -> dict:
     make_patient("FUZZ1", center=center)  # something to find besides 404s
@@ -27,6 +43,9 @@ def admin_cookies(admin_user, center) -> dict:
     return {"sessionid": client.cookies["sessionid"].value, "csrftoken": CSRF}
 
 
+# Transactional: requests through the raw WSGI app may close and reopen the connection, which
+# must not carry the test's data in an open transaction (PostgreSQL).
+@pytest.mark.django_db(transaction=True)
 def test_it_answers_every_generated_request_without_a_server_error(admin_cookies):
     # The schema is for signed-in people only. Werkzeug's test client (under from_wsgi) drops
     # a hand-set Cookie header, so the schema is fetched with Django's client and given to
