@@ -61,13 +61,18 @@ def test_it_runs_a_clinic_day(
     third = make_patient("MRN003", center=center, endocrinologists=[alice])
     overdue(third, alice)
     now = timezone.now()
-    arrived = Visit.objects.create(  # someone already in the waiting room
+    # Someone already in the waiting room: started up to 40 minutes ago, but never before the
+    # center's midnight, so it is among "today's visits" whatever time the test runs.
+    zone = services.center_zone(center)
+    midnight = dt.datetime.combine(timezone.localdate(now, zone), dt.time.min, tzinfo=zone)
+    start = max(now - dt.timedelta(minutes=40), midnight)
+    arrived = Visit.objects.create(
         patient=third,
         clinician=alice,
         visit_type=clinic,
         center=center,
-        start_at=now - dt.timedelta(minutes=40),
-        end_at=now - dt.timedelta(minutes=10),
+        start_at=start,
+        end_at=start + dt.timedelta(minutes=30),
     )
     due_before = services.due_dates([third])[third.pk]
     base = live_server.url
