@@ -17,7 +17,9 @@ from accounts.access import get_patient_for, patients_visible_to
 from accounts.models import User
 from accounts.permissions import IsPerson
 from diabetes_center.api import paginated
+from patients.metrics_api import EARLIEST_DAY, LATEST_DAY
 from visits import services
+from visits.forms import parse_id
 from visits.models import Visit, VisitType
 from visits.serializers import (
     ClinicianOutput,
@@ -63,10 +65,12 @@ def _visits_page(request, visits):
                     moment = moment.astimezone(dt.UTC)
             except (ValueError, OverflowError):
                 raise BadRequest(f"{name} must be an ISO 8601 date or time.") from None
-            if not 1900 <= moment.year <= 2199:
-                raise BadRequest(f"{name} must be between the years 1900 and 2199.")
+            if not EARLIEST_DAY.year <= moment.year <= LATEST_DAY.year:
+                raise BadRequest(f"{name} must be between {EARLIEST_DAY} and {LATEST_DAY}.")
             visits = visits.filter(**{lookup: moment})
     if request.query_params.get("status"):
+        if request.query_params["status"] not in Visit.Status.values:
+            raise BadRequest(f"status must be one of {', '.join(Visit.Status.values)}.")
         visits = visits.filter(status=request.query_params["status"])
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(visits.order_by("start_at", "pk"), request)
@@ -318,10 +322,12 @@ def visit_slots(request):
         raise BadRequest("date must be YYYY-MM-DD and days a whole number.") from None
     if not 1 <= days <= 31:
         raise BadRequest("days must be 1–31.")
+    if not EARLIEST_DAY <= first <= LATEST_DAY - dt.timedelta(days=days):
+        raise BadRequest(f"date must be between {EARLIEST_DAY} and {LATEST_DAY}.")
     clinician = _get(User, params["clinician"], "clinician") if params.get("clinician") else None
     patient = None
     if params.get("patient"):
-        patient = patients_visible_to(user).filter(pk=params["patient"]).first()
+        patient = patients_visible_to(user).filter(pk=parse_id(params["patient"])).first()
         if patient is None:
             raise NotFound("No such patient.")
     center = (

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from care_plans.services import CHECKS
+from patients.metrics_api import EARLIEST_DAY, LATEST_DAY
 from visits.models import CheckResult
 
 
@@ -62,7 +63,24 @@ class CompleteForm(forms.Form):
 
 
 def parse_date(value: str | None, default: dt.date) -> dt.date:
+    """``value`` as a date, or ``default`` when it is missing, malformed or outside the
+    calendar the app stores (``EARLIEST_DAY`` .. ``LATEST_DAY``: a week view of 9999-12-31
+    would overflow)."""
     try:
-        return dt.date.fromisoformat(value) if value else default
+        day = dt.date.fromisoformat(value) if value else default
     except ValueError:
         return default
+    return day if EARLIEST_DAY <= day <= LATEST_DAY else default
+
+
+def parse_id(value: str | None) -> int | None:
+    """A database id from a query or form value, or None for anything else ("abc", "1.5",
+    "²", a number too large for a bigint): a bad id finds nothing instead of a 500.
+
+    >>> parse_id("12"), parse_id("abc"), parse_id("9" * 30)
+    (12, None, None)
+    """
+    value = value or ""
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None

@@ -360,6 +360,17 @@ def _check_bookable(*, patient, clinician, visit_type, center, start, end):
     return room
 
 
+BOOKING_HORIZON = dt.timedelta(days=2 * 366)  # no clinic books further ahead than this
+
+
+def _visit_end(start: dt.datetime, visit_type: VisitType) -> dt.datetime:
+    """When a visit starting at ``start`` ends; refuses starts beyond the booking horizon
+    (a start in year 9999 would overflow the end time)."""
+    if start - timezone.now() > BOOKING_HORIZON:
+        raise VisitError(_("Visits can be booked at most two years ahead."))
+    return start + dt.timedelta(minutes=visit_type.duration_minutes)
+
+
 def visit_book(
     *, patient: Patient, clinician: User, visit_type: VisitType, start: dt.datetime, by: User
 ) -> Visit:
@@ -369,7 +380,7 @@ def visit_book(
         raise VisitError(_("The patient has no care center."))
     if not visit_type.active:
         raise VisitError(_("This visit type is no longer offered."))
-    end = start + dt.timedelta(minutes=visit_type.duration_minutes)
+    end = _visit_end(start, visit_type)
     room = _check_bookable(
         patient=patient,
         clinician=clinician,
@@ -414,7 +425,7 @@ def visit_reschedule(
     if visit.status != Visit.Status.BOOKED:
         raise VisitError(_("Only a booked visit can be moved."))
     clinician = clinician or visit.clinician
-    end = start + dt.timedelta(minutes=visit.visit_type.duration_minutes)
+    end = _visit_end(start, visit.visit_type)
     room = _check_bookable(
         patient=visit.patient,
         clinician=clinician,

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.access import audit, get_patient_for, may_see_clinical
 from accounts.models import CareCenter, User
 from visits import ics, services
-from visits.forms import CancelForm, CompleteForm, RescheduleRequestForm, parse_date
+from visits.forms import CancelForm, CompleteForm, RescheduleRequestForm, parse_date, parse_id
 from visits.models import CalendarFeed, Room, Visit, VisitType
 
 SLOT_DAYS = 7
@@ -68,10 +68,10 @@ def calendar(request):
     rooms = Room.objects.filter(center=center)
     clinician_id = request.GET.get("clinician") or ""
     room_id = request.GET.get("room") or ""
-    if clinician_id.isdigit():
-        visits = visits.filter(clinician_id=clinician_id)
-    if room_id.isdigit():
-        visits = visits.filter(room_id=room_id)
+    if parse_id(clinician_id) is not None:
+        visits = visits.filter(clinician_id=parse_id(clinician_id))
+    if parse_id(room_id) is not None:
+        visits = visits.filter(room_id=parse_id(room_id))
     by_day = defaultdict(list)
     for visit in visits:
         by_day[timezone.localdate(visit.start_at, tz)].append(visit)
@@ -131,12 +131,12 @@ def _booking_inputs(request, data):
     if patient.care_center is None:
         raise Http404("The patient has no care center.")
     types = VisitType.objects.filter(active=True)
-    visit_type = types.filter(pk=data.get("visit_type") or None).first()
+    visit_type = types.filter(pk=parse_id(data.get("visit_type"))).first()
     visit_type = visit_type or types.filter(code=services.FOLLOW_UP_CODE).first() or types.first()
     if visit_type is None:
         raise Http404("No visit types are set up.")
     clinicians = services.clinicians_for(center=patient.care_center, visit_type=visit_type)
-    clinician = clinicians.filter(pk=data.get("clinician") or None).first()
+    clinician = clinicians.filter(pk=parse_id(data.get("clinician"))).first()
     return patient, visit_type, clinician, clinicians, types
 
 
@@ -322,7 +322,7 @@ def reschedule(request, pk):
         data.get("date"), timezone.localdate(max(timezone.now(), visit.start_at), tz)
     )
     clinicians = services.clinicians_for(center=visit.center, visit_type=visit.visit_type)
-    clinician = clinicians.filter(pk=data.get("clinician") or None).first()
+    clinician = clinicians.filter(pk=parse_id(data.get("clinician"))).first()
     context = {"visit": visit, "clinicians": clinicians, "clinician": clinician, "date": first}
     status = 200
     if request.method == "POST":

@@ -190,3 +190,33 @@ def test_it_keeps_a_dietitian_of_another_center_out(client, other_center, patien
     assert client.get(reverse("api-patients-visits", args=[patient.pk])).status_code == 404
     make_patient("MRNX", center=other_center)
     assert client.get(reverse("api-visits-list")).json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "date=9999-12-31&days=31",  # past the calendar: the search would overflow
+        "date={monday}&patient=abc",
+        "date={monday}&patient=99999999999999999999999",
+    ],
+)
+def test_it_answers_garbage_slot_searches_with_4xx(client, staff, clinic, follow_up, monday, query):
+    client.force_login(staff)
+    query = query.format(monday=monday)
+    response = client.get(f"/api/v1/visits/slots/?visit_type={follow_up.pk}&{query}")
+    assert response.status_code in (400, 404) and "detail" in response.json()
+
+
+def test_it_refuses_an_unknown_status_filter(client, staff, clinic):
+    client.force_login(staff)
+    response = client.get("/api/v1/visits/", {"status": "\x00"})
+    assert response.status_code == 400 and "status must be one of" in response.json()["detail"]
+
+
+def test_it_refuses_a_booking_beyond_the_horizon(client, staff, clinic, patient, alice, follow_up):
+    client.force_login(staff)
+    response = book(
+        client, patient, alice, follow_up, dt.datetime(9999, 12, 31, 23, 50, tzinfo=dt.UTC)
+    )
+    assert response.status_code == 400
+    assert "two years ahead" in response.json()["detail"]
