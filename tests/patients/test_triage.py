@@ -4,6 +4,7 @@ filters, CSV, and the same rows on the page and the API."""
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.db import connection
@@ -140,6 +141,17 @@ def test_it_sorts_by_every_column_both_ways(client, alice, center):
         for ordering in (key, f"-{key}"):
             assert sorted(names(client, ordering=ordering)) == ["High TIR", "Low TIR"]
             assert client.get(reverse("patients-list"), {"ordering": ordering}).status_code == 200
+
+
+def test_every_sort_order_has_a_column_header_link(client, alice, patient):
+    """A sort the API offers but the page gives no header for is a sort nobody can reach."""
+    from patients.triage import ORDERINGS
+
+    client.force_login(alice)
+    body = client.get(reverse("patients-list")).content.decode()
+    header = body[body.index("<thead") : body.index("</thead>")]
+    linked = set(re.findall(r'href="[^"]*ordering=-?([a-z0-9_]+)', header))
+    assert linked >= set(ORDERINGS), set(ORDERINGS) - linked
 
 
 def test_it_filters_by_flag_type_monitoring_center_and_search(client, alice, center, other_center):
