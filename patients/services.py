@@ -7,6 +7,7 @@ import pandas as pd
 from django.utils import timezone
 
 from glycemia.rollups import ROLLUP_FIELDS, metrics_from_rollups
+from patients.models import Patient
 from readings.models import DailyRollup
 
 TRIAGE_WINDOW_DAYS = 14
@@ -29,7 +30,8 @@ def rollup_metrics(
     )
     if frame.empty:
         return {}
-    result = metrics_from_rollups(frame, start=start, end=end)
+    zones = dict(Patient.objects.filter(pk__in=patient_ids).values_list("pk", "timezone"))
+    result = metrics_from_rollups(frame, start=start, end=end, zones=zones)
     result = result.astype(object).where(result.notna(), None)
     metrics = {}
     for pid, row in result.to_dict(orient="index").items():
