@@ -504,3 +504,25 @@ def test_it_shows_visit_type_names_in_chinese_on_pages(client, staff, follow_up)
     client.force_login(staff)
     response = client.get(reverse("visits-setup-types"), HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert "随访" in response.content.decode()
+
+
+def test_it_names_the_visit_type_in_the_patients_language_in_reminders_and_ics(
+    client, clinic, patient, patient_user, alice, follow_up, monday, staff
+):
+    visit = services.visit_book(
+        patient=patient, clinician=alice, visit_type=follow_up, start=at(monday, 10), by=staff
+    )
+    patient.language = "zh-hans"
+    patient.save(update_fields=["language"])
+    status = services.visit_message_send(
+        visit_id=visit.pk, kind="reminder", visit_start=visit.start_at
+    )
+    assert status == "sent"
+    assert "随访" in visit.messages.get().text and "Follow-up" not in visit.messages.get().text
+    client.force_login(patient_user)
+    body = client.get(reverse("visits-my-calendar"), HTTP_ACCEPT_LANGUAGE="en").content
+    assert "SUMMARY:随访 — Alice" in body.decode()
+    # Staff reading in English see the English name.
+    client.force_login(staff)
+    page = client.get(reverse("visits-detail", args=[visit.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert "Follow-up" in page.content.decode()
