@@ -228,6 +228,7 @@ class AvailabilityExceptionForm(forms.ModelForm):
         self.instance.center, self.instance.clinician = center, clinician
         self.fields["room"].queryset = Room.objects.filter(center=center)
         self.fields["room"].empty_label = _("No room")
+        self.fields["kind"].initial = AvailabilityException.Kind.LEAVE
 
     def clean_date(self):
         return _in_calendar(self.cleaned_data["date"])
