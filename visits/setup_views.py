@@ -18,6 +18,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
 from django.db.models import Count, ProtectedError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -108,6 +109,17 @@ def _booked_on(center: CareCenter, day, clinician: User | None = None) -> int:
     return visits.count()
 
 
+def _save(form):
+    """The form's new row, or None with a form error when a unique constraint refuses it (the
+    same closed day or room added at the same moment by someone else)."""
+    try:
+        with transaction.atomic():
+            return form.save()
+    except IntegrityError:
+        form.add_error(None, _("This was added by someone else a moment ago."))
+        return None
+
+
 def _warn_booked(request, center, day, clinician=None) -> None:
     count = _booked_on(center, day, clinician)
     if count:
@@ -132,8 +144,7 @@ def center_setup(request):
                 request, "visits/setup.html", _center_context(request, center, forms), status=400
             )
         form = CENTER_PARTS[part][0](request.POST, center=center, prefix=part)
-        if form.is_valid():
-            item = form.save()
+        if form.is_valid() and (item := _save(form)) is not None:
             _audit(request, center, f"added {item._meta.verbose_name} {item}")
             messages.success(request, _("Saved."))
             if part == "closed":
@@ -207,8 +218,7 @@ def clinician_setup(request, pk):
             form = CLINICIAN_PARTS[part][0](
                 request.POST, center=center, clinician=clinician, prefix=part
             )
-            if form.is_valid():
-                item = form.save()
+            if form.is_valid() and (item := _save(form)) is not None:
                 _audit(request, center, f"added {item._meta.verbose_name} {item}")
                 messages.success(request, _("Saved."))
                 if part == "exceptions" and item.kind != AvailabilityException.Kind.EXTRA:

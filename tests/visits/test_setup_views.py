@@ -119,6 +119,14 @@ def test_it_answers_unknown_ids_and_parts_with_404(client, staff, clinic, alice)
     assert client.get(reverse("visits-setup-clinician", args=[staff.pk])).status_code == 404
     assert client.get(reverse("visits-setup-clinician", args=[999999])).status_code == 404
     assert client.post(SETUP, {"part": "bogus"}).status_code == 400
+    huge = "9" * 30
+    for url in (
+        f"/visits/setup/hours/{huge}/remove/",
+        f"/visits/setup/clinicians/{huge}/",
+        f"/visits/setup/clinicians/{alice.pk}/sessions/{huge}/remove/",
+        f"/visits/setup/types/{huge}/",
+    ):
+        assert client.post(url).status_code in (403, 404)
 
 
 # --- Center: hours, closed days, rooms ----------------------------------------------------
@@ -181,6 +189,18 @@ def test_it_refuses_a_second_closed_day_on_the_same_date(client, staff, clinic):
     client.force_login(staff)
     response = client.post(SETUP, {"part": "closed", "closed-date": "2030-01-02"})
     assert response.status_code == 400 and "already closed" in response.content.decode()
+
+
+def test_it_answers_a_simultaneous_duplicate_with_a_form_error(client, staff, clinic, monkeypatch):
+    """Two people close the same day at once: the unique constraint decides, no 500."""
+    from visits.forms import ClosedDayForm
+
+    monkeypatch.setattr(ClosedDayForm, "clean_date", lambda form: form.cleaned_data["date"])
+    ClosedDay.objects.create(center=clinic, date=dt.date(2030, 1, 2))
+    client.force_login(staff)
+    response = client.post(SETUP, {"part": "closed", "closed-date": "2030-01-02"})
+    assert response.status_code == 400 and "a moment ago" in response.content.decode()
+    assert ClosedDay.objects.count() == 1
 
 
 def test_it_adds_opening_hours_with_a_lunch_break(client, staff, center, alice, follow_up, monday):
@@ -526,3 +546,15 @@ def test_it_names_the_visit_type_in_the_patients_language_in_reminders_and_ics(
     client.force_login(staff)
     page = client.get(reverse("visits-detail", args=[visit.pk]), HTTP_ACCEPT_LANGUAGE="en")
     assert "Follow-up" in page.content.decode()
+
+
+def test_it_gives_the_api_the_name_and_the_label(client, staff, follow_up):
+    client.force_login(staff)
+    types = client.get(reverse("api-visit-types-list"), HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    assert [(t["name"], t["label"]) for t in types] == [("Follow-up", "随访")]
+
+
+def test_it_links_the_setup_from_the_staff_home(client, staff):
+    client.force_login(staff)
+    page = client.get(reverse("home")).content.decode()
+    assert reverse("visits-setup") in page and reverse("visits-setup-types") in page
