@@ -232,6 +232,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Largest device export accepted by the upload page and API (bytes; a two-year Dexcom Clarity
 # export is ~20 MB). Larger requests are refused with 413 before the file is stored.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
+# A device file is deleted once it imported cleanly (its readings stay; duplicates are found
+# from the readings themselves). A failed import, or one with rejected rows, keeps its file
+# this many days for diagnosis; then the "readings: upload sweep" beat task deletes it.
+UPLOAD_RETENTION_DAYS = env_int("UPLOAD_RETENTION_DAYS", 7)
+if UPLOAD_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("UPLOAD_RETENTION_DAYS must be 0 or more.")
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 1024 * 1024)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -850,7 +850,36 @@ def upload_process(*, upload_id: int) -> Upload | None:
             _upload_undo(upload)
         _upload_fail(upload, CRASH_REASON)
         raise
+    if file_no_longer_needed(upload):
+        name = upload.file.name
+        transaction.on_commit(lambda: upload_file_remove(upload_id=upload_id, name=name))
     return upload
+
+
+def file_no_longer_needed(upload: Upload) -> bool:
+    """A device file is kept only while it may still be needed (issue #12, item 16).
+
+    - imported cleanly (done, no rejected row): not needed — deleted as soon as the import
+      commits. Its readings stay, and a re-upload of the same file is still recognised: the
+      duplicate check is the readings' own identity (patient, kind, instant), never the file;
+    - done with rejected rows, or failed: kept ``UPLOAD_RETENTION_DAYS`` after it finished, so
+      the person who sent it (or support) can look into why; then ``uploads_sweep`` deletes it;
+    - waiting or importing: needed.
+
+    Files are written 0600 in 0700 directories (``FILE_UPLOAD_PERMISSIONS``): only the
+    application's own user can read them.
+    """
+    if not upload.file or upload.status != Upload.Status.DONE:
+        return False
+    return upload.rejected_count == 0
+
+
+def upload_file_remove(*, upload_id: int, name: str) -> None:
+    """Delete an upload's file on disk and forget its name (safe to run twice)."""
+    from django.core.files.storage import default_storage
+
+    default_storage.delete(name)
+    Upload.objects.filter(pk=upload_id, file=name).update(file="")
 
 
 def _ingest_committing_each_chunk(
@@ -1008,7 +1037,6 @@ def _upload_fail(upload: Upload, reason: str) -> Upload:
 
 STALE_AFTER = dt.timedelta(minutes=10)  # no sign of life for this long: the worker died
 MAX_ATTEMPTS = 2  # a file that killed its worker twice is failed, not retried forever
-FAILED_FILE_KEPT = dt.timedelta(days=7)  # a failed upload's file, kept to look into, then gone
 STALE_REASON = (
     "the import stopped twice without finishing (its worker died); nothing from this file was"
     " stored. Try again, or split the file."
@@ -1022,8 +1050,10 @@ def uploads_sweep(
 
     An upload still "processing" (or "pending") with no sign of life for ``stale_after`` is
     re-queued once (conditional update: two sweeps never both re-queue it) and failed with a
-    reason after ``MAX_ATTEMPTS``; a failed upload's file is deleted after
-    ``FAILED_FILE_KEPT``. Safe to run twice. ``enqueue(upload_id)`` defaults to the task.
+    reason after ``MAX_ATTEMPTS``. Files no longer needed are deleted
+    (``file_no_longer_needed``): those of failed uploads and of uploads with rejected rows
+    ``UPLOAD_RETENTION_DAYS`` after they finished, and any clean import's file left behind.
+    Safe to run twice. ``enqueue(upload_id)`` defaults to the task.
     """
     from readings.tasks import process_upload
 
@@ -1045,12 +1075,14 @@ def uploads_sweep(
         ).update(status=Upload.Status.PENDING, progress_at=now):
             transaction.on_commit(lambda pk=upload.pk: enqueue(pk))
             counts["requeued"] += 1
-    old_failures = Upload.objects.filter(
-        status=Upload.Status.FAILED, finished_at__lt=now - FAILED_FILE_KEPT
-    ).exclude(file="")
-    for upload in old_failures:
-        upload.file.delete(save=False)
-        Upload.objects.filter(pk=upload.pk).update(file="")
+    kept_until = now - dt.timedelta(days=settings.UPLOAD_RETENTION_DAYS)
+    finished = Q(status=Upload.Status.FAILED) | Q(status=Upload.Status.DONE)
+    expired = finished & Q(finished_at__lt=kept_until)
+    clean = Q(status=Upload.Status.DONE, rejected_total=0, rejected=[])  # a missed deletion
+    for pk, name in (
+        Upload.objects.filter(expired | clean).exclude(file="").values_list("pk", "file")
+    ):
+        upload_file_remove(upload_id=pk, name=name)
         counts["files_deleted"] += 1
     return counts
 

@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 
 from care_plans.demo import seed_plans
+from patients.consent import consent_record
 from reports.services import report_generate
 from tests.browser.conftest import assert_accessible, sign_in
 from tests.browser.test_care_plan_loop import load_cgm
@@ -59,6 +60,8 @@ PAGES = [
     ("pat", "/reports/{report}/", ("en",)),
     ("pat", "/patients/{patient}/care-plan/", ("en",)),
     ("pat", "/patients/{patient}/access/", ("en", "zh-hans")),
+    ("pat", "/patients/{patient}/privacy/", ("en", "zh-hans")),
+    ("sam", "/patients/{patient}/privacy/", ("en",)),
 ]
 
 
@@ -68,6 +71,7 @@ def clinic(alice, staff, patient, admin_user):
     load_cgm(patient, start=end - dt.timedelta(days=27), days=28)
     seed_plans([patient], [alice])
     report = report_generate(patient_id=patient.pk, period_end=end)
+    consent_record(patient=patient, topic="care", given=True, by=patient.user)  # privacy page
     follow_up = VisitType.objects.create(code="follow_up", name="Follow-up", duration_minutes=30)
     for weekday in range(7):  # the visits pages with free slots and a booked visit
         OpeningHours.objects.create(

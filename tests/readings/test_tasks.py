@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -131,7 +132,8 @@ def test_it_deletes_the_file_of_an_old_failed_upload(patient):
     assert upload.status == Upload.Status.FAILED and upload.file
     path = upload.file.path
     assert uploads_sweep()["files_deleted"] == 0  # kept a while to look into
-    later = timezone.now() + services.FAILED_FILE_KEPT + dt.timedelta(hours=1)
+    kept = dt.timedelta(days=settings.UPLOAD_RETENTION_DAYS)
+    later = timezone.now() + kept + dt.timedelta(hours=1)
     assert uploads_sweep(now=later)["files_deleted"] == 1
     upload.refresh_from_db()
     assert not upload.file
