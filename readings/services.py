@@ -1037,6 +1037,13 @@ def upload_max_attempts() -> int:
     return settings.UPLOAD_MAX_ATTEMPTS
 
 
+def upload_in_progress(*, upload_id: int) -> bool:
+    """Being imported by someone, who may yet die and leave it to be taken over."""
+    return Upload.objects.filter(
+        pk=upload_id, status=Upload.Status.PROCESSING, attempts__lt=upload_max_attempts()
+    ).exists()
+
+
 FAILED_FILE_KEPT = dt.timedelta(days=7)  # a failed upload's file, kept to look into, then gone
 STALE_REASON = (
     "the import stopped twice without finishing (its worker died); nothing from this file was"
