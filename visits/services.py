@@ -842,10 +842,11 @@ def reminder_lead() -> dt.timedelta:
 
 
 def _message_on_commit(visit_id: int, kind: str, visit_start: dt.datetime) -> None:
+    from outbox.services import task_enqueue
     from visits.tasks import send_visit_message
 
-    iso = visit_start.isoformat()
-    transaction.on_commit(lambda: send_visit_message.delay(visit_id, kind, iso))
+    # Recorded with the change, sent on commit; kept for later if the broker is down.
+    task_enqueue(send_visit_message, visit_id, kind, visit_start.isoformat())
 
 
 def reminders_due(*, now: dt.datetime | None = None) -> list[tuple[int, str]]:
