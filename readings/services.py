@@ -197,6 +197,19 @@ class _Devices:
         return self.ids[identity]
 
 
+def _one_writer_per_patient(patient_id: int) -> None:
+    """Lock the patient's row before writing their readings (PostgreSQL; SQLite has one
+    writer anyway). A rollup rebuild locks that row first too (``rollups_rebuild``): without
+    this, an import and a rebuild of one patient each held rows the other needed (rollups,
+    the triage entry, the patient row through the readings' foreign key) and PostgreSQL killed
+    one of them as a deadlock (found by tests/faults/test_redis_down.py, when the outbox sends
+    both at once). ``NO KEY UPDATE`` still lets other rows reference the patient."""
+    from patients.models import Patient
+
+    if connection.vendor == "postgresql" and not connection.get_autocommit():
+        list(Patient.objects.select_for_update(no_key=True).filter(pk=patient_id).values("pk"))
+
+
 def readings_ingest(
     *,
     patient,
@@ -214,6 +227,7 @@ def readings_ingest(
     called after each chunk with the number of records read so far. An upload that is junk
     from its first ``JUNK_ROWS`` rows on stops with ``UnreadableFile``.
     """
+    _one_writer_per_patient(patient.pk)
     result = IngestResult(limit=rejected_limit)
     devices = _Devices(patient.pk)
     upload_id = upload.pk if upload else None

@@ -84,7 +84,9 @@ def test_it_accepts_work_with_redis_down_and_does_it_when_redis_is_back(
         )
     finally:
         worker.stop()
-    assert list(Upload.objects.values_list("status", "accepted")) == [("done", ROWS)] * 2
+    assert list(Upload.objects.values_list("status", "accepted")) == [("done", ROWS)] * 2, list(
+        Upload.objects.values_list("status", "error")
+    )
     assert Reading.objects.filter(patient=patient).count() == 2 * ROWS
     # Rebuilt in Tokyo's days: 1 March (UTC+9) holds the readings of 00:00–14:55 UTC only.
     first_day = DailyRollup.objects.get(patient=patient, kind="cgm", date=dt.date(2025, 3, 1))
