@@ -1,4 +1,4 @@
-from django.urls import path, re_path
+from django.urls import path
 
 from readings import api, fhir_api
 
@@ -16,11 +16,8 @@ urlpatterns = [
         api.patient_device_token_revoke,
         name="api-patients-device-tokens-revoke",
     ),
-    # A regex so that the schema keeps the "$" of the FHIR operation's name: drf-spectacular
-    # reads a path() route as a regex and would drop an unescaped "$" (documenting a URL that
-    # answers 404).
-    re_path(
-        r"^patients/(?P<pk>[0-9]+)/fhir/\$submit-cgm-bundle$",
+    path(
+        "patients/<int:pk>/fhir/$submit-cgm-bundle",
         fhir_api.submit_cgm_bundle,
         name="api-patients-fhir-submit-cgm-bundle",
     ),
