@@ -15,14 +15,18 @@ for routes without a patient:
   ``ns-secret`` (the Nightscout API secret).
 
 To place a new route, add one line to ``MATRIX`` (copy a neighbour): its URL name, the rule per
-method, and ``args`` if the URL takes a patient's object (a lambda from the test world and the
-target to the URL's keyword arguments), with ``body`` for what a POST sends.
+method, and ``args`` if the URL takes a patient's object (``patient``, ``report``, ``visit``…: from
+the test world and the target, A or B, to the URL's keyword arguments), with ``body`` for what a
+POST sends. For example, a patient's data-export page that the patient and their clinicians
+may open::
+
+    Route("patients-export", {G: CLINICAL}, args=patient),
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # --- who ------------------------------------------------------------------------------------
 ANYONE, PERSON, PATIENT = "anyone", "person", "patient"
@@ -79,7 +83,14 @@ class Route:
     # A refusal this route answers as 400 with this text (a body that names a patient the
     # caller may not see is "no such patient", as for one that does not exist).
     refusal_400: str = ""
-    targets: tuple = field(default=("A", "B"))
+    # Run against patient A's and patient B's objects (own and other)? By default when the URL
+    # names an object (``args``); say so for a patient named only in the query or body.
+    per_patient: bool | None = None
+
+    @property
+    def targets(self) -> tuple:
+        per_patient = self.args is not None if self.per_patient is None else self.per_patient
+        return ("A", "B") if per_patient else (None,)
 
     @property
     def key(self) -> str:
@@ -181,58 +192,52 @@ P = "POST"
 
 MATRIX: list[Route] = [
     # --- accounts: sign-in and the signed-in person's own settings ---------------------------
-    Route("home", {G: PERSONS}, targets=(None,)),
+    Route("home", {G: PERSONS}),
     Route(
         "login",
         {G: ANY, P: ANY},
         body=lambda w, t: {"username": "x", "password": "y"},
-        targets=(None,),
     ),
-    Route("logout", {P: ANY}, targets=(None,)),
+    Route("logout", {P: ANY}),
     Route(
         "preferences",
         {G: PERSONS, P: PERSONS},
         body=lambda w, t: {"unit": "mmol/L"},
-        targets=(None,),
     ),
     Route(
         "two-factor-setup",
         {G: PERSONS, P: PERSONS},
         body=lambda w, t: {"token": "000000"},
-        targets=(None,),
     ),
     Route(
         "two-factor-verify",
         {G: PERSONS, P: PERSONS},
         body=lambda w, t: {"token": "000000"},
-        targets=(None,),
     ),
-    Route("sign-out-everywhere", {P: PERSONS}, targets=(None,)),
+    Route("sign-out-everywhere", {P: PERSONS}),
     Route(
         "password_change",
         {G: PERSONS, P: PERSONS},
         body=lambda w, t: {"old_password": "x"},
-        targets=(None,),
     ),
-    Route("password_change_done", {G: PERSONS}, targets=(None,)),
+    Route("password_change_done", {G: PERSONS}),
     Route(
         "password_reset",
         {G: ANY, P: ANY},
         body=lambda w, t: {"email": "nobody@example.org"},
-        targets=(None,),
     ),
-    Route("password_reset_done", {G: ANY}, targets=(None,)),
+    Route("password_reset_done", {G: ANY}),
     Route(
         "password_reset_confirm",
         {G: ANY, P: ANY},
         args=lambda w, t: {"uidb64": "MQ", "token": "set-password"},
-        targets=(None,),
+        per_patient=False,
     ),
-    Route("password_reset_complete", {G: ANY}, targets=(None,)),
-    Route("set_language", {P: ANY}, body=lambda w, t: {"language": "en"}, targets=(None,)),
+    Route("password_reset_complete", {G: ANY}),
+    Route("set_language", {P: ANY}, body=lambda w, t: {"language": "en"}),
     # --- patients: lists and the workspace ---------------------------------------------------
-    Route("patients-list", {G: STAFFISH}, targets=(None,)),
-    Route("patients-population", {G: frozenset({ENDO, ADMIN})}, targets=(None,)),
+    Route("patients-list", {G: STAFFISH}),
+    Route("patients-population", {G: frozenset({ENDO, ADMIN})}),
     Route("patients-detail", {G: SEES}, args=patient),  # staff: demographics only
     Route("patients-day", {G: CLINICAL}, args=patient),
     Route("patients-reports", {G: CLINICAL}, args=patient),
@@ -274,7 +279,7 @@ MATRIX: list[Route] = [
         "nightscout-devicestatus", {G: NS_READ, P: NS_WRITE}, args=ns, body=_ns_status, json=True
     ),
     # --- reports pages ----------------------------------------------------------------------
-    Route("reports-unread", {G: frozenset({ENDO, ADMIN})}, targets=(None,)),
+    Route("reports-unread", {G: frozenset({ENDO, ADMIN})}),
     Route("reports-detail", {G: CLINICAL}, args=report),
     Route("reports-pdf", {G: CLINICAL}, args=report),
     Route("reports-note", {P: frozenset({TEAM})}, args=report, body=lambda w, t: {"note": "seen"}),
@@ -296,29 +301,35 @@ MATRIX: list[Route] = [
     Route("care-plans-history", {G: CLINICAL}, args=patient),
     Route("care-plans-compare", {G: CLINICAL}, args=patient, query=lambda w, t: {"a": 1, "b": 2}),
     # --- visits pages -----------------------------------------------------------------------
-    Route("visits-calendar", {G: STAFFISH}, targets=(None,)),
-    Route("visits-worklist", {G: STAFFISH}, targets=(None,)),
+    Route("visits-calendar", {G: STAFFISH}),
+    Route("visits-worklist", {G: STAFFISH}),
     Route(
         "visits-book",
         {G: SCHEDULES, P: SCHEDULES},
         query=lambda w, t: {"patient": w.patients[t].pk},
         body=_book,
+        per_patient=True,
     ),
-    Route("visits-book-first", {P: SCHEDULES}, body=lambda w, t: {"patient": w.patients[t].pk}),
-    Route("visits-my-calendar", {G: PERSONS}, targets=(None,)),
-    Route("visits-feed-settings", {G: PERSONS, P: PERSONS}, targets=(None,)),
     Route(
+        "visits-book-first",
+        {P: SCHEDULES},
+        body=lambda w, t: {"patient": w.patients[t].pk},
+        per_patient=True,
+    ),
+    Route("visits-my-calendar", {G: PERSONS}),
+    Route("visits-feed-settings", {G: PERSONS, P: PERSONS}),
+    Route(  # a secret address: whoever holds it
         "visits-feed",
         {G: ANY},
         args=lambda w, t: {"token": w.feed_token},
-        targets=(None,),
+        per_patient=False,
         variant="issued",
-    ),  # a secret address: whoever holds it
+    ),
     Route(
         "visits-feed",
         {G: NOBODY},
         args=lambda w, t: {"token": "not-issued"},
-        targets=(None,),
+        per_patient=False,
         variant="unknown",
     ),
     Route("visits-detail", {G: VISIT}, args=visit),
@@ -354,7 +365,6 @@ MATRIX: list[Route] = [
         {G: STAFFISH, P: STAFFISH},
         body=_new_patient,
         json=True,
-        targets=(None,),
     ),
     Route(
         "api-patients-detail",
@@ -365,8 +375,8 @@ MATRIX: list[Route] = [
     ),
     Route("api-patients-metrics", {G: CLINICAL}, args=patient),
     Route("api-patients-export", {G: CLINICAL}, args=patient),
-    Route("api-triage", {G: frozenset({ENDO, ADMIN})}, targets=(None,)),
-    Route("api-audit", {G: frozenset({ADMIN})}, targets=(None,)),
+    Route("api-triage", {G: frozenset({ENDO, ADMIN})}),
+    Route("api-audit", {G: frozenset({ADMIN})}),
     # --- REST API: readings, uploads, device tokens ------------------------------------------
     Route(
         "api-patients-readings",
@@ -421,12 +431,12 @@ MATRIX: list[Route] = [
         body=_visit_json,
         json=True,
         refusal_400="No such patient.",
+        per_patient=True,
     ),
     Route(
         "api-visits-slots",
         {G: STAFFISH},
         query=lambda w, t: {"visit_type": w.visit_type.pk, "date": w.free_start.date().isoformat()},
-        targets=(None,),
     ),
     Route("api-visits-detail", {G: VISIT}, args=visit),
     Route(
@@ -456,9 +466,9 @@ MATRIX: list[Route] = [
         json=True,
     ),
     Route("api-patients-visits", {G: SEES}, args=patient),
-    Route("api-clinicians-list", {G: STAFFISH}, targets=(None,)),
-    Route("api-visit-types-list", {G: PERSONS}, targets=(None,)),
+    Route("api-clinicians-list", {G: STAFFISH}),
+    Route("api-visit-types-list", {G: PERSONS}),
     # The schema is a document served by a DRF view: GET, HEAD and OPTIONS, signed in.
-    Route("api-schema", {G: PERSONS, "HEAD": PERSONS, "OPTIONS": PERSONS}, targets=(None,)),
-    Route("api-docs", {G: PERSONS}, targets=(None,)),
+    Route("api-schema", {G: PERSONS, "HEAD": PERSONS, "OPTIONS": PERSONS}),
+    Route("api-docs", {G: PERSONS}),
 ]
