@@ -8,6 +8,11 @@
   or plans (``User.is_care_staff`` is true for them). Widen this only with a clinical review;
 - an admin sees everything.
 
+A patient's own copy of all their data ("download all my data", ``may_download_all``) is for
+the patient and for an admin acting on their request; clinicians and staff use the
+readings export and the pages. A patient's consents are seen by everyone who sees the patient
+(``patients.views.patient_privacy``); only the patient changes them.
+
 Visits follow the patient: a visit is visible to whoever may see its patient, and a clinician
 also sees the visits booked with them (``visits.services.visits_visible_to``). Staff see that
 a patient is "urgent" on the worklist, never why.
@@ -75,6 +80,11 @@ def may_see_clinical(user: User, patient: Patient) -> bool:
     return patients_visible_to(user).filter(pk=patient.pk).exists()
 
 
+def may_download_all(user: User, patient: Patient) -> bool:
+    """The full export (every table, the access log, report PDFs): the patient, or an admin."""
+    return (patient.user_id is not None and patient.user_id == user.pk) or user.is_admin_role
+
+
 def may_edit_care_plan(user: User, patient: Patient) -> bool:
     return (user.is_endocrinologist or user.is_admin_role) and may_see_clinical(user, patient)
 
@@ -120,19 +130,21 @@ def audit(
     patient_id: int | None = None,
     username: str | None = None,
     role: str | None = None,
+    even_own: bool = False,
 ) -> None:
     """Record who did what to which patient's data, when, from where, and with what outcome.
 
     ``user`` is a person, a device-token principal (``readings.auth.DeviceUser``) or None /
     anonymous; then ``username`` and ``role`` say who it was (the name tried at a failed
     sign-in; the Nightscout credential and role "device"). A patient's own successful use of
-    their data is not recorded. The client address comes from the request being served
-    (``client_ip``).
+    their data is not recorded, unless ``even_own`` (their full export). The client address
+    comes from the request being served (``client_ip``).
 
     >>> audit(request.user, patient, "view", "report 12")  # doctest: +SKIP
     """
     if (
-        patient is not None
+        not even_own
+        and patient is not None
         and outcome == AuditEvent.Outcome.OK
         and getattr(user, "is_authenticated", False)
         and user.pk is not None

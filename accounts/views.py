@@ -24,6 +24,7 @@ def patient_home(patient, request) -> dict:
     """The patient's home page, for a lay reader: their goals in words, lows first, what to do
     next, their latest report and the care team's message. No MRN, no clinician indices."""
     from care_plans.services import care_plan_current, next_visit_due
+    from patients.consent import consent_rows
     from reports import wording
     from reports.services import patient_progress
 
@@ -41,6 +42,7 @@ def patient_home(patient, request) -> dict:
         "plan": plan,
         "schedule": ((plan.content.get("monitoring") or {}) if plan else {}),
         "next_visit": next_visit_due(patient) if plan else None,
+        "consents": consent_rows(patient),
         "target_range": wording.display.glucose_range(
             targets.get("range_low", 70), targets.get("range_high", 180), unit
         ),

@@ -28,7 +28,7 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/dc_workspace"
 TARGETS_MS = {"triage": 150, "population": 300, "overview": 250, "day": 100}
 
 
-def _setup(url: str) -> None:
+def _setup(url: str, *, empty: bool = True) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ["DEBUG"] = "0"
     os.environ.setdefault("SECRET_KEY", "bench-only-" + uuid.uuid4().hex)
@@ -37,9 +37,10 @@ def _setup(url: str) -> None:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import psycopg
 
-    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        conn.execute("DROP SCHEMA public CASCADE")
-        conn.execute("CREATE SCHEMA public")
+    if empty:
+        with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as c:
+            c.execute("DROP SCHEMA public CASCADE")
+            c.execute("CREATE SCHEMA public")
     import django
 
     django.setup()
@@ -243,20 +244,38 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rollup-days", type=int, default=90)
     parser.add_argument("--raw-days", type=int, default=14)
     parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time the pages on the data a previous run loaded (loading 20 million raw "
+        "readings takes ~15 minutes); triage entries are recomputed",
+    )
     args = parser.parse_args(argv)
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         url = DEFAULT_URL
-    print(f"database: {url} (emptied and migrated)")
-    _setup(url)
-    big, few, ids, raw, rollup_s, raw_s = _load(
-        args.patients, args.small, args.raw_patients, args.rollup_days, args.raw_days
-    )
-    print(
-        f"loaded {args.patients} patients: {args.patients * args.rollup_days:,} rollup rows "
-        f"in {rollup_s:.1f} s, {raw:,} raw readings in {raw_s:.1f} s "
-        f"({args.raw_patients} patients × {args.raw_days} days of 5-minute CGM)"
-    )
+    if args.reuse:
+        print(f"database: {url} (reusing the data of an earlier run)")
+        _setup(url, empty=False)
+        from accounts.models import User
+        from patients.models import Patient
+        from readings.models import Reading
+
+        big, few = User.objects.get(username="bench.big"), User.objects.get(username="bench.few")
+        ids = list(Patient.objects.order_by("pk").values_list("pk", flat=True))
+        args.patients, args.small = len(ids), few.assigned_patients.count()
+        print(f"{len(ids)} patients, {Reading.objects.count():,} raw readings")
+    else:
+        print(f"database: {url} (emptied and migrated)")
+        _setup(url)
+        big, few, ids, raw, rollup_s, raw_s = _load(
+            args.patients, args.small, args.raw_patients, args.rollup_days, args.raw_days
+        )
+        print(
+            f"loaded {args.patients} patients: {args.patients * args.rollup_days:,} rollup rows "
+            f"in {rollup_s:.1f} s, {raw:,} raw readings in {raw_s:.1f} s "
+            f"({args.raw_patients} patients × {args.raw_days} days of 5-minute CGM)"
+        )
     from patients.triage import triage_refresh, triage_refresh_stale
 
     started = time.perf_counter()

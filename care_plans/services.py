@@ -168,6 +168,17 @@ def targets_from_preset(preset: str) -> dict:
     }
 
 
+def _meter_only(patient: Patient) -> bool:
+    """Finger-stick readings and no CGM reading on record (a patient with no data yet gets the
+    CGM plan: the consensus default)."""
+    readings = apps.get_model("readings", "Reading").objects.filter(patient=patient)
+    return (
+        patient.pk is not None
+        and readings.filter(kind="smbg").exists()
+        and not readings.filter(kind="cgm").exists()
+    )
+
+
 def care_plan_default_content(*, patient: Patient) -> dict:
     """A first plan for ``patient`` from the consensus preset for their diabetes type and age.
 
@@ -176,7 +187,17 @@ def care_plan_default_content(*, patient: Patient) -> dict:
     """
     preset = preset_for(patient)
     pregnancy = preset == "pregnancy_t1"
-    if pregnancy:
+    if not pregnancy and _meter_only(patient):
+        # A patient who tests with a meter and wears no sensor: a finger-stick schedule (ADA
+        # 7.x: fasting and before meals when on insulin or adjusting therapy), no wear goal.
+        monitoring = {
+            "mode": "smbg",
+            "cgm_wear_goal_percent": None,
+            "smbg_readings_per_day": 2,
+            "smbg_tags": ["fasting", "pre_meal"],
+            "seven_point_before_visits": False,
+        }
+    elif pregnancy:
         # GDM: finger-sticks fasting and after each meal (ADA 15.x), close follow-up.
         monitoring = {
             "mode": "smbg",
@@ -647,8 +668,8 @@ def care_plan_revise(
 
 _SCALAR_FIELDS = (
     ("targets.preset", gettext_lazy("Target preset")),
-    ("targets.range_low", gettext_lazy("Target range, lower limit (mg/dL)")),
-    ("targets.range_high", gettext_lazy("Target range, upper limit (mg/dL)")),
+    ("targets.range_low", gettext_lazy("Target range, lower limit")),
+    ("targets.range_high", gettext_lazy("Target range, upper limit")),
     ("hba1c_goal_percent", gettext_lazy("HbA1c goal (%)")),
     ("diet.carb_g_per_day", gettext_lazy("Carbohydrate (g/day)")),
     ("diet.kcal_per_day", gettext_lazy("Energy (kcal/day)")),

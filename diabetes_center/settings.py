@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "reports",
     "care_plans",
     "visits",
+    "outbox",  # deferred Celery tasks recorded in the database (survive a broker outage)
     # The project package itself: commands that compose every app (seed_demo).
     "diabetes_center",
 ]
@@ -164,6 +165,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        # A kept connection is checked before each request reuses it: after a PostgreSQL
+        # restart or failover the next request reconnects instead of failing on a dead socket.
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -232,6 +236,16 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Largest device export accepted by the upload page and API (bytes; a two-year Dexcom Clarity
 # export is ~20 MB). Larger requests are refused with 413 before the file is stored.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
+# A device file is deleted once it imported cleanly (its readings stay; duplicates are found
+# from the readings themselves). A failed import, or one with rejected rows, keeps its file
+# this many days for diagnosis; then the "readings: upload sweep" beat task deletes it.
+UPLOAD_RETENTION_DAYS = env_int("UPLOAD_RETENTION_DAYS", 7)
+if UPLOAD_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("UPLOAD_RETENTION_DAYS must be 0 or more.")
+# An import with no progress for this long is taken to be dead (its worker was killed): the
+# redelivered task or the upload sweep starts it again, at most UPLOAD_MAX_ATTEMPTS times.
+UPLOAD_STALE_AFTER_SECONDS = env_int("UPLOAD_STALE_AFTER_SECONDS", 600)
+UPLOAD_MAX_ATTEMPTS = env_int("UPLOAD_MAX_ATTEMPTS", 2)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 1024 * 1024)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -256,6 +270,18 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, never lost
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # An unacknowledged message (its worker was killed) is redelivered after this many
+    # seconds. Longer than any task runs, or a slow task is delivered twice (harmless: tasks
+    # are idempotent, but wasted work). Fault tests set a few seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600)
+    }
+# The outbox (outbox/services.py): a task recorded with its data and never closed by a worker
+# within this many seconds is sent again (the broker lost it); each row is sent at most
+# OUTBOX_MAX_SENDS times.
+OUTBOX_RESEND_AFTER_SECONDS = env_int("OUTBOX_RESEND_AFTER_SECONDS", 3600)
+OUTBOX_MAX_SENDS = env_int("OUTBOX_MAX_SENDS", 20)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"

@@ -137,3 +137,6 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
 ]
+
+# A database that is away (PostgreSQL restarting) answers 503 + Retry-After, not 500.
+handler500 = "diabetes_center.errors.server_error"

@@ -6,7 +6,9 @@ mean = sum / count; sample SD = sqrt((sum_sq - sum^2 / count) / (count - 1)); ba
 day). `metrics_from_rollups` therefore gives the same numbers as `cgm_metrics` over the same
 readings, with `start`/`end` set to the first and last rollup dates (whole local days):
 active % = count / expected readings, expected = window minutes / interval, where window
-minutes are 1440 per day unless the frame carries a `day_minutes` column (23 or 25 h DST days).
+minutes are each local day's real length when the caller passes the patients' `zones` (23 or
+25 h on DST days, whether or not the day has a rollup row), else a frame's `day_minutes`
+column, else 1440.
 The device interval of a window is the count-weighted median of its days' intervals (what the
 raw path's median spacing finds). The one difference: `cgm_metrics` counts distinct interval
 slots for active %, a rollup counts readings, so two readings in one slot (two devices at
@@ -14,6 +16,9 @@ different instants) raise a rollup's active % (capped at 100).
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -96,14 +101,27 @@ def daily_rollups(times, values, *, tz: str = "UTC") -> pd.DataFrame:
     return pd.DataFrame({f: sums[f] for f in ROLLUP_FIELDS}, index=index)
 
 
+@functools.lru_cache(maxsize=4096)
+def _window_minutes(tz: str, first_day: int, last_day: int) -> float:
+    """Minutes in local days first_day..last_day (day numbers since 1970) in zone ``tz``."""
+    return float(day_minutes(np.arange(first_day, last_day + 1), tz).sum())
+
+
 def metrics_from_rollups(
-    df: pd.DataFrame, *, start=None, end=None, exact: bool = False
+    df: pd.DataFrame,
+    *,
+    start=None,
+    end=None,
+    exact: bool = False,
+    zones: Mapping[int, str] | None = None,
 ) -> pd.DataFrame:
     """Metrics per patient from daily rollups, vectorized (one groupby, no loop per patient).
 
     `df` columns: patient_id, date, ROLLUP_FIELDS, interval_minutes (and optionally
     day_minutes). The window of each patient is its first to last rollup date, or
     [start, end] (local dates, inclusive) when given; rows outside it are ignored.
+    `zones` ({patient_id: IANA zone}) makes the window's length exact on DST days (what the
+    raw path measures); a patient missing from it counts 1440 minutes a day.
     Returns one row per patient_id with POPULATION_COLUMNS.
     """
     frame = df
@@ -144,6 +162,20 @@ def metrics_from_rollups(
         days = np.full(len(agg), window_days)
     # Days without a rollup row count 1440 minutes; rows carry their own length.
     window_minutes = agg["covered_minutes"].to_numpy() + (days - agg["rows"].to_numpy()) * 1440.0
+    if zones:
+        if start is not None and end is not None:
+            firsts = np.full(len(agg), np.datetime64(str(start)[:10], "D").astype("int64"))
+        else:
+            firsts = agg["first_day"].to_numpy(dtype="int64")
+        lasts = firsts + days.astype("int64") - 1
+        window_minutes = np.array(
+            [
+                _window_minutes(zones[pid], int(a), int(b)) if pid in zones else minutes
+                for pid, a, b, minutes in zip(
+                    agg.index.tolist(), firsts, lasts, window_minutes, strict=True
+                )
+            ]
+        )
     return _finish(agg, days, window_minutes, exact)
 
 

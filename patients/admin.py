@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from patients.models import MonthlySummary, Patient, TriageEntry, TriageReview
+from patients.models import Consent, MonthlySummary, Patient, TriageEntry, TriageReview
 from patients.services import patient_erase
 
 
@@ -58,4 +58,23 @@ class MonthlySummaryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Consent)
+class ConsentAdmin(admin.ModelAdmin):
+    """Read-only: a consent decision is the patient's own (``patients.consent``)."""
+
+    list_display = ["patient", "topic", "version", "given", "at", "by_name"]
+    list_filter = ["topic", "given"]
+    search_fields = ["patient__name", "patient__mrn"]
+    raw_id_fields = ["patient", "by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

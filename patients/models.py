@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # An MRN ends up in file names, CSV cells and URLs: letters, digits, '-', '_' and '.' only.
@@ -93,7 +94,6 @@ class Patient(models.Model):
         limit_choices_to={"role": "endocrinologist"},
         verbose_name=_("endocrinologists"),
     )
-    consent_given_at = models.DateTimeField(_("consent given"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -106,6 +106,12 @@ class Patient(models.Model):
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def care_consent_withdrawn(self) -> bool:
+        """The patient's newest "care" consent decision is a withdrawal (shown to the team)."""
+        latest = self.consents.filter(topic="care").order_by("-at", "-pk").first()
+        return latest is not None and not latest.given
 
 
 class TriageEntry(models.Model):
@@ -217,3 +223,53 @@ class TriageReview(models.Model):
 
     class Meta:
         ordering = ["-at"]
+
+
+class Consent(models.Model):
+    """One consent decision by (or for) a patient: what, which wording, given or withdrawn,
+    when and by whom. Append-only: a change of mind is a new row, so the history stays; the
+    patient's current answer on a topic is the newest row (``Consent.current_for``).
+
+    ``text`` keeps the exact words the person agreed to (as shown, in their language), beside
+    the ``version`` of that wording (``patients.consent.TOPICS``). Withdrawing is recorded and
+    shown to the care team; it never erases data (erasure is the admin's "erase on request",
+    ``patients.services.patient_erase``). Withdrawing "follower_apps" also revokes the
+    patient's read-scope device tokens (``patients.consent.consent_record``).
+    """
+
+    class Topic(models.TextChoices):
+        CARE = "care", _("Processing my health data for my care")
+        FOLLOWER_APPS = "follower_apps", _("Sharing my glucose data with follower apps I choose")
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consents")
+    topic = models.CharField(_("what"), max_length=20, choices=Topic.choices)
+    version = models.CharField(_("version of the wording"), max_length=20)
+    text = models.TextField(_("wording agreed to"))
+    given = models.BooleanField(_("given"), help_text="False: withdrawn.")
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    by_name = models.CharField(_("by"), max_length=150, blank=True)  # kept if the account goes
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("consent")
+        indexes = [models.Index(fields=["patient", "topic", "-at"], name="consent_latest")]
+
+    def __str__(self) -> str:
+        state = "given" if self.given else "withdrawn"
+        return f"{self.patient_id} {self.topic} v{self.version} {state} {self.at:%Y-%m-%d}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("Consent records are append-only: record a new decision.")
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def current_for(cls, patient: Patient) -> dict[str, "Consent"]:
+        """The newest decision per topic: ``{"care": <Consent>, ...}`` (missing: never asked)."""
+        current: dict[str, Consent] = {}
+        for consent in cls.objects.filter(patient=patient).order_by("-at", "-pk"):
+            current.setdefault(consent.topic, consent)
+        return current

@@ -21,6 +21,7 @@ from django.db.models import Aggregate, Count, FloatField, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from glycemia import display
 from glycemia.units import MMOL_L, from_mg_dl
 
 MONTHS = 12
@@ -238,7 +239,7 @@ def gri_grid(frame: pd.DataFrame) -> dict:
     return {"data": data, "layout": layout}
 
 
-def tir_histogram(frame: pd.DataFrame) -> dict:
+def tir_histogram(frame: pd.DataFrame, unit: str) -> dict:
     cgm = frame[frame["mode"] == "cgm"].dropna(subset=["tir"])
     edges = np.arange(0, 101, 10)
     counts, _edges = np.histogram(cgm["tir"].clip(0, 99.999), bins=edges)
@@ -257,7 +258,12 @@ def tir_histogram(frame: pd.DataFrame) -> dict:
         "layout": _layout(
             height=300,
             showlegend=False,
-            xaxis={"title": {"text": _("Time in range 70–180 mg/dL (%)")}},
+            xaxis={
+                "title": {
+                    "text": _("Time in range %(range)s (%%)")
+                    % {"range": display.glucose_range(70, 180, unit)}
+                }
+            },
             yaxis={"title": {"text": _("Patients")}, "gridcolor": "#eee"},
         ),
     }
@@ -308,7 +314,7 @@ def population(patients: QuerySet, *, unit: str) -> dict:
         "patients": len(frame),
         "with_cgm": int((frame["mode"] == "cgm").sum()),
         "gri_figure": gri_grid(frame),
-        "tir_figure": tir_histogram(frame),
+        "tir_figure": tir_histogram(frame, unit),
         "targets": targets_met(frame, unit),
         "months": [
             {"month": month, **{k: (None if pd.isna(v) else v) for k, v in row.items()}}

@@ -7,6 +7,7 @@ import pandas as pd
 from django.utils import timezone
 
 from glycemia.rollups import ROLLUP_FIELDS, metrics_from_rollups
+from patients.models import Patient
 from readings.models import DailyRollup
 
 TRIAGE_WINDOW_DAYS = 14
@@ -29,7 +30,8 @@ def rollup_metrics(
     )
     if frame.empty:
         return {}
-    result = metrics_from_rollups(frame, start=start, end=end)
+    zones = dict(Patient.objects.filter(pk__in=patient_ids).values_list("pk", "timezone"))
+    result = metrics_from_rollups(frame, start=start, end=end, zones=zones)
     result = result.astype(object).where(result.notna(), None)
     metrics = {}
     for pid, row in result.to_dict(orient="index").items():
@@ -42,18 +44,22 @@ def rollup_metrics(
 
 def patient_erase(*, patient, by) -> dict:
     """Erase a patient on request: readings, treatments, device status, rollups, uploads (and
-    their files on disk), reports, care plans, device tokens, the Nightscout link, triage, and
-    the record itself. The patient's account is deactivated and stripped of personal fields.
+    their files on disk), reports, care plans, consents, visits, device tokens, the Nightscout
+    link, triage, and the record itself. The patient's account is deactivated and stripped of
+    personal fields; its calendar feed address and two-factor devices are removed.
 
     What stays is the audit trail (append-only, it names the patient only by id) with one
     "erase" row as the tombstone: who erased which patient id, when, and what was removed.
     Returns the counts removed.
     """
     from django.db import transaction
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from accounts.access import audit
     from accounts.models import AuditEvent
     from care_plans.models import CarePlan
+    from patients.models import Consent
     from readings.models import (
         Device,
         DeviceToken,
@@ -64,6 +70,7 @@ def patient_erase(*, patient, by) -> dict:
         Upload,
     )
     from reports.models import Report
+    from visits.models import CalendarFeed, Visit
 
     patient_id = patient.pk
     files = [f for f in Upload.objects.filter(patient=patient).values_list("file", flat=True) if f]
@@ -78,6 +85,8 @@ def patient_erase(*, patient, by) -> dict:
             ("Nightscout link", NightscoutLink),
             ("reports", Report),
             ("care plans", CarePlan),
+            ("consents", Consent),
+            ("visits", Visit),
             ("uploads", Upload),
             ("devices", Device),
         ):
@@ -85,6 +94,8 @@ def patient_erase(*, patient, by) -> dict:
         user = patient.user
         patient.delete()
         if user is not None:
+            for model in (CalendarFeed, TOTPDevice, StaticDevice):
+                model.objects.filter(user=user).delete()
             user.is_active = False
             user.set_unusable_password()
             user.first_name = user.last_name = user.email = ""

@@ -85,8 +85,11 @@ def _utc_bounds(zone: str, start: dt.date, end: dt.date) -> tuple[dt.datetime, d
     return first.astimezone(dt.UTC), after.astimezone(dt.UTC)
 
 
-def _rollup_figures(ids: list[int], today: dict[int, dt.date]) -> dict[tuple, dict]:
-    """{(patient_id, kind, "now"|"before"): metrics} for the current and previous windows."""
+def _rollup_figures(
+    ids: list[int], today: dict[int, dt.date], zones: dict[int, str]
+) -> dict[tuple, dict]:
+    """{(patient_id, kind, "now"|"before"): metrics} for the current and previous windows
+    (each day its real length in the patient's zone: 23 or 25 hours on DST days)."""
     if not ids:
         return {}
     first = min(today.values()) - dt.timedelta(days=2 * WINDOW_DAYS - 1)
@@ -120,7 +123,7 @@ def _rollup_figures(ids: list[int], today: dict[int, dt.date]) -> dict[tuple, di
             if rows.empty:
                 continue
             for name, (start, end) in windows.items():
-                result = metrics_from_rollups(rows, start=start, end=end)
+                result = metrics_from_rollups(rows, start=start, end=end, zones=zones)
                 result = result.astype(object).where(result.notna(), None)
                 for pid, metrics in result.to_dict(orient="index").items():
                     if metrics["readings"]:
@@ -370,7 +373,7 @@ def _refresh_batch(ids: list[int], now: dt.datetime) -> int:
             else targets_from_preset(preset_for(p, on=today[p.pk]))
         )
         limits[p.pk] = ranking.thresholds(targets)
-    figures = _rollup_figures(ids, today)
+    figures = _rollup_figures(ids, today, {p.pk: p.timezone for p in patients})
     counts = _range_counts(patients, today, limits)
     previous = TriageEntry.objects.in_bulk(ids)
     visits = _visits(patients)

@@ -12,5 +12,13 @@ urlpatterns = [
     path("patients/<int:pk>/files/", views.patient_files, name="patients-files"),
     path("patients/<int:pk>/visits/", views.patient_visits, name="patients-visits"),
     path("patients/<int:pk>/access/", views.patient_access, name="patients-access"),
+    path("patients/<int:pk>/privacy/", views.patient_privacy, name="patients-privacy"),
+    path("patients/<int:pk>/consent/", views.patient_consent, name="patients-consent"),
+    path("patients/<int:pk>/export.zip", views.patient_export_zip, name="patients-export-zip"),
+    path(
+        "patients/<int:pk>/export.fhir.json",
+        views.patient_export_fhir,
+        name="patients-export-fhir",
+    ),
     path("patients/<int:pk>/review/", views.patient_review, name="patients-review"),
 ]

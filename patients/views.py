@@ -1,11 +1,12 @@
 import datetime as dt
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST, require_safe
@@ -14,6 +15,7 @@ from accounts.access import (
     audit,
     audit_many,
     get_patient_for,
+    may_download_all,
     may_see_clinical,
     patients_visible_to,
     record_accesses,
@@ -21,6 +23,7 @@ from accounts.access import (
 from accounts.context_processors import preferences
 from accounts.models import CareCenter
 from care_plans.services import targets_for
+from diabetes_center.http import download_disposition
 from patients import population, ranking, workspace
 from patients.csv_export import triage_csv_rows
 from patients.models import Patient
@@ -229,3 +232,93 @@ def patient_access(request, pk):
     events = record_accesses(patient, since=since)
     page = Paginator(events, READINGS_PAGE_SIZE).get_page(request.GET.get("page"))
     return _tab(request, patient, "access", {"events": page, "since": since})
+
+
+@login_required
+@require_safe
+def patient_privacy(request, pk):
+    """Consent and "download all my data": the patient changes their consents and downloads
+    here; whoever may see the patient (staff included) sees what they consented to."""
+    from patients.consent import consent_rows
+
+    patient = get_patient_for(request.user, pk, clinical=False)
+    own = patient.user_id == request.user.pk
+    audit(request.user, patient, "view", "consents")
+    history = patient.consents.select_related("by").order_by("-at", "-pk")
+    context = {
+        "patient": patient,
+        "own": own,
+        "rows": consent_rows(patient),
+        "history": history,
+        "may_download": may_download_all(request.user, patient),
+    }
+    return render(request, "patients/privacy.html", context)
+
+
+@login_required
+@require_POST
+def patient_consent(request, pk):
+    """The patient gives or withdraws one consent (a new, dated record; nothing is erased)."""
+    from patients.consent import consent_record
+    from patients.models import Consent
+
+    patient = get_patient_for(request.user, pk, clinical=False)
+    if patient.user_id != request.user.pk:
+        raise PermissionDenied
+    topic, decision = request.POST.get("topic"), request.POST.get("decision")
+    if topic not in Consent.Topic.values or decision not in ("give", "withdraw"):
+        return HttpResponseBadRequest(_("Choose a consent and give or withdraw it."))
+    consent_record(patient=patient, topic=topic, given=decision == "give", by=request.user)
+    if decision == "give":
+        messages.success(request, _("Thank you: your consent is recorded."))
+    else:
+        messages.success(request, _("Your withdrawal is recorded and shown to your care team."))
+    return redirect("patients-privacy", pk=patient.pk)
+
+
+def _export_for(request, pk):
+    """The patient themself or an admin; a patient who is not visible answers 404."""
+    patient = get_patient_for(request.user, pk, clinical=False)
+    if not may_download_all(request.user, patient):
+        raise PermissionDenied
+    return patient
+
+
+def _download(patient, chunks, *, content_type: str, extension: str):
+    response = StreamingHttpResponse(chunks, content_type=content_type)
+    name = f"{patient.mrn}-data-{timezone.now():%Y%m%d}.{extension}"
+    response["Content-Disposition"] = download_disposition(name)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _in_language(chunks):
+    """Keep the request's language while the answer streams (the report PDFs use it)."""
+    language = translation.get_language()
+    with translation.override(language):
+        yield from chunks
+
+
+@login_required
+@require_safe
+def patient_export_zip(request, pk):
+    """All of the patient's data as CSV files and report PDFs in one ZIP (streamed)."""
+    from patients.data_export import export_zip
+
+    patient = _export_for(request, pk)
+    audit(request.user, patient, "export", "all data as ZIP of CSV and PDF", even_own=True)
+    chunks = _in_language(export_zip(patient, now=timezone.now()))
+    return _download(patient, chunks, content_type="application/zip", extension="zip")
+
+
+@login_required
+@require_safe
+def patient_export_fhir(request, pk):
+    """All of the patient's data as one FHIR R4 Bundle (streamed JSON)."""
+    from patients.data_export import export_bundle
+
+    patient = _export_for(request, pk)
+    audit(request.user, patient, "export", "all data as FHIR R4 Bundle", even_own=True)
+    site = request.build_absolute_uri("/")
+    chunks = _in_language(export_bundle(patient, now=timezone.now(), site=site))
+    return _download(patient, chunks, content_type="application/fhir+json", extension="fhir.json")

@@ -234,6 +234,10 @@ def patient_device_tokens(request, pk):
             patient=patient, name=form.validated_data["name"], scope=scope
         )
         audit(request.user, patient, "change", f"device token {token.pk} issued")
+        if scope == DeviceToken.Scope.READ:  # the box the patient ticked is their consent
+            from patients.consent import consent_record
+
+            consent_record(patient=patient, topic="follower_apps", given=True, by=request.user)
         token.key = key
         return Response(s.DeviceTokenIssuedOutput(token).data, status=status.HTTP_201_CREATED)
     tokens = patient.device_tokens.order_by("-created_at", "-pk")

@@ -50,6 +50,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from glycemia.rollups import ROLLUP_FIELDS, daily_rollups, interval_for
+from outbox.services import task_enqueue
 from readings.models import DailyRollup, Device, NightscoutLink, Reading, Treatment, Upload
 from readings.parsers import UnreadableFile, parse
 
@@ -809,19 +810,34 @@ def upload_process(*, upload_id: int) -> Upload | None:
     patient's rollups rebuilt) instead of rolling back.
     """
     now = timezone.now()
-    claimed = Upload.objects.filter(pk=upload_id, status=Upload.Status.PENDING).update(
-        status=Upload.Status.PROCESSING,
-        claimed_at=now,
-        progress_at=now,
-        attempts=F("attempts") + 1,
-        processed_rows=0,
-        processed_bytes=0,
-    )
+    claim = {
+        "status": Upload.Status.PROCESSING,
+        "claimed_at": now,
+        "progress_at": now,
+        "attempts": F("attempts") + 1,
+        "processed_rows": 0,
+        "processed_bytes": 0,
+    }
+    claimed = Upload.objects.filter(pk=upload_id, status=Upload.Status.PENDING).update(**claim)
+    reclaimed = False
+    if not claimed:
+        # A redelivered message (its worker was killed) takes over an import that has shown no
+        # sign of life for the stale period: the dead worker's transaction was rolled back.
+        cutoff = now - upload_stale_after()
+        reclaimed = claimed = (
+            Upload.objects.filter(
+                pk=upload_id, status=Upload.Status.PROCESSING, attempts__lt=upload_max_attempts()
+            )
+            .filter(Q(progress_at__lt=cutoff) | Q(progress_at=None, claimed_at__lt=cutoff))
+            .update(**claim)
+        )
     if not claimed:
         return None
     upload = Upload.objects.select_related("patient").get(pk=upload_id)
     patient = upload.patient
     chunked = connection.vendor == "sqlite"
+    if reclaimed and chunked:
+        _upload_undo(upload)  # chunks the dead worker committed
     try:
         with upload.file.open("rb") as binary:
             parsed = parse(
@@ -850,7 +866,36 @@ def upload_process(*, upload_id: int) -> Upload | None:
             _upload_undo(upload)
         _upload_fail(upload, CRASH_REASON)
         raise
+    if file_no_longer_needed(upload):
+        name = upload.file.name
+        transaction.on_commit(lambda: upload_file_remove(upload_id=upload_id, name=name))
     return upload
+
+
+def file_no_longer_needed(upload: Upload) -> bool:
+    """A device file is kept only while it may still be needed (issue #12, item 16).
+
+    - imported cleanly (done, no rejected row): not needed — deleted as soon as the import
+      commits. Its readings stay, and a re-upload of the same file is still recognised: the
+      duplicate check is the readings' own identity (patient, kind, instant), never the file;
+    - done with rejected rows, or failed: kept ``UPLOAD_RETENTION_DAYS`` after it finished, so
+      the person who sent it (or support) can look into why; then ``uploads_sweep`` deletes it;
+    - waiting or importing: needed.
+
+    Files are written 0600 in 0700 directories (``FILE_UPLOAD_PERMISSIONS``): only the
+    application's own user can read them.
+    """
+    if not upload.file or upload.status != Upload.Status.DONE:
+        return False
+    return upload.rejected_count == 0
+
+
+def upload_file_remove(*, upload_id: int, name: str) -> None:
+    """Delete an upload's file on disk and forget its name (safe to run twice)."""
+    from django.core.files.storage import default_storage
+
+    default_storage.delete(name)
+    Upload.objects.filter(pk=upload_id, file=name).update(file="")
 
 
 def _ingest_committing_each_chunk(
@@ -1008,7 +1053,26 @@ def _upload_fail(upload: Upload, reason: str) -> Upload:
 
 STALE_AFTER = dt.timedelta(minutes=10)  # no sign of life for this long: the worker died
 MAX_ATTEMPTS = 2  # a file that killed its worker twice is failed, not retried forever
-FAILED_FILE_KEPT = dt.timedelta(days=7)  # a failed upload's file, kept to look into, then gone
+
+
+def upload_stale_after() -> dt.timedelta:
+    """``UPLOAD_STALE_AFTER_SECONDS`` (default 10 minutes): an import with no progress for
+    this long is taken to be dead (its worker was killed) and may be taken over."""
+    return dt.timedelta(seconds=settings.UPLOAD_STALE_AFTER_SECONDS)
+
+
+def upload_max_attempts() -> int:
+    """``UPLOAD_MAX_ATTEMPTS`` (default 2): imports started before an upload is failed."""
+    return settings.UPLOAD_MAX_ATTEMPTS
+
+
+def upload_in_progress(*, upload_id: int) -> bool:
+    """Being imported by someone, who may yet die and leave it to be taken over."""
+    return Upload.objects.filter(
+        pk=upload_id, status=Upload.Status.PROCESSING, attempts__lt=upload_max_attempts()
+    ).exists()
+
+
 STALE_REASON = (
     "the import stopped twice without finishing (its worker died); nothing from this file was"
     " stored. Try again, or split the file."
@@ -1016,25 +1080,26 @@ STALE_REASON = (
 
 
 def uploads_sweep(
-    *, now: dt.datetime | None = None, stale_after: dt.timedelta = STALE_AFTER, enqueue=None
+    *, now: dt.datetime | None = None, stale_after: dt.timedelta | None = None, enqueue=None
 ) -> dict:
     """Periodic (beat "readings: upload sweep"): recover uploads whose process died.
 
     An upload still "processing" (or "pending") with no sign of life for ``stale_after`` is
     re-queued once (conditional update: two sweeps never both re-queue it) and failed with a
-    reason after ``MAX_ATTEMPTS``; a failed upload's file is deleted after
-    ``FAILED_FILE_KEPT``. Safe to run twice. ``enqueue(upload_id)`` defaults to the task.
+    reason after ``MAX_ATTEMPTS``. Files no longer needed are deleted
+    (``file_no_longer_needed``): those of failed uploads and of uploads with rejected rows
+    ``UPLOAD_RETENTION_DAYS`` after they finished, and any clean import's file left behind.
+    Safe to run twice. ``enqueue(upload_id)`` defaults to the task.
     """
     from readings.tasks import process_upload
 
     now = now or timezone.now()
-    enqueue = enqueue or process_upload.delay
-    cutoff = now - stale_after
+    cutoff = now - (upload_stale_after() if stale_after is None else stale_after)
     running = Q(status=Upload.Status.PROCESSING) | Q(status=Upload.Status.PENDING)
     quiet = Q(progress_at__lt=cutoff) | Q(progress_at=None, created_at__lt=cutoff)
     counts = {"requeued": 0, "failed": 0, "files_deleted": 0}
     for upload in Upload.objects.filter(running & quiet).order_by("pk"):
-        if upload.attempts >= MAX_ATTEMPTS:
+        if upload.attempts >= upload_max_attempts():
             if Upload.objects.filter(pk=upload.pk, status=upload.status).update(
                 status=Upload.Status.FAILED, error=STALE_REASON, finished_at=now
             ):
@@ -1043,23 +1108,31 @@ def uploads_sweep(
         if Upload.objects.filter(
             pk=upload.pk, status=upload.status, progress_at=upload.progress_at
         ).update(status=Upload.Status.PENDING, progress_at=now):
-            transaction.on_commit(lambda pk=upload.pk: enqueue(pk))
+            if enqueue is None:
+                task_enqueue(process_upload, upload.pk)
+            else:
+                transaction.on_commit(lambda pk=upload.pk: enqueue(pk))
             counts["requeued"] += 1
-    old_failures = Upload.objects.filter(
-        status=Upload.Status.FAILED, finished_at__lt=now - FAILED_FILE_KEPT
-    ).exclude(file="")
-    for upload in old_failures:
-        upload.file.delete(save=False)
-        Upload.objects.filter(pk=upload.pk).update(file="")
+    kept_until = now - dt.timedelta(days=settings.UPLOAD_RETENTION_DAYS)
+    finished = Q(status=Upload.Status.FAILED) | Q(status=Upload.Status.DONE)
+    expired = finished & Q(finished_at__lt=kept_until)
+    clean = Q(status=Upload.Status.DONE, rejected_total=0, rejected=[])  # a missed deletion
+    for pk, name in (
+        Upload.objects.filter(expired | clean).exclude(file="").values_list("pk", "file")
+    ):
+        upload_file_remove(upload_id=pk, name=name)
         counts["files_deleted"] += 1
     return counts
 
 
 def upload_enqueue(upload: Upload) -> None:
-    """Process in the background once the upload row is committed (pretix's rule)."""
+    """Process in the background once the upload row is committed (pretix's rule).
+
+    Through the outbox: with the broker down the upload is still accepted, and the import
+    runs once the broker is back (``outbox.services``)."""
     from readings.tasks import process_upload
 
-    transaction.on_commit(lambda: process_upload.delay(upload.pk))
+    task_enqueue(process_upload, upload.pk)
 
 
 # --- Nightscout link ------------------------------------------------------------------------
@@ -1128,5 +1201,4 @@ def patient_zone_changed(sender, instance, created, **kwargs) -> None:
         return
     from readings.tasks import rebuild_rollups
 
-    patient_id = instance.pk
-    transaction.on_commit(lambda: rebuild_rollups.delay(patient_id))
+    task_enqueue(rebuild_rollups, instance.pk)

@@ -2,13 +2,28 @@
 
 from celery import shared_task
 
-from readings.services import rollups_rebuild_for, upload_process, uploads_sweep
+from readings.services import (
+    rollups_rebuild_for,
+    upload_in_progress,
+    upload_process,
+    upload_stale_after,
+    uploads_sweep,
+)
 
 
-@shared_task(acks_late=True)
-def process_upload(upload_id: int) -> None:
-    """Import one upload; a second delivery finds it claimed and does nothing."""
-    upload_process(upload_id=upload_id)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def process_upload(self, upload_id: int) -> None:
+    """Import one upload; a second delivery finds it claimed and does not import it again.
+
+    While another import of it is under way the task looks again once that import may have
+    gone quiet: if its worker was killed, this delivery is the one that takes over (the
+    message is not acknowledged as done before the upload is). Without this, a redelivered
+    copy that met the claim of a worker about to die would end, and the upload would wait
+    for the sweep.
+    """
+    if upload_process(upload_id=upload_id) is None and upload_in_progress(upload_id=upload_id):
+        if not self.request.is_eager:
+            raise self.retry(countdown=upload_stale_after().total_seconds() + 1, max_retries=None)
 
 
 @shared_task(acks_late=True)

@@ -165,6 +165,10 @@ def device_token_new(request, pk):
         patient=patient, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"]
     )
     audit(request.user, patient, "change", f"device token {token.pk} issued ({token.scope})")
+    if token.scope == DeviceToken.Scope.READ:  # the box the patient ticked is their consent
+        from patients.consent import consent_record
+
+        consent_record(patient=patient, topic="follower_apps", given=True, by=request.user)
     link = nightscout_link_ensure(patient=patient)
     context = {
         "patient": patient,

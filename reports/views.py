@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.access import audit, audit_many, get_patient_for
 from diabetes_center.http import download_disposition
+from glycemia import display
 from reports import figures, wording
 from reports.models import Report, ReportNotification
 from reports.services import (
@@ -193,4 +194,5 @@ def reports_unread(request):
             for key in note.risk["missed"]
         ]
     audit_many(request.user, [n.report.patient_id for n in notes], "view", "unread reports list")
-    return render(request, "reports/unread.html", {"notifications": notes})
+    very_low = display.glucose(54, _unit(request))
+    return render(request, "reports/unread.html", {"notifications": notes, "very_low": very_low})

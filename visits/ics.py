@@ -43,9 +43,9 @@ def calendar(visits, *, for_patient: bool, name: str) -> str:
     now = _stamp(timezone.now())
     for visit in visits:
         if for_patient:
-            summary = f"{visit.visit_type.name} — {visit.clinician}"
+            summary = f"{visit.visit_type.label} — {visit.clinician}"
         else:
-            summary = f"{visit.patient.name} — {visit.visit_type.name}"
+            summary = f"{visit.patient.name} — {visit.visit_type.label}"
         location = ", ".join(
             part for part in (str(visit.center), visit.room.name if visit.room else "") if part
         )

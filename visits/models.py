@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 OVERLAP_CONSTRAINTS = {
@@ -153,7 +154,31 @@ class AvailabilityException(models.Model):
         return f"{self.clinician} {self.date} {self.get_kind_display()}"
 
 
+# The built-in visit types (``seed_demo``'s catalogue), by code: the English name each is
+# created with, marked for translation (see ``VisitType.label``).
+BUILT_IN_NAMES = {
+    "follow_up": gettext_noop("Follow-up"),
+    "urgent": gettext_noop("Urgent review"),
+    "video_review": gettext_noop("Video review"),
+    "annual_review": gettext_noop("Annual review (eyes, kidneys, feet)"),
+    "education": gettext_noop("Diabetes education"),
+    "phone_check": gettext_noop("Nurse phone check"),
+    "dietitian": gettext_noop("Dietitian consultation"),
+}
+
+
 class VisitType(models.Model):
+    """A kind of visit: how long, who may take it, in person or not.
+
+    Names in the viewer's language (decision, issue #9): a built-in type, known by its
+    ``code`` in ``BUILT_IN_NAMES`` and still carrying the English name it was created with,
+    is shown through gettext (``label``: "Follow-up" reads 随访 in Chinese). A type staff
+    created, or a built-in one they renamed, shows exactly the name they typed: we do not
+    machine-translate free text, and a per-language name column would ask staff to type every
+    name twice for a catalogue of a dozen rows. ``str(visit_type)`` is the label, so pages,
+    reminders (rendered under the patient's language) and .ics summaries all use it.
+    """
+
     class Mode(models.TextChoices):
         IN_PERSON = "in_person", _("In person")
         VIDEO = "video", _("Video")
@@ -180,11 +205,29 @@ class VisitType(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name in the active language (see the class docstring).
+
+        >>> VisitType(code="follow_up", name="Follow-up").label  # under zh-hans  # doctest: +SKIP
+        '随访'
+        """
+        built_in = BUILT_IN_NAMES.get(self.code)
+        return gettext(built_in) if built_in is not None and built_in == self.name else self.name
 
     @property
     def role_list(self) -> list[str]:
         return [role.strip() for role in self.roles.split(",") if role.strip()]
+
+    @property
+    def role_labels(self) -> list[str]:
+        """The clinician roles who may take it, by their display names."""
+        from accounts.models import User
+
+        names = dict(User.Role.choices)
+        return [str(names.get(role, role)) for role in self.role_list]
 
     @property
     def needs_room(self) -> bool:

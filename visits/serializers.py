@@ -42,7 +42,7 @@ class VisitCompleteInput(serializers.Serializer):
 class VisitOutput(serializers.ModelSerializer):
     patient_name = serializers.CharField(source="patient.name")
     clinician_name = serializers.CharField(source="clinician.__str__")
-    visit_type_name = serializers.CharField(source="visit_type.name")
+    visit_type_name = serializers.CharField(source="visit_type.label")
     mode = serializers.CharField(source="visit_type.mode")
     room_name = serializers.CharField(source="room.name", default=None)
     start = serializers.DateTimeField(source="start_at")
@@ -93,7 +93,17 @@ class ClinicianOutput(serializers.ModelSerializer):
 
 class VisitTypeOutput(serializers.ModelSerializer):
     roles = serializers.ListField(child=serializers.CharField(), source="role_list")
+    label = serializers.CharField(help_text="The name in the request's language.")
 
     class Meta:
         model = VisitType
-        fields = ["id", "code", "name", "duration_minutes", "roles", "mode", "is_follow_up"]
+        fields = [
+            "id",
+            "code",
+            "name",
+            "label",
+            "duration_minutes",
+            "roles",
+            "mode",
+            "is_follow_up",
+        ]

@@ -842,10 +842,11 @@ def reminder_lead() -> dt.timedelta:
 
 
 def _message_on_commit(visit_id: int, kind: str, visit_start: dt.datetime) -> None:
+    from outbox.services import task_enqueue
     from visits.tasks import send_visit_message
 
-    iso = visit_start.isoformat()
-    transaction.on_commit(lambda: send_visit_message.delay(visit_id, kind, iso))
+    # Recorded with the change, sent on commit; kept for later if the broker is down.
+    task_enqueue(send_visit_message, visit_id, kind, visit_start.isoformat())
 
 
 def reminders_due(*, now: dt.datetime | None = None) -> list[tuple[int, str]]:
@@ -878,7 +879,7 @@ def _message_text(visit: Visit, kind: str) -> tuple[str, str]:
     """(subject, text) in the active language, the time in the patient's zone."""
     local = visit.start_at.astimezone(visit.patient.tzinfo)
     when = f"{date_format(local, 'DATE_FORMAT')} {local:%H:%M} ({visit.patient.timezone})"
-    what = {"type": visit.visit_type.name, "when": when, "clinician": str(visit.clinician)}
+    what = {"type": visit.visit_type.label, "when": when, "clinician": str(visit.clinician)}
     if kind == VisitMessage.Kind.CANCELLED:
         return _("Visit cancelled"), _(
             "Your %(type)s visit on %(when)s with %(clinician)s has been cancelled."
@@ -969,7 +970,7 @@ def clinician_day_lists(*, day: dt.date | None = None) -> int:
         with translation.override(clinician.language or settings.LANGUAGE_CODE):
             lines = [
                 f"{v.start_at.astimezone(tz):%H:%M} {v.patient.name} ({v.patient.mrn}) "
-                f"— {v.visit_type.name}"
+                f"— {v.visit_type.label}"
                 for v in visits
             ]
             subject = _("Your visits on %(day)s") % {"day": date_format(day, "DATE_FORMAT")}

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -377,7 +377,11 @@ def _ics_response(user: User, *, attachment: bool) -> HttpResponse:
     visits = visits.filter(start_at__gte=since).select_related(
         "patient", "clinician", "visit_type", "center", "room"
     )
-    body = ics.calendar(visits, for_patient=user.is_patient, name=_("Visits"))
+    # In the owner's language (a subscribed feed is fetched by a calendar app, not a browser).
+    patient = getattr(user, "patient", None) if user.is_patient else None
+    language = user.language or (patient.language if patient else "") or translation.get_language()
+    with translation.override(language):
+        body = ics.calendar(visits, for_patient=user.is_patient, name=_("Visits"))
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     if attachment:
         response["Content-Disposition"] = 'attachment; filename="visits.ics"'

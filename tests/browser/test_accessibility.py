@@ -10,16 +10,25 @@ import datetime as dt
 import pytest
 
 from care_plans.demo import seed_plans
+from patients.consent import consent_record
 from reports.services import report_generate
 from tests.browser.conftest import assert_accessible, sign_in
 from tests.browser.test_care_plan_loop import load_cgm
 from tests.conftest import PASSWORD
-from visits.models import Availability, OpeningHours, VisitType
+from visits.models import (
+    Availability,
+    AvailabilityException,
+    ClosedDay,
+    OpeningHours,
+    Room,
+    VisitType,
+)
 from visits.services import visit_book
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# (role's username, path template, languages). {patient} and {report} are filled in per test.
+# (role's username, path template, languages). {patient}, {report}, {alice}, {center} and
+# {follow_up} are filled in per test.
 PAGES = [
     ("alice", "/", ("en", "zh-hans")),
     ("alice", "/patients/", ("en", "zh-hans")),
@@ -40,20 +49,29 @@ PAGES = [
     ("sam", "/visits/worklist/", ("en", "zh-hans")),
     ("sam", "/visits/book/?patient={patient}", ("en", "zh-hans")),
     ("sam", "/visits/feed/", ("en",)),
+    ("sam", "/visits/setup/", ("en", "zh-hans")),
+    ("sam", "/visits/setup/clinicians/{alice}/", ("en", "zh-hans")),
+    ("sam", "/visits/setup/types/", ("en", "zh-hans")),
+    ("ada", "/visits/setup/?center={center}", ("en",)),
+    ("ada", "/visits/setup/types/", ("en",)),
+    ("ada", "/visits/setup/types/{follow_up}/", ("en", "zh-hans")),
     ("pat", "/", ("en", "zh-hans")),
     ("pat", "/patients/{patient}/upload/", ("en",)),
     ("pat", "/reports/{report}/", ("en",)),
     ("pat", "/patients/{patient}/care-plan/", ("en",)),
     ("pat", "/patients/{patient}/access/", ("en", "zh-hans")),
+    ("pat", "/patients/{patient}/privacy/", ("en", "zh-hans")),
+    ("sam", "/patients/{patient}/privacy/", ("en",)),
 ]
 
 
 @pytest.fixture
-def clinic(alice, staff, patient):
+def clinic(alice, staff, patient, admin_user):
     end = dt.date.today() - dt.timedelta(days=1)
     load_cgm(patient, start=end - dt.timedelta(days=27), days=28)
     seed_plans([patient], [alice])
     report = report_generate(patient_id=patient.pk, period_end=end)
+    consent_record(patient=patient, topic="care", given=True, by=patient.user)  # privacy page
     follow_up = VisitType.objects.create(code="follow_up", name="Follow-up", duration_minutes=30)
     for weekday in range(7):  # the visits pages with free slots and a booked visit
         OpeningHours.objects.create(
@@ -68,7 +86,29 @@ def clinic(alice, staff, patient):
         )
     tomorrow = dt.datetime.combine(end + dt.timedelta(days=2), dt.time(10), tzinfo=dt.UTC)
     visit_book(patient=patient, clinician=alice, visit_type=follow_up, start=tomorrow, by=staff)
-    return {"patient": patient.pk, "report": report.pk}
+    # The setup pages with a row in each table.
+    center = patient.care_center
+    room = Room.objects.create(center=center, name="Room 1")
+    ClosedDay.objects.create(center=center, date=end + dt.timedelta(days=30), reason="Holiday")
+    AvailabilityException.objects.create(
+        clinician=alice, center=center, date=end + dt.timedelta(days=31), kind="leave"
+    )
+    AvailabilityException.objects.create(
+        clinician=alice,
+        center=center,
+        date=end + dt.timedelta(days=32),
+        kind="extra",
+        starts=dt.time(23),
+        ends=dt.time(23, 30),
+        room=room,
+    )
+    return {
+        "patient": patient.pk,
+        "report": report.pk,
+        "alice": alice.pk,
+        "center": center.pk,
+        "follow_up": follow_up.pk,
+    }
 
 
 def switch_language(page, language):

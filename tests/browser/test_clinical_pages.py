@@ -1,4 +1,4 @@
-"""Issue #13 in the browser: the report, the care-plan editor and the patient's home at a
+"""Issue #13 in the browser: the endocrinologist's, the staff's and the patient's pages at a
 laptop (1,366 px) and a phone (390 px) width: no sideways scrolling, no WCAG 2 AA violation
 (axe-core), and a screenshot of each under var/test-output/screenshots/ to look at."""
 
@@ -12,6 +12,8 @@ from reports.services import report_generate
 from tests.browser.conftest import assert_accessible, sign_in
 from tests.browser.test_care_plan_loop import load_cgm
 from tests.conftest import PASSWORD
+from visits.models import Availability, OpeningHours, VisitType
+from visits.services import visit_book
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,12 +22,26 @@ WIDTHS = (1366, 390)
 
 
 @pytest.fixture
-def clinic(alice, patient):
+def clinic(alice, staff, patient):
     end = dt.date.today() - dt.timedelta(days=1)
     load_cgm(patient, start=end - dt.timedelta(days=13), days=14)
     seed_plans([patient], [alice])
     report = report_generate(patient_id=patient.pk, period_end=end)
     report.message_set(text="Keep going: fewer lows this fortnight.", by=alice)
+    follow_up = VisitType.objects.create(code="follow_up", name="Follow-up", duration_minutes=30)
+    for weekday in range(7):
+        OpeningHours.objects.create(
+            center=patient.care_center, weekday=weekday, opens=dt.time(0), closes=dt.time(23)
+        )
+        Availability.objects.create(
+            clinician=alice,
+            center=patient.care_center,
+            weekday=weekday,
+            starts=dt.time(0),
+            ends=dt.time(23),
+        )
+    soon = dt.datetime.combine(end + dt.timedelta(days=2), dt.time(10), tzinfo=dt.UTC)
+    visit_book(patient=patient, clinician=alice, visit_type=follow_up, start=soon, by=staff)
     return {"patient": patient.pk, "report": report.pk}
 
 
@@ -48,6 +64,22 @@ def test_it_fits_the_endocrinologists_pages(page, live_server, clinic, width):
     check(page, live_server, f"/reports/{clinic['report']}/", "report-clinician", width)
     check(page, live_server, f"/patients/{clinic['patient']}/care-plan/", "plan-editor", width)
     check(page, live_server, "/reports/unread/", "unread", width)
+    check(page, live_server, "/patients/", "triage", width)
+    check(page, live_server, "/patients/population/", "population", width)
+    patient = clinic["patient"]
+    check(page, live_server, f"/patients/{patient}/", "workspace-overview", width)
+    check(page, live_server, f"/patients/{patient}/day/", "workspace-day", width)
+    check(page, live_server, f"/patients/{patient}/visits/", "workspace-visits", width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_it_fits_the_staff_pages(page, live_server, clinic, width):
+    sign_in(page, live_server, "sam", PASSWORD)
+    check(page, live_server, "/", "home-staff", width)
+    check(page, live_server, "/visits/", "calendar-day", width)
+    check(page, live_server, "/visits/?view=week", "calendar-week", width)
+    check(page, live_server, "/visits/worklist/", "worklist", width)
+    check(page, live_server, f"/visits/book/?patient={clinic['patient']}", "booking", width)
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -215,6 +215,25 @@ def test_it_starts_gdm_from_the_pregnancy_range(db):
     assert care_plan_validate(content) == {}
 
 
+def test_a_meter_only_patient_starts_with_a_finger_stick_schedule_and_no_wear_goal(db):
+    from readings.models import Device, Reading
+
+    patient = make_patient("M1", diabetes_type="T2", birth_date=dt.date(1970, 1, 1))
+    meter = Device.objects.create(patient=patient, identity="meter-1", kind="meter")
+    Reading.objects.create(
+        patient=patient, device=meter, timestamp=timezone.now(), value_mg_dl=150, kind="smbg"
+    )
+    monitoring = care_plan_default_content(patient=patient)["monitoring"]
+    assert monitoring["mode"] == "smbg" and monitoring["cgm_wear_goal_percent"] is None
+    assert monitoring["smbg_readings_per_day"] and "fasting" in monitoring["smbg_tags"]
+    sensor = Device.objects.create(patient=patient, identity="cgm-1", kind="cgm")
+    Reading.objects.create(
+        patient=patient, device=sensor, timestamp=timezone.now(), value_mg_dl=150, kind="cgm"
+    )
+    monitoring = care_plan_default_content(patient=patient)["monitoring"]
+    assert monitoring["mode"] == "cgm" and monitoring["cgm_wear_goal_percent"] == 70
+
+
 def test_it_starts_people_over_65_from_the_older_preset(db):
     today = timezone.localdate()
     old = make_patient("O1", diabetes_type="T2", birth_date=today.replace(year=today.year - 70))

@@ -443,3 +443,82 @@ def test_it_shows_current_values_for_pregnancy_goals_and_warns_of_titration(clie
     row = body.split("Time below", 1)[1].split("</li>")[0]
     assert "10.1 %" in row and "not-met" in row
     assert "up-titration rule" in body and "Insulin detemir" in body
+
+
+# --- the correction factor follows the editor's unit ---------------------------------------
+
+
+def test_switching_the_editor_to_mmol_converts_the_correction_factor(client, alice, patient):
+    """50 mg/dL per U is 50 / 18.016 = 2.775… → 2.8 mmol/L per U, labelled with its unit."""
+    client.force_login(alice)
+    query = {
+        "preset": "standard",
+        "unit": "mmol/L",
+        "shown_unit": "mg/dL",
+        "med-0-correction_factor": "50",
+        "med-1-correction_factor": "",
+    }
+    body = client.get(page(patient, "care-plans-targets"), query, **HTMX).content.decode()
+    assert 'name="med-0-correction_factor"' in body
+    assert 'value="2.8"' in body and 'value="50"' not in body
+    assert "mmol/L per U" in body
+    back = dict(query, unit="mg/dL", shown_unit="mmol/L", **{"med-0-correction_factor": "2.8"})
+    body = client.get(page(patient, "care-plans-targets"), back, **HTMX).content.decode()
+    assert 'value="50"' in body and "mg/dL per U" in body  # 2.8 × 18.016 = 50.4 → 50
+
+
+def test_a_correction_factor_typed_in_mmol_is_stored_in_mg_dl(client, alice, patient):
+    client.force_login(alice)
+    data = form_data(
+        unit="mmol/L",
+        range_low="3.9",
+        range_high="10.0",
+        **{
+            "med-0-kind": "insulin_bolus",
+            "med-0-product": "Insulin aspart",
+            "med-0-dose": "6",
+            "med-0-correction_factor": "2.5",
+        },
+    )
+    content = json.loads(client.post(page(patient), data).context["content_json"])
+    factor = content["medications"][0]["correction_factor_mg_dl_per_u"]
+    assert factor == pytest.approx(2.5 * 18.016, abs=0.5)  # 45 mg/dL per U
+
+
+def test_the_plan_shows_the_correction_factor_in_the_readers_unit(client, alice, patient):
+    content = care_plan_default_content(patient=patient)
+    content["medications"] = [
+        {
+            "kind": "insulin_bolus",
+            "product": "Insulin aspart",
+            "dose": 6,
+            "dose_unit": "U",
+            "correction_factor_mg_dl_per_u": 54,
+        }
+    ]
+    care_plan_revise(patient=patient, by=alice, reason="Bolus", content=content)
+    alice.unit = "mmol/L"
+    alice.save()
+    client.force_login(alice)
+    body = client.get(page(patient)).content.decode()
+    assert "1 U / 3.0 mmol/L" in body  # 54 / 18.016 = 2.997
+    assert "54 mg/dL" not in body
+
+
+def test_the_compare_page_says_range_and_factor_changes_in_the_readers_unit(client, alice, patient):
+    first = care_plan_default_content(patient=patient)
+    bolus = {"kind": "insulin_bolus", "product": "Aspart", "dose": 6, "dose_unit": "U"}
+    first["medications"] = [{**bolus, "correction_factor_mg_dl_per_u": 54}]
+    care_plan_revise(patient=patient, by=alice, reason="v1", content=first)
+    second = json.loads(json.dumps(first))
+    second["targets"]["range_low"], second["targets"]["range_high"] = 63, 140
+    second["medications"][0]["correction_factor_mg_dl_per_u"] = 36
+    care_plan_revise(patient=patient, by=alice, reason="v2", content=second)
+    alice.unit = "mmol/L"
+    alice.save()
+    client.force_login(alice)
+    body = client.get(page(patient, "care-plans-compare"), {"a": 1, "b": 2}).content.decode()
+    assert "3.9 mmol/L" in body and "3.5 mmol/L" in body  # 70 and 63 mg/dL
+    assert "10.0 mmol/L" in body and "7.8 mmol/L" in body  # 180 and 140 mg/dL
+    assert "3.0 mmol/L/U" in body and "2.0 mmol/L/U" in body  # 54 and 36 mg/dL per U
+    assert "mg/dL" not in body

@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from care_plans.models import CarePlanVersion
-from patients.models import Patient
+from patients.consent import TOPICS
+from patients.models import Consent, Patient
 from readings.models import DailyRollup, Reading
 
 
@@ -29,6 +30,11 @@ def test_it_seeds_people_data_and_plans_and_prints_the_accounts(db):
     assert DailyRollup.objects.exists()
     assert CarePlanVersion.objects.count() >= 5
     assert User.objects.get(username="dr.okafor").check_password("demo1234!")
+    # Every demo patient agreed to care with the current wording, by their own account.
+    for patient in Patient.objects.select_related("user"):
+        (consent,) = patient.consents.all()
+        assert (consent.topic, consent.given, consent.by) == ("care", True, patient.user)
+        assert consent.version == TOPICS[Consent.Topic.CARE]["version"]
 
 
 def test_it_changes_nothing_when_run_twice(db):

@@ -111,7 +111,7 @@ def test_it_ignores_server_owned_fields_in_the_body(client, alice, bob, staff, o
         "care_center": other_center.pk,
         "endocrinologists": [bob.pk],
         "user": staff.pk,
-        "consent_given_at": "2024-01-01T00:00:00Z",
+        "consents": [{"topic": "care", "given": True}],
         "created_at": "2000-01-01T00:00:00Z",
         "id": 999,
     }
@@ -122,7 +122,7 @@ def test_it_ignores_server_owned_fields_in_the_body(client, alice, bob, staff, o
     patient = Patient.objects.get(mrn=NEW["mrn"])
     assert patient.pk != 999 and patient.care_center == alice.care_center
     assert list(patient.endocrinologists.all()) == [alice] and patient.user is None
-    assert patient.consent_given_at is None and patient.created_at.year > 2000
+    assert not patient.consents.exists() and patient.created_at.year > 2000
     url = reverse("api-patients-detail", args=[patient.pk])
     client.patch(url, {**owned, "name": "Renamed"}, content_type="application/json")
     patient.refresh_from_db()

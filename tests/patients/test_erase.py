@@ -8,10 +8,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from patients.models import Patient
+from patients.consent import consent_record
+from patients.models import Consent, Patient
 from readings.models import DeviceToken, Reading, Upload
 from readings.services import nightscout_link_ensure, upload_create, upload_process
 from tests.readings.helpers import plain_csv
+from visits.models import CalendarFeed
 
 
 def _upload(patient, by) -> Upload:
@@ -37,6 +39,8 @@ def test_it_erases_a_patient_on_request_and_leaves_a_tombstone(
     path = upload.file.path
     DeviceToken.issue(patient=patient, name="phone")
     nightscout_link_ensure(patient=patient)
+    consent_record(patient=patient, topic="care", given=True, by=patient.user)
+    CalendarFeed.issue(patient.user)
     patient_id, user = patient.pk, patient.user
     assert Reading.objects.filter(patient=patient).count() == 12
     client.force_login(admin_user)
@@ -55,6 +59,9 @@ def test_it_erases_a_patient_on_request_and_leaves_a_tombstone(
     tombstone = AuditEvent.objects.get(action="erase")
     assert (tombstone.patient_id, tombstone.username) == (patient_id, "ada")
     assert "12 readings" in tombstone.what and "1 files" in tombstone.what
+    assert "1 consents" in tombstone.what
+    assert not Consent.objects.filter(patient_id=patient_id).exists()
+    assert not CalendarFeed.objects.filter(user=user).exists()
     assert Reading.objects.filter(patient=other_patient).count() == 12  # others untouched
 
 

@@ -148,3 +148,31 @@ def test_it_keeps_a_monthly_summary_of_each_patient(client, alice, center):
     traces = figure(page, "monthly-data")["data"]
     below_54 = next(t for t in traces if "under 1" in t["name"])
     assert below_54["x"] == [end.strftime("%Y-%m")] and below_54["y"] == [0.0]
+
+
+def test_a_manual_rollup_rebuild_refreshes_the_monthly_summary(center, alice):
+    """The repair tool (``rollups_rebuild``) rewrites the summaries the population view reads,
+    not only the triage entry: a summary lost or wrong before the rebuild is right after it."""
+    from patients.models import MonthlySummary
+    from readings.services import rollups_rebuild
+
+    patient = make_patient("R1", center=center, endocrinologists=[alice])
+    first = timezone.localdate().replace(day=1)
+    end = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(12), dt.UTC).replace(day=20)
+    readings_ingest(
+        patient=patient,
+        items=[
+            Reading(
+                line=i + 1,
+                timestamp=end - dt.timedelta(minutes=5 * i),
+                value_mg_dl=60.0 if i % 2 else 120.0,
+                kind="cgm",
+                device="cgm",
+            )
+            for i in range(288 * 3)
+        ],
+    )
+    MonthlySummary.objects.filter(patient=patient).update(readings=1, in_range_percent=99.0)
+    rollups_rebuild(patient=patient)
+    (row,) = MonthlySummary.objects.filter(patient=patient)
+    assert (row.readings, row.in_range_percent, row.below_70_percent) == (288 * 3, 50.0, 50.0)

@@ -4,6 +4,7 @@ filters, CSV, and the same rows on the page and the API."""
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.db import connection
@@ -140,6 +141,17 @@ def test_it_sorts_by_every_column_both_ways(client, alice, center):
         for ordering in (key, f"-{key}"):
             assert sorted(names(client, ordering=ordering)) == ["High TIR", "Low TIR"]
             assert client.get(reverse("patients-list"), {"ordering": ordering}).status_code == 200
+
+
+def test_every_sort_order_has_a_column_header_link(client, alice, patient):
+    """A sort the API offers but the page gives no header for is a sort nobody can reach."""
+    from patients.triage import ORDERINGS
+
+    client.force_login(alice)
+    body = client.get(reverse("patients-list")).content.decode()
+    header = body[body.index("<thead") : body.index("</thead>")]
+    linked = set(re.findall(r'href="[^"]*ordering=-?([a-z0-9_]+)', header))
+    assert linked >= set(ORDERINGS), set(ORDERINGS) - linked
 
 
 def test_it_filters_by_flag_type_monitoring_center_and_search(client, alice, center, other_center):
@@ -320,3 +332,21 @@ def test_it_breaks_risk_ties_in_a_stable_order_across_pages(client, alice, cente
         rows = client.get(reverse("api-triage"), {"page": page}).json()["results"]
         seen += [row["id"] for row in rows]
     assert sorted(seen) == sorted(ids) and len(set(seen)) == 30
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL index (CI phase 2)")
+def test_the_gri_order_is_read_from_an_index_without_sorting(alice, center):
+    """``?ordering=gri`` (worst first) can stop after a page: an index gives its exact order."""
+    from accounts.access import patients_visible_to
+    from patients.triage import TriageQuery, triage_list
+
+    for i in range(3):
+        make_patient(f"G{i}", center=center, endocrinologists=[alice])
+    query = triage_list(patients_visible_to(alice), TriageQuery.from_params({"ordering": "gri"}))
+    sql, params = query[:25].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "triage_gri_worst" in plan and "Sort" not in plan, plan

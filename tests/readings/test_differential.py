@@ -8,9 +8,10 @@ sending some of the same instants (stored once), readings from another device on
 and time-zone changes between ingests (each rebuilds the rollups, as a real save does). Each
 device sends runs of at least two hours (split into batches of any size).
 
-Time zones are ones without daylight saving: the rollup rows that triage reads carry no day
-length, so on a 23- or 25-hour local day their active % differs from the raw path's (known,
-reported; not this test's subject).
+The readings run from 29 March 2024 for about ten days, across the European spring-forward
+(31 March: a 23-hour day in London and Bucharest) and Chile's fall-back (7 April: a 25-hour
+day in Santiago), among zones without daylight saving: the rollup path must count each local
+day's real length, as the raw path does.
 """
 
 import datetime as dt
@@ -31,9 +32,16 @@ from readings.parsers import Reading as Record
 from readings.services import readings_ingest
 from tests.conftest import make_patient
 
-START = dt.datetime(2024, 3, 4, tzinfo=dt.UTC)
+START = dt.datetime(2024, 3, 29, tzinfo=dt.UTC)
 STEP = dt.timedelta(minutes=5)
-ZONES = ("UTC", "Asia/Shanghai", "Asia/Kolkata", "America/Bogota", "Asia/Tokyo")
+ZONES = (
+    "Europe/London",
+    "UTC",
+    "Europe/Bucharest",
+    "America/Santiago",
+    "Asia/Shanghai",
+    "Asia/Kolkata",
+)
 KEYS = (
     "readings",
     "days",

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +19,7 @@ from readings.tasks import rebuild_rollups, sweep_uploads
 from tests.readings.helpers import login, plain_csv
 
 DAY = dt.date(2024, 5, 1)
+START = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
 
 
 def add_days(patient, days: int, *, step_minutes=5):
@@ -131,7 +133,8 @@ def test_it_deletes_the_file_of_an_old_failed_upload(patient):
     assert upload.status == Upload.Status.FAILED and upload.file
     path = upload.file.path
     assert uploads_sweep()["files_deleted"] == 0  # kept a while to look into
-    later = timezone.now() + services.FAILED_FILE_KEPT + dt.timedelta(hours=1)
+    kept = dt.timedelta(days=settings.UPLOAD_RETENTION_DAYS)
+    later = timezone.now() + kept + dt.timedelta(hours=1)
     assert uploads_sweep(now=later)["files_deleted"] == 1
     upload.refresh_from_db()
     assert not upload.file
@@ -144,3 +147,44 @@ def test_it_deletes_the_file_of_an_old_failed_upload(patient):
 def test_it_has_a_beat_entry_for_the_sweep(db):
     task = PeriodicTask.objects.get(name="readings: upload sweep")
     assert task.task == "readings.tasks.sweep_uploads" and task.enabled
+
+
+def test_it_takes_over_an_import_whose_worker_went_quiet_and_waits_for_a_live_one(
+    patient, settings
+):
+    """A redelivered process_upload (its first worker was SIGKILLed mid-import) finds the
+    upload "processing": while the import shows signs of life it looks again later (a retry,
+    not "done": the message must outlive a worker that may yet die); once quiet for
+    UPLOAD_STALE_AFTER_SECONDS it imports the file itself, once."""
+    from celery.exceptions import Retry
+
+    from readings.tasks import process_upload
+
+    settings.UPLOAD_STALE_AFTER_SECONDS = 60
+    upload = upload_create(patient=patient, by=None, file=plain_csv(START, 50), filename="a.csv")
+    now = timezone.now()
+    Upload.objects.filter(pk=upload.pk).update(
+        status=Upload.Status.PROCESSING, claimed_at=now, progress_at=now, attempts=1
+    )
+    with pytest.raises(Retry):
+        process_upload(upload.pk)
+    assert Upload.objects.get(pk=upload.pk).status == Upload.Status.PROCESSING
+    quiet = now - dt.timedelta(seconds=61)
+    Upload.objects.filter(pk=upload.pk).update(claimed_at=quiet, progress_at=quiet)
+    process_upload(upload.pk)
+    process_upload(upload.pk)  # and again: nothing more
+    upload.refresh_from_db()
+    assert (upload.status, upload.accepted, upload.attempts) == ("done", 50, 2)
+    assert Reading.objects.filter(patient=patient).count() == 50
+
+
+def test_it_fails_rather_than_retakes_an_upload_past_its_attempts(patient, settings):
+    settings.UPLOAD_STALE_AFTER_SECONDS = 60
+    upload = upload_create(patient=patient, by=None, file=plain_csv(START, 50), filename="a.csv")
+    quiet = timezone.now() - dt.timedelta(minutes=5)
+    Upload.objects.filter(pk=upload.pk).update(
+        status=Upload.Status.PROCESSING, claimed_at=quiet, progress_at=quiet, attempts=2
+    )
+    assert services.upload_process(upload_id=upload.pk) is None
+    assert uploads_sweep()["failed"] == 1
+    assert not Reading.objects.exists()

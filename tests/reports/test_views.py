@@ -1,5 +1,8 @@
 """Report pages: the report, its PDF, the note, Generate now, the unread list, the panel."""
 
+import datetime as dt
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -273,3 +276,35 @@ def test_it_prints_user_text_in_the_pdf_as_text_not_markup(client, alice, report
     assert _images(response.content) == _images(plain)  # no file from the server embedded
     fhir = client.get(reverse("api-reports-fhir", args=[report.pk]))
     assert fhir.status_code == 200
+
+
+def test_it_orders_the_unread_list_by_risk(client, alice, center):
+    """Time below range first, then time below 54, then goals not met; newest among equals.
+    Expected order worked out by hand from each report's figures."""
+    from tests.conftest import make_patient
+
+    def unread(mrn, *, low, very_low, missed=0):
+        patient = make_patient(mrn, center=center, endocrinologists=[alice])
+        goals = [
+            {"key": "in_range_percent", "comparison": ">", "target": 70.0, "value": 50.0}
+        ] * missed
+        report = Report.objects.create(
+            patient=patient,
+            period_start=dt.date(2026, 3, 1),
+            period_end=dt.date(2026, 3, 14),
+            kind="cgm",
+            metrics={"very_low_percent": very_low, "low_percent": low, "in_range_percent": 60},
+            goals=goals,
+        )
+        ReportNotification.objects.create(report=report, user=alice)
+        return report.pk
+
+    highs_only = unread("HIGH", low=0.0, very_low=0.0, missed=3)  # many goals missed, no lows
+    mild = unread("MILD", low=3.0, very_low=0.5)  # below range 3.5 %
+    severe = unread("SEVERE", low=8.6, very_low=1.2)  # below range 9.8 %
+    same_below_more_54 = unread("SAME54", low=1.5, very_low=2.0)  # 3.5 %, more below 54
+    newer_equal = unread("NEWER", low=3.0, very_low=0.5)  # equal to MILD, made later
+    client.force_login(alice)
+    body = client.get(reverse("reports-unread")).content.decode()
+    shown = [int(pk) for pk in re.findall(r'data-report="(\d+)"', body)]
+    assert shown == [severe, same_below_more_54, newer_equal, mild, highs_only]

@@ -17,7 +17,8 @@ from django.utils import timezone
 from accounts.models import CareCenter, User
 from care_plans.demo import seed_plans
 from care_plans.models import CarePlanVersion
-from patients.models import Patient
+from patients.consent import consent_record
+from patients.models import Consent, Patient
 from readings.parsers import Reading
 from readings.services import readings_ingest
 from readings.simulate import CgmProfile, cgm_trace, meter_trace
@@ -154,9 +155,10 @@ class Command(BaseCommand):
                 language=user.language,
                 user=user,
                 care_center=center,
-                consent_given_at=timezone.now(),
             )
             patient.endocrinologists.add(clinician)
+            # Demo patients agreed to care when they registered (the wording of TOPICS).
+            consent_record(patient=patient, topic=Consent.Topic.CARE, given=True, by=user)
             if meter_only:
                 seconds, values, tags = meter_trace(
                     start=start, days=days, tz=tz, mean=130 + (i * 13) % 70, seed=i

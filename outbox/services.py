@@ -1,0 +1,129 @@
+"""A transactional outbox for Celery tasks: deferred work survives a broker that is down.
+
+``task_enqueue(task, *args)`` writes an ``OutboxTask`` row in the caller's transaction and,
+once that transaction commits, sends the task with the row's ``task_id``. If the broker does
+not answer, the caller is not disturbed (an upload still answers 201/202): the row stays
+unsent and ``outbox_dispatch`` sends it later — from the beat task "outbox: dispatch" (every
+minute), from every worker as it starts (``worker_ready``) and from
+``python manage.py dispatch_outbox``. The worker closes the row when the task has run
+(``task_success`` / ``task_failure``); a row sent but never closed within
+``OUTBOX_RESEND_AFTER_SECONDS`` (the broker lost the message: Redis restarted without
+persistence) is sent again. Every task sent this way must be safe to run twice.
+"""
+
+import datetime as dt
+import logging
+import uuid
+
+from celery import current_app
+from django.conf import settings
+from django.db import connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from outbox.models import OutboxTask
+
+logger = logging.getLogger(__name__)
+
+# One quick retry, then give up: the row is the retry (a web request must not wait for Redis).
+SEND_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
+
+
+def task_enqueue(task, *args, **kwargs) -> OutboxTask:
+    """Record ``task(*args, **kwargs)`` now; send it when the current transaction commits."""
+    row = OutboxTask.objects.create(task=task.name, args=list(args), kwargs=kwargs)
+    transaction.on_commit(lambda: _send(row.pk))
+    return row
+
+
+def _claim(row_pk: int, sent_at, now) -> bool:
+    return bool(
+        OutboxTask.objects.filter(pk=row_pk, sent_at=sent_at, done_at=None).update(
+            sent_at=now, sends=F("sends") + 1
+        )
+    )
+
+
+def _send(row_pk: int, *, expected_sent_at=None, now=None) -> bool | None:
+    """Claim the row (conditional update: one sender wins) and publish it.
+
+    True: sent; False: the broker did not answer (the row is left for the dispatcher);
+    None: someone else sent or finished it.
+    """
+    now = now or timezone.now()
+    if not _claim(row_pk, expected_sent_at, now):
+        return None
+    row = OutboxTask.objects.get(pk=row_pk)
+    task = current_app.tasks[row.task]
+    if current_app.conf.task_always_eager:  # unit tests: the task runs here and now
+        task.apply_async(row.args, row.kwargs, task_id=str(row.task_id))
+        return True
+    try:
+        task.apply_async(
+            row.args,
+            row.kwargs,
+            task_id=str(row.task_id),
+            retry=True,
+            retry_policy=SEND_RETRY_POLICY,
+        )
+    except Exception as exc:  # noqa: BLE001  (kombu/redis raise several types; the row retries)
+        logger.warning("outbox %s: %s not sent (%s); kept for later", row.pk, row.task, exc)
+        OutboxTask.objects.filter(pk=row.pk, sent_at=now).update(
+            sent_at=expected_sent_at, last_error=f"not sent: {exc}"[:1000]
+        )
+        return False
+    return True
+
+
+def outbox_dispatch(*, now: dt.datetime | None = None, limit: int = 1000) -> dict:
+    """Send rows never sent, and rows sent long ago but never closed. Safe to run twice.
+
+    Stops at the first row the broker refuses (it is down: the next run tries again).
+    """
+    now = now or timezone.now()
+    resend_before = now - dt.timedelta(seconds=settings.OUTBOX_RESEND_AFTER_SECONDS)
+    rows = (
+        OutboxTask.objects.filter(done_at=None, sends__lt=settings.OUTBOX_MAX_SENDS)
+        .filter(Q(sent_at=None) | Q(sent_at__lt=resend_before))
+        .order_by("pk")
+        .values_list("pk", "sent_at")[:limit]
+    )
+    counts = {"sent": 0, "skipped": 0, "broker_down": False}
+    for pk, sent_at in list(rows):
+        outcome = _send(pk, expected_sent_at=sent_at, now=now)
+        if outcome is False:
+            counts["broker_down"] = True
+            break
+        counts["sent" if outcome else "skipped"] += 1
+    return counts
+
+
+def _close(task_id, error: str = "") -> None:
+    try:
+        key = uuid.UUID(str(task_id))
+    except ValueError:
+        return  # not an outbox task (ids of other tasks are not ours to close)
+    OutboxTask.objects.filter(task_id=key, done_at=None).update(
+        done_at=timezone.now(), last_error=error[:1000]
+    )
+
+
+def on_task_success(sender=None, **kwargs) -> None:
+    """celery ``task_success``: the row's work is done."""
+    _close(getattr(sender.request, "id", None))
+
+
+def on_task_failure(sender=None, task_id=None, exception=None, **kwargs) -> None:
+    """celery ``task_failure``: the task ran and raised; sending it again would not help."""
+    _close(task_id, f"failed: {exception!r}")
+
+
+def on_worker_ready(**kwargs) -> None:
+    """celery ``worker_ready``: a worker coming up (the broker is back) sends what waited."""
+    try:
+        counts = outbox_dispatch()
+        logger.info("outbox dispatched at worker start: %s", counts)
+    except Exception:  # noqa: BLE001  (the database may be away too: beat tries again)
+        logger.warning("outbox: dispatch at worker start failed", exc_info=True)
+    finally:
+        connections.close_all()  # the main process keeps no connection its children share

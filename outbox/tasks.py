@@ -1,0 +1,11 @@
+"""Outbox task: the beat schedule "outbox: dispatch" runs it every minute."""
+
+from celery import shared_task
+
+from outbox.services import outbox_dispatch
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def dispatch_outbox() -> dict:
+    """Send deferred work recorded while the broker was away; safe to run twice."""
+    return outbox_dispatch()

@@ -1,0 +1,84 @@
+"""What a patient consents to, in which words, and what giving or withdrawing does.
+
+Each topic has a current wording with a version; a decision stores both (``Consent.text`` is
+the wording as shown, in the reader's language), so "what did I agree to, and when" has an
+exact answer even after the wording changes. A new wording gets a new version here; the old
+decisions keep theirs.
+
+What a decision does:
+- ``care`` — given: recorded. Withdrawn: recorded and shown to the care team on the patient's
+  workspace and privacy page. Nothing is deleted or hidden: the care team must still be able
+  to read the record they are responsible for. Erasing the data is a separate request that an
+  administrator carries out (``patients.services.patient_erase``).
+- ``follower_apps`` — given when the patient issues a read-scope device token (the box they
+  tick) or here. Withdrawn: every read-scope token of the patient is revoked at once.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.access import audit
+from patients.models import Consent, Patient
+
+TOPICS = {
+    Consent.Topic.CARE: {
+        "version": "2026-11",
+        "text": _(
+            "I agree that my care center and the clinicians on my care team store and use my "
+            "glucose readings, treatments, reports, care plans and visits to look after my "
+            "diabetes. Every look at my record by someone else is logged, and I can see that "
+            "log. I can withdraw this at any time; my data is erased only if I ask for it."
+        ),
+    },
+    Consent.Topic.FOLLOWER_APPS: {
+        "version": "2026-11",
+        "text": _(
+            "I understand that an app with this token can read all my glucose readings, "
+            "treatments and device status until I revoke it."
+        ),
+    },
+}
+
+
+def consent_record(*, patient: Patient, topic: str, given: bool, by) -> Consent:
+    """Record a decision on ``topic`` with the current wording; withdrawing "follower_apps"
+    revokes the patient's read-scope device tokens. Audited (a change to the record)."""
+    from readings.models import DeviceToken
+
+    wording = TOPICS[Consent.Topic(topic)]
+    with transaction.atomic():
+        consent = Consent.objects.create(
+            patient=patient,
+            topic=topic,
+            version=wording["version"],
+            text=str(wording["text"]),
+            given=given,
+            by=by if getattr(by, "pk", None) else None,
+            by_name=getattr(by, "username", "") or "",
+        )
+        revoked = 0
+        if topic == Consent.Topic.FOLLOWER_APPS and not given:
+            revoked = DeviceToken.objects.filter(
+                patient=patient, scope=DeviceToken.Scope.READ, revoked_at=None
+            ).update(revoked_at=timezone.now())
+        what = f"consent {topic} v{consent.version} {'given' if given else 'withdrawn'}"
+        if revoked:
+            what += f", {revoked} read tokens revoked"
+        audit(by, patient, "change", what)
+    return consent
+
+
+def consent_rows(patient: Patient) -> list[dict]:
+    """One row per topic for a page: its wording now and the patient's newest decision."""
+    current = Consent.current_for(patient)
+    return [
+        {
+            "topic": topic,
+            "label": topic.label,
+            "version": wording["version"],
+            "text": wording["text"],
+            "decision": current.get(topic.value),
+        }
+        for topic, wording in TOPICS.items()
+    ]

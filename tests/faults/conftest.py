@@ -1,0 +1,36 @@
+"""Fault-test fixtures: a private Redis broker that the test may stop and start."""
+
+import pytest
+
+from tests.faults.servers import PrivateRedis
+from tests.reports.conftest import load_simulated  # noqa: F401  (fixtures shared with reports)
+from tests.visits.conftest import clinic, follow_up, room  # noqa: F401
+
+
+def _use_broker(app, url: str) -> None:
+    """Point this process's Celery app at ``url`` (its connection pools are made anew)."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+    # Celery prefers the CELERY_BROKER_URL environment variable to ``broker_url``; the write
+    # and read URLs come first.
+    app.conf.broker_write_url = app.conf.broker_read_url = url
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A redis-server of this test's own, and this process sending its messages to it."""
+    from diabetes_center.celery import app
+
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    saved = app.conf.get("broker_write_url"), app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    _use_broker(app, redis.url)
+    try:
+        yield redis
+    finally:
+        _use_broker(app, saved[0])
+        app.conf.task_always_eager = saved[1]
+        redis.stop()

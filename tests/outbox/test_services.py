@@ -1,0 +1,95 @@
+"""The outbox: deferred work recorded with its data, sent on commit, closed by the worker,
+sent again by the dispatcher when it was never sent (broker down) or lost; safe to run twice.
+
+Unit tests run tasks eagerly (tests/settings.py). The broker that is really down, and the
+worker that really closes rows, are in tests/faults/test_redis_down.py."""
+
+import datetime as dt
+
+from django.core.management import call_command
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from outbox.models import OutboxTask
+from outbox.services import outbox_dispatch, task_enqueue
+from outbox.tasks import dispatch_outbox
+from readings.models import Upload
+from readings.services import upload_create
+from readings.tasks import process_upload
+from tests.readings.helpers import plain_csv
+
+START = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
+
+
+def _upload(patient) -> Upload:
+    return upload_create(patient=patient, by=None, file=plain_csv(START, 30), filename="a.csv")
+
+
+def test_it_sends_on_commit_and_the_task_closes_its_row(
+    patient, django_capture_on_commit_callbacks
+):
+    upload = _upload(patient)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        row = task_enqueue(process_upload, upload.pk)
+    assert (row.sent_at, row.done_at, Upload.objects.get(pk=upload.pk).status) == (
+        None,
+        None,
+        "pending",
+    )  # nothing leaves before the commit
+    for callback in callbacks:
+        callback()
+    row.refresh_from_db()
+    assert row.sent_at and row.done_at and row.sends == 1
+    assert Upload.objects.get(pk=upload.pk).status == "done"
+
+
+def test_it_dispatches_rows_never_sent_once_even_when_run_twice(patient):
+    upload = _upload(patient)
+    row = OutboxTask.objects.create(task=process_upload.name, args=[upload.pk])  # broker was down
+    assert outbox_dispatch() == {"sent": 1, "skipped": 0, "broker_down": False}
+    assert outbox_dispatch() == {"sent": 0, "skipped": 0, "broker_down": False}
+    row.refresh_from_db()
+    assert row.done_at and row.sends == 1
+    assert Upload.objects.get(pk=upload.pk).accepted == 30
+
+
+def test_it_sends_again_what_was_sent_long_ago_and_never_closed(patient, settings):
+    settings.OUTBOX_RESEND_AFTER_SECONDS = 600
+    upload = _upload(patient)
+    long_ago = timezone.now() - dt.timedelta(seconds=601)
+    lost = OutboxTask.objects.create(
+        task=process_upload.name, args=[upload.pk], sent_at=long_ago, sends=1
+    )
+    recent = OutboxTask.objects.create(
+        task=process_upload.name, args=[upload.pk], sent_at=timezone.now(), sends=1
+    )
+    assert outbox_dispatch()["sent"] == 1
+    lost.refresh_from_db()
+    recent.refresh_from_db()
+    assert lost.done_at and lost.sends == 2
+    assert recent.done_at is None  # may still be on its way: not sent twice
+    assert Upload.objects.get(pk=upload.pk).status == "done"
+
+
+def test_it_gives_up_after_the_most_sends(patient, settings):
+    settings.OUTBOX_MAX_SENDS = 3
+    OutboxTask.objects.create(task=process_upload.name, args=[1], sends=3)
+    assert outbox_dispatch()["sent"] == 0
+
+
+def test_its_command_and_beat_task_dispatch(patient, capsys):
+    upload = _upload(patient)
+    OutboxTask.objects.create(task=process_upload.name, args=[upload.pk])
+    call_command("dispatch_outbox")
+    assert '"sent": 1' in capsys.readouterr().out
+    assert dispatch_outbox() == {"sent": 0, "skipped": 0, "broker_down": False}  # run twice
+    task = PeriodicTask.objects.get(name="outbox: dispatch")
+    assert task.task == "outbox.tasks.dispatch_outbox" and task.enabled
+    assert task.interval.every == 1 and task.interval.period == "minutes"
+
+
+def test_a_task_with_nothing_left_to_do_closes_its_row(patient):
+    row = OutboxTask.objects.create(task=process_upload.name, args=[987654])  # no such upload
+    outbox_dispatch()
+    row.refresh_from_db()
+    assert row.done_at and row.last_error == ""
