@@ -10,7 +10,8 @@ for routes without a patient:
   ``center``: staff (or a nurse/dietitian, who have staff's access) of the patient's center;
   ``visit-clinician``: the clinician a visit is booked with; ``admin``: an administrator;
 - roles: ``anyone`` (signed out too), ``person`` (any signed-in human), ``patient``,
-  ``endocrinologist``, ``care-staff``;
+  ``endocrinologist``, ``care-staff`` (staff, nurses, dietitians), ``staff`` (that role only),
+  and ``center-staff`` (the staff role, of the target patient's center);
 - credentials of the target patient: ``upload-token``, ``read-token`` (device tokens) and
   ``ns-secret`` (the Nightscout API secret).
 
@@ -32,6 +33,9 @@ from dataclasses import dataclass
 ANYONE, PERSON, PATIENT = "anyone", "person", "patient"
 ENDO, CARE, ADMIN = "endocrinologist", "care-staff", "admin"
 SELF, TEAM, CENTER, VISIT_CLINICIAN = "self", "team", "center", "visit-clinician"
+# Clinic setup is the ``staff`` role's alone (not nurses' or dietitians'): ``staff`` is that
+# role, ``center-staff`` a staff member of the target patient's center.
+STAFF, CENTER_STAFF = "staff", "center-staff"
 UPLOAD_TOKEN, READ_TOKEN, NS_SECRET = "upload-token", "read-token", "ns-secret"
 
 NOBODY: frozenset = frozenset()
@@ -108,6 +112,21 @@ class Route:
 
 def patient(w, t):
     return {"pk": w.patients[t].pk}
+
+
+def setup_item(part: str):
+    """A center's setup row (``rooms``) or a clinician's (``sessions``) in the target's center."""
+
+    def args(w, t):
+        if part == "rooms":
+            return {"part": part, "pk": w.setup[t]["room"]}
+        return {"pk": w.setup[t]["clinician"], "part": part, "item": w.setup[t]["session"]}
+
+    return args
+
+
+def setup_center(w, t):
+    return {"center": w.patients[t].care_center_id}  # admins choose the center; staff: ignored
 
 
 def report(w, t):
@@ -251,6 +270,15 @@ MATRIX: list[Route] = [
         args=patient,
         body=lambda w, t: {"note": "ok"},
     ),
+    Route("patients-privacy", {G: SEES}, args=patient),  # consents: read by who sees them
+    Route(
+        "patients-consent",
+        {P: frozenset({SELF})},
+        args=patient,
+        body=lambda w, t: {"topic": "care", "decision": "give"},
+    ),
+    Route("patients-export-zip", {G: frozenset({SELF, ADMIN})}, args=patient),
+    Route("patients-export-fhir", {G: frozenset({SELF, ADMIN})}, args=patient),
     # --- readings pages: uploads (staff bring files too), the patient's own secrets ----------
     Route(
         "readings-upload", {G: SEES, P: SEES}, args=patient, body=lambda w, t: {"format": "auto"}
@@ -301,6 +329,31 @@ MATRIX: list[Route] = [
     Route("care-plans-history", {G: CLINICAL}, args=patient),
     Route("care-plans-compare", {G: CLINICAL}, args=patient, query=lambda w, t: {"a": 1, "b": 2}),
     # --- visits pages -----------------------------------------------------------------------
+    # Clinic setup: staff of their own center, admins of any (``?center=``); types: admins edit.
+    Route("visits-setup", {G: frozenset({STAFF, ADMIN}), P: frozenset({STAFF, ADMIN})}),
+    Route(
+        "visits-setup-remove",
+        {P: frozenset({CENTER_STAFF, ADMIN})},
+        args=setup_item("rooms"),
+        query=setup_center,
+    ),
+    Route(
+        "visits-setup-clinician",
+        {G: frozenset({CENTER_STAFF, ADMIN}), P: frozenset({CENTER_STAFF, ADMIN})},
+        args=lambda w, t: {"pk": w.setup[t]["clinician"]},
+    ),
+    Route(
+        "visits-setup-clinician-remove",
+        {P: frozenset({CENTER_STAFF, ADMIN})},
+        args=setup_item("sessions"),
+    ),
+    Route("visits-setup-types", {G: frozenset({STAFF, ADMIN}), P: frozenset({ADMIN})}),
+    Route(
+        "visits-setup-type",
+        {G: frozenset({ADMIN}), P: frozenset({ADMIN})},
+        args=lambda w, t: {"pk": w.visit_type.pk},
+        per_patient=False,
+    ),
     Route("visits-calendar", {G: STAFFISH}),
     Route("visits-worklist", {G: STAFFISH}),
     Route(

@@ -51,6 +51,7 @@ from tests.diabetes_center.access_matrix import (
     ANYONE,
     CARE,
     CENTER,
+    CENTER_STAFF,
     ENDO,
     MATRIX,
     METHODS,
@@ -60,6 +61,7 @@ from tests.diabetes_center.access_matrix import (
     READ_TOKEN,
     ROLES,
     SELF,
+    STAFF,
     TEAM,
     UPLOAD_TOKEN,
     VISIT_CLINICIAN,
@@ -91,6 +93,7 @@ class World:
     users: dict  # role → User (people)
     teams: dict  # target → ids of its care team
     credentials: dict  # role → request headers / query (devices, Nightscout secret)
+    setup: dict  # target → ids of a clinician, one of their sessions, a room, of its center
 
 
 def _build_world() -> World:
@@ -164,6 +167,17 @@ def _build_world() -> World:
 
     secret = nightscout_link_rotate(patient=a).api_secret
     assert a.nightscout_link.key == link_a.key
+    # Setup rows in each center: North's are Alice's; South gets a clinician of its own.
+    from visits.models import Availability, Room
+
+    sven = make_user("sven", "endocrinologist", south, first_name="Sven")
+    setup = {}
+    for t, (center, clinician) in {"A": (north, alice), "B": (south, sven)}.items():
+        session = Availability.objects.create(
+            clinician=clinician, center=center, weekday=6, starts=dt.time(7), ends=dt.time(8)
+        )
+        room = Room.objects.create(center=center, name=f"Room {t}")
+        setup[t] = {"clinician": clinician.pk, "session": session.pk, "room": room.pk}
     credentials = {
         "upload token of A": {
             "headers": {"HTTP_AUTHORIZATION": f"Token {upload_key}"},
@@ -195,6 +209,7 @@ def _build_world() -> World:
             t: set(p.endocrinologists.values_list("pk", flat=True)) for t, p in patients.items()
         },
         credentials=credentials,
+        setup=setup,
     )
 
 
@@ -237,6 +252,8 @@ def who(w: World, role: str, target: str | None) -> set[str]:
                 "admin": ADMIN,
             }[user.role]
         )
+        if user.role == "staff":
+            found.add(STAFF)
     if target is None:
         return found
     p = w.patients[target]
@@ -247,6 +264,8 @@ def who(w: World, role: str, target: str | None) -> set[str]:
             found.add(TEAM)
         if user.role in ("staff", "nurse", "dietitian") and user.care_center_id == p.care_center_id:
             found.add(CENTER)
+        if user.role == "staff" and user.care_center_id == p.care_center_id:
+            found.add(CENTER_STAFF)
         if w.clinicians[target].pk == user.pk:
             found.add(VISIT_CLINICIAN)
     elif target == "A":  # every credential in the matrix is patient A's
