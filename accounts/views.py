@@ -108,7 +108,7 @@ def _next_url(request) -> str:
     return reverse("home")
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def two_factor_setup(request):
     """Enrol an authenticator app: a QR code drawn here (no third party sees the secret),
@@ -141,7 +141,7 @@ def two_factor_setup(request):
     return render(request, "accounts/two_factor_setup.html", context)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def two_factor_verify(request):
     """The second step of signing in: a code from the app, or one recovery code."""

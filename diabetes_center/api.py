@@ -53,3 +53,19 @@ def paginated(serializer_class: type[serializers.Serializer]) -> serializers.Ser
             "results": serializer_class(many=True),
         },
     )
+
+
+def keep_fhir_operation_names(endpoints, **kwargs):
+    """drf-spectacular hook: keep the ``$`` of FHIR operation names in the schema's paths.
+
+    It reads a ``path()`` route as a regex and drops an unescaped ``$``, so
+    ``patients/<int:pk>/fhir/$submit-cgm-bundle`` was documented as ``…/fhir/submit-cgm-bundle``,
+    a URL that answers 404 (found by tests/diabetes_center/test_access_matrix.py).
+    """
+    fixed = []
+    for path, path_regex, method, callback in endpoints:
+        for segment in path_regex.split("/"):
+            if segment.startswith("$") and len(segment) > 1:
+                path = path.replace(f"/{segment[1:]}", f"/{segment}")
+        fixed.append((path, path_regex, method, callback))
+    return fixed

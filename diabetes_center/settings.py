@@ -336,6 +336,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # The schema and docs describe every endpoint: for signed-in people only.
     "SERVE_PERMISSIONS": ["accounts.permissions.IsPerson"],
+    "PREPROCESSING_HOOKS": ["diabetes_center.api.keep_fhir_operation_names"],
     "ENUM_NAME_OVERRIDES": {
         "VisitStatusEnum": "visits.models.Visit.Status",
         "UploadStatusEnum": "readings.models.Upload.Status",

@@ -3,7 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as account_views
@@ -27,7 +28,11 @@ urlpatterns = [
         ),
         name="login",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/logout/",
+        auth_views.LogoutView.as_view(http_method_names=["post"]),  # not OPTIONS either
+        name="logout",
+    ),
     path("accounts/preferences/", account_views.preferences, name="preferences"),
     path("accounts/two-factor/", account_views.two_factor_setup, name="two-factor-setup"),
     path("accounts/two-factor/verify/", account_views.two_factor_verify, name="two-factor-verify"),
@@ -111,7 +116,8 @@ urlpatterns = [
         ),
         name="password_reset_complete",
     ),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language switch answers every method; the page's form POSTs to it.
+    path("i18n/setlang/", require_POST(set_language), name="set_language"),
     path("", include("patients.urls")),
     path("", include("readings.urls")),
     path("", include("reports.urls")),
@@ -121,7 +127,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",  # the split view serves its script as a file: no inline script for the CSP
-        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        login_required(
+            # GET only: DRF's OPTIONS answer has no template to render here (a 500).
+            SpectacularSwaggerSplitView.as_view(
+                url_name="api-schema", http_method_names=["get", "head"]
+            )
+        ),
         name="api-docs",
     ),
     path("admin/", admin.site.urls),
