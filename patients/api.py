@@ -2,6 +2,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -16,7 +17,7 @@ from accounts.permissions import IsPerson
 from diabetes_center.api import paginated
 from diabetes_center.http import download_disposition
 from patients import ranking
-from patients.export import export_csv, export_fhir
+from patients.export import export_csv
 from patients.models import Patient
 from patients.serializers import (
     CLINICAL_FIELDS,
@@ -170,23 +171,45 @@ def audit_list(request):
 
 @extend_schema(
     operation_id="patients_export",
-    parameters=[OpenApiParameter("format", str, enum=["csv", "fhir"])],
-    responses={(200, "text/csv"): str, (200, "application/fhir+json"): dict},
+    parameters=[OpenApiParameter("format", str, enum=["csv", "fhir", "zip"])],
+    responses={
+        (200, "text/csv"): str,
+        (200, "application/fhir+json"): dict,
+        (200, "application/zip"): OpenApiTypes.BINARY,
+    },
 )
 @api_view(["GET"])
 @permission_classes([IsPerson])
 def patient_export(request, pk):
-    """All of a patient's readings, as re-importable plain CSV or a FHIR R4 Bundle (streamed)."""
+    """All of a patient's data, streamed (DESIGN §4):
+
+    - ``fhir``: one FHIR R4 Bundle — Patient, an Observation per reading, reports (with their
+      PDFs), care-plan versions, visits, consents and the access log (``patients.data_export``);
+    - ``zip``: the same as CSV files and report PDFs in a ZIP;
+    - ``csv`` (default): the readings alone as plain CSV, the one table a device-file importer
+      reads back unchanged (``patients.export``).
+    """
+    from patients.data_export import export_bundle, export_zip
+
     patient = get_patient_for(request.user, pk)
     fmt = request.query_params.get("format", "csv")
-    if fmt not in ("csv", "fhir"):
-        raise ValidationError({"format": "must be csv or fhir"})
+    if fmt not in ("csv", "fhir", "zip"):
+        raise ValidationError({"format": "must be csv, fhir or zip"})
     audit(request.user, patient, "export", f"all data as {fmt}")
+    now = timezone.now()
     if fmt == "csv":
         response = StreamingHttpResponse(export_csv(patient), content_type="text/csv")
         extension = "csv"
+    elif fmt == "zip":
+        response = StreamingHttpResponse(
+            export_zip(patient, now=now), content_type="application/zip"
+        )
+        extension = "zip"
     else:
-        response = StreamingHttpResponse(export_fhir(patient), content_type="application/fhir+json")
-        extension = "json"
+        site = request.build_absolute_uri("/")
+        response = StreamingHttpResponse(
+            export_bundle(patient, now=now, site=site), content_type="application/fhir+json"
+        )
+        extension = "fhir.json"
     response["Content-Disposition"] = download_disposition(f"{patient.mrn}.{extension}")
     return response

@@ -6,7 +6,6 @@ imported elsewhere in this product unchanged. Both stream: a patient may have ye
 
 import csv
 import io
-import json
 from collections.abc import Iterator
 
 from patients.models import Patient
@@ -91,14 +90,3 @@ def _patient_resource(patient: Patient) -> dict:
             "gender": {"F": "female", "M": "male", "O": "other"}.get(patient.sex, "unknown"),
         },
     }
-
-
-def export_fhir(patient: Patient) -> Iterator[str]:
-    """A FHIR R4 ``Bundle`` (type collection): the Patient, then one Observation per reading."""
-    yield '{"resourceType": "Bundle", "type": "collection", "entry": ['
-    yield json.dumps(_patient_resource(patient))
-    for pk, timestamp, value, kind, device, _, _ in _readings(patient):
-        if kind == "calibration":
-            kind = "smbg"
-        yield ",\n" + json.dumps(_observation(patient, pk, timestamp, value, kind, device))
-    yield "]}\n"

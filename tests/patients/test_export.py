@@ -1,4 +1,5 @@
 import datetime as dt
+import io
 import json
 
 from django.urls import reverse
@@ -60,11 +61,29 @@ def test_it_exports_a_fhir_bundle_with_the_design_loinc_codes(client, alice, pat
     assert bundle["resourceType"] == "Bundle"
     resources = [entry["resource"] for entry in bundle["entry"]]
     assert resources[0]["resourceType"] == "Patient"
-    codes = [r["code"]["coding"][0]["code"] for r in resources[1:]]
+    observations = [r for r in resources if r["resourceType"] == "Observation"]
+    codes = [r["code"]["coding"][0]["code"] for r in observations]
     assert codes == ["99504-3", "99504-3", "41653-7"]
-    assert resources[2]["valueQuantity"]["value"] == 180.0
+    assert observations[1]["valueQuantity"]["value"] == 180.0
+    # All of the patient's data (DESIGN §4): the access log too — alice's export is in it.
+    events = [r for r in resources if r["resourceType"] == "AuditEvent"]
+    assert any("alice" in json.dumps(e) for e in events)
     # Our own FHIR importer reads the export back.
     assert len(list(parse(json.dumps(bundle).encode()).items())) == 3
+
+
+def test_it_exports_everything_as_a_zip_of_csv_files(client, alice, patient):
+    import zipfile
+
+    load(patient)
+    client.force_login(alice)
+    url = reverse("api-patients-export", args=[patient.pk])
+    response = client.get(url, {"format": "zip"})
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    names = set(archive.namelist())
+    assert {"readings.csv", "care_plan_versions.csv", "visits.csv", "access_log.csv"} <= names
+    assert len(archive.read("readings.csv").decode().strip().splitlines()) == 1 + 3
 
 
 def test_it_refuses_other_patients_and_staff(client, patient, other_patient, staff):
