@@ -86,3 +86,28 @@ def sign_in(page, live_server, username, password):
     page.click("button[type=submit].primary")
     page.wait_for_load_state("networkidle")
     assert_accessible(page)
+
+
+def open_all_week_with_a_visit(*, clinician, staff, patient, on):
+    """The patient's center open and ``clinician`` available 00:00–23:00 every day (free slots
+    on every page), and a follow-up booked for the patient at 10:00 UTC on ``on``."""
+    import datetime as dt
+
+    from visits.models import Availability, OpeningHours, VisitType
+    from visits.services import visit_book
+
+    follow_up = VisitType.objects.create(code="follow_up", name="Follow-up", duration_minutes=30)
+    for weekday in range(7):
+        OpeningHours.objects.create(
+            center=patient.care_center, weekday=weekday, opens=dt.time(0), closes=dt.time(23)
+        )
+        Availability.objects.create(
+            clinician=clinician,
+            center=patient.care_center,
+            weekday=weekday,
+            starts=dt.time(0),
+            ends=dt.time(23),
+        )
+    start = dt.datetime.combine(on, dt.time(10), tzinfo=dt.UTC)
+    visit_book(patient=patient, clinician=clinician, visit_type=follow_up, start=start, by=staff)
+    return follow_up

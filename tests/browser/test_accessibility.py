@@ -12,18 +12,14 @@ import pytest
 from care_plans.demo import seed_plans
 from patients.consent import consent_record
 from reports.services import report_generate
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, open_all_week_with_a_visit, sign_in
 from tests.browser.test_care_plan_loop import load_cgm
 from tests.conftest import PASSWORD
 from visits.models import (
-    Availability,
     AvailabilityException,
     ClosedDay,
-    OpeningHours,
     Room,
-    VisitType,
 )
-from visits.services import visit_book
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -72,20 +68,9 @@ def clinic(alice, staff, patient, admin_user):
     seed_plans([patient], [alice])
     report = report_generate(patient_id=patient.pk, period_end=end)
     consent_record(patient=patient, topic="care", given=True, by=patient.user)  # privacy page
-    follow_up = VisitType.objects.create(code="follow_up", name="Follow-up", duration_minutes=30)
-    for weekday in range(7):  # the visits pages with free slots and a booked visit
-        OpeningHours.objects.create(
-            center=patient.care_center, weekday=weekday, opens=dt.time(0), closes=dt.time(23)
-        )
-        Availability.objects.create(
-            clinician=alice,
-            center=patient.care_center,
-            weekday=weekday,
-            starts=dt.time(0),
-            ends=dt.time(23),
-        )
-    tomorrow = dt.datetime.combine(end + dt.timedelta(days=2), dt.time(10), tzinfo=dt.UTC)
-    visit_book(patient=patient, clinician=alice, visit_type=follow_up, start=tomorrow, by=staff)
+    follow_up = open_all_week_with_a_visit(  # free slots and a booked visit on the visits pages
+        clinician=alice, staff=staff, patient=patient, on=end + dt.timedelta(days=2)
+    )
     # The setup pages with a row in each table.
     center = patient.care_center
     room = Room.objects.create(center=center, name="Room 1")

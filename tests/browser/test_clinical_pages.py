@@ -9,11 +9,9 @@ import pytest
 
 from care_plans.demo import seed_plans
 from reports.services import report_generate
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, open_all_week_with_a_visit, sign_in
 from tests.browser.test_care_plan_loop import load_cgm
 from tests.conftest import PASSWORD
-from visits.models import Availability, OpeningHours, VisitType
-from visits.services import visit_book
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,20 +26,9 @@ def clinic(alice, staff, patient):
     seed_plans([patient], [alice])
     report = report_generate(patient_id=patient.pk, period_end=end)
     report.message_set(text="Keep going: fewer lows this fortnight.", by=alice)
-    follow_up = VisitType.objects.create(code="follow_up", name="Follow-up", duration_minutes=30)
-    for weekday in range(7):
-        OpeningHours.objects.create(
-            center=patient.care_center, weekday=weekday, opens=dt.time(0), closes=dt.time(23)
-        )
-        Availability.objects.create(
-            clinician=alice,
-            center=patient.care_center,
-            weekday=weekday,
-            starts=dt.time(0),
-            ends=dt.time(23),
-        )
-    soon = dt.datetime.combine(end + dt.timedelta(days=2), dt.time(10), tzinfo=dt.UTC)
-    visit_book(patient=patient, clinician=alice, visit_type=follow_up, start=soon, by=staff)
+    open_all_week_with_a_visit(  # free slots and a booked visit on the visits pages
+        clinician=alice, staff=staff, patient=patient, on=end + dt.timedelta(days=2)
+    )
     return {"patient": patient.pk, "report": report.pk}
 
 
