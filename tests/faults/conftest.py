@@ -8,9 +8,16 @@ from tests.visits.conftest import clinic, follow_up, room  # noqa: F401
 
 
 def _use_broker(app, url: str) -> None:
-    """Point this process's Celery app at ``url`` (its connection pools are made anew)."""
+    """Point this process's Celery app at ``url`` (its connection pools are made anew).
+
+    kombu keeps producer pools in a registry of its own, keyed by broker URL: closing the app's
+    pool closes the one registered for the old URL too, and without ``pools.reset()`` every
+    later test that sends to that URL meets "Acquire on closed pool"."""
+    from kombu import pools
+
     if app._pool is not None:
         app._pool.force_close_all()
+    pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
     # Celery prefers the CELERY_BROKER_URL environment variable to ``broker_url``; the write
