@@ -32,7 +32,10 @@ SEND_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5
 def task_enqueue(task, *args, **kwargs) -> OutboxTask:
     """Record ``task(*args, **kwargs)`` now; send it when the current transaction commits."""
     row = OutboxTask.objects.create(task=task.name, args=list(args), kwargs=kwargs)
-    transaction.on_commit(lambda: _send(row.pk))
+    # With a real broker, a send that fails after the commit must not turn the committed
+    # request into an error (the row is still there for the dispatcher): robust. Eager (unit
+    # tests, the embedded default) the task runs here, and its errors surface as they would.
+    transaction.on_commit(lambda: _send(row.pk), robust=not current_app.conf.task_always_eager)
     return row
 
 
@@ -54,12 +57,11 @@ def _send(row_pk: int, *, expected_sent_at=None, now=None) -> bool | None:
     if not _claim(row_pk, expected_sent_at, now):
         return None
     row = OutboxTask.objects.get(pk=row_pk)
-    task = current_app.tasks[row.task]
     if current_app.conf.task_always_eager:  # unit tests: the task runs here and now
-        task.apply_async(row.args, row.kwargs, task_id=str(row.task_id))
+        current_app.tasks[row.task].apply_async(row.args, row.kwargs, task_id=str(row.task_id))
         return True
     try:
-        task.apply_async(
+        current_app.tasks[row.task].apply_async(
             row.args,
             row.kwargs,
             task_id=str(row.task_id),
@@ -90,7 +92,12 @@ def outbox_dispatch(*, now: dt.datetime | None = None, limit: int = 1000) -> dic
     )
     counts = {"sent": 0, "skipped": 0, "broker_down": False}
     for pk, sent_at in list(rows):
-        outcome = _send(pk, expected_sent_at=sent_at, now=now)
+        try:
+            outcome = _send(pk, expected_sent_at=sent_at, now=now)
+        except Exception:  # one bad row (a task since renamed…) must not stop the others
+            logger.exception("outbox %s: could not be sent", pk)
+            counts["skipped"] += 1
+            continue
         if outcome is False:
             counts["broker_down"] = True
             break
@@ -98,11 +105,29 @@ def outbox_dispatch(*, now: dt.datetime | None = None, limit: int = 1000) -> dic
     return counts
 
 
+DONE_KEPT = dt.timedelta(days=30)  # closed rows stay this long (to look into), then go
+
+
+def outbox_prune(*, now: dt.datetime | None = None) -> int:
+    """Delete rows closed more than ``DONE_KEPT`` ago; log the rows given up on (sent
+    ``OUTBOX_MAX_SENDS`` times and never closed: their work needs a person). Returns the
+    number deleted."""
+    now = now or timezone.now()
+    deleted, _ = OutboxTask.objects.filter(done_at__lt=now - DONE_KEPT).delete()
+    stuck = OutboxTask.objects.filter(done_at=None, sends__gte=settings.OUTBOX_MAX_SENDS)
+    for pk, task in stuck.values_list("pk", "task")[:100]:
+        logger.error(
+            "outbox %s: %s sent %s times and never done", pk, task, settings.OUTBOX_MAX_SENDS
+        )
+    return deleted
+
+
 def _close(task_id, error: str = "") -> None:
+    """Close the row of this task id, if it is an outbox task (other tasks match no row)."""
     try:
         key = uuid.UUID(str(task_id))
     except ValueError:
-        return  # not an outbox task (ids of other tasks are not ours to close)
+        return  # not a task id at all
     OutboxTask.objects.filter(task_id=key, done_at=None).update(
         done_at=timezone.now(), last_error=error[:1000]
     )

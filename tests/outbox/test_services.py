@@ -93,3 +93,26 @@ def test_a_task_with_nothing_left_to_do_closes_its_row(patient):
     outbox_dispatch()
     row.refresh_from_db()
     assert row.done_at and row.last_error == ""
+
+
+def test_it_deletes_rows_closed_long_ago_and_keeps_open_and_recent_ones(db, settings, caplog):
+    from outbox.services import DONE_KEPT, outbox_prune
+
+    settings.OUTBOX_MAX_SENDS = 3
+    now = timezone.now()
+    old = OutboxTask.objects.create(task="x", done_at=now - DONE_KEPT - dt.timedelta(days=1))
+    recent = OutboxTask.objects.create(task="x", done_at=now - dt.timedelta(days=1))
+    stuck = OutboxTask.objects.create(task="readings.tasks.process_upload", sends=3)
+    assert outbox_prune(now=now) == 1
+    assert set(OutboxTask.objects.values_list("pk", flat=True)) == {recent.pk, stuck.pk}
+    assert not OutboxTask.objects.filter(pk=old.pk).exists()
+    assert f"outbox {stuck.pk}: readings.tasks.process_upload sent 3 times" in caplog.text
+
+
+def test_one_row_that_cannot_be_sent_does_not_stop_the_others(patient):
+    upload = _upload(patient)
+    OutboxTask.objects.create(task="no.such.task", args=[])
+    row = OutboxTask.objects.create(task=process_upload.name, args=[upload.pk])
+    outbox_dispatch()
+    row.refresh_from_db()
+    assert row.done_at and Upload.objects.get(pk=upload.pk).status == "done"
