@@ -198,8 +198,8 @@ class _Devices:
 
 
 def _one_writer_per_patient(patient_id: int) -> None:
-    """Lock the patient's row before writing their readings (PostgreSQL; SQLite has one
-    writer anyway). A rollup rebuild locks that row first too (``rollups_rebuild``): without
+    """Lock the patient's row before writing their readings or rebuilding their rollups
+    (PostgreSQL; SQLite has one writer anyway): imports and rebuilds take it first. Without
     this, an import and a rebuild of one patient each held rows the other needed (rollups,
     the triage entry, the patient row through the readings' foreign key) and PostgreSQL killed
     one of them as a deadlock (found by tests/faults/test_redis_down.py, when the outbox sends
@@ -728,7 +728,8 @@ def rollups_rebuild(*, patient) -> None:
     with transaction.atomic():
         from patients.models import Patient
 
-        patient = Patient.objects.select_for_update().get(pk=patient.pk)
+        _one_writer_per_patient(patient.pk)  # the same lock as an import takes
+        patient = Patient.objects.get(pk=patient.pk)
         DailyRollup.objects.filter(patient=patient).delete()
         for kind in ROLLED_UP_KINDS:
             rows = list(
@@ -1065,10 +1066,6 @@ def _upload_fail(upload: Upload, reason: str) -> Upload:
     return upload
 
 
-STALE_AFTER = dt.timedelta(minutes=10)  # no sign of life for this long: the worker died
-MAX_ATTEMPTS = 2  # a file that killed its worker twice is failed, not retried forever
-
-
 def upload_stale_after() -> dt.timedelta:
     """``UPLOAD_STALE_AFTER_SECONDS`` (default 10 minutes): an import with no progress for
     this long is taken to be dead (its worker was killed) and may be taken over."""
@@ -1100,7 +1097,7 @@ def uploads_sweep(
 
     An upload still "processing" (or "pending") with no sign of life for ``stale_after`` is
     re-queued once (conditional update: two sweeps never both re-queue it) and failed with a
-    reason after ``MAX_ATTEMPTS``. Files no longer needed are deleted
+    reason after ``UPLOAD_MAX_ATTEMPTS``. Files no longer needed are deleted
     (``file_no_longer_needed``): those of failed uploads and of uploads with rejected rows
     ``UPLOAD_RETENTION_DAYS`` after they finished, and any clean import's file left behind.
     Safe to run twice. ``enqueue(upload_id)`` defaults to the task.
