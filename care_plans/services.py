@@ -171,12 +171,10 @@ def targets_from_preset(preset: str) -> dict:
 def _meter_only(patient: Patient) -> bool:
     """Finger-stick readings and no CGM reading on record (a patient with no data yet gets the
     CGM plan: the consensus default)."""
+    if patient.pk is None:
+        return False
     readings = apps.get_model("readings", "Reading").objects.filter(patient=patient)
-    return (
-        patient.pk is not None
-        and readings.filter(kind="smbg").exists()
-        and not readings.filter(kind="cgm").exists()
-    )
+    return readings.filter(kind="smbg").exists() and not readings.filter(kind="cgm").exists()
 
 
 def care_plan_default_content(*, patient: Patient) -> dict:

@@ -34,7 +34,7 @@ from patients.triage import (
     triage_list,
     with_unread,
 )
-from patients.views import PAGE_SIZE
+from patients.views import PAGE_SIZE, _in_language
 
 
 @extend_schema(methods=["GET"], operation_id="patients_list", responses=paginated(PatientOutput))
@@ -195,20 +195,22 @@ def patient_export(request, pk):
     fmt = request.query_params.get("format", "csv")
     if fmt not in ("csv", "fhir", "zip"):
         raise ValidationError({"format": "must be csv, fhir or zip"})
-    audit(request.user, patient, "export", f"all data as {fmt}")
+    # The patient's own download of everything is audited too, as on their page.
+    audit(request.user, patient, "export", f"all data as {fmt}", even_own=fmt != "csv")
     now = timezone.now()
     if fmt == "csv":
         response = StreamingHttpResponse(export_csv(patient), content_type="text/csv")
         extension = "csv"
     elif fmt == "zip":
         response = StreamingHttpResponse(
-            export_zip(patient, now=now), content_type="application/zip"
+            _in_language(export_zip(patient, now=now)), content_type="application/zip"
         )
         extension = "zip"
     else:
         site = request.build_absolute_uri("/")
         response = StreamingHttpResponse(
-            export_bundle(patient, now=now, site=site), content_type="application/fhir+json"
+            _in_language(export_bundle(patient, now=now, site=site)),
+            content_type="application/fhir+json",
         )
         extension = "fhir.json"
     response["Content-Disposition"] = download_disposition(f"{patient.mrn}.{extension}")

@@ -164,7 +164,7 @@ def _care_plan_versions(patient: Patient):
 
     return (
         CarePlanVersion.objects.filter(plan__patient=patient)
-        .select_related("created_by", "plan")
+        .select_related("created_by", "plan__patient")  # care_plans.fhir reads plan.patient
         .order_by("number")
     )
 

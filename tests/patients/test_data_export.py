@@ -274,3 +274,35 @@ def test_it_streams_readings_in_chunks_not_row_by_row(
     with django_assert_max_num_queries(40):
         bundle = json.loads(body(client.get(reverse("patients-export-fhir", args=[patient.pk]))))
     assert len(bundle["entry"]) == 6001
+
+
+def test_the_bundle_costs_the_same_queries_whatever_the_number_of_plan_versions(
+    client, patient, alice
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(patient.user)
+    url = reverse("patients-export-fhir", args=[patient.pk])
+    counts = []
+    for _ in range(2):
+        for n in range(3):
+            care_plan_revise(
+                patient=patient,
+                by=alice,
+                reason=f"v{n}",
+                content=care_plan_default_content(patient=patient),
+            )
+        with CaptureQueriesContext(connection) as queries:
+            body(client.get(url))
+        counts.append(len(queries))
+    assert counts[0] == counts[1]  # 3 versions, then 6: no query per version
+
+
+def test_the_api_audits_the_patients_own_download_of_everything(client, patient):
+    client.force_login(patient.user)
+    url = reverse("api-patients-export", args=[patient.pk])
+    body(client.get(url, {"format": "zip"}))
+    body(client.get(url, {"format": "csv"}))  # the readings table: their own, not audited
+    events = AuditEvent.objects.filter(patient_id=patient.pk, action="export")
+    assert [e.what for e in events] == ["all data as zip"]
