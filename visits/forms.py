@@ -284,6 +284,9 @@ class VisitTypeForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial["roles"] = self.instance.role_list
+            # The code names the type to the worklist (follow_up, urgent), to its translated
+            # label and to API clients: fixed once the type exists.
+            self.fields["code"].disabled = True
 
     def clean_roles(self):
         return ",".join(self.cleaned_data["roles"])

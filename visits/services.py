@@ -233,15 +233,11 @@ def window_epochs_for(
 
 
 class Epoch(Func):
-    """Seconds since 1970 as a float, computed by the database (SQLite's form; PostgreSQL
-    reads packed spans, below)."""
+    """Seconds since 1970 as a float, computed by SQLite (PostgreSQL reads packed spans:
+    ``PackedSpans``)."""
 
     output_field = FloatField()
-    template = "DATE_PART('epoch', %(expressions)s)"
-
-    def as_sqlite(self, compiler, connection, **extra):
-        template = "ROUND((julianday(%(expressions)s) - 2440587.5) * 86400.0, 3)"
-        return self.as_sql(compiler, connection, template=template, **extra)
+    template = "ROUND((julianday(%(expressions)s) - 2440587.5) * 86400.0, 3)"
 
 
 class PackedSpans(Aggregate):
@@ -264,10 +260,12 @@ def _busy_by(visits: QuerySet, key: str) -> dict[int, tuple[np.ndarray, np.ndarr
         sql, params = query.values_list(key, "packed").query.sql_with_params()
         import psycopg  # PostgreSQL only; Django's own cursors are client-side (text)
 
-        connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params, binary=True)
-            rows = cursor.fetchall()
+        # Django's error wrapper, so a lost database is an OperationalError (answered 503).
+        with connection.wrap_database_errors:
+            connection.ensure_connection()
+            with psycopg.Cursor(connection.connection) as cursor:
+                cursor.execute(sql, params, binary=True)
+                rows = cursor.fetchall()
         out = {}
         for value, packed in rows:
             if value is not None:

@@ -291,7 +291,7 @@ def visit_type_edit(request, pk):
     if not request.user.is_admin_role:
         raise PermissionDenied
     visit_type = get_object_or_404(VisitType, pk=pk)
-    form = VisitTypeForm(request.POST or None, instance=visit_type)
+    form = VisitTypeForm(request.POST if request.method == "POST" else None, instance=visit_type)
     if request.method == "POST":
         if form.is_valid():
             form.save()

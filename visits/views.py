@@ -37,7 +37,7 @@ def _center(request) -> CareCenter:
     if request.user.care_center_id:
         return request.user.care_center
     if request.user.is_admin_role:
-        center = CareCenter.objects.filter(pk=request.GET.get("center") or None).first()
+        center = CareCenter.objects.filter(pk=parse_id(request.GET.get("center")) or 0).first()
         center = center or CareCenter.objects.order_by("name").first()
         if center:
             return center

@@ -506,6 +506,23 @@ def test_it_lets_an_admin_change_a_visit_types_duration(
     assert client.get(reverse("visits-setup-type", args=[999999])).status_code == 404
 
 
+def test_a_visit_types_code_is_fixed_once_it_exists(client, admin_user, follow_up):
+    """The worklist books by code (follow_up, urgent): renaming it would orphan it."""
+    client.force_login(admin_user)
+    url = reverse("visits-setup-type", args=[follow_up.pk])
+    data = type_data(name="Follow-up", code="renamed", duration_minutes="30")
+    assert client.post(url, data).status_code == 302
+    assert VisitType.objects.get(pk=follow_up.pk).code == "follow_up"
+    empty = client.post(url, {})  # an empty form is answered with its errors
+    assert empty.status_code == 400 and "This field is required." in empty.content.decode()
+
+
+def test_a_garbage_center_is_ignored_on_the_calendar(client, admin_user, clinic):
+    client.force_login(admin_user)
+    for center in ("abc", "9" * 30, "-1"):
+        assert client.get(reverse("visits-calendar"), {"center": center}).status_code == 200
+
+
 # --- Visit-type names in the viewer's language --------------------------------------------
 
 
