@@ -93,15 +93,22 @@ def _audit(request, center: CareCenter, what: str) -> None:
     audit(request.user, None, AuditEvent.Action.CHANGE, f"visit setup, {center}: {what}")
 
 
-def _booked_on(center: CareCenter, day, clinician: User | None = None) -> int:
-    """Open visits on ``day`` (center's local day), optionally one clinician's."""
+def _booked_on(
+    center: CareCenter, day, clinician: User | None = None, starts=None, ends=None
+) -> int:
+    """Open visits on ``day`` (center's local day), optionally one clinician's, optionally
+    only those overlapping ``starts``–``ends`` (local times: a part-day leave)."""
     tz = services.center_zone(center)
-    start = services.scheduling.to_instant(day, dt.time(0), tz)
-    end = services.scheduling.to_instant(day + dt.timedelta(days=1), dt.time(0), tz)
+    start = services.scheduling.to_instant(day, starts or dt.time(0), tz)
+    end = (
+        services.scheduling.to_instant(day, ends, tz)
+        if ends
+        else services.scheduling.to_instant(day + dt.timedelta(days=1), dt.time(0), tz)
+    )
     visits = Visit.objects.filter(
         center=center,
-        start_at__gte=start,
         start_at__lt=end,
+        end_at__gt=start,
         status__in=[Visit.Status.BOOKED, Visit.Status.CHECKED_IN],
     )
     if clinician is not None:
@@ -120,8 +127,8 @@ def _save(form):
         return None
 
 
-def _warn_booked(request, center, day, clinician=None) -> None:
-    count = _booked_on(center, day, clinician)
+def _warn_booked(request, center, day, clinician=None, starts=None, ends=None) -> None:
+    count = _booked_on(center, day, clinician, starts, ends)
     if count:
         messages.warning(
             request,
@@ -222,7 +229,7 @@ def clinician_setup(request, pk):
                 _audit(request, center, f"added {item._meta.verbose_name} {item}")
                 messages.success(request, _("Saved."))
                 if part == "exceptions" and item.kind != AvailabilityException.Kind.EXTRA:
-                    _warn_booked(request, center, item.date, clinician)
+                    _warn_booked(request, center, item.date, clinician, item.starts, item.ends)
                 url = reverse("visits-setup-clinician", args=[clinician.pk])
                 return redirect(url)
             forms[part] = form

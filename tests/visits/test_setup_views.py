@@ -420,6 +420,27 @@ def test_it_warns_about_visits_booked_during_new_leave(
     assert Visit.objects.get().status == Visit.Status.BOOKED  # staff decide what to do
 
 
+def test_a_part_day_leave_warns_only_about_the_visits_it_overlaps(
+    client, staff, clinic, patient, alice, follow_up, monday
+):
+    services.visit_book(
+        patient=patient, clinician=alice, visit_type=follow_up, start=at(monday, 14), by=staff
+    )
+    client.force_login(staff)
+    url = reverse("visits-setup-clinician", args=[alice.pk])
+    data = {
+        "part": "exceptions",
+        "exceptions-date": monday.isoformat(),
+        "exceptions-kind": "training",
+        "exceptions-starts": "09:00",
+        "exceptions-ends": "10:00",
+    }
+    assert "still booked" not in client.post(url, data, follow=True).content.decode()
+    data.update({"exceptions-date": monday.isoformat(), "exceptions-starts": "13:30"})
+    data["exceptions-ends"] = "14:15"
+    assert "1 visit(s) are still booked" in client.post(url, data, follow=True).content.decode()
+
+
 def test_it_lets_an_admin_set_up_any_clinician(client, admin_user, other_clinician):
     client.force_login(admin_user)
     url = reverse("visits-setup-clinician", args=[other_clinician.pk])
