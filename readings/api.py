@@ -29,7 +29,13 @@ from patients.models import Patient
 from readings import serializers as s
 from readings.forms import declared_too_large, upload_too_large_message
 from readings.models import DeviceToken, Upload
-from readings.services import readings_ingest, upload_create, upload_enqueue, upload_process
+from readings.services import (
+    device_token_issue,
+    readings_ingest,
+    upload_create,
+    upload_enqueue,
+    upload_process,
+)
 
 SYNC_UPLOAD_MAX_BYTES = 5 * 1024 * 1024  # larger files are imported by a Celery worker
 
@@ -230,14 +236,9 @@ def patient_device_tokens(request, pk):
         scope = form.validated_data["scope"]
         if scope == DeviceToken.Scope.READ and patient.user_id != request.user.pk:
             raise PermissionDenied("Only the patient may let an app read their data.")
-        token, key = DeviceToken.issue(
-            patient=patient, name=form.validated_data["name"], scope=scope
+        token, key = device_token_issue(
+            patient=patient, name=form.validated_data["name"], scope=scope, by=request.user
         )
-        audit(request.user, patient, "change", f"device token {token.pk} issued")
-        if scope == DeviceToken.Scope.READ:  # the box the patient ticked is their consent
-            from patients.consent import consent_record
-
-            consent_record(patient=patient, topic="follower_apps", given=True, by=request.user)
         token.key = key
         return Response(s.DeviceTokenIssuedOutput(token).data, status=status.HTTP_201_CREATED)
     tokens = patient.device_tokens.order_by("-created_at", "-pk")

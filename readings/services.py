@@ -1149,6 +1149,22 @@ def upload_enqueue(upload: Upload) -> None:
 # --- Nightscout link ------------------------------------------------------------------------
 
 
+@transaction.atomic
+def device_token_issue(*, patient, name: str, scope: str, by) -> tuple:
+    """Issue a device token, audited; a read token is the patient's consent to share with
+    follower apps, recorded with it (one transaction: no token without its consent).
+    Returns ``(token, plain key)``; the key exists only in this answer."""
+    from accounts.access import audit
+    from patients.consent import consent_record
+    from readings.models import DeviceToken
+
+    token, key = DeviceToken.issue(patient=patient, name=name, scope=scope)
+    audit(by, patient, "change", f"device token {token.pk} issued ({token.scope})")
+    if token.scope == DeviceToken.Scope.READ:  # the box the patient ticked is their consent
+        consent_record(patient=patient, topic="follower_apps", given=True, by=by)
+    return token, key
+
+
 def nightscout_link_ensure(*, patient) -> NightscoutLink:
     """The patient's Nightscout link, created on first use (key and secret are random).
 

@@ -24,6 +24,7 @@ from readings.forms import (
 )
 from readings.models import DeviceToken, Upload
 from readings.services import (
+    device_token_issue,
     nightscout_base_url,
     nightscout_link_ensure,
     nightscout_link_rotate,
@@ -161,14 +162,12 @@ def device_token_new(request, pk):
     if not form.is_valid():
         context = {"patient": patient, "form": form}
         return render(request, "readings/device_token_form.html", context, status=400)
-    token, key = DeviceToken.issue(
-        patient=patient, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"]
+    token, key = device_token_issue(
+        patient=patient,
+        name=form.cleaned_data["name"],
+        scope=form.cleaned_data["scope"],
+        by=request.user,
     )
-    audit(request.user, patient, "change", f"device token {token.pk} issued ({token.scope})")
-    if token.scope == DeviceToken.Scope.READ:  # the box the patient ticked is their consent
-        from patients.consent import consent_record
-
-        consent_record(patient=patient, topic="follower_apps", given=True, by=request.user)
     link = nightscout_link_ensure(patient=patient)
     context = {
         "patient": patient,

@@ -253,3 +253,19 @@ def test_it_refuses_an_upload_over_the_limit_with_json(client, patient, settings
         response = client.post(url, {"file": SimpleUploadedFile("big.csv", b"x" * size)})
         assert response.status_code == code and "larger than" in str(response.json()["detail"])
     assert not Upload.objects.exists()
+
+
+def test_a_read_token_is_issued_with_its_consent_or_not_at_all(patient, monkeypatch):
+    """The token and the consent it stands for are one transaction: no token without it."""
+    import pytest
+
+    from readings.models import DeviceToken
+    from readings.services import device_token_issue
+
+    def refuse(**kwargs):
+        raise RuntimeError("consent could not be stored")
+
+    monkeypatch.setattr("patients.consent.consent_record", refuse)
+    with pytest.raises(RuntimeError):
+        device_token_issue(patient=patient, name="follower", scope="read", by=patient.user)
+    assert not DeviceToken.objects.filter(patient=patient).exists()
