@@ -20,7 +20,7 @@ from decimal import Decimal
 import numpy as np
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Aggregate, BinaryField, FloatField, Func, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -423,6 +423,27 @@ def _window_room(*, visit_type, center, clinician, start, end) -> tuple[bool, in
     return False, None
 
 
+DEADLOCK_RETRIES = 3
+
+
+def _deadlocked(exc: OperationalError) -> bool:
+    """PostgreSQL's 40P01: two bookings of the same time, each checking the exclusion
+    constraints against the other's uncommitted row, wait for each other; the database aborts
+    one. That one is simply tried again (it then meets the other's committed row: 409)."""
+    return getattr(exc.__cause__, "sqlstate", None) == "40P01"
+
+
+def _write_retrying_deadlocks(write):
+    """Run ``write`` (a function doing its writes in ``transaction.atomic()``), again when the
+    database chose it as a deadlock's victim."""
+    for attempt in range(DEADLOCK_RETRIES):
+        try:
+            return write()
+        except OperationalError as exc:
+            if not _deadlocked(exc) or attempt == DEADLOCK_RETRIES - 1:
+                raise
+
+
 def _overlap_name(exc: IntegrityError) -> str | None:
     text = str(exc)
     for name, what in OVERLAP_CONSTRAINTS.items():
@@ -475,7 +496,8 @@ def visit_book(
         start=start,
         end=end,
     )
-    try:
+
+    def write() -> Visit:
         with transaction.atomic():
             visit = Visit.objects.create(
                 patient=patient,
@@ -488,6 +510,10 @@ def visit_book(
                 booked_by=by if by.is_authenticated else None,
             )
             VisitChange.objects.create(visit=visit, by=by, action="booked", new_start=start)
+        return visit
+
+    try:
+        visit = _write_retrying_deadlocks(write)
     except IntegrityError as exc:
         what = _overlap_name(exc)
         if what is None:
@@ -521,7 +547,8 @@ def visit_reschedule(
         end=end,
     )
     old_start = visit.start_at
-    try:
+
+    def write() -> None:
         with transaction.atomic():
             updated = Visit.objects.filter(pk=visit.pk, status=Visit.Status.BOOKED).update(
                 start_at=start,
@@ -536,6 +563,9 @@ def visit_reschedule(
                 visit=visit, by=by, action="moved", old_start=old_start, new_start=start
             )
             _message_on_commit(visit.pk, VisitMessage.Kind.MOVED, start)
+
+    try:
+        _write_retrying_deadlocks(write)
     except IntegrityError as exc:
         what = _overlap_name(exc)
         if what is None:

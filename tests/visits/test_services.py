@@ -305,3 +305,37 @@ def test_it_counts_a_patient_without_a_center_out(alice):
     p = make_patient("NOCENTER", endocrinologists=[alice])
     care_plan_revise(patient=p, by=alice, reason="x", content=care_plan_default_content(patient=p))
     assert services.worklist(user=alice) == []
+
+
+def test_a_deadlock_victims_write_is_tried_again_and_other_errors_are_not():
+    """PostgreSQL aborts one of two bookings whose exclusion checks wait for each other
+    (40P01, seen once in CI's 20-way race): that write is simply run again."""
+    from django.db import OperationalError
+
+    from visits.services import DEADLOCK_RETRIES, _write_retrying_deadlocks
+
+    class Cause(Exception):
+        def __init__(self, sqlstate):
+            self.sqlstate = sqlstate
+
+    def failing(sqlstate, times):
+        calls = []
+
+        def write():
+            calls.append(1)
+            if len(calls) <= times:
+                raise OperationalError("boom") from Cause(sqlstate)
+            return "written"
+
+        return write, calls
+
+    write, calls = failing("40P01", 2)
+    assert _write_retrying_deadlocks(write) == "written" and len(calls) == 3
+    write, calls = failing("40P01", DEADLOCK_RETRIES)
+    with pytest.raises(OperationalError):
+        _write_retrying_deadlocks(write)
+    assert len(calls) == DEADLOCK_RETRIES
+    write, calls = failing("57P01", 1)  # the server went away: not ours to retry
+    with pytest.raises(OperationalError):
+        _write_retrying_deadlocks(write)
+    assert len(calls) == 1
