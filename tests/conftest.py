@@ -85,6 +85,31 @@ def other_patient(center, bob, other_patient_user):
     return make_patient("MRN002", center=center, endocrinologists=[bob], user=other_patient_user)
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fake-now",
+        metavar="ISO",
+        help="run the whole session under a clock that starts at this instant and ticks "
+        "(time-machine), e.g. 2028-02-29T12:00Z: the CI date matrix (scripts/date-matrix). "
+        "A test that sets its own clock still wins.",
+    )
+
+
+def pytest_configure(config):
+    start = config.getoption("--fake-now", default=None)
+    if start:
+        import time_machine
+
+        traveller = time_machine.travel(dt.datetime.fromisoformat(start), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config):
+    start = config.getoption("--fake-now", default=None)
+    return f"fake clock from {start}" if start else None
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``broker`` need a real Celery worker on Redis and PostgreSQL.
 

@@ -5,6 +5,7 @@ import json
 import re
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -17,8 +18,8 @@ from tests.conftest import make_patient
 URL = "/patients/population/"
 
 
-def load(patient, values, count=3600):
-    end = timezone.now().replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
+def load(patient, values, count=3600, end=None):
+    end = end or timezone.now().replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
     readings_ingest(
         patient=patient,
         items=[
@@ -75,12 +76,29 @@ def test_it_shows_admins_every_patient(client, admin_user, patient, other_patien
 
 
 def test_it_counts_months_from_the_rollups(client, alice, center):
+    # Ten days that all fall in last month, whatever today is: a month counts for a patient
+    # from a week of CGM (MIN_MONTH_READINGS). Ten days back from "now" split across two
+    # months in the first week of a month (the suite failed on 6 December).
+    last_month = timezone.localdate().replace(day=1) - dt.timedelta(days=1)
+    end = dt.datetime.combine(last_month.replace(day=20), dt.time(12), tzinfo=dt.UTC)
     patient = make_patient("P3", center=center, endocrinologists=[alice])
-    load(patient, [120, 200], count=288 * 10)
+    load(patient, [120, 200], count=288 * 10, end=end)
     client.force_login(alice)
     page = client.get(URL).content.decode()
     months = figure(page, "monthly-data")["data"]
     assert months and all(0 <= y <= 100 for trace in months for y in trace["y"] if y is not None)
+    assert months[0]["x"] == [last_month.strftime("%Y-%m")]
+
+
+def test_it_counts_a_month_only_from_a_week_of_data(client, alice, center):
+    """Six days at the start of this month and five at the end of the last: neither counts."""
+    with time_machine.travel(dt.datetime(2026, 12, 6, 12, tzinfo=dt.UTC), tick=False):
+        patient = make_patient("P4", center=center, endocrinologists=[alice])
+        load(patient, [120, 200], count=288 * 10)
+        client.force_login(alice)
+        page = client.get(URL).content.decode()
+    assert 'id="monthly-data"' not in page
+    assert "No month has a week of CGM data yet." in page
 
 
 def test_it_reads_with_a_constant_number_of_queries(client, alice, center):
