@@ -4,6 +4,7 @@ import datetime as dt
 import threading
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
@@ -234,14 +235,38 @@ def test_a_meter_only_patient_starts_with_a_finger_stick_schedule_and_no_wear_go
     assert monitoring["mode"] == "cgm" and monitoring["cgm_wear_goal_percent"] == 70
 
 
+def years_ago(today: dt.date, years: int) -> dt.date:
+    """The same day ``years`` earlier; 29 February goes to the 28th in a common year (the
+    test failed on 2028-02-29 with 'day is out of range for month')."""
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:
+        return today.replace(year=today.year - years, day=28)
+
+
 def test_it_starts_people_over_65_from_the_older_preset(db):
     today = timezone.localdate()
-    old = make_patient("O1", diabetes_type="T2", birth_date=today.replace(year=today.year - 70))
+    old = make_patient("O1", diabetes_type="T2", birth_date=years_ago(today, 70))
     assert care_plan_default_content(patient=old)["targets"]["preset"] == "older_high_risk"
     tir = care_plan_default_content(patient=old)["targets"]["goals"][0]
     assert tir["target"] == 50.0
-    just_65 = make_patient("O2", birth_date=today.replace(year=today.year - 65))
+    just_65 = make_patient("O2", birth_date=years_ago(today, 65))
     assert care_plan_default_content(patient=just_65)["targets"]["preset"] == "standard"
+
+
+@pytest.mark.parametrize(
+    ("today", "preset"),
+    [
+        # Born on 29 February 1960: 65 until the end of February 2026, 66 from 1 March (the
+        # birthday of a leap-day child falls on 1 March in a common year, as in UK law).
+        (dt.date(2026, 2, 28), "standard"),
+        (dt.date(2026, 3, 1), "older_high_risk"),
+    ],
+)
+def test_it_ages_a_leap_day_birthday_on_the_first_of_march(db, today, preset):
+    with time_machine.travel(dt.datetime.combine(today, dt.time(12), tzinfo=dt.UTC), tick=False):
+        person = make_patient("L1", diabetes_type="T2", birth_date=dt.date(1960, 2, 29))
+        assert care_plan_default_content(patient=person)["targets"]["preset"] == preset
 
 
 # --- revising -----------------------------------------------------------------------------

@@ -1,8 +1,10 @@
+import datetime as dt
 import hashlib
 import json
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import call_command
 
 from readings.models import DeviceToken, NightscoutDeviceStatus, Reading, Treatment
@@ -94,6 +96,9 @@ def test_it_answers_entries_json_newest_first_with_count_and_find(client, link):
     assert len(client.get(url(link, "api/v1/entries.json"), **secret).json()) == 6  # default 10
 
 
+# The fixture's readings run from 2026-03-31 to 2026-04-05 20:30 UTC: before that they are
+# "in the future" and refused, as they should be, so the test sets its clock to the day after.
+@time_machine.travel(dt.datetime(2026, 4, 6, 12, tzinfo=dt.UTC), tick=True)
 def test_it_serves_the_nightscout_fixture_back(client, link):
     secret = {"HTTP_API_SECRET": sha1(link.api_secret)}
     body = (DEVICES / "nightscout" / "cgm_format__nightscout_entries.json").read_bytes()

@@ -2,6 +2,7 @@
 never stale after a move or a cancellation, safe to run twice."""
 
 import datetime as dt
+import zoneinfo
 
 import pytest
 from django.core import mail
@@ -77,7 +78,9 @@ def test_it_tells_the_patient_about_a_move_and_a_cancellation(
     kinds = dict(VisitMessage.objects.values_list("kind", "status"))
     assert kinds == {"moved": "sent", "cancelled": "sent"}
     assert [m.subject for m in mail.outbox] == ["Visit moved", "Visit cancelled"]
-    assert "11:00" in mail.outbox[0].body  # the new time, in the patient's zone (UTC)
+    # The new time, in the patient's zone (UTC): 11:00 London is 11:00 UTC in winter and
+    # 10:00 in summer (the test assumed GMT and failed from the end of March).
+    assert at(monday, 11).astimezone(dt.UTC).strftime("%H:%M") in mail.outbox[0].body
     # A reminder for the cancelled visit is skipped, even if a task for it arrives later.
     assert tasks.send_visit_message(visit.pk, "reminder", at(monday, 11).isoformat()) == "skipped"
 
@@ -118,4 +121,6 @@ def test_it_sends_each_clinician_tomorrows_list_once(clinic, patient, alice, fol
     assert tasks.send_clinician_day_lists() == 1
     assert tasks.send_clinician_day_lists() == 0
     assert DayListSent.objects.count() == 1 and len(mail.outbox) == 1
-    assert patient.name in mail.outbox[0].body and "10:00" in mail.outbox[0].body
+    # The clinician's list is in the center's zone: 10:00 UTC is 10:00 or 11:00 in London.
+    local = start.astimezone(zoneinfo.ZoneInfo("Europe/London")).strftime("%H:%M")
+    assert patient.name in mail.outbox[0].body and local in mail.outbox[0].body
