@@ -104,7 +104,7 @@ class User(AbstractUser):
 
 class AuditEventQuerySet(models.QuerySet):
     """The audit trail is append-only: the ORM refuses bulk changes (PostgreSQL refuses them
-    too, with a trigger; see migration 0003)."""
+    too: a trigger, migration 0004, and the app role's grants, ``accounts/db_roles.py``)."""
 
     def update(self, **kwargs):
         raise PermissionError("The audit trail is append-only.")

@@ -1,7 +1,11 @@
-"""Fault-test fixtures: a private Redis broker that the test may stop and start."""
+"""Fault-test fixtures: a private Redis broker that the test may stop and start, and the
+app's database role for the workers (production's: README, "Production")."""
+
+from collections.abc import Iterator
 
 import pytest
 
+from tests.accounts import app_role as roles
 from tests.faults.servers import PrivateRedis
 from tests.reports.conftest import load_simulated  # noqa: F401  (fixtures shared with reports)
 from tests.visits.conftest import clinic, follow_up, room  # noqa: F401
@@ -41,3 +45,11 @@ def private_redis(tmp_path):
         _use_broker(app, saved[0])
         app.conf.task_always_eager = saved[1]
         redis.stop()
+
+
+@pytest.fixture
+def app_role(transactional_db) -> Iterator[roles.AppRole]:
+    """The app role on the test database (``db_roles --apply``), dropped afterwards: workers
+    connect with its ``url`` as production's do, while the test itself stays the owner."""
+    with roles.app_role() as role:
+        yield role

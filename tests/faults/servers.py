@@ -112,8 +112,8 @@ class PrivatePostgres:
                 _require("runuser (to run PostgreSQL as the postgres user)")
             shutil.chown(self.dir, "postgres", "postgres")
 
-    def url(self, name: str = "postgres") -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+    def url(self, name: str = "postgres", user: str = "postgres") -> str:
+        return f"postgres://{user}@127.0.0.1:{self.port}/{name}"
 
     def _run(self, *command: str, timeout: float = 120) -> None:
         prefix = ["runuser", "-u", "postgres", "--"] if self.as_root else []

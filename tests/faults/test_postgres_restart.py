@@ -3,9 +3,11 @@ upload that was acknowledged has all its readings; every other one got a 503 wit
 Retry-After, never an "accepted" it did not keep, and never a 500.
 
 The database is a private cluster of this test's own (tests/faults/servers.py), never the
-shared server. The site runs under gunicorn in production mode (``DEBUG=0``: the real error
-handler and connection handling answer); the client (tests/faults/upload_driver.py) signs in
-and uploads over HTTP.
+shared server, set up with production's two roles (README, "Production"): the owner runs
+``migrate`` and ``db_roles --apply``; the site connects as the app role that makes, which is
+no superuser and may not empty the audit trail. The site runs under gunicorn in production
+mode (``DEBUG=0``: the real error handler and connection handling answer); the client
+(tests/faults/upload_driver.py) signs in and uploads over HTTP.
 """
 
 import datetime as dt
@@ -27,6 +29,7 @@ from tests.faults.upload_driver import Driver
 pytestmark = [pytest.mark.broker]
 ROOT = Path(__file__).resolve().parents[2]
 ACKNOWLEDGED = {"batch": (200,), "api_file": (201,), "page_file": (302,)}
+OWNER, APP = "dc_owner", "dc_app"  # the cluster is this test's own: fixed names are safe
 
 
 @pytest.fixture
@@ -36,7 +39,9 @@ def cluster():
         pg.init()
         pg.start()
         with psycopg.connect(pg.url(), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE dc")
+            # The owner may create the app role (CREATEROLE) and is no superuser.
+            conn.execute(f"CREATE ROLE {OWNER} LOGIN CREATEROLE")
+            conn.execute(f"CREATE DATABASE dc OWNER {OWNER}")
         yield pg
     finally:
         pg.destroy()
@@ -52,6 +57,16 @@ def _server(env: dict, port: int, log: Path) -> subprocess.Popen:
         )  # fmt: skip
 
 
+def _users_connected(cluster) -> set[str]:
+    """The roles of the site's open connections to the database."""
+    with psycopg.connect(cluster.url("dc")) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT usename FROM pg_stat_activity"
+            " WHERE datname = 'dc' AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return {user for (user,) in rows}
+
+
 def _wait_for_answers(driver: Driver, count: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while len(driver.answers) < count:
@@ -64,7 +79,7 @@ def test_it_keeps_every_acknowledged_upload_across_postgres_restarts(cluster, tm
     port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": cluster.url("dc"),
+        "DATABASE_URL": cluster.url("dc", user=APP),
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DEBUG": "0",  # production mode: the real error handlers answer
         "SECRET_KEY": "fault-test-only",
@@ -76,7 +91,11 @@ def test_it_keeps_every_acknowledged_upload_across_postgres_restarts(cluster, tm
         "CELERY_TASK_ALWAYS_EAGER": "1",
     }
     run = {"cwd": ROOT, "env": env, "check": True, "timeout": 180, "capture_output": True}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], **run)
+    as_owner = {**run, "env": {**env, "DATABASE_URL": cluster.url("dc", user=OWNER)}}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], **as_owner)
+    subprocess.run(
+        [sys.executable, "manage.py", "db_roles", "--app-role", APP, "--apply"], **as_owner
+    )
     people = json.loads(
         subprocess.run([sys.executable, "-m", "tests.faults.upload_driver"], **run).stdout
     )
@@ -95,6 +114,7 @@ def test_it_keeps_every_acknowledged_upload_across_postgres_restarts(cluster, tm
                 time.sleep(0.5)
         driver.start()
         _wait_for_answers(driver, 9)
+        assert _users_connected(cluster) == {APP}  # the site works as the app role
         cluster.restart("immediate")  # a crash and recovery under the open connections
         _wait_for_answers(driver, len(driver.answers) + 9)
         cluster.stop("fast")  # an outage of a few seconds: requests keep coming

@@ -4,7 +4,8 @@ The broker is a private redis-server (tests/faults/servers.py) that the test sto
 shared one is never touched. While it is down, the API upload (202), the upload page (302),
 a time-zone change (rollups rebuilt in a task) and a cancelled visit (a message in a task)
 all answer at once: their work waits in the outbox (``outbox.services``). Then Redis comes
-back, a worker starts, sends what waited (``worker_ready``) and does it.
+back, a worker starts (as the app role, ``db_roles``), sends what waited (``worker_ready``)
+and does it.
 """
 
 import datetime as dt
@@ -29,7 +30,7 @@ ROWS = 600
 
 
 def test_it_accepts_work_with_redis_down_and_does_it_when_redis_is_back(
-    private_redis, client, alice, patient, clinic, follow_up, tmp_path, monkeypatch
+    private_redis, app_role, client, alice, patient, clinic, follow_up, tmp_path, monkeypatch
 ):
     # Files above this size go to a worker: the path that needs the broker.
     monkeypatch.setattr(readings.api, "SYNC_UPLOAD_MAX_BYTES", 1000)
@@ -73,7 +74,9 @@ def test_it_accepts_work_with_redis_down_and_does_it_when_redis_is_back(
     assert waiting.count() == 4
 
     private_redis.start()
-    worker = Worker("celery", tmp_path, "back", CELERY_BROKER_URL=private_redis.url)
+    worker = Worker(
+        "celery", tmp_path, "back", CELERY_BROKER_URL=private_redis.url, DATABASE_URL=app_role.url
+    )
     try:
         worker.wait_for("ready.")
         wait_until(

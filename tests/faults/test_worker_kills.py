@@ -14,6 +14,7 @@ Redis redelivers it after the visibility timeout, here 8 s; a pool process kille
 its task requeued by the worker at once), and tasks that are safe to run
 twice (a report's unique period, a message's claim with a lease, an upload's claim that a
 redelivered task takes over once the import has been silent for ``UPLOAD_STALE_AFTER_SECONDS``).
+The workers connect as the app role (``db_roles``), as in production.
 """
 
 import datetime as dt
@@ -77,7 +78,7 @@ def _settled(patients, uploads, visits) -> bool:
 
 
 def test_it_loses_and_repeats_nothing_when_workers_are_killed_again_and_again(
-    private_redis, center, alice, clinic, follow_up, load_simulated, tmp_path
+    private_redis, app_role, center, alice, clinic, follow_up, load_simulated, tmp_path
 ):
     patients = [make_patient(f"KILL{i}", center=center, endocrinologists=[alice]) for i in range(2)]
     for i, p in enumerate(patients):
@@ -114,7 +115,7 @@ def test_it_loses_and_repeats_nothing_when_workers_are_killed_again_and_again(
             task_enqueue(generate_report, p.pk)  # a repeat: the period's report is made once
     more_work(0)
 
-    env = {**WORKER_ENV, "CELERY_BROKER_URL": private_redis.url}
+    env = {**WORKER_ENV, "CELERY_BROKER_URL": private_redis.url, "DATABASE_URL": app_role.url}
     rng = random.Random()
     kills, workers = [], []
     worker = None
