@@ -101,6 +101,14 @@ PRESETS: dict[str, dict] = {
     },
 }
 
+# The consensus range goals and the plan-range metric each is read from when the plan's range
+# is not 70-180 (evaluate_metrics; accounts.display labels them with the plan's limits).
+PLAN_RANGE_KEYS = {
+    "in_range_percent": "in_target_percent",
+    "below_70_percent": "below_target_percent",
+    "above_180_percent": "above_target_percent",
+}
+
 _COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
@@ -142,7 +150,15 @@ def evaluate_metrics(metrics: dict, targets: dict | str, times=None, values=None
     """Each goal of `targets` (a preset name or dict) against `metrics` -> list of results.
 
     Range goals (in/below/above target) need `values` (mg/dL) when the range is not 70-180;
-    for 70-180 they come from the band percents. A goal whose value is missing has met=None.
+    for 70-180 they come from the band percents. With `values` and a range other than 70-180,
+    the consensus keys (``in_range_percent``, ``below_70_percent``, ``above_180_percent``) are
+    read against the plan's range too (``PLAN_RANGE_KEYS``). A goal whose value is missing has
+    met=None.
+
+    >>> [g["value"] for g in evaluate_metrics({"in_range_percent": 100.0}, {"range_low": 70,
+    ...     "range_high": 141, "goals": [{"key": "in_range_percent", "comparison": ">",
+    ...     "target": 70}]}, values=[100, 150, 160, 120])]
+    [50.0]
     """
     preset = PRESETS[targets] if isinstance(targets, str) else targets
     known = _derived(metrics)
@@ -153,6 +169,11 @@ def evaluate_metrics(metrics: dict, targets: dict | str, times=None, values=None
         known.setdefault("in_target_percent", known.get("in_range_percent"))
         known.setdefault("below_target_percent", known.get("below_70_percent"))
         known.setdefault("above_target_percent", known.get("above_180_percent"))
+    if (low, high) != (c.LOW_BELOW, c.HIGH_ABOVE) and known.get("in_target_percent") is not None:
+        # A plan with its own range reads its range goals against that range, as triage ranks
+        # them: "time in range" of a 70-141 plan is 70-141, not the consensus 70-180.
+        for key, own in PLAN_RANGE_KEYS.items():
+            known[key] = known[own]
     results = []
     for goal in preset["goals"]:
         value = known.get(goal["key"])

@@ -17,10 +17,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import display
 from care_plans.services import care_plan_current, targets_of_version
 from glycemia.agp import agp
 from glycemia.metrics import cgm_metrics
-from glycemia.targets import evaluate_metrics
+from glycemia.targets import band_rows, evaluate_metrics, range_percents
 from glycemia.units import MMOL_L, from_mg_dl
 from patients import ranking
 from patients.models import Patient, TriageEntry
@@ -63,14 +64,16 @@ def overview(patient: Patient, *, unit: str) -> dict:
             full=False,
         )
         metrics["agp"] = agp(times.astype("datetime64[ns]"), values, tz=patient.timezone)
-        goals = evaluate_metrics(metrics, targets, values=values)
+        low, high = targets.get("range_low", 70), targets.get("range_high", 180)
+        metrics.update(range_percents(values, low, high))
+        goals = display.goal_rows(evaluate_metrics(metrics, targets, values=values), targets, unit)
         window = {
             "unit": unit,
             "range_low": targets.get("range_low", 70),
             "range_high": targets.get("range_high", 180),
         }
         agp_figure = figures.agp(metrics, **window)
-        tir_figure = figures.tir_bar(metrics)
+        tir_figure = figures.tir_bar(band_rows(metrics, targets))
     entry = TriageEntry.objects.filter(pk=patient.pk).select_related("reviewed_by").first()
     report = (
         Report.objects.filter(patient=patient)

@@ -20,6 +20,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from glycemia import display
+from glycemia.targets import band_rows
 from glycemia.units import MMOL_L, from_mg_dl
 
 COLOURS = {
@@ -91,22 +93,32 @@ def _target_rect(unit: str, low: float, high: float, **where) -> dict:
     }
 
 
-def tir_bar(metrics: dict) -> dict:
-    """One stacked bar of the five bands, very low at the bottom."""
+def report_bands(report) -> list[dict]:
+    """The five bands of a report in its plan's range (``glycemia.targets.band_rows``): the
+    stored metrics, completed by the goals' plan-range values for reports made before the
+    metrics carried them."""
+    goal_values = {g["key"]: g["value"] for g in report.goals if g.get("value") is not None}
+    return band_rows({**goal_values, **report.metrics}, report.targets or {})
+
+
+def tir_bar(bands: list[dict]) -> dict:
+    """One stacked bar of the five bands of ``band_rows`` (the plan's own range), very low
+    at the bottom; label and hover show the same rounded value (``glycemia.display``)."""
     labels = band_labels()
     data = []
-    for band, key in BAND_KEYS:
-        value = metrics.get(key) or 0.0
+    for row in reversed(bands):
+        value = row["percent"] or 0.0
+        text = display.percent(row["percent"])
         data.append(
             {
                 "type": "bar",
                 "x": [""],
                 "y": [max(value, 0.6)],  # a sliver stays visible for 0 %
-                "name": labels[band],
-                "marker": {"color": COLOURS[band]},
-                "text": [f"{value:.0f} %"],
+                "name": labels[row["band"]],
+                "marker": {"color": COLOURS[row["band"]]},
+                "text": [text],
                 "textposition": "inside",
-                "hovertemplate": f"{labels[band]}: {value:.1f} %<extra></extra>",
+                "hovertemplate": f"{labels[row['band']]}: {text}<extra></extra>",
             }
         )
     layout = _layout(
@@ -284,7 +296,7 @@ def report_figures(report, *, unit: str) -> dict:
     }
     if report.is_cgm:
         return {
-            "tir": tir_bar(report.metrics),
+            "tir": tir_bar(report_bands(report)),
             "agp": agp(report.metrics, **window),
             "daily": daily_profiles(report.metrics, **window),
         }

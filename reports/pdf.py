@@ -19,6 +19,8 @@ from xml.sax.saxutils import escape
 
 import matplotlib
 
+from accounts import display as display_layer
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -345,7 +347,7 @@ def _cgm_section(report, *, unit, low, high, table, h2, base, small, paragraph) 
         rows.append([_("Coefficient of variation (CV)"), shown.get("cv_percent", "—"), "", ""])
     rows.append(
         [
-            Paragraph(wording.tight_range_label(unit), base),
+            Paragraph(display_layer.tight_range_label(unit), base),
             shown.get("tight_range_percent", "—"),
             "",
             "",

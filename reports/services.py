@@ -39,7 +39,13 @@ from glycemia.daily import daily_stats, day_night_split, hourly_stats
 from glycemia.meter import meter_metrics
 from glycemia.metrics import cgm_metrics
 from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, clean_series, local_ns
-from glycemia.targets import PRESETS, evaluate_meter, evaluate_metrics, sufficiency
+from glycemia.targets import (
+    PRESETS,
+    evaluate_meter,
+    evaluate_metrics,
+    range_percents,
+    sufficiency,
+)
 from patients.models import Patient
 from readings.models import DailyRollup, Reading
 from reports import patterns as found
@@ -195,6 +201,9 @@ def cgm_content(t, v, *, tz: str, start: dt.date, end: dt.date, targets: dict) -
     )
     metrics["sufficient"] = verdict["sufficient"]
     metrics["sufficient_days_required"] = verdict["required_days"]
+    # The plan's own range (pregnancy 63-140, a clinician's 70-141): the time-in-ranges bar
+    # and the goals read the same numbers (glycemia.targets.band_rows).
+    metrics.update(range_percents(v, targets.get("range_low", 70), targets.get("range_high", 180)))
     goals = evaluate_metrics(metrics, targets, values=v)
     minute, day = _local_parts(t, tz)
     starts = [e["start"] for e in metrics["hypo_events"]]

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from accounts import display as display_layer
 from accounts.access import audit, audit_many, get_patient_for
 from diabetes_center.http import download_disposition
 from glycemia import display
@@ -76,8 +77,8 @@ def report_context(report: Report, user, unit: str) -> dict:
         "shown": wording.metric_texts(report, unit),
         "shown_to_patient": user.is_patient,
         "has_cv_goal": any(g["key"] == "cv_percent" for g in report.goals),
-        "tight_label": wording.tight_range_label(unit),
-        "targets_label": wording.targets_label(targets),
+        "tight_label": display_layer.tight_range_label(unit),
+        "targets_label": display_layer.targets_label(targets),
         "targets": targets,
         "patterns": [{**f, "wording": wording.pattern_text(f, unit)} for f in report.patterns],
         "comparison": wording.comparison_rows(report, unit),
@@ -188,7 +189,7 @@ def reports_unread(request):
     notes = notifications_by_risk(request.user)
     for note in notes:
         note.goal_labels = [
-            wording.goal_label({"key": key}, note.report.targets or {}, _unit(request))
+            display_layer.goal_label(key, note.report.targets or {}, _unit(request))
             if not key.endswith("_mean_mg_dl")
             else wording.meal_words(key)
             for key in note.risk["missed"]

@@ -12,9 +12,10 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from accounts import display as display_layer
 from glycemia import display
 from glycemia.compare import GLUCOSE_KEYS, compare_periods
-from glycemia.targets import band_rows, sufficiency
+from glycemia.targets import sufficiency
 
 
 def glucose_text(mg_dl: float, unit: str) -> str:
@@ -67,76 +68,10 @@ def pattern_text(finding: dict, unit: str = "mg/dL") -> str:
     return finding.get("text", "")
 
 
-def goal_label(goal: dict, targets: dict, unit: str) -> str:
-    """'Time in range (TIR) 70–180 mg/dL', 'Time below 3.5 mmol/L (TBR)': the reader's unit,
-    after the threshold, the plan's own range."""
-    low, high = targets.get("range_low", 70), targets.get("range_high", 180)
-    key = goal["key"]
-
-    def below(v):
-        return _("Time below %(v)s (TBR)") % {"v": display.glucose(v, unit)}
-
-    def above(v):
-        return _("Time above %(v)s (TAR)") % {"v": display.glucose(v, unit)}
-
-    labels = {
-        "in_range_percent": lambda: (
-            _("Time in range (TIR) %(range)s") % {"range": display.glucose_range(70, 180, unit)}
-        ),
-        "in_target_percent": lambda: (
-            _("Time in range (TIR) %(range)s") % {"range": display.glucose_range(low, high, unit)}
-        ),
-        "below_70_percent": lambda: below(70),
-        "below_target_percent": lambda: below(low),
-        "very_low_percent": lambda: below(54),
-        "low_percent": lambda: (
-            _("Time %(range)s (TBR)") % {"range": display.glucose_range(54, 69, unit)}
-        ),
-        "above_180_percent": lambda: above(180),
-        "above_target_percent": lambda: above(high),
-        "high_percent": lambda: (
-            _("Time %(range)s (TAR)") % {"range": display.glucose_range(181, 250, unit)}
-        ),
-        "very_high_percent": lambda: above(250),
-        "tight_range_percent": lambda: tight_range_label(unit),
-        "cv_percent": lambda: _("Coefficient of variation (CV)"),
-    }
-    return labels[key]() if key in labels else goal.get("label", key)
-
-
-def tight_range_label(unit: str) -> str:
-    return _("Time in tight range %(range)s") % {"range": display.glucose_range(70, 140, unit)}
-
-
-def targets_label(targets: dict) -> str:
-    """The plan's preset in the reader's language ('Pregnancy, type 1', 'Custom')."""
-    from glycemia.targets import PRESETS
-
-    preset = targets.get("preset") or next(
-        (k for k, v in PRESETS.items() if v["label"] == targets.get("label")), None
-    )
-    return {
-        "standard": _("Type 1 / type 2 diabetes"),
-        "older_high_risk": _("Older / high-risk"),
-        "pregnancy_t1": _("Pregnancy, type 1"),
-    }.get(preset, _("Custom"))
-
-
 def goal_rows(report, unit: str) -> list[dict]:
     """The goals table: label, value and goal as shown, and met / not met decided on the shown
     value (``display.goal_met``), so "4.0 %, goal < 4 %" reads "not met"."""
-    targets = report.targets or {}
-    return [
-        {
-            **goal,
-            "label": goal_label(goal, targets, unit),
-            "value_text": display.percent(goal["value"]),
-            "goal_text": display.goal_text(goal["comparison"], goal["target"]),
-            "met": display.goal_met(goal["value"], goal["comparison"], goal["target"]),
-        }
-        for goal in report.goals
-        if "comparison" in goal  # finger-stick goals are meter_goal_rows'
-    ]
+    return display_layer.goal_rows(report.goals, report.targets or {}, unit)
 
 
 def _goal_values(report) -> dict:
@@ -146,10 +81,10 @@ def _goal_values(report) -> dict:
 def band_legend(report, unit: str) -> list[dict]:
     """The time-in-ranges bar's legend in the plan's own range and goals, top band first:
     ``{"band", "label", "range", "percent", "goal"}`` (goal text or "")."""
-    from reports.figures import COLOURS, band_labels
+    from reports.figures import COLOURS, band_labels, report_bands
 
     labels = band_labels()
-    rows = band_rows({**report.metrics, **_goal_values(report)}, report.targets or {})
+    rows = report_bands(report)
     out = []
     for row in rows:
         low, high = row["low"], row["high"]
@@ -274,7 +209,7 @@ def zone_text(report) -> str:
 def metric_label(key: str, unit: str = "mg/dL") -> str:
     return {
         "in_range_percent": _("Time in range (TIR)"),
-        "tight_range_percent": tight_range_label(unit),
+        "tight_range_percent": display_layer.tight_range_label(unit),
         "very_low_percent": _("Very low"),
         "low_percent": _("Low"),
         "high_percent": _("High"),
@@ -382,13 +317,13 @@ HIGH_KEYS = ("very_high_percent", "above_180_percent", "above_target_percent", "
 
 def _lay_name(key: str, targets: dict, unit: str) -> tuple[str, str]:
     """(what it is, a one-line explanation) in plain words."""
-    low, high = targets.get("range_low", 70), targets.get("range_high", 180)
+    # The plan's range is the range of its range goals (accounts.display.goal_label).
+    low, high = display_layer.plan_range(targets)
     if key in ("in_range_percent", "in_target_percent"):
-        lo, hi = (70, 180) if key == "in_range_percent" else (low, high)
         return (
             _("Time in your target range"),
             _("The share of the day your glucose was between %(range)s.")
-            % {"range": display.glucose_range(lo, hi, unit)},
+            % {"range": display.glucose_range(low, high, unit)},
         )
     if key in ("very_low_percent",):
         return (
@@ -397,10 +332,9 @@ def _lay_name(key: str, targets: dict, unit: str) -> tuple[str, str]:
             % {"v": display.glucose(54, unit)},
         )
     if key in LOW_KEYS:
-        v = low if key == "below_target_percent" else 70
         return (
             _("Time low"),
-            _("Below %(v)s: too low; eat or drink fast sugar.") % {"v": display.glucose(v, unit)},
+            _("Below %(v)s: too low; eat or drink fast sugar.") % {"v": display.glucose(low, unit)},
         )
     if key == "very_high_percent":
         return (
@@ -408,8 +342,7 @@ def _lay_name(key: str, targets: dict, unit: str) -> tuple[str, str]:
             _("Above %(v)s.") % {"v": display.glucose(250, unit)},
         )
     if key in HIGH_KEYS:
-        v = high if key == "above_target_percent" else 180
-        return (_("Time high"), _("Above %(v)s.") % {"v": display.glucose(v, unit)})
+        return (_("Time high"), _("Above %(v)s.") % {"v": display.glucose(high, unit)})
     if key == "cv_percent":
         return (
             _("How much your glucose swings (CV)"),

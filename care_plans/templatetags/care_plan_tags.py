@@ -7,6 +7,7 @@ the context, or ``{% care_plan_status patient as plan %}`` for the workspace pan
 from django import template
 from django.utils.translation import gettext as _
 
+from accounts import display as display_layer
 from accounts.access import may_edit_care_plan
 from accounts.templatetags.glucose import glucose
 from care_plans.services import (
@@ -23,41 +24,12 @@ from glycemia import display
 register = template.Library()
 
 
-def _range_words(key: str, targets: dict) -> tuple[str, dict]:
-    low, high = (targets or {}).get("range_low"), (targets or {}).get("range_high")
-    if low is None and key in ("in_target_percent", "below_target_percent"):
-        return {
-            "in_target_percent": _("Time in target range (TIR)"),
-            "below_target_percent": _("Time below target range (TBR)"),
-        }[key], {}
-    if high is None and key == "above_target_percent":
-        return _("Time above target range (TAR)"), {}
-    return {
-        "in_range_percent": (_("Time in range (TIR) %(a)s–%(b)s"), {"a": 70, "b": 180}),
-        "in_target_percent": (_("Time in target range (TIR) %(a)s–%(b)s"), {"a": low, "b": high}),
-        "below_70_percent": (_("Time below %(a)s (TBR)"), {"a": 70}),
-        "below_target_percent": (_("Time below %(a)s (TBR)"), {"a": low}),
-        "very_low_percent": (_("Time below %(a)s (level 2 hypoglycemia)"), {"a": 54}),
-        "low_percent": (_("Time %(a)s–%(b)s (level 1 hypoglycemia)"), {"a": 54, "b": 69}),
-        "above_180_percent": (_("Time above %(a)s (TAR)"), {"a": 180}),
-        "above_target_percent": (_("Time above %(a)s (TAR)"), {"a": high}),
-        "high_percent": (_("Time %(a)s–%(b)s"), {"a": 181, "b": 250}),
-        "very_high_percent": (_("Time above %(a)s"), {"a": 250}),
-        "tight_range_percent": (_("Time in tight range %(a)s–%(b)s"), {"a": 70, "b": 140}),
-        "cv_percent": (_("Glucose variability (CV)"), {}),
-    }.get(key, (key, {}))
-
-
 @register.simple_tag(takes_context=True)
 def goal_text(context, goal, targets=None) -> str:
     """'Time in range (TIR) 3.9–10.0 mmol/L' for the viewer's unit; ``goal`` a dict or key."""
     unit = context.get("glucose_unit", "mg/dL")
     key = goal.get("key") if isinstance(goal, dict) else goal
-    words, numbers = _range_words(key, targets)
-    if not numbers:
-        return words
-    text = words % {k: glucose(v, unit) for k, v in numbers.items()}
-    return f"{text} {unit}"
+    return display_layer.goal_label(key, targets, unit)
 
 
 @register.filter

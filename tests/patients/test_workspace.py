@@ -2,6 +2,8 @@
 the plan's own goals, the day view, and who may see which tab."""
 
 import datetime as dt
+import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -19,6 +21,11 @@ TABS = [
     "patients-files",
     "patients-access",
 ]
+
+
+def figure(page: str, element_id: str) -> dict:
+    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', page)
+    return json.loads(match.group(1))
 
 
 def load(patient, values, *, count=3600, kind="cgm", interval=5):
@@ -71,10 +78,37 @@ def test_it_shows_the_overview_against_the_patients_own_goals(client, alice, cen
     client.force_login(alice)
     page = client.get(reverse("patients-detail", args=[pregnant.pk])).content.decode()
     assert "3.5–7.8 mmol/L" in page  # 63–140 mg/dL
-    assert "Time in range 63-140" in page and "80.0 %" in page  # 120s in range, 50 and 150 out
+    # The label says the plan's range in the viewer's unit (it said "Time in range 63-140").
+    assert "Time in range (TIR) 3.5–7.8 mmol/L" in page and "80.0 %" in page  # 50, 150 out
+    assert "63-140" not in page and "70-180" not in page
     assert 'id="agp-figure-data"' in page and 'id="tir-figure-data"' in page
+    # The time-in-ranges bar beside the table counts the same range: 80 %, not the 90 % of
+    # 70–180 (150 is in 70–180), label and hover the same string.
+    bars = {bar["name"]: bar for bar in figure(page, "tir-figure-data")["data"]}
+    assert bars["In range"]["text"] == ["80.0 %"] and "80.0 %" in bars["In range"]["hovertemplate"]
+    assert bars["Low"]["text"] == ["0.0 %"] and bars["High"]["text"] == ["10.0 %"]
     # Level 2: 10 % below 3.0 mmol/L against the goal "< 1 %", in words and in the viewer's unit.
     assert "10.0 % of readings below 3.0 mmol/L; the goal is &lt; 1 %" in page
+
+
+def test_it_reads_a_custom_range_as_triage_does(client, alice, center):
+    """A clinician's own range 70–141: the overview's time in range is 70–141 (50 %, goal not
+    met), as triage ranks it, not "Time in range 70-180 100 % ✓ met"."""
+    from care_plans.services import care_plan_default_content, care_plan_revise
+    from patients.models import TriageEntry
+
+    custom = make_patient("C1", center=center, endocrinologists=[alice], diabetes_type="T1")
+    content = care_plan_default_content(patient=custom)
+    content["targets"] = {**content["targets"], "preset": "custom", "range_high": 141}
+    care_plan_revise(patient=custom, by=alice, reason="tighter", content=content)
+    load(custom, [100, 120, 150, 160])  # in 70–141: 100, 120 → 50 %; in 70–180: 100 %
+    client.force_login(alice)
+    page = client.get(reverse("patients-detail", args=[custom.pk])).content.decode()
+    row = re.search(r'<tr data-goal="in_range_percent">(.*?)</tr>', page, re.S).group(1)
+    assert "Time in range (TIR) 70–141 mg/dL" in row and "50.0 %" in row and "not met" in row
+    assert TriageEntry.objects.get(pk=custom.pk).in_range_percent == 50.0
+    bars = {bar["name"]: bar for bar in figure(page, "tir-figure-data")["data"]}
+    assert bars["In range"]["text"] == ["50.0 %"]
 
 
 def test_it_shows_meter_only_patients_their_finger_stick_figures(client, alice, center):
