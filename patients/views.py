@@ -8,7 +8,7 @@ from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.access import (
@@ -116,13 +116,13 @@ def patient_review(request, pk):
 
 
 TABS = (
-    ("overview", _lazy("Overview"), "patients-detail"),
-    ("day", _lazy("Daily view"), "patients-day"),
-    ("reports", _lazy("Reports"), "patients-reports"),
-    ("plan", _lazy("Care plan"), "patients-plan"),
-    ("uploads", _lazy("Uploads"), "patients-files"),
-    ("visits", _lazy("Visits"), "patients-visits"),
-    ("access", _lazy("Who viewed this record"), "patients-access"),
+    ("overview", gettext_lazy("Overview"), "patients-detail"),
+    ("day", gettext_lazy("Daily view"), "patients-day"),
+    ("reports", gettext_lazy("Reports"), "patients-reports"),
+    ("plan", gettext_lazy("Care plan"), "patients-plan"),
+    ("uploads", gettext_lazy("Uploads"), "patients-files"),
+    ("visits", gettext_lazy("Visits"), "patients-visits"),
+    ("access", gettext_lazy("Who viewed this record"), "patients-access"),
 )
 
 

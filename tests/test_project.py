@@ -69,3 +69,30 @@ def test_it_serves_htmx_and_plotly_locally():
     assert finders.find("django_htmx/htmx-2.min.js")
     assert finders.find("vendor/plotly.min.js")
     assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+
+
+def test_it_marks_strings_only_with_names_makemessages_finds():
+    """xgettext finds gettext, gettext_lazy, pgettext, ngettext… and ``_``, not other aliases:
+    ``gettext_lazy as _lazy`` left the workspace tabs out of the catalogue, so they stayed
+    English in Chinese."""
+    import re
+
+    alias = re.compile(r"import .*\b(\w*gettext\w*) as (\w+)")
+    root = Path(__file__).resolve().parent.parent
+    wrong = [
+        f"{path.relative_to(root)}: {m.group(0)}"
+        for path in root.glob("*/**/*.py")
+        if ".venv" not in path.parts and "node_modules" not in path.parts
+        for m in alias.finditer(path.read_text(encoding="utf-8"))
+        if m.group(2) != "_"
+    ]
+    assert wrong == []
+
+
+def test_it_names_the_workspace_tabs_in_chinese(client, alice, patient):
+    alice.language = "zh-hans"
+    alice.save()
+    client.force_login(alice)
+    page = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    assert "概览" in page and "每日视图" in page and "报告" in page
+    assert ">Overview<" not in page and ">Daily view<" not in page
