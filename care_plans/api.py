@@ -16,7 +16,13 @@ from care_plans.serializers import (
     CarePlanVersionSummaryOutput,
     flatten_errors,
 )
-from care_plans.services import care_plan_current, care_plan_default_content, care_plan_revise
+from care_plans.services import (
+    NothingChanged,
+    care_plan_current,
+    care_plan_default_content,
+    care_plan_revise,
+    targets_settle_preset,
+)
 
 ValidationErrorOutput = inline_serializer(
     "CarePlanValidationError",
@@ -34,11 +40,21 @@ DetailOutput = inline_serializer("CarePlanDetailMessage", {"detail": serializers
     methods=["POST"],
     operation_id="patients_care_plan_create",
     request=CarePlanInput,
-    responses={201: CarePlanOutput, 400: ValidationErrorOutput, 403: DetailOutput},
+    responses={
+        201: CarePlanOutput,
+        400: ValidationErrorOutput,
+        403: DetailOutput,
+        409: OpenApiResponse(
+            ValidationErrorOutput, description="Nothing changed: the plan is the current version."
+        ),
+    },
 )
 @api_view(["GET", "POST"])
 @permission_classes([IsPerson])
 def patient_care_plan(request, pk):
+    """GET the current version; POST a new one (sections left out are carried over). A POST
+    that changes nothing answers 409 with ``{"detail": {"__all__": [...]}}``: no copy is
+    made of the current version."""
     patient = get_patient_for(request.user, pk)
     current = care_plan_current(patient=patient)
     if request.method == "POST":
@@ -51,6 +67,11 @@ def patient_care_plan(request, pk):
         reason = data.pop("reason")
         report_id = data.pop("responds_to_report", None)
         base = current.content if current else care_plan_default_content(patient=patient)
+        targets = data.get("targets")
+        if targets is not None and not targets.get("preset") and not targets.get("label"):
+            # No preset named: the current one stays if the numbers did not change.
+            targets = {**targets, "goals": targets.get("goals", [])}
+            data["targets"] = targets_settle_preset(targets, base["targets"])
         try:
             version = care_plan_revise(
                 patient=patient,
@@ -59,6 +80,8 @@ def patient_care_plan(request, pk):
                 content={**base, **data},
                 responds_to_report_id=report_id,
             )
+        except NothingChanged as exc:
+            return Response({"detail": exc.message_dict}, status=status.HTTP_409_CONFLICT)
         except ValidationError as exc:
             return Response({"detail": exc.message_dict}, status=status.HTTP_400_BAD_REQUEST)
         audit(request.user, patient, "change", f"care plan v{version.number} (API)")

@@ -2,11 +2,16 @@
 are ``care_plans.services.care_plan_validate``'s, whose messages are attached back here.
 
 Glucose values may be typed in mg/dL or mmol/L (the ``unit`` selector) and are stored in
-mg/dL, converted with ``glycemia.units.to_mg_dl`` (so 3.9 / 10.0 mmol/L land on 70 / 180).
+mg/dL. Fields show stored values as the display layer does (``glycemia.display.glucose_field``)
+and typed values go back through ``glycemia.display.glucose_entered``: a value that shows as
+the stored one keeps it exactly (140 mg/dL is shown 7.8 mmol/L, and an unchanged 7.8 stays 140,
+not 7.8 × 18.01559 = 141), any other is converted (3.9 / 10.0 mmol/L land on 70 / 180).
+``form_content`` therefore takes the content the editor was filled from (``base``).
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 from django import forms
@@ -25,9 +30,10 @@ from care_plans.services import (
     PRESET_HBA1C_GOALS,
     SMBG_TAGS,
     targets_from_preset,
+    targets_settle_preset,
 )
+from glycemia import display
 from glycemia.targets import PRESETS
-from glycemia.units import from_mg_dl, to_mg_dl
 
 UNITS = [("mg/dL", "mg/dL"), ("mmol/L", "mmol/L")]
 PRESET_LABELS = {
@@ -183,7 +189,7 @@ MedicationFormSet = forms.formset_factory(MedicationForm, extra=1, can_delete=Tr
 
 
 def _display(value_mg_dl, unit: str):
-    return None if value_mg_dl is None else from_mg_dl(value_mg_dl, unit)
+    return display.glucose_field(value_mg_dl, unit)
 
 
 def targets_initial(targets: dict, unit: str) -> tuple[dict, list[dict]]:
@@ -194,33 +200,99 @@ def targets_initial(targets: dict, unit: str) -> tuple[dict, list[dict]]:
         "range_low": _display(targets.get("range_low"), unit),
         "range_high": _display(targets.get("range_high"), unit),
     }
-    return initial, [dict(goal) for goal in targets.get("goals", [])]
+    goals = [
+        {**goal, "target": display.percent_value(goal.get("target"))}
+        for goal in targets.get("goals", [])
+    ]
+    return initial, goals
 
 
-def correction_factors_in(query, unit: str) -> list:
+def _med_key(med: dict) -> tuple:
+    """A medication's identity, as ``care_plan_diff`` matches them: kind + product."""
+    return (med.get("kind") or "", (med.get("product") or "").strip().lower())
+
+
+def _typed_number(raw) -> float | None:
+    """A number typed into a field (comma or point), or None; never raises."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        value = float(raw.strip().replace(",", "."))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def unit_switched(query) -> bool:
+    """Whether an editor fragment request comes from the unit select: the fields were typed
+    in ``shown_unit`` and must be re-said in ``unit``."""
+    shown, unit = query.get("shown_unit"), query.get("unit")
+    return shown in ("mg/dL", "mmol/L") and unit in ("mg/dL", "mmol/L") and shown != unit
+
+
+def targets_in(query, unit: str, base: dict) -> tuple[dict, list[dict], dict]:
+    """The editor's targets re-said in ``unit`` after the unit select changed (or "custom"
+    was chosen): the range converted through ``base``'s values (so switching back and forth
+    changes nothing: 140 mg/dL -> "7.8" -> 140, never 141), the preset, goals and HbA1c goal
+    as they were typed. Returns (form initial, goal rows, the range in mg/dL)."""
+    shown = query.get("shown_unit")
+    shown = shown if shown in ("mg/dL", "mmol/L") else unit
+    targets = base.get("targets") or {}
+    preset = query.get("preset") if query.get("preset") in [*PRESETS, "custom"] else "custom"
+    chosen = PRESETS.get(preset, {})
+    initial = {
+        "preset": preset,
+        "unit": unit,
+        "hba1c_goal_percent": query.get("hba1c_goal_percent"),
+    }
+    wording = {}  # the range in mg/dL, for naming the goals
+    for field in ("range_low", "range_high"):
+        typed = _typed_number(query.get(field))
+        mg_dl = display.glucose_entered(typed, shown, targets.get(field), chosen.get(field))
+        wording[field] = mg_dl
+        initial[field] = (query.get(field) or None) if mg_dl is None else _display(mg_dl, unit)
+    try:
+        total = max(0, min(int(query.get("goal-TOTAL_FORMS", "0")), 50))
+    except ValueError:
+        total = 0
+    goals = [
+        {
+            name: query.get(f"goal-{i}-{name}", "")
+            for name in ("key", "label", "comparison", "target")
+        }
+        for i in range(total)
+    ]
+    return initial, goals, wording
+
+
+def correction_factors_in(query, unit: str, base: dict | None = None) -> list:
     """The editor's correction factors re-said in ``unit`` after the unit select changed.
 
     The htmx request carries ``shown_unit`` (the unit the fields were typed in) and every
-    ``med-N-correction_factor``; each comes back converted, labelled with the new unit, for
-    an out-of-band swap — so "50" mg/dL per U never silently becomes "50" mmol/L per U.
+    ``med-N-correction_factor`` (with its row's kind and product, to find the stored value
+    in ``base``); each comes back converted, labelled with the new unit, for an out-of-band
+    swap — so "50" mg/dL per U never silently becomes "50" mmol/L per U.
     """
-    shown = query.get("shown_unit")
-    if shown not in ("mg/dL", "mmol/L") or shown == unit:
+    if not unit_switched({"shown_unit": query.get("shown_unit"), "unit": unit}):
         return []
+    shown = query.get("shown_unit")
+    stored = {
+        _med_key(med): med.get("correction_factor_mg_dl_per_u")
+        for med in (base or {}).get("medications", [])
+    }
     fields = []
     for name, raw in query.items():
         match = re.fullmatch(r"med-(\d+)-correction_factor", name)
         if not match:
             continue
-        try:
-            value = float(raw.replace(",", "."))
-        except ValueError:
-            value = None
-        if value is not None:
-            value = from_mg_dl(to_mg_dl(value, shown), unit)
-        form = MedicationForm(
-            prefix=f"med-{match.group(1)}", unit=unit, initial={"correction_factor": value}
+        prefix = f"med-{match.group(1)}"
+        key = _med_key(
+            {"kind": query.get(f"{prefix}-kind"), "product": query.get(f"{prefix}-product")}
         )
+        value = _typed_number(raw)
+        if value is not None:
+            value = _display(display.glucose_entered(value, shown, stored.get(key)), unit)
+        form = MedicationForm(prefix=prefix, unit=unit, initial={"correction_factor": value})
         fields.append(form["correction_factor"])
     return fields
 
@@ -264,14 +336,35 @@ def content_initial(content: dict, unit: str) -> tuple[dict, list[dict], list[di
     return initial, goals, meds
 
 
-def form_content(form: CarePlanForm, goals: GoalFormSet, meds: MedicationFormSet) -> dict:
-    """The plan content (mg/dL) from valid forms; clinical checks are left to the service."""
+def _text_entered(typed: str, stored) -> str:
+    """Typed text, or the stored text when they differ only in line ends (a browser sends
+    CR LF): an untouched note is never rewritten."""
+    if isinstance(stored, str) and typed.replace("\r\n", "\n") == stored.replace("\r\n", "\n"):
+        return stored
+    return typed
+
+
+def form_content(
+    form: CarePlanForm, goals: GoalFormSet, meds: MedicationFormSet, base: dict | None = None
+) -> dict:
+    """The plan content (mg/dL) from valid forms; clinical checks are left to the service.
+
+    ``base`` is the content the editor was filled from (the current version, or the default
+    for a first plan): a value typed as it was shown keeps ``base``'s value exactly
+    (``glycemia.display.glucose_entered``), and the preset stays unless a target changed
+    (``targets_settle_preset``).
+    """
     data = form.cleaned_data
     unit = data["unit"]
+    base = base or {}
+    base_targets = base.get("targets") or {}
+    preset = data["preset"]
+    chosen = PRESETS.get(preset, {})
 
-    def mg_dl(value):
-        return None if value is None else to_mg_dl(_number(value), unit)
+    def mg_dl(value, *shown):
+        return display.glucose_entered(_number(value), unit, *shown)
 
+    base_meds = {_med_key(m): m for m in base.get("medications", [])}
     medications = []
     for med_form in meds.forms:
         if not hasattr(med_form, "cleaned_data") or med_form.is_blank():
@@ -279,56 +372,78 @@ def form_content(form: CarePlanForm, goals: GoalFormSet, meds: MedicationFormSet
         if med_form.cleaned_data.get("DELETE"):
             continue
         med = med_form.cleaned_data
+        before = base_meds.get(_med_key(med), {})
         medications.append(
             {
                 "kind": med["kind"],
                 "product": med["product"],
                 "dose": _number(med["dose"]),
                 "dose_unit": med["dose_unit"],
-                "timing": med["timing"],
-                "frequency": med["frequency"],
+                "timing": _text_entered(med["timing"], before.get("timing")),
+                "frequency": _text_entered(med["frequency"], before.get("frequency")),
                 "carb_ratio_g_per_u": _number(med["carb_ratio_g_per_u"]),
-                "correction_factor_mg_dl_per_u": mg_dl(med["correction_factor"]),
-                "titration_rule": med["titration_rule"],
+                "correction_factor_mg_dl_per_u": mg_dl(
+                    med["correction_factor"], before.get("correction_factor_mg_dl_per_u")
+                ),
+                "titration_rule": _text_entered(
+                    med["titration_rule"], before.get("titration_rule")
+                ),
             }
         )
-    preset = data["preset"]
-    goal_rows = [
+    base_goals = {g.get("key"): g for g in base_targets.get("goals", [])}
+    chosen_goals = {g["key"]: g for g in chosen.get("goals", [])}
+    goal_rows = []
+    for g in goals.forms:
+        if not g.cleaned_data:
+            continue
+        key = g.cleaned_data["key"]
+        target = display.percent_entered(
+            float(g.cleaned_data["target"]),
+            base_goals.get(key, {}).get("target"),
+            chosen_goals.get(key, {}).get("target"),
+        )
+        goal_rows.append(
+            {
+                "key": key,
+                "label": g.cleaned_data.get("label", ""),
+                "comparison": g.cleaned_data["comparison"],
+                "target": target,
+            }
+        )
+    targets = targets_settle_preset(
         {
-            "key": g.cleaned_data["key"],
-            "label": g.cleaned_data.get("label", ""),
-            "comparison": g.cleaned_data["comparison"],
-            "target": float(g.cleaned_data["target"]),
-        }
-        for g in goals.forms
-        if g.cleaned_data
-    ]
-    low, high = mg_dl(data["range_low"]), mg_dl(data["range_high"])
-    if preset in PRESETS:
-        source = PRESETS[preset]
-        same = (low, high) == (source["range_low"], source["range_high"]) and [
-            (g["key"], g["comparison"], g["target"]) for g in goal_rows
-        ] == [(g["key"], g["comparison"], g["target"]) for g in source["goals"]]
-        if not same:
-            preset = "custom"  # the numbers no longer are the consensus preset's
-    return {
-        "targets": {
             "preset": preset,
-            "label": "" if preset == "custom" else PRESETS[preset]["label"],
-            "range_low": low,
-            "range_high": high,
+            "range_low": mg_dl(
+                data["range_low"], base_targets.get("range_low"), chosen.get("range_low")
+            ),
+            "range_high": mg_dl(
+                data["range_high"], base_targets.get("range_high"), chosen.get("range_high")
+            ),
             "goals": goal_rows,
         },
-        "hba1c_goal_percent": _number(data["hba1c_goal_percent"]),
+        base_targets,
+    )
+    diet, exercise = base.get("diet") or {}, base.get("exercise") or {}
+    base_checks = {c.get("key"): c for c in base.get("checks", [])}
+    hba1c = _number(data["hba1c_goal_percent"])
+    return {
+        "targets": {
+            "preset": targets["preset"],
+            "label": targets["label"],
+            "range_low": targets["range_low"],
+            "range_high": targets["range_high"],
+            "goals": goal_rows,
+        },
+        "hba1c_goal_percent": display.percent_entered(hba1c, base.get("hba1c_goal_percent")),
         "medications": medications,
         "diet": {
             "carb_g_per_day": data["diet_carb_g_per_day"],
             "kcal_per_day": data["diet_kcal_per_day"],
-            "notes": data["diet_notes"],
+            "notes": _text_entered(data["diet_notes"], diet.get("notes")),
         },
         "exercise": {
             "minutes_per_week": data["exercise_minutes_per_week"],
-            "notes": data["exercise_notes"],
+            "notes": _text_entered(data["exercise_notes"], exercise.get("notes")),
         },
         "monitoring": {
             "mode": data["monitoring_mode"],
@@ -341,11 +456,17 @@ def form_content(form: CarePlanForm, goals: GoalFormSet, meds: MedicationFormSet
         "visit_cadence_days": data["visit_cadence_days"],
         "review_interval_days": data["review_interval_days"],
         "checks": [
-            {"key": key, "label": str(CHECKS[key]), "interval_days": data[f"check_{key}_days"]}
+            {
+                "key": key,
+                "label": base_checks.get(key, {}).get("label") or str(CHECKS[key]),
+                "interval_days": data[f"check_{key}_days"],
+            }
             for key in CHECKS
             if data.get(f"check_{key}_days") is not None
         ],
-        "patient_instructions": data["patient_instructions"],
+        "patient_instructions": _text_entered(
+            data["patient_instructions"], base.get("patient_instructions")
+        ),
     }
 
 

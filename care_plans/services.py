@@ -33,7 +33,7 @@ from numbers import Number
 from typing import Any
 
 from django.apps import apps
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -157,6 +157,43 @@ def preset_for(patient: Patient, *, on: dt.date | None = None) -> str:
     return "standard"
 
 
+def _goal_numbers(targets: dict) -> list[tuple]:
+    return [
+        (g.get("key"), g.get("comparison"), _number(g.get("target")))
+        for g in targets.get("goals") or []
+    ]
+
+
+def _same_targets(a: dict, b: dict) -> bool:
+    """Same range and goals (key, comparison, target), whatever the preset and labels."""
+    return (
+        _number(a.get("range_low")) == _number(b.get("range_low"))
+        and _number(a.get("range_high")) == _number(b.get("range_high"))
+        and _goal_numbers(a) == _goal_numbers(b)
+    )
+
+
+def targets_settle_preset(targets: dict, base: dict | None) -> dict:
+    """``targets`` with the preset (and label) its numbers deserve.
+
+    ``targets["preset"]`` is the one chosen ("start from"). It stays if the range and goals
+    are exactly that preset's; else, if they are exactly those of ``base`` (the targets the
+    editor started from), nothing really changed and ``base``'s preset and label stay (a
+    pregnancy plan saved unchanged stays pregnancy, so its finger-stick targets do too);
+    else the numbers are the clinician's own: "custom".
+    """
+    chosen = targets.get("preset")
+    base = base or {}
+    if chosen in PRESETS and _same_targets(targets, PRESETS[chosen]):
+        preset = chosen
+        label = base.get("label") if base.get("preset") == chosen else PRESETS[chosen]["label"]
+    elif base and _same_targets(targets, base):
+        preset, label = base.get("preset") or "custom", base.get("label", "")
+    else:
+        preset, label = "custom", ""
+    return {**targets, "preset": preset, "label": label}
+
+
 def targets_from_preset(preset: str) -> dict:
     source = PRESETS[preset]
     return {
@@ -254,6 +291,10 @@ def _text(value: Any) -> str:
 
 def _int_or_float(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
+
+
+class NothingChanged(ValidationError):
+    """A new version identical to the current one: refused (there is nothing to sign)."""
 
 
 class _Errors(dict):
@@ -624,6 +665,12 @@ def report_link_error(patient: Patient, report_id: Any) -> str | None:
     return None
 
 
+def nothing_changed_message(number: int) -> str:
+    return _(
+        "Nothing changed: this is the same as version %(n)s. Change the plan, or leave it as it is."
+    ) % {"n": number}
+
+
 def care_plan_revise(
     *,
     patient: Patient,
@@ -634,7 +681,9 @@ def care_plan_revise(
 ) -> CarePlanVersion:
     """Validate ``content`` and save it as the patient's next version.
 
-    Raises ``ValidationError`` (a dict of field path -> messages) when invalid. The plan row
+    Raises ``ValidationError`` (a dict of field path -> messages) when invalid, and its
+    subclass ``NothingChanged`` when the content is the current version's (``care_plan_diff``
+    finds no change): a version is a signed change, never a copy. The plan row
     is locked (``select_for_update``) while the next number is chosen, so two clinicians
     saving at once get consecutive numbers; the unique (plan, number) constraint is the
     backstop where the database cannot lock rows (SQLite serializes writers instead).
@@ -651,10 +700,12 @@ def care_plan_revise(
     plan, _created = CarePlan.objects.get_or_create(patient=patient)
     with transaction.atomic():
         plan = CarePlan.objects.select_for_update().get(pk=plan.pk)
-        last = plan.versions.order_by("-number").values_list("number", flat=True).first()
+        last = plan.versions.order_by("-number").first()
+        if last is not None and not care_plan_diff(old=last, new=clean):
+            raise NothingChanged({NON_FIELD_ERRORS: [nothing_changed_message(last.number)]})
         return CarePlanVersion.objects.create(
             plan=plan,
-            number=(last or 0) + 1,
+            number=(last.number if last else 0) + 1,
             created_by=by,
             reason=reason,
             content=clean,

@@ -22,6 +22,7 @@ from care_plans.services import (
     care_plan_default_content,
     care_plan_diff,
     care_plan_revise,
+    nothing_changed_message,
     plan_goal_status,
     report_link_error,
     review_due,
@@ -48,6 +49,12 @@ def _report_id(value) -> int | None:
         return None
 
 
+def _base_content(patient, current) -> dict:
+    """The content the editor starts from: the current version's, else the default plan. A
+    value typed as this content showed it keeps this content's value (``f.form_content``)."""
+    return current.content if current else care_plan_default_content(patient=patient)
+
+
 def _editor_forms(request, patient, current, *, data=None, content=None):
     """The plan form and its two formsets, bound to ``data`` or filled from ``content``."""
     if data is not None:
@@ -59,9 +66,7 @@ def _editor_forms(request, patient, current, *, data=None, content=None):
         )
     unit = request.GET.get("unit") or getattr(request.user, "unit", "mg/dL")
     unit = unit if unit in ("mg/dL", "mmol/L") else "mg/dL"
-    content = content or (
-        current.content if current else care_plan_default_content(patient=patient)
-    )
+    content = content or _base_content(patient, current)
     initial, goals, meds = f.content_initial(content, unit)
     preset = request.GET.get("preset")
     if preset in PRESETS:
@@ -130,9 +135,7 @@ def _editor_targets(request, patient, current, content=None) -> dict:
     preset = request.GET.get("preset")
     if preset in PRESETS:
         return targets_from_preset(preset)
-    content = content or (
-        current.content if current else care_plan_default_content(patient=patient)
-    )
+    content = content or _base_content(patient, current)
     return content["targets"]
 
 
@@ -156,7 +159,8 @@ def _post(request, patient, current, context):
                     responds_to_report_id=context["report_id"],
                 )
             except ValidationError as exc:
-                # Validation moved under us (e.g. rules changed): back to the form.
+                # Validation moved under us (e.g. rules changed), or the plan is now the same
+                # as the current version (NothingChanged): back to the form.
                 messages.error(request, " ".join(exc.messages))
             else:
                 audit(request.user, patient, "change", f"care plan v{version.number}")
@@ -177,16 +181,21 @@ def _post(request, patient, current, context):
     context.update(form=form, goals=goals, meds=meds)
     if not (form.is_valid() and goals.is_valid() and meds.is_valid()):
         return render(request, template, context, status=200)
-    clean, errors = care_plan_clean(f.form_content(form, goals, meds))
+    base = _base_content(patient, current)
+    clean, errors = care_plan_clean(f.form_content(form, goals, meds, base))
     report_error = report_link_error(patient, context["report_id"])
     if report_error:
         errors["__all__"] = [report_error]
     if errors:
         f.attach_errors(errors, form, goals, meds)
         return render(request, template, context, status=200)
+    diff = care_plan_diff(old=current, new=clean)
+    if current is not None and not diff:
+        form.add_error(None, nothing_changed_message(current.number))
+        return render(request, template, context, status=200)
     context.update(
         confirm=True,
-        diff=care_plan_diff(old=current, new=clean),
+        diff=diff,
         content_json=json.dumps(clean),
         reason=form.cleaned_data["reason"],
         new_version=(current.number + 1) if current else 1,
@@ -209,13 +218,20 @@ def care_plan_targets(request, pk):
     if not request.htmx:
         url = reverse("care-plans-detail", args=[patient.pk])
         return redirect(f"{url}?preset={preset}&unit={unit}")
-    initial, goals = f.preset_initial(preset, unit)
+    base = _base_content(patient, care_plan_current(patient=patient))
+    if f.unit_switched(request.GET) or request.GET.get("preset") == "custom":
+        # Same targets, re-said in the new unit (or kept as typed for "custom").
+        initial, goals, targets = f.targets_in(request.GET, unit, base)
+        targets = {**targets, "goals": goals}
+    else:
+        initial, goals = f.preset_initial(preset, unit)
+        targets = targets_from_preset(preset)
     context = {
         "form": f.CarePlanForm(initial=initial),
         "goals": f.GoalFormSet(initial=goals, prefix="goal"),
         "patient": patient,
-        "targets": targets_from_preset(preset),
-        "converted": f.correction_factors_in(request.GET, unit),
+        "targets": targets,
+        "converted": f.correction_factors_in(request.GET, unit, base),
     }
     return render(request, "care_plans/_targets_fields.html", context)
 

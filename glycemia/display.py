@@ -12,6 +12,9 @@ these functions, never ``floatformat`` or f-strings of their own):
 - **Goals are decided on the shown value**: "4.0 %, goal < 4 %" is *not met*, and a value
   that rounds to 3.9 % *is* met, so a reader can check every verdict from the page
   (``goal_met``).
+- **Typed values**: a value typed into a field that showed a stored value keeps the stored value
+  when it shows the same (``glucose_entered``): 140 mg/dL is shown "7.8" mmol/L and 7.8 mmol/L
+  converts to 141, so an unchanged "7.8" must stay 140, never become 141.
 - **Local time**: an instant shown to a person is the patient's local wall-clock time, and the
   zone is named next to it (``local_time``, ``zone_label``); APIs keep ISO 8601 with offset.
 
@@ -28,7 +31,7 @@ import operator
 import zoneinfo
 from decimal import ROUND_HALF_UP, Decimal
 
-from glycemia.units import MG_DL_PER_MMOL_L, MMOL_L
+from glycemia.units import MG_DL_PER_MMOL_L, MMOL_L, to_mg_dl
 
 DASH = "—"
 PERCENT_DECIMALS = 1
@@ -100,6 +103,58 @@ def glucose_value(mg_dl, unit: str) -> float | None:
         return None
     value = float(mg_dl) / MG_DL_PER_MMOL_L if unit == MMOL_L else float(mg_dl)
     return rounded(value, glucose_decimals(unit))
+
+
+def glucose_field(mg_dl, unit: str) -> int | float | None:
+    """A glucose value (mg/dL) as an editor field shows it: ``glucose_value``, whole mg/dL as
+    an int so the field reads "140", not "140.0".
+
+    >>> glucose_field(140, "mmol/L"), glucose_field(140, "mg/dL"), glucose_field(100.5, "mg/dL")
+    (7.8, 140, 101)
+    """
+    value = glucose_value(mg_dl, unit)
+    if value is None or unit == MMOL_L:
+        return value
+    return int(value)
+
+
+def glucose_entered(typed, unit: str, *shown_mg_dl):
+    """The mg/dL to store for a glucose value typed in ``unit`` into a field that showed
+    ``shown_mg_dl`` (the stored value; then, say, the chosen preset's).
+
+    A typed value that rounds to how one of them is shown (``glucose_value``) *is* that value,
+    exactly; any other value is converted (``glycemia.units.to_mg_dl``: whole mg/dL from
+    mmol/L, mg/dL as typed). So a field the person did not change is never rewritten, in
+    either unit, and a change always shows as a change (one decimal of mmol/L is 1.8 mg/dL;
+    the whole-mg/dL rounding moves a value by at most 0.03 mmol/L, less than half a step).
+
+    >>> glucose_entered(7.8, "mmol/L", 140), glucose_entered(7.8, "mmol/L")
+    (140, 141)
+    >>> glucose_entered(7.9, "mmol/L", 140), glucose_entered(101, "mg/dL", 100.5)
+    (142, 100.5)
+    """
+    if typed is None:
+        return None
+    typed_shown = rounded(typed, glucose_decimals(unit))
+    for candidate in shown_mg_dl:
+        if candidate is not None and glucose_value(candidate, unit) == typed_shown:
+            return candidate
+    return to_mg_dl(typed, unit)
+
+
+def percent_entered(typed, *shown):
+    """A percentage typed into a field that showed ``shown`` (1 decimal): the shown value,
+    exactly, when the typed one rounds to it; else the typed value.
+
+    >>> percent_entered(4.3, 4.25), percent_entered(4.0, 4.25)
+    (4.25, 4.0)
+    """
+    if typed is None:
+        return None
+    for candidate in shown:
+        if candidate is not None and percent_value(candidate) == percent_value(typed):
+            return candidate
+    return typed
 
 
 def glucose(mg_dl, unit: str, *, with_unit: bool = True) -> str:

@@ -82,3 +82,51 @@ def test_it_closes_the_loop_from_report_to_plan_to_next_report(page, live_server
     assert later.care_plan_version_id == version.pk
     assert (later.targets["range_low"], later.targets["range_high"]) == (63, 140)
     assert "in_target_percent" in {goal["key"] for goal in later.goals}
+
+
+def test_a_mmol_clinician_saves_a_pregnancy_plan_exactly(page, live_server, alice, center):
+    """Issue #17 §2 in the browser: the pregnancy plan (63–140 mg/dL) shown 3.5–7.8 mmol/L,
+    the unit switched to mg/dL and back, only exercise changed: 140 stays 140 (not 141), the
+    preset stays pregnancy, and the review step lists exercise only; saved again unchanged,
+    the page says nothing changed."""
+    from care_plans.models import CarePlanVersion
+    from care_plans.services import care_plan_default_content, care_plan_revise
+    from tests.conftest import make_patient
+
+    patient = make_patient("MRN-GDM", center=center, endocrinologists=[alice], diabetes_type="GDM")
+    content = care_plan_default_content(patient=patient)
+    care_plan_revise(patient=patient, by=alice, reason="First plan", content=content)
+    alice.unit = "mmol/L"
+    alice.save()
+
+    sign_in(page, live_server, "alice", PASSWORD)
+    page.goto(f"{live_server.url}/patients/{patient.pk}/care-plan/")
+    high = page.locator("input[name=range_high]")
+    assert high.input_value() == "7.8"
+    assert page.locator("input[name=range_low]").input_value() == "3.5"
+    for unit, shown in (("mg/dL", "140"), ("mmol/L", "7.8")):
+        with page.expect_response(lambda response: "/care-plan/targets/" in response.url):
+            page.select_option("select[name=unit]", unit)
+        page.wait_for_function(
+            f"document.querySelector('input[name=range_high]').value === '{shown}'"
+        )
+    assert page.locator("select[name=preset]").input_value() == "pregnancy_t1"
+    page.fill("[name=exercise_minutes_per_week]", "200")
+    page.fill("[name=reason]", "More walking")
+    page.click("text=Review changes")
+    page.wait_for_selector("text=Save this version")
+    rows = page.locator("#care-plan-editor table.diff tbody tr")
+    assert rows.count() == 1 and "Exercise" in rows.inner_text()
+    with page.expect_navigation():
+        page.click("text=Save this version")
+    second = CarePlanVersion.objects.get(plan__patient=patient, number=2)
+    assert (second.content["targets"]["range_high"], second.content["targets"]["preset"]) == (
+        140,
+        "pregnancy_t1",
+    )
+    assert second.content["exercise"]["minutes_per_week"] == 200
+
+    page.fill("[name=reason]", "Saved again")
+    page.click("text=Review changes")
+    page.wait_for_selector("text=Nothing changed: this is the same as version 2.")
+    assert CarePlanVersion.objects.filter(plan__patient=patient).count() == 2

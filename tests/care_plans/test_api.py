@@ -143,6 +143,7 @@ def test_it_ignores_server_owned_fields_in_a_new_version(client, alice, bob, pat
     client.force_login(alice)
     body = {
         "reason": "Adjust",
+        "visit_cadence_days": 180,
         "created_by": bob.pk,
         "author": "bob",
         "version": 99,
@@ -155,3 +156,43 @@ def test_it_ignores_server_owned_fields_in_a_new_version(client, alice, bob, pat
     saved = CarePlanVersion.objects.order_by("-number").first()
     assert saved.number == version.number + 1 and saved.created_by == alice
     assert saved.created_at.year > 2000 and saved.plan.patient == patient
+
+
+# --- issue #17 §2: the same values make no new version --------------------------------------
+
+
+def test_it_answers_409_to_a_new_version_that_changes_nothing(client, alice, patient, version):
+    client.force_login(alice)
+    current = client.get(url(patient)).json()
+    echoed = {k: v for k, v in current.items() if k not in ("version", "created_at")}
+    response = client.post(
+        url(patient), {**echoed, "reason": "Looked again"}, content_type="application/json"
+    )
+    assert response.status_code == 409, response.content
+    assert "Nothing changed" in response.json()["detail"]["__all__"][0]
+    only_reason = client.post(url(patient), {"reason": "x"}, content_type="application/json")
+    assert only_reason.status_code == 409
+    assert CarePlanVersion.objects.filter(plan__patient=patient).count() == 1
+    assert not AuditEvent.objects.filter(patient=patient, action="change").exists()
+
+
+def test_it_keeps_the_preset_when_targets_come_back_unchanged_without_one(client, alice, center):
+    from tests.conftest import make_patient
+
+    patient = make_patient("MRN-GDM", center=center, endocrinologists=[alice], diabetes_type="GDM")
+    first = care_plan_revise(
+        patient=patient,
+        by=alice,
+        reason="First plan",
+        content=care_plan_default_content(patient=patient),
+    )
+    client.force_login(alice)
+    targets = {k: v for k, v in first.content["targets"].items() if k not in ("preset", "label")}
+    same = {"reason": "x", "targets": targets}
+    response = client.post(url(patient), same, content_type="application/json")
+    assert response.status_code == 409, response.content
+    wider = {"reason": "Wider", "targets": {**targets, "range_high": 150}}
+    response = client.post(url(patient), wider, content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert response.json()["targets"]["preset"] == "custom"
+    assert response.json()["targets"]["range_low"] == 63

@@ -1,6 +1,7 @@
 """Validation, presets, revision numbering, diffs and the helpers other apps use."""
 
 import datetime as dt
+import json
 import threading
 
 import pytest
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from care_plans.models import CarePlanVersion
 from care_plans.services import (
+    NothingChanged,
     care_plan_current,
     care_plan_default_content,
     care_plan_diff,
@@ -21,8 +23,10 @@ from care_plans.services import (
     report_cadence_days,
     review_due,
     targets_for,
+    targets_from_preset,
+    targets_settle_preset,
 )
-from glycemia.targets import evaluate_metrics
+from glycemia.targets import PRESETS, evaluate_metrics
 from tests.conftest import make_patient
 
 GLARGINE = {
@@ -305,6 +309,51 @@ def test_it_stores_normalized_content(patient, alice, content):
     assert (med["dose"], med["dose_unit"], med["carb_ratio_g_per_u"]) == (18, "U", None)
 
 
+def test_it_refuses_a_version_that_changes_nothing(patient, alice, content):
+    first = care_plan_revise(patient=patient, by=alice, reason="start", content=content)
+    same = json.loads(json.dumps(first.content))
+    with pytest.raises(NothingChanged) as caught:
+        care_plan_revise(patient=patient, by=alice, reason="again", content=same)
+    assert caught.value.message_dict == {
+        "__all__": [
+            "Nothing changed: this is the same as version 1. Change the plan, or leave it as it is."
+        ]
+    }
+    # Normalization is no change either: "18" and "u" are 18 and "U".
+    meds = with_(content, medications=[GLARGINE])
+    care_plan_revise(patient=patient, by=alice, reason="basal", content=meds)
+    typed = with_(content, medications=[{**GLARGINE, "dose": "18", "dose_unit": "u"}])
+    with pytest.raises(NothingChanged):
+        care_plan_revise(patient=patient, by=alice, reason="again", content=typed)
+    assert CarePlanVersion.objects.count() == 2
+
+
+def test_it_keeps_the_preset_only_while_its_targets_are_unchanged():
+    pregnancy = targets_from_preset("pregnancy_t1")
+    numbers = {k: v for k, v in pregnancy.items() if k not in ("preset", "label")}
+    # Unchanged numbers, whatever was chosen: the preset (and label) the plan had.
+    for chosen in (None, "custom", "standard"):
+        settled = targets_settle_preset({**numbers, "preset": chosen}, pregnancy)
+        assert (settled["preset"], settled["label"]) == ("pregnancy_t1", "Pregnancy, type 1")
+    # The numbers of the chosen preset: that preset.
+    standard = {k: v for k, v in PRESETS["standard"].items() if k != "label"}
+    settled = targets_settle_preset({**standard, "preset": "standard"}, pregnancy)
+    assert settled["preset"] == "standard"
+    # A target that really changed: custom.
+    wider = {**numbers, "range_high": 141, "preset": "pregnancy_t1"}
+    assert targets_settle_preset(wider, pregnancy)["preset"] == "custom"
+    goals = [
+        {**g, "target": 5.0} if g["key"] == "below_target_percent" else g for g in numbers["goals"]
+    ]
+    laxer = {**numbers, "goals": goals, "preset": "pregnancy_t1"}
+    assert targets_settle_preset(laxer, pregnancy) | {"goals": None} == {
+        **laxer,
+        "goals": None,
+        "preset": "custom",
+        "label": "",
+    }
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="row locks need PostgreSQL; SQLite serializes"
@@ -321,7 +370,9 @@ def test_it_never_duplicates_numbers_under_concurrent_revisions(center, alice):
     def revise(i):
         try:
             barrier.wait()
-            care_plan_revise(patient=patient, by=alice, reason=f"thread {i}", content=content)
+            exercise = {**content["exercise"], "minutes_per_week": 160 + i}  # each a change
+            mine = {**content, "exercise": exercise}
+            care_plan_revise(patient=patient, by=alice, reason=f"thread {i}", content=mine)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:

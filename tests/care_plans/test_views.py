@@ -522,3 +522,290 @@ def test_the_compare_page_says_range_and_factor_changes_in_the_readers_unit(clie
     assert "10.0 mmol/L" in body and "7.8 mmol/L" in body  # 180 and 140 mg/dL
     assert "3.0 mmol/L/U" in body and "2.0 mmol/L/U" in body  # 54 and 36 mg/dL per U
     assert "mg/dL" not in body
+
+
+# --- issue #17 §2: the editor is exact in both units ---------------------------------------
+
+
+def diff_table(html: str) -> str:
+    """The review step's table of changes."""
+    return html.split('<table class="data diff">', 1)[1].split("</table>", 1)[0]
+
+
+def _gdm_plan(alice, center):
+    from tests.conftest import make_patient
+
+    patient = make_patient("MRN-GDM", center=center, endocrinologists=[alice], diabetes_type="GDM")
+    content = care_plan_default_content(patient=patient)
+    first = care_plan_revise(patient=patient, by=alice, reason="First plan", content=content)
+    return patient, first
+
+
+def test_it_keeps_a_pregnancy_plan_exact_when_a_mmol_clinician_changes_only_exercise(
+    client, alice, center
+):
+    """Issue #17 §2 as reported: a mmol/L clinician opens a pregnancy plan (3.5–7.8 mmol/L),
+    changes only exercise and saves. 140 mg/dL stays 140 (7.8 × 18.01559 = 140.5 would round
+    to 141), the preset stays pregnancy, so the patient keeps the pregnancy finger-stick
+    targets (ADA 15.x: fasting < 95, 1 h after meals < 140), and the diff names exercise only.
+    """
+    from glycemia.targets import meter_targets
+
+    from .helpers import form_fields
+
+    patient, first = _gdm_plan(alice, center)
+    assert first.content["targets"]["preset"] == "pregnancy_t1"
+    assert (first.content["targets"]["range_low"], first.content["targets"]["range_high"]) == (
+        63,
+        140,
+    )
+    alice.unit = "mmol/L"
+    alice.save()
+    client.force_login(alice)
+    data = form_fields(client.get(page(patient)).content.decode())
+    assert (data["unit"], data["range_low"], data["range_high"]) == (["mmol/L"], ["3.5"], ["7.8"])
+    assert data["exercise_minutes_per_week"] == ["150"]
+    data.update(exercise_minutes_per_week=["200"], reason=["More walking"])
+
+    preview = client.post(page(patient), data)
+    assert [c["field"] for c in preview.context["diff"]] == ["exercise.minutes_per_week"]
+    table = diff_table(preview.content.decode())
+    assert "Exercise" in table and "7.8 mmol/L" not in table  # no "7.8 → 7.8 mmol/L" row
+    saved = client.post(
+        page(patient),
+        {"content_json": preview.context["content_json"], "reason": "More walking", "confirm": 1},
+    )
+    assert saved.status_code == 302
+
+    second = CarePlanVersion.objects.get(plan__patient=patient, number=2)
+    assert second.content["targets"] == first.content["targets"]
+    assert second.content["targets"]["range_high"] == 140
+    assert second.content["targets"]["preset"] == "pregnancy_t1"
+    assert meter_targets(second.content["targets"])["fasting"] == (None, 95)
+    assert meter_targets(second.content["targets"])["after_meal"] == (None, 140)
+    assert second.content["exercise"]["minutes_per_week"] == 200
+    changed = {k for k in first.content if first.content[k] != second.content[k]}
+    assert changed == {"exercise"}
+
+
+# Custom targets whose mmol/L display converts back to other mg/dL values: 66 mg/dL is shown
+# 3.7 (66 / 18.01559 = 3.663) and 3.7 × 18.01559 = 66.66 -> 67; 145 -> 8.0 -> 144.12 -> 144.
+CUSTOM_TARGETS = {
+    "preset": "custom",
+    "label": "",
+    "range_low": 66,
+    "range_high": 145,
+    "goals": [
+        {**goal, "target": {"in_range_percent": 65.0, "cv_percent": 33.0}.get(goal["key"], t)}
+        for goal in PRESETS["standard"]["goals"]
+        for t in [goal["target"]]
+    ],
+}
+TARGETS = {
+    **{preset: {"preset": preset, **PRESETS[preset]} for preset in PRESETS},
+    "custom": CUSTOM_TARGETS,
+}
+UNITS = ("mg/dL", "mmol/L")
+
+
+def _plan_with(patient, alice, preset):
+    import copy
+
+    content = care_plan_default_content(patient=patient)
+    content["targets"] = copy.deepcopy(TARGETS[preset])
+    return care_plan_revise(patient=patient, by=alice, reason="First plan", content=content)
+
+
+def _open_editor(client, alice, patient, unit, **query):
+    from .helpers import form_fields
+
+    alice.unit = unit
+    alice.save()
+    client.force_login(alice)
+    return form_fields(client.get(page(patient), query).content.decode())
+
+
+def _mg_dl(typed: str, unit: str):
+    """Independently of the code: mmol/L × 18.01559 rounded half up to whole mg/dL."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if unit == "mg/dL":
+        return int(typed)
+    return int((Decimal(typed) * Decimal("18.01559")).quantize(Decimal(1), ROUND_HALF_UP))
+
+
+@pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.parametrize("preset", TARGETS)
+def test_it_refuses_to_save_a_plan_opened_and_saved_unchanged(client, alice, patient, preset, unit):
+    first = _plan_with(patient, alice, preset)
+    data = _open_editor(client, alice, patient, unit)
+    data["reason"] = ["Reviewed"]
+    response = client.post(page(patient), data)
+    assert "confirm" not in response.context
+    assert response.context["form"].non_field_errors() == [
+        "Nothing changed: this is the same as version 1. Change the plan, or leave it as it is."
+    ]
+    assert "Nothing changed: this is the same as version 1." in response.content.decode()
+    # The same through htmx: the form comes back with the error, nothing is saved.
+    response = client.post(page(patient), data, **HTMX)
+    assert response.templates[0].name == "care_plans/_editor.html"
+    assert "Nothing changed" in response.content.decode()
+    assert list(CarePlanVersion.objects.values_list("number", flat=True)) == [first.number]
+
+
+def _target_fields():
+    for preset, targets in TARGETS.items():
+        for unit in UNITS:
+            yield preset, unit, "range_low"
+            yield preset, unit, "range_high"
+            for i in range(len(targets["goals"])):
+                yield preset, unit, f"goal-{i}-target"
+
+
+@pytest.mark.parametrize(("preset", "unit", "field"), list(_target_fields()))
+def test_it_saves_exactly_the_target_that_changed(client, alice, patient, preset, unit, field):
+    first = _plan_with(patient, alice, preset)
+    data = _open_editor(client, alice, patient, unit)
+    (shown,) = data[field]
+    if field.startswith("goal-"):
+        i = int(field.split("-")[1])
+        goal = first.content["targets"]["goals"][i]
+        assert float(shown) == goal["target"]
+        typed = f"{float(shown) + 1:.1f}"
+        path, old, new = "targets.goals", goal["target"], float(typed)
+    else:
+        step = "0.1" if unit == "mmol/L" else "1"
+        typed = str(__import__("decimal").Decimal(shown) + __import__("decimal").Decimal(step))
+        path, old, new = f"targets.{field}", first.content["targets"][field], _mg_dl(typed, unit)
+        assert new != old
+    data.update({field: [typed], "reason": ["Adjust"]})
+
+    preview = client.post(page(patient), data)
+    assert "confirm" in preview.context, preview.context["form"].errors
+    diff = preview.context["diff"]
+    expected = {path} if preset == "custom" else {path, "targets.preset", "targets.label"}
+    assert {c["field"] for c in diff} == expected
+    (change,) = [c for c in diff if c["field"] == path]
+    if path == "targets.goals":
+        assert (change["old"]["target"], change["new"]["target"], change["fields"]) == (
+            old,
+            new,
+            ["target"],
+        )
+    else:
+        assert (change["old"], change["new"]) == (old, new)
+        table = diff_table(preview.content.decode())
+        # The change shows as one: the old value as it was shown, the new one as typed.
+        assert f"<td>{shown} {unit}</td>" in table and f"<td>{typed} {unit}</td>" in table
+    saved = client.post(
+        page(patient),
+        {"content_json": preview.context["content_json"], "reason": "Adjust", "confirm": 1},
+    )
+    assert saved.status_code == 302
+    second = CarePlanVersion.objects.get(plan__patient=patient, number=2)
+    before, after = first.content, second.content
+    assert {k for k in before if before[k] != after[k]} == {"targets"}
+    changed = {k for k in before["targets"] if before["targets"][k] != after["targets"][k]}
+    key = "goals" if path == "targets.goals" else field
+    assert changed == ({key} if preset == "custom" else {key, "preset", "label"})
+    if path == "targets.goals":
+        assert after["targets"]["goals"][i]["target"] == new
+        others = [g for j, g in enumerate(after["targets"]["goals"]) if j != i]
+        assert others == [g for j, g in enumerate(before["targets"]["goals"]) if j != i]
+    else:
+        assert after["targets"][field] == new
+
+
+def test_it_refuses_a_confirmation_that_changes_nothing(client, alice, patient, version):
+    client.force_login(alice)
+    response = client.post(
+        page(patient),
+        {"content_json": json.dumps(version.content), "reason": "Again", "confirm": "1"},
+        follow=True,
+    )
+    assert "Nothing changed: this is the same as version 1." in response.content.decode()
+    assert CarePlanVersion.objects.count() == 1
+
+
+def test_it_keeps_a_report_link_and_saves_a_real_change_from_the_report(
+    client, alice, patient, make_report
+):
+    """The editor opened from a report ("Revise the care plan in response to this report")
+    still carries the report; unchanged it is refused, changed it is saved linked."""
+    _plan_with(patient, alice, "pregnancy_t1")
+    report_id = make_report(patient).pk
+    data = _open_editor(client, alice, patient, "mmol/L", report=report_id)
+    assert data["report"] == [str(report_id)]
+    assert (data["range_low"], data["range_high"]) == (["3.5"], ["7.8"])
+    data["reason"] = ["Report reviewed"]
+    refused = client.post(page(patient), data)
+    assert "confirm" not in refused.context and "Nothing changed" in refused.content.decode()
+    data["report_cadence_days"] = ["7"]
+    preview = client.post(page(patient), data)
+    assert [c["field"] for c in preview.context["diff"]] == ["report_cadence_days"]
+    client.post(
+        page(patient),
+        {
+            "content_json": preview.context["content_json"],
+            "reason": "Report reviewed",
+            "report": str(report_id),
+            "confirm": "1",
+        },
+    )
+    second = CarePlanVersion.objects.get(number=2)
+    assert second.responds_to_report_id == report_id
+    assert (second.content["targets"]["range_high"], second.content["targets"]["preset"]) == (
+        140,
+        "pregnancy_t1",
+    )
+
+
+def test_it_keeps_labels_and_notes_it_did_not_change(client, alice, patient):
+    """Check labels stored in English stay when a Chinese-speaking clinician saves; a note
+    stored with LF stays although the browser sends CR LF."""
+    content = care_plan_default_content(patient=patient)
+    content["patient_instructions"] = "Walk after dinner.\nCall if below 70."
+    care_plan_revise(patient=patient, by=alice, reason="First plan", content=content)
+    alice.language = "zh-hans"
+    alice.save()
+    data = _open_editor(client, alice, patient, "mmol/L")
+    assert data["patient_instructions"] == ["Walk after dinner.\r\nCall if below 70."]
+    data["reason"] = ["Reviewed"]
+    response = client.post(page(patient), data)
+    assert "confirm" not in response.context
+    assert "没有任何修改：与第 1 版相同。" in response.content.decode()
+    assert CarePlanVersion.objects.count() == 1
+
+
+def test_it_says_unchanged_targets_again_in_the_other_unit(client, alice, patient):
+    """Switching the editor's unit converts the typed range through the stored values and
+    keeps the goals and HbA1c goal: 145 mg/dL -> "8.0" -> 145, never 144; "custom" stays."""
+    _plan_with(patient, alice, "custom")
+    data = _open_editor(client, alice, patient, "mg/dL")
+    query = {k: v[-1] for k, v in data.items() if k != "reason"}
+    url = page(patient, "care-plans-targets")
+    to_mmol = client.get(url, {**query, "unit": "mmol/L", "shown_unit": "mg/dL"}, **HTMX)
+    form = to_mmol.context["form"]
+    assert (form.initial["range_low"], form.initial["range_high"]) == (3.7, 8.0)
+    assert form.initial["preset"] == "custom"
+    assert form.initial["hba1c_goal_percent"] == data["hba1c_goal_percent"][0]
+    goals = to_mmol.context["goals"].initial
+    assert [g["target"] for g in goals] == [data[f"goal-{i}-target"][0] for i in range(6)]
+    back = {**query, "range_low": "3.7", "range_high": "8.0", "unit": "mg/dL"}
+    to_mg = client.get(url, {**back, "shown_unit": "mmol/L"}, **HTMX)
+    form = to_mg.context["form"]
+    assert (form.initial["range_low"], form.initial["range_high"]) == (66, 145)
+    garbage = client.get(url, {**back, "range_low": "abc", "shown_unit": "mmol/L"}, **HTMX)
+    assert garbage.status_code == 200
+
+
+def test_choosing_custom_keeps_the_typed_targets(client, alice, patient):
+    """ "Custom" used to load the standard preset over what the clinician had typed."""
+    _plan_with(patient, alice, "pregnancy_t1")
+    data = _open_editor(client, alice, patient, "mmol/L")
+    query = {k: v[-1] for k, v in data.items() if k != "reason"}
+    query.update(preset="custom", range_high="8.5", **{"goal-0-target": "75.0"})
+    response = client.get(page(patient, "care-plans-targets"), query, **HTMX)
+    form, goals = response.context["form"], response.context["goals"].initial
+    assert (form.initial["range_low"], form.initial["range_high"]) == (3.5, 8.5)
+    assert (goals[0]["key"], goals[0]["target"]) == ("in_target_percent", "75.0")

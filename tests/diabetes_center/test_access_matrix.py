@@ -138,12 +138,9 @@ def _build_world() -> World:
     for t, p in patients.items():
         team = alice if t == "A" else bob
         for number in (1, 2):  # two versions, for history and compare
-            care_plan_revise(
-                patient=p,
-                by=team,
-                reason=f"version {number}",
-                content=care_plan_default_content(patient=p),
-            )
+            content = care_plan_default_content(patient=p)
+            content["exercise"]["minutes_per_week"] = 140 + 10 * number  # each one a change
+            care_plan_revise(patient=p, by=team, reason=f"version {number}", content=content)
         load(p, grid(PERIOD_END - dt.timedelta(days=2), 3), values)
         reports[t] = report_generate(patient_id=p.pk, period_end=PERIOD_END)
         assert reports[t] is not None, PERIOD_START

@@ -53,3 +53,63 @@ def test_it_shows_instants_in_the_patients_local_time():
     assert display.local_time("2026-03-04T18:10:00+00:00", "Asia/Shanghai") == "2026-03-05 02:10"
     assert display.local_time("2026-03-04T18:10:00+00:00", "Europe/Bucharest") == "2026-03-04 20:10"
     assert display.zone_label("Asia/Shanghai").startswith("Asia/Shanghai, UTC+08:00")
+
+
+# --- values typed into an editor (issue #17 §2) -------------------------------------------
+
+
+def test_it_keeps_the_stored_value_when_the_typed_one_shows_the_same():
+    # 140 mg/dL / 18.01559 = 7.771 -> shown "7.8"; 7.8 × 18.01559 = 140.52 -> 141 if converted.
+    assert display.glucose_entered(7.8, "mmol/L", 140) == 140
+    assert display.glucose_entered(7.8, "mmol/L") == 141
+    # 63 / 18.01559 = 3.497 -> "3.5"; 180 -> 9.991 -> "10.0"; 70 -> 3.886 -> "3.9".
+    assert display.glucose_entered(3.5, "mmol/L", 63) == 63
+    assert display.glucose_entered(10.0, "mmol/L", 180) == 180
+    assert display.glucose_entered(3.9, "mmol/L", 70) == 70
+    # The first value shown the same wins: the stored one, then (say) the chosen preset's.
+    assert display.glucose_entered(7.8, "mmol/L", 180, 140) == 140
+    # mg/dL: shown whole; 100.5 shows "101", so "101" (or 100.7) keeps 100.5.
+    assert display.glucose_entered(101, "mg/dL", 100.5) == 100.5
+    assert display.glucose_entered(100.7, "mg/dL", 100.5) == 100.5
+    assert display.glucose_entered(140, "mg/dL", 140) == 140
+    assert display.glucose_entered(None, "mmol/L", 140) is None
+
+
+def test_it_converts_a_typed_value_that_really_changed():
+    assert display.glucose_entered(7.9, "mmol/L", 140) == 142  # 7.9 × 18.01559 = 142.32
+    assert display.glucose_entered(7.7, "mmol/L", 140) == 139  # 138.72
+    assert display.glucose_entered(141, "mg/dL", 140) == 141
+    assert display.glucose_entered(100.2, "mg/dL", 100.5) == 100.2
+
+
+def test_every_plan_range_value_survives_an_unchanged_save_in_mmol_per_litre():
+    # Plan ranges are 50-250 mg/dL: each, shown in mmol/L and typed back, is itself.
+    for mg_dl in range(50, 251):
+        shown = display.glucose_field(mg_dl, "mmol/L")
+        assert display.glucose_entered(shown, "mmol/L", mg_dl) == mg_dl
+        assert display.glucose_entered(display.glucose_field(mg_dl, "mg/dL"), "mg/dL", mg_dl) == (
+            mg_dl
+        )
+
+
+def test_a_changed_mmol_value_is_shown_as_typed():
+    # Whole mg/dL moves a value by at most 0.5 / 18.01559 = 0.028 mmol/L, under half a step.
+    for tenths in range(28, 140):
+        typed = tenths / 10
+        stored = display.glucose_entered(typed, "mmol/L", 140)
+        assert display.glucose(stored, "mmol/L", with_unit=False) == f"{typed:.1f}"
+
+
+def test_it_shows_glucose_in_editor_fields_without_needless_decimals():
+    assert display.glucose_field(140, "mmol/L") == 7.8
+    assert display.glucose_field(180, "mmol/L") == 10.0
+    assert str(display.glucose_field(140, "mg/dL")) == "140"
+    assert display.glucose_field(123.5, "mg/dL") == 124  # half away from zero
+    assert display.glucose_field(None, "mg/dL") is None
+
+
+def test_it_keeps_a_stored_percentage_that_shows_the_same():
+    assert display.percent_entered(4.3, 4.25) == 4.25  # 4.25 is shown "4.3"
+    assert display.percent_entered(4.2, 4.25) == 4.2
+    assert display.percent_entered(70.0, 70.0) == 70.0
+    assert display.percent_entered(None, 4.0) is None

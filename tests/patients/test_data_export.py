@@ -62,12 +62,9 @@ def known(patient, alice, center):
         reason="First plan",
         content=care_plan_default_content(patient=patient),
     )
-    care_plan_revise(
-        patient=patient,
-        by=alice,
-        reason="Tighter range",
-        content=care_plan_default_content(patient=patient),
-    )
+    tighter = care_plan_default_content(patient=patient)
+    tighter["targets"] = {**tighter["targets"], "preset": "custom", "label": "", "range_high": 160}
+    care_plan_revise(patient=patient, by=alice, reason="Tighter range", content=tighter)
     follow_up = VisitType.objects.create(code="follow_up", name="Follow-up", duration_minutes=30)
     Visit.objects.create(
         patient=patient,
@@ -287,12 +284,9 @@ def test_the_bundle_costs_the_same_queries_whatever_the_number_of_plan_versions(
     counts = []
     for _ in range(2):
         for n in range(3):
-            care_plan_revise(
-                patient=patient,
-                by=alice,
-                reason=f"v{n}",
-                content=care_plan_default_content(patient=patient),
-            )
+            content = care_plan_default_content(patient=patient)
+            content["exercise"]["minutes_per_week"] = 160 + n  # a version is a change
+            care_plan_revise(patient=patient, by=alice, reason=f"v{n}", content=content)
         with CaptureQueriesContext(connection) as queries:
             body(client.get(url))
         counts.append(len(queries))
