@@ -7,6 +7,11 @@ viewer's unit. Every page, fragment, figure, PDF and message asks here for a goa
 value and goal strings and its verdict, so that one metric reads the same everywhere; no
 template writes a threshold (70, 180, 54, 250) itself.
 
+Times (§ one rule for visit times): an instant such as a visit is shown in the care center's
+zone on staff and clinician pages and in the patient's own zone on the patient's own pages,
+and the zone is named beside it wherever it is not the viewer's own (``zone_for``,
+``when_text``). The same rule holds in reminders and calendar feeds.
+
 The plan's range is the range of the time-in-range goals. A plan whose range is not the
 consensus 70–180 mg/dL (pregnancy 63–140, or a clinician's own) reads its "time in range",
 "time below range" and "time above range" goals against its own limits, as triage ranks them
@@ -20,6 +25,11 @@ consensus 70–180 mg/dL (pregnancy 63–140, or a clinician's own) reads its "t
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+
+from django.conf import settings
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from glycemia import constants as c
@@ -117,3 +127,36 @@ def targets_label(targets: dict | None) -> str:
         "older_high_risk": _("Older / high-risk"),
         "pregnancy_t1": _("Pregnancy, type 1"),
     }.get(preset, _("Custom"))
+
+
+def own_zone(user) -> str:
+    """The viewer's own time zone: a patient's their record's; staff and clinicians their care
+    center's; anyone else the server's (settings.TIME_ZONE)."""
+    patient = getattr(user, "patient", None) if getattr(user, "is_patient", False) else None
+    if patient is not None:
+        return patient.timezone
+    center = getattr(user, "care_center", None)
+    return center.timezone if center is not None else settings.TIME_ZONE
+
+
+def zone_for(user, patient, center=None) -> str:
+    """The zone a time of ``patient`` (a visit at ``center``) is shown in to ``user``: the
+    patient's own on their own pages, else the care center's."""
+    if getattr(user, "is_authenticated", False) and patient.user_id == user.pk:
+        return patient.timezone
+    center = center or patient.care_center
+    return center.timezone if center is not None else settings.TIME_ZONE
+
+
+def when_text(instant: dt.datetime | None, zone: str, *, viewer_zone: str | None = None) -> str:
+    """'6 Dec 2026 09:00' in ``zone`` (the language's one date format), with the zone named
+    when it is not the viewer's own: '6 Dec 2026 09:00 (Europe/London)'."""
+    if instant is None:
+        return display.DASH
+    text = date_format(instant.astimezone(zoneinfo.ZoneInfo(zone)), "SHORT_DATETIME_FORMAT")
+    return text if viewer_zone in (None, zone) else f"{text} ({zone})"
+
+
+def visit_when(instant: dt.datetime | None, *, user, patient, center=None) -> str:
+    """A visit's time as ``user`` reads it (``zone_for``), the zone named if not theirs."""
+    return when_text(instant, zone_for(user, patient, center), viewer_zone=own_zone(user))

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
+from accounts import display
 from accounts.access import (
     audit,
     audit_many,
@@ -214,7 +215,9 @@ def patient_visits(request, pk):
     """Workspace, Visits tab: upcoming and past visits in the patient's own time zone."""
     patient = get_patient_for(request.user, pk)
     audit(request.user, patient, "view", "visits")
-    return _tab(request, patient, "visits", workspace.visits_tab(patient))
+    context = workspace.visits_tab(patient)
+    context["visit_zone"] = display.zone_for(request.user, patient)  # the center's, or theirs
+    return _tab(request, patient, "visits", context)
 
 
 @login_required

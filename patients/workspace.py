@@ -209,7 +209,7 @@ VISIT_HISTORY = 50
 
 def visits_tab(patient: Patient, *, now: dt.datetime | None = None) -> dict:
     """The Visits tab: open visits still ahead (soonest first) and the last 50 others (newest
-    first), with whether the follow-up is overdue; times shown in the patient's zone."""
+    first), with whether the follow-up is overdue (the view adds the zone to show them in)."""
     from visits.models import Visit
     from visits.services import due_dates, next_visit_by_patient
 
@@ -222,5 +222,4 @@ def visits_tab(patient: Patient, *, now: dt.datetime | None = None) -> dict:
         "history": list(rows.exclude(is_open).order_by("-start_at")[:VISIT_HISTORY]),
         "visit_overdue": overdue,
         "visit_due": due_dates([patient]).get(patient.pk),
-        "visit_zone": patient.timezone,
     }

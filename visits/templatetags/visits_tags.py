@@ -68,4 +68,4 @@ def todays_visits(user) -> dict:
 def next_visit(patient) -> dict:
     """The next open visit of a patient, and whether their follow-up is overdue."""
     start, overdue = services.next_visit_by_patient([patient.pk]).get(patient.pk, (None, False))
-    return {"start": start, "overdue": overdue, "tz": patient.timezone}
+    return {"start": start, "overdue": overdue}
