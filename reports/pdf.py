@@ -293,6 +293,8 @@ def _build(report, *, unit: str, font: str, for_patient: bool = False) -> bytes:
         )
     if report.comparison:
         story.append(Paragraph(_("Compared with the previous report"), h2))
+        if verdict := wording.comparison_verdict(report, unit):
+            story.append(Paragraph(verdict, base))
         rows = [
             [
                 _("Metric"),
