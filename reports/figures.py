@@ -20,6 +20,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from glycemia import display
 from glycemia.units import MMOL_L, from_mg_dl
 
 COLOURS = {
@@ -97,6 +98,8 @@ def tir_bar(metrics: dict) -> dict:
     data = []
     for band, key in BAND_KEYS:
         value = metrics.get(key) or 0.0
+        # The label and the hover say the same string as every page (glycemia.display).
+        shown = display.percent(value)
         data.append(
             {
                 "type": "bar",
@@ -104,9 +107,9 @@ def tir_bar(metrics: dict) -> dict:
                 "y": [max(value, 0.6)],  # a sliver stays visible for 0 %
                 "name": labels[band],
                 "marker": {"color": COLOURS[band]},
-                "text": [f"{value:.0f} %"],
+                "text": [shown],
                 "textposition": "inside",
-                "hovertemplate": f"{labels[band]}: {value:.1f} %<extra></extra>",
+                "hovertemplate": f"{labels[band]}: {shown}<extra></extra>",
             }
         )
     layout = _layout(
@@ -160,6 +163,9 @@ def agp(metrics: dict, *, unit: str, range_low: float, range_high: float) -> dic
             "mode": "lines",
             "line": {"color": "#0b5cad", "width": 3},
             "name": _("Median"),
+            # The hover says the value as every page rounds it (glycemia.display).
+            "text": [display.glucose(v, unit) for v in (a.get("p50", []) + a.get("p50", [])[:1])],
+            "hovertemplate": "%{text}<extra>" + _("Median") + "</extra>",
         }
     )
     layout = _layout(

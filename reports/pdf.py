@@ -143,7 +143,7 @@ def tir_png(percents: list) -> io.BytesIO:
             ax.text(
                 0,
                 bottom + value / 2,
-                f"{display.rounded(value, 0):.0f}%",
+                display.percent(value),  # the page's string: one precision per metric
                 ha="center",
                 va="center",
                 fontsize=7,

@@ -44,10 +44,12 @@ def pattern_text(finding: dict, unit: str = "mg/dL") -> str:
             "rise": glucose_text(p["median_rise_mg_dl"], unit),
         }
     if code == "high_variability":
-        return _("High glucose variability: CV %(cv)s %% (goal ≤ 36 %%).") % {"cv": p["cv_percent"]}
+        return _("High glucose variability: CV %(cv)s %% (goal ≤ 36 %%).") % {
+            "cv": display.percent(p["cv_percent"], sign=False)
+        }
     if code == "insufficient_data":
         return _("Insufficient data: %(active)s %% active over %(days)s days.") % {
-            "active": p["active_percent"] if p["active_percent"] is not None else "—",
+            "active": display.percent(p["active_percent"], sign=False),
             "days": p["days"],
         }
     if code == "hypo_cluster":
@@ -217,7 +219,7 @@ def meter_summary(report, unit: str) -> dict:
     m, targets = report.metrics, report.targets or {}
     per_day = m.get("readings_per_day")
     return {
-        "per_day": display.DASH if per_day is None else f"{display.rounded(per_day, 1):.1f}",
+        "per_day": display.per_day(per_day),
         "schedule": m.get("schedule_per_day"),
         "adherence": (
             None if m.get("adherence_percent") is None else display.percent(m["adherence_percent"])
