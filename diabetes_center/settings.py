@@ -329,7 +329,11 @@ if CACHE_URL:
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Diabetes Center API",
-    "DESCRIPTION": "Glucose readings, metrics, reports and care plans.",
+    "DESCRIPTION": (
+        "Glucose readings, metrics, reports and care plans. Numeric fields keep full "
+        "precision (unrounded floats); the pages round once, half away from zero, to one "
+        "precision per metric (glycemia/display.py)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

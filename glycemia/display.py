@@ -6,9 +6,14 @@ these functions, never ``floatformat`` or f-strings of their own):
 - **Round half away from zero** ("4.15 %" -> "4.2 %"), never truncate: truncating understates
   hypoglycaemia (4.19 % below range shown as "4.1 %"). Rounding goes through ``Decimal`` of
   the number's shortest repr, so 4.15 rounds up although the binary float is 4.1499999...
-- **Precision**: percentages (time in ranges, CV, CGM active) 1 decimal; GMI 1 decimal;
-  glucose in mg/dL whole numbers, in mmol/L 1 decimal (the unit always named); GRI 1 decimal;
-  LBGI / HBGI 2 decimals.
+- **Precision**: percentages (time in ranges, CV, CGM active, adherence) 1 decimal, and so
+  changes in them (``signed``); GMI 1 decimal; glucose in mg/dL whole numbers, in mmol/L
+  1 decimal (the unit always named); GRI 1 decimal; LBGI / HBGI 2 decimals; finger-sticks a
+  day 1 decimal. 99.95 % shows as "100.0 %": the rule has no exceptions, so a reader can
+  redo any number on the page.
+- **Round once**: numbers are stored and served by numeric API fields at full precision and
+  rounded only here; a value rounded before (Python's ``round`` rounds half to even, and on
+  the binary float) and again on the page can differ from the same value rounded once.
 - **Goals are decided on the shown value**: "4.0 %, goal < 4 %" is *not met*, and a value
   that rounds to 3.9 % *is* met, so a reader can check every verdict from the page
   (``goal_met``).
@@ -38,6 +43,7 @@ PERCENT_DECIMALS = 1
 GMI_DECIMALS = 1
 GRI_DECIMALS = 1
 INDEX_DECIMALS = 2  # LBGI, HBGI
+PER_DAY_DECIMALS = 1  # finger-sticks a day
 MG_DL_DECIMALS = 0
 MMOL_L_DECIMALS = 1
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -86,6 +92,24 @@ def cv(value) -> str:
 
 def gri(value) -> str:
     return _number(value, GRI_DECIMALS)
+
+
+def signed(value, decimals: int = PERCENT_DECIMALS) -> str:
+    """A change, with its sign: '+4.2', '−0.1', '±0.0' (the sign of the shown number).
+
+    >>> signed(4.15), signed(-0.05), signed(-0.04), signed(None)
+    ('+4.2', '−0.1', '±0.0', '—')
+    """
+    if value is None:
+        return DASH
+    shown = rounded(value, decimals)
+    sign = "+" if shown > 0 else "−" if shown < 0 else "±"
+    return f"{sign}{abs(shown):.{decimals}f}"
+
+
+def per_day(value) -> str:
+    """Finger-sticks (or any count) a day: '3.6'."""
+    return _number(value, PER_DAY_DECIMALS)
 
 
 def index(value) -> str:

@@ -4,7 +4,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
-from glycemia.units import MMOL_L, from_mg_dl
+from glycemia import display
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # OWASP "CSV injection"
 
@@ -25,9 +25,17 @@ def safe_cell(value) -> str:
 
 
 def _glucose(value, unit: str):
-    if value is None:
-        return None
-    return round(from_mg_dl(value, unit), 1 if unit == MMOL_L else 0)
+    return display.glucose_value(value, unit)
+
+
+def _pct(value):
+    """A percentage as the page shows it (1 decimal, half away from zero): the triage stores
+    full precision and a spreadsheet reader should see the page's numbers."""
+    return display.percent_value(value)
+
+
+def _one(value):
+    return display.rounded(value, 1)
 
 
 def triage_csv_rows(rows: Iterable, unit: str) -> Iterator[str]:
@@ -55,14 +63,16 @@ def triage_csv_rows(rows: Iterable, unit: str) -> Iterator[str]:
 
         line = [
             patient.name, patient.mrn, patient.diabetes_type, get("mode"),
-            get("in_range_percent"), _glucose(get("range_low"), unit),
-            _glucose(get("range_high"), unit), get("below_70_percent"), get("very_low_percent"),
-            get("above_180_percent"), get("very_high_percent"), _glucose(get("mean_mg_dl"), unit),
-            get("cv_percent"), get("gmi_percent"), get("gri"), get("gri_zone"),
-            get("active_percent"),
+            _pct(get("in_range_percent")), _glucose(get("range_low"), unit),
+            _glucose(get("range_high"), unit), _pct(get("below_70_percent")),
+            _pct(get("very_low_percent")), _pct(get("above_180_percent")),
+            _pct(get("very_high_percent")), _glucose(get("mean_mg_dl"), unit),
+            _pct(get("cv_percent")), _one(get("gmi_percent")), _one(get("gri")), get("gri_zone"),
+            _pct(get("active_percent")),
             get("last_reading_at").isoformat() if get("last_reading_at") else None,
-            get("tir_change"), get("meter_per_day"), _glucose(get("meter_mean_mg_dl"), unit),
-            get("meter_below_percent"), get("meter_adherence_percent"),
+            _one(get("tir_change")), _one(get("meter_per_day")),
+            _glucose(get("meter_mean_mg_dl"), unit),
+            _pct(get("meter_below_percent")), _pct(get("meter_adherence_percent")),
             get("last_report_at").isoformat() if get("last_report_at") else None,
             "yes" if getattr(patient, "report_unread", False) else "no",
             get("reviewed_at").isoformat() if get("reviewed_at") else None,

@@ -160,10 +160,12 @@ def _window_readings(patient: Patient, start: dt.date, end: dt.date):
     return times, values, kinds, tags
 
 
-def patient_metrics(patient: Patient, *, start=None, end=None) -> dict:
+def patient_metrics(patient: Patient, *, start=None, end=None, exact: bool = False) -> dict:
     """DESIGN §5 metrics of ``patient`` over local dates [start, end], with goal results.
 
-    ``start``/``end``: dates or 'YYYY-MM-DD' (raise WindowError when unusable).
+    ``start``/``end``: dates or 'YYYY-MM-DD' (raise WindowError when unusable). ``exact``:
+    unrounded CGM figures (the API: numeric fields keep full precision); otherwise rounded as
+    ``glycemia.metrics`` documents (the command's summary).
 
     >>> m = patient_metrics(patient, start="2024-05-01", end="2024-05-14")  # doctest: +SKIP
     >>> m["kind"], m["in_range_percent"], [g["met"] for g in m["goals"]][:2]  # doctest: +SKIP
@@ -174,7 +176,9 @@ def patient_metrics(patient: Patient, *, start=None, end=None) -> dict:
     targets = care_plan_targets(patient)
     cgm = kinds == Reading.Kind.CGM
     if cgm.any() or not times.size:
-        result = cgm_metrics(times[cgm], values[cgm], tz=patient.timezone, start=first, end=last)
+        result = cgm_metrics(
+            times[cgm], values[cgm], tz=patient.timezone, start=first, end=last, exact=exact
+        )
         in_window = values[cgm]
         range_ = (targets.get("range_low", 70), targets.get("range_high", 180))
         goals = evaluate_metrics(result, targets, values=None if range_ == (70, 180) else in_window)
@@ -207,15 +211,20 @@ def patient_metrics(patient: Patient, *, start=None, end=None) -> dict:
     ],
     responses=OpenApiTypes.OBJECT,
     description="DESIGN §5 glycemic metrics over local dates [start, end] (default: the last "
-    '14 days of data); finger-stick-only patients get `kind: "smbg"`.',
+    '14 days of data); finger-stick-only patients get `kind: "smbg"`. Numeric fields keep '
+    "full precision (unrounded).",
 )
 @api_view(["GET"])
 @permission_classes([IsPerson])
 def patient_metrics_view(request, pk):
     patient = get_patient_for(request.user, pk)
     try:
+        # exact: numeric API fields keep full precision; only the display layer rounds.
         metrics = patient_metrics(
-            patient, start=request.query_params.get("start"), end=request.query_params.get("end")
+            patient,
+            start=request.query_params.get("start"),
+            end=request.query_params.get("end"),
+            exact=True,
         )
     except WindowError as exc:
         raise ParseError(str(exc)) from None

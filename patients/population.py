@@ -22,7 +22,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from glycemia import display
-from glycemia.units import MMOL_L, from_mg_dl
 
 MONTHS = 12
 MIN_MONTH_READINGS = 288 * 7  # a week of 5-minute CGM before a month counts for a patient
@@ -31,8 +30,7 @@ ZONE_COLOURS = {"A": "#2b9348", "B": "#94d82d", "C": "#fab005", "D": "#f76707", 
 
 
 def _g(mg_dl: float, unit: str) -> str:
-    value = from_mg_dl(mg_dl, unit)
-    return f"{value:.1f}" if unit == MMOL_L else f"{value:.0f}"
+    return display.glucose(mg_dl, unit, with_unit=False)
 
 
 def consensus_targets(unit: str) -> list[tuple[str, str, str, float]]:
@@ -197,8 +195,10 @@ def gri_grid(frame: pd.DataFrame) -> dict:
                 "type": "scattergl" if len(cgm) > 1000 else "scatter",
                 "mode": "markers",
                 "name": _("Zone %(zone)s") % {"zone": zone},
-                "x": part["hypo"].round(2).tolist(),
-                "y": part["hyper"].round(2).tolist(),
+                # GRI's precision, rounded once (glycemia.display): the hover's "%{x:.1f}"
+                # then prints the page's number (pandas' round is half to even).
+                "x": [display.rounded(v, display.GRI_DECIMALS) for v in part["hypo"]],
+                "y": [display.rounded(v, display.GRI_DECIMALS) for v in part["hyper"]],
                 "customdata": part["pk"].tolist(),
                 "text": part["name"].tolist(),
                 "marker": {"color": colour, "size": 8, "line": {"color": "#fff", "width": 0.5}},

@@ -36,8 +36,9 @@ def rollup_metrics(
     metrics = {}
     for pid, row in result.to_dict(orient="index").items():
         if row["readings"]:
-            row["below_percent"] = round(row["very_low_percent"] + row["low_percent"], 1)
-            row["above_percent"] = round(row["high_percent"] + row["very_high_percent"], 1)
+            # Unrounded: the page rounds once (glycemia.display).
+            row["below_percent"] = row["very_low_percent"] + row["low_percent"]
+            row["above_percent"] = row["high_percent"] + row["very_high_percent"]
         metrics[int(pid)] = row
     return metrics
 

@@ -123,7 +123,8 @@ def _rollup_figures(
             if rows.empty:
                 continue
             for name, (start, end) in windows.items():
-                result = metrics_from_rollups(rows, start=start, end=end, zones=zones)
+                # exact: stored unrounded, rounded once on the page (glycemia.display).
+                result = metrics_from_rollups(rows, start=start, end=end, zones=zones, exact=True)
                 result = result.astype(object).where(result.notna(), None)
                 for pid, metrics in result.to_dict(orient="index").items():
                     if metrics["readings"]:
@@ -182,8 +183,11 @@ def _plans(ids: list[int]) -> dict[int, CarePlanVersion]:
     return latest
 
 
-def _r1(value) -> float | None:
-    return None if value is None else round(float(value), 1)
+def _full(value) -> float | None:
+    """Stored at full precision: the pages round once (glycemia.display) and the API serves
+    the number as computed. ``round(x, 1)`` here made "4.0 %" of a 4.05 % the table showed as
+    "4.1 %" (half to even on the binary float, then rounded again)."""
+    return None if value is None else float(value)
 
 
 def _entry(
@@ -250,26 +254,26 @@ def _entry(
         entry.mean_mg_dl = cgm["mean_mg_dl"]
         entry.cv_percent = cgm["cv_percent"]
         entry.gmi_percent = cgm["gmi_percent"]
-        entry.in_range_percent = _r1(in_range)
-        entry.below_percent = _r1(below)
-        entry.below_70_percent = _r1(below_70)
+        entry.in_range_percent = _full(in_range)
+        entry.below_percent = _full(below)
+        entry.below_70_percent = _full(below_70)
         entry.very_low_percent = cgm["very_low_percent"]
-        entry.above_180_percent = _r1(cgm["high_percent"] + cgm["very_high_percent"])
+        entry.above_180_percent = _full(cgm["high_percent"] + cgm["very_high_percent"])
         entry.very_high_percent = cgm["very_high_percent"]
         entry.gri = cgm["gri"]
         entry.gri_zone = cgm["gri_zone"] or ""
         entry.gri_hypo, entry.gri_hyper = hypo, hyper
-        entry.tir_previous = _r1(tir_before)
-        entry.tir_change = _r1(row["tir_change"])
+        entry.tir_previous = _full(tir_before)
+        entry.tir_change = _full(row["tir_change"])
     if meter:
         n = meter["readings"]
         very_low = meter["very_low_percent"]
         below = very_low + meter["low_percent"]
         if not standard and (patient.pk, "smbg") in counts:
             below = counts[(patient.pk, "smbg")][1]
-        entry.meter_per_day = round(n / WINDOW_DAYS, 1)
+        entry.meter_per_day = n / WINDOW_DAYS
         entry.meter_mean_mg_dl = meter["mean_mg_dl"]
-        entry.meter_below_percent = _r1(below)
+        entry.meter_below_percent = _full(below)
         entry.meter_very_low_percent = very_low
         if row["mode"] == "meter":
             row.update(
@@ -288,7 +292,7 @@ def _entry(
         entry.plan_version = version.number
         entry.plan_preset = (targets or {}).get("preset", "")
     if goal_per_day and entry.meter_per_day is not None:
-        entry.meter_adherence_percent = round(100.0 * entry.meter_per_day / goal_per_day, 0)
+        entry.meter_adherence_percent = 100.0 * entry.meter_per_day / goal_per_day
     entry.mode = row["mode"]
     entry.next_visit_at, visit_overdue, entry.visit_due = visit
     age = None

@@ -17,12 +17,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts import display
+from accounts import display as display_layer
 from care_plans.services import care_plan_current, targets_of_version
+from glycemia import display
 from glycemia.agp import agp
 from glycemia.metrics import cgm_metrics
 from glycemia.targets import band_rows, evaluate_metrics, range_percents
-from glycemia.units import MMOL_L, from_mg_dl
+from glycemia.units import from_mg_dl
 from patients import ranking
 from patients.models import Patient, TriageEntry
 from readings.models import Reading, Treatment
@@ -62,11 +63,14 @@ def overview(patient: Patient, *, unit: str) -> dict:
             start=start,
             end=today,
             full=False,
+            exact=True,  # rounded once, on the page (glycemia.display), as the report is
         )
         metrics["agp"] = agp(times.astype("datetime64[ns]"), values, tz=patient.timezone)
         low, high = targets.get("range_low", 70), targets.get("range_high", 180)
         metrics.update(range_percents(values, low, high))
-        goals = display.goal_rows(evaluate_metrics(metrics, targets, values=values), targets, unit)
+        goals = display_layer.goal_rows(
+            evaluate_metrics(metrics, targets, values=values), targets, unit
+        )
         window = {
             "unit": unit,
             "range_low": targets.get("range_low", 70),
@@ -140,15 +144,18 @@ def day_figure(patient: Patient, day: dt.date, span: int, *, unit: str, targets:
         points = [(t, v) for t, v, k in rows if k == kind]
         if not points:
             continue
-        ys = [round(float(from_mg_dl(v, unit)), 1 if unit == MMOL_L else 0) for _t, v in points]
+        # Rounded once, half away from zero (glycemia.display), and shown with the unit's
+        # decimals: "6.0 mmol/L", not plotly's "6".
+        ys = [display.glucose_value(v, unit) for _t, v in points]
         top = max(top, max(ys))
+        shown = f"%{{y:.{display.glucose_decimals(unit)}f}} {unit}"
         trace = {
             "type": "scatter",
             "mode": mode,
             "name": name,
             "x": [local(t) for t, _v in points],
             "y": ys,
-            "hovertemplate": "%{x|%H:%M}  %{y} " + unit + "<extra>" + name + "</extra>",
+            "hovertemplate": "%{x|%H:%M}  " + shown + "<extra>" + name + "</extra>",
         }
         if kind == "cgm":
             trace["line"] = {"color": "#0b5cad", "width": 1.6}

@@ -172,6 +172,9 @@ def agp(metrics: dict, *, unit: str, range_low: float, range_high: float) -> dic
             "mode": "lines",
             "line": {"color": "#0b5cad", "width": 3},
             "name": _("Median"),
+            # The hover says the value as every page rounds it (glycemia.display).
+            "text": [display.glucose(v, unit) for v in (a.get("p50", []) + a.get("p50", [])[:1])],
+            "hovertemplate": "%{text}<extra>" + _("Median") + "</extra>",
         }
     )
     layout = _layout(

@@ -6,12 +6,14 @@ function returns a finding ``{"code", "severity", "params", "text"}`` or None; `
 English wording (the page words it again in the reader's language from ``code`` + ``params``).
 
     >>> insufficient_data({"days": 14, "active_percent": 52.0, "sufficient": False})["text"]
-    'Insufficient data: 52 % active over 14 days.'
+    'Insufficient data: 52.0 % active over 14 days.'
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from glycemia import display
 
 LOW_BELOW = 70.0  # level 1 hypoglycaemia (Battelino 2019)
 NIGHT_START_MINUTE, NIGHT_END_MINUTE = 0, 6 * 60  # night 00:00–06:00, as the AGP report
@@ -118,8 +120,9 @@ def high_variability(metrics: dict) -> dict | None:
     cv = metrics.get("cv_percent")
     if cv is None or cv <= CV_HIGH_PERCENT:
         return None
-    params = {"cv_percent": round(float(cv), 1), "limit": CV_HIGH_PERCENT}
-    text = f"High glucose variability: CV {params['cv_percent']} % (goal ≤ 36 %)."
+    # Full precision in params; the words round once (glycemia.display), as every page.
+    params = {"cv_percent": float(cv), "limit": CV_HIGH_PERCENT}
+    text = f"High glucose variability: CV {display.percent(cv)} (goal ≤ 36 %)."
     return {"code": "high_variability", "severity": "warning", "params": params, "text": text}
 
 
@@ -128,8 +131,8 @@ def insufficient_data(metrics: dict) -> dict | None:
     days, active = metrics.get("days") or 0, metrics.get("active_percent")
     if days >= SUFFICIENT_DAYS and active is not None and active >= SUFFICIENT_ACTIVE_PERCENT:
         return None
-    params = {"active_percent": None if active is None else round(float(active)), "days": days}
-    text = f"Insufficient data: {params['active_percent']} % active over {days} days."
+    params = {"active_percent": None if active is None else float(active), "days": days}
+    text = f"Insufficient data: {display.percent(active)} active over {days} days."
     return {"code": "insufficient_data", "severity": "warning", "params": params, "text": text}
 
 

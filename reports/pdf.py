@@ -145,7 +145,7 @@ def tir_png(percents: list) -> io.BytesIO:
             ax.text(
                 0,
                 bottom + value / 2,
-                f"{display.rounded(value, 0):.0f}%",
+                display.percent(value),  # the page's string: one precision per metric
                 ha="center",
                 va="center",
                 fontsize=7,
@@ -295,6 +295,8 @@ def _build(report, *, unit: str, font: str, for_patient: bool = False) -> bytes:
         )
     if report.comparison:
         story.append(Paragraph(_("Compared with the previous report"), h2))
+        if verdict := wording.comparison_verdict(report, unit):
+            story.append(Paragraph(verdict, base))
         rows = [
             [
                 _("Metric"),

@@ -351,7 +351,13 @@ def report_generate(
         )
     previous = _previous_report(patient_id, kind=kind, start=start, end=end, latest=latest)
     comparison = (
-        compare_periods(content["metrics"], previous.metrics, targets=targets) if previous else []
+        compare_periods(
+            comparison_values(content["metrics"], content["goals"]),
+            comparison_values(previous.metrics, previous.goals),
+            targets=targets,
+        )
+        if previous
+        else []
     )
     _test_delay()
     key = {"period_start": start, "period_end": end, "kind": kind}
@@ -387,6 +393,13 @@ def report_generate(
         raise  # not the unique constraint: a real error
     report.was_created = True
     return report
+
+
+def comparison_values(metrics: dict, goals: list[dict]) -> dict:
+    """A period's metrics plus its goals' values: the plan's own-range percents (pregnancy
+    63-140: in/below/above target) live in the goals, and a comparison needs them."""
+    values = {g["key"]: g["value"] for g in goals or [] if g.get("value") is not None}
+    return {**metrics, **values}
 
 
 def _previous_report(

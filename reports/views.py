@@ -82,6 +82,7 @@ def report_context(report: Report, user, unit: str) -> dict:
         "targets": targets,
         "patterns": [{**f, "wording": wording.pattern_text(f, unit)} for f in report.patterns],
         "comparison": wording.comparison_rows(report, unit),
+        "comparison_verdict": wording.comparison_verdict(report, unit),
         "figures": report_figures,
         "figures_script": figures.figures_script(report_figures, "report-figures"),
         "care_plan": _care_plan_link(report),

@@ -14,7 +14,7 @@ from django.utils.translation import pgettext
 
 from accounts import display as display_layer
 from glycemia import display
-from glycemia.compare import GLUCOSE_KEYS, compare_periods
+from glycemia.compare import GLUCOSE_KEYS, compare_periods, period_verdict
 from glycemia.targets import sufficiency
 
 
@@ -45,10 +45,12 @@ def pattern_text(finding: dict, unit: str = "mg/dL") -> str:
             "rise": glucose_text(p["median_rise_mg_dl"], unit),
         }
     if code == "high_variability":
-        return _("High glucose variability: CV %(cv)s %% (goal ≤ 36 %%).") % {"cv": p["cv_percent"]}
+        return _("High glucose variability: CV %(cv)s %% (goal ≤ 36 %%).") % {
+            "cv": display.percent(p["cv_percent"], sign=False)
+        }
     if code == "insufficient_data":
         return _("Insufficient data: %(active)s %% active over %(days)s days.") % {
-            "active": p["active_percent"] if p["active_percent"] is not None else "—",
+            "active": display.percent(p["active_percent"], sign=False),
             "days": p["days"],
         }
     if code == "hypo_cluster":
@@ -152,7 +154,7 @@ def meter_summary(report, unit: str) -> dict:
     m, targets = report.metrics, report.targets or {}
     per_day = m.get("readings_per_day")
     return {
-        "per_day": display.DASH if per_day is None else f"{display.rounded(per_day, 1):.1f}",
+        "per_day": display.per_day(per_day),
         "schedule": m.get("schedule_per_day"),
         "adherence": (
             None if m.get("adherence_percent") is None else display.percent(m["adherence_percent"])
@@ -270,18 +272,57 @@ DIRECTION_WORDS = {
     "worse": lambda: _("worse"),
     "same": lambda: _("same"),
     "small": lambda: _("little change"),
-    "not_judged": lambda: _("not judged: time below range is above goal"),
+    "not_judged": lambda: _("not judged: time below range rose or is above goal"),
 }
+OWN_RANGE_KEYS = ("in_target_percent", "below_target_percent", "above_target_percent")
+
+
+def _compared_values(report) -> tuple[dict, dict]:
+    current = {row["key"]: row["current"] for row in report.comparison}
+    previous = {row["key"]: row["previous"] for row in report.comparison}
+    current.update(_goal_values(report))
+    return current, previous
+
+
+def comparison_verdict(report, unit: str) -> str:
+    """The sentence that comes before the comparison table when time below range (or below
+    54) rose and is over its goal (``glycemia.compare.period_verdict``): the period is worse,
+    whatever else improved. "" otherwise."""
+    if not report.comparison:
+        return ""
+    current, previous = _compared_values(report)
+    targets = report.targets or {}
+    verdict = period_verdict(current, previous, targets=targets)
+    if verdict is None:
+        return ""
+    limits = {
+        "below_70_percent": 70,
+        "below_target_percent": targets.get("range_low", 70),
+        "very_low_percent": 54,
+    }
+    reasons = [
+        _("time below %(limit)s rose from %(before)s to %(now)s, above its goal (%(goal)s)")
+        % {
+            "limit": display.glucose(limits[r["key"]], unit),
+            "before": display.percent(r["previous"]),
+            "now": display.percent(r["current"]),
+            "goal": display.goal_text(r["comparison"], r["target"]),
+        }
+        for r in verdict["reasons"]
+    ]
+    return _("Worse overall: %(reasons)s, whatever else improved.") % {
+        "reasons": _("; ").join(reasons)
+    }
 
 
 def comparison_rows(report, unit: str) -> list[dict]:
     """The comparison table: label, values as shown, arrow and better/worse, with the rules of
-    ``glycemia.compare`` applied in the reader's unit against the plan's goals."""
-    current = {row["key"]: row["current"] for row in report.comparison}
-    previous = {row["key"]: row["previous"] for row in report.comparison}
-    current.update(_goal_values(report))
+    ``glycemia.compare`` applied in the reader's unit against the plan's goals (a plan with
+    its own range compares its own bands). ``comparison_verdict`` comes before it."""
+    current, previous = _compared_values(report)
+    targets = report.targets or {}
     rows = []
-    for row in compare_periods(current, previous, targets=report.targets, unit=unit):
+    for row in compare_periods(current, previous, targets=targets, unit=unit):
         key = row["key"]
         if key not in {r["key"] for r in report.comparison}:
             continue
@@ -293,7 +334,11 @@ def comparison_rows(report, unit: str) -> list[dict]:
         rows.append(
             {
                 "key": key,
-                "label": metric_label(key, unit),
+                "label": (
+                    display_layer.goal_label(key, targets, unit)
+                    if key in OWN_RANGE_KEYS
+                    else metric_label(key, unit)
+                ),
                 "current": metric_text(key, row["current"], unit),
                 "previous": metric_text(key, row["previous"], unit),
                 "arrow": arrow,

@@ -6,19 +6,19 @@ from urllib.parse import urlencode
 from django import template
 from django.template.defaultfilters import floatformat
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from glycemia.units import MMOL_L, from_mg_dl
+from glycemia import display
 from patients import ranking
 
 register = template.Library()
 
 
 def _g(value_mg_dl: float, unit: str) -> str:
-    decimals = 1 if unit == MMOL_L else 0
-    return f"{number_format(from_mg_dl(float(value_mg_dl), unit), decimal_pos=decimals)} {unit}"
+    # glycemia.display rounds half away from zero; number_format truncated (54 mg/dL = 2.997
+    # mmol/L read "2.9").
+    return display.glucose(float(value_mg_dl), unit)
 
 
 @register.simple_tag
@@ -55,9 +55,10 @@ _FIXED_LABELS = {
 
 @register.simple_tag
 def flag_explanation(flag: str, entry, unit: str, limits: dict) -> str:
-    """One sentence per flag for the overview: the value, the goal, what it means."""
+    """One sentence per flag for the overview: the value, the goal, what it means. Every
+    number as the tables beside it show it (``glycemia.display``, rounded once)."""
     low, high = entry.range_low, entry.range_high
-    pct = lambda v: "—" if v is None else f"{number_format(v, decimal_pos=1)} %"  # noqa: E731
+    pct = display.percent
     meter = entry.mode == "meter"
     if flag == ranking.FLAG_VERY_LOW:
         value = entry.meter_very_low_percent if meter else entry.very_low_percent
@@ -93,7 +94,7 @@ def flag_explanation(flag: str, entry, unit: str, limits: dict) -> str:
         }
     if flag == ranking.FLAG_GRI_HIGH:
         return _("Glycemia Risk Index %(gri)s, zone %(zone)s: among the highest-risk fifth.") % {
-            "gri": number_format(entry.gri or 0, decimal_pos=0),
+            "gri": display.gri(entry.gri),
             "zone": entry.gri_zone,
         }
     if flag == ranking.FLAG_METER_HIGH:
@@ -122,7 +123,7 @@ def flag_explanation(flag: str, entry, unit: str, limits: dict) -> str:
         }
     if flag == ranking.FLAG_METER_ADHERENCE:
         return _("%(n)s finger-sticks a day, %(pct)s of what the care plan asks.") % {
-            "n": number_format(entry.meter_per_day or 0, decimal_pos=1),
+            "n": display.per_day(entry.meter_per_day),
             "pct": pct(entry.meter_adherence_percent),
         }
     if flag == ranking.FLAG_METER:
@@ -149,10 +150,10 @@ def data_age(when, now=None) -> str:
 
 @register.filter
 def signed(value, decimals=1) -> str:
-    if value is None:
-        return "—"
-    text = number_format(abs(float(value)), decimal_pos=int(decimals))
-    return ("+" if value > 0 else "−" if value < 0 else "±") + text
+    """A change with its sign, rounded once (``glycemia.display.signed``): "+4.2", "±0.0"."""
+    if value is None or value == "":
+        return display.DASH
+    return display.signed(float(value), int(decimals))
 
 
 @register.simple_tag

@@ -113,3 +113,20 @@ def test_it_keeps_a_stored_percentage_that_shows_the_same():
     assert display.percent_entered(4.2, 4.25) == 4.2
     assert display.percent_entered(70.0, 70.0) == 70.0
     assert display.percent_entered(None, 4.0) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    # Hand-worked, half away from zero to 1 decimal; 4.05 and 95.95 are 4.0499.. and 95.950..
+    # as binary floats: rounded from their repr, not their binary value.
+    [(4.05, "4.1 %"), (4.15, "4.2 %"), (99.95, "100.0 %"), (99.5, "99.5 %"), (0.05, "0.1 %")],
+)
+def test_it_rounds_percentages_at_the_boundaries(value, expected):
+    assert display.percent(value) == expected
+
+
+def test_it_shows_gri_changes_and_finger_sticks_a_day_at_their_precision():
+    assert display.gri(9.75) == "9.8" and display.gri(9.7087) == "9.7"
+    assert display.signed(4.15) == "+4.2" and display.signed(-0.05) == "−0.1"
+    assert display.signed(-0.04) == "±0.0"  # the sign of the shown number
+    assert display.per_day(3.55) == "3.6" and display.per_day(None) == "—"

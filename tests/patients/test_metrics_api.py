@@ -58,9 +58,11 @@ def test_it_shows_a_patient_their_own_metrics(client, cgm_patient):
     # Default window: the 14 local days ending on the day of the newest reading.
     assert (body["start"], body["end"], body["days"]) == ("2024-04-18", "2024-05-01", 14)
     assert body["readings"] == 288
-    # By hand: 240 of 288 in range, 48 high; mean (240*100 + 48*200) / 288.
-    assert body["in_range_percent"] == 83.33 and body["high_percent"] == 16.67
-    assert body["mean_mg_dl"] == 116.7
+    # By hand: 240 of 288 in range, 48 high; mean (240*100 + 48*200) / 288. Full precision:
+    # numeric API fields are not rounded (the display layer rounds, once).
+    assert body["in_range_percent"] == pytest.approx(100 * 240 / 288, abs=1e-9)
+    assert body["high_percent"] == pytest.approx(100 * 48 / 288, abs=1e-9)
+    assert body["mean_mg_dl"] == pytest.approx((240 * 100 + 48 * 200) / 288, abs=1e-9)
     assert not AuditEvent.objects.filter(
         patient=cgm_patient
     ).exists()  # a patient reading their own data is not audited

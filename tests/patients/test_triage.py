@@ -350,3 +350,24 @@ def test_the_gri_order_is_read_from_an_index_without_sorting(alice, center):
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "triage_gri_worst" in plan and "Sort" not in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("lows", "shown"),
+    # 81 / 2000 = 4.05 % and 83 / 2000 = 4.15 %, half away from zero: "4.1 %" and "4.2 %".
+    # Stored as round(x, 1) and then truncated, the flag said "4.0 %" and "4.1 %".
+    [(81, "4.1 %"), (83, "4.2 %")],
+)
+def test_it_explains_a_flag_with_the_number_the_table_shows(client, alice, center, lows, shown):
+    edge = make_patient("R1", center=center, endocrinologists=[alice], name="Edge")
+    load(edge, [60] * lows + [120] * (2000 - lows), count=2000)
+    client.force_login(alice)
+    (row,) = client.get(reverse("api-triage")).json()["results"]
+    # The API keeps full precision; the page rounds once.
+    assert row["below_70_percent"] == pytest.approx(100 * lows / 2000, abs=1e-9)
+    assert "low" in row["flags"]
+    page = client.get(reverse("patients-detail", args=[edge.pk])).content.decode()
+    flags = page.split('id="flags-title"')[1].split("</section>")[0]
+    assert f"{shown} of readings below 70 mg/dL" in flags
+    goals = page.split('id="figures-title"')[1]
+    assert f'<td class="num">{shown}</td>' in goals

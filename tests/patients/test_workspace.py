@@ -168,3 +168,84 @@ def test_it_speaks_chinese_on_the_queue_workspace_and_population(client, alice, 
     assert "动态葡萄糖图谱 (AGP)" in page and "该患者被标记的原因" in page
     population = client.get(reverse("patients-population")).content.decode()
     assert "血糖风险指数 (GRI) 网格" in population
+
+
+def _figure(page: str, element_id: str) -> dict:
+    import json
+
+    text = page.split(f'<script id="{element_id}" type="application/json">')[1]
+    return json.loads(text.split("</script>")[0])
+
+
+def _tir_bar_texts(figure: dict) -> dict[str, tuple[str, str]]:
+    """{band name: (label on the bar, the number in its hover)}."""
+    return {
+        trace["name"]: (trace["text"][0], trace["hovertemplate"].split(": ")[1].split("<")[0])
+        for trace in figure["data"]
+    }
+
+
+def test_it_shows_each_metric_as_the_same_string_on_overview_report_and_figures(
+    client, alice, patient
+):
+    """Issue #17, values at rounding boundaries. 2000 readings every 5 minutes from 2 March:
+    1 × 50 (very low 0.05 %), 80 × 60 (low 4.0 %), 1919 × 120 (in range 95.95 %).
+    Worked by hand, half away from zero to the documented precision: below 70 = 81/2000 =
+    4.05 % -> "4.1 %" (the flag text said "4.0 %"); in range 95.95 % -> "96.0 %" (the bar
+    said "96 %"); very low 0.05 % -> "0.1 %"; GRI = 3.0 × 0.05 + 2.4 × 4.0 = 9.75 -> "9.8"
+    (the overview said "10"); CGM active 2000 / 4032 five-minute slots of 14 days = 49.603 %
+    -> "49.6 %" (the overview said "50 %")."""
+    import time_machine
+
+    from reports.services import report_generate
+    from tests.reports.conftest import grid
+    from tests.reports.conftest import load as load_at
+
+    values = [50.0] + [60.0] * 80 + [120.0] * 1919
+    with time_machine.travel(dt.datetime(2026, 3, 15, 12, tzinfo=dt.UTC), tick=False):
+        load_at(patient, grid(dt.date(2026, 3, 2), 7)[:2000], values)
+        report = report_generate(patient_id=patient.pk, period_end=dt.date(2026, 3, 14))
+        client.force_login(alice)
+        overview = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+        page = client.get(reverse("reports-detail", args=[report.pk])).content.decode()
+
+    expected = {"In range": "96.0 %", "Low": "4.0 %", "Very low": "0.1 %"}
+    overview_bar = _tir_bar_texts(_figure(overview, "tir-figure-data"))
+    report_bar = _tir_bar_texts(_figure(page, "report-figures")["tir"])
+    for band, text in expected.items():
+        assert overview_bar[band] == (text, text)
+        assert report_bar[band] == (text, text)
+    # GRI and CGM active: the same string on the overview and the report.
+    assert "<dd>9.8 (A)</dd>" in overview
+    gri_row = page.split('data-metric="gri"')[1].split("</tr>")[0]
+    assert "9.8 <span" in gri_row
+    assert "49.6 %" in overview and "49.6 %" in page.split('id="sufficiency"')[1][:300]
+    # Time below 70: the goals tables and the flag explaining it.
+    assert "4.1 % of readings below 70 mg/dL" in overview
+    below = page.split('data-goal="below_70_percent"')[1].split("</tr>")[0]
+    assert "4.1 %" in below
+    assert "4.0 %" not in overview.split('id="flags-title"')[1].split("</section>")[0]
+
+
+def test_it_rounds_once_so_the_overview_flag_and_report_agree(client, alice, patient):
+    """100 of 2472 readings at 60 mg/dL: below 70 = 4.0453 % -> "4.0 %" rounded once. Rounded
+    first to 2 decimals (4.05) and again on the page, the overview's goals table said "4.1 %"
+    beside a report (and a flag) saying "4.0 %". GRI = 2.4 × 4.0453 = 9.709 -> "9.7"."""
+    import time_machine
+
+    from reports.services import report_generate
+    from tests.reports.conftest import grid
+    from tests.reports.conftest import load as load_at
+
+    values = [60.0] * 100 + [120.0] * 2372
+    with time_machine.travel(dt.datetime(2026, 3, 15, 12, tzinfo=dt.UTC), tick=False):
+        load_at(patient, grid(dt.date(2026, 3, 2), 9)[:2472], values)
+        report = report_generate(patient_id=patient.pk, period_end=dt.date(2026, 3, 14))
+        client.force_login(alice)
+        overview = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+        page = client.get(reverse("reports-detail", args=[report.pk])).content.decode()
+    assert "4.1 %" not in overview and "4.1 %" not in page
+    assert "4.0 % of readings below 70 mg/dL" in overview
+    assert "4.0 %" in page.split('data-goal="below_70_percent"')[1].split("</tr>")[0]
+    assert "<dd>9.7 (A)</dd>" in overview
+    assert "9.7 <span" in page.split('data-metric="gri"')[1].split("</tr>")[0]

@@ -50,12 +50,16 @@ def test_it_does_not_call_small_morning_rises_a_pattern():
 
 def test_it_flags_high_variability_above_36_percent_only():
     assert patterns.high_variability({"cv_percent": 36.0}) is None
-    assert patterns.high_variability({"cv_percent": 41.24})["params"]["cv_percent"] == 41.2
+    found = patterns.high_variability({"cv_percent": 41.25})
+    # Full precision in params; the words round once, half away from zero (41.25 -> 41.3).
+    assert found["params"]["cv_percent"] == 41.25
+    assert found["text"] == "High glucose variability: CV 41.3 % (goal ≤ 36 %)."
 
 
 def test_it_flags_insufficient_data():
-    found = patterns.insufficient_data({"days": 14, "active_percent": 52.0})
-    assert found["text"] == "Insufficient data: 52 % active over 14 days."
+    found = patterns.insufficient_data({"days": 14, "active_percent": 52.45})
+    # As the sufficiency line shows CGM active: 1 decimal (it said "52 %" beside "52.5 %").
+    assert found["text"] == "Insufficient data: 52.5 % active over 14 days."
     assert patterns.insufficient_data({"days": 14, "active_percent": 70.0}) is None
     assert patterns.insufficient_data({"days": 7, "active_percent": 99.0}) is not None
 

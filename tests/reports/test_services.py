@@ -228,3 +228,27 @@ def test_it_falls_back_to_consensus_targets_without_care_plan_services(
     report = report_generate(patient_id=patient.pk, period_end=PERIOD_END)
     assert report.cadence_days == 14 and report.care_plan_version_id is None
     assert [g["key"] for g in report.goals][0] == "in_range_percent"
+
+
+def test_it_compares_a_pregnancy_plan_on_its_own_range(center, alice):
+    """63-140: per day before, 20 × 60 (6.9 % below 63) and 268 × 100; now 6 × 60 (2.1 %),
+    282 × 100. In 70-180 terms both periods would read as "low" changes only; the comparison
+    must carry the plan's own bands (in/below/above target) and not the 70-180 ones."""
+    pregnant = make_patient("G7", center=center, endocrinologists=[alice], diabetes_type="GDM")
+    before_end = PERIOD_START - dt.timedelta(days=1)
+    day_before = np.concatenate([np.full(20, 60.0), np.full(268, 100.0)])
+    day_now = np.concatenate([np.full(6, 60.0), np.full(282, 100.0)])
+    load(pregnant, grid(PERIOD_START - dt.timedelta(days=14), 14), np.tile(day_before, 14))
+    load(pregnant, grid(PERIOD_START, 14), np.tile(day_now, 14))
+    first = report_generate(patient_id=pregnant.pk, period_end=before_end)
+    report = report_generate(patient_id=pregnant.pk, period_end=PERIOD_END)
+    assert report.previous_id is not None and report.targets["range_low"] == 63
+    assert first.pk != report.pk
+    rows = {row["key"]: row for row in report.comparison}
+    assert {"in_target_percent", "below_target_percent", "above_target_percent"} <= set(rows)
+    assert not {"in_range_percent", "low_percent", "high_percent"} & set(rows)
+    below = rows["below_target_percent"]
+    assert below["previous"] == pytest.approx(100 * 20 / 288)
+    assert below["current"] == pytest.approx(100 * 6 / 288)
+    assert below["direction"] == "better"
+    assert rows["in_target_percent"]["direction"] == "small"  # 93.1 -> 97.9: +4.9 < 5 points

@@ -308,3 +308,42 @@ def test_it_orders_the_unread_list_by_risk(client, alice, center):
     body = client.get(reverse("reports-unread")).content.decode()
     shown = [int(pk) for pk in re.findall(r'data-report="(\d+)"', body)]
     assert shown == [severe, same_below_more_54, newer_equal, mild, highs_only]
+
+
+def test_it_says_first_that_the_period_is_worse_when_time_below_range_rose_above_goal(
+    client, alice, patient
+):
+    """Issue #17: mean 118 -> 85 mg/dL and TIR up, while time below 70 rose 1.0 -> 4.9 %
+    (goal < 4 %). Per day, before: 3 × 60, 26 × 200, 259 × 110 (below 70 = 3/288 = 1.04 %,
+    mean 117.6); now: 14 × 60, 274 × 86 (14/288 = 4.86 %, mean 84.7, TIR 89.9 -> 95.1 %).
+    The page and the PDF say "worse" before the table, and the lower mean is not "better"."""
+    import numpy as np
+
+    from tests.reports.conftest import PERIOD_START, grid, load
+    from tests.reports.test_consistency import pdf_text, squash
+
+    def day(counts):
+        return np.concatenate([np.full(n, v, dtype=float) for v, n in counts])
+
+    before_start = PERIOD_START - dt.timedelta(days=14)
+    load(patient, grid(before_start, 14), np.tile(day([(60, 3), (200, 26), (110, 259)]), 14))
+    load(patient, grid(PERIOD_START, 14), np.tile(day([(60, 14), (86, 274)]), 14))
+    report_generate(patient_id=patient.pk, period_end=PERIOD_START - dt.timedelta(days=1))
+    report = report_generate(patient_id=patient.pk, period_end=PERIOD_END)
+    statement = (
+        "Worse overall: time below 70 mg/dL rose from 1.0 % to 4.9 %, above its goal "
+        "(&lt; 4 %), whatever else improved."
+    )
+    client.force_login(alice)
+    body = client.get(reverse("reports-detail", args=[report.pk])).content.decode()
+    section = body.split('id="compare-title"')[1]
+    assert statement in section
+    assert section.index(statement) < section.index('id="comparison-table"')
+    mean = section.split('data-metric="mean_mg_dl"')[1].split("</tr>")[0]
+    assert "not judged" in mean and "better" not in mean
+    tir = section.split('data-metric="in_range_percent"')[1].split("</tr>")[0]
+    assert "better" in tir
+    pdf = squash(pdf_text(client.get(reverse("reports-pdf", args=[report.pk])).content))
+    plain = statement.replace("&lt;", "<")
+    assert plain in pdf
+    assert pdf.index(plain) < pdf.index("Metric Previous Now Change")
