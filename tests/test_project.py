@@ -96,3 +96,20 @@ def test_it_names_the_workspace_tabs_in_chinese(client, alice, patient):
     page = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
     assert "概览" in page and "每日视图" in page and "报告" in page
     assert ">Overview<" not in page and ">Daily view<" not in page
+
+
+def test_no_template_writes_a_glucose_threshold():
+    """Thresholds come from the plan or the consensus bands (``bands``, accounts.display), in
+    the viewer's unit: a template's own "54 mg/dL" or ``70|glucose`` ignores both."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent / "templates"
+    literal = re.compile(
+        r"(?<![\w.#-])(54|70|180|250)(\|glucose| ?mg/dL)|(!=|==|<|>) ?(54|70|180|250)\b(?! ?%)"
+    )
+    found = [
+        f"{path.relative_to(root)}: {m.group(0)}"
+        for path in root.rglob("*.html")
+        for m in literal.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []

@@ -19,6 +19,7 @@ clinic, room, follow_up = visit_personas.clinic, visit_personas.room, visit_pers
 monday, plan = visit_personas.monday, visit_personas.plan
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+LONDON = zoneinfo.ZoneInfo("Europe/London")
 
 
 def entry(patient) -> TriageEntry:
@@ -36,8 +37,8 @@ def test_it_keeps_the_next_visit_on_book_move_and_cancel(
     assert entry(patient).next_visit_at == at(monday, 10)
     client.force_login(alice)
     page = client.get(reverse("patients-list")).content.decode()
-    shown = at(monday, 10).astimezone(SHANGHAI).strftime("%H:%M")  # the patient's zone
-    assert f" {shown}</span>" in page
+    # A clinician reads the center's time (London), not the patient's (accounts.display).
+    assert f" {at(monday, 10).strftime('%H:%M')}</span>" in page
     services.visit_reschedule(visit=visit, start=at(monday, 14), by=staff)
     assert entry(patient).next_visit_at == at(monday, 14)
     services.visit_cancel(visit=visit, by=staff, reason="Patient travelling")
@@ -84,9 +85,15 @@ def test_it_shows_upcoming_and_past_visits_on_the_visits_tab(
     client.force_login(alice)
     page = client.get(reverse("patients-visits", args=[patient.pk])).content.decode()
     upcoming, history = page.split("visits-upcoming")[1].split("visits-history")
-    assert at(monday, 10).astimezone(SHANGHAI).strftime("%H:%M") in upcoming
-    assert past.astimezone(SHANGHAI).strftime("%H:%M") in history and "No-show" in history
-    assert "Asia/Shanghai" in page
+    # The clinician reads the center's time (London); the patient their own (Shanghai).
+    assert at(monday, 10).strftime("%H:%M") in upcoming
+    assert past.astimezone(LONDON).strftime("%H:%M") in history and "No-show" in history
+    assert "Europe/London" in page
+    patient.user.patient = patient
+    client.force_login(patient.user)
+    own = client.get(reverse("patients-visits", args=[patient.pk])).content.decode()
+    assert at(monday, 10).astimezone(SHANGHAI).strftime("%H:%M") in own
+    assert "Asia/Shanghai" in own
 
 
 def test_it_refuses_the_visits_tab_to_an_outsider(client, patient, bob):
