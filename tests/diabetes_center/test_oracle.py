@@ -135,10 +135,12 @@ def set_viewer(user, unit: str, language: str) -> None:
 
 @pytest.mark.parametrize("unit", ["mg/dL", "mmol/L"])
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("who", ["alice", "admin_user"])
 @time_machine.travel(NOW, tick=False)
-def test_every_clinician_page_says_what_the_api_says(client, alice, clinic, unit, language):
-    set_viewer(alice, unit, language)
-    client.force_login(alice)
+def test_every_clinician_page_says_what_the_api_says(request, client, clinic, who, unit, language):
+    viewer = request.getfixturevalue(who)  # the patients' endocrinologist, an admin
+    set_viewer(viewer, unit, language)
+    client.force_login(viewer)
     triage = client.get(reverse("patients-list")).content.decode()
     for name, patient in clinic.items():
         want = expected(client, patient, unit)
