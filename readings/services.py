@@ -26,7 +26,6 @@ Why this shape:
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import os
@@ -53,6 +52,7 @@ from glycemia.rollups import ROLLUP_FIELDS, daily_rollups, interval_for
 from outbox.services import task_enqueue
 from readings.models import DailyRollup, Device, NightscoutLink, Reading, Treatment, Upload
 from readings.parsers import UnreadableFile, parse
+from readings.parsers._common import sensor_value_problem
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +65,9 @@ CONFLICT_TOLERANCE_MG_DL = 0.5  # same identity, values closer than this are the
 FUTURE_TOLERANCE = dt.timedelta(hours=1)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # Glucose a CGM reports starts at 40 mg/dL (Dexcom, Medtronic, Libre: lower is "LO"). Below
-# it, 0-12 are Dexcom/Nightscout status codes (DESIGN §3: never glucose, rejected); 13-39 are
-# readings below the device's range (Dexcom sends 39 for LOW; bridges pass lower raw values):
-# stored flagged "low" at the device limit, as a "LO" marker is.
-CGM_LOWEST_MG_DL = 40.0
+# it, 0-12 are Dexcom/Nightscout status codes and 13-39 is no sensor's reading: both are
+# rejected (DESIGN §3: never glucose). The rule is `sensor_value_problem`, shared with every
+# parser; a device's own "Low" marker arrives as a reading at 40 flagged "low".
 HIGHEST_ERROR_CODE = 12
 VALUE_LIMITS_MG_DL = (0.0, 1000.0)  # the table's check constraint: 0 < v <= 1000
 # Dexcom's special values as Nightscout names them (lib/plugins/errorcodes.js).
@@ -100,6 +99,7 @@ class IngestResult:
     rejected_total: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     limit: int | None = REJECTED_KEPT
+    conflicts: int = 0  # of the rejected: a different value at an instant already stored
 
     def reject(self, line: int, reason: str) -> None:
         self.rejected_total += 1
@@ -128,9 +128,9 @@ def reading_checked(reading, *, now: dt.datetime):
     """(reading to store or None, why not): DESIGN §3 on values and time, on every path.
 
     Checked here, on the one write path, whatever parser or API built the record: a value
-    must be a finite number in the table's range; an unflagged CGM value of 0-12 is a
-    Dexcom/Nightscout status code (rejected), 13-39 is below the sensor's range (stored at
-    40 mg/dL flagged "low"); the time must be after 1970 and not in the future.
+    must be a finite number in the table's range; a sensor (CGM, scan) value below 40 mg/dL
+    is rejected, named as a Dexcom/Nightscout status code when it is 0-12 and unflagged
+    (``sensor_value_problem`` otherwise); the time must be after 1970 and not in the future.
 
     >>> reading_checked(Reading(1, datetime(2024, 5, 1, tzinfo=UTC), 10.0, "cgm"), now=now)
     (None, 'sensor error code 10 (power deviation), not a glucose value (...)')
@@ -140,12 +140,13 @@ def reading_checked(reading, *, now: dt.datetime):
         return None, f"glucose must be a number, not {type(value).__name__}"
     if not VALUE_LIMITS_MG_DL[0] < value <= VALUE_LIMITS_MG_DL[1]:  # NaN fails this too
         return None, f"glucose {value:g} mg/dL is impossible (not in 0-1000)"
-    if value < CGM_LOWEST_MG_DL and reading.kind in ("cgm", "scan") and not reading.flag:
-        if value <= HIGHEST_ERROR_CODE:
+    problem = sensor_value_problem(value, reading.kind)
+    if problem:
+        if value <= HIGHEST_ERROR_CODE and not reading.flag:
             name = SENSOR_ERROR_CODES.get(int(value)) if value == int(value) else None
             what = f"sensor error code {value:g}" + (f" ({name})" if name else "")
             return None, f"{what}, not a glucose value (CGM values start at 40 mg/dL)"
-        reading = dataclasses.replace(reading, value_mg_dl=CGM_LOWEST_MG_DL, flag="low")
+        return None, problem
     problem = time_problem(reading.timestamp, now=now)
     return (None, problem) if problem else (reading, None)
 
@@ -302,6 +303,7 @@ def _insert_readings(
             if batch.repeated:
                 conflicts = _conflicts(batch.repeated)
                 result.duplicates += len(batch.repeated) - len(conflicts)
+                result.conflicts += len(conflicts)
                 for row in conflicts:
                     result.reject(row["line"], row["reason"])
             _fold_into_rollups(patient, batch.series())
@@ -318,6 +320,7 @@ def _insert_readings(
     if not_inserted:
         conflicts = _conflicts(not_inserted)
         result.duplicates += len(not_inserted) - len(conflicts)
+        result.conflicts += len(conflicts)
         for row in conflicts:
             result.reject(row["line"], row["reason"])
     _fold_into_rollups(patient, _series(inserted))
@@ -927,6 +930,7 @@ def _ingest_committing_each_chunk(
         total.accepted += part.accepted
         total.duplicates += part.duplicates
         total.treatments += part.treatments
+        total.conflicts += part.conflicts
         total.warnings += part.warnings
         room = None if total.limit is None else max(total.limit - len(total.rejected), 0)
         total.rejected += part.rejected if room is None else part.rejected[:room]

@@ -53,10 +53,19 @@ MG_DL_SUSPICIOUS_BELOW = 25.0
 CLOCK_DRIFT_TOLERANCE = timedelta(hours=1)
 EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
 
+# No CGM reports a number below 40 mg/dL: Dexcom G6/G7, Medtronic Guardian/Enlite and
+# FreeStyle Libre 1-3 all show "Low"/"LO" below it (their manuals' reporting ranges start at
+# 40). So a sensor number below 40 is not a glucose reading and never enters metrics
+# (DESIGN §3): it is a row error on every path ("below any CGM's reporting range"). Only the
+# device's own out-of-range marker is stored, as a reading at this limit flagged "low".
+# Meter (finger-stick) values have their own, lower ranges (20 mg/dL and below): not checked.
+CGM_LOWEST_MG_DL = 40.0
+SENSOR_KINDS = frozenset({"cgm", "scan"})
+BELOW_CGM_RANGE = "below any CGM's reporting range"
+
 # Dexcom special glucose values (the codes Nightscout's errorcodes plugin displays): an
-# `sgv` of 0..12 is a sensor status, never glucose. 13..39 mg/dL is below every sensor's
-# reporting range but is real glucose from some (xDrip+/Libre uploads send 32..39 with a
-# trend), so it is kept, flagged "low". See README.md "Sensor status codes".
+# `sgv` of 0..12 is a sensor status, never glucose; the row error names the status. See
+# README.md "Sensor status codes".
 SENSOR_STATUS_BELOW_MG_DL = 13.0
 SENSOR_STATUS_CODES = {
     0: "no value",
@@ -788,7 +797,8 @@ def glucose(
 ) -> Reading | RowError:
     """Build a Reading from a raw value in `unit`, or a RowError saying what is wrong.
 
-    Low/High markers become flagged readings at `low_limit`/`high_limit`. With
+    Low/High markers become flagged readings at `low_limit`/`high_limit`. A sensor number
+    (kind "cgm"/"scan") below 40 mg/dL is a RowError (`sensor_value_problem`). With
     `reporting_range` (the sensor's range in mg/dL), a number outside it is kept but
     flagged "low"/"high". With `status_codes` (Dexcom/Nightscout sensor glucose), a mg/dL
     number of 0..12 is a sensor status code: a RowError naming it, never glucose.
@@ -810,9 +820,12 @@ def glucose(
     elif isinstance(raw, bool) or not isinstance(raw, int | float):
         return RowError(line, f"glucose value {raw!r} is not a number")
     else:
-        number = float(raw)
+        try:
+            number = float(raw)
+        except OverflowError:  # an integer no float holds (10**400 in JSON)
+            return RowError(line, "glucose value is not a number (beyond any float)")
         if number - number != 0:
-            return RowError(line, f"glucose value {raw!r} is not a number")
+            return RowError(line, f"glucose value {raw!r} is not a finite number")
     if status_codes and unit == MG_DL and 0 <= number < SENSOR_STATUS_BELOW_MG_DL:
         meaning = SENSOR_STATUS_CODES.get(int(number)) if number == int(number) else None
         return RowError(
@@ -832,6 +845,9 @@ def glucose(
         value = number
     if value > MAX_MG_DL:
         return RowError(line, f"glucose {number:g} mg/dL is impossible (> {MAX_MG_DL:g})")
+    problem = sensor_value_problem(value, kind)
+    if problem:
+        return RowError(line, problem)
     flag = ""
     if reporting_range is not None:
         if value < reporting_range[0]:
@@ -839,6 +855,26 @@ def glucose(
         elif value > reporting_range[1]:
             flag = "high"
     return Reading(line, timestamp, value, kind, device, flag, meal_tag, device_key)
+
+
+def sensor_value_problem(value_mg_dl: float, kind: str) -> str:
+    """Why `value_mg_dl` cannot be a sensor reading of `kind` ("" when it can).
+
+    The one rule for CGM numbers below 40 mg/dL (see ``CGM_LOWEST_MG_DL``): every parser
+    applies it through `glucose`, and the ingest path (``readings.services.reading_checked``)
+    applies it again to every record it stores, whoever built it.
+
+    >>> sensor_value_problem(35, "cgm")
+    "glucose 35 mg/dL is below any CGM's reporting range (40 mg/dL; lower shows as Low)"
+    >>> sensor_value_problem(35, "smbg"), sensor_value_problem(40, "cgm")
+    ('', '')
+    """
+    if kind not in SENSOR_KINDS or not value_mg_dl < CGM_LOWEST_MG_DL:
+        return ""
+    return (
+        f"glucose {value_mg_dl:g} mg/dL is {BELOW_CGM_RANGE}"
+        f" ({CGM_LOWEST_MG_DL:g} mg/dL; lower shows as Low)"
+    )
 
 
 def lookahead(rows: Iterator, size: int) -> tuple[list, Iterator]:

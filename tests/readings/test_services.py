@@ -31,7 +31,8 @@ FIXTURES = [
         "carelink",
         {"cgm": 22149, "smbg": 255},
     ),
-    ("nightscout/cgm_format__nightscout_entries.json", "nightscout", {"cgm": 1000}),
+    # 4 of its 1,000 sgv are 32-38 mg/dL: below any CGM's range, rejected (issue #17)
+    ("nightscout/cgm_format__nightscout_entries.json", "nightscout", {"cgm": 996}),
     ("tidepool/sensotrend-converter__data_tandem_cbg.json", "tidepool", {"cgm": 637}),
     # LOINC 14745-4 every 5 min from a pump's CGM: a sensor series by cadence (issue #11).
     ("fhir/sensotrend-converter__bundle.json", "fhir", {"cgm": 637}),
@@ -64,7 +65,9 @@ def test_it_imports_each_fixture_file_with_its_counts(patient, path, fmt, expect
     upload = imported(patient, (DEVICES / path).read_bytes(), name=path.split("/")[-1])
     assert upload.status == Upload.Status.DONE and upload.format == fmt
     assert kinds(patient) == expected
-    assert upload.accepted == sum(expected.values()) and upload.rejected == []
+    assert upload.accepted == sum(expected.values())
+    below_cgm = [246, 247, 248, 249] if fmt == "nightscout" else []
+    assert [row["line"] for row in upload.rejected] == below_cgm
 
 
 def test_it_adds_nothing_when_the_same_file_comes_again(patient):
