@@ -138,3 +138,22 @@ def test_it_rejects_every_cgm_record_below_40_whatever_built_it(patient):
         ("cgm", 40.0, "low"),
         ("smbg", 30.0, ""),
     ]
+
+
+@pytest.mark.parametrize("newest_first", [False, True])
+def test_it_stores_a_carelink_export_across_spring_forward_whatever_its_row_order(
+    patient, newest_first
+):
+    # Issue #17 §5: the pump clock left on winter time across the spring-forward night; 73
+    # readings every 5 minutes from 01:00, newest first as CareLink writes them (61 were
+    # stored, 12 "already stored") or oldest first (73).
+    from tests.readings.parsers.test_dst import _carelink, _carelink_walls
+
+    patient.timezone = "Europe/Berlin"
+    patient.save()
+    walls = _carelink_walls(dt.datetime(2014, 3, 30), 73, None)
+    upload = imported(patient, _carelink(walls, newest_first), name="carelink.csv")
+    assert (upload.accepted, upload.duplicates, upload.rejected) == (73, 0, [])
+    stamps = sorted(Reading.objects.filter(patient=patient).values_list("timestamp", flat=True))
+    assert stamps[0] == dt.datetime(2014, 3, 30, 0, 0, tzinfo=dt.UTC)  # 01:00 CET
+    assert {b - a for a, b in zip(stamps, stamps[1:], strict=False)} == {dt.timedelta(minutes=5)}
