@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 import numpy as np
+import pandas as pd
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, connection, transaction
@@ -48,7 +49,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from glycemia.rollups import ROLLUP_FIELDS, daily_rollups, interval_for
+from glycemia.rollups import ROLLUP_FIELDS, daily_rollups, daily_wear
 from outbox.services import task_enqueue
 from readings.models import DailyRollup, Device, NightscoutLink, Reading, Treatment, Upload
 from readings.parsers import UnreadableFile, parse
@@ -626,52 +627,65 @@ def _series(inserted: list[tuple]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def _fold_into_rollups(patient, series: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
-    """Add newly inserted readings (``_series``) to their local days' rollups (additive upsert)."""
+    """Add newly inserted readings (``_series``) to their local days' rollups (additive upsert);
+    a CGM day's interval and slots are recounted from all its stored readings."""
     for kind in ROLLED_UP_KINDS:
         if kind not in series:
             continue
         times, values = series[kind]
         stamps = (times * 1e9).astype("int64").astype("datetime64[ns]")
         frame = daily_rollups(stamps, values, tz=patient.timezone)
-        interval = _device_interval(patient, stamps) if kind == "cgm" else DEFAULT_INTERVAL_MINUTES
-        rollups_add(patient_id=patient.pk, kind=kind, frame=frame, interval_minutes=interval)
+        if kind == "cgm":
+            frame = frame.join(_stored_wear(patient, frame.index))
+        rollups_add(
+            patient_id=patient.pk, kind=kind, frame=frame, interval_minutes=DEFAULT_INTERVAL_MINUTES
+        )
 
 
-INTERVAL_OWN_READINGS = 24  # a batch with this many readings shows its device's spacing
-INTERVAL_NEIGHBOURHOOD = dt.timedelta(hours=6)
+def _stored_wear(patient, days) -> pd.DataFrame:
+    """Interval and slots of these local days from all their stored CGM readings (the new ones
+    included: they are inserted already). Issue #17: the interval is each day's own, whoever
+    sent its readings and however they were batched (uploaders post one reading at a time),
+    so the rollups count wear as the raw path does (``glycemia.series.day_wear``)."""
+    zone = patient.tzinfo
+    ranges = Q()
+    for first, last in _runs(sorted(day.date() if hasattr(day, "date") else day for day in days)):
+        start = dt.datetime.combine(first, dt.time.min, zone)
+        after = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, zone)
+        ranges |= Q(timestamp__gte=start.astimezone(dt.UTC), timestamp__lt=after.astimezone(dt.UTC))
+    stored = Reading.objects.filter(ranges, patient_id=patient.pk, kind="cgm").values_list(
+        "timestamp", flat=True
+    )
+    micros = np.array(
+        sorted((moment - EPOCH) // dt.timedelta(microseconds=1) for moment in stored),
+        dtype="int64",
+    )
+    return daily_wear((micros * 1000).astype("datetime64[ns]"), tz=patient.timezone)
 
 
-def _device_interval(patient, stamps: np.ndarray) -> float:
-    """The sampling interval of the series these new CGM readings belong to (issue #11, 12).
-
-    It belongs to the device, not to the insert batch: uploaders post one reading at a time
-    (xDrip+, AndroidAPS), and one reading says nothing about spacing. A batch with enough
-    readings shows it; a smaller one is read together with the stored CGM readings around
-    it (the new ones included: they are inserted already).
-    """
-    if stamps.size >= INTERVAL_OWN_READINGS:
-        return interval_for(stamps)
-    first = dt.datetime.fromtimestamp(int(stamps.min().astype("int64")) / 1e9, dt.UTC)
-    last = dt.datetime.fromtimestamp(int(stamps.max().astype("int64")) / 1e9, dt.UTC)
-    around = Reading.objects.filter(
-        patient_id=patient.pk,
-        kind="cgm",
-        timestamp__gte=first - INTERVAL_NEIGHBOURHOOD,
-        timestamp__lte=last + INTERVAL_NEIGHBOURHOOD,
-    ).values_list("timestamp", flat=True)
-    times = [moment.timestamp() for moment in around]
-    if len(times) < 2:
-        return DEFAULT_INTERVAL_MINUTES
-    neighbours = (np.array(sorted(times)) * 1e9).astype("int64").astype("datetime64[ns]")
-    return interval_for(neighbours)
+def _runs(days: list[dt.date]) -> Iterator[tuple[dt.date, dt.date]]:
+    """Consecutive dates as (first, last) runs: [1, 2, 3, 7] -> (1, 3), (7, 7)."""
+    first = last = None
+    for day in days:
+        if last is not None and day - last <= dt.timedelta(days=1):
+            last = day
+            continue
+        if first is not None:
+            yield first, last
+        first = last = day
+    if first is not None:
+        yield first, last
 
 
 def rollups_add(*, patient_id: int, kind: str, frame, interval_minutes: float) -> None:
-    """Upsert rollup deltas: counts and sums add, min/max combine."""
+    """Upsert rollup deltas: counts and sums add, min/max combine; a day's
+    ``interval_minutes`` and ``slots`` (not additive) are set from the frame's columns of
+    those names when it has them (``glycemia.rollups.daily_wear``), else to
+    ``interval_minutes`` and unknown."""
     if frame is None or len(frame) == 0:
         return
     table = DailyRollup._meta.db_table
-    columns = ["patient_id", "date", "kind", *ROLLUP_FIELDS, "interval_minutes"]
+    columns = ["patient_id", "date", "kind", *ROLLUP_FIELDS, "interval_minutes", "slots"]
     if connection.vendor == "postgresql":
         least, greatest = "LEAST", "GREATEST"
     else:
@@ -685,12 +699,21 @@ def rollups_add(*, patient_id: int, kind: str, frame, interval_minutes: float) -
         else:
             updates.append(f"{name} = {table}.{name} + excluded.{name}")
     updates.append("interval_minutes = excluded.interval_minutes")
+    updates.append("slots = excluded.slots")
     # Column by column with tolist() (plain Python numbers): iterrows() builds a Series a day.
     columns_values = [frame[name].tolist() for name in ROLLUP_FIELDS]
+    if "interval_minutes" in frame:
+        columns_values.append([float(v) for v in frame["interval_minutes"].tolist()])
+    else:
+        columns_values.append([float(interval_minutes)] * len(frame))
+    if "slots" in frame:
+        columns_values.append([None if v != v else int(v) for v in frame["slots"].tolist()])
+    else:
+        columns_values.append([None] * len(frame))
     rows = []
     for day, values in zip(frame.index, zip(*columns_values, strict=True), strict=True):
         date = day.date() if hasattr(day, "date") else day
-        rows.append([patient_id, date, kind, *values, interval_minutes])
+        rows.append([patient_id, date, kind, *values])
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
     with connection.cursor() as cursor:
         cursor.execute(
@@ -746,8 +769,14 @@ def rollups_rebuild(*, patient) -> None:
             values = np.array([v for _, v in rows], dtype="float64")
             stamps = (times * 1e9).astype("int64").astype("datetime64[ns]")
             frame = daily_rollups(stamps, values, tz=patient.timezone)
-            interval = interval_for(stamps) if kind == "cgm" else DEFAULT_INTERVAL_MINUTES
-            rollups_add(patient_id=patient.pk, kind=kind, frame=frame, interval_minutes=interval)
+            if kind == "cgm":  # each day's own interval and slots (issue #17)
+                frame = frame.join(daily_wear(stamps, tz=patient.timezone))
+            rollups_add(
+                patient_id=patient.pk,
+                kind=kind,
+                frame=frame,
+                interval_minutes=DEFAULT_INTERVAL_MINUTES,
+            )
         from patients.triage import triage_refresh  # patients imports readings: import late
 
         triage_refresh(patient_ids=[patient.pk])  # triage entries are kept from the rollups
