@@ -9,7 +9,10 @@ Window: `start`/`end` are local dates (inclusive) in `tz`. When both are None th
 the span of the data: `days` counts the local dates from the first to the last reading and
 active % = distinct interval slots / (round(span / interval) + 1). When a date is given the
 window is whole local days (DST days have 23 or 25 hours) and active % = distinct interval
-slots / (window minutes / interval). Both are capped at 100.
+slots / (window minutes / interval). Both are capped at 100. The interval is each local
+day's own (DESIGN §3, `series.day_wear`): a day of a 5-minute sensor expects 288 readings, a
+day of a 15-minute one 96, and days without readings the interval most readings were taken
+at (`series.window_interval`, also the `interval_minutes` reported and used for events).
 
 Rounding: percentages and indices to 2 decimals, mg/dL to 1; `exact=True` returns unrounded
 floats (used to check against reference values).
@@ -26,14 +29,17 @@ from glycemia.agp import _agp_dict
 from glycemia.events import hyper_events, hypo_events
 from glycemia.mage import MAGE_ALGORITHM, mage
 from glycemia.series import (
+    NS_PER_DAY,
     NS_PER_MINUTE,
     clean_series,
     day_iso,
-    detect_interval,
+    day_minutes,
+    day_wear,
     local_day_numbers,
     local_midnight_ns,
     local_ns,
     parse_date,
+    window_interval,
 )
 
 # The summary keys: what the daily rollups can give without raw readings (rollups.py).
@@ -233,6 +239,45 @@ def active_percent(t: np.ndarray, interval: int, lo, hi, span_mode: bool) -> flo
     return min(100.0, 100.0 * slots / expected)
 
 
+def active_percent_by_day(
+    t: np.ndarray, local: np.ndarray, tz: str, lo, hi, span_mode: bool
+) -> tuple[float | None, int]:
+    """(active %, window interval): each local day's slots at its own interval (issue #17).
+
+    Expected readings are each day's minutes in the window at that day's interval
+    (`day_wear`), and the window's days without readings at the interval most readings were
+    taken at (`window_interval`, also returned). With one interval on every day this is
+    `active_percent` exactly: a whole-days window expects window minutes / interval, the
+    span of the data round(span / interval) + 1.
+
+    >>> active_percent_by_day(t, local, "UTC", lo, hi, False)  # doctest: +SKIP
+    (92.97, 5)
+    """
+    days, counts, intervals, slots = day_wear(t, local, tz)
+    interval = window_interval(intervals, counts)
+    if span_mode:
+        if t.size == 0:
+            return None, interval
+        starts = np.array([local_midnight_ns(int(d), tz) for d in days], dtype="int64")
+        ends = np.array([local_midnight_ns(int(d) + 1, tz) for d in days], dtype="int64")
+        overlap = np.clip(np.minimum(ends, t[-1]) - np.maximum(starts, t[0]), 0, None)
+        uncovered = (t[-1] - t[0]) - overlap.sum()
+        steps = intervals * NS_PER_MINUTE
+        expected = round(float((overlap / steps).sum() + uncovered / (interval * NS_PER_MINUTE)))
+        expected += 1
+        step = intervals[np.searchsorted(days, local // NS_PER_DAY)] * NS_PER_MINUTE
+        slot = np.rint((t - t[0]) / step).astype("int64")
+        filled = np.unique(slot * 16 + step // NS_PER_MINUTE).size  # per interval, distinct
+        return min(100.0, 100.0 * filled / expected), interval
+    if lo is None or hi <= lo:
+        return None, interval
+    minutes = day_minutes(days, tz)
+    expected = float((minutes / intervals).sum()) + ((hi - lo) / NS_PER_MINUTE - minutes.sum()) / (
+        interval
+    )
+    return min(100.0, 100.0 * int(slots.sum()) / expected), interval
+
+
 def cgm_metrics(
     times,
     values,
@@ -261,11 +306,14 @@ def cgm_metrics(
         keep = (t >= lo) & (t < hi)
         if not keep.all():
             t, v, local = t[keep], v[keep], local[keep]
-    interval = int(interval_minutes) if interval_minutes else detect_interval(t)
     out = summary(v)
     days = 0 if start_day is None or end_day is None else max(0, end_day - start_day + 1)
     out["days"] = days
-    out["active_percent"] = active_percent(t, interval, lo, hi, span_mode)
+    if interval_minutes:  # one interval given for the whole window
+        interval = int(interval_minutes)
+        out["active_percent"] = active_percent(t, interval, lo, hi, span_mode)
+    else:  # each day's own (DESIGN §3), and the window's for events
+        out["active_percent"], interval = active_percent_by_day(t, local, tz, lo, hi, span_mode)
     no_mage = {"mage": None, "mage_plus": None, "mage_minus": None}
     mage_values = mage(t, v, tz, int(local[0]) if local.size else None) if full else no_mage
     out["mage"] = mage_values["mage"]

@@ -5,14 +5,16 @@ mean = sum / count; sample SD = sqrt((sum_sq - sum^2 / count) / (count - 1)); ba
 100 * n_band / count; LBGI = rl_sum / count, HBGI = rh_sum / count (Kovatchev risk summed per
 day). `metrics_from_rollups` therefore gives the same numbers as `cgm_metrics` over the same
 readings, with `start`/`end` set to the first and last rollup dates (whole local days):
-active % = count / expected readings, expected = window minutes / interval, where window
-minutes are each local day's real length when the caller passes the patients' `zones` (23 or
-25 h on DST days, whether or not the day has a rollup row), else a frame's `day_minutes`
-column, else 1440.
-The device interval of a window is the count-weighted median of its days' intervals (what the
-raw path's median spacing finds). The one difference: `cgm_metrics` counts distinct interval
-slots for active %, a rollup counts readings, so two readings in one slot (two devices at
-different instants) raise a rollup's active % (capped at 100).
+active % = slots / expected readings, where each rollup day is expected at its own
+`interval_minutes` for its real length, and the window's days without a row at the interval
+most readings were taken at (the count-weighted median of the days' intervals,
+`series.window_interval`): a switch from a 5-minute to a 15-minute sensor keeps wear right
+(DESIGN §3, issue #17). A day's length is its real one when the caller passes the patients'
+`zones` (23 or 25 h on DST days, whether or not the day has a rollup row), else a frame's
+`day_minutes` column, else 1440. A day's `interval_minutes` and `slots` (distinct interval
+slots holding a reading) are not additive: they come from all the day's readings
+(`daily_wear`, as `cgm_metrics` finds them), and ingest recomputes them for the days it
+touches. A frame without `slots` (rows written before them) counts readings instead.
 """
 
 from __future__ import annotations
@@ -27,10 +29,15 @@ from glycemia import constants as c
 from glycemia.metrics import SUMMARY_KEYS, kovatchev_risk
 from glycemia.series import (
     NS_PER_DAY,
+    NS_PER_MINUTE,
     clean_series,
     day_minutes,
+    day_wear,
     detect_interval,
+    distinct_slots,
+    local_midnight_ns,
     local_ns,
+    snap_interval,
 )
 
 ROLLUP_FIELDS = (
@@ -101,6 +108,20 @@ def daily_rollups(times, values, *, tz: str = "UTC") -> pd.DataFrame:
     return pd.DataFrame({f: sums[f] for f in ROLLUP_FIELDS}, index=index)
 
 
+def daily_wear(times, *, tz: str = "UTC") -> pd.DataFrame:
+    """Per local date with readings: `interval_minutes` and `slots` (`series.day_wear`).
+
+    From *all* of a day's CGM readings (not additive: ingest recomputes the days it touches).
+
+    >>> daily_wear(times, tz="UTC").loc[date(2024, 1, 1)].tolist()  # doctest: +SKIP
+    [5, 288]
+    """
+    t, _ = clean_series(times, np.zeros(len(times)))
+    days, _, intervals, slots = day_wear(t, local_ns(t, tz), tz)
+    index = pd.Index(days.astype("datetime64[D]").astype(object), name="date")
+    return pd.DataFrame({"interval_minutes": intervals, "slots": slots}, index=index)
+
+
 @functools.lru_cache(maxsize=4096)
 def _window_minutes(tz: str, first_day: int, last_day: int) -> float:
     """Minutes in local days first_day..last_day (day numbers since 1970) in zone ``tz``."""
@@ -133,13 +154,27 @@ def metrics_from_rollups(
         if end is not None:
             keep &= dates <= np.datetime64(str(end)[:10], "D").astype("int64")
         frame, dates = frame[keep], dates[keep]
-    day_minutes = frame["day_minutes"] if "day_minutes" in frame else 1440.0
+    if "day_minutes" in frame:
+        row_minutes = frame["day_minutes"].to_numpy(dtype="float64")
+    elif zones:
+        row_minutes = _row_minutes(frame["patient_id"].to_numpy(), dates, zones)
+    else:
+        row_minutes = np.full(len(frame), 1440.0)
+    intervals = frame["interval_minutes"].to_numpy(dtype="float64")
+    counts = frame["count"].to_numpy(dtype="float64")
+    if "slots" in frame:  # rows written before slots were kept count readings
+        slots = pd.to_numeric(frame["slots"], errors="coerce").to_numpy(dtype="float64")
+        slots = np.where(np.isnan(slots), counts, slots)
+    else:
+        slots = counts
     work = pd.DataFrame(
         {
             "patient_id": frame["patient_id"].to_numpy(),
             "_day": dates,
-            "_day_minutes": np.broadcast_to(np.asarray(day_minutes, dtype="float64"), len(frame)),
-            "_interval": frame["interval_minutes"].to_numpy(dtype="float64"),
+            "_day_minutes": row_minutes,
+            "_interval": intervals,
+            "_expected": row_minutes / intervals,
+            "_slots": slots,
             **{f: frame[f].to_numpy() for f in ROLLUP_FIELDS if f not in ("min", "max")},
         }
     )
@@ -149,6 +184,8 @@ def metrics_from_rollups(
         first_day=("_day", "min"),
         last_day=("_day", "max"),
         covered_minutes=("_day_minutes", "sum"),
+        expected_covered=("_expected", "sum"),
+        slots=("_slots", "sum"),
         rows=("_day", "size"),
     )
     agg["interval"] = _window_interval(work)
@@ -179,12 +216,20 @@ def metrics_from_rollups(
     return _finish(agg, days, window_minutes, exact)
 
 
-def _window_interval(work: pd.DataFrame) -> pd.Series:
-    """Per patient, the interval of the days holding the middle reading (count-weighted median).
+def _row_minutes(patient_ids: np.ndarray, day_numbers: np.ndarray, zones) -> np.ndarray:
+    """Each rollup row's local day length in its patient's zone (1440 for a patient without)."""
+    out = np.full(len(patient_ids), 1440.0)
+    row_zones = np.array([zones.get(pid, "UTC") for pid in patient_ids.tolist()], dtype=object)
+    for zone in pd.unique(row_zones):
+        mask = row_zones == zone
+        out[mask] = day_minutes(day_numbers[mask], zone)
+    return out
 
-    The raw path takes the median spacing of all the window's readings; days at 5 minutes
-    hold three times the readings of days at 15, so the interval most readings were taken
-    at is what that median finds, and this finds the same from the days' intervals.
+
+def _window_interval(work: pd.DataFrame) -> pd.Series:
+    """Per patient, the interval of the days holding the middle reading (count-weighted median,
+    `series.window_interval`, as the raw path finds it): what the window's days without a
+    rollup row are expected at.
     """
     per = work.groupby(["patient_id", "_interval"], sort=True)["count"].sum().reset_index()
     cumulative = per.groupby("patient_id")["count"].cumsum()
@@ -212,8 +257,12 @@ def _finish(agg: pd.DataFrame, days, window_minutes, exact: bool) -> pd.DataFram
                 ("tight_range_percent", "n_tight"),
             )
         }
-        expected = window_minutes / agg["interval"].to_numpy(dtype="float64")
-        active = np.minimum(100.0, 100.0 * n / expected)
+        # Days with a row at their own interval, the window's other minutes at its interval.
+        uncovered = window_minutes - agg["covered_minutes"].to_numpy(dtype="float64")
+        expected = agg["expected_covered"].to_numpy(dtype="float64") + uncovered / agg[
+            "interval"
+        ].to_numpy(dtype="float64")
+        active = np.minimum(100.0, 100.0 * agg["slots"].to_numpy(dtype="float64") / expected)
         gri = np.minimum(
             c.GRI_WEIGHT_VERY_LOW * pct["very_low_percent"]
             + c.GRI_WEIGHT_LOW * pct["low_percent"]
@@ -300,10 +349,10 @@ def population_metrics(
     day_numbers = ukeys % 10_000_000 + days.min()
     roll["date"] = day_numbers.astype("datetime64[D]")
     roll["day_minutes"] = _day_minutes_many(ukeys // 10_000_000, day_numbers, zones)
-    if interval_minutes:
-        roll["interval_minutes"] = float(interval_minutes)
-    else:
-        roll["interval_minutes"] = _intervals(codes, t_all, len(uniques))[ukeys // 10_000_000]
+    intervals, slots = _wear_many(
+        group, t_all, ukeys.size, day_numbers, zones[ukeys // 10_000_000], interval_minutes
+    )
+    roll["interval_minutes"], roll["slots"] = intervals, slots
     return metrics_from_rollups(roll, start=start, end=end, exact=exact)
 
 
@@ -329,15 +378,24 @@ def _day_minutes_many(patient_codes, day_numbers, patient_zone) -> np.ndarray:
     return out
 
 
-def _intervals(codes: np.ndarray, t: np.ndarray, npatients: int) -> np.ndarray:
-    """Device interval per patient (median spacing snapped to 1/5/15 min), vectorized."""
-    same = np.diff(codes) == 0
-    diffs = pd.Series(np.diff(t)[same]).groupby(codes[1:][same]).median()
-    out = np.full(npatients, 5.0)
-    for_patient = diffs.to_numpy() / 60e9
-    snapped = np.where(for_patient < 3, 1.0, np.where(for_patient < 10, 5.0, 15.0))
-    out[diffs.index.to_numpy()] = snapped
-    return out
+def _wear_many(group, t, ngroups, day_numbers, group_zones, interval_minutes=None):
+    """Per (patient, local day) group: interval minutes and slots, as `series.day_wear` finds
+    them for one patient (or at `interval_minutes` for every day when given), vectorized."""
+    if interval_minutes:
+        intervals = np.full(ngroups, int(interval_minutes), dtype="int64")
+    else:
+        intervals = np.full(ngroups, 5, dtype="int64")
+        same = group[1:] == group[:-1]
+        if same.any():
+            medians = pd.Series(np.diff(t)[same]).groupby(group[1:][same]).median()
+            intervals[medians.index.to_numpy()] = snap_interval(medians.to_numpy())
+    midnights = np.empty(ngroups, dtype="int64")
+    for zone in pd.unique(group_zones):  # one zone lookup per distinct (zone, date)
+        mask = group_zones == zone
+        days, inverse = np.unique(day_numbers[mask], return_inverse=True)
+        midnights[mask] = np.array([local_midnight_ns(int(d), zone) for d in days])[inverse]
+    slot = (t - midnights[group]) // (intervals[group] * NS_PER_MINUTE)
+    return intervals, distinct_slots(group, slot, ngroups)
 
 
 def interval_for(times) -> int:

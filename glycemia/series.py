@@ -140,6 +140,90 @@ def detect_interval(t: np.ndarray) -> int:
     return DEVICE_INTERVALS[2]
 
 
+def snap_interval(median_ns: np.ndarray) -> np.ndarray:
+    """Median spacings (ns) snapped to the device intervals, as `detect_interval` snaps."""
+    return np.where(
+        median_ns < 3 * NS_PER_MINUTE,
+        DEVICE_INTERVALS[0],
+        np.where(median_ns < 10 * NS_PER_MINUTE, DEVICE_INTERVALS[1], DEVICE_INTERVALS[2]),
+    )
+
+
+def day_wear(t: np.ndarray, local: np.ndarray, tz: str):
+    """Per local day with readings: (day numbers, readings, interval minutes, slots).
+
+    DESIGN §3: each day has its own sampling interval, so a switch from a 5-minute to a
+    15-minute sensor keeps wear right (issue #17). A day's interval is the median spacing of
+    its consecutive readings snapped to 1, 5 or 15 minutes (`detect_interval`'s rule; 5 for
+    a day with one reading); its slots are the distinct intervals since its local midnight
+    holding a reading (two readings of one slot, say one sensor through two apps, count
+    once). `t` is sorted (`clean_series`), `local` its local wall-clock ns in `tz`.
+    The rollups store both per day (`glycemia.rollups.daily_wear`), so the rollup path and
+    the raw path count wear the same way.
+
+    >>> day_wear(t, local_ns(t, "UTC"), "UTC")  # doctest: +SKIP
+    (array([19723]), array([288]), array([5]), array([288]))
+    """
+    if t.size == 0:
+        empty = np.zeros(0, dtype="int64")
+        return empty, empty, empty, empty
+    days = local // NS_PER_DAY
+    step = np.diff(days)
+    if (step >= 0).all():  # the usual case: no local date steps back, days are runs
+        starts = np.flatnonzero(np.concatenate(([True], step > 0)))
+        unique_days = days[starts]
+        group = np.repeat(np.arange(starts.size), np.diff(np.append(starts, days.size)))
+        gaps = np.diff(t)
+        medians = [
+            np.median(gaps[a : b - 1]) if b - a > 1 else np.nan
+            for a, b in zip(starts, np.append(starts[1:], days.size), strict=True)
+        ]
+        medians = np.array(medians, dtype="float64")
+        intervals = np.where(np.isnan(medians), DEVICE_INTERVALS[1], snap_interval(medians))
+        intervals = intervals.astype("int64")
+    else:
+        unique_days, group = np.unique(days, return_inverse=True)
+        intervals = np.full(unique_days.size, DEVICE_INTERVALS[1], dtype="int64")
+        same = group[1:] == group[:-1]
+        if same.any():
+            medians = pd.Series(np.diff(t)[same]).groupby(group[1:][same]).median()
+            intervals[medians.index.to_numpy()] = snap_interval(medians.to_numpy())
+    counts = np.bincount(group, minlength=unique_days.size)
+    midnights = np.array([local_midnight_ns(int(d), tz) for d in unique_days], dtype="int64")
+    slot = (t - midnights[group]) // (intervals[group] * NS_PER_MINUTE)
+    slots = distinct_slots(group, slot, unique_days.size)
+    return unique_days, counts, intervals, slots
+
+
+def distinct_slots(group: np.ndarray, slot: np.ndarray, ngroups: int) -> np.ndarray:
+    """Per group, how many distinct slot numbers its readings have (a day holds at most 1500
+    one-minute slots, so ``group * 2000 + slot`` never mixes groups). Readings sorted by
+    group and time need no sort: a value differing from its neighbour starts a new slot."""
+    key = group.astype("int64") * 2000 + slot
+    if key.size > 1 and (np.diff(key) < 0).any():  # a local date stepping back at midnight
+        key = np.sort(key)
+    starts = np.ones(key.size, dtype=bool)
+    starts[1:] = key[1:] != key[:-1]
+    return np.bincount(key[starts] // 2000, minlength=ngroups)
+
+
+def window_interval(intervals, counts) -> int:
+    """The interval most readings were taken at: the count-weighted median of days' intervals
+    (the lower one on a tie). Days of a window without readings are expected at it.
+
+    >>> window_interval([5, 15], [2016, 672]), window_interval([5, 15], [100, 300])
+    (5, 15)
+    """
+    intervals = np.asarray(intervals)
+    counts = np.asarray(counts, dtype="float64")
+    if intervals.size == 0 or counts.sum() <= 0:
+        return DEVICE_INTERVALS[1]
+    order = np.argsort(intervals, kind="stable")
+    cumulative = np.cumsum(counts[order])
+    middle = int(np.argmax(2 * cumulative >= cumulative[-1]))
+    return int(intervals[order][middle])
+
+
 def iso_utc(ns: int) -> str:
     """Epoch ns -> '2024-01-01T08:05:00Z'."""
     return str(np.datetime64(int(ns) // 1_000_000_000, "s")) + "Z"

@@ -24,9 +24,9 @@ def rollup_metrics(
     """14-day metrics per patient from DailyRollup rows: one query, vectorized arithmetic."""
     rows = DailyRollup.objects.filter(
         patient_id__in=patient_ids, date__gte=start, date__lte=end, kind=kind
-    ).values_list("patient_id", "date", "interval_minutes", *ROLLUP_FIELDS)
+    ).values_list("patient_id", "date", "interval_minutes", "slots", *ROLLUP_FIELDS)
     frame = pd.DataFrame.from_records(
-        list(rows), columns=["patient_id", "date", "interval_minutes", *ROLLUP_FIELDS]
+        list(rows), columns=["patient_id", "date", "interval_minutes", "slots", *ROLLUP_FIELDS]
     )
     if frame.empty:
         return {}

@@ -94,7 +94,7 @@ def _rollup_figures(
         return {}
     first = min(today.values()) - dt.timedelta(days=2 * WINDOW_DAYS - 1)
     last = max(today.values())
-    columns = ["patient_id", "kind", "date", "interval_minutes", *ROLLUP_FIELDS]
+    columns = ["patient_id", "kind", "date", "interval_minutes", "slots", *ROLLUP_FIELDS]
     frame = pd.DataFrame.from_records(
         list(
             DailyRollup.objects.filter(

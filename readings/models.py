@@ -242,7 +242,9 @@ class DailyRollup(models.Model):
     n_tight = models.IntegerField(default=0)
     rl_sum = models.FloatField(default=0)
     rh_sum = models.FloatField(default=0)
-    interval_minutes = models.FloatField(default=5)
+    # Not additive: from all of the day's CGM readings, recounted on ingest (issue #17).
+    interval_minutes = models.FloatField(default=5)  # the day's own sampling interval
+    slots = models.IntegerField(null=True)  # intervals holding a reading; null: not counted
 
     class Meta:
         constraints = [

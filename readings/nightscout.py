@@ -49,6 +49,8 @@ from readings.parsers._common import (
     parse_iso_instant,
     unit_from_text,
 )
+from readings.parsers._json import number
+from readings.parsers.nightscout import entry_glucose
 from readings.services import FUTURE_TOLERANCE, readings_ingest
 
 SERVER_NAME = "Diabetes Center"
@@ -297,6 +299,8 @@ def entries(request, link: NightscoutLink):
     items = entry_records(body, link.patient.timezone)
     with transaction.atomic():
         result = readings_ingest(patient=link.patient, items=items, rejected_limit=None)
+    if result.rejected and not (result.accepted or result.duplicates or result.conflicts):
+        return _entries_refused(result)
     rejected = {row["line"] for row in result.rejected}
     items = [item for item in items if item.line not in rejected]
     zone = link.patient.timezone
@@ -315,17 +319,50 @@ def entries(request, link: NightscoutLink):
     response["X-Accepted"] = str(result.accepted)
     response["X-Duplicates"] = str(result.duplicates)
     response["X-Rejected"] = str(len(result.rejected))
+    if result.rejected:
+        response["X-Rejected-Reasons"] = _reasons_header(result.rejected)
     return response
+
+
+REASONS_HEADER_ROWS = 20  # rejected entries named in X-Rejected-Reasons (the rest are counted)
+
+
+def _entries_refused(result) -> JsonResponse:
+    """400 when no posted entry could be stored, with every entry's reason (issue #17).
+
+    A post with good entries too answers 200 (Nightscout's echo of what was stored), the bad
+    ones named in ``X-Rejected-Reasons``: an uploader resends a batch that failed, so one bad
+    entry must not hold back the good ones forever. Conflicts (a different value at a stored
+    instant) and duplicates are not refusals: resending cannot change them.
+    """
+    first = result.rejected[0]["reason"]
+    more = len(result.rejected) - 1
+    return JsonResponse(
+        {
+            "status": 400,
+            "message": "Bad Request",
+            "description": f"no entry stored: {first}" + (f" (and {more} more)" if more else ""),
+            "rejected": result.rejected,
+        },
+        status=400,
+    )
+
+
+def _reasons_header(rejected: list[dict]) -> str:
+    """The first rejected entries as JSON ``[{"line", "reason"}]``, ASCII, for a header."""
+    return json.dumps(rejected[:REASONS_HEADER_ROWS], ensure_ascii=True)
 
 
 def entry_records(body, zone: str) -> list:
     """Posted entries → parser records, each value checked strictly (issue #11, item 2).
 
-    ``sgv``/``mbg`` must be a JSON number (not text, ``true``, a list or an object; NaN and
-    ±inf are refused); the instant is ``date`` or ``mills`` (epoch ms, a number) or
-    ``dateString``. Anything else is a ``RowError`` with its reason for that entry only; the
-    plausibility of values and times is checked again by ``readings_ingest``. ``line`` is the
-    array index + 1. Other entry types (``cal``, ``mbg`` without a value…) are skipped.
+    ``sgv``/``mbg`` is read as the Nightscout file parser reads it
+    (``readings.parsers.nightscout.entry_glucose``: a JSON number or a plain decimal text, as
+    Nightscout's ``Number()`` would; Dexcom's 39/401 markers; nothing below 40 mg/dL for a
+    CGM); the instant is ``date`` or ``mills`` (epoch ms, a number) or ``dateString``.
+    Anything else is a ``RowError`` with its reason for that entry only; the plausibility of
+    values and times is checked again by ``readings_ingest``. ``line`` is the array index + 1.
+    Other entry types (``cal``…) are skipped.
     """
     ctx = Context(timezone=zone, now=timezone.now())
     rows = body if isinstance(body, list) else [body]
@@ -340,29 +377,28 @@ def entry_records(body, zone: str) -> list:
         if kind_name not in KIND_TYPES.values():
             continue
         raw = entry.get(kind_name)
-        if not _finite_number(raw):
-            records.append(
-                RowError(line, f"{kind_name} must be a number in mg/dL, not {_shown(raw)}")
-            )
+        if raw is None:
+            records.append(RowError(line, f"{kind_name} entry without a {kind_name} value"))
             continue
         try:
             moment = _entry_instant(ctx, entry)
         except (ValueError, OverflowError) as exc:
             records.append(RowError(line, str(exc)))
             continue
-        kind = TYPE_KINDS[kind_name]
         device = entry.get("device")
         device = device[:200] if isinstance(device, str) else ""
-        records.append(glucose(ctx, line, moment, float(raw), "mg/dL", kind, device))
+        records.append(entry_glucose(ctx, line, moment, kind_name, raw, device))
     return records
 
 
 def _finite_number(value) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and (isinstance(value, int) or math.isfinite(value))
-    )
+    """A JSON number a float holds and that is finite (10**400 written out is not)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # math.isfinite converts an int to float first
+        return False
 
 
 def _shown(value) -> str:
@@ -383,7 +419,7 @@ def _entry_instant(ctx: Context, entry: dict) -> dt.datetime:
         try:
             return epoch_ms_to_utc(value)
         except OverflowError:
-            raise ValueError(f"{key} {value:g} is not a possible time") from None
+            raise ValueError(f"{key} {_shown(value)} is not a possible time") from None
     text = entry.get("dateString") or entry.get("sysTime")
     if isinstance(text, str) and text:
         try:
@@ -434,21 +470,26 @@ def treatment_records(body, zone: str) -> list:
             amount = row.get(field)
             if amount in (None, "", 0):
                 continue
-            if isinstance(amount, bool) or not isinstance(amount, int | float) or amount < 0:
+            try:  # a finite JSON number (not 1e400, NaN or an integer no float holds)
+                amount = number(amount, field)
+            except ValueError:
+                amount = -1.0
+            if amount < 0:
                 records.append(RowError(line, f"{field} must be a non-negative number"))
                 found = True
                 continue
-            records.append(TreatmentRecord(line, moment, kind, float(amount), event, device))
+            records.append(TreatmentRecord(line, moment, kind, amount, event, device))
             found = True
         if isinstance(row.get("glucose"), int | float) and not isinstance(row["glucose"], bool):
             unit = unit_from_text(str(row.get("units") or "mg/dl")) or "mg/dL"
-            records.append(glucose(ctx, line, moment, float(row["glucose"]), unit, "smbg", device))
+            records.append(glucose(ctx, line, moment, row["glucose"], unit, "smbg", device))
             found = True
         if found:
             continue
-        if event == "Exercise" and isinstance(row.get("duration"), int | float):
+        duration = row.get("duration")
+        if event == "Exercise" and isinstance(duration, int | float) and _finite_number(duration):
             records.append(
-                TreatmentRecord(line, moment, "exercise", float(row["duration"]), event, device)
+                TreatmentRecord(line, moment, "exercise", float(duration), event, device)
             )
         elif row.get("notes") or event in ("Note", "Announcement"):
             text = str(row.get("notes") or event)[:2000]
@@ -511,7 +552,38 @@ def treatments(request, link: NightscoutLink):
         result = readings_ingest(patient=link.patient, items=records)
     response = JsonResponse(body if isinstance(body, list) else [body], safe=False)
     response["X-Rejected"] = str(len(result.rejected))
+    if result.rejected:
+        response["X-Rejected-Reasons"] = _reasons_header(result.rejected)
     return response
+
+
+REASONS_HEADER_ROWS = 20  # rejected entries named in X-Rejected-Reasons (the rest are counted)
+
+
+def _entries_refused(result) -> JsonResponse:
+    """400 when no posted entry could be stored, with every entry's reason (issue #17).
+
+    A post with good entries too answers 200 (Nightscout's echo of what was stored), the bad
+    ones named in ``X-Rejected-Reasons``: an uploader resends a batch that failed, so one bad
+    entry must not hold back the good ones forever. Conflicts (a different value at a stored
+    instant) and duplicates are not refusals: resending cannot change them.
+    """
+    first = result.rejected[0]["reason"]
+    more = len(result.rejected) - 1
+    return JsonResponse(
+        {
+            "status": 400,
+            "message": "Bad Request",
+            "description": f"no entry stored: {first}" + (f" (and {more} more)" if more else ""),
+            "rejected": result.rejected,
+        },
+        status=400,
+    )
+
+
+def _reasons_header(rejected: list[dict]) -> str:
+    """The first rejected entries as JSON ``[{"line", "reason"}]``, ASCII, for a header."""
+    return json.dumps(rejected[:REASONS_HEADER_ROWS], ensure_ascii=True)
 
 
 # --- devicestatus, status --------------------------------------------------------------------

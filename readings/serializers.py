@@ -24,14 +24,25 @@ MEAL_TAGS = [tag for tag, _ in Reading.MealTag.choices if tag]
 
 @extend_schema_field(OpenApiTypes.NUMBER)
 class StrictNumberField(serializers.Field):
-    """A real JSON number: ``true`` and ``"120"`` are refused (DRF's FloatField takes both)."""
+    """A real, finite JSON number: ``true`` and ``"120"`` are refused (DRF's FloatField takes
+    both), and so are NaN, ``Infinity``, ``1e400`` (read as infinity) and integers no float
+    holds (``10**400`` written out), with a reason rather than an OverflowError."""
 
-    default_error_messages = {"invalid": "must be a JSON number (not text or true/false)"}
+    default_error_messages = {
+        "invalid": "must be a JSON number (not text or true/false)",
+        "not_finite": "must be a finite number (not NaN, Infinity or beyond 1e308)",
+    }
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int | float) or not math.isfinite(data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
             self.fail("invalid")
-        return float(data)
+        try:
+            number = float(data)
+        except OverflowError:  # an integer too large for a float
+            self.fail("not_finite")
+        if not math.isfinite(number):
+            self.fail("not_finite")
+        return number
 
     def to_representation(self, value):
         return value
@@ -135,6 +146,7 @@ def batch_items(rows: Iterable) -> Iterator:
             data["kind"],
             data["device"],
             meal_tag=data.get("meal_tag", ""),
+            status_codes=data["kind"] == "cgm",  # 0-12 mg/dL: named as on every CGM path
         )
 
 

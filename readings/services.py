@@ -26,7 +26,6 @@ Why this shape:
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import os
@@ -42,6 +41,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 import numpy as np
+import pandas as pd
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, connection, transaction
@@ -49,10 +49,11 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from glycemia.rollups import ROLLUP_FIELDS, daily_rollups, interval_for
+from glycemia.rollups import ROLLUP_FIELDS, daily_rollups, daily_wear
 from outbox.services import task_enqueue
 from readings.models import DailyRollup, Device, NightscoutLink, Reading, Treatment, Upload
 from readings.parsers import UnreadableFile, parse
+from readings.parsers._common import sensor_value_problem
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +66,9 @@ CONFLICT_TOLERANCE_MG_DL = 0.5  # same identity, values closer than this are the
 FUTURE_TOLERANCE = dt.timedelta(hours=1)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # Glucose a CGM reports starts at 40 mg/dL (Dexcom, Medtronic, Libre: lower is "LO"). Below
-# it, 0-12 are Dexcom/Nightscout status codes (DESIGN §3: never glucose, rejected); 13-39 are
-# readings below the device's range (Dexcom sends 39 for LOW; bridges pass lower raw values):
-# stored flagged "low" at the device limit, as a "LO" marker is.
-CGM_LOWEST_MG_DL = 40.0
+# it, 0-12 are Dexcom/Nightscout status codes and 13-39 is no sensor's reading: both are
+# rejected (DESIGN §3: never glucose). The rule is `sensor_value_problem`, shared with every
+# parser; a device's own "Low" marker arrives as a reading at 40 flagged "low".
 HIGHEST_ERROR_CODE = 12
 VALUE_LIMITS_MG_DL = (0.0, 1000.0)  # the table's check constraint: 0 < v <= 1000
 # Dexcom's special values as Nightscout names them (lib/plugins/errorcodes.js).
@@ -100,6 +100,7 @@ class IngestResult:
     rejected_total: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     limit: int | None = REJECTED_KEPT
+    conflicts: int = 0  # of the rejected: a different value at an instant already stored
 
     def reject(self, line: int, reason: str) -> None:
         self.rejected_total += 1
@@ -128,9 +129,9 @@ def reading_checked(reading, *, now: dt.datetime):
     """(reading to store or None, why not): DESIGN §3 on values and time, on every path.
 
     Checked here, on the one write path, whatever parser or API built the record: a value
-    must be a finite number in the table's range; an unflagged CGM value of 0-12 is a
-    Dexcom/Nightscout status code (rejected), 13-39 is below the sensor's range (stored at
-    40 mg/dL flagged "low"); the time must be after 1970 and not in the future.
+    must be a finite number in the table's range; a sensor (CGM, scan) value below 40 mg/dL
+    is rejected, named as a Dexcom/Nightscout status code when it is 0-12 and unflagged
+    (``sensor_value_problem`` otherwise); the time must be after 1970 and not in the future.
 
     >>> reading_checked(Reading(1, datetime(2024, 5, 1, tzinfo=UTC), 10.0, "cgm"), now=now)
     (None, 'sensor error code 10 (power deviation), not a glucose value (...)')
@@ -140,12 +141,13 @@ def reading_checked(reading, *, now: dt.datetime):
         return None, f"glucose must be a number, not {type(value).__name__}"
     if not VALUE_LIMITS_MG_DL[0] < value <= VALUE_LIMITS_MG_DL[1]:  # NaN fails this too
         return None, f"glucose {value:g} mg/dL is impossible (not in 0-1000)"
-    if value < CGM_LOWEST_MG_DL and reading.kind in ("cgm", "scan") and not reading.flag:
-        if value <= HIGHEST_ERROR_CODE:
+    problem = sensor_value_problem(value, reading.kind)
+    if problem:
+        if value <= HIGHEST_ERROR_CODE and not reading.flag:
             name = SENSOR_ERROR_CODES.get(int(value)) if value == int(value) else None
             what = f"sensor error code {value:g}" + (f" ({name})" if name else "")
             return None, f"{what}, not a glucose value (CGM values start at 40 mg/dL)"
-        reading = dataclasses.replace(reading, value_mg_dl=CGM_LOWEST_MG_DL, flag="low")
+        return None, problem
     problem = time_problem(reading.timestamp, now=now)
     return (None, problem) if problem else (reading, None)
 
@@ -302,6 +304,7 @@ def _insert_readings(
             if batch.repeated:
                 conflicts = _conflicts(batch.repeated)
                 result.duplicates += len(batch.repeated) - len(conflicts)
+                result.conflicts += len(conflicts)
                 for row in conflicts:
                     result.reject(row["line"], row["reason"])
             _fold_into_rollups(patient, batch.series())
@@ -318,6 +321,7 @@ def _insert_readings(
     if not_inserted:
         conflicts = _conflicts(not_inserted)
         result.duplicates += len(not_inserted) - len(conflicts)
+        result.conflicts += len(conflicts)
         for row in conflicts:
             result.reject(row["line"], row["reason"])
     _fold_into_rollups(patient, _series(inserted))
@@ -623,52 +627,65 @@ def _series(inserted: list[tuple]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def _fold_into_rollups(patient, series: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
-    """Add newly inserted readings (``_series``) to their local days' rollups (additive upsert)."""
+    """Add newly inserted readings (``_series``) to their local days' rollups (additive upsert);
+    a CGM day's interval and slots are recounted from all its stored readings."""
     for kind in ROLLED_UP_KINDS:
         if kind not in series:
             continue
         times, values = series[kind]
         stamps = (times * 1e9).astype("int64").astype("datetime64[ns]")
         frame = daily_rollups(stamps, values, tz=patient.timezone)
-        interval = _device_interval(patient, stamps) if kind == "cgm" else DEFAULT_INTERVAL_MINUTES
-        rollups_add(patient_id=patient.pk, kind=kind, frame=frame, interval_minutes=interval)
+        if kind == "cgm":
+            frame = frame.join(_stored_wear(patient, frame.index))
+        rollups_add(
+            patient_id=patient.pk, kind=kind, frame=frame, interval_minutes=DEFAULT_INTERVAL_MINUTES
+        )
 
 
-INTERVAL_OWN_READINGS = 24  # a batch with this many readings shows its device's spacing
-INTERVAL_NEIGHBOURHOOD = dt.timedelta(hours=6)
+def _stored_wear(patient, days) -> pd.DataFrame:
+    """Interval and slots of these local days from all their stored CGM readings (the new ones
+    included: they are inserted already). Issue #17: the interval is each day's own, whoever
+    sent its readings and however they were batched (uploaders post one reading at a time),
+    so the rollups count wear as the raw path does (``glycemia.series.day_wear``)."""
+    zone = patient.tzinfo
+    ranges = Q()
+    for first, last in _runs(sorted(day.date() if hasattr(day, "date") else day for day in days)):
+        start = dt.datetime.combine(first, dt.time.min, zone)
+        after = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, zone)
+        ranges |= Q(timestamp__gte=start.astimezone(dt.UTC), timestamp__lt=after.astimezone(dt.UTC))
+    stored = Reading.objects.filter(ranges, patient_id=patient.pk, kind="cgm").values_list(
+        "timestamp", flat=True
+    )
+    micros = np.array(
+        sorted((moment - EPOCH) // dt.timedelta(microseconds=1) for moment in stored),
+        dtype="int64",
+    )
+    return daily_wear((micros * 1000).astype("datetime64[ns]"), tz=patient.timezone)
 
 
-def _device_interval(patient, stamps: np.ndarray) -> float:
-    """The sampling interval of the series these new CGM readings belong to (issue #11, 12).
-
-    It belongs to the device, not to the insert batch: uploaders post one reading at a time
-    (xDrip+, AndroidAPS), and one reading says nothing about spacing. A batch with enough
-    readings shows it; a smaller one is read together with the stored CGM readings around
-    it (the new ones included: they are inserted already).
-    """
-    if stamps.size >= INTERVAL_OWN_READINGS:
-        return interval_for(stamps)
-    first = dt.datetime.fromtimestamp(int(stamps.min().astype("int64")) / 1e9, dt.UTC)
-    last = dt.datetime.fromtimestamp(int(stamps.max().astype("int64")) / 1e9, dt.UTC)
-    around = Reading.objects.filter(
-        patient_id=patient.pk,
-        kind="cgm",
-        timestamp__gte=first - INTERVAL_NEIGHBOURHOOD,
-        timestamp__lte=last + INTERVAL_NEIGHBOURHOOD,
-    ).values_list("timestamp", flat=True)
-    times = [moment.timestamp() for moment in around]
-    if len(times) < 2:
-        return DEFAULT_INTERVAL_MINUTES
-    neighbours = (np.array(sorted(times)) * 1e9).astype("int64").astype("datetime64[ns]")
-    return interval_for(neighbours)
+def _runs(days: list[dt.date]) -> Iterator[tuple[dt.date, dt.date]]:
+    """Consecutive dates as (first, last) runs: [1, 2, 3, 7] -> (1, 3), (7, 7)."""
+    first = last = None
+    for day in days:
+        if last is not None and day - last <= dt.timedelta(days=1):
+            last = day
+            continue
+        if first is not None:
+            yield first, last
+        first = last = day
+    if first is not None:
+        yield first, last
 
 
 def rollups_add(*, patient_id: int, kind: str, frame, interval_minutes: float) -> None:
-    """Upsert rollup deltas: counts and sums add, min/max combine."""
+    """Upsert rollup deltas: counts and sums add, min/max combine; a day's
+    ``interval_minutes`` and ``slots`` (not additive) are set from the frame's columns of
+    those names when it has them (``glycemia.rollups.daily_wear``), else to
+    ``interval_minutes`` and unknown."""
     if frame is None or len(frame) == 0:
         return
     table = DailyRollup._meta.db_table
-    columns = ["patient_id", "date", "kind", *ROLLUP_FIELDS, "interval_minutes"]
+    columns = ["patient_id", "date", "kind", *ROLLUP_FIELDS, "interval_minutes", "slots"]
     if connection.vendor == "postgresql":
         least, greatest = "LEAST", "GREATEST"
     else:
@@ -682,12 +699,21 @@ def rollups_add(*, patient_id: int, kind: str, frame, interval_minutes: float) -
         else:
             updates.append(f"{name} = {table}.{name} + excluded.{name}")
     updates.append("interval_minutes = excluded.interval_minutes")
+    updates.append("slots = excluded.slots")
     # Column by column with tolist() (plain Python numbers): iterrows() builds a Series a day.
     columns_values = [frame[name].tolist() for name in ROLLUP_FIELDS]
+    if "interval_minutes" in frame:
+        columns_values.append([float(v) for v in frame["interval_minutes"].tolist()])
+    else:
+        columns_values.append([float(interval_minutes)] * len(frame))
+    if "slots" in frame:
+        columns_values.append([None if v != v else int(v) for v in frame["slots"].tolist()])
+    else:
+        columns_values.append([None] * len(frame))
     rows = []
     for day, values in zip(frame.index, zip(*columns_values, strict=True), strict=True):
         date = day.date() if hasattr(day, "date") else day
-        rows.append([patient_id, date, kind, *values, interval_minutes])
+        rows.append([patient_id, date, kind, *values])
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
     with connection.cursor() as cursor:
         cursor.execute(
@@ -743,8 +769,14 @@ def rollups_rebuild(*, patient) -> None:
             values = np.array([v for _, v in rows], dtype="float64")
             stamps = (times * 1e9).astype("int64").astype("datetime64[ns]")
             frame = daily_rollups(stamps, values, tz=patient.timezone)
-            interval = interval_for(stamps) if kind == "cgm" else DEFAULT_INTERVAL_MINUTES
-            rollups_add(patient_id=patient.pk, kind=kind, frame=frame, interval_minutes=interval)
+            if kind == "cgm":  # each day's own interval and slots (issue #17)
+                frame = frame.join(daily_wear(stamps, tz=patient.timezone))
+            rollups_add(
+                patient_id=patient.pk,
+                kind=kind,
+                frame=frame,
+                interval_minutes=DEFAULT_INTERVAL_MINUTES,
+            )
         from patients.triage import triage_refresh  # patients imports readings: import late
 
         triage_refresh(patient_ids=[patient.pk])  # triage entries are kept from the rollups
@@ -927,6 +959,7 @@ def _ingest_committing_each_chunk(
         total.accepted += part.accepted
         total.duplicates += part.duplicates
         total.treatments += part.treatments
+        total.conflicts += part.conflicts
         total.warnings += part.warnings
         room = None if total.limit is None else max(total.limit - len(total.rejected), 0)
         total.rejected += part.rejected if room is None else part.rejected[:room]

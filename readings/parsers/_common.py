@@ -53,10 +53,19 @@ MG_DL_SUSPICIOUS_BELOW = 25.0
 CLOCK_DRIFT_TOLERANCE = timedelta(hours=1)
 EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
 
+# No CGM reports a number below 40 mg/dL: Dexcom G6/G7, Medtronic Guardian/Enlite and
+# FreeStyle Libre 1-3 all show "Low"/"LO" below it (their manuals' reporting ranges start at
+# 40). So a sensor number below 40 is not a glucose reading and never enters metrics
+# (DESIGN §3): it is a row error on every path ("below any CGM's reporting range"). Only the
+# device's own out-of-range marker is stored, as a reading at this limit flagged "low".
+# Meter (finger-stick) values have their own, lower ranges (20 mg/dL and below): not checked.
+CGM_LOWEST_MG_DL = 40.0
+SENSOR_KINDS = frozenset({"cgm", "scan"})
+BELOW_CGM_RANGE = "below any CGM's reporting range"
+
 # Dexcom special glucose values (the codes Nightscout's errorcodes plugin displays): an
-# `sgv` of 0..12 is a sensor status, never glucose. 13..39 mg/dL is below every sensor's
-# reporting range but is real glucose from some (xDrip+/Libre uploads send 32..39 with a
-# trend), so it is kept, flagged "low". See README.md "Sensor status codes".
+# `sgv` of 0..12 is a sensor status, never glucose; the row error names the status. See
+# README.md "Sensor status codes".
 SENSOR_STATUS_BELOW_MG_DL = 13.0
 SENSOR_STATUS_CODES = {
     0: "no value",
@@ -583,7 +592,10 @@ class LocalClock:
       pass, and a wall time listed again (files sorted by wall time interleave the two
       passes: 01:06, 01:06, 01:21, 01:21 ...) is the second pass of that minute. In a
       reverse-chronological file (CareLink) the mirror rules hold. The direction is
-      learned from the rows themselves.
+      learned from the rows themselves (or told: ``assume_newest_first``).
+
+    A frozen clock is only seen from the gap rows, which a newest-first file lists after
+    the rows it applies to: such files go through `NewestFirstClock`.
     """
 
     def __init__(self, timezone: str):
@@ -603,6 +615,9 @@ class LocalClock:
         # as the previous one and skip the zone lookups (several µs a row otherwise).
         self._steady_from = self._steady_until = datetime.min
         self._steady_utc = datetime.min.replace(tzinfo=UTC)
+        # summer_shift's last steady hour, [from, until), and its answer.
+        self._shift_from = self._shift_until = datetime.min
+        self._shift: timedelta | None = None
 
     def reset(self) -> None:
         """Forget row order (a new section of the file starts)."""
@@ -712,11 +727,121 @@ class LocalClock:
             seen.add(wall)
         return fold
 
+    def assume_newest_first(self) -> None:
+        """The rows are known to be newest first (from the file's own order): use the
+        reverse-chronological rules from the first row on."""
+        self._direction = -20
+
+    def summer_shift(self, wall: datetime) -> timedelta | None:
+        """How far ahead of the zone's standard time ``wall`` is, when a pump clock left on
+        standard time may have written it: a wall time inside a skipped hour (the shift
+        its gap skips) or in summer time. None for standard time and repeated hours.
+
+        Standard time is the lower of the offsets at the year's January and July.
+        """
+        if self._shift_from <= wall < self._shift_until:  # rows come in time order
+            return self._shift
+        shift = self._summer_shift(wall)
+        hour = datetime(wall.year, wall.month, wall.day, wall.hour)
+        try:
+            until = hour + timedelta(hours=1)
+        except OverflowError:
+            return shift
+        first = hour.replace(tzinfo=self.zone)
+        last = (until - timedelta(microseconds=1)).replace(tzinfo=self.zone)
+        steady = {
+            moment.replace(fold=fold).utcoffset() for moment in (first, last) for fold in (0, 1)
+        }
+        if len(steady) == 1:  # one offset for the whole hour: the answer holds for all of it
+            self._shift_from, self._shift_until, self._shift = hour, until, shift
+        return shift
+
+    def _summer_shift(self, wall: datetime) -> timedelta | None:
+        first = wall.replace(tzinfo=self.zone, fold=0)
+        second = wall.replace(tzinfo=self.zone, fold=1)
+        if first.utcoffset() != second.utcoffset():
+            if first.astimezone(UTC).astimezone(self.zone).replace(tzinfo=None) == wall:
+                return None  # a repeated hour (fall back)
+            return abs(second.utcoffset() - first.utcoffset())  # a gap
+        shift = first.utcoffset() - self._standard_offset(wall.year)
+        return shift if shift > timedelta(0) else None
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019  (a few years per clock, clocks are few)
+    def _standard_offset(self, year: int) -> timedelta:
+        return min(datetime(year, month, 1, 12, tzinfo=self.zone).utcoffset() for month in (1, 7))
+
     def _observe(self, wall: datetime) -> None:
         if self._previous is not None and wall != self._previous:
             step = 1 if wall > self._previous else -1
             self._direction = max(-20, min(20, self._direction + step))
         self._previous = wall
+
+
+# Rows held back at most while a newest-first file is read (see `NewestFirstClock`): about
+# 70 days of 5-minute readings without one gap of an hour or more. Beyond, the held rows are
+# read as they are (no frozen clock), as a file that never shows the gap would be.
+NEWEST_FIRST_HELD_ROWS = 20_000
+
+
+class NewestFirstClock:
+    """Read the wall times of a newest-first section exactly as its oldest-first copy.
+
+    `LocalClock` infers a pump clock left on winter time from the rows in the skipped hour,
+    which a chronological file shows *before* the rows the frozen offset applies to. A
+    newest-first file (CareLink) shows those rows first, read as summer time, and the proof
+    only later: 03:00 on the unchanged clock landed on 02:00's instant (issue #17: 61 of 73
+    readings kept newest first, 73 oldest first).
+
+    So rows a frozen clock may have written — wall times inside a skipped hour or in summer
+    time — are held back, in file order, until a row that ends any freeze comes: a
+    standard-time row, a step back in wall time of at least the DST shift (read oldest first,
+    the clock was set forward, or a gap of an hour: `LocalClock` ends a freeze there), or the
+    end of the section. The held rows are then read oldest first by a `LocalClock` of their
+    own and handed back in file order. Their instants are those of the oldest-first copy:
+    nothing before that row can change how they are read. At most `NEWEST_FIRST_HELD_ROWS`
+    are held. Other rows go through `clock` at once (its newest-first rules for repeated
+    hours).
+
+    ``push(payload, wall)`` returns the ``(payload, instant)`` pairs now ready, in file order
+    (a ``wall`` of None passes its payload through with None); ``flush()`` the rest.
+    """
+
+    def __init__(self, clock: LocalClock):
+        self.clock = clock
+        clock.assume_newest_first()
+        self._held: list[tuple[object, datetime | None]] = []
+        self._last_wall: datetime | None = None  # the newest-first previous wall time held
+
+    def push(self, payload, wall: datetime | None) -> list:
+        if wall is None:
+            if self._held:
+                self._held.append((payload, None))
+                return []
+            return [(payload, None)]
+        shift = self.clock.summer_shift(wall)
+        if shift is None:  # a standard-time or repeated-hour row: no freeze reaches past it
+            ready = self.flush()
+            ready.append((payload, self.clock.to_utc(wall)))
+            return ready
+        ready = []
+        if self._last_wall is not None and self._last_wall - wall >= shift:
+            ready = self.flush()  # read oldest first, a jump of the DST shift or more
+        self._held.append((payload, wall))
+        self._last_wall = wall
+        if len(self._held) >= NEWEST_FIRST_HELD_ROWS:
+            ready.extend(self.flush())
+        return ready
+
+    def flush(self) -> list:
+        held, self._held, self._last_wall = self._held, [], None
+        if not held:
+            return []
+        oldest_first = LocalClock(self.clock.zone.key)
+        instants = [
+            None if wall is None else oldest_first.to_utc(wall) for _, wall in reversed(held)
+        ]
+        instants.reverse()
+        return [(payload, instant) for (payload, _), instant in zip(held, instants, strict=True)]
 
 
 # --- the shared row pipeline -----------------------------------------------------------------
@@ -788,7 +913,8 @@ def glucose(
 ) -> Reading | RowError:
     """Build a Reading from a raw value in `unit`, or a RowError saying what is wrong.
 
-    Low/High markers become flagged readings at `low_limit`/`high_limit`. With
+    Low/High markers become flagged readings at `low_limit`/`high_limit`. A sensor number
+    (kind "cgm"/"scan") below 40 mg/dL is a RowError (`sensor_value_problem`). With
     `reporting_range` (the sensor's range in mg/dL), a number outside it is kept but
     flagged "low"/"high". With `status_codes` (Dexcom/Nightscout sensor glucose), a mg/dL
     number of 0..12 is a sensor status code: a RowError naming it, never glucose.
@@ -810,9 +936,12 @@ def glucose(
     elif isinstance(raw, bool) or not isinstance(raw, int | float):
         return RowError(line, f"glucose value {raw!r} is not a number")
     else:
-        number = float(raw)
+        try:
+            number = float(raw)
+        except OverflowError:  # an integer no float holds (10**400 in JSON)
+            return RowError(line, "glucose value is not a number (beyond any float)")
         if number - number != 0:
-            return RowError(line, f"glucose value {raw!r} is not a number")
+            return RowError(line, f"glucose value {raw!r} is not a finite number")
     if status_codes and unit == MG_DL and 0 <= number < SENSOR_STATUS_BELOW_MG_DL:
         meaning = SENSOR_STATUS_CODES.get(int(number)) if number == int(number) else None
         return RowError(
@@ -832,6 +961,9 @@ def glucose(
         value = number
     if value > MAX_MG_DL:
         return RowError(line, f"glucose {number:g} mg/dL is impossible (> {MAX_MG_DL:g})")
+    problem = sensor_value_problem(value, kind)
+    if problem:
+        return RowError(line, problem)
     flag = ""
     if reporting_range is not None:
         if value < reporting_range[0]:
@@ -839,6 +971,26 @@ def glucose(
         elif value > reporting_range[1]:
             flag = "high"
     return Reading(line, timestamp, value, kind, device, flag, meal_tag, device_key)
+
+
+def sensor_value_problem(value_mg_dl: float, kind: str) -> str:
+    """Why `value_mg_dl` cannot be a sensor reading of `kind` ("" when it can).
+
+    The one rule for CGM numbers below 40 mg/dL (see ``CGM_LOWEST_MG_DL``): every parser
+    applies it through `glucose`, and the ingest path (``readings.services.reading_checked``)
+    applies it again to every record it stores, whoever built it.
+
+    >>> sensor_value_problem(35, "cgm")
+    "glucose 35 mg/dL is below any CGM's reporting range (40 mg/dL; lower shows as Low)"
+    >>> sensor_value_problem(35, "smbg"), sensor_value_problem(40, "cgm")
+    ('', '')
+    """
+    if kind not in SENSOR_KINDS or not value_mg_dl < CGM_LOWEST_MG_DL:
+        return ""
+    return (
+        f"glucose {value_mg_dl:g} mg/dL is {BELOW_CGM_RANGE}"
+        f" ({CGM_LOWEST_MG_DL:g} mg/dL; lower shows as Low)"
+    )
 
 
 def lookahead(rows: Iterator, size: int) -> tuple[list, Iterator]:

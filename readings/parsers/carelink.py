@@ -34,6 +34,7 @@ from ._common import (
     MG_DL,
     Context,
     DateOrder,
+    NewestFirstClock,
     alias_table,
     cell,
     fold_text,
@@ -66,6 +67,7 @@ _VALUE_ROLES = (
 )
 _PREAMBLE_LINES = 40
 _LOOKAHEAD_ROWS = 2000
+_ORDER_SAMPLE_ROWS = 200  # rows whose times say whether a section is newest first
 _MEAL = re.compile(
     r"^\s*(meal|mahlzeit|repas|comida|pasto|maaltijd|进餐|餐)\s*:\s*([\d.,]+)", re.IGNORECASE
 )
@@ -111,11 +113,15 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
     # order when every row date is ambiguous; the legacy layout is US (M/D/YY) by default.
     preamble_order = DateOrder()
     legacy = "data export file" in fold_text(first_lines[0] if first_lines else "")
+    newest_first: NewestFirstClock | None = None  # a newest-first section's clock
     while True:
         try:
             line, cells = next(rows)
         except StopIteration:
             break
+        if newest_first is not None and (cells[0].startswith("-------") or columns is None):
+            yield from _items(ctx, newest_first.flush(), units, device)
+            newest_first = None
         if cells[0].startswith("-------"):
             # A new section of the current layout: "-------;Guardian Connect;Sensor;<sn>;---"
             parts = [c for c in cells[1:] if c and not c.startswith("---")]
@@ -143,12 +149,50 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
             for _, row in head:
                 order.feed(_stamp_text(row, columns))
             date_order = _date_order(order, preamble_order, legacy)
+            if _newest_first(head, columns, date_order):
+                newest_first = NewestFirstClock(ctx.clock)
             del head
             continue
-        yield from _row(ctx, line, cells, columns, units, device, date_order)
+        present = [(role, value) for role in _VALUE_ROLES if (value := cell(cells, columns, role))]
+        if not present:
+            continue
+        try:
+            wall = parse_wall_time(_stamp_text(cells, columns), date_order)
+        except ValueError as exc:
+            error, wall = RowError(line, str(exc)), None
+        else:
+            error = None
+        row = (line, present, error)  # only the values: held rows stay small
+        if newest_first is None:
+            ready = [(row, None if wall is None else ctx.clock.to_utc(wall))]
+        else:
+            ready = newest_first.push(row, wall)
+        yield from _items(ctx, ready, units, device)
+    if newest_first is not None:
+        yield from _items(ctx, newest_first.flush(), units, device)
 
     if columns is None and not units:
         raise UnreadableFile("CareLink export without a recognisable header row")
+
+
+def _newest_first(head: list, columns: dict[str, int], date_order: str) -> bool:
+    """Whether a section's first rows go back in time (CareLink's current layout does)."""
+    walls = []
+    for _, cells in head[:_ORDER_SAMPLE_ROWS]:
+        try:
+            walls.append(parse_wall_time(_stamp_text(cells, columns), date_order))
+        except ValueError:
+            continue
+    steps = [b - a for a, b in zip(walls, walls[1:], strict=False) if b != a]
+    return sum(step.total_seconds() < 0 for step in steps) > len(steps) / 2
+
+
+def _items(ctx, ready: list, units, device) -> Iterator:
+    for (line, present, error), instant in ready:
+        if error is not None:
+            yield error
+        else:
+            yield from _row(ctx, line, present, instant, units, device)
 
 
 # Preamble rows whose cells are dates, in the languages CareLink exports.
@@ -206,18 +250,9 @@ def _stamp_text(cells: list[str], columns: dict[str, int]) -> str:
     return f"{cell(cells, columns, 'date')} {cell(cells, columns, 'time')}".strip()
 
 
-def _row(ctx, line, cells, columns, units, device, date_order) -> Iterator:
-    present = [role for role in _VALUE_ROLES if cell(cells, columns, role)]
-    if not present:
-        return
-    try:
-        wall = parse_wall_time(_stamp_text(cells, columns), date_order)
-    except ValueError as exc:
-        yield RowError(line, str(exc))
-        return
-    instant = ctx.clock.to_utc(wall)
-    for role in present:
-        raw = cell(cells, columns, role)
+def _row(ctx, line, present, instant, units, device) -> Iterator:
+    """The records of a data row's non-empty values (``present``: role, text), at ``instant``."""
+    for role, raw in present:
         if role in ("sensor_glucose", "bg_reading", "sensor_cal"):
             kind = {"sensor_glucose": "cgm", "bg_reading": "smbg", "sensor_cal": "calibration"}
             yield glucose(

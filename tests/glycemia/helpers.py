@@ -36,3 +36,25 @@ def every_5_minutes(start_local: str, end_local: str, tz: str) -> np.ndarray:
     lo = pd.Timestamp(start_local, tz=tz).tz_convert("UTC")
     hi = pd.Timestamp(end_local, tz=tz).tz_convert("UTC")
     return pd.date_range(lo, hi, freq="5min").tz_localize(None).to_numpy()
+
+
+def dexcom_then_libre(first_day: str = "2024-01-01", tz: str = "UTC"):
+    """Issue #17 §5: 7 local days of a 5-minute sensor, then 7 of a 15-minute one.
+
+    Each Dexcom day misses its first 20 readings (268 of 288), each Libre day its first 7
+    (89 of 96). Returns (UTC times, values, expected active %), the expected value counted by
+    hand: (7 x 268 + 7 x 89) / (7 x 288 + 7 x 96) = 2499 / 2688 = 92.97 %.
+    """
+    day0 = pd.Timestamp(first_day)
+    times = []
+    for day in range(14):
+        minutes, per_day, missing = (5, 288, 20) if day < 7 else (15, 96, 7)
+        local = (
+            day0
+            + pd.Timedelta(days=day)
+            + pd.to_timedelta(np.arange(missing, per_day) * minutes, unit="min")
+        )
+        times.append(local.tz_localize(tz).tz_convert("UTC").tz_localize(None).to_numpy())
+    t = np.concatenate(times).astype("datetime64[ns]")
+    values = 80.0 + (np.arange(t.size) * 7) % 150
+    return t, values, 100 * (7 * 268 + 7 * 89) / (7 * 288 + 7 * 96)

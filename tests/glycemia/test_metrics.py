@@ -8,7 +8,7 @@ import pytest
 from glycemia.metrics import METRIC_KEYS, cgm_metrics, gri_value, gri_zone
 from glycemia.units import to_mg_dl
 
-from .helpers import assert_within, every_5_minutes, reference
+from .helpers import assert_within, dexcom_then_libre, every_5_minutes, reference
 
 # our key -> iglu reference key (expected_metrics.json)
 REFERENCE_KEYS = {
@@ -212,3 +212,18 @@ def test_it_windows_readings_by_local_dates():
     times, values = five_minutely(np.r_[np.full(288, 100.0), np.full(288, 200.0)])
     m = cgm_metrics(times, values, start="2024-01-02", end="2024-01-02", exact=True)
     assert m["readings"] == 288 and m["mean_mg_dl"] == 200.0
+
+
+def test_it_counts_active_percent_at_each_days_own_interval():
+    # Issue #17 §5: one interval for the whole window read 14 days at 5 minutes (59.85 % on
+    # the reporter's data) and called the data insufficient.
+    times, values, expected = dexcom_then_libre()
+    m = cgm_metrics(times, values, start="2024-01-01", end="2024-01-14", exact=True)
+    assert m["readings"] == 7 * 268 + 7 * 89
+    assert m["active_percent"] == pytest.approx(expected)  # 92.97 %
+    assert m["sufficient"] is True
+    span = cgm_metrics(times, values, exact=True)  # the span of the data, not whole days
+    # From 01:40 on day 1 to 23:45 on day 14, each day at its interval, plus the first
+    # reading: (24:00 - 01:40) / 5 + 6 x 288 + 6 x 96 + (23:45 - 00:00) / 15 + 1 = 2668.
+    expected_span = 268 + 6 * 288 + 6 * 96 + 95 + 1
+    assert span["active_percent"] == pytest.approx(100 * 2499 / expected_span)

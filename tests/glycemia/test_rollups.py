@@ -7,11 +7,12 @@ from glycemia.rollups import (
     POPULATION_COLUMNS,
     ROLLUP_FIELDS,
     daily_rollups,
+    daily_wear,
     metrics_from_rollups,
     population_metrics,
 )
 
-from .helpers import every_5_minutes, reference
+from .helpers import dexcom_then_libre, every_5_minutes, reference
 
 
 def _frame(patients):
@@ -115,27 +116,35 @@ def test_it_summarises_5000_patients_from_rollups_in_under_100_ms():
     assert len(table) == patients
 
 
-def test_it_takes_the_interval_most_readings_were_taken_at():
-    # 4 days of a 5-minute sensor (1152 readings), then 3 of a 15-minute one (288): the raw
-    # path's median spacing is 5 minutes, so expected readings are 7 days at 5 minutes.
-    dexcom = every_5_minutes("2024-01-01 00:00", "2024-01-04 23:55", "UTC")
-    libre = np.datetime64("2024-01-05T00:00", "ns") + np.arange(288) * np.timedelta64(15, "m")
-    frame = pd.concat(
-        [
-            _frame({1: (dexcom, np.full(dexcom.size, 120.0), "UTC", 5)}),
-            _frame({1: (libre, np.full(libre.size, 120.0), "UTC", 15)}),
-        ],
-        ignore_index=True,
-    )
+def test_it_counts_each_days_readings_at_its_own_interval():
+    # Issue #17 §5: 7 days of a 5-minute sensor, then 7 of a 15-minute one. Each day's
+    # interval is its own: expected readings are 7 x 288 + 7 x 96 (by hand: 92.97 %); one
+    # interval for the window read all 14 days at 5 minutes (61.98 %, "insufficient").
+    times, values, expected = dexcom_then_libre()
+    frame = daily_rollups(times, values, tz="UTC").join(daily_wear(times, tz="UTC"))
+    frame = frame.reset_index().assign(patient_id=1)
+    assert frame["interval_minutes"].tolist() == [5] * 7 + [15] * 7
+    assert frame["slots"].tolist() == [268] * 7 + [89] * 7
     rolled = metrics_from_rollups(frame, exact=True).loc[1]
-    assert rolled["active_percent"] == pytest.approx(100 * 1440 / (7 * 288))
-    times = np.concatenate([dexcom, libre])
-    raw = cgm_metrics(
-        times,
-        np.full(times.size, 120.0),
-        tz="UTC",
-        start="2024-01-01",
-        end="2024-01-07",
-        exact=True,
-    )
+    assert rolled["active_percent"] == pytest.approx(expected)
+    raw = cgm_metrics(times, values, tz="UTC", start="2024-01-01", end="2024-01-14", exact=True)
     assert raw["active_percent"] == pytest.approx(rolled["active_percent"])
+    # A window with days of no data counts those at the interval most readings were taken at
+    # (5 minutes: 1876 of the 2499 readings), the raw path and the rollups alike.
+    wider = metrics_from_rollups(frame, start="2024-01-01", end="2024-01-15", exact=True)
+    raw = cgm_metrics(times, values, tz="UTC", start="2024-01-01", end="2024-01-15", exact=True)
+    assert wider.loc[1, "active_percent"] == pytest.approx(100 * 2499 / (2688 + 288))
+    assert raw["active_percent"] == pytest.approx(wider.loc[1, "active_percent"])
+
+
+def test_it_counts_two_readings_in_one_slot_once_as_the_raw_path_does():
+    # Two devices a minute apart (the same sensor through two apps) fill one 5-minute slot.
+    times = every_5_minutes("2024-01-01 00:00", "2024-01-01 11:55", "UTC")  # half the day
+    both = np.sort(np.concatenate([times, times[:100] + np.timedelta64(1, "m")]))
+    values = np.full(both.size, 120.0)
+    frame = daily_rollups(both, values, tz="UTC").join(daily_wear(both, tz="UTC"))
+    frame = frame.reset_index().assign(patient_id=1)
+    rolled = metrics_from_rollups(frame, exact=True).loc[1]
+    raw = cgm_metrics(both, values, tz="UTC", start="2024-01-01", end="2024-01-01", exact=True)
+    assert rolled["active_percent"] == raw["active_percent"] == 50.0  # 144 of 288 slots
+    assert frame["slots"].tolist() == [144] and frame["count"].tolist() == [244]

@@ -5,8 +5,10 @@ the same figures as the raw path (the metrics API: readings → ``cgm_metrics``)
 Hypothesis draws sequences of operations: batches of any size from 1 up (one reading at a
 time, as uploaders post), re-uploads of earlier batches, overlapping batches, a second device
 sending some of the same instants (stored once), readings from another device on other days,
-and time-zone changes between ingests (each rebuilds the rollups, as a real save does). Each
-device sends runs of at least two hours (split into batches of any size).
+a switch to a 15-minute sensor (issue #17: Libre after Dexcom, on days of its own and on days
+shared with the 5-minute one) and time-zone changes between ingests (each rebuilds the
+rollups, as a real save does). Each device sends runs of at least two hours (split into
+batches of any size).
 
 The readings run from 29 March 2024 for about ten days, across the European spring-forward
 (31 March: a 23-hour day in London and Bucharest) and Chile's fall-back (7 April: a 25-hour
@@ -21,7 +23,7 @@ import numpy as np
 import pytest
 from django.db import transaction
 from django.test import TestCase
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from glycemia.metrics import ROUNDING
@@ -76,7 +78,7 @@ MIN_RUN = 24
 slots = st.integers(min_value=0, max_value=3 * 288)
 batch = st.tuples(
     st.just("batch"),
-    st.sampled_from(["A", "A-copy", "B"]),
+    st.sampled_from(["A", "A-copy", "B", "L"]),
     slots,
     st.integers(min_value=MIN_RUN, max_value=400),
     st.integers(min_value=1, max_value=150),
@@ -88,11 +90,20 @@ operations = st.lists(st.one_of(batch, batch, batch, again, zone), min_size=1, m
 
 def records(device: str, first: int, length: int) -> list:
     # Device B reads on days of its own, well after A (3 days later), on the same 5-minute
-    # grid; "A-copy" is device A's readings reaching us a second way (another device name).
-    offset = 6 * 288 if device == "B" else 0
-    name = "Dexcom G7 SN1" if device == "A" else "xDrip+ G7" if device == "A-copy" else "G7 SN2"
+    # grid; "A-copy" is device A's readings reaching us a second way (another device name);
+    # L is a 15-minute sensor (every third 5-minute slot) from A's fourth day on, so its days
+    # follow A's and some days have both.
+    offset = {"B": 6 * 288, "L": 3 * 288}.get(device, 0)
+    every = 3 if device == "L" else 1
+    names = {"A": "Dexcom G7 SN1", "A-copy": "xDrip+ G7", "B": "G7 SN2", "L": "Libre 2 SN3"}
     return [
-        Record(n + 1, START + STEP * (offset + slot), value_at(offset + slot), "cgm", name)
+        Record(
+            n + 1,
+            START + STEP * (offset + every * slot),
+            value_at(offset + every * slot),
+            "cgm",
+            names[device],
+        )
         for n, slot in enumerate(range(first, first + length))
     ]
 
@@ -110,6 +121,8 @@ def ingest(patient, items: list, size: int) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(plan=operations)
+@example(plan=[("batch", "A", 0, 864, 100), ("batch", "L", 0, 400, 37)])  # a clean switch
+@example(plan=[("batch", "A", 600, 500, 1), ("batch", "L", 0, 300, 300), ("zone", "UTC")])
 def test_it_gives_the_same_figures_on_the_rollup_and_the_raw_path(plan):
     patient = make_patient(f"DIFF{next(_patients)}", timezone=ZONES[0])
     sent: list[tuple[list, int]] = []

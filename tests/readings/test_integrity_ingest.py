@@ -111,3 +111,49 @@ def test_it_keeps_the_default_window_on_real_data_when_a_future_reading_is_store
     metrics = patient_metrics(patient)
     assert metrics["end"] <= now.date().isoformat()
     assert metrics["readings"] == 24
+
+
+def test_it_rejects_every_cgm_record_below_40_whatever_built_it(patient):
+    # Issue #17 §5: the write path holds the rule too, so a record no parser built (the
+    # demo seeder, a future importer) cannot store a sensor number below 40 mg/dL either.
+    from django.db import transaction
+
+    from readings.parsers import Reading as Parsed
+
+    start = dt.datetime(2024, 5, 1, 8, tzinfo=dt.UTC)
+    items = [
+        Parsed(1, start, 25.0, "cgm", "G7", "low"),  # flagged or not, 25 is no CGM value
+        Parsed(2, start + dt.timedelta(minutes=5), 39.5, "cgm", "G7"),
+        Parsed(3, start + dt.timedelta(minutes=10), 30.0, "scan", "Libre 2"),
+        Parsed(4, start + dt.timedelta(minutes=15), 40.0, "cgm", "G7", "low"),  # a LO marker
+        Parsed(5, start + dt.timedelta(minutes=20), 30.0, "smbg", "Contour"),
+        Parsed(6, start + dt.timedelta(minutes=25), 30.0, "calibration", "Contour"),
+    ]
+    with transaction.atomic():
+        result = services.readings_ingest(patient=patient, items=items)
+    assert [row["line"] for row in result.rejected] == [1, 2, 3]
+    assert all("below any CGM's reporting range" in row["reason"] for row in result.rejected)
+    assert sorted(Reading.objects.values_list("kind", "value_mg_dl", "flag")) == [
+        ("calibration", 30.0, ""),
+        ("cgm", 40.0, "low"),
+        ("smbg", 30.0, ""),
+    ]
+
+
+@pytest.mark.parametrize("newest_first", [False, True])
+def test_it_stores_a_carelink_export_across_spring_forward_whatever_its_row_order(
+    patient, newest_first
+):
+    # Issue #17 §5: the pump clock left on winter time across the spring-forward night; 73
+    # readings every 5 minutes from 01:00, newest first as CareLink writes them (61 were
+    # stored, 12 "already stored") or oldest first (73).
+    from tests.readings.parsers.test_dst import _carelink, _carelink_walls
+
+    patient.timezone = "Europe/Berlin"
+    patient.save()
+    walls = _carelink_walls(dt.datetime(2014, 3, 30), 73, None)
+    upload = imported(patient, _carelink(walls, newest_first), name="carelink.csv")
+    assert (upload.accepted, upload.duplicates, upload.rejected) == (73, 0, [])
+    stamps = sorted(Reading.objects.filter(patient=patient).values_list("timestamp", flat=True))
+    assert stamps[0] == dt.datetime(2014, 3, 30, 0, 0, tzinfo=dt.UTC)  # 01:00 CET
+    assert {b - a for a, b in zip(stamps, stamps[1:], strict=False)} == {dt.timedelta(minutes=5)}

@@ -105,9 +105,10 @@ def test_it_serves_the_nightscout_fixture_back(client, link):
     response = client.post(
         url(link, "api/v1/entries"), body, content_type="application/json", **secret
     )
-    assert response["X-Accepted"] == "1000"
+    # Four of its sgv (32-38 mg/dL) are below any CGM's range (issue #17): refused, named.
+    assert (response["X-Accepted"], response["X-Rejected"]) == ("996", "4")
     rows = client.get(url(link, "api/v1/entries.json"), {"count": 1000}, **secret).json()
-    assert len(rows) == 1000 and rows[0]["date"] > rows[-1]["date"]
+    assert len(rows) == 996 and rows[0]["date"] > rows[-1]["date"]
 
 
 def test_it_reports_status(client, link):

@@ -31,7 +31,8 @@ FIXTURES = [
         "carelink",
         {"cgm": 22149, "smbg": 255},
     ),
-    ("nightscout/cgm_format__nightscout_entries.json", "nightscout", {"cgm": 1000}),
+    # 4 of its 1,000 sgv are 32-38 mg/dL: below any CGM's range, rejected (issue #17)
+    ("nightscout/cgm_format__nightscout_entries.json", "nightscout", {"cgm": 996}),
     ("tidepool/sensotrend-converter__data_tandem_cbg.json", "tidepool", {"cgm": 637}),
     # LOINC 14745-4 every 5 min from a pump's CGM: a sensor series by cadence (issue #11).
     ("fhir/sensotrend-converter__bundle.json", "fhir", {"cgm": 637}),
@@ -64,7 +65,9 @@ def test_it_imports_each_fixture_file_with_its_counts(patient, path, fmt, expect
     upload = imported(patient, (DEVICES / path).read_bytes(), name=path.split("/")[-1])
     assert upload.status == Upload.Status.DONE and upload.format == fmt
     assert kinds(patient) == expected
-    assert upload.accepted == sum(expected.values()) and upload.rejected == []
+    assert upload.accepted == sum(expected.values())
+    below_cgm = [246, 247, 248, 249] if fmt == "nightscout" else []
+    assert [row["line"] for row in upload.rejected] == below_cgm
 
 
 def test_it_adds_nothing_when_the_same_file_comes_again(patient):
@@ -328,3 +331,48 @@ def test_it_commits_each_chunk_on_sqlite_so_sign_ins_are_not_locked_out(patient,
         assert seen == list(range(len(seen))) and len(seen) >= 5  # committed before each next
     else:
         assert seen == [0]  # one transaction
+
+
+def test_it_keeps_each_days_interval_in_the_rollups_through_a_sensor_switch(patient):
+    # Issue #17 §5: 7 days of Dexcom (5 min) then 7 of Libre (15 min), posted in batches of
+    # every size (a Libre day one reading at a time, as uploader apps post): each rollup day
+    # keeps its own interval, so the rollups' active % is the hand-counted 92.97 %, as the
+    # raw path's (one interval for the window gave 61.98 % and "insufficient data").
+    from django.db import transaction
+
+    from patients.metrics_api import patient_metrics
+    from patients.services import rollup_metrics
+    from readings.parsers import Reading as Parsed
+    from tests.glycemia.helpers import dexcom_then_libre
+
+    times, values, expected = dexcom_then_libre()
+    items = [
+        Parsed(
+            n + 1,
+            t.astype("datetime64[us]").item().replace(tzinfo=dt.UTC),
+            float(v),
+            "cgm",
+            "Dexcom G7" if n < 7 * 268 else "Libre 2",
+        )
+        for n, (t, v) in enumerate(zip(times, values, strict=True))
+    ]
+    sizes = [500, 1376, 89, 1] + [1] * 88 + [445]
+    start = 0
+    for size in sizes:
+        with transaction.atomic():
+            services.readings_ingest(patient=patient, items=items[start : start + size])
+        start += size
+    assert start == len(items) == Reading.objects.count()
+    intervals = list(
+        DailyRollup.objects.filter(patient=patient)
+        .order_by("date")
+        .values_list("interval_minutes", flat=True)
+    )
+    assert intervals == [5] * 7 + [15] * 7
+    first, last = dt.date(2024, 1, 1), dt.date(2024, 1, 14)
+    rolled = rollup_metrics([patient.pk], start=first, end=last)[patient.pk]
+    raw = patient_metrics(patient, start=first, end=last)
+    assert rolled["active_percent"] == raw["active_percent"] == round(expected, 2)  # 92.97
+    incremental = rollup_rows(patient)
+    rollups_rebuild(patient=patient)
+    assert rollup_rows(patient) == incremental

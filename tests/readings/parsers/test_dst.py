@@ -94,3 +94,68 @@ def test_it_follows_the_pump_clock_once_its_owner_sets_it():
     assert {b - a for a, b in zip(instants, instants[1:], strict=False)} == {timedelta(minutes=5)}
     # The last reading: 11:55 summer time (-04:00) on the corrected clock = 15:55Z.
     assert instants[-1].isoformat() == "2014-03-09T15:55:00+00:00"
+
+
+# --- issue #17 §5: CareLink's newest-first order must not change the instants ----------------
+
+CARELINK_CURRENT = (
+    "Last Name;First Name;Patient ID;System ID;Start Date;End Date;Device;MiniMed 640G\n"
+    '"Test";"Patient";"";"";"30.03.2014 00:00:00";"31.03.2014 23:59:59";"Serial Number";NG1\n'
+    "\n"
+    "-------;MiniMed 640G;Pump;NG1;-------\n"
+    "Index;Date;Time;New Device Time;BG Reading (mg/dL);Bolus Volume Delivered (U);"
+    "BWZ Carb Input (grams);Sensor Glucose (mg/dL);ISIG Value;Event Marker\n"
+)
+# Spring-forward nights (02:00 -> 03:00 local) and each zone's standard UTC offset.
+SPRING = {
+    "Europe/Berlin": (datetime(2014, 3, 30), timedelta(hours=1)),
+    "America/New_York": (datetime(2014, 3, 9), timedelta(hours=-5)),
+    "Australia/Sydney": (datetime(2014, 10, 5), timedelta(hours=10)),
+}
+
+
+def _carelink_walls(night: datetime, count: int, set_after: int | None) -> list[datetime]:
+    """Pump wall times every 5 minutes from 01:00 on the spring-forward night, the clock left
+    on standard time (so 12 of them fall in the skipped hour), or set forward an hour after
+    ``set_after`` readings."""
+    walls, wall = [], night + timedelta(hours=1)
+    for i in range(count):
+        walls.append(wall)
+        wall += timedelta(minutes=5)
+        if set_after is not None and i + 1 == set_after:
+            wall += timedelta(hours=1)
+    return walls
+
+
+def _carelink(walls: list[datetime], newest_first: bool) -> bytes:
+    rows = [(wall, 100 + i) for i, wall in enumerate(walls)]  # the value names the reading
+    if newest_first:
+        rows.reverse()
+    lines = [
+        f"{n},00000;{wall:%Y/%m/%d};{wall:%H:%M:%S};;;;;{value};20,1;"
+        for n, (wall, value) in enumerate(rows)
+    ]
+    return (CARELINK_CURRENT + "\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("zone", list(SPRING))
+@pytest.mark.parametrize("set_after", [None, 60])
+def test_it_reads_a_newest_first_carelink_export_as_its_oldest_first_copy(zone, set_after):
+    night, standard = SPRING[zone]
+    walls = _carelink_walls(night, 73, set_after)
+    results = {}
+    for newest_first in (False, True):
+        result = collect(_carelink(walls, newest_first), timezone=zone, now=NOW)
+        assert result.format == "carelink" and result.errors == []
+        results[newest_first] = {r.value_mg_dl: r.timestamp for r in result.of("cgm")}
+    assert results[True] == results[False]
+    # Independently: the unchanged pump clock is standard time, so every reading is its wall
+    # time minus the standard offset (5 minutes apart), until the owner sets the clock.
+    expected = {
+        100.0 + i: (
+            wall - standard - (timedelta(hours=1) if set_after and i >= set_after else timedelta(0))
+        ).replace(tzinfo=UTC)
+        for i, wall in enumerate(walls)
+    }
+    assert results[True] == expected
+    assert len(set(results[True].values())) == 73

@@ -64,7 +64,7 @@ def test_it_flags_sensor_values_outside_the_reporting_range_and_keeps_marker_lim
         "Index,Timestamp (YYYY-MM-DDThh:mm:ss),Event Type,Event Subtype,Patient Info,"
         "Device Info,Source Device ID,Glucose Value (mg/dL)\n"
     )
-    values = (120, 450, 35, "High", "Low", 400, 40)
+    values = (120, 450, "High", "Low", 400, 40)
     rows = "".join(
         f"{i},2024-01-01T01:{i * 5:02d}:00,EGV,,,,iPhone G6,{v}\n" for i, v in enumerate(values)
     )
@@ -72,7 +72,6 @@ def test_it_flags_sensor_values_outside_the_reporting_range_and_keeps_marker_lim
     assert [(r.value_mg_dl, r.flag) for r in result.readings] == [
         (120, ""),
         (450, "high"),
-        (35, "low"),
         (400, "high"),
         (40, "low"),
         (400, ""),
@@ -110,9 +109,13 @@ def test_it_uses_the_libre_model_limit_for_flags_and_hi_markers():
 
 
 BAD_VALUES = [True, False, [120], {"v": 120}, "120", None]
+# Nightscout reads a posted value with JavaScript's Number(): "120" is 120 there (README).
+BAD_NIGHTSCOUT_VALUES = [True, False, [120], {"v": 120}, "abc", "", "0x78", None]
 
 
-@pytest.mark.parametrize("bad", [*BAD_VALUES, math.nan, math.inf, -math.inf, 10**400])
+@pytest.mark.parametrize(
+    "bad", [*BAD_NIGHTSCOUT_VALUES, math.nan, math.inf, -math.inf, 10**400, 1e300, -120]
+)
 def test_it_rejects_a_nightscout_sgv_of_the_wrong_type_and_keeps_the_good_entry(bad):
     entries = [
         {"type": "sgv", "sgv": bad, "date": EPOCH_2024},
@@ -289,3 +292,95 @@ def test_it_stops_early_on_a_file_that_is_mostly_junk():
     data = ("timestamp,value,unit\n2024-01-01T00:00:00Z,120,mg/dL\n" + junk).encode()
     with pytest.raises(UnreadableFile, match="rows rejected and only 1 imported"):
         collect(data, now=NOW)
+
+
+# --- issue #17 §5: no CGM reports a number below 40 mg/dL ----------------------------------
+
+BELOW_CGM = "below any CGM's reporting range"
+DEXCOM_HEADER = (
+    "Index,Timestamp (YYYY-MM-DDThh:mm:ss),Event Type,Event Subtype,Patient Info,"
+    "Device Info,Source Device ID,Glucose Value (mg/dL)\n"
+)
+CARELINK = (
+    "Medtronic Diabetes CareLink Personal Data Export File (v1.0.1) \n"
+    "Pump:,Paradigm Revel - 723,#222222,\n"
+    "Index,Date,Time,Timestamp,New Device Time,BG Reading (mg/dL),Bolus Volume Delivered (U),"
+    "BWZ Carb Input (grams),Sensor Glucose (mg/dL),ISIG Value,Raw-Type\n"
+    "1,1/2/24,08:00:00,1/2/24 08:00:00,,,,,30,20.1,GlucoseSensorData\n"
+    "2,1/2/24,08:05:00,1/2/24 08:05:00,,,,,120,20.1,GlucoseSensorData\n"
+    "3,1/2/24,08:10:00,1/2/24 08:10:00,,30,,,,,BGReceived\n"
+)
+
+
+def _errors_below_cgm(result) -> list[int]:
+    return [e.line for e in result.errors if BELOW_CGM in e.reason]
+
+
+@pytest.mark.parametrize(
+    "data, lines, kept",
+    [
+        (  # Dexcom: a number below 40 is no EGV; "Low" is the receiver's marker
+            DEXCOM_HEADER
+            + "1,2024-01-01T01:00:00,EGV,,,,iPhone G6,35\n"
+            + "2,2024-01-01T01:05:00,EGV,,,,iPhone G6,Low\n"
+            + "3,2024-01-01T01:10:00,EGV,,,,iPhone G6,13\n",
+            [2, 4],
+            [("cgm", 40, "low")],
+        ),
+        (  # Libre: historic and scan below 40 are rejected, LO is the marker, strips are kept
+            LIBRE_HEADER
+            + "FreeStyle LibreLink,BBB,01-02-2024 08:00 AM,0,30,,\n"
+            + "FreeStyle LibreLink,BBB,01-02-2024 08:15 AM,0,LO,,\n"
+            + "FreeStyle LibreLink,BBB,01-02-2024 08:20 AM,1,,39,\n"
+            + "FreeStyle LibreLink,BBB,01-02-2024 08:30 AM,2,,,30\n",
+            [2, 4],
+            [("cgm", 40, "low"), ("smbg", 30, "")],
+        ),
+        (CARELINK, [4], [("cgm", 120, ""), ("smbg", 30, "")]),
+        (  # our plain CSV, mmol/L too (2.1 mmol/L = 38 mg/dL)
+            "timestamp,value,unit,kind\n"
+            "2024-01-01T00:00:00Z,2.1,mmol/L,cgm\n"
+            "2024-01-01T00:05:00Z,LO,mmol/L,cgm\n"
+            "2024-01-01T00:10:00Z,1.9,mmol/L,smbg\n"
+            "2024-01-01T00:15:00Z,5.5,mmol/L,cgm\n"
+            "2024-01-01T00:20:00Z,6.1,mmol/L,cgm\n"
+            "2024-01-01T00:25:00Z,7.3,mmol/L,cgm\n",
+            [2],
+            [("cgm", 40, "low"), ("smbg", 34, ""), ("cgm", 99, ""), ("cgm", 110, "")]
+            + [("cgm", 132, "")],
+        ),
+    ],
+)
+def test_it_rejects_sensor_numbers_below_40_in_device_files(data, lines, kept):
+    result = collect(data.encode(), now=NOW, timezone="UTC")
+    assert _errors_below_cgm(result) == lines, result.errors
+    assert [(r.kind, r.value_mg_dl, r.flag) for r in result.readings] == kept
+
+
+def test_it_rejects_nightscout_sgv_below_40_and_reads_dexcoms_39_as_low():
+    entries = [
+        {"type": "sgv", "sgv": 35, "date": EPOCH_2024},
+        {"type": "sgv", "sgv": 39, "date": EPOCH_2024 + 300_000, "device": "xDrip-LibreReceiver"},
+        {"type": "sgv", "sgv": 39, "date": EPOCH_2024 + 600_000},  # no device: Dexcom's LOW
+        {"type": "sgv", "sgv": 401, "date": EPOCH_2024 + 900_000, "device": "dexcom"},
+        {"type": "sgv", "sgv": "120", "date": EPOCH_2024 + 1_200_000},
+        {"type": "mbg", "mbg": 35, "date": EPOCH_2024 + 1_500_000},
+    ]
+    result = collect(json.dumps(entries).encode(), now=NOW)
+    assert _errors_below_cgm(result) == [1, 2]
+    assert [(r.kind, r.value_mg_dl, r.flag) for r in result.readings] == [
+        ("cgm", 40, "low"),
+        ("cgm", 400, "high"),
+        ("cgm", 120, ""),
+        ("smbg", 35, ""),
+    ]
+
+
+def test_it_rejects_fhir_cgm_values_below_40():
+    doc = {
+        "resourceType": "Bundle",
+        "entry": [_observation(None, 2.0), _observation("2024-01-01T00:05Z", 6.5)],
+    }
+    result = collect(json.dumps(doc).encode(), now=NOW)
+    assert _errors_below_cgm(result) == [1]
+    assert [r.value_mg_dl for r in result.readings] == [117]

@@ -15,8 +15,19 @@ BUNDLE = FIXTURES / "fhir/sensotrend-converter__bundle.json"
 
 def test_it_reads_nightscout_entries():
     result = collect(NIGHTSCOUT)
-    assert result.kinds() == {"cgm": 1000}
-    assert round(statistics.mean(r.value_mg_dl for r in result.readings), 1) == 167.4
+    # The file has 1,000 sgv, six below 40 (no device field): 34, 32, 34, 38 are below any
+    # CGM's range (rejected, issue #17); the two 39s are Dexcom's LOW as Nightscout shows an
+    # sgv of 39 without a device: stored at 40, flagged "low".
+    assert result.kinds() == {"cgm": 996}
+    assert [e.line for e in result.errors] == [246, 247, 248, 249]
+    assert all("below any CGM's reporting range" in e.reason for e in result.errors)
+    sgv = [entry["sgv"] for entry in json.loads(NIGHTSCOUT.read_text())]
+    expected = [40 if value == 39 else value for value in sgv if value >= 39]
+    assert statistics.mean(r.value_mg_dl for r in result.readings) == statistics.mean(expected)
+    assert [(r.value_mg_dl, r.flag) for r in result.readings if r.line in (345, 346)] == [
+        (40, "low"),
+        (40, "low"),
+    ]
     first = result.readings[0]
     assert (first.line, first.value_mg_dl) == (1, 162)
     assert first.timestamp.isoformat() == "2026-04-05T20:30:29+00:00"

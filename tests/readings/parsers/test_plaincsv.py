@@ -76,7 +76,8 @@ def test_it_rejects_mmol_values_labelled_mg_dl():
 
 def test_it_accepts_a_few_odd_values_without_calling_it_a_mix_up():
     result = collect(_rows([5.4] * 10 + [120] * 60, "mg/dL"))
-    assert len(result.readings) == 70
+    assert len(result.readings) == 60  # 5.4 mg/dL is no CGM reading (issue #17): row errors
+    assert len(result.errors) == 10 and "below any CGM" in result.errors[0].reason
 
 
 def test_it_streams_two_years_of_readings_in_bounded_memory(tmp_path):
