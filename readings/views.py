@@ -147,7 +147,7 @@ def nightscout_settings(request, pk):
     else:
         link = nightscout_link_ensure(patient=patient)
         if link.api_secret is None:  # already set up: nothing new to show
-            return redirect(reverse("patients-detail", args=[patient.pk]) + "#nightscout")
+            return redirect(reverse("my-glucose") + "#nightscout")  # their own page
     audit(request.user, patient, "change", "Nightscout link")
     context = {"patient": patient, "base_url": nightscout_base_url(link), "secret": link.api_secret}
     return render(request, "readings/nightscout_secret.html", context)
@@ -189,4 +189,6 @@ def device_token_revoke(request, pk, token_pk):
         DeviceToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
         audit(request.user, patient, "change", f"device token {token.pk} revoked")
         messages.success(request, _("The token was revoked."))
-    return redirect(reverse("patients-detail", args=[patient.pk]) + "#nightscout")
+    if patient.user_id == request.user.pk:  # the patient's own page, not the workspace
+        return redirect(reverse("my-glucose") + "#nightscout")
+    return redirect(reverse("patients-files", args=[patient.pk]) + "#nightscout")

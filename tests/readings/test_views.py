@@ -82,13 +82,15 @@ def test_it_lets_staff_upload_but_shows_them_counts_only(client, staff, patient)
     assert Reading.objects.filter(patient=patient).count() == 2148
 
 
-def test_it_shows_the_chart_and_nightscout_settings_on_the_workspace(client, patient):
+def test_it_shows_the_chart_and_nightscout_settings_on_the_workspace(client, alice, patient):
     upload = upload_create(patient=patient, by=None, file=DEXCOM.read_bytes(), filename="a.csv")
     upload_process(upload_id=upload.pk)
-    login(client, patient.user)
-    detail = reverse("patients-files", args=[patient.pk])
-    page = client.get(detail).content.decode()
+    login(client, alice)
+    page = client.get(reverse("patients-files", args=[patient.pk])).content.decode()
     assert 'id="glucose-chart" data-plotly-source="glucose-chart-data"' in page
+    login(client, patient.user)  # the patient's settings are on their own view
+    detail = reverse("my-glucose")
+    page = client.get(detail).content.decode()
     assert reverse("readings-upload", args=[patient.pk]) in page
     shown = client.post(reverse("readings-nightscout", args=[patient.pk])).content.decode()
     link = nightscout_link_ensure(patient=patient)
