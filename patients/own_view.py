@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils import timezone
+
 from care_plans.services import care_plan_current
 from glycemia.agp import agp
 from patients import workspace
@@ -35,6 +37,24 @@ def day_in_range(patient: Patient, day: dt.date) -> bool:
     """A day the page can show: from 1970 to the patient's today (later days hold nothing,
     and a day near the end of the calendar would overflow the week around it)."""
     return FIRST_DAY <= day <= workspace.local_today(patient)
+
+
+def latest_day(patient: Patient) -> dt.date:
+    """The local day of the patient's latest reading (their today if none): someone who sends
+    a file now and then opens the page on their data, not on an empty today. Two indexed
+    look-ups (``reading_unique_instant`` is patient, kind, timestamp)."""
+    today = workspace.local_today(patient)
+    latest = [
+        Reading.objects.filter(patient=patient, kind=kind)
+        .order_by("-timestamp")
+        .values_list("timestamp", flat=True)
+        .first()
+        for kind in (Reading.Kind.CGM, Reading.Kind.SMBG)
+    ]
+    latest = [t for t in latest if t is not None]
+    if not latest:
+        return today
+    return min(timezone.localdate(max(latest), patient.tzinfo), today)
 
 
 def own_view(patient: Patient, *, unit: str, day: dt.date, span: int) -> dict:

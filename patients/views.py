@@ -159,12 +159,12 @@ def _to_own_view(section: str, query: str = ""):
 DAY_ERROR = gettext_lazy("Give the day as YYYY-MM-DD (from 1970 to today) and the span as 1 or 7.")
 
 
-def _day_and_span(request, patient) -> tuple[dt.date, int] | None:
-    """``?date=YYYY-MM-DD&span=1|7`` (default: the patient's today, one day); None if bad."""
+def _day_and_span(request, patient, default=workspace.local_today) -> tuple[dt.date, int] | None:
+    """``?date=YYYY-MM-DD&span=1|7`` (default: ``default(patient)``, one day); None if bad."""
     try:
         span = int(request.GET.get("span", 1))
         day = request.GET.get("date")
-        day = dt.date.fromisoformat(day) if day else workspace.local_today(patient)
+        day = dt.date.fromisoformat(day) if day else default(patient)
     except ValueError:
         return None
     if span not in workspace.DAY_SPANS or not own_view.day_in_range(patient, day):
@@ -182,7 +182,7 @@ def my_glucose(request):
     patient = getattr(request.user, "patient", None)
     if patient is None:
         return render(request, "accounts/home_patient_unlinked.html")
-    chosen = _day_and_span(request, patient)
+    chosen = _day_and_span(request, patient, default=own_view.latest_day)
     if chosen is None:
         return HttpResponseBadRequest(str(DAY_ERROR))
     day, span = chosen

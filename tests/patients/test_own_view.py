@@ -106,6 +106,16 @@ def test_it_shows_the_patient_their_glucose_in_their_words_and_unit(client, foll
     assert reverse("patients-review", args=[followed.pk]) not in page
 
 
+def test_it_opens_on_the_day_of_the_latest_reading(client, patient):
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    noon = dt.datetime.combine(yesterday, dt.time(12), tzinfo=dt.UTC)
+    upload = upload_create(patient=patient, by=patient.user, file=plain_csv(noon, 3), filename="x")
+    upload_process(upload_id=upload.pk)
+    client.force_login(patient.user)
+    page = client.get(reverse("my-glucose")).content.decode()
+    assert f'value="{yesterday.isoformat()}"' in page and 'id="day-figure-data"' in page
+
+
 def test_it_steps_through_days_and_weeks(client, followed):
     client.force_login(followed.user)
     url = reverse("my-glucose")
@@ -153,3 +163,11 @@ def test_it_never_links_the_patient_to_the_workspace(client, followed):
         page = response.content.decode()
         assert not hrefs(page) & workspace, url
         assert "Patient workspace" not in page, url
+
+
+def test_it_speaks_chinese(client, followed):
+    client.force_login(followed.user)
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(reverse("my-glucose")).content.decode()
+    assert "我的血糖" in page and "您典型的一天" in page and "您发送的读数" in page
+    assert "Your typical day" not in page
