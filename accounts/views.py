@@ -23,10 +23,11 @@ from accounts.services import two_factor_enrol
 def patient_home(patient, request) -> dict:
     """The patient's home page, for a lay reader: their goals in words, lows first, what to do
     next, their latest report and the care team's message. No MRN, no clinician indices."""
-    from care_plans.services import care_plan_current, next_visit_due
+    from care_plans.services import care_plan_current
     from patients.consent import consent_rows
     from reports import wording
     from reports.services import patient_progress
+    from visits.services import follow_up_due
 
     unit = request.GET.get("unit") or getattr(request.user, "unit", "mg/dL")
     unit = unit if unit in ("mg/dL", "mmol/L") else "mg/dL"
@@ -41,7 +42,7 @@ def patient_home(patient, request) -> dict:
         "meter_per_day": (progress["meter"] or {}).get("readings_per_day"),
         "plan": plan,
         "schedule": ((plan.content.get("monitoring") or {}) if plan else {}),
-        "next_visit": next_visit_due(patient) if plan else None,
+        "follow_up": follow_up_due(patient),  # the staff worklist's date
         "consents": consent_rows(patient),
         "target_range": wording.display.glucose_range(
             targets.get("range_low", 70), targets.get("range_high", 180), unit

@@ -1026,20 +1026,6 @@ def report_cadence_days(patient: Patient) -> int:
     return current.report_cadence_days if current else DEFAULT_REPORT_CADENCE_DAYS
 
 
-def next_visit_due(patient: Patient, last_visit_date: dt.date | None = None) -> dt.date:
-    """When the next follow-up visit is due.
-
-    Last visit + the plan's visit cadence. Without a known last visit the clock starts when
-    the current version was written; a patient without a plan is due today (someone has to
-    set one up).
-    """
-    current = care_plan_current(patient=patient)
-    if current is None:
-        return last_visit_date or timezone.localdate()
-    start = last_visit_date or timezone.localdate(current.created_at, patient.tzinfo)
-    return start + dt.timedelta(days=current.visit_cadence_days)
-
-
 def review_due(patient: Patient) -> tuple[dt.date | None, bool]:
     """(date the current version is due for review, whether that date has passed).
 

@@ -3,6 +3,7 @@ from django.urls import path
 from patients import views
 
 urlpatterns = [
+    path("my/glucose/", views.my_glucose, name="my-glucose"),
     path("patients/", views.patient_list, name="patients-list"),
     path("patients/population/", views.population_view, name="patients-population"),
     path("patients/<int:pk>/", views.patient_detail, name="patients-detail"),

@@ -1,4 +1,5 @@
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -6,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,7 +27,7 @@ from accounts.context_processors import preferences
 from accounts.models import CareCenter
 from care_plans.services import targets_for
 from diabetes_center.http import download_disposition
-from patients import population, ranking, workspace
+from patients import own_view, population, ranking, workspace
 from patients.csv_export import triage_csv_rows
 from patients.models import Patient
 from patients.triage import (
@@ -145,11 +147,57 @@ def _unit(request) -> str:
     return preferences(request)["glucose_unit"]
 
 
+def _own(request, patient) -> bool:
+    """The patient themself: they read their own view, never the clinician's workspace."""
+    return patient.user_id is not None and patient.user_id == request.user.pk
+
+
+def _to_own_view(section: str, query: str = ""):
+    """Where a patient opening their workspace goes: the same part of their own view."""
+    return redirect(f"{reverse('my-glucose')}{query}#{section}" if section else "my-glucose")
+
+
+DAY_ERROR = gettext_lazy("Give the day as YYYY-MM-DD (from 1970 to today) and the span as 1 or 7.")
+
+
+def _day_and_span(request, patient, default=workspace.local_today) -> tuple[dt.date, int] | None:
+    """``?date=YYYY-MM-DD&span=1|7`` (default: ``default(patient)``, one day); None if bad."""
+    try:
+        span = int(request.GET.get("span", 1))
+        day = request.GET.get("date")
+        day = dt.date.fromisoformat(day) if day else default(patient)
+    except ValueError:
+        return None
+    if span not in workspace.DAY_SPANS or not own_view.day_in_range(patient, day):
+        return None
+    return day, span
+
+
+@login_required
+@require_safe
+def my_glucose(request):
+    """The patient's own view: goals in words, the AGP and a day's trace in their unit, their
+    uploads, reports and plan (``patients/own_view.py``). Patients only."""
+    if not request.user.is_patient:
+        raise PermissionDenied
+    patient = getattr(request.user, "patient", None)
+    if patient is None:
+        return render(request, "accounts/home_patient_unlinked.html")
+    chosen = _day_and_span(request, patient, default=own_view.latest_day)
+    if chosen is None:
+        return HttpResponseBadRequest(str(DAY_ERROR))
+    day, span = chosen
+    context = own_view.own_view(patient, unit=_unit(request), day=day, span=span)
+    return render(request, "patients/own_view.html", context)
+
+
 @login_required
 @require_safe
 def patient_detail(request, pk):
     """Workspace, Overview tab: facts, targets, metrics against goals, AGP, flags."""
     patient = get_patient_for(request.user, pk, clinical=False)
+    if _own(request, patient):
+        return _to_own_view("")
     if not may_see_clinical(request.user, patient):
         return render(request, "patients/workspace.html", {"patient": patient, "clinical": False})
     audit(request.user, patient, "view", "patient workspace")
@@ -161,14 +209,13 @@ def patient_detail(request, pk):
 def patient_day(request, pk):
     """Workspace, Daily view: one local day (or week) of CGM, finger-sticks and treatments."""
     patient = get_patient_for(request.user, pk)
-    try:
-        span = int(request.GET.get("span", 1))
-        day = request.GET.get("date")
-        day = dt.date.fromisoformat(day) if day else workspace.local_today(patient)
-    except ValueError:
-        return HttpResponseBadRequest(_("Give the day as YYYY-MM-DD and the span as 1 or 7."))
-    if span not in workspace.DAY_SPANS:
-        return HttpResponseBadRequest(_("Give the day as YYYY-MM-DD and the span as 1 or 7."))
+    if _own(request, patient):
+        kept = {k: request.GET[k] for k in ("date", "span") if k in request.GET}
+        return _to_own_view("day", f"?{urlencode(kept)}" if kept else "")
+    chosen = _day_and_span(request, patient)
+    if chosen is None:
+        return HttpResponseBadRequest(str(DAY_ERROR))
+    day, span = chosen
     audit(request.user, patient, "view", f"daily view {day.isoformat()}")
     targets = targets_for(patient)
     readings = Paginator(workspace.day_readings(patient, day, span), READINGS_PAGE_SIZE)
@@ -189,6 +236,8 @@ def patient_day(request, pk):
 @require_safe
 def patient_reports(request, pk):
     patient = get_patient_for(request.user, pk)
+    if _own(request, patient):
+        return _to_own_view("reports")
     audit(request.user, patient, "view", "reports list")
     return _tab(request, patient, "reports", {})
 
@@ -197,6 +246,8 @@ def patient_reports(request, pk):
 @require_safe
 def patient_plan(request, pk):
     patient = get_patient_for(request.user, pk)
+    if _own(request, patient):
+        return _to_own_view("plan")
     audit(request.user, patient, "view", "care plan summary")
     return _tab(request, patient, "plan", {})
 
@@ -205,6 +256,8 @@ def patient_plan(request, pk):
 @require_safe
 def patient_files(request, pk):
     patient = get_patient_for(request.user, pk)
+    if _own(request, patient):
+        return _to_own_view("uploads")
     audit(request.user, patient, "view", "uploads")
     return _tab(request, patient, "uploads", {})
 
@@ -214,6 +267,8 @@ def patient_files(request, pk):
 def patient_visits(request, pk):
     """Workspace, Visits tab: upcoming and past visits in the patient's own time zone."""
     patient = get_patient_for(request.user, pk)
+    if _own(request, patient):
+        return redirect(reverse("home") + "#visits")  # the patient's visits are on their home
     audit(request.user, patient, "view", "visits")
     context = workspace.visits_tab(patient)
     context["visit_zone"] = display.zone_for(request.user, patient)  # the center's, or theirs
@@ -234,7 +289,10 @@ def patient_access(request, pk):
         since = timezone.now().date().replace(day=1)
     events = record_accesses(patient, since=since)
     page = Paginator(events, READINGS_PAGE_SIZE).get_page(request.GET.get("page"))
-    return _tab(request, patient, "access", {"events": page, "since": since})
+    context = {"events": page, "since": since}
+    if _own(request, patient):  # their own page, without the clinician's workspace around it
+        return render(request, "patients/own_access.html", {"patient": patient, **context})
+    return _tab(request, patient, "access", context)
 
 
 @login_required

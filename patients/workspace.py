@@ -218,15 +218,15 @@ def visits_tab(patient: Patient, *, now: dt.datetime | None = None) -> dict:
     """The Visits tab: open visits still ahead (soonest first) and the last 50 others (newest
     first), with whether the follow-up is overdue (the view adds the zone to show them in)."""
     from visits.models import Visit
-    from visits.services import due_dates, next_visit_by_patient
+    from visits.services import follow_up_due
 
     now = now or timezone.now()
     rows = Visit.objects.filter(patient=patient).select_related("visit_type", "clinician", "room")
     is_open = Q(status__in=[Visit.Status.BOOKED, Visit.Status.CHECKED_IN], end_at__gte=now)
-    _start, overdue = next_visit_by_patient([patient.pk]).get(patient.pk, (None, False))
+    follow_up = follow_up_due(patient)
     return {
         "upcoming": list(rows.filter(is_open).order_by("start_at")),
         "history": list(rows.exclude(is_open).order_by("-start_at")[:VISIT_HISTORY]),
-        "visit_overdue": overdue,
-        "visit_due": due_dates([patient]).get(patient.pk),
+        "visit_overdue": follow_up["overdue"],
+        "visit_due": follow_up["due"],
     }

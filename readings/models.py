@@ -134,6 +134,11 @@ class Treatment(models.Model):
         indexes = [models.Index(fields=["patient", "timestamp"])]
 
 
+# The words of a rejected row that is a reading already stored at that instant with another
+# value (``readings.services._conflicts``): the first value is kept, the row is not "unreadable".
+ALREADY_STORED = "is already stored with"
+
+
 class Upload(models.Model):
     """One import batch: a device file or an API batch, with row-level errors."""
 
@@ -203,6 +208,35 @@ class Upload(models.Model):
         """Every rejected row (``rejected`` keeps only the first ones with their reason)."""
         return max(self.rejected_total, len(self.rejected))
 
+    @property
+    def conflicts(self) -> list[dict]:
+        """Kept rejected rows that are readings already stored with another value."""
+        return [row for row in self.rejected if ALREADY_STORED in row.get("reason", "")]
+
+    @property
+    def unreadable(self) -> list[dict]:
+        """Kept rejected rows that could not be read (bad values, times, records)."""
+        return [row for row in self.rejected if ALREADY_STORED not in row.get("reason", "")]
+
+    @property
+    def conflict_count(self) -> int:
+        """Every row already stored with another value (counted by reason, kept or not)."""
+        counted = sum(
+            n for kind, n in (self.rejected_by_reason or {}).items() if ALREADY_STORED in kind
+        )
+        return max(counted, len(self.conflicts))
+
+    @property
+    def already_stored_count(self) -> int:
+        """Rows not added because a reading at that instant is stored: the same value
+        (duplicates) or another one (conflicts, the first value kept)."""
+        return self.duplicates + self.conflict_count
+
+    @property
+    def unreadable_count(self) -> int:
+        """Every row that could not be read: the rejected rows that are not conflicts."""
+        return self.rejected_count - self.conflict_count
+
     def summary(self) -> dict:
         """The ``import_readings --json`` / upload API answer."""
         return {
@@ -210,7 +244,7 @@ class Upload(models.Model):
             "format": self.format,
             "accepted": self.accepted,
             "duplicates": self.duplicates,
-            "rejected": self.rejected,
+            "rejected": [{"line": r["line"], "reason": r["reason"]} for r in self.rejected],
             "rejected_total": self.rejected_count,
             "rejected_by_reason": self.rejected_by_reason,
             "warnings": self.warnings,

@@ -51,7 +51,15 @@ from django.utils import timezone
 
 from glycemia.rollups import ROLLUP_FIELDS, daily_rollups, daily_wear
 from outbox.services import task_enqueue
-from readings.models import DailyRollup, Device, NightscoutLink, Reading, Treatment, Upload
+from readings.models import (
+    ALREADY_STORED,
+    DailyRollup,
+    Device,
+    NightscoutLink,
+    Reading,
+    Treatment,
+    Upload,
+)
 from readings.parsers import UnreadableFile, parse
 from readings.parsers._common import sensor_value_problem
 
@@ -102,15 +110,30 @@ class IngestResult:
     limit: int | None = REJECTED_KEPT
     conflicts: int = 0  # of the rejected: a different value at an instant already stored
 
-    def reject(self, line: int, reason: str) -> None:
+    def reject(self, line: int, reason: str, *, stored: dict | None = None) -> None:
+        """One row not stored, and why. ``stored``: the row is a reading already stored with
+        another value (``{"kind", "at", "stored_mg_dl", "value_mg_dl"}``), kept so that pages
+        can say it in the reader's unit and time (``Upload.conflicts``)."""
         self.rejected_total += 1
         kind = reason_kind(reason)
         self.rejected_by_reason[kind] = self.rejected_by_reason.get(kind, 0) + 1
         if self.limit is None or len(self.rejected) < self.limit:
-            self.rejected.append({"line": line, "reason": reason})
+            row = {"line": line, "reason": reason}
+            if stored is not None:
+                row["stored"] = stored
+            self.rejected.append(row)
 
     def as_dict(self) -> dict:
-        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": row_errors(self.rejected),
+        }
+
+
+def row_errors(rows: list[dict]) -> list[dict]:
+    """Rejected rows as the contracts give them: ``[{"line", "reason"}]`` (DESIGN §4)."""
+    return [{"line": row["line"], "reason": row["reason"]} for row in rows]
 
 
 _NUMBERS = re.compile(r"[-+]?\d[\d.:,+\-TZ]*")
@@ -306,7 +329,7 @@ def _insert_readings(
                 result.duplicates += len(batch.repeated) - len(conflicts)
                 result.conflicts += len(conflicts)
                 for row in conflicts:
-                    result.reject(row["line"], row["reason"])
+                    result.reject(row["line"], row["reason"], stored=row["stored"])
             _fold_into_rollups(patient, batch.series())
             return
         del batch  # some rows are already stored: the conflict-handling path below
@@ -323,7 +346,7 @@ def _insert_readings(
         result.duplicates += len(not_inserted) - len(conflicts)
         result.conflicts += len(conflicts)
         for row in conflicts:
-            result.reject(row["line"], row["reason"])
+            result.reject(row["line"], row["reason"], stored=row["stored"])
     _fold_into_rollups(patient, _series(inserted))
 
 
@@ -607,9 +630,15 @@ def _conflicts(not_inserted: list[tuple]) -> list[dict]:
                 {
                     "line": row[0],
                     "reason": (
-                        f"{row[5]} reading at {row[3].isoformat()} is already stored with"
+                        f"{row[5]} reading at {row[3].isoformat()} {ALREADY_STORED}"
                         f" {value:g} mg/dL; {row[4]:g} mg/dL ignored (first value kept)"
                     ),
+                    "stored": {
+                        "kind": row[5],
+                        "at": row[3].isoformat(),
+                        "stored_mg_dl": value,
+                        "value_mg_dl": row[4],
+                    },
                 }
             )
     return conflicts

@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.access import audit, get_patient_for, may_see_clinical
+from accounts.context_processors import preferences
+from glycemia import display
 from readings.forms import (
     DEVICES,
     DeviceTokenForm,
@@ -22,7 +24,7 @@ from readings.forms import (
     declared_too_large,
     upload_too_large_message,
 )
-from readings.models import DeviceToken, Upload
+from readings.models import DeviceToken, Reading, Upload
 from readings.services import (
     device_token_issue,
     nightscout_base_url,
@@ -35,6 +37,7 @@ from readings.services import (
 
 SYNC_UPLOAD_MAX_BYTES = 5 * 1024 * 1024  # same rule as the API: larger files go to a worker
 ROWS_PER_PAGE = 50
+RECENT_UPLOADS = 10
 
 
 @login_required
@@ -50,7 +53,7 @@ def upload_new(request, pk):
             "patient": patient,
             "form": form,
             "devices": DEVICES,
-            "uploads": patient.uploads.all()[:10],
+            "uploads": patient.uploads.all()[:RECENT_UPLOADS],
         }
         # htmx swaps only 2xx answers into the page: it gets the form with its error as 200.
         return render(request, "readings/upload.html", context, status=200 if request.htmx else 413)
@@ -71,13 +74,13 @@ def upload_new(request, pk):
         else:
             upload = upload_process(upload_id=upload.pk)
         if request.htmx:
-            return render(request, "readings/_upload_status.html", _upload_context(request, upload))
+            return _status_answer(request, upload)
         return redirect("readings-upload-detail", upload.pk)
     context = {
         "patient": patient,
         "form": form,
         "devices": DEVICES,
-        "uploads": patient.uploads.all()[:10],
+        "uploads": patient.uploads.all()[:RECENT_UPLOADS],
     }
     return render(request, "readings/upload.html", context)
 
@@ -88,20 +91,62 @@ def upload_detail(request, pk):
     """The result page; for htmx, the status fragment that polls until the import is done."""
     upload = get_object_or_404(Upload.objects.select_related("patient"), pk=pk)
     get_patient_for(request.user, upload.patient_id, clinical=False)
-    context = _upload_context(request, upload)
     if request.htmx:
-        return render(request, "readings/_upload_status.html", context)
+        return _status_answer(request, upload)
+    context = _upload_context(request, upload)
     if not context["clinical"]:
         audit(request.user, upload.patient, "view", f"readings upload {upload.pk} (counts)")
-    rejected = Paginator(upload.rejected, ROWS_PER_PAGE).get_page(request.GET.get("rejected"))
+    rejected = Paginator(upload.unreadable, ROWS_PER_PAGE).get_page(request.GET.get("rejected"))
     context["rejected_page"] = rejected
-    if context["clinical"]:
+    if context["clinical"]:  # stored values are glucose: not for staff
         audit(request.user, upload.patient, "view", f"readings upload {upload.pk}")
+        rows = _conflict_rows(upload, preferences(request)["glucose_unit"])
+        context["conflicts_page"] = Paginator(rows, ROWS_PER_PAGE).get_page(
+            request.GET.get("conflicts")
+        )
+        context["zone"] = display.zone_label(upload.patient.timezone)
         accepted = upload.readings.select_related("device").order_by("timestamp", "pk")
         context["accepted_page"] = Paginator(accepted, ROWS_PER_PAGE).get_page(
             request.GET.get("accepted")
         )
     return render(request, "readings/upload_detail.html", context)
+
+
+def _conflict_rows(upload: Upload, unit: str) -> list[dict]:
+    """Rows already stored with another value, as shown: the instant in the patient's time,
+    the stored (kept) and the file's value in the reader's unit."""
+    kinds = dict(Reading.Kind.choices)
+    rows = []
+    for row in upload.conflicts:
+        stored = row.get("stored")
+        if stored is None:  # an upload from before the values were kept: its words only
+            rows.append({"line": row["line"], "reason": row["reason"]})
+            continue
+        rows.append(
+            {
+                "line": row["line"],
+                "at": display.local_time(stored["at"], upload.patient.timezone),
+                "kind": kinds.get(stored["kind"], stored["kind"]),
+                "stored": display.glucose(stored["stored_mg_dl"], unit),
+                "value": display.glucose(stored["value_mg_dl"], unit),
+            }
+        )
+    return rows
+
+
+def _on_upload_page(request, patient) -> bool:
+    """An htmx request from the upload page, whose list of recent uploads follows along."""
+    current = request.htmx.current_url_abs_path if request.htmx else None
+    return bool(current) and current.split("?")[0] == reverse("readings-upload", args=[patient.pk])
+
+
+def _status_answer(request, upload: Upload):
+    """The status fragment; on the upload page, once the import is over, with the list of
+    recent uploads swapped out of band so it shows the upload just made."""
+    context = _upload_context(request, upload)
+    if not context["running"] and _on_upload_page(request, upload.patient):
+        context["recent"] = upload.patient.uploads.all()[:RECENT_UPLOADS]
+    return render(request, "readings/_upload_answer.html", context)
 
 
 def _upload_context(request, upload: Upload) -> dict:
@@ -147,7 +192,7 @@ def nightscout_settings(request, pk):
     else:
         link = nightscout_link_ensure(patient=patient)
         if link.api_secret is None:  # already set up: nothing new to show
-            return redirect(reverse("patients-detail", args=[patient.pk]) + "#nightscout")
+            return redirect(reverse("my-glucose") + "#nightscout")  # their own page
     audit(request.user, patient, "change", "Nightscout link")
     context = {"patient": patient, "base_url": nightscout_base_url(link), "secret": link.api_secret}
     return render(request, "readings/nightscout_secret.html", context)
@@ -189,4 +234,6 @@ def device_token_revoke(request, pk, token_pk):
         DeviceToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
         audit(request.user, patient, "change", f"device token {token.pk} revoked")
         messages.success(request, _("The token was revoked."))
-    return redirect(reverse("patients-detail", args=[patient.pk]) + "#nightscout")
+    if patient.user_id == request.user.pk:  # the patient's own page, not the workspace
+        return redirect(reverse("my-glucose") + "#nightscout")
+    return redirect(reverse("patients-files", args=[patient.pk]) + "#nightscout")

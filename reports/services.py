@@ -543,17 +543,18 @@ def notifications_mark_read(*, report: Report, user) -> None:
     )
 
 
-def patient_progress(*, patient: Patient) -> dict:
+def patient_progress(*, patient: Patient, latest_report: bool = True) -> dict:
     """What the patient's home page says about their glucose: their latest report's goals
-    (the numbers the care team reviewed) or, before any report, the last 14 days against
-    their own targets (``care_plans.services.effective_targets``).
+    (the numbers the care team reviewed) or, before any report (or with
+    ``latest_report=False``, as "My glucose" asks), the last 14 full local days against their
+    own targets (``care_plans.services.effective_targets``).
 
     ``{"report": Report|None, "goals": [...], "targets": {...}, "kind": "cgm"|"smbg"|None,
     "start", "end", "meter": metrics|None}``.
     """
     from care_plans.services import effective_targets
 
-    report = reports_for(patient).first()
+    report = reports_for(patient).first() if latest_report else None
     if report is not None:
         return {
             "report": report,

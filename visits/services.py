@@ -680,7 +680,8 @@ def _local_date(instant: dt.datetime, patient: Patient) -> dt.date:
 def due_dates(patients: list[Patient]) -> dict[int, dt.date]:
     """When each patient's next follow-up is due: two queries for the whole list.
 
-    The rule of ``care_plans.services.next_visit_due``: the last completed follow-up visit
+    The one rule of a follow-up's due date (the worklist, triage, the workspace and every
+    page the patient reads, through ``follow_up_due``): the last completed follow-up visit
     (else the day the current plan version was written) + the current plan's visit cadence.
     Patients without a plan are left out (nothing to schedule from).
     """
@@ -734,6 +735,16 @@ def next_visit_by_patient(patient_ids: list[int]) -> dict[int, tuple[dt.datetime
         overdue = start is None and patient.pk in due and due[patient.pk] < today
         out[patient.pk] = (start, overdue)
     return out
+
+
+def follow_up_due(patient: Patient) -> dict:
+    """One patient's follow-up as the worklist sees it, for every page that shows it:
+    ``{"due": date or None, "overdue": bool, "next_visit": start of the next open visit or
+    None}`` — the date from ``due_dates``, overdue as ``next_visit_by_patient`` says (the date
+    has passed and nothing is booked). The care plan's review date is another thing.
+    """
+    start, overdue = next_visit_by_patient([patient.pk]).get(patient.pk, (None, False))
+    return {"due": due_dates([patient]).get(patient.pk), "overdue": overdue, "next_visit": start}
 
 
 def last_checks_done(patient_ids: list[int]) -> dict[int, dict[str, dt.date]]:

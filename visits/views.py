@@ -241,8 +241,8 @@ def _visit_for(request, pk) -> Visit:
 @require_safe
 def detail(request, pk):
     visit = _visit_for(request, pk)
-    if request.user.is_patient:
-        return redirect("patients-detail", visit.patient_id)
+    if request.user.is_patient:  # their visits are on their home page
+        return redirect(reverse("home") + "#visits")
     clinical = may_see_clinical(request.user, visit.patient)
     context = {
         "visit": visit,
@@ -260,8 +260,8 @@ def detail(request, pk):
 
 
 def _after_action(request, visit):
-    if request.user.is_patient:
-        return redirect("patients-detail", visit.patient_id)
+    if request.user.is_patient:  # back home, where their visits are (never the workspace)
+        return redirect(reverse("home") + "#visits")
     return redirect("visits-detail", visit.pk)
 
 

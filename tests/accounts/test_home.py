@@ -81,3 +81,63 @@ def test_it_shows_an_outsider_nothing_of_another_patient(client, other_patient_u
 def test_it_sends_anonymous_visitors_to_sign_in(client):
     response = client.get(reverse("home"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def _followed_up(patient, alice, *, plan_days_ago: int, visit_days_ago: int):
+    """A plan written ``plan_days_ago`` (visit cadence 90 days) and a completed follow-up
+    ``visit_days_ago``: the worklist counts from the visit, not from the plan."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from care_plans.models import CarePlanVersion
+    from visits.models import Visit, VisitType
+
+    content = care_plan_default_content(patient=patient)
+    version = care_plan_revise(patient=patient, by=alice, reason="start", content=content)
+    now = timezone.now()
+    CarePlanVersion.objects.filter(pk=version.pk).update(
+        created_at=now - dt.timedelta(days=plan_days_ago)
+    )
+    follow_up = VisitType.objects.create(code="follow_up", name="Follow-up", duration_minutes=30)
+    start = now - dt.timedelta(days=visit_days_ago)
+    Visit.objects.create(
+        patient=patient,
+        clinician=alice,
+        visit_type=follow_up,
+        center=patient.care_center,
+        start_at=start,
+        end_at=start + dt.timedelta(minutes=30),
+        status="completed",
+    )
+    today = timezone.localdate(now, patient.tzinfo)
+    return {
+        "worklist": today + dt.timedelta(days=90 - visit_days_ago),  # the visit + 90 days
+        "plan": today + dt.timedelta(days=90 - plan_days_ago),  # what the home page said
+    }
+
+
+@pytest.mark.parametrize("visit_days_ago", [10, 100])
+def test_it_gives_the_due_date_the_worklist_gives(
+    client, patient_user, patient, alice, visit_days_ago
+):
+    from django.utils.formats import date_format
+
+    from visits.services import due_dates
+
+    dates = _followed_up(patient, alice, plan_days_ago=200, visit_days_ago=visit_days_ago)
+    assert due_dates([patient])[patient.pk] == dates["worklist"]  # the staff's worklist
+    client.force_login(patient_user)
+    body = client.get(reverse("home")).content.decode()
+    shown = date_format(dates["worklist"], "DATE_FORMAT")
+    for other in (dates["plan"], dates["worklist"]):  # one date, one format
+        assert date_format(other, "SHORT_DATE_FORMAT") not in body
+    assert date_format(dates["plan"], "DATE_FORMAT") not in body
+    next_steps = body.split('id="next-title"')[1].split("</section>")[0]
+    panel = body.split('id="visits-panel-title"')[1].split("</h2>")[0]
+    assert shown in next_steps and shown in panel
+    if visit_days_ago > 90:  # overdue since the visit + 90 days, and told so
+        assert "overdue since" in next_steps and "overdue since" in panel
+        assert "around" not in next_steps
+    else:
+        assert "overdue" not in next_steps and "overdue" not in panel

@@ -127,7 +127,7 @@ def test_it_does_not_redirect_to_another_site_after_the_code(client, alice):
 @override_settings(REQUIRE_2FA=True)
 def test_it_leaves_two_factor_optional_for_patients(client, patient):
     sign_in(client, "pat", PASSWORD)
-    assert client.get(reverse("patients-detail", args=[patient.pk])).status_code == 200
+    assert client.get(reverse("my-glucose")).status_code == 200
 
 
 def test_it_lets_a_newcomer_sign_in_on_the_demo_defaults(client, alice, patient):
@@ -138,10 +138,10 @@ def test_it_lets_a_newcomer_sign_in_on_the_demo_defaults(client, alice, patient)
 def test_it_holds_a_patient_who_opted_in_at_the_second_step(client, patient):
     device = TOTPDevice.objects.create(user=patient.user, name="phone", confirmed=True)
     sign_in(client, "pat", PASSWORD)
-    page = client.get(reverse("patients-detail", args=[patient.pk]))
+    page = client.get(reverse("my-glucose"))
     assert page.url.startswith(reverse("two-factor-verify"))
     client.post(reverse("two-factor-verify"), {"token": _code(device)})
-    assert client.get(reverse("patients-detail", args=[patient.pk])).status_code == 200
+    assert client.get(reverse("my-glucose")).status_code == 200
 
 
 def test_it_changes_the_password(client, alice):
@@ -199,7 +199,7 @@ def test_it_signs_out_an_idle_clinician_but_not_a_patient(client, alice, patient
     session = client.session
     session["last_seen"] = int(time.time()) - 24 * 3600
     session.save()
-    assert client.get(reverse("patients-detail", args=[patient.pk])).status_code == 200
+    assert client.get(reverse("my-glucose")).status_code == 200
 
 
 def test_it_signs_out_everywhere(client, alice):

@@ -52,6 +52,8 @@ PAGES = [
     ("ada", "/visits/setup/types/", ("en",)),
     ("ada", "/visits/setup/types/{follow_up}/", ("en", "zh-hans")),
     ("pat", "/", ("en", "zh-hans")),
+    ("pat", "/my/glucose/", ("en", "zh-hans")),
+    ("pat", "/patients/{patient}/uploads/", ("en",)),
     ("pat", "/patients/{patient}/upload/", ("en",)),
     ("pat", "/reports/{report}/", ("en",)),
     ("pat", "/patients/{patient}/care-plan/", ("en",)),

@@ -77,3 +77,9 @@ def test_it_fits_the_patients_pages(page, live_server, clinic, width):
     assert "Keep going" in page.content()
     check(page, live_server, f"/reports/{clinic['report']}/", "report-patient", width)
     check(page, live_server, f"/patients/{clinic['patient']}/care-plan/", "plan-patient", width)
+    check(page, live_server, "/my/glucose/", "my-glucose", width)
+    assert page.locator("#lay-goals li").count() >= 3
+    assert page.locator("[data-figure=agp-figure-data] .main-svg").count() >= 1  # drawn
+    check(page, live_server, "/my/glucose/?span=7", "my-glucose-week", width)
+    check(page, live_server, f"/patients/{clinic['patient']}/uploads/", "uploads-patient", width)
+    check(page, live_server, f"/patients/{clinic['patient']}/access/", "access-patient", width)

@@ -45,7 +45,8 @@ def test_it_lists_bad_rows_by_line(page, live_server, patient, tmp_path):
     sign_in(page, live_server, "pat", PASSWORD)
     page.goto(f"{live_server.url}/patients/{patient.pk}/upload/")
     summary = upload(page, bad)
-    assert "Accepted\n2" in summary and "Rejected\n1" in summary
+    assert "Accepted\n2" in summary and "Could not be read\n1" in summary
+    assert "readings.csv" in page.locator("#recent-uploads").inner_text()  # the list follows
     page.click("text=See the rows")
     page.wait_for_load_state("networkidle")
     body = page.content()

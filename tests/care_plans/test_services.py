@@ -19,7 +19,6 @@ from care_plans.services import (
     care_plan_revise,
     care_plan_validate,
     checks_due,
-    next_visit_due,
     report_cadence_days,
     review_due,
     targets_for,
@@ -456,12 +455,10 @@ def test_it_gives_reports_the_plans_targets_in_evaluate_metrics_shape(patient, a
     assert results[0]["met"] is True  # 65 > 60 (it would fail the consensus 70)
 
 
-def test_it_computes_review_and_visit_dates(patient, alice, content):
+def test_it_computes_the_review_date(patient, alice, content):
     version = care_plan_revise(patient=patient, by=alice, reason="a", content=content)
     written = timezone.localdate(version.created_at, patient.tzinfo)
     assert review_due(patient) == (written + dt.timedelta(days=90), False)
-    assert next_visit_due(patient) == written + dt.timedelta(days=90)
-    assert next_visit_due(patient, dt.date(2024, 1, 1)) == dt.date(2024, 3, 31)
     CarePlanVersion.objects.filter(pk=version.pk).update(
         created_at=timezone.now() - dt.timedelta(days=100)
     )
@@ -471,7 +468,6 @@ def test_it_computes_review_and_visit_dates(patient, alice, content):
 
 def test_it_reports_no_review_due_without_a_plan(patient):
     assert review_due(patient) == (None, False)
-    assert next_visit_due(patient, dt.date(2024, 1, 1)) == dt.date(2024, 1, 1)
 
 
 def test_it_lists_checks_due(patient, alice, content):

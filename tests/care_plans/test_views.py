@@ -382,8 +382,11 @@ def test_it_flags_an_overdue_review_in_the_workspace(client, alice, patient, ver
 
 def test_it_does_not_offer_the_patient_to_create_a_plan(client, patient):
     client.force_login(patient.user)
-    body = client.get(reverse("patients-plan", args=[patient.pk])).content.decode()
-    assert "No care plan yet" in body and "Create plan" not in body
+    # The workspace's plan tab sends the patient to the plan section of their own view.
+    response = client.get(reverse("patients-plan", args=[patient.pk]), follow=True)
+    body = response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("my-glucose") + "#plan"
+    assert "has not written a plan yet" in body and "Create plan" not in body
 
 
 def test_it_refuses_to_preview_a_link_to_another_patients_report(

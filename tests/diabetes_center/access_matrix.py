@@ -257,6 +257,8 @@ MATRIX: list[Route] = [
     # --- patients: lists and the workspace ---------------------------------------------------
     Route("patients-list", {G: STAFFISH}),
     Route("patients-population", {G: frozenset({ENDO, ADMIN})}),
+    # The patient's own view; a patient opening their workspace is sent there (a redirect).
+    Route("my-glucose", {G: frozenset({PATIENT})}),
     Route("patients-detail", {G: SEES}, args=patient),  # staff: demographics only
     Route("patients-day", {G: CLINICAL}, args=patient),
     Route("patients-reports", {G: CLINICAL}, args=patient),

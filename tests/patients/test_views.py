@@ -18,9 +18,9 @@ def test_it_redirects_anonymous_visitors_to_sign_in(client, patient):
 
 def test_it_shows_a_patient_their_own_page(client, patient):
     login(client, patient.user)
-    response = client.get(reverse("patients-detail", args=[patient.pk]))
-    assert response.status_code == 200
-    assert patient.name in response.content.decode()
+    response = client.get(reverse("patients-detail", args=[patient.pk]), follow=True)
+    assert response.redirect_chain == [(reverse("my-glucose"), 302)]  # not the workspace
+    assert response.status_code == 200 and "<h1>My glucose</h1>" in response.content.decode()
 
 
 def test_it_refuses_a_patient_another_patients_page(client, patient, other_patient):

@@ -146,6 +146,7 @@ def test_it_steps_through_days_with_cgm_meter_and_treatments(client, alice, pati
     assert "No readings on these days." in empty
     assert client.get(url, {"date": "yesterday"}).status_code == 400
     assert client.get(url, {"span": "30"}).status_code == 400
+    assert client.get(url, {"date": "9999-12-31"}).status_code == 400  # not a 500 (overflow)
 
 
 def test_it_shows_the_patient_who_viewed_their_record(client, alice, patient):

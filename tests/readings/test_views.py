@@ -3,6 +3,7 @@ import re
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.formats import date_format
 
 from readings import views
 from readings.models import DeviceToken, NightscoutLink, Reading, Upload
@@ -82,13 +83,15 @@ def test_it_lets_staff_upload_but_shows_them_counts_only(client, staff, patient)
     assert Reading.objects.filter(patient=patient).count() == 2148
 
 
-def test_it_shows_the_chart_and_nightscout_settings_on_the_workspace(client, patient):
+def test_it_shows_the_chart_and_nightscout_settings_on_the_workspace(client, alice, patient):
     upload = upload_create(patient=patient, by=None, file=DEXCOM.read_bytes(), filename="a.csv")
     upload_process(upload_id=upload.pk)
-    login(client, patient.user)
-    detail = reverse("patients-files", args=[patient.pk])
-    page = client.get(detail).content.decode()
+    login(client, alice)
+    page = client.get(reverse("patients-files", args=[patient.pk])).content.decode()
     assert 'id="glucose-chart" data-plotly-source="glucose-chart-data"' in page
+    login(client, patient.user)  # the patient's settings are on their own view
+    detail = reverse("my-glucose")
+    page = client.get(detail).content.decode()
     assert reverse("readings-upload", args=[patient.pk]) in page
     shown = client.post(reverse("readings-nightscout", args=[patient.pk])).content.decode()
     link = nightscout_link_ensure(patient=patient)
@@ -192,7 +195,9 @@ def test_it_says_in_plain_words_what_was_added(client, patient):
     send(client, patient, DEXCOM.read_bytes())
     first, second = Upload.objects.order_by("pk")
     words = client.get(reverse("readings-upload-detail", args=[first.pk])).content.decode()
-    assert "2148 new readings were added (from 24 Oct 2016 to 1 Nov 2016)." in words
+    first_day = date_format(dt.date(2016, 10, 24), "DATE_FORMAT")  # the one named format
+    last_day = date_format(dt.date(2016, 11, 1), "DATE_FORMAT")
+    assert f"2148 new readings were added (from {first_day} to {last_day})." in words
     again = client.get(reverse("readings-upload-detail", args=[second.pk])).content.decode()
     assert "No new readings were added." in again
     assert "2148 readings were already here and were not added again." in again
@@ -207,3 +212,63 @@ def test_it_explains_the_upload_in_chinese(client, patient):
     upload = Upload.objects.get()
     words = client.get(reverse("readings-upload-detail", args=[upload.pk])).content.decode()
     assert "新添加了 2148 条读数" in words
+
+
+def test_it_says_already_stored_for_rows_that_overlap_stored_readings(client, patient):
+    """A re-export whose values differ from the readings stored at the same instants: those
+    rows are "already stored" (the first value kept), in the reader's unit, not unreadable."""
+    patient.user.unit = "mmol/L"
+    patient.user.save()
+    login(client, patient.user)
+    start = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.UTC)
+    send(client, patient, plain_csv(start, 4, value=120), name="first.csv")
+    send(client, patient, plain_csv(start, 6, value=140, bad={5}), name="again.csv")
+    again = Upload.objects.get(filename="again.csv")
+    assert (again.accepted, again.duplicates) == (1, 0)  # 4 overlap, 1 new, 1 unreadable
+    page = client.get(reverse("readings-upload-detail", args=[again.pk])).content.decode()
+    words = page.split('class="result-words">')[1].split("</p>")[0]
+    assert "4 readings were already stored with another value; the stored ones were kept." in (
+        " ".join(words.split())
+    )
+    assert "1 row could not be read." in words  # the one row of junk, and only it
+    stored = page.split('id="conflicts-title"')[1].split("</section>")[0]
+    assert "6.7 mmol/L" in stored and "7.8 mmol/L" in stored  # 120 kept, 140 not
+    assert "08:05" in stored  # the instant in the patient's time (UTC here)
+    rejected = page.split('id="rejected-title"')[1].split("</section>")[0]
+    assert "already stored" not in rejected and "(1)" in rejected
+    assert "mg/dL" not in words + stored  # (the unreadable row's reason is the parser's)
+    mine = client.get(reverse("my-glucose")).content.decode()
+    assert "4 already stored with another value" in mine
+
+
+def test_it_lists_the_upload_just_made(client, patient, monkeypatch):
+    login(client, patient.user)
+    page = reverse("readings-upload", args=[patient.pk])
+    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": f"http://testserver{page}"}
+    answer = client.post(
+        page,
+        {"file": SimpleUploadedFile("today.csv", DEXCOM.read_bytes()), "format": "auto"},
+        **htmx,
+    ).content.decode()
+    recent = answer.split('id="recent-uploads"')[1]
+    assert '<div id="recent-uploads" hx-swap-oob="true">' in answer
+    assert "today.csv" in recent and ">done<" in recent
+    # A queued upload's list row follows its status when the poll sees it finish.
+    monkeypatch.setattr(views, "upload_enqueue", lambda upload: None)
+    monkeypatch.setattr(views, "SYNC_UPLOAD_MAX_BYTES", 100)
+    client.post(
+        page,
+        {
+            "file": SimpleUploadedFile(
+                "big.csv", plain_csv(dt.datetime(2024, 5, 1, tzinfo=dt.UTC), 9)
+            )
+        },
+        **htmx,
+    )
+    upload = Upload.objects.get(filename="big.csv")
+    upload_process(upload_id=upload.pk)
+    url = reverse("readings-upload-detail", args=[upload.pk])
+    polled = client.get(url, **htmx).content.decode()
+    assert "big.csv" in polled.split('id="recent-uploads"')[1]
+    elsewhere = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="recent-uploads"' not in elsewhere  # only where the list is

@@ -129,7 +129,9 @@ def test_it_shows_reports_and_the_generate_button_on_the_patient_workspace(clien
 
 def test_it_shows_an_empty_state_and_no_button_to_the_patient(client, patient_user, patient):
     client.force_login(patient_user)
-    body = client.get(reverse("patients-reports", args=[patient.pk])).content.decode()
+    response = client.get(reverse("patients-reports", args=[patient.pk]), follow=True)
+    body = response.content.decode()
+    assert response.redirect_chain == [(reverse("my-glucose") + "#reports", 302)]
     assert "No reports yet." in body
     assert reverse("reports-generate", args=[patient.pk]) not in body
 

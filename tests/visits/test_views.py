@@ -195,19 +195,26 @@ def test_it_lets_the_patient_see_cancel_and_ask_to_reschedule(
     patient.timezone = "Asia/Shanghai"
     patient.save()
     client.force_login(patient_user)
-    page = client.get(reverse("patients-detail", args=[patient.pk])).content.decode()
+    page = client.get(reverse("home")).content.decode()
     # 10:00 London is 18:00 in Shanghai in winter (GMT) and 17:00 in summer (BST): the
     # expectation follows the booked day (the test assumed GMT and failed after 29 March).
     shanghai = booked.start_at.astimezone(zoneinfo.ZoneInfo("Asia/Shanghai"))
     assert shanghai.strftime("%H:%M") in page
-    client.post(
+    asked = client.post(
         reverse("visits-action", args=[booked.pk, "request-reschedule"]), {"note": "Mornings"}
     )
     booked.refresh_from_db()
     assert booked.reschedule_requested and booked.reschedule_note == "Mornings"
-    client.post(reverse("visits-action", args=[booked.pk, "cancel"]), {"reason": "Away"})
+    cancelled = client.post(
+        reverse("visits-action", args=[booked.pk, "cancel"]), {"reason": "Away"}
+    )
     booked.refresh_from_db()
     assert booked.status == "cancelled"
+    # Back home, where their visits are: never to the clinician's workspace.
+    for answer in (asked, cancelled):
+        assert answer.status_code == 302 and answer["Location"] == reverse("home") + "#visits"
+    opened = client.get(reverse("visits-detail", args=[booked.pk]))
+    assert opened["Location"] == reverse("home") + "#visits"
 
 
 def test_it_shows_staff_the_reschedule_request(client, staff, booked, patient_user):

@@ -25,13 +25,14 @@ def patient_visits(patient, user) -> dict:
     past = visits.exclude(pk__in=upcoming.values("pk")).order_by("-start_at")[:10]
     own = user.is_authenticated and patient.user_id == user.pk
     center_tz = patient.care_center.timezone if patient.care_center else "UTC"
-    due = services.due_dates([patient]).get(patient.pk)
+    follow_up = services.follow_up_due(patient)  # the worklist's date, on every page
     return {
         "upcoming": list(upcoming),
         "past": list(past),
         "own": own,
         "tz": patient.timezone if own else center_tz,
-        "due": due,
+        "due": follow_up["due"],
+        "overdue": follow_up["overdue"],
         "may_book": not user.is_patient,
     }
 
