@@ -180,9 +180,9 @@ def test_it_switches_to_simplified_chinese(page, live_server, patient):
 def test_it_shows_a_patient_only_their_own_workspace(page, live_server, patient, other_patient):
     load(patient, [120, 130])
     sign_in(page, live_server, "pat", PASSWORD)
-    page.goto(f"{live_server.url}/patients/{patient.pk}/")  # home is the lay page (#13)
-    assert page.locator("nav.tabs a").count() == 7
-    page.locator("nav.tabs").get_by_role("link", name="Daily view").click()
+    # A patient opening the clinician's workspace lands on their own page, My glucose (#17).
+    page.goto(f"{live_server.url}/patients/{patient.pk}/")
+    assert page.url.endswith("/my/glucose/") and page.locator("nav.tabs a").count() == 0
     page.wait_for_load_state("networkidle")
     assert_accessible(page)
     for path in ("", "day/", "access/"):
