@@ -11,7 +11,13 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from accounts.access import audit, audit_many, get_patient_for, patients_visible_to
+from accounts.access import (
+    audit,
+    audit_many,
+    get_patient_for,
+    get_patient_for_download,
+    patients_visible_to,
+)
 from accounts.models import AuditEvent
 from accounts.permissions import IsPerson
 from diabetes_center.api import paginated
@@ -191,8 +197,10 @@ def patient_export(request, pk):
     """
     from patients.data_export import export_bundle, export_zip
 
-    patient = get_patient_for(request.user, pk)
     fmt = request.query_params.get("format", "csv")
+    # The whole record is the patient's and the admin's, as on their pages; the readings
+    # table is the care team's too.
+    patient = get_patient_for_download(request.user, pk, whole_record=fmt != "csv")
     if fmt not in ("csv", "fhir", "zip"):
         raise ValidationError({"format": "must be csv, fhir or zip"})
     # The patient's own download of everything is audited too, as on their page.

@@ -15,6 +15,7 @@ from accounts.access import (
     audit,
     audit_many,
     get_patient_for,
+    get_patient_for_download,
     may_download_all,
     may_see_clinical,
     patients_visible_to,
@@ -276,14 +277,6 @@ def patient_consent(request, pk):
     return redirect("patients-privacy", pk=patient.pk)
 
 
-def _export_for(request, pk):
-    """The patient themself or an admin; a patient who is not visible answers 404."""
-    patient = get_patient_for(request.user, pk, clinical=False)
-    if not may_download_all(request.user, patient):
-        raise PermissionDenied
-    return patient
-
-
 def _download(patient, chunks, *, content_type: str, extension: str):
     response = StreamingHttpResponse(chunks, content_type=content_type)
     name = f"{patient.mrn}-data-{timezone.now():%Y%m%d}.{extension}"
@@ -305,7 +298,7 @@ def patient_export_zip(request, pk):
     """All of the patient's data as CSV files and report PDFs in one ZIP (streamed)."""
     from patients.data_export import export_zip
 
-    patient = _export_for(request, pk)
+    patient = get_patient_for_download(request.user, pk, whole_record=True)
     audit(request.user, patient, "export", "all data as ZIP of CSV and PDF", even_own=True)
     chunks = _in_language(export_zip(patient, now=timezone.now()))
     return _download(patient, chunks, content_type="application/zip", extension="zip")
@@ -317,7 +310,7 @@ def patient_export_fhir(request, pk):
     """All of the patient's data as one FHIR R4 Bundle (streamed JSON)."""
     from patients.data_export import export_bundle
 
-    patient = _export_for(request, pk)
+    patient = get_patient_for_download(request.user, pk, whole_record=True)
     audit(request.user, patient, "export", "all data as FHIR R4 Bundle", even_own=True)
     site = request.build_absolute_uri("/")
     chunks = _in_language(export_bundle(patient, now=timezone.now(), site=site))

@@ -427,7 +427,29 @@ MATRIX: list[Route] = [
         json=True,
     ),
     Route("api-patients-metrics", {G: CLINICAL}, args=patient),
-    Route("api-patients-export", {G: CLINICAL}, args=patient),
+    # The whole record (fhir, zip) is the patient's and the admin's, as on the pages
+    # (``accounts.access.get_patient_for_download``); csv is the readings table alone.
+    Route(
+        "api-patients-export",
+        {G: CLINICAL},
+        args=patient,
+        query=lambda w, t: {"format": "csv"},
+        variant="csv",
+    ),
+    Route(
+        "api-patients-export",
+        {G: frozenset({SELF, ADMIN})},
+        args=patient,
+        query=lambda w, t: {"format": "fhir"},
+        variant="fhir",
+    ),
+    Route(
+        "api-patients-export",
+        {G: frozenset({SELF, ADMIN})},
+        args=patient,
+        query=lambda w, t: {"format": "zip"},
+        variant="zip",
+    ),
     Route("api-triage", {G: frozenset({ENDO, ADMIN})}),
     Route("api-audit", {G: frozenset({ADMIN})}),
     # --- REST API: readings, uploads, device tokens ------------------------------------------
