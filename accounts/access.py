@@ -88,6 +88,14 @@ def may_download_all(user: User, patient: Patient) -> bool:
     return (patient.user_id is not None and patient.user_id == user.pk) or user.is_admin_role
 
 
+def may_record_visit_results(user: User, patient: Patient) -> bool:
+    """A visit's clinical results (HbA1c, eye, kidney and foot checks) are written by whoever
+    may see the patient's clinical data, patients aside: their endocrinologists and admins.
+    Anyone else who runs the visit — staff, a nurse, a clinician it is booked with who is not
+    on the care team — records which checks were done. The page and the API both ask here."""
+    return not user.is_patient and may_see_clinical(user, patient)
+
+
 def may_edit_care_plan(user: User, patient: Patient) -> bool:
     return (user.is_endocrinologist or user.is_admin_role) and may_see_clinical(user, patient)
 

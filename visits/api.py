@@ -13,7 +13,7 @@ from rest_framework.exceptions import ParseError as BadRequest  # 400 {"detail":
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from accounts.access import get_patient_for, patients_visible_to
+from accounts.access import get_patient_for, may_record_visit_results, patients_visible_to
 from accounts.models import User
 from accounts.permissions import IsPerson
 from diabetes_center.api import paginated
@@ -259,8 +259,11 @@ def visit_no_show(request, pk):
 def visit_complete(request, pk):
     def run(visit, data):
         results = {k: v for k, v in data.items() if k != "checks_done" and v not in (None, "")}
-        if results and request.user.is_care_staff:
-            raise PermissionDenied("Staff record which checks were done; clinicians the results.")
+        if results and not may_record_visit_results(request.user, visit.patient):
+            raise PermissionDenied(
+                "Results are recorded by the patient's clinical team; record which checks "
+                "were done."
+            )
         return services.visit_complete(
             visit=visit, by=request.user, checks_done=data["checks_done"], **results
         )
