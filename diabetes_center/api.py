@@ -1,11 +1,12 @@
 """Shared REST plumbing: errors are always JSON ``{"detail": ...}`` with the right status;
-JSON bodies nested too deeply for Python's parser are a 400, not a RecursionError."""
+JSON bodies nested too deeply for Python's parser are a 400, not a RecursionError; an answer
+that echoes a lone surrogate the client sent (``"\\ud800"``) still renders."""
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.utils import inline_serializer
-from rest_framework import parsers, serializers, status
+from rest_framework import parsers, renderers, serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -23,6 +24,42 @@ def exception_handler(exc, context):
     if not (isinstance(data, dict) and set(data) == {"detail"}):
         response.data = {"detail": data}
     return response
+
+
+class JSONRenderer(renderers.JSONRenderer):
+    r"""DRF's JSON renderer, which also renders a lone surrogate the client sent (the browsable
+    API renders its content with this one too).
+
+    JSON may carry ``"\ud800"``, which Python decodes to a string UTF-8 cannot encode.
+    Messages echo what was sent (``"\ud800" is not a valid choice``: a 400's detail, a
+    rejected reading's reason in a 200), and DRF's renderer raised UnicodeEncodeError on
+    them: a 500. Such strings are sent escaped instead (``encodable``).
+    """
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        try:
+            return super().render(data, accepted_media_type, renderer_context)
+        except UnicodeEncodeError:
+            return super().render(encodable(data), accepted_media_type, renderer_context)
+
+
+def encodable(data):
+    r"""``data`` with every string made encodable as UTF-8: a lone surrogate becomes its escape.
+
+    >>> encodable({"sex": ['"\ud800" is not a valid choice.']})
+    {'sex': ['"\\ud800" is not a valid choice.']}
+    """
+    if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            return data.encode("utf-8", "backslashreplace").decode("utf-8")
+        return data
+    if isinstance(data, dict):
+        return {encodable(key): encodable(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [encodable(item) for item in data]
+    return data
 
 
 class JSONParser(parsers.JSONParser):

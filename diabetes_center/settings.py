@@ -294,6 +294,10 @@ REST_FRAMEWORK = {
         "readings.auth.DeviceTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "diabetes_center.api.JSONRenderer",  # DRF's, which also renders a lone surrogate
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PARSER_CLASSES": [
         "diabetes_center.api.JSONParser",  # DRF's, with a guard against RecursionError
         "rest_framework.parsers.FormParser",
