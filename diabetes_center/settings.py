@@ -125,6 +125,7 @@ MIDDLEWARE = [
     "diabetes_center.middleware.SecurityHeadersMiddleware",  # CSP, Cache-Control: no-store
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "diabetes_center.middleware.RefuseNulMiddleware",  # 400 before any view or audit row
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
