@@ -2,6 +2,7 @@
 JSON bodies nested too deeply for Python's parser are a 400, not a RecursionError; an answer
 that echoes a lone surrogate the client sent (``"\\ud800"``) still renders."""
 
+from django.core.exceptions import BadRequest as DjangoBadRequest
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -15,6 +16,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DjangoBadRequest):  # diabetes_center.dates.BadDate, among others
+        return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -21,6 +21,7 @@ from accounts.access import (
 from accounts.models import AuditEvent
 from accounts.permissions import IsPerson
 from diabetes_center.api import paginated
+from diabetes_center.dates import parse_day
 from diabetes_center.http import download_disposition
 from patients import ranking
 from patients.export import export_csv
@@ -156,11 +157,8 @@ def audit_list(request):
         if not patient.isdigit() or len(patient) > 18:
             raise ValidationError({"patient": "must be a patient id"})
         events = events.filter(patient_id=int(patient))
-    if params.get("since"):
-        try:
-            since = dt.date.fromisoformat(params["since"])
-        except ValueError:
-            raise ValidationError({"since": "must be a date, YYYY-MM-DD"}) from None
+    since = parse_day(params.get("since"), "since")
+    if since is not None:
         events = events.filter(at__gte=dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC))
     if params.get("user"):
         if "\x00" in params["user"]:  # PostgreSQL text cannot hold NUL: a 400, not a 500

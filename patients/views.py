@@ -24,6 +24,7 @@ from accounts.access import (
 from accounts.context_processors import preferences
 from accounts.models import CareCenter
 from care_plans.services import targets_for
+from diabetes_center.dates import parse_day
 from diabetes_center.http import download_disposition
 from patients import population, ranking, workspace
 from patients.csv_export import triage_csv_rows
@@ -163,9 +164,8 @@ def patient_day(request, pk):
     patient = get_patient_for(request.user, pk)
     try:
         span = int(request.GET.get("span", 1))
-        day = request.GET.get("date")
-        day = dt.date.fromisoformat(day) if day else workspace.local_today(patient)
-    except ValueError:
+        day = parse_day(request.GET.get("date"), "date") or workspace.local_today(patient)
+    except ValueError:  # BadDate too: not a date, or outside the calendar
         return HttpResponseBadRequest(_("Give the day as YYYY-MM-DD and the span as 1 or 7."))
     if span not in workspace.DAY_SPANS:
         return HttpResponseBadRequest(_("Give the day as YYYY-MM-DD and the span as 1 or 7."))
@@ -226,10 +226,7 @@ def patient_access(request, pk):
     sees it on their own workspace ("who saw my data this month")."""
     patient = get_patient_for(request.user, pk)
     audit(request.user, patient, "view", "access log")
-    try:
-        since = dt.date.fromisoformat(request.GET.get("since", ""))
-    except ValueError:
-        since = timezone.now().date().replace(day=1)
+    since = parse_day(request.GET.get("since"), "since") or timezone.now().date().replace(day=1)
     events = record_accesses(patient, since=since)
     page = Paginator(events, READINGS_PAGE_SIZE).get_page(request.GET.get("page"))
     return _tab(request, patient, "access", {"events": page, "since": since})

@@ -249,8 +249,9 @@ def test_it_answers_garbage_slot_searches_with_4xx(client, staff, clinic, follow
 
 def test_it_refuses_an_unknown_status_filter(client, staff, clinic):
     client.force_login(staff)
-    response = client.get("/api/v1/visits/", {"status": "\x00"})
+    response = client.get("/api/v1/visits/", {"status": "nope"})
     assert response.status_code == 400 and "status must be one of" in response.json()["detail"]
+    assert client.get("/api/v1/visits/", {"status": "\x00"}).status_code == 400  # NUL: at the door
 
 
 def test_it_refuses_a_booking_beyond_the_horizon(client, staff, clinic, patient, alice, follow_up):

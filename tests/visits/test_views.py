@@ -276,12 +276,16 @@ def test_it_has_no_calendar_without_a_center(client, db):
     assert CareCenter.objects.count() == 0
 
 
-def test_it_ignores_dates_and_ids_it_cannot_use(client, staff, clinic, patient, follow_up):
+def test_it_ignores_ids_it_cannot_use_and_refuses_dates_outside_the_calendar(
+    client, staff, clinic, patient, follow_up
+):
+    """A bad id finds nothing; a date outside the calendar (``diabetes_center.dates``) is a
+    bad request, as on every page and API (it used to show today instead)."""
     client.force_login(staff)
-    for query in (
-        "?date=9999-12-31&view=week",
-        "?date=0001-01-01&clinician=abc&room=99999999999999999999",
-    ):
-        assert client.get(reverse("visits-calendar") + query).status_code == 200
+    calendar = reverse("visits-calendar")
+    assert client.get(calendar + "?clinician=abc&room=99999999999999999999").status_code == 200
+    for query in ("?date=9999-12-31&view=week", "?date=0001-01-01&clinician=abc"):
+        assert client.get(calendar + query).status_code == 400
     book = reverse("visits-book") + f"?patient={patient.pk}&clinician=99999999999999999999"
-    assert client.get(book + "&visit_type=abc&date=9999-12-31").status_code == 200
+    assert client.get(book + "&visit_type=abc").status_code == 200
+    assert client.get(book + "&visit_type=abc&date=9999-12-31").status_code == 400
