@@ -55,8 +55,12 @@ class CompleteForm(forms.Form):
     egfr = forms.IntegerField(
         label=_("eGFR (mL/min/1.73 m²)"), min_value=1, max_value=200, required=False
     )
-    urine_acr_mg_g = forms.DecimalField(
-        label=_("Urine albumin/creatinine (mg/g)"), min_value=0, decimal_places=1, required=False
+    urine_acr_mg_g = forms.DecimalField(  # the column's digits: 10**400 overflowed PostgreSQL
+        label=_("Urine albumin/creatinine (mg/g)"),
+        min_value=0,
+        max_digits=6,
+        decimal_places=1,
+        required=False,
     )
     feet = forms.ChoiceField(
         label=_("Foot examination"), choices=[("", "—"), *CheckResult.choices], required=False
