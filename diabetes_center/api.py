@@ -2,6 +2,8 @@
 JSON bodies nested too deeply for Python's parser are a 400, not a RecursionError; an answer
 that echoes a lone surrogate the client sent (``"\\ud800"``) still renders."""
 
+from collections import deque
+
 from django.core.exceptions import BadRequest as DjangoBadRequest
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -66,17 +68,65 @@ def encodable(data):
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, with a body nested beyond Python's recursion limit refused as 400.
+    r"""DRF's JSON parser, with a body nested beyond Python's recursion limit, or holding text
+    no column can store (``unstorable_at``), refused as 400.
 
     ``json.loads`` recurses once per ``[`` / ``{``: ``[[[[…]]]]`` a hundred thousand deep
-    raises RecursionError, which DRF does not catch (a 500 on every JSON endpoint).
+    raises RecursionError, which DRF does not catch (a 500 on every JSON endpoint). JSON may
+    also carry ``"\u0000"`` and ``"\ud800"``, which free-form fields (a care plan's content, a
+    FHIR resource) took as far as the database, which failed.
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - nested too deeply.") from None
+        where = unstorable_at(data)
+        if where is not None:
+            raise ParseError(f"{where}: {UNSTORABLE}")
+        return data
+
+
+UNSTORABLE = "holds a NUL character or a lone surrogate, which no field accepts."
+
+
+def unstorable_at(data) -> str | None:
+    r"""Where in decoded JSON a key or a string holds what no text column can store, else
+    None: NUL (PostgreSQL's text and jsonb refuse it) or a lone surrogate (UTF-8 cannot
+    encode it). Used by every JSON body: the REST API's and Nightscout's.
+
+    >>> unstorable_at({"entry": [{"ok": "x"}, {"note": "a\u0000"}]})
+    'entry.1.note'
+    >>> unstorable_at([1, "fine", {"b": None}]) is None
+    True
+    """
+    pending = deque([("", data)])  # a loop, not recursion: decoded JSON may nest ~1,000 deep
+    while pending:
+        path, value = pending.popleft()
+        if isinstance(value, str):
+            if not storable(value):
+                return path or "(body)"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                inner = f"{path}.{key}" if path else str(key)
+                if not storable(str(key)):
+                    return inner
+                pending.append((inner, item))
+        elif isinstance(value, list):
+            pending.extend((f"{path}.{i}" if path else str(i), v) for i, v in enumerate(value))
+    return None
+
+
+def storable(text: str) -> bool:
+    """Whether a text column can hold ``text``: no NUL, no lone surrogate."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def paginated(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:

@@ -97,3 +97,32 @@ def test_it_answers_400_to_a_lone_surrogate_from_an_upload_token(patient, field)
     assert response.status_code in (200, 201, 400), response.content[:300]
     response.content.decode("utf-8")
     assert field in response.content.decode()
+
+
+@pytest.mark.parametrize("bad", ["\x00", LONE])
+def test_it_refuses_json_text_no_column_can_hold(client, alice, patient, bad):
+    """Every JSON body (``diabetes_center.api.JSONParser``): a NUL, which PostgreSQL text and
+    jsonb refuse, or a lone surrogate, which UTF-8 cannot encode, in any string answers 400
+    naming where — free-form content (a care plan's) reached the database and failed there."""
+    client.force_login(alice)
+    url = reverse("api-patients-care-plan", args=[patient.pk])
+    body = {"reason": "check", "content": {"notes": f"ok{bad}"}}
+    response = send(client, "post", url, body)
+    assert_readable_400(response, "content.notes")
+    fhir = reverse("api-patients-fhir-submit-cgm-bundle", args=[patient.pk])
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": bad}]}
+    response = send(client, "post", fhir, bundle)
+    assert response.status_code == 400  # an OperationOutcome, as FHIR answers
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_it_renders_a_lone_surrogate_escaped_whatever_the_answer():
+    """The net behind the parser: an answer holding a lone surrogate (a rejected reading's
+    reason echoing its unit, say) renders as valid UTF-8 JSON, the surrogate escaped."""
+    from diabetes_center.api import JSONRenderer
+
+    data = {"rejected": [{"line": 1, "reason": f'unit "{LONE}" is not a valid choice.'}]}
+    rendered = JSONRenderer().render(data)
+    assert json.loads(rendered.decode("utf-8")) == {
+        "rejected": [{"line": 1, "reason": 'unit "\\ud800" is not a valid choice.'}]
+    }
