@@ -18,10 +18,23 @@ from care_plans.serializers import (
 )
 from care_plans.services import care_plan_current, care_plan_default_content, care_plan_revise
 
-ValidationErrorOutput = inline_serializer(
-    "CarePlanValidationError",
-    {"detail": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))},
-)
+# The plan's fields refused one by one ({field: [messages]}), or the request refused as a whole
+# (a message: JSON that does not parse, a NUL at the door, ``diabetes_center``).
+ValidationErrorOutput = {
+    "type": "object",
+    "properties": {
+        "detail": {
+            "oneOf": [
+                {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
+                {"type": "string"},
+            ]
+        }
+    },
+    "required": ["detail"],
+}
 DetailOutput = inline_serializer("CarePlanDetailMessage", {"detail": serializers.CharField()})
 
 
