@@ -9,9 +9,11 @@
 - an admin sees everything.
 
 A patient's own copy of all their data ("download all my data", ``may_download_all``) is for
-the patient and for an admin acting on their request; clinicians and staff use the
-readings export and the pages. A patient's consents are seen by everyone who sees the patient
-(``patients.views.patient_privacy``); only the patient changes them.
+the patient and for an admin acting on their request, by the pages (``export.zip``,
+``export.fhir.json``) and the API (``export/?format=fhir|zip``) alike: both ask
+``get_patient_for_download``. The care team uses the readings table (``format=csv``, the
+readings they see anyway) and the pages. A patient's consents are seen by everyone who sees
+the patient (``patients.views.patient_privacy``); only the patient changes them.
 
 Visits follow the patient: a visit is visible to whoever may see its patient, and a clinician
 also sees the visits booked with them (``visits.services.visits_visible_to``). Staff see that
@@ -26,6 +28,7 @@ import contextvars
 import datetime as dt
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 from django_otp import user_has_device
@@ -85,6 +88,14 @@ def may_download_all(user: User, patient: Patient) -> bool:
     return (patient.user_id is not None and patient.user_id == user.pk) or user.is_admin_role
 
 
+def may_record_visit_results(user: User, patient: Patient) -> bool:
+    """A visit's clinical results (HbA1c, eye, kidney and foot checks) are written by whoever
+    may see the patient's clinical data, patients aside: their endocrinologists and admins.
+    Anyone else who runs the visit — staff, a nurse, a clinician it is booked with who is not
+    on the care team — records which checks were done. The page and the API both ask here."""
+    return not user.is_patient and may_see_clinical(user, patient)
+
+
 def may_edit_care_plan(user: User, patient: Patient) -> bool:
     return (user.is_endocrinologist or user.is_admin_role) and may_see_clinical(user, patient)
 
@@ -104,6 +115,22 @@ def get_patient_for(user: User, pk, *, clinical: bool = True) -> Patient:
     if clinical and user.is_care_staff:
         _audit_refusal(user, pk)
         raise Http404("No such patient.")
+    return patient
+
+
+def get_patient_for_download(user: User, pk, *, whole_record: bool) -> Patient:
+    """The patient ``pk`` if ``user`` may download their data, the one rule of every export.
+
+    ``whole_record``: every table, the access log and the report PDFs (the ZIP and the FHIR
+    Bundle) — the patient or an admin (``may_download_all``); anyone else who sees the patient
+    is refused with 403, who does not with 404. Otherwise the readings table alone: whoever
+    sees the patient's clinical data (``get_patient_for``).
+    """
+    if not whole_record:
+        return get_patient_for(user, pk)
+    patient = get_patient_for(user, pk, clinical=False)
+    if not may_download_all(user, patient):
+        raise PermissionDenied("All of a patient's data is for the patient and administrators.")
     return patient
 
 

@@ -24,10 +24,23 @@ from care_plans.services import (
     targets_settle_preset,
 )
 
-ValidationErrorOutput = inline_serializer(
-    "CarePlanValidationError",
-    {"detail": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))},
-)
+# The plan's fields refused one by one ({field: [messages]}), or the request refused as a whole
+# (a message: JSON that does not parse, a NUL at the door, ``diabetes_center``).
+ValidationErrorOutput = {
+    "type": "object",
+    "properties": {
+        "detail": {
+            "oneOf": [
+                {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
+                {"type": "string"},
+            ]
+        }
+    },
+    "required": ["detail"],
+}
 DetailOutput = inline_serializer("CarePlanDetailMessage", {"detail": serializers.CharField()})
 
 

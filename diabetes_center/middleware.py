@@ -9,10 +9,16 @@
   Static files are answered by WhiteNoise before this middleware and stay cacheable.
 
 A view that sets its own ``Cache-Control`` or CSP keeps it.
+
+``RefuseNulMiddleware`` answers 400 to a NUL character in the path, a query or a form value.
 """
 
 from django.conf import settings
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+
+from readings.forms import declared_too_large
 
 
 class SecurityHeadersMiddleware:
@@ -29,3 +35,45 @@ class SecurityHeadersMiddleware:
         if "Cache-Control" not in response:
             add_never_cache_headers(response)
         return response
+
+
+NUL = "\x00"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class RefuseNulMiddleware:
+    """A NUL character in the path, a query or a form value (name or value) answers 400.
+
+    No field of ours means NUL, and PostgreSQL text cannot hold it: a search term, an id or
+    the audit row of a refused request that carried one failed in the database (a 500 on
+    ``/api/v1/triage/?q=%00`` or ``/visits/book/?patient=%00``). Refused here, before any
+    view or the audit trail sees it. Form bodies are read as Django reads them anyway (the
+    CSRF check does); a multipart body larger than an upload may be is left to the view,
+    which answers 413 without reading it. JSON bodies are the serializers' (DRF's text
+    fields refuse NUL). Percent-encoded invalid UTF-8 needs nothing here: Django decodes it
+    to U+FFFD, never to a lone surrogate.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._holds_nul(request):
+            message = _("The request holds a NUL character, which no field accepts.")
+            if request.path_info.startswith(("/api/", "/ns/")):
+                return JsonResponse({"detail": message}, status=400)
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+    def _holds_nul(self, request) -> bool:
+        if NUL in request.path_info or _in_query_dict(request.GET):
+            return True
+        if request.method != "POST" or not request.content_type.startswith(FORM_TYPES):
+            return False
+        if request.content_type == "multipart/form-data" and declared_too_large(request):
+            return False
+        return _in_query_dict(request.POST)
+
+
+def _in_query_dict(data) -> bool:
+    return any(NUL in key or any(NUL in v for v in values) for key, values in data.lists())

@@ -125,6 +125,7 @@ MIDDLEWARE = [
     "diabetes_center.middleware.SecurityHeadersMiddleware",  # CSP, Cache-Control: no-store
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "diabetes_center.middleware.RefuseNulMiddleware",  # 400 before any view or audit row
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -295,6 +296,10 @@ REST_FRAMEWORK = {
         "readings.auth.DeviceTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "diabetes_center.api.JSONRenderer",  # DRF's, which also renders a lone surrogate
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PARSER_CLASSES": [
         "diabetes_center.api.JSONParser",  # DRF's, with a guard against RecursionError
         "rest_framework.parsers.FormParser",

@@ -11,10 +11,17 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from accounts.access import audit, audit_many, get_patient_for, patients_visible_to
+from accounts.access import (
+    audit,
+    audit_many,
+    get_patient_for,
+    get_patient_for_download,
+    patients_visible_to,
+)
 from accounts.models import AuditEvent
 from accounts.permissions import IsPerson
 from diabetes_center.api import paginated
+from diabetes_center.dates import parse_day
 from diabetes_center.http import download_disposition
 from patients import ranking
 from patients.export import export_csv
@@ -150,11 +157,8 @@ def audit_list(request):
         if not patient.isdigit() or len(patient) > 18:
             raise ValidationError({"patient": "must be a patient id"})
         events = events.filter(patient_id=int(patient))
-    if params.get("since"):
-        try:
-            since = dt.date.fromisoformat(params["since"])
-        except ValueError:
-            raise ValidationError({"since": "must be a date, YYYY-MM-DD"}) from None
+    since = parse_day(params.get("since"), "since")
+    if since is not None:
         events = events.filter(at__gte=dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC))
     if params.get("user"):
         if "\x00" in params["user"]:  # PostgreSQL text cannot hold NUL: a 400, not a 500
@@ -191,8 +195,10 @@ def patient_export(request, pk):
     """
     from patients.data_export import export_bundle, export_zip
 
-    patient = get_patient_for(request.user, pk)
     fmt = request.query_params.get("format", "csv")
+    # The whole record is the patient's and the admin's, as on their pages; the readings
+    # table is the care team's too.
+    patient = get_patient_for_download(request.user, pk, whole_record=fmt != "csv")
     if fmt not in ("csv", "fhir", "zip"):
         raise ValidationError({"format": "must be csv, fhir or zip"})
     # The patient's own download of everything is audited too, as on their page.

@@ -31,6 +31,7 @@ from rest_framework.response import Response
 
 from accounts.access import audit, get_patient_for
 from accounts.permissions import IsPerson
+from diabetes_center import dates
 from glycemia.meter import meter_metrics
 from glycemia.metrics import cgm_metrics
 from glycemia.targets import PRESETS, evaluate_metrics
@@ -40,13 +41,9 @@ from readings.services import FUTURE_TOLERANCE
 
 DEFAULT_WINDOW_DAYS = 14  # Battelino 2019: 14 days of CGM data summarise 3 months
 # Windows of any length are served (years of 5-minute data are a few MB of arrays, read in
-# chunks); only dates outside EARLIEST_DAY .. LATEST_DAY are refused.
+# chunks); only dates outside the calendar (``diabetes_center.dates``) are refused.
 READ_CHUNK = 50_000  # rows fetched from the database at a time
 DEFAULT_TARGETS = "standard"
-# Dates a window may name: wider than any reading can be (DESIGN §3: none before 1970), narrow
-# enough that local midnight ± a day never leaves Python's date range (year 1 .. 9999).
-EARLIEST_DAY = dt.date(1900, 1, 1)
-LATEST_DAY = dt.date(2199, 12, 31)
 METRIC_KINDS = (Reading.Kind.CGM, Reading.Kind.SMBG)
 
 
@@ -55,23 +52,12 @@ class WindowError(ValueError):
 
 
 def parse_day(value, name: str) -> dt.date | None:
-    """'YYYY-MM-DD' (or a date) → date; None and '' pass as None; anything else WindowError."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        day = value.date()
-    elif isinstance(value, dt.date):
-        day = value
-    else:
-        try:
-            day = dt.date.fromisoformat(str(value))
-        except ValueError:
-            raise WindowError(
-                f"{name} must be a date as YYYY-MM-DD, not {str(value)[:40]!r}."
-            ) from None
-    if not EARLIEST_DAY <= day <= LATEST_DAY:
-        raise WindowError(f"{name} must be between {EARLIEST_DAY} and {LATEST_DAY}.")
-    return day
+    """'YYYY-MM-DD' (or a date) → date; None and '' pass as None; anything else WindowError
+    (``diabetes_center.dates.parse_day``: the calendar every page and API accepts)."""
+    try:
+        return dates.parse_day(value, name)
+    except dates.BadDate as exc:
+        raise WindowError(*exc.args) from None
 
 
 def _plausible(readings):

@@ -8,6 +8,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from diabetes_center.dates import validate_day
+
 # An MRN ends up in file names, CSV cells and URLs: letters, digits, '-', '_' and '.' only.
 validate_mrn = RegexValidator(
     r"\A[A-Za-z0-9][A-Za-z0-9._-]*\Z",
@@ -53,10 +55,12 @@ class Patient(models.Model):
 
     mrn = models.CharField(_("MRN"), max_length=40, unique=True, validators=[validate_mrn])
     name = models.CharField(_("name"), max_length=200, validators=[validate_plain_text])
-    birth_date = models.DateField(_("birth date"))
+    birth_date = models.DateField(_("birth date"), validators=[validate_day])
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     diabetes_type = models.CharField(_("diabetes type"), max_length=8, choices=DiabetesType.choices)
-    diagnosis_date = models.DateField(_("diagnosis date"), null=True, blank=True)
+    diagnosis_date = models.DateField(
+        _("diagnosis date"), null=True, blank=True, validators=[validate_day]
+    )
     timezone = models.CharField(
         _("time zone"), max_length=64, default="UTC", validators=[validate_timezone]
     )

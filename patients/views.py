@@ -18,6 +18,7 @@ from accounts.access import (
     audit,
     audit_many,
     get_patient_for,
+    get_patient_for_download,
     may_download_all,
     may_see_clinical,
     patients_visible_to,
@@ -26,6 +27,7 @@ from accounts.access import (
 from accounts.context_processors import preferences
 from accounts.models import CareCenter
 from care_plans.services import targets_for
+from diabetes_center.dates import parse_day
 from diabetes_center.http import download_disposition
 from patients import own_view, population, ranking, workspace
 from patients.csv_export import triage_csv_rows
@@ -164,9 +166,8 @@ def _day_and_span(request, patient, default=workspace.local_today) -> tuple[dt.d
     """``?date=YYYY-MM-DD&span=1|7`` (default: ``default(patient)``, one day); None if bad."""
     try:
         span = int(request.GET.get("span", 1))
-        day = request.GET.get("date")
-        day = dt.date.fromisoformat(day) if day else default(patient)
-    except ValueError:
+        day = parse_day(request.GET.get("date"), "date") or default(patient)
+    except ValueError:  # BadDate too: not a date, or outside the calendar
         return None
     if span not in workspace.DAY_SPANS or not own_view.day_in_range(patient, day):
         return None
@@ -283,10 +284,7 @@ def patient_access(request, pk):
     sees it on their own workspace ("who saw my data this month")."""
     patient = get_patient_for(request.user, pk)
     audit(request.user, patient, "view", "access log")
-    try:
-        since = dt.date.fromisoformat(request.GET.get("since", ""))
-    except ValueError:
-        since = timezone.now().date().replace(day=1)
+    since = parse_day(request.GET.get("since"), "since") or timezone.now().date().replace(day=1)
     events = record_accesses(patient, since=since)
     page = Paginator(events, READINGS_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"events": page, "since": since}
@@ -337,14 +335,6 @@ def patient_consent(request, pk):
     return redirect("patients-privacy", pk=patient.pk)
 
 
-def _export_for(request, pk):
-    """The patient themself or an admin; a patient who is not visible answers 404."""
-    patient = get_patient_for(request.user, pk, clinical=False)
-    if not may_download_all(request.user, patient):
-        raise PermissionDenied
-    return patient
-
-
 def _download(patient, chunks, *, content_type: str, extension: str):
     response = StreamingHttpResponse(chunks, content_type=content_type)
     name = f"{patient.mrn}-data-{timezone.now():%Y%m%d}.{extension}"
@@ -366,7 +356,7 @@ def patient_export_zip(request, pk):
     """All of the patient's data as CSV files and report PDFs in one ZIP (streamed)."""
     from patients.data_export import export_zip
 
-    patient = _export_for(request, pk)
+    patient = get_patient_for_download(request.user, pk, whole_record=True)
     audit(request.user, patient, "export", "all data as ZIP of CSV and PDF", even_own=True)
     chunks = _in_language(export_zip(patient, now=timezone.now()))
     return _download(patient, chunks, content_type="application/zip", extension="zip")
@@ -378,7 +368,7 @@ def patient_export_fhir(request, pk):
     """All of the patient's data as one FHIR R4 Bundle (streamed JSON)."""
     from patients.data_export import export_bundle
 
-    patient = _export_for(request, pk)
+    patient = get_patient_for_download(request.user, pk, whole_record=True)
     audit(request.user, patient, "export", "all data as FHIR R4 Bundle", even_own=True)
     site = request.build_absolute_uri("/")
     chunks = _in_language(export_bundle(patient, now=timezone.now(), site=site))

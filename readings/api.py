@@ -15,7 +15,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from accounts.access import audit, get_patient_for
 from accounts.permissions import IsPerson
 from diabetes_center.api import JSONParser, paginated
-from patients.metrics_api import EARLIEST_DAY, LATEST_DAY
+from diabetes_center.dates import parse_day, parse_moment
 from patients.models import Patient
 from readings import serializers as s
 from readings.forms import declared_too_large, upload_too_large_message
@@ -73,19 +73,16 @@ def _patient_for_writing(request, pk) -> Patient:
 
 
 def _local_bound(text: str, patient: Patient, *, end: bool) -> dt.datetime:
-    """``2024-05-01`` (local midnight; an end date is inclusive) or an ISO date-time."""
-    try:
-        if len(text) == 10:
-            day = dt.date.fromisoformat(text)
-            moment = dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(patient.timezone))
-        else:
-            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError(f"{text!r} is not an ISO date or date-time") from None
+    """``2024-05-01`` (local midnight; an end date is inclusive) or an ISO date-time; outside
+    the calendar (``diabetes_center.dates``) a 400."""
+    name = "end" if end else "start"
+    if len(text) == 10:
+        day = parse_day(text, name)
+        moment = dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(patient.timezone))
+    else:
+        moment = parse_moment(text, name)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(patient.timezone))
-    if not EARLIEST_DAY <= moment.date() <= LATEST_DAY:
-        raise ValidationError(f"{text!r} must be between {EARLIEST_DAY} and {LATEST_DAY}")
     if len(text) == 10 and end:
         moment = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), moment.tzinfo)
     return moment

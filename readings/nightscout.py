@@ -33,6 +33,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.access import audit
 from accounts.throttling import failure_count, failure_limited
+from diabetes_center.api import UNSTORABLE, unstorable_at
 from readings.models import (
     DeviceToken,
     NightscoutDeviceStatus,
@@ -88,7 +89,7 @@ MAX_BODY_BYTES = 4 * 1024 * 1024  # one POST of entries/treatments/devicestatus;
 
 
 class BadQuery(Exception):
-    """A query parameter that cannot be answered: 400 with the reason."""
+    """A query parameter or body that cannot be answered: 400 with the reason."""
 
 
 @dataclass(frozen=True)
@@ -166,10 +167,16 @@ def _body_length(request) -> int:
 
 
 def _body(request):
+    """The posted JSON, None when it is not JSON; text no column can store is a bad request
+    (``diabetes_center.api.unstorable_at``: NUL or a lone surrogate failed in the database)."""
     try:
-        return json.loads(request.body or b"null")
+        body = json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
+    where = unstorable_at(body)
+    if where is not None:
+        raise BadQuery(f"{where}: {UNSTORABLE}")
+    return body
 
 
 def _count(request) -> int:

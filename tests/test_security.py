@@ -130,7 +130,6 @@ def test_it_forbids_caching_of_every_answer_with_patient_data(client, alice, cli
         f"/api/v1/patients/{patient}/readings/",
         f"/api/v1/patients/{patient}/metrics/",
         f"/api/v1/patients/{patient}/export/?format=csv",
-        f"/api/v1/patients/{patient}/export/?format=fhir",
         f"/api/v1/reports/{report}/",
         f"/api/v1/reports/{report}/fhir/",
         f"/reports/{report}/pdf/",
@@ -139,6 +138,10 @@ def test_it_forbids_caching_of_every_answer_with_patient_data(client, alice, cli
         response = client.get(url)
         assert response.status_code == 200, url
         assert "no-store" in response["Cache-Control"], url
+    client.force_login(alice.assigned_patients.get().user)  # the whole record: the patient's
+    for fmt in ("fhir", "zip"):
+        response = client.get(f"/api/v1/patients/{patient}/export/?format={fmt}")
+        assert response.status_code == 200 and "no-store" in response["Cache-Control"], fmt
     link = nightscout_link_ensure(patient=alice.assigned_patients.get())
     response = client.get(f"/ns/{link.key}/api/v1/entries.json", {"token": link.api_secret})
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]

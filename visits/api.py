@@ -13,11 +13,11 @@ from rest_framework.exceptions import ParseError as BadRequest  # 400 {"detail":
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from accounts.access import get_patient_for, patients_visible_to
+from accounts.access import get_patient_for, may_record_visit_results, patients_visible_to
 from accounts.models import User
 from accounts.permissions import IsPerson
 from diabetes_center.api import paginated
-from patients.metrics_api import EARLIEST_DAY, LATEST_DAY
+from diabetes_center.dates import LATEST_DAY, parse_day, parse_moment
 from visits import services
 from visits.forms import parse_id
 from visits.models import Visit, VisitType
@@ -57,16 +57,8 @@ def _conflict(exc: services.SlotTaken) -> Response:
 def _visits_page(request, visits):
     visits = visits.select_related("patient", "clinician", "visit_type", "room")
     for name, lookup in (("start", "start_at__gte"), ("end", "start_at__lt")):
-        value = request.query_params.get(name)
-        if value:
-            try:
-                moment = dt.datetime.fromisoformat(value)
-                if moment.tzinfo is not None:  # PostgreSQL refuses offsets beyond ±15:59
-                    moment = moment.astimezone(dt.UTC)
-            except (ValueError, OverflowError):
-                raise BadRequest(f"{name} must be an ISO 8601 date or time.") from None
-            if not EARLIEST_DAY.year <= moment.year <= LATEST_DAY.year:
-                raise BadRequest(f"{name} must be between {EARLIEST_DAY} and {LATEST_DAY}.")
+        moment = parse_moment(request.query_params.get(name), name)  # 400 outside the calendar
+        if moment is not None:
             visits = visits.filter(**{lookup: moment})
     if request.query_params.get("status"):
         if request.query_params["status"] not in Visit.Status.values:
@@ -259,8 +251,11 @@ def visit_no_show(request, pk):
 def visit_complete(request, pk):
     def run(visit, data):
         results = {k: v for k, v in data.items() if k != "checks_done" and v not in (None, "")}
-        if results and request.user.is_care_staff:
-            raise PermissionDenied("Staff record which checks were done; clinicians the results.")
+        if results and not may_record_visit_results(request.user, visit.patient):
+            raise PermissionDenied(
+                "Results are recorded by the patient's clinical team; record which checks "
+                "were done."
+            )
         return services.visit_complete(
             visit=visit, by=request.user, checks_done=data["checks_done"], **results
         )
@@ -315,15 +310,15 @@ def visit_slots(request):
     if not params.get("visit_type") or not params.get("date"):
         raise BadRequest("visit_type and date are required.")
     visit_type = _get(VisitType, params["visit_type"], "visit type")
+    first = parse_day(params["date"], "date")  # 400 outside the calendar
     try:
-        first = dt.date.fromisoformat(params["date"])
         days = int(params.get("days", 1))
     except ValueError:
-        raise BadRequest("date must be YYYY-MM-DD and days a whole number.") from None
+        raise BadRequest("days must be a whole number.") from None
     if not 1 <= days <= 31:
         raise BadRequest("days must be 1–31.")
-    if not EARLIEST_DAY <= first <= LATEST_DAY - dt.timedelta(days=days):
-        raise BadRequest(f"date must be between {EARLIEST_DAY} and {LATEST_DAY}.")
+    if first > LATEST_DAY - dt.timedelta(days=days):  # the search runs days forward
+        raise BadRequest(f"date must be at most {LATEST_DAY - dt.timedelta(days=days)}.")
     clinician = _get(User, params["clinician"], "clinician") if params.get("clinician") else None
     patient = None
     if params.get("patient"):

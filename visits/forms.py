@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from care_plans.services import CHECKS
-from patients.metrics_api import EARLIEST_DAY, LATEST_DAY
+from diabetes_center.dates import parse_day, validate_day
 from visits.models import (
     Availability,
     AvailabilityException,
@@ -55,8 +55,12 @@ class CompleteForm(forms.Form):
     egfr = forms.IntegerField(
         label=_("eGFR (mL/min/1.73 m²)"), min_value=1, max_value=200, required=False
     )
-    urine_acr_mg_g = forms.DecimalField(
-        label=_("Urine albumin/creatinine (mg/g)"), min_value=0, decimal_places=1, required=False
+    urine_acr_mg_g = forms.DecimalField(  # the column's digits: 10**400 overflowed PostgreSQL
+        label=_("Urine albumin/creatinine (mg/g)"),
+        min_value=0,
+        max_digits=6,
+        decimal_places=1,
+        required=False,
     )
     feet = forms.ChoiceField(
         label=_("Foot examination"), choices=[("", "—"), *CheckResult.choices], required=False
@@ -72,14 +76,10 @@ class CompleteForm(forms.Form):
 
 
 def parse_date(value: str | None, default: dt.date) -> dt.date:
-    """``value`` as a date, or ``default`` when it is missing, malformed or outside the
-    calendar the app stores (``EARLIEST_DAY`` .. ``LATEST_DAY``: a week view of 9999-12-31
-    would overflow)."""
-    try:
-        day = dt.date.fromisoformat(value) if value else default
-    except ValueError:
-        return default
-    return day if EARLIEST_DAY <= day <= LATEST_DAY else default
+    """``value`` as a date, or ``default`` when it is missing; a malformed date or one outside
+    the calendar (``diabetes_center.dates``: a week view of 9999-12-31 would overflow) is a
+    bad request, answered 400."""
+    return parse_day(value, "date") or default
 
 
 def parse_id(value: str | None) -> int | None:
@@ -105,11 +105,7 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def _in_calendar(day: dt.date | None) -> dt.date | None:
-    if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
-        raise forms.ValidationError(
-            _("Choose a date between %(first)s and %(last)s.")
-            % {"first": EARLIEST_DAY.year, "last": LATEST_DAY.year}
-        )
+    validate_day(day)
     return day
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.access import audit, get_patient_for, may_see_clinical
+from accounts.access import audit, get_patient_for, may_record_visit_results, may_see_clinical
 from accounts.models import CareCenter, User
 from visits import ics, services
 from visits.forms import CancelForm, CompleteForm, RescheduleRequestForm, parse_date, parse_id
@@ -249,7 +249,9 @@ def detail(request, pk):
         "tz": visit.center.timezone,
         "changes": visit.changes.select_related("by"),
         "cancel_form": CancelForm(),
-        "complete_form": CompleteForm(clinical=clinical),
+        "complete_form": CompleteForm(
+            clinical=may_record_visit_results(request.user, visit.patient)
+        ),
         "clinical": clinical,
         "now": timezone.now(),
     }
@@ -294,7 +296,7 @@ def action(request, pk, name):
             )
             messages.success(request, _("Your request was sent to the care center."))
         elif name == "complete":
-            clinical = may_see_clinical(user, visit.patient)
+            clinical = may_record_visit_results(user, visit.patient)
             form = CompleteForm(request.POST, clinical=clinical)
             if not form.is_valid():
                 raise services.VisitError(_("Check the values entered."))

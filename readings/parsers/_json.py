@@ -4,6 +4,10 @@ A top-level array (Nightscout entries, Tidepool records, a list of FHIR resource
 decoded element by element with ``json.JSONDecoder.raw_decode`` over a sliding text
 buffer, so memory holds one element plus a read chunk. A top-level object (a FHIR Bundle,
 a single Nightscout entry) is decoded whole with the stdlib ``json`` module.
+
+JSON nested beyond Python's recursion limit (``[[[[…`` a hundred thousand deep) makes the
+stdlib decoder raise RecursionError; here it is what it is, an unreadable file
+(``NESTED_TOO_DEEPLY``), so an upload of it fails with that reason instead of crashing.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from ._records import RowError, UnreadableFile
 
 _CHUNK = 64 * 1024
 _DECODER = json.JSONDecoder()
+NESTED_TOO_DEEPLY = "the JSON is nested too deeply to read"
 
 
 class MalformedJson(Exception):
@@ -55,6 +60,8 @@ def top_level(text: io.TextIOBase) -> tuple[str, Iterator]:
             value = json.loads(stripped + rest)
         except json.JSONDecodeError as exc:
             raise UnreadableFile(f"the JSON is malformed: {exc.msg} (position {exc.pos})") from None
+        except RecursionError:
+            raise UnreadableFile(NESTED_TOO_DEEPLY) from None
         return "object", iter([value])
     raise UnreadableFile("the file is not JSON (it must start with [ or {)")
 
@@ -83,6 +90,8 @@ def _elements(buffer: str, text: io.TextIOBase) -> Iterator:
                 problem = "truncated element"
             except json.JSONDecodeError as exc:
                 problem = f"{exc.msg} (character {exc.pos})"
+            except RecursionError:
+                raise UnreadableFile(NESTED_TOO_DEEPLY) from None
             more = "" if eof else text.read(_CHUNK)
             if not more:
                 if eof:
@@ -101,7 +110,10 @@ def _elements(buffer: str, text: io.TextIOBase) -> Iterator:
 
 def shown(value) -> str:
     """A JSON value for a row error, cut short (a list or object can be huge)."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except RecursionError:  # decoded just below the limit, a few calls deeper here
+        return "[nested too deeply to show]"
     return text if len(text) <= 40 else text[:37] + "..."
 
 

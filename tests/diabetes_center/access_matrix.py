@@ -429,7 +429,29 @@ MATRIX: list[Route] = [
         json=True,
     ),
     Route("api-patients-metrics", {G: CLINICAL}, args=patient),
-    Route("api-patients-export", {G: CLINICAL}, args=patient),
+    # The whole record (fhir, zip) is the patient's and the admin's, as on the pages
+    # (``accounts.access.get_patient_for_download``); csv is the readings table alone.
+    Route(
+        "api-patients-export",
+        {G: CLINICAL},
+        args=patient,
+        query=lambda w, t: {"format": "csv"},
+        variant="csv",
+    ),
+    Route(
+        "api-patients-export",
+        {G: frozenset({SELF, ADMIN})},
+        args=patient,
+        query=lambda w, t: {"format": "fhir"},
+        variant="fhir",
+    ),
+    Route(
+        "api-patients-export",
+        {G: frozenset({SELF, ADMIN})},
+        args=patient,
+        query=lambda w, t: {"format": "zip"},
+        variant="zip",
+    ),
     Route("api-triage", {G: frozenset({ENDO, ADMIN})}),
     Route("api-audit", {G: frozenset({ADMIN})}),
     # --- REST API: readings, uploads, device tokens ------------------------------------------
@@ -519,6 +541,14 @@ MATRIX: list[Route] = [
         args=visit,
         body=lambda w, t: {"checks_done": []},
         json=True,
+    ),
+    Route(  # results: the patient's clinical team (accounts.access.may_record_visit_results)
+        "api-visits-complete",
+        {P: frozenset({TEAM, ADMIN})},
+        args=lambda w, t: {"pk": w.result_visits[t].pk},
+        body=lambda w, t: {"checks_done": ["hba1c"], "hba1c_percent": "7.1"},
+        json=True,
+        variant="results",
     ),
     Route("api-patients-visits", {G: SEES}, args=patient),
     Route("api-clinicians-list", {G: STAFFISH}),

@@ -83,6 +83,9 @@ class World:
     reports: dict
     uploads: dict
     visits: dict
+    # Visits to complete with results: A's own (with Alice, its care team) and one of B's
+    # booked with Alice, who is not on B's care team (she sees it, may not write results).
+    result_visits: dict
     tokens: dict  # an upload token of each patient (revoked in the revoke cells)
     ns_keys: dict
     clinicians: dict  # whom each patient's test visit is booked with
@@ -157,6 +160,17 @@ def _build_world() -> World:
         )
         tokens[t], _key = DeviceToken.issue(patient=p, name="old pump")
         ns_keys[t] = nightscout_link_ensure(patient=p).key
+    result_visits = {
+        "A": visits["A"],
+        "B": Visit.objects.create(
+            patient=b,
+            clinician=alice,
+            visit_type=follow_up,
+            center=b.care_center,
+            start_at=start + dt.timedelta(hours=2),
+            end_at=start + dt.timedelta(hours=2, minutes=30),
+        ),
+    }
     link_a = a.nightscout_link
     _, upload_key = DeviceToken.issue(patient=a, name="uploader", scope="upload")
     _, read_key = DeviceToken.issue(patient=a, name="follower", scope="read")
@@ -194,6 +208,7 @@ def _build_world() -> World:
         reports=reports,
         uploads=uploads,
         visits=visits,
+        result_visits=result_visits,
         tokens=tokens,
         ns_keys=ns_keys,
         clinicians=clinicians,

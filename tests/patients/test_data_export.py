@@ -245,6 +245,38 @@ def test_it_refuses_everyone_else(client, name, patient, other_patient, alice, s
     assert client.post(url).status_code == 405
 
 
+@pytest.mark.parametrize("fmt", ["fhir", "zip"])
+def test_it_refuses_the_whole_record_through_the_api_as_the_pages_do(
+    client, fmt, patient, other_patient, alice, staff, admin_user
+):
+    """The API's ``format=fhir|zip`` is the same download as ``export.fhir.json`` /
+    ``export.zip``: the patient's and the admin's (issue #18: the care team got it)."""
+    url = reverse("api-patients-export", args=[patient.pk])
+    assert client.get(url, {"format": fmt}).status_code in (401, 403)
+    client.force_login(other_patient.user)
+    assert client.get(url, {"format": fmt}).status_code == 404
+    for clinician_or_staff in (alice, staff):
+        client.force_login(clinician_or_staff)
+        assert client.get(url, {"format": fmt}).status_code == 403
+    for allowed in (patient.user, admin_user):
+        client.force_login(allowed)
+        response = client.get(url, {"format": fmt})
+        assert response.status_code == 200
+        body(response)
+
+
+def test_it_keeps_the_readings_table_for_the_care_team(client, patient, alice, staff):
+    """``format=csv`` is the re-importable readings table, not the whole record: the care
+    team reads the same readings in the readings API (``accounts.access`` docstring)."""
+    url = reverse("api-patients-export", args=[patient.pk])
+    client.force_login(alice)
+    response = client.get(url, {"format": "csv"})
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv"
+    body(response)
+    client.force_login(staff)  # staff never see readings
+    assert client.get(url, {"format": "csv"}).status_code == 404
+
+
 def test_it_streams_readings_in_chunks_not_row_by_row(
     client, patient, django_assert_max_num_queries
 ):

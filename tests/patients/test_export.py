@@ -55,8 +55,11 @@ def test_it_exports_csv_that_imports_back_unchanged(client, patient):
 
 def test_it_exports_a_fhir_bundle_with_the_design_loinc_codes(client, alice, patient):
     load(patient)
-    client.force_login(alice)
-    response = client.get(reverse("api-patients-export", args=[patient.pk]), {"format": "fhir"})
+    client.force_login(alice)  # the care team's readings table: audited
+    url = reverse("api-patients-export", args=[patient.pk])
+    body(client.get(url, {"format": "csv"}))
+    client.force_login(patient.user)  # the whole record is the patient's (and the admin's)
+    response = client.get(url, {"format": "fhir"})
     bundle = json.loads(body(response))
     assert bundle["resourceType"] == "Bundle"
     resources = [entry["resource"] for entry in bundle["entry"]]
@@ -72,11 +75,11 @@ def test_it_exports_a_fhir_bundle_with_the_design_loinc_codes(client, alice, pat
     assert len(list(parse(json.dumps(bundle).encode()).items())) == 3
 
 
-def test_it_exports_everything_as_a_zip_of_csv_files(client, alice, patient):
+def test_it_exports_everything_as_a_zip_of_csv_files(client, admin_user, patient):
     import zipfile
 
     load(patient)
-    client.force_login(alice)
+    client.force_login(admin_user)
     url = reverse("api-patients-export", args=[patient.pk])
     response = client.get(url, {"format": "zip"})
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"

@@ -269,3 +269,23 @@ def test_a_read_token_is_issued_with_its_consent_or_not_at_all(patient, monkeypa
     with pytest.raises(RuntimeError):
         device_token_issue(patient=patient, name="follower", scope="read", by=patient.user)
     assert not DeviceToken.objects.filter(patient=patient).exists()
+
+
+NESTED = b"[" * 100_000  # README: JSON nested 100,000 deep answers 4xx, files too
+
+
+def test_it_answers_a_deeply_nested_upload_with_the_reason(
+    client, patient, monkeypatch, django_capture_on_commit_callbacks
+):
+    login(client, patient.user)
+    for fmt in ("nightscout", "tidepool"):
+        response = upload_file(client, patient, NESTED, name="deep.json", format=fmt)
+        assert response.status_code == 400, response.content[:200]
+        assert "nested too deeply" in response.json()["detail"]
+        assert Upload.objects.latest("pk").status == Upload.Status.FAILED
+    monkeypatch.setattr(api, "SYNC_UPLOAD_MAX_BYTES", 1000)  # through the Celery task
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload_file(client, patient, NESTED, name="deep.json", format="tidepool")
+    assert response.status_code == 202, response.content[:200]
+    status = client.get(response.json()["status_url"]).json()
+    assert status["status"] == "failed" and "nested too deeply" in status["error"]

@@ -294,3 +294,27 @@ def test_it_refuses_bodies_over_the_cap(client, link, settings):
     )
     assert response.status_code == 413
     assert not NightscoutDeviceStatus.objects.exists()
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\ud800", "G6\x00\ud800"])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("api/v1/entries", {"type": "sgv", "sgv": 120, "date": 1714550400000, "device": "{}"}),
+        (
+            "api/v1/treatments",
+            {"eventType": "Note", "created_at": "2024-05-01T08:00:00Z", "notes": "{}"},
+        ),
+        ("api/v1/devicestatus", {"device": "{}", "created_at": "2024-05-01T08:00:00Z"}),
+    ],
+)
+def test_it_refuses_text_no_column_can_hold(client, link, path, body, bad):
+    """A NUL (PostgreSQL text refuses it) or a lone surrogate (UTF-8 cannot encode it) in a
+    posted string answers 400 naming where, not 500 when it reaches the database."""
+    body = {k: bad if v == "{}" else v for k, v in body.items()}
+    secret = {"HTTP_API_SECRET": sha1(link.api_secret)}
+    response = post(client, link, path, [body], **secret)
+    assert response.status_code == 400, response.content[:200]
+    assert "0." in response.content.decode()  # where: the first element's field
+    assert not Reading.objects.exists() and not Treatment.objects.exists()
+    assert not NightscoutDeviceStatus.objects.exists()

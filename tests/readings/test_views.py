@@ -272,3 +272,25 @@ def test_it_lists_the_upload_just_made(client, patient, monkeypatch):
     assert "big.csv" in polled.split('id="recent-uploads"')[1]
     elsewhere = client.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert 'id="recent-uploads"' not in elsewhere  # only where the list is
+
+
+NESTED = b"[" * 100_000  # README: JSON nested 100,000 deep answers 4xx, files too
+
+
+def test_it_fails_a_deeply_nested_upload_with_its_reason(
+    client, patient, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Imported at once, and (large enough) through the Celery task: the upload fails with
+    a reason, the page answers as for any failed file (issue #18: RecursionError, a 500)."""
+    login(client, patient.user)
+    for sync_limit in (views.SYNC_UPLOAD_MAX_BYTES, 100):
+        monkeypatch.setattr(views, "SYNC_UPLOAD_MAX_BYTES", sync_limit)
+        for fmt in ("nightscout", "tidepool"):
+            with django_capture_on_commit_callbacks(execute=True):
+                response = send(client, patient, NESTED, name="deep.json", format=fmt)
+            assert response.status_code == 302, (sync_limit, fmt, response.status_code)
+            upload = Upload.objects.latest("pk")
+            assert upload.status == Upload.Status.FAILED
+            assert "nested too deeply" in upload.error
+            page = client.get(response.url)
+            assert page.status_code == 200 and b"nested too deeply" in page.content

@@ -176,6 +176,46 @@ def test_it_keeps_results_to_clinicians(client, staff, alice, clinic, patient, f
     assert str(Visit.objects.get(pk=visit.pk).completion.hba1c_percent) == "7.1"
 
 
+def test_it_keeps_results_to_the_patients_clinical_team_on_page_and_api(
+    client, bob, alice, clinic, patient, follow_up
+):
+    """Bob sees a visit booked with him, but Alice's patient is not his: he records which
+    checks were done, never results (issue #18: the API took them, the page dropped them)."""
+    from django.utils import timezone
+
+    start = timezone.now() - dt.timedelta(minutes=10)
+    visits = [
+        Visit.objects.create(
+            patient=patient,
+            clinician=bob,
+            visit_type=follow_up,
+            center=clinic,
+            start_at=start + dt.timedelta(hours=hour),
+            end_at=start + dt.timedelta(hours=hour, minutes=30),
+        )
+        for hour in (-2, -1)
+    ]
+    results = {"checks_done": ["hba1c"], "hba1c_percent": "7.1", "eyes": "normal"}
+    client.force_login(bob)
+    refused = client.post(
+        reverse("api-visits-complete", args=[visits[0].pk]),
+        results,
+        content_type="application/json",
+    )
+    assert refused.status_code == 403
+    assert Visit.objects.get(pk=visits[0].pk).status == "booked"
+    checks_only = client.post(
+        reverse("api-visits-complete", args=[visits[0].pk]),
+        {"checks_done": ["hba1c"]},
+        content_type="application/json",
+    )
+    assert checks_only.status_code == 200
+    client.post(reverse("visits-action", args=[visits[1].pk, "complete"]), results)
+    completion = Visit.objects.get(pk=visits[1].pk).completion
+    assert completion.checks_done == ["hba1c"] and completion.hba1c_percent is None
+    assert completion.eyes == ""
+
+
 def test_it_gives_nurses_staff_access_only(client, nurse, patient):
     """A nurse schedules the center's patients but sees no clinical data."""
     client.force_login(nurse)
@@ -209,8 +249,9 @@ def test_it_answers_garbage_slot_searches_with_4xx(client, staff, clinic, follow
 
 def test_it_refuses_an_unknown_status_filter(client, staff, clinic):
     client.force_login(staff)
-    response = client.get("/api/v1/visits/", {"status": "\x00"})
+    response = client.get("/api/v1/visits/", {"status": "nope"})
     assert response.status_code == 400 and "status must be one of" in response.json()["detail"]
+    assert client.get("/api/v1/visits/", {"status": "\x00"}).status_code == 400  # NUL: at the door
 
 
 def test_it_refuses_a_booking_beyond_the_horizon(client, staff, clinic, patient, alice, follow_up):

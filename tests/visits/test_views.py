@@ -290,12 +290,38 @@ def test_it_has_no_calendar_without_a_center(client, db):
     assert CareCenter.objects.count() == 0
 
 
-def test_it_ignores_dates_and_ids_it_cannot_use(client, staff, clinic, patient, follow_up):
+def test_it_ignores_ids_it_cannot_use_and_refuses_dates_outside_the_calendar(
+    client, staff, clinic, patient, follow_up
+):
+    """A bad id finds nothing; a date outside the calendar (``diabetes_center.dates``) is a
+    bad request, as on every page and API (it used to show today instead)."""
     client.force_login(staff)
-    for query in (
-        "?date=9999-12-31&view=week",
-        "?date=0001-01-01&clinician=abc&room=99999999999999999999",
-    ):
-        assert client.get(reverse("visits-calendar") + query).status_code == 200
+    calendar = reverse("visits-calendar")
+    assert client.get(calendar + "?clinician=abc&room=99999999999999999999").status_code == 200
+    for query in ("?date=9999-12-31&view=week", "?date=0001-01-01&clinician=abc"):
+        assert client.get(calendar + query).status_code == 400
     book = reverse("visits-book") + f"?patient={patient.pk}&clinician=99999999999999999999"
-    assert client.get(book + "&visit_type=abc&date=9999-12-31").status_code == 200
+    assert client.get(book + "&visit_type=abc").status_code == 200
+    assert client.get(book + "&visit_type=abc&date=9999-12-31").status_code == 400
+
+
+def test_it_refuses_a_result_too_large_for_its_column(client, alice, patient, follow_up, clinic):
+    """The form's limits are the column's (max 6 digits): 10**400 was stored on SQLite and
+    failed on PostgreSQL (numeric field overflow, a 500)."""
+    start = timezone.now() - dt.timedelta(minutes=5)
+    visit = Visit.objects.create(
+        patient=patient,
+        clinician=alice,
+        visit_type=follow_up,
+        center=clinic,
+        start_at=start,
+        end_at=start + dt.timedelta(minutes=30),
+    )
+    client.force_login(alice)
+    url = reverse("visits-action", args=[visit.pk, "complete"])
+    for too_large in ("1" + "0" * 400, "100000.0"):
+        response = client.post(url, {"checks_done": ["kidneys"], "urine_acr_mg_g": too_large})
+        assert response.status_code == 302
+        assert Visit.objects.get(pk=visit.pk).status == "booked", too_large
+    client.post(url, {"checks_done": ["kidneys"], "urine_acr_mg_g": "99999.9"})
+    assert str(Visit.objects.get(pk=visit.pk).completion.urine_acr_mg_g) == "99999.9"

@@ -177,3 +177,30 @@ def test_it_reads_a_generic_loinc_code_as_cgm_when_its_series_has_a_sensor_caden
 
 def test_it_reads_the_fixture_bundle_as_the_cgm_series_it_is():
     assert collect(BUNDLE).kinds() == {"cgm": 637}
+
+
+DEEP = 100_000  # far beyond Python's recursion limit (README: "JSON nested 100,000 deep")
+NESTED_FILES = {
+    "arrays": b"[" * DEEP,
+    "objects": b'{"a":' * DEEP,
+    "element after a good one": b'[{"type": "sgv", "sgv": 120, "date": 1714550400000}, '
+    + b"[" * DEEP,
+    "bundle": b'{"resourceType": "Bundle", "type": "collection", "entry": ' + b"[" * DEEP,
+}
+
+
+@pytest.mark.parametrize("fmt", ["nightscout", "tidepool", "fhir"])
+@pytest.mark.parametrize("name", NESTED_FILES)
+def test_it_refuses_json_nested_too_deeply_as_an_unreadable_file(fmt, name):
+    """A parse error like any other (the upload fails with its reason), not RecursionError."""
+    from readings.parsers import UnreadableFile
+
+    with pytest.raises(UnreadableFile, match="nested too deeply"):
+        list(parse(NESTED_FILES[name], format=fmt).items())
+
+
+def test_it_refuses_a_deeply_nested_bundle_found_by_detection():
+    from readings.parsers import UnreadableFile
+
+    with pytest.raises(UnreadableFile, match="nested too deeply"):
+        list(parse(NESTED_FILES["bundle"], format="auto").items())
