@@ -104,6 +104,8 @@ def test_it_still_serves_the_calendars_first_and_last_day(world, who, url):
     for day in (EARLIEST_DAY, LATEST_DAY):
         if "slots" in url and day == LATEST_DAY:
             continue  # a search runs days forward from its date: refused at the very end
+        if "/day/" in url:
+            continue  # the day view shows days with readings: 1970 to today (test_own_view)
         url_for_day = url.format(d=day.isoformat(), **{k: world[k] for k in ("p", "v", "t")})
         response = world["clients"][who].get(url_for_day)
         assert response.status_code == 200, (url_for_day, response.status_code)
