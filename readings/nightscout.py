@@ -564,35 +564,6 @@ def treatments(request, link: NightscoutLink):
     return response
 
 
-REASONS_HEADER_ROWS = 20  # rejected entries named in X-Rejected-Reasons (the rest are counted)
-
-
-def _entries_refused(result) -> JsonResponse:
-    """400 when no posted entry could be stored, with every entry's reason (issue #17).
-
-    A post with good entries too answers 200 (Nightscout's echo of what was stored), the bad
-    ones named in ``X-Rejected-Reasons``: an uploader resends a batch that failed, so one bad
-    entry must not hold back the good ones forever. Conflicts (a different value at a stored
-    instant) and duplicates are not refusals: resending cannot change them.
-    """
-    first = result.rejected[0]["reason"]
-    more = len(result.rejected) - 1
-    return JsonResponse(
-        {
-            "status": 400,
-            "message": "Bad Request",
-            "description": f"no entry stored: {first}" + (f" (and {more} more)" if more else ""),
-            "rejected": result.rejected,
-        },
-        status=400,
-    )
-
-
-def _reasons_header(rejected: list[dict]) -> str:
-    """The first rejected entries as JSON ``[{"line", "reason"}]``, ASCII, for a header."""
-    return json.dumps(rejected[:REASONS_HEADER_ROWS], ensure_ascii=True)
-
-
 # --- devicestatus, status --------------------------------------------------------------------
 
 
