@@ -84,7 +84,7 @@ def clinic(center, alice):
                     for i in range(steps)
                 ],
             )
-            report_generate(patient_id=patient.pk, notify=False)
+            report_generate(patient_id=patient.pk)  # and the unread-list entries
         yield people
 
 
@@ -128,6 +128,10 @@ def expected(client, patient, unit: str) -> dict[str, tuple[str, str, str]]:
     return {r["key"]: (r["label"], r["value_text"], r["goal_text"]) for r in rows}
 
 
+def goal_met(report, key: str) -> bool:
+    return next(g["met"] for g in report.goals if g["key"] == key) is not False
+
+
 def set_viewer(user, unit: str, language: str) -> None:
     user.unit, user.language = unit, language
     user.save()
@@ -156,6 +160,14 @@ def test_every_clinician_page_says_what_the_api_says(request, client, clinic, wh
         row = re.search(rf'id="triage-row-{patient.pk}".*?</tr>', triage, re.S).group(0)
         tir = want.get("in_range_percent") or want["in_target_percent"]
         assert re.search(rf'data-label="TIR">{re.escape(tir[1])}', row), (name, tir)
+        # The unread list names the goals the report did not meet, with the same labels.
+        if who == "alice":
+            unread = client.get(reverse("reports-unread")).content.decode()
+            missed = {label for key, (label, _v, _g) in want.items() if not goal_met(report, key)}
+            row = unread.split(patient.name)[1].split("</tr>")[0]
+            assert set(map(_text, re.findall(r'class="flag flag-low">(.*?)</span>', row))) == (
+                missed
+            ), name
         pdf = client.get(reverse("reports-pdf", args=[report.pk]))
         text = pdf_text(pdf.content)
         for _label, value, goal in want.values():
@@ -173,14 +185,13 @@ def test_the_patient_reads_the_same_figures(client, center, clinic, unit, langua
         set_viewer(user, unit, language)
         client.force_login(user)
         want = expected(client, patient, unit)
-        home = client.get("/").content.decode()
-        figures = dict(
-            re.findall(r'data-goal="(\w+)">.*?<span class="figure">(.*?)</span>', home, re.S)
-        )
-        assert figures, name
-        assert {key: value for key, value in figures.items()} == {
-            key: want[key][1] for key in figures
-        }, name
+        for url in ("/", reverse("my-glucose")):  # home and My glucose
+            page = client.get(url).content.decode()
+            figures = dict(
+                re.findall(r'data-goal="(\w+)">.*?<span class="figure">(.*?)</span>', page, re.S)
+            )
+            assert figures, (name, url)
+            assert figures == {key: want[key][1] for key in figures}, (name, url)
 
 
 @time_machine.travel(NOW, tick=False)
