@@ -13,7 +13,7 @@ the patient and for an admin acting on their request, by the pages (``export.zip
 ``export.fhir.json``) and the API (``export/?format=fhir|zip``) alike: both ask
 ``get_patient_for_download``. The care team uses the readings table (``format=csv``, the
 readings they see anyway) and the pages. A patient's consents are seen by everyone who sees
-the patient (``patients.views.patient_privacy``); only the patient changes them.
+the patient (``workspace.views.patient_privacy``); only the patient changes them.
 
 Visits follow the patient: a visit is visible to whoever may see its patient, and a clinician
 also sees the visits booked with them (``visits.services.visits_visible_to``). Staff see that

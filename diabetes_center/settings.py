@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "care_plans",
     "visits",
     "outbox",  # deferred Celery tasks recorded in the database (survive a broker outage)
+    "workspace",  # the top floor: triage, population, the workspace pages (composes the apps)
     # The project package itself: commands that compose every app (seed_demo).
     "diabetes_center",
 ]

@@ -13,6 +13,7 @@ PAGE_METHODS = ["get", "head", "post"]  # pages answer only the methods they mea
 
 api_v1 = [
     path("", include("patients.api_urls")),
+    path("", include("workspace.api_urls")),
     path("", include("readings.api_urls")),
     path("", include("reports.api_urls")),
     path("", include("care_plans.api_urls")),
@@ -118,7 +119,7 @@ urlpatterns = [
     ),
     # Django's language switch answers every method; the page's form POSTs to it.
     path("i18n/setlang/", require_POST(set_language), name="set_language"),
-    path("", include("patients.urls")),
+    path("", include("workspace.urls")),
     path("", include("readings.urls")),
     path("", include("reports.urls")),
     path("", include("care_plans.urls")),

@@ -770,7 +770,7 @@ URGENT_REASONS = {
 def urgent_reasons(patients: list[Patient]) -> dict[int, list[str]]:
     """Triage reasons for an urgent visit, from the 14-day rollups (never raw readings)."""
     from care_plans.services import reviews_overdue
-    from patients.services import rollup_metrics, window_dates
+    from readings.windows import rollup_metrics, window_dates
 
     start, end = window_dates()
     metrics = rollup_metrics([p.pk for p in patients], start=start, end=end)

@@ -92,7 +92,7 @@ def test_it_shows_staff_the_worklist_without_clinical_reasons(
     client, staff, alice, plan, patient, follow_up, monkeypatch
 ):
     monkeypatch.setattr(
-        "patients.services.rollup_metrics",
+        "readings.windows.rollup_metrics",
         lambda ids, **kw: {patient.pk: {"gri_zone": "E", "very_low_percent": 3.0}},
     )
     client.force_login(staff)

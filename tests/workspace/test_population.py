@@ -115,9 +115,10 @@ def test_it_reads_with_a_constant_number_of_queries(client, alice, center):
 
 
 def test_it_keeps_a_monthly_summary_of_each_patient(client, alice, center):
-    from patients.models import MonthlySummary, Patient
-    from patients.population import monthly
+    from patients.models import Patient
     from readings.models import DailyRollup
+    from workspace.models import MonthlySummary
+    from workspace.population import monthly
 
     patient = make_patient("M1", center=center, endocrinologists=[alice])
     first = timezone.localdate().replace(day=1)
@@ -171,8 +172,8 @@ def test_it_keeps_a_monthly_summary_of_each_patient(client, alice, center):
 def test_a_manual_rollup_rebuild_refreshes_the_monthly_summary(center, alice):
     """The repair tool (``rollups_rebuild``) rewrites the summaries the population view reads,
     not only the triage entry: a summary lost or wrong before the rebuild is right after it."""
-    from patients.models import MonthlySummary
     from readings.services import rollups_rebuild
+    from workspace.models import MonthlySummary
 
     patient = make_patient("R1", center=center, endocrinologists=[alice])
     first = timezone.localdate().replace(day=1)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from glycemia import display
-from patients import ranking
+from workspace import ranking
 
 register = template.Library()
 

@@ -24,12 +24,13 @@ from glycemia.agp import agp
 from glycemia.metrics import cgm_metrics
 from glycemia.targets import band_rows, evaluate_metrics, range_percents
 from glycemia.units import from_mg_dl
-from patients import ranking
-from patients.models import Patient, TriageEntry
+from patients.models import Patient
 from readings.models import Reading, Treatment
 from reports import figures
 from reports.models import Report
 from reports.services import readings_arrays
+from workspace import ranking
+from workspace.models import TriageEntry
 
 OVERVIEW_DAYS = 14
 DAY_SPANS = (1, 7)

@@ -2,8 +2,8 @@
 
 import doctest
 
-from patients import ranking
-from patients.ranking import risk_rank, thresholds, tier, triage_flags
+from workspace import ranking
+from workspace.ranking import risk_rank, thresholds, tier, triage_flags
 
 
 def test_it_passes_its_doctests():

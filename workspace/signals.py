@@ -1,7 +1,7 @@
 """Keep triage entries current when what they summarise changes elsewhere.
 
-Receivers, not calls inside other apps' services, so reports and care plans need not know
-about triage; readings ingest calls ``triage_refresh`` itself (it knows when rows landed).
+Receivers, not calls inside other apps' services, so the apps below need not know about
+triage; readings ingest sends ``readings_changed`` when rows or rollups landed.
 """
 
 from django.db.models.signals import post_save
@@ -9,9 +9,10 @@ from django.dispatch import receiver
 
 from care_plans.models import CarePlanVersion
 from patients.models import Patient
-from patients.triage import triage_refresh
+from readings.signals import readings_changed
 from reports.models import Report
 from visits.models import VisitChange
+from workspace.triage import triage_refresh
 
 
 @receiver(post_save, sender=Patient, dispatch_uid="triage_patient_saved")
@@ -37,3 +38,8 @@ def visit_changed(sender, instance, created, **kwargs):
     """Book, move, check in, cancel, complete, no-show: each writes one ``VisitChange``."""
     if created:
         triage_refresh(patient_ids=[instance.visit.patient_id])
+
+
+@receiver(readings_changed, dispatch_uid="triage_readings_changed")
+def readings_stored(sender, patient_id, **kwargs):
+    triage_refresh(patient_ids=[patient_id])

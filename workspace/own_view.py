@@ -1,14 +1,14 @@
 """The patient's own view, "My glucose": their glucose for a lay reader.
 
 The clinician's workspace (``patients/workspace.py``) shows flags, GRI, CV and the triage
-review; a patient is never sent there (``patients.views`` redirects them here). This page says
+review; a patient is never sent there (``workspace.views`` redirects them here). This page says
 the same data in the patient's words and unit, through the display layer:
 
 - their goals in words, lows first (``reports.wording.lay_goal_rows``) over the last 14 full
   local days — the days the AGP beside them draws, so the page agrees with itself (the home
   page's summary is the latest report's, dated there);
 - the AGP of those days and one day's (or week's) trace, in the reader's unit with the plan's
-  range shaded (``reports.figures.agp``, ``patients.workspace.day_figure``);
+  range shaded (``reports.figures.agp``, ``workspace.tabs.day_figure``);
 - their latest uploads, reports and current plan, with links to read each in full.
 
 Every read is bounded: 14 days of CGM, one day or week of readings, a few uploads and reports.
@@ -22,11 +22,11 @@ from django.utils import timezone
 
 from care_plans.services import care_plan_current
 from glycemia.agp import agp
-from patients import workspace
 from patients.models import Patient
 from readings.models import Reading
 from reports import figures, wording
 from reports.services import patient_progress, readings_arrays, reports_for
+from workspace import tabs as workspace
 
 LATEST_UPLOADS = 5
 LATEST_REPORTS = 6

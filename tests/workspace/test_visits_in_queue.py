@@ -8,10 +8,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from care_plans.models import CarePlanVersion
-from patients.models import Patient, TriageEntry
+from patients.models import Patient
 from tests.visits import conftest as visit_personas
 from visits import services
 from visits.models import Visit
+from workspace.models import TriageEntry
 
 at = visit_personas.at
 # the visits personas' fixtures (North Clinic, Alice's hours, follow-up type, a plan)
@@ -50,7 +51,7 @@ def test_it_flags_an_overdue_follow_up_until_one_is_booked(
 ):
     written = timezone.now() - dt.timedelta(days=120)  # cadence 90 days: due 30 days ago
     CarePlanVersion.objects.filter(plan__patient=patient).update(created_at=written)
-    from patients.triage import triage_refresh
+    from workspace.triage import triage_refresh
 
     triage_refresh(patient_ids=[patient.pk])
     due = timezone.localdate(written, patient.tzinfo) + dt.timedelta(days=90)

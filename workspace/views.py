@@ -29,10 +29,11 @@ from accounts.models import CareCenter
 from care_plans.services import targets_for
 from diabetes_center.dates import parse_day
 from diabetes_center.http import download_disposition
-from patients import own_view, population, ranking, workspace
-from patients.csv_export import triage_csv_rows
 from patients.models import Patient
-from patients.triage import (
+from workspace import own_view, population, ranking
+from workspace import tabs as workspace
+from workspace.csv_export import triage_csv_rows
+from workspace.triage import (
     TriageQuery,
     triage_list,
     triage_mark_reviewed,
@@ -354,7 +355,7 @@ def _in_language(chunks):
 @require_safe
 def patient_export_zip(request, pk):
     """All of the patient's data as CSV files and report PDFs in one ZIP (streamed)."""
-    from patients.data_export import export_zip
+    from workspace.data_export import export_zip
 
     patient = get_patient_for_download(request.user, pk, whole_record=True)
     audit(request.user, patient, "export", "all data as ZIP of CSV and PDF", even_own=True)
@@ -366,7 +367,7 @@ def patient_export_zip(request, pk):
 @require_safe
 def patient_export_fhir(request, pk):
     """All of the patient's data as one FHIR R4 Bundle (streamed JSON)."""
-    from patients.data_export import export_bundle
+    from workspace.data_export import export_bundle
 
     patient = get_patient_for_download(request.user, pk, whole_record=True)
     audit(request.user, patient, "export", "all data as FHIR R4 Bundle", even_own=True)

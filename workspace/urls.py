@@ -1,6 +1,6 @@
 from django.urls import path
 
-from patients import views
+from workspace import views
 
 urlpatterns = [
     path("my/glucose/", views.my_glucose, name="my-glucose"),

@@ -146,7 +146,7 @@ def test_it_refuses_a_bad_date(dexcom_patient):
 
 
 def test_it_has_help():
-    from patients.management.commands.glycemic_metrics import Command
+    from workspace.management.commands.glycemic_metrics import Command
 
     text = Command().create_parser("manage.py", "glycemic_metrics").format_help()
     assert "--patient" in text and "--json" in text and "--start" in text

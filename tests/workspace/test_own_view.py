@@ -12,8 +12,8 @@ from django.utils import timezone
 from care_plans.services import care_plan_default_content, care_plan_revise
 from readings.services import upload_create, upload_process
 from reports.services import report_generate
-from tests.patients.test_workspace import load
 from tests.readings.helpers import plain_csv
+from tests.workspace.test_workspace import load
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from patients.metrics_api import WindowError, patient_metrics
 from patients.models import Patient
+from workspace.metrics_api import WindowError, patient_metrics
 
 SUMMARY_LINES = (
     ("readings", "Readings", ""),

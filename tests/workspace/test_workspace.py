@@ -95,7 +95,7 @@ def test_it_reads_a_custom_range_as_triage_does(client, alice, center):
     """A clinician's own range 70–141: the overview's time in range is 70–141 (50 %, goal not
     met), as triage ranks it, not "Time in range 70-180 100 % ✓ met"."""
     from care_plans.services import care_plan_default_content, care_plan_revise
-    from patients.models import TriageEntry
+    from workspace.models import TriageEntry
 
     custom = make_patient("C1", center=center, endocrinologists=[alice], diabetes_type="T1")
     content = care_plan_default_content(patient=custom)

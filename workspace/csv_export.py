@@ -39,7 +39,7 @@ def _one(value):
 
 
 def triage_csv_rows(rows: Iterable, unit: str) -> Iterator[str]:
-    """Header and one line per patient (rows from ``patients.triage.triage_list``)."""
+    """Header and one line per patient (rows from ``workspace.triage.triage_list``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     header = [

@@ -8,7 +8,7 @@ are read with ``.iterator(chunk_size=…)`` as plain tuples, never as model obje
   ``treatments.csv``, ``reports.csv`` (the stored metrics summary) with each report's PDF under
   ``reports/``, ``care_plan_versions.csv`` (every field, the full plan as JSON too),
   ``visits.csv``, ``consents.csv``, ``uploads.csv`` and ``access_log.csv``. Every text cell
-  goes through ``patients.csv_export.safe_cell`` (no spreadsheet formulas).
+  goes through ``workspace.csv_export.safe_cell`` (no spreadsheet formulas).
 - ``export_bundle``: one FHIR R4 ``Bundle`` of type ``collection``: Patient, an Observation per
   reading (LOINC 99504-3 CGM, 41653-7 finger-stick, DESIGN §7), each report as the CGM IG
   panel and a DiagnosticReport whose ``presentedForm`` is the PDF (``reports.fhir``), each
@@ -40,9 +40,9 @@ from accounts.models import AuditEvent
 from glycemia import display
 from glycemia.metrics import SUMMARY_KEYS
 from glycemia.units import MMOL_L
-from patients.csv_export import safe_cell
-from patients.export import _observation, _patient_resource
 from patients.models import Consent, Patient
+from workspace.csv_export import safe_cell
+from workspace.export import _observation, _patient_resource
 
 CHUNK = 2000  # rows per database round trip and per piece of the streamed answer
 NAMESPACE = uuid.UUID("6f1c3a52-2a55-4f0e-9d67-0c7f5d1f4b21")  # this product's uuid5 space

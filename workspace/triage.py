@@ -5,15 +5,15 @@ daily rollups (and, for a care plan whose range is not 70–180, one bounded raw
 care-plan targets, last report and review state. It is called:
 
 - by ``readings.services.readings_ingest`` after new readings or treatments are stored;
-- when a report or a care-plan version is saved, or a patient created (``patients.signals``);
+- when a report or a care-plan version is saved, or a patient created (``workspace.signals``);
 - when a visit is booked, moved, checked in, cancelled, completed or missed (every visit
-  write records a ``VisitChange``; ``patients.signals``);
+  write records a ``VisitChange``; ``workspace.signals``);
 - by ``triage_mark_reviewed``;
 - by the periodic task ``patients: triage window`` (hourly) for every patient whose local
   date has moved on since their entry was computed, or whose data just became 3 days old.
 
 ``triage_list`` then sorts, filters and pages those rows in SQL. The ranking rules and their
-sources are in ``patients.ranking``.
+sources are in ``workspace.ranking``.
 
 Review: "Mark reviewed" stamps the entry with who/when/note. The review holds (the patient
 sorts below every unreviewed one) until the picture changes: a flag appears or disappears, or
@@ -36,9 +36,10 @@ from django.utils import timezone
 from care_plans.models import CarePlanVersion
 from care_plans.services import preset_for, targets_from_preset
 from glycemia.rollups import ROLLUP_FIELDS, metrics_from_rollups
-from patients import ranking
-from patients.models import MonthlySummary, Patient, TriageEntry, TriageReview
+from patients.models import Patient
 from readings.models import DailyRollup, Reading
+from workspace import ranking
+from workspace.models import MonthlySummary, TriageEntry, TriageReview
 
 WINDOW_DAYS = 14
 SUMMARY_MONTHS = 13  # the population view's 12 months, and the one before for safety

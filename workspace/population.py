@@ -108,7 +108,7 @@ def monthly(patients: QuerySet, *, today: dt.date, unit: str) -> pd.DataFrame:
     Counted in the database from the per-patient ``MonthlySummary`` rows (kept on write with
     the triage entries): at most 12 rows come back (on SQLite the median needs the TIRs).
     """
-    from patients.models import MonthlySummary
+    from workspace.models import MonthlySummary
 
     first = (today.replace(day=1) - dt.timedelta(days=31 * (MONTHS - 1))).replace(day=1)
     rows = MonthlySummary.objects.filter(

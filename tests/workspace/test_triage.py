@@ -13,12 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from patients.models import TriageEntry
-from patients.tasks import refresh_triage_window
-from patients.triage import triage_refresh
 from readings.parsers import Reading
 from readings.services import readings_ingest
 from tests.conftest import make_patient
+from workspace.models import TriageEntry
+from workspace.tasks import refresh_triage_window
+from workspace.triage import triage_refresh
 
 
 def load(patient, values, *, count=3600, interval=5, ago=dt.timedelta(minutes=1), kind="cgm"):
@@ -135,7 +135,7 @@ def test_it_sorts_by_every_column_both_ways(client, alice, center):
     assert names(client, ordering="tir") == ["Low TIR", "High TIR"]
     assert names(client, ordering="-tir") == ["High TIR", "Low TIR"]
     assert names(client, ordering="name") == ["High TIR", "Low TIR"]
-    from patients.triage import ORDERINGS
+    from workspace.triage import ORDERINGS
 
     for key in ORDERINGS:
         for ordering in (key, f"-{key}"):
@@ -145,7 +145,7 @@ def test_it_sorts_by_every_column_both_ways(client, alice, center):
 
 def test_every_sort_order_has_a_column_header_link(client, alice, patient):
     """A sort the API offers but the page gives no header for is a sort nobody can reach."""
-    from patients.triage import ORDERINGS
+    from workspace.triage import ORDERINGS
 
     client.force_login(alice)
     body = client.get(reverse("patients-list")).content.decode()
@@ -238,7 +238,7 @@ def test_it_raises_no_data_when_the_last_reading_turns_three_days_old(alice, cen
     load(patient, [120], count=200)
     later = timezone.now() + dt.timedelta(days=3, minutes=1)
     triage_refresh(patient_ids=[patient.pk])
-    from patients.triage import triage_refresh_stale
+    from workspace.triage import triage_refresh_stale
 
     assert triage_refresh_stale(now=later) == 1
     assert "no_data" in TriageEntry.objects.get(pk=patient.pk).flags
@@ -338,7 +338,7 @@ def test_it_breaks_risk_ties_in_a_stable_order_across_pages(client, alice, cente
 def test_the_gri_order_is_read_from_an_index_without_sorting(alice, center):
     """``?ordering=gri`` (worst first) can stop after a page: an index gives its exact order."""
     from accounts.access import patients_visible_to
-    from patients.triage import TriageQuery, triage_list
+    from workspace.triage import TriageQuery, triage_list
 
     for i in range(3):
         make_patient(f"G{i}", center=center, endocrinologists=[alice])
