@@ -8,6 +8,7 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as account_views
+from workspace import home
 
 PAGE_METHODS = ["get", "head", "post"]  # pages answer only the methods they mean
 
@@ -21,7 +22,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
+    path("", home.home, name="home"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

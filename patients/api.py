@@ -12,7 +12,7 @@ from accounts.access import (
     patients_visible_to,
 )
 from accounts.permissions import IsPerson
-from diabetes_center.api import paginated
+from common.api import paginated
 from patients.serializers import (
     CLINICAL_FIELDS,
     PatientInput,

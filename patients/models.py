@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from diabetes_center.dates import validate_day
+from common.dates import validate_day
 
 # An MRN ends up in file names, CSV cells and URLs: letters, digits, '-', '_' and '.' only.
 validate_mrn = RegexValidator(

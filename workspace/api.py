@@ -18,9 +18,9 @@ from accounts.access import (
 )
 from accounts.models import AuditEvent
 from accounts.permissions import IsPerson
-from diabetes_center.api import paginated
-from diabetes_center.dates import parse_day
-from diabetes_center.http import download_disposition
+from common.api import paginated
+from common.dates import parse_day
+from common.http import download_disposition
 from patients.models import Patient
 from workspace import ranking
 from workspace.export import export_csv

@@ -31,7 +31,7 @@ from rest_framework.response import Response
 
 from accounts.access import audit, get_patient_for
 from accounts.permissions import IsPerson
-from diabetes_center import dates
+from common import dates
 from glycemia.meter import meter_metrics
 from glycemia.metrics import cgm_metrics
 from glycemia.targets import PRESETS, evaluate_metrics
@@ -41,7 +41,7 @@ from readings.services import FUTURE_TOLERANCE
 
 DEFAULT_WINDOW_DAYS = 14  # Battelino 2019: 14 days of CGM data summarise 3 months
 # Windows of any length are served (years of 5-minute data are a few MB of arrays, read in
-# chunks); only dates outside the calendar (``diabetes_center.dates``) are refused.
+# chunks); only dates outside the calendar (``common.dates``) are refused.
 READ_CHUNK = 50_000  # rows fetched from the database at a time
 DEFAULT_TARGETS = "standard"
 METRIC_KINDS = (Reading.Kind.CGM, Reading.Kind.SMBG)
@@ -53,7 +53,7 @@ class WindowError(ValueError):
 
 def parse_day(value, name: str) -> dt.date | None:
     """'YYYY-MM-DD' (or a date) → date; None and '' pass as None; anything else WindowError
-    (``diabetes_center.dates.parse_day``: the calendar every page and API accepts)."""
+    (``common.dates.parse_day``: the calendar every page and API accepts)."""
     try:
         return dates.parse_day(value, name)
     except dates.BadDate as exc:

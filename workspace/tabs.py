@@ -2,7 +2,7 @@
 flags) and the day view (CGM, finger-sticks and treatments of one local day or week).
 
 Every read is bounded: the overview reads the last 14 local days of CGM with one indexed
-query (``reports.services.readings_arrays``), the day view one day or week of readings and
+query (``readings.windows.readings_arrays``), the day view one day or week of readings and
 treatments. Figures are plotly JSON dicts (as in ``reports.figures``), values in the viewer's
 unit, the plan's own target range shaded.
 """
@@ -26,9 +26,9 @@ from glycemia.targets import band_rows, evaluate_metrics, range_percents
 from glycemia.units import from_mg_dl
 from patients.models import Patient
 from readings.models import Reading, Treatment
+from readings.windows import readings_arrays
 from reports import figures
 from reports.models import Report
-from reports.services import readings_arrays
 from workspace import ranking
 from workspace.models import TriageEntry
 

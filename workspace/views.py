@@ -27,8 +27,8 @@ from accounts.access import (
 from accounts.context_processors import preferences
 from accounts.models import CareCenter
 from care_plans.services import targets_for
-from diabetes_center.dates import parse_day
-from diabetes_center.http import download_disposition
+from common.dates import parse_day
+from common.http import download_disposition
 from patients.models import Patient
 from workspace import own_view, population, ranking
 from workspace import tabs as workspace

@@ -18,7 +18,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, DjangoBadRequest):  # diabetes_center.dates.BadDate, among others
+    if isinstance(exc, DjangoBadRequest):  # common.dates.BadDate, among others
         return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -1,4 +1,4 @@
-"""The calendar a request may name (``diabetes_center.dates``): every page and API that reads a
+"""The calendar a request may name (``common.dates``): every page and API that reads a
 date from the query or a body answers 400 outside EARLIEST_DAY .. LATEST_DAY or for a date
 that is not one (issue #18: ``/patients/{id}/day/?date=9999-12-31`` overflowed, a 500; other
 pages quietly showed today instead)."""
@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from diabetes_center.dates import (
+from common.dates import (
     EARLIEST_DAY,
     LATEST_DAY,
     BadDate,

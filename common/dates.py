@@ -7,7 +7,7 @@ and overflowed, a 500 (issue #18).
 
 A date a request names outside it, or text that is not a date, is a bad request: ``BadDate``
 is Django's ``BadRequest`` (a page answers 400) and the API's exception handler
-(``diabetes_center.api``) answers it 400 ``{"detail": ...}``. Dates typed into forms and
+(``common.api``) answers it 400 ``{"detail": ...}``. Dates typed into forms and
 serializers (a birth date, a closed day) are checked by ``validate_day``, a field validator.
 
 >>> parse_day("2026-03-01", "date")
@@ -15,7 +15,7 @@ datetime.date(2026, 3, 1)
 >>> parse_day("9999-12-31", "date")
 Traceback (most recent call last):
 ...
-diabetes_center.dates.BadDate: date must be between 1900-01-01 and 2199-12-31.
+common.dates.BadDate: date must be between 1900-01-01 and 2199-12-31.
 """
 
 import datetime as dt
