@@ -1,6 +1,6 @@
 """The patient's own view, "My glucose": their glucose for a lay reader.
 
-The clinician's workspace (``patients/workspace.py``) shows flags, GRI, CV and the triage
+The clinician's workspace (``workspace/tabs.py``) shows flags, GRI, CV and the triage
 review; a patient is never sent there (``workspace.views`` redirects them here). This page says
 the same data in the patient's words and unit, through the display layer:
 
