@@ -13,7 +13,7 @@ the patient and for an admin acting on their request, by the pages (``export.zip
 ``export.fhir.json``) and the API (``export/?format=fhir|zip``) alike: both ask
 ``get_patient_for_download``. The care team uses the readings table (``format=csv``, the
 readings they see anyway) and the pages. A patient's consents are seen by everyone who sees
-the patient (``patients.views.patient_privacy``); only the patient changes them.
+the patient (``workspace.views.patient_privacy``); only the patient changes them.
 
 Visits follow the patient: a visit is visible to whoever may see its patient, and a clinician
 also sees the visits booked with them (``visits.services.visits_visible_to``). Staff see that
@@ -23,10 +23,14 @@ Every view and API endpoint starts with ``get_patient_for`` (or filters with
 ``patients_visible_to``); nothing else checks roles by hand.
 """
 
+from __future__ import annotations
+
 import contextlib
 import contextvars
 import datetime as dt
+from typing import TYPE_CHECKING
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -34,7 +38,15 @@ from django.http import Http404
 from django_otp import user_has_device
 
 from accounts.models import AuditEvent, User
-from patients.models import Patient
+
+if TYPE_CHECKING:  # patients sits above accounts (it imports these rules): no runtime import
+    from patients.models import Patient
+
+
+def _patients() -> type[Patient]:
+    """The Patient model, read through the app registry (the model layer), not imported."""
+    return apps.get_model("patients", "Patient")
+
 
 _client_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_ip", default=None)
 
@@ -55,7 +67,7 @@ def client_ip(address: str | None):
 
 
 def patients_visible_to(user: User) -> QuerySet[Patient]:
-    patients = Patient.objects.all()
+    patients = _patients().objects.all()
     if not user.is_authenticated or not user.is_active:
         return patients.none()
     if user.is_admin_role:
@@ -109,7 +121,7 @@ def get_patient_for(user: User, pk, *, clinical: bool = True) -> Patient:
     """
     try:
         patient = patients_visible_to(user).get(pk=pk)
-    except (Patient.DoesNotExist, ValueError, TypeError):
+    except (_patients().DoesNotExist, ValueError, TypeError):
         _audit_refusal(user, pk)
         raise Http404("No such patient.") from None
     if clinical and user.is_care_staff:
@@ -136,7 +148,7 @@ def get_patient_for_download(user: User, pk, *, whole_record: bool) -> Patient:
 
 def _audit_refusal(user: User, pk) -> None:
     exists = isinstance(pk, int) or (isinstance(pk, str) and pk.isdigit())
-    patient_id = int(pk) if exists and Patient.objects.filter(pk=pk).exists() else None
+    patient_id = int(pk) if exists and _patients().objects.filter(pk=pk).exists() else None
     audit(
         user,
         None,

@@ -10,64 +10,14 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.access import audit, patients_visible_to
+from accounts.access import audit
 from accounts.models import AuditEvent, User
 from accounts.services import two_factor_enrol
-
-
-def patient_home(patient, request) -> dict:
-    """The patient's home page, for a lay reader: their goals in words, lows first, what to do
-    next, their latest report and the care team's message. No MRN, no clinician indices."""
-    from care_plans.services import care_plan_current
-    from patients.consent import consent_rows
-    from reports import wording
-    from reports.services import patient_progress
-    from visits.services import follow_up_due
-
-    unit = request.GET.get("unit") or getattr(request.user, "unit", "mg/dL")
-    unit = unit if unit in ("mg/dL", "mmol/L") else "mg/dL"
-    progress = patient_progress(patient=patient)
-    plan = care_plan_current(patient=patient)
-    targets = progress["targets"]
-    return {
-        "patient": patient,
-        "progress": progress,
-        "goals": wording.lay_goal_rows(progress["goals"], targets, unit),
-        "meter_goals": wording.meter_rows(progress["goals"], unit),
-        "meter_per_day": (progress["meter"] or {}).get("readings_per_day"),
-        "plan": plan,
-        "schedule": ((plan.content.get("monitoring") or {}) if plan else {}),
-        "follow_up": follow_up_due(patient),  # the staff worklist's date
-        "consents": consent_rows(patient),
-        "target_range": wording.display.glucose_range(
-            targets.get("range_low", 70), targets.get("range_high", 180), unit
-        ),
-    }
-
-
-@login_required
-@require_safe
-def home(request):
-    """Home by role: patients see their own page, clinicians triage, staff their center."""
-    user = request.user
-    if user.is_patient:
-        patient = getattr(user, "patient", None)
-        if patient is not None:
-            return render(request, "accounts/home_patient.html", patient_home(patient, request))
-        return render(request, "accounts/home_patient_unlinked.html")
-    if user.is_endocrinologist:
-        return redirect("patients-list")
-    patients = patients_visible_to(user)
-    context = {"patient_count": patients.count()}
-    if user.is_admin_role:
-        return render(request, "accounts/home_admin.html", context)
-    context["patients"] = patients.order_by("name")[:20]
-    return render(request, "accounts/home_staff.html", context)
 
 
 class PreferencesForm(forms.ModelForm):

@@ -186,7 +186,7 @@ def _pages(user, patient_id: int) -> list[tuple[str, str, object]]:
     from django.test import RequestFactory
     from django_htmx.middleware import HtmxDetails
 
-    from patients import views
+    from workspace import views
 
     factory = RequestFactory()
     yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
@@ -276,7 +276,7 @@ def main(argv: list[str]) -> int:
             f"in {rollup_s:.1f} s, {raw:,} raw readings in {raw_s:.1f} s "
             f"({args.raw_patients} patients × {args.raw_days} days of 5-minute CGM)"
         )
-    from patients.triage import triage_refresh, triage_refresh_stale
+    from workspace.triage import triage_refresh, triage_refresh_stale
 
     started = time.perf_counter()
     triage_refresh(patient_ids=ids)

@@ -1014,7 +1014,7 @@ def plan_goal_status(
     if (targets.get("range_low"), targets.get("range_high")) == (70, 180):
         return evaluate_metrics(metrics, targets)
     from readings.models import Reading
-    from reports.services import readings_arrays
+    from readings.windows import readings_arrays
 
     _times, values = readings_arrays(patient, Reading.Kind.CGM, start, end)
     return evaluate_metrics(metrics, targets, values=values if values.size else None)

@@ -30,7 +30,7 @@ from care_plans.services import (
     titration_warnings,
 )
 from glycemia.targets import PRESETS
-from patients.services import rollup_metrics, window_dates
+from readings.windows import rollup_metrics, window_dates
 
 
 def report_url(report_id: int | None) -> str | None:

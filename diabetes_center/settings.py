@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "care_plans",
     "visits",
     "outbox",  # deferred Celery tasks recorded in the database (survive a broker outage)
+    "workspace",  # the top floor: triage, population, the workspace pages (composes the apps)
     # The project package itself: commands that compose every app (seed_demo).
     "diabetes_center",
 ]
@@ -297,11 +298,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
-        "diabetes_center.api.JSONRenderer",  # DRF's, which also renders a lone surrogate
+        "common.api.JSONRenderer",  # DRF's, which also renders a lone surrogate
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "diabetes_center.api.JSONParser",  # DRF's, with a guard against RecursionError
+        "common.api.JSONParser",  # DRF's, with a guard against RecursionError
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -313,7 +314,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "diabetes_center.api.exception_handler",
+    "EXCEPTION_HANDLER": "common.api.exception_handler",
     # `?format=` belongs to our API (export?format=csv|fhir), not to DRF's renderer override.
     "URL_FORMAT_OVERRIDE": None,
 }
@@ -346,7 +347,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # The schema and docs describe every endpoint: for signed-in people only.
     "SERVE_PERMISSIONS": ["accounts.permissions.IsPerson"],
-    "PREPROCESSING_HOOKS": ["diabetes_center.api.keep_fhir_operation_names"],
+    "PREPROCESSING_HOOKS": ["common.api.keep_fhir_operation_names"],
     "ENUM_NAME_OVERRIDES": {
         "VisitStatusEnum": "visits.models.Visit.Status",
         "UploadStatusEnum": "readings.models.Upload.Status",

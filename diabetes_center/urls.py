@@ -8,11 +8,13 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as account_views
+from workspace import home
 
 PAGE_METHODS = ["get", "head", "post"]  # pages answer only the methods they mean
 
 api_v1 = [
     path("", include("patients.api_urls")),
+    path("", include("workspace.api_urls")),
     path("", include("readings.api_urls")),
     path("", include("reports.api_urls")),
     path("", include("care_plans.api_urls")),
@@ -20,7 +22,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
+    path("", home.home, name="home"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
@@ -118,7 +120,7 @@ urlpatterns = [
     ),
     # Django's language switch answers every method; the page's form POSTs to it.
     path("i18n/setlang/", require_POST(set_language), name="set_language"),
-    path("", include("patients.urls")),
+    path("", include("workspace.urls")),
     path("", include("readings.urls")),
     path("", include("reports.urls")),
     path("", include("care_plans.urls")),

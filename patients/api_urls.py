@@ -1,14 +1,8 @@
 from django.urls import path
 
-from patients import api, metrics_api
+from patients import api
 
 urlpatterns = [
     path("patients/", api.patient_list, name="api-patients-list"),
     path("patients/<int:pk>/", api.patient_detail, name="api-patients-detail"),
-    path(
-        "patients/<int:pk>/metrics/", metrics_api.patient_metrics_view, name="api-patients-metrics"
-    ),
-    path("patients/<int:pk>/export/", api.patient_export, name="api-patients-export"),
-    path("triage/", api.triage, name="api-triage"),
-    path("audit/", api.audit_list, name="api-audit"),
 ]

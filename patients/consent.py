@@ -9,17 +9,21 @@ What a decision does:
 - ``care`` — given: recorded. Withdrawn: recorded and shown to the care team on the patient's
   workspace and privacy page. Nothing is deleted or hidden: the care team must still be able
   to read the record they are responsible for. Erasing the data is a separate request that an
-  administrator carries out (``patients.services.patient_erase``).
+  administrator carries out (``workspace.erasure.patient_erase``).
 - ``follower_apps`` — given when the patient issues a read-scope device token (the box they
   tick) or here. Withdrawn: every read-scope token of the patient is revoked at once.
 """
 
 from django.db import transaction
-from django.utils import timezone
+from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 
 from accounts.access import audit
 from patients.models import Consent, Patient
+
+# Sent inside the decision's transaction with patient, topic and given; a receiver may answer
+# a count of what it revoked (readings.signals revokes read tokens), added to the audit line.
+consent_changed = Signal()
 
 TOPICS = {
     Consent.Topic.CARE: {
@@ -44,8 +48,6 @@ TOPICS = {
 def consent_record(*, patient: Patient, topic: str, given: bool, by) -> Consent:
     """Record a decision on ``topic`` with the current wording; withdrawing "follower_apps"
     revokes the patient's read-scope device tokens. Audited (a change to the record)."""
-    from readings.models import DeviceToken
-
     wording = TOPICS[Consent.Topic(topic)]
     with transaction.atomic():
         consent = Consent.objects.create(
@@ -57,11 +59,9 @@ def consent_record(*, patient: Patient, topic: str, given: bool, by) -> Consent:
             by=by if getattr(by, "pk", None) else None,
             by_name=getattr(by, "username", "") or "",
         )
-        revoked = 0
-        if topic == Consent.Topic.FOLLOWER_APPS and not given:
-            revoked = DeviceToken.objects.filter(
-                patient=patient, scope=DeviceToken.Scope.READ, revoked_at=None
-            ).update(revoked_at=timezone.now())
+        # Readings revokes the read tokens of a withdrawn "follower_apps" (readings.signals).
+        answers = consent_changed.send(sender=Consent, patient=patient, topic=topic, given=given)
+        revoked = sum(answer for _receiver, answer in answers if isinstance(answer, int))
         what = f"consent {topic} v{consent.version} {'given' if given else 'withdrawn'}"
         if revoked:
             what += f", {revoked} read tokens revoked"

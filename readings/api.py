@@ -23,8 +23,8 @@ from rest_framework.response import Response
 
 from accounts.access import audit, get_patient_for
 from accounts.permissions import IsPerson
-from diabetes_center.api import JSONParser, paginated
-from diabetes_center.dates import parse_day, parse_moment
+from common.api import JSONParser, paginated
+from common.dates import parse_day, parse_moment
 from patients.models import Patient
 from readings import serializers as s
 from readings.forms import declared_too_large, upload_too_large_message
@@ -74,7 +74,7 @@ def _patient_for_writing(request, pk) -> Patient:
 
 def _local_bound(text: str, patient: Patient, *, end: bool) -> dt.datetime:
     """``2024-05-01`` (local midnight; an end date is inclusive) or an ISO date-time; outside
-    the calendar (``diabetes_center.dates``) a 400."""
+    the calendar (``common.dates``) a 400."""
     name = "end" if end else "start"
     if len(text) == 10:
         day = parse_day(text, name)

@@ -8,7 +8,10 @@ class ReadingsConfig(AppConfig):
         from django.db.models.signals import post_save, pre_save
 
         from patients.models import Patient
-        from readings import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from readings import (
+            schema,  # noqa: F401  (registers the OpenAPI auth extension)
+            signals,  # noqa: F401  (connects the consent receiver)
+        )
         from readings.services import patient_zone_changed, patient_zone_remember
 
         # A patient's local days move with their time zone: whichever page, API or admin

@@ -18,7 +18,7 @@ from rest_framework.decorators import api_view, parser_classes, permission_class
 from rest_framework.response import Response
 
 from accounts.access import audit
-from diabetes_center.api import JSONParser
+from common.api import JSONParser
 from readings.api import IsPersonOrDevicePosting, _patient_for_writing
 from readings.parsers import RowError, UnreadableFile, parse
 from readings.services import readings_ingest

@@ -33,7 +33,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.access import audit
 from accounts.throttling import failure_count, failure_limited
-from diabetes_center.api import UNSTORABLE, unstorable_at
+from common.api import UNSTORABLE, unstorable_at
 from readings.models import (
     DeviceToken,
     NightscoutDeviceStatus,
@@ -168,7 +168,7 @@ def _body_length(request) -> int:
 
 def _body(request):
     """The posted JSON, None when it is not JSON; text no column can store is a bad request
-    (``diabetes_center.api.unstorable_at``: NUL or a lone surrogate failed in the database)."""
+    (``common.api.unstorable_at``: NUL or a lone surrogate failed in the database)."""
     try:
         body = json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError, RecursionError):

@@ -62,6 +62,7 @@ from readings.models import (
 )
 from readings.parsers import UnreadableFile, parse
 from readings.parsers._common import sensor_value_problem
+from readings.signals import readings_changed
 
 logger = logging.getLogger(__name__)
 
@@ -288,9 +289,7 @@ def readings_ingest(
                 raise UnreadableFile(_junk_reason(seen, result))
         del chunk, readings, treatments  # not kept alive while the next chunk is read
     if result.accepted:
-        from patients.triage import triage_refresh  # patients imports readings: import late
-
-        triage_refresh(patient_ids=[patient.pk])
+        readings_changed.send(sender=None, patient_id=patient.pk)  # the triage entry
     return result
 
 
@@ -806,9 +805,7 @@ def rollups_rebuild(*, patient) -> None:
                 frame=frame,
                 interval_minutes=DEFAULT_INTERVAL_MINUTES,
             )
-        from patients.triage import triage_refresh  # patients imports readings: import late
-
-        triage_refresh(patient_ids=[patient.pk])  # triage entries are kept from the rollups
+        readings_changed.send(sender=None, patient_id=patient.pk)  # triage: from the rollups
 
 
 def upload_finish(upload: Upload, result: IngestResult, *, fmt: str, warnings: list[str]) -> None:

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from accounts.access import audit, get_patient_for
 from accounts.permissions import IsPerson
-from diabetes_center.api import paginated
+from common.api import paginated
 from reports.fhir import report_bundle
 from reports.services import report_generate, reports_for
 from reports.views import report_for

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts import display as display_layer
 from accounts.access import audit, audit_many, get_patient_for
-from diabetes_center.http import download_disposition
+from common.http import download_disposition
 from glycemia import display
 from reports import figures, wording
 from reports.models import Report, ReportNotification

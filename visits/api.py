@@ -16,8 +16,8 @@ from rest_framework.response import Response
 from accounts.access import get_patient_for, may_record_visit_results, patients_visible_to
 from accounts.models import User
 from accounts.permissions import IsPerson
-from diabetes_center.api import paginated
-from diabetes_center.dates import LATEST_DAY, parse_day, parse_moment
+from common.api import paginated
+from common.dates import LATEST_DAY, parse_day, parse_moment
 from visits import services
 from visits.forms import parse_id
 from visits.models import Visit, VisitType

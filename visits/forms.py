@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from care_plans.services import CHECKS
-from diabetes_center.dates import parse_day, validate_day
+from common.dates import parse_day, validate_day
 from visits.models import (
     Availability,
     AvailabilityException,
@@ -77,7 +77,7 @@ class CompleteForm(forms.Form):
 
 def parse_date(value: str | None, default: dt.date) -> dt.date:
     """``value`` as a date, or ``default`` when it is missing; a malformed date or one outside
-    the calendar (``diabetes_center.dates``: a week view of 9999-12-31 would overflow) is a
+    the calendar (``common.dates``: a week view of 9999-12-31 would overflow) is a
     bad request, answered 400."""
     return parse_day(value, "date") or default
 

@@ -37,7 +37,6 @@ from visits.forms import (
     OpeningHoursForm,
     RoomForm,
     VisitTypeForm,
-    parse_id,
 )
 from visits.models import (
     Availability,
@@ -48,6 +47,7 @@ from visits.models import (
     Visit,
     VisitType,
 )
+from visits.views import center_for
 
 # The parts of a center's setup: form (prefix = part) and model.
 CENTER_PARTS = {
@@ -68,21 +68,9 @@ def _may_set_up(user: User) -> bool:
 def _setup_center(request) -> CareCenter:
     """The center ``request.user`` sets up: staff their own, admins ``?center=`` (or the
     first). Anyone else is refused; a bad or unknown ``center`` is a 404."""
-    user = request.user
-    if not _may_set_up(user):
+    if not _may_set_up(request.user):
         raise PermissionDenied
-    if not user.is_admin_role:
-        if user.care_center is None:
-            raise Http404("No care center.")
-        return user.care_center
-    raw = request.GET.get("center")
-    if raw is None:
-        center = CareCenter.objects.order_by("name").first()
-    else:
-        center = CareCenter.objects.filter(pk=parse_id(raw) or 0).first()
-    if center is None:
-        raise Http404("No such care center.")
-    return center
+    return center_for(request, strict=True)
 
 
 def _with_center(request, url: str, center: CareCenter) -> str:

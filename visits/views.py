@@ -33,14 +33,25 @@ def _scheduler(user: User) -> None:
         raise PermissionDenied
 
 
-def _center(request) -> CareCenter:
-    if request.user.care_center_id:
-        return request.user.care_center
-    if request.user.is_admin_role:
-        center = CareCenter.objects.filter(pk=parse_id(request.GET.get("center")) or 0).first()
-        center = center or CareCenter.objects.order_by("name").first()
+def center_for(request, *, strict: bool = False) -> CareCenter:
+    """The care center a page works on: staff their own; admins ``?center=`` or the first.
+
+    The calendar and worklist (``strict=False``) give an admin who belongs to a center that
+    one and fall back to the first center for an unknown ``center``; setup
+    (``strict=True``, ``setup_views``) always reads an admin's ``?center=`` and answers 404
+    for an unknown one. Nobody else has a center here: 404.
+    """
+    user = request.user
+    if user.care_center_id and not (strict and user.is_admin_role):
+        return user.care_center
+    if user.is_admin_role:
+        raw = request.GET.get("center")
+        center = None if raw is None else CareCenter.objects.filter(pk=parse_id(raw) or 0).first()
+        if center is None and not (strict and raw is not None):
+            center = CareCenter.objects.order_by("name").first()
         if center:
             return center
+        raise Http404("No such care center." if strict else "No care center.")
     raise Http404("No care center.")
 
 
@@ -49,7 +60,7 @@ def _center(request) -> CareCenter:
 def calendar(request):
     """Day or week calendar of a center, optionally of one clinician or one room."""
     _scheduler(request.user)
-    center = _center(request)
+    center = center_for(request)
     tz = services.center_zone(center)
     view = "week" if request.GET.get("view") == "week" else "day"
     day = parse_date(request.GET.get("date"), timezone.localdate(timezone.now(), tz))
@@ -103,7 +114,7 @@ def worklist(request):
     """Who needs a visit booked, and why (staff: "urgent" without the clinical reason)."""
     _scheduler(request.user)
     rows = services.worklist(user=request.user)
-    return render(request, "visits/worklist.html", {"rows": rows, "center": _center(request)})
+    return render(request, "visits/worklist.html", {"rows": rows, "center": center_for(request)})
 
 
 def _slot_context(request, *, patient, visit_type, clinician, first, ignore_visit=None):

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounts import display
-from patients.triage import triage_refresh
 from visits.models import Visit, VisitType
+from workspace.triage import triage_refresh
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 # A winter Monday: 09:00 in London is 09:00 UTC and 17:00 in Shanghai.

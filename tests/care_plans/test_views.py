@@ -416,7 +416,7 @@ def test_it_shows_current_values_for_pregnancy_goals_and_warns_of_titration(clie
     import numpy as np
 
     from care_plans.services import care_plan_default_content, care_plan_revise
-    from patients.services import window_dates
+    from readings.windows import window_dates
     from tests.reports.conftest import grid, load
 
     patient.diabetes_type = "GDM"

@@ -1,4 +1,4 @@
-"""Shared REST plumbing (``diabetes_center.api``): every error answers JSON ``{"detail": ...}``
+"""Shared REST plumbing (``common.api``): every error answers JSON ``{"detail": ...}``
 with a 4xx, whatever the client sent — here a lone surrogate (``"\\ud800"`` in JSON, which
 Python decodes to a string that UTF-8 cannot encode) in fields whose error message echoes
 the value (issue #18: the renderer failed with UnicodeEncodeError, a 500)."""
@@ -101,7 +101,7 @@ def test_it_answers_400_to_a_lone_surrogate_from_an_upload_token(patient, field)
 
 @pytest.mark.parametrize("bad", ["\x00", LONE])
 def test_it_refuses_json_text_no_column_can_hold(client, alice, patient, bad):
-    """Every JSON body (``diabetes_center.api.JSONParser``): a NUL, which PostgreSQL text and
+    """Every JSON body (``common.api.JSONParser``): a NUL, which PostgreSQL text and
     jsonb refuse, or a lone surrogate, which UTF-8 cannot encode, in any string answers 400
     naming where — free-form content (a care plan's) reached the database and failed there."""
     client.force_login(alice)
@@ -119,7 +119,7 @@ def test_it_refuses_json_text_no_column_can_hold(client, alice, patient, bad):
 def test_it_renders_a_lone_surrogate_escaped_whatever_the_answer():
     """The net behind the parser: an answer holding a lone surrogate (a rejected reading's
     reason echoing its unit, say) renders as valid UTF-8 JSON, the surrogate escaped."""
-    from diabetes_center.api import JSONRenderer
+    from common.api import JSONRenderer
 
     data = {"rejected": [{"line": 1, "reason": f'unit "{LONE}" is not a valid choice.'}]}
     rendered = JSONRenderer().render(data)

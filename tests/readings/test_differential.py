@@ -27,12 +27,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from glycemia.metrics import ROUNDING
-from patients.metrics_api import patient_metrics
-from patients.services import rollup_metrics
 from readings.models import Reading
 from readings.parsers import Reading as Record
 from readings.services import readings_ingest
+from readings.windows import rollup_metrics
 from tests.conftest import make_patient
+from workspace.metrics_api import patient_metrics
 
 START = dt.datetime(2024, 3, 29, tzinfo=dt.UTC)
 STEP = dt.timedelta(minutes=5)

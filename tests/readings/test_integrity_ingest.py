@@ -4,11 +4,11 @@ import datetime as dt
 
 import pytest
 
-from patients.metrics_api import patient_metrics
 from readings import services
 from readings.models import DailyRollup, Device, Reading, Upload
 from readings.services import upload_create, upload_process
 from tests.readings.helpers import DEVICES, plain_csv
+from workspace.metrics_api import patient_metrics
 
 SUGAR = DEVICES / "dexcom_clarity" / "sugar-sugar__example.csv"
 

@@ -340,10 +340,10 @@ def test_it_keeps_each_days_interval_in_the_rollups_through_a_sensor_switch(pati
     # raw path's (one interval for the window gave 61.98 % and "insufficient data").
     from django.db import transaction
 
-    from patients.metrics_api import patient_metrics
-    from patients.services import rollup_metrics
     from readings.parsers import Reading as Parsed
+    from readings.windows import rollup_metrics
     from tests.glycemia.helpers import dexcom_then_libre
+    from workspace.metrics_api import patient_metrics
 
     times, values, expected = dexcom_then_libre()
     items = [

@@ -9,14 +9,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from patients.metrics_api import patient_metrics
-from patients.services import rollup_metrics
 from readings import services
 from readings.models import DailyRollup, Reading, Upload
 from readings.parsers import Reading as Record
 from readings.services import readings_ingest, upload_create, uploads_sweep
 from readings.tasks import rebuild_rollups, sweep_uploads
+from readings.windows import rollup_metrics
 from tests.readings.helpers import login, plain_csv
+from workspace.metrics_api import patient_metrics
 
 DAY = dt.date(2024, 5, 1)
 START = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)

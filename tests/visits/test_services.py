@@ -285,7 +285,7 @@ def test_it_shows_staff_urgent_without_the_reason(
     plan, patient, staff, alice, follow_up, monkeypatch
 ):
     monkeypatch.setattr(
-        "patients.services.rollup_metrics",
+        "readings.windows.rollup_metrics",
         lambda ids, **kw: {patient.pk: {"gri_zone": "E", "very_low_percent": 2.0}},
     )
     VisitType.objects.create(code="urgent", name="Urgent", duration_minutes=20)

@@ -92,7 +92,7 @@ def test_it_shows_staff_the_worklist_without_clinical_reasons(
     client, staff, alice, plan, patient, follow_up, monkeypatch
 ):
     monkeypatch.setattr(
-        "patients.services.rollup_metrics",
+        "readings.windows.rollup_metrics",
         lambda ids, **kw: {patient.pk: {"gri_zone": "E", "very_low_percent": 3.0}},
     )
     client.force_login(staff)
@@ -293,7 +293,7 @@ def test_it_has_no_calendar_without_a_center(client, db):
 def test_it_ignores_ids_it_cannot_use_and_refuses_dates_outside_the_calendar(
     client, staff, clinic, patient, follow_up
 ):
-    """A bad id finds nothing; a date outside the calendar (``diabetes_center.dates``) is a
+    """A bad id finds nothing; a date outside the calendar (``common.dates``) is a
     bad request, as on every page and API (it used to show today instead)."""
     client.force_login(staff)
     calendar = reverse("visits-calendar")
