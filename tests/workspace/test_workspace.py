@@ -250,3 +250,21 @@ def test_it_rounds_once_so_the_overview_flag_and_report_agree(client, alice, pat
     assert "4.0 %" in page.split('data-goal="below_70_percent"')[1].split("</tr>")[0]
     assert "<dd>9.7 (A)</dd>" in overview
     assert "9.7 <span" in page.split('data-metric="gri"')[1].split("</tr>")[0]
+
+
+def test_it_says_when_the_last_reading_came_in_the_patients_clock(client, alice, center):
+    """'No readings since …' read '2026-12-01 10:00' in the server's zone, unnamed; it now
+    says the patient's time in the language's date format, with the zone."""
+    import time_machine
+
+    far = make_patient("Z1", center=center, endocrinologists=[alice], timezone="Asia/Shanghai")
+    last = dt.datetime(2026, 12, 1, 2, tzinfo=dt.UTC)  # 10:00 in Shanghai
+    with time_machine.travel(last + dt.timedelta(minutes=1), tick=False):
+        load(far, [120], count=12)
+    with time_machine.travel(last + dt.timedelta(days=5), tick=False):
+        from workspace.triage import triage_refresh
+
+        triage_refresh(patient_ids=[far.pk])
+        client.force_login(alice)
+        page = client.get(reverse("patients-detail", args=[far.pk])).content.decode()
+    assert "No readings since 1 Dec 2026 10:00 (Asia/Shanghai)" in page

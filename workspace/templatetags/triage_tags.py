@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts import display as display_layer
 from glycemia import display
 from workspace import ranking
 
@@ -84,8 +85,10 @@ def flag_explanation(flag: str, entry, unit: str, limits: dict) -> str:
     if flag == ranking.FLAG_NO_DATA:
         if entry.last_reading_at is None:
             return _("No glucose readings have arrived.")
+        zone = entry.patient.timezone  # the patient's clock, named (accounts.display)
+        when = display_layer.when_text(entry.last_reading_at, zone)
         return _("No readings since %(when)s: ask whether the device is worn and uploading.") % {
-            "when": timezone.localtime(entry.last_reading_at).strftime("%Y-%m-%d %H:%M")
+            "when": f"{when} ({zone})"
         }
     if flag == ranking.FLAG_TIR_DROP:
         return _("Time in range fell from %(before)s to %(now)s against the previous 14 days.") % {
@@ -177,9 +180,6 @@ def figures_json(figure: dict | None, element_id: str):
 
 @register.filter
 def local_time(when, zone: str) -> str:
-    """``when`` in the patient's zone, as "YYYY-MM-DD HH:MM" (the zone is named beside it)."""
-    import zoneinfo
-
-    if when is None:
-        return "—"
-    return when.astimezone(zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    """``when`` in the patient's zone in the language's one date format (the page names the
+    zone beside it): ``accounts.display.when_text``."""
+    return display_layer.when_text(when, zone)
