@@ -33,9 +33,7 @@ from readings.services.ingest import (
     row_errors,
     time_problem,
 )
-from readings.services.inserts import (
-    CONFLICT_TOLERANCE_MG_DL,
-)
+from readings.services.inserts import CONFLICT_TOLERANCE_MG_DL
 from readings.services.links import (
     device_token_issue,
     nightscout_base_url,

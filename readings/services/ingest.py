@@ -35,10 +35,7 @@ from itertools import islice
 from django.db import connection
 from django.utils import timezone
 
-from readings.models import (
-    Treatment,
-    Upload,
-)
+from readings.models import Treatment, Upload
 from readings.parsers import UnreadableFile
 from readings.parsers._common import sensor_value_problem
 from readings.services.inserts import (

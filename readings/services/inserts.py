@@ -12,11 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import IntegrityError, connection, transaction
 
-from readings.models import (
-    ALREADY_STORED,
-    Device,
-    Reading,
-)
+from readings.models import ALREADY_STORED, Device, Reading
 from readings.services.rollups import ROLLED_UP_KINDS
 
 CONFLICT_TOLERANCE_MG_DL = 0.5  # same identity, values closer than this are the same reading

@@ -9,9 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from readings.models import (
-    NightscoutLink,
-)
+from readings.models import NightscoutLink
 
 
 @transaction.atomic

@@ -15,10 +15,7 @@ from django.db.models import Q
 
 from glycemia.rollups import ROLLUP_FIELDS, daily_rollups, daily_wear
 from outbox.services import task_enqueue
-from readings.models import (
-    DailyRollup,
-    Reading,
-)
+from readings.models import DailyRollup, Reading
 from readings.signals import readings_changed
 
 DEFAULT_INTERVAL_MINUTES = 5.0

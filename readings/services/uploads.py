@@ -21,11 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from outbox.services import task_enqueue
-from readings.models import (
-    Reading,
-    Treatment,
-    Upload,
-)
+from readings.models import Reading, Treatment, Upload
 from readings.parsers import UnreadableFile, parse
 from readings.services.ingest import CHUNK_SIZE, IngestResult, _chunks, readings_ingest
 from readings.services.rollups import rollups_rebuild

@@ -19,11 +19,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from visits import scheduling
-from visits.models import (
-    DayListSent,
-    Visit,
-    VisitMessage,
-)
+from visits.models import DayListSent, Visit, VisitMessage
 from visits.services.slots import center_zone, clinicians_for
 
 

@@ -15,11 +15,7 @@ from accounts.models import User
 from care_plans.models import CarePlanVersion
 from care_plans.services import CHECKS
 from patients.models import Patient
-from visits.models import (
-    Visit,
-    VisitCompletion,
-    VisitType,
-)
+from visits.models import Visit, VisitCompletion, VisitType
 
 WORKLIST_HORIZON_DAYS = 14  # due within two weeks → on the worklist
 URGENT_WITHIN_DAYS = 14  # an urgent patient needs a visit within two weeks
