@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from readings.models import Treatment, Upload
 from readings.parsers import UnreadableFile
-from readings.parsers._common import sensor_value_problem
+from readings.parsers._units import sensor_value_problem
 from readings.services.inserts import (
     _conflicts,
     _copy_direct,
