@@ -199,6 +199,4 @@ def patient_zone_changed(sender, instance, created, **kwargs) -> None:
     before = getattr(instance, "_stored_timezone", None)
     if created or before is None or before == instance.timezone:
         return
-    from readings.tasks import rebuild_rollups
-
-    task_enqueue(rebuild_rollups, instance.pk)
+    task_enqueue("readings.tasks.rebuild_rollups", instance.pk)

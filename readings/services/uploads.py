@@ -46,6 +46,8 @@ def upload_finish(upload: Upload, result: IngestResult, *, fmt: str, warnings: l
 
 # --- uploads ------------------------------------------------------------------------------------
 
+# The import task, by name: tasks import services, services hand work over through the outbox.
+PROCESS_UPLOAD = "readings.tasks.process_upload"
 CRASH_REASON = "the import stopped on an internal error; nothing from this file was stored"
 
 
@@ -382,8 +384,6 @@ def uploads_sweep(
     ``UPLOAD_RETENTION_DAYS`` after they finished, and any clean import's file left behind.
     Safe to run twice. ``enqueue(upload_id)`` defaults to the task.
     """
-    from readings.tasks import process_upload
-
     now = now or timezone.now()
     cutoff = now - (upload_stale_after() if stale_after is None else stale_after)
     running = Q(status=Upload.Status.PROCESSING) | Q(status=Upload.Status.PENDING)
@@ -400,7 +400,7 @@ def uploads_sweep(
             pk=upload.pk, status=upload.status, progress_at=upload.progress_at
         ).update(status=Upload.Status.PENDING, progress_at=now):
             if enqueue is None:
-                task_enqueue(process_upload, upload.pk)
+                task_enqueue(PROCESS_UPLOAD, upload.pk)
             else:
                 transaction.on_commit(lambda pk=upload.pk: enqueue(pk))
             counts["requeued"] += 1
@@ -421,6 +421,4 @@ def upload_enqueue(upload: Upload) -> None:
 
     Through the outbox: with the broker down the upload is still accepted, and the import
     runs once the broker is back (``outbox.services``)."""
-    from readings.tasks import process_upload
-
-    task_enqueue(process_upload, upload.pk)
+    task_enqueue(PROCESS_UPLOAD, upload.pk)

@@ -29,10 +29,10 @@ def reminder_lead() -> dt.timedelta:
 
 def _message_on_commit(visit_id: int, kind: str, visit_start: dt.datetime) -> None:
     from outbox.services import task_enqueue
-    from visits.tasks import send_visit_message
 
-    # Recorded with the change, sent on commit; kept for later if the broker is down.
-    task_enqueue(send_visit_message, visit_id, kind, visit_start.isoformat())
+    # Recorded with the change, sent on commit; kept for later if the broker is down. By name:
+    # visits.tasks imports these services, never the other way round.
+    task_enqueue("visits.tasks.send_visit_message", visit_id, kind, visit_start.isoformat())
 
 
 def reminders_due(*, now: dt.datetime | None = None) -> list[tuple[int, str]]:
