@@ -218,8 +218,14 @@ def metrics_from_rollups(
 
 def _row_minutes(patient_ids: np.ndarray, day_numbers: np.ndarray, zones) -> np.ndarray:
     """Each rollup row's local day length in its patient's zone (1440 for a patient without)."""
-    out = np.full(len(patient_ids), 1440.0)
     row_zones = np.array([zones.get(pid, "UTC") for pid in patient_ids.tolist()], dtype=object)
+    return _day_minutes_in_zones(row_zones, day_numbers)
+
+
+def _day_minutes_in_zones(row_zones: np.ndarray, day_numbers: np.ndarray) -> np.ndarray:
+    """Each row's local day length (1380 / 1500 on DST days) in the row's own zone: the one
+    computation of day lengths for many patients, ``series.day_minutes`` once per zone."""
+    out = np.full(day_numbers.size, 1440.0)
     for zone in pd.unique(row_zones):
         mask = row_zones == zone
         out[mask] = day_minutes(day_numbers[mask], zone)
@@ -370,12 +376,7 @@ def _local_many(codes, t, uniques, tz):
 
 
 def _day_minutes_many(patient_codes, day_numbers, patient_zone) -> np.ndarray:
-    out = np.full(day_numbers.size, 1440.0)
-    zones = patient_zone[patient_codes]
-    for zone in pd.unique(zones):
-        mask = zones == zone
-        out[mask] = day_minutes(day_numbers[mask], zone)
-    return out
+    return _day_minutes_in_zones(patient_zone[patient_codes], day_numbers)
 
 
 def _wear_many(group, t, ngroups, day_numbers, group_zones, interval_minutes=None):

@@ -30,13 +30,28 @@ SEND_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5
 
 
 def task_enqueue(task, *args, **kwargs) -> OutboxTask:
-    """Record ``task(*args, **kwargs)`` now; send it when the current transaction commits."""
-    row = OutboxTask.objects.create(task=task.name, args=list(args), kwargs=kwargs)
+    """Record ``task(*args, **kwargs)`` now; send it when the current transaction commits.
+
+    ``task`` is a Celery task or its registered name (``"readings.tasks.process_upload"``):
+    services name the task, so a services module never imports the tasks module that calls
+    it (tasks → services, one way). An unknown name raises ``KeyError`` here, at once."""
+    name = task if isinstance(task, str) else task.name
+    task_named(name)
+    row = OutboxTask.objects.create(task=name, args=list(args), kwargs=kwargs)
     # With a real broker, a send that fails after the commit must not turn the committed
     # request into an error (the row is still there for the dispatcher): robust. Eager (unit
     # tests, the embedded default) the task runs here, and its errors surface as they would.
     transaction.on_commit(lambda: _send(row.pk), robust=not current_app.conf.task_always_eager)
     return row
+
+
+def task_named(name: str):
+    """The Celery task registered as ``name``. A process imports an app's tasks module only
+    when something uses it (a worker imports them all as it starts): a name not registered yet
+    imports every installed app's ``tasks`` module first (Celery's autodiscovery)."""
+    if name not in current_app.tasks:
+        current_app.autodiscover_tasks(force=True)
+    return current_app.tasks[name]
 
 
 def _claim(row_pk: int, sent_at, now) -> bool:
@@ -58,10 +73,10 @@ def _send(row_pk: int, *, expected_sent_at=None, now=None) -> bool | None:
         return None
     row = OutboxTask.objects.get(pk=row_pk)
     if current_app.conf.task_always_eager:  # unit tests: the task runs here and now
-        current_app.tasks[row.task].apply_async(row.args, row.kwargs, task_id=str(row.task_id))
+        task_named(row.task).apply_async(row.args, row.kwargs, task_id=str(row.task_id))
         return True
     try:
-        current_app.tasks[row.task].apply_async(
+        task_named(row.task).apply_async(
             row.args,
             row.kwargs,
             task_id=str(row.task_id),

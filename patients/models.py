@@ -114,7 +114,7 @@ class Patient(models.Model):
     @property
     def care_consent_withdrawn(self) -> bool:
         """The patient's newest "care" consent decision is a withdrawal (shown to the team)."""
-        latest = self.consents.filter(topic="care").order_by("-at", "-pk").first()
+        latest = Consent.newest_first(self).filter(topic=Consent.Topic.CARE).first()
         return latest is not None and not latest.given
 
 
@@ -160,9 +160,15 @@ class Consent(models.Model):
         super().save(*args, **kwargs)
 
     @classmethod
+    def newest_first(cls, patient: Patient) -> models.QuerySet:
+        """The patient's decisions, newest first: the first one on a topic is their current
+        answer (the one rule, used by ``current_for`` and ``Patient.care_consent_withdrawn``)."""
+        return cls.objects.filter(patient=patient).order_by("-at", "-pk")
+
+    @classmethod
     def current_for(cls, patient: Patient) -> dict[str, "Consent"]:
         """The newest decision per topic: ``{"care": <Consent>, ...}`` (missing: never asked)."""
         current: dict[str, Consent] = {}
-        for consent in cls.objects.filter(patient=patient).order_by("-at", "-pk"):
+        for consent in cls.newest_first(patient):
             current.setdefault(consent.topic, consent)
         return current

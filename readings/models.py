@@ -135,7 +135,8 @@ class Treatment(models.Model):
 
 
 # The words of a rejected row that is a reading already stored at that instant with another
-# value (``readings.services._conflicts``): the first value is kept, the row is not "unreadable".
+# value (``readings.services.inserts._conflicts``): the first value is kept, the row is not
+# "unreadable".
 ALREADY_STORED = "is already stored with"
 
 

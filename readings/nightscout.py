@@ -43,14 +43,10 @@ from readings.models import (
 )
 from readings.parsers import RowError
 from readings.parsers import Treatment as TreatmentRecord
-from readings.parsers._common import (
-    Context,
-    epoch_ms_to_utc,
-    glucose,
-    parse_iso_instant,
-    unit_from_text,
-)
 from readings.parsers._json import number
+from readings.parsers._pipeline import Context, glucose
+from readings.parsers._times import epoch_ms_to_utc, parse_iso_instant
+from readings.parsers._units import unit_from_text
 from readings.parsers.nightscout import entry_glucose
 from readings.services import FUTURE_TOLERANCE, readings_ingest
 

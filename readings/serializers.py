@@ -15,7 +15,8 @@ from glycemia.units import MG_DL, MMOL_L, from_mg_dl
 from patients.models import validate_timezone
 from readings.models import DeviceToken, Reading, Upload
 from readings.parsers import FORMATS, RowError
-from readings.parsers._common import Context, epoch_ms_to_utc, glucose
+from readings.parsers._pipeline import Context, glucose
+from readings.parsers._times import epoch_ms_to_utc
 
 MAX_BATCH = 10_000  # readings per POST; a day of 1-minute CGM is 1,440
 UNITS = (MG_DL, MMOL_L)

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import CareCenter, User
 from patients.models import Patient
-from visits import services
+from visits import scheduling, services
 from visits.models import (
     Availability,
     AvailabilityException,
@@ -148,7 +148,7 @@ class _Book:
             first=first,
             days=days,
             clinician=clinician,
-            not_before=services.scheduling.to_instant(first, T(0), services.center_zone(center)),
+            not_before=scheduling.to_instant(first, T(0), services.center_zone(center)),
         )
         self.taken: list[tuple[dt.datetime, dt.datetime]] = []
 

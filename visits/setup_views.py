@@ -29,7 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import audit
 from accounts.models import AuditEvent, CareCenter, User
-from visits import services
+from visits import scheduling, services
 from visits.forms import (
     AvailabilityExceptionForm,
     AvailabilityForm,
@@ -87,11 +87,11 @@ def _booked_on(
     """Open visits on ``day`` (center's local day), optionally one clinician's, optionally
     only those overlapping ``starts``–``ends`` (local times: a part-day leave)."""
     tz = services.center_zone(center)
-    start = services.scheduling.to_instant(day, starts or dt.time(0), tz)
+    start = scheduling.to_instant(day, starts or dt.time(0), tz)
     end = (
-        services.scheduling.to_instant(day, ends, tz)
+        scheduling.to_instant(day, ends, tz)
         if ends
-        else services.scheduling.to_instant(day + dt.timedelta(days=1), dt.time(0), tz)
+        else scheduling.to_instant(day + dt.timedelta(days=1), dt.time(0), tz)
     )
     visits = Visit.objects.filter(
         center=center,

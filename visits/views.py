@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.access import audit, get_patient_for, may_record_visit_results, may_see_clinical
 from accounts.models import CareCenter, User
-from visits import ics, services
+from visits import ics, scheduling, services
 from visits.forms import CancelForm, CompleteForm, RescheduleRequestForm, parse_date, parse_id
 from visits.models import CalendarFeed, Room, Visit, VisitType
 
@@ -66,8 +66,8 @@ def calendar(request):
     day = parse_date(request.GET.get("date"), timezone.localdate(timezone.now(), tz))
     first = day - dt.timedelta(days=day.weekday()) if view == "week" else day
     days = [first + dt.timedelta(days=i) for i in range(7 if view == "week" else 1)]
-    start = services.scheduling.to_instant(days[0], dt.time(0), tz)
-    end = services.scheduling.to_instant(days[-1] + dt.timedelta(days=1), dt.time(0), tz)
+    start = scheduling.to_instant(days[0], dt.time(0), tz)
+    end = scheduling.to_instant(days[-1] + dt.timedelta(days=1), dt.time(0), tz)
     visits = (
         services.visits_visible_to(request.user)
         .filter(center=center, start_at__gte=start, start_at__lt=end)

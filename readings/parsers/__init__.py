@@ -23,16 +23,11 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from . import _xlsx, carelink, dexcom, fhir, libreview, nightscout, plaincsv, tidepool
-from ._common import (
-    Context,
-    ImplausibleTime,
-    PrefixedStream,
-    decode_head,
-    implausible_time,
-    sniff_encoding,
-)
-from ._common import text_stream as _text_stream
+from ._pipeline import Context
 from ._records import Reading, RowError, Treatment, UnreadableFile
+from ._text import PrefixedStream, decode_head, sniff_encoding
+from ._text import text_stream as _text_stream
+from ._times import ImplausibleTime, implausible_time
 
 __all__ = [
     "FORMATS",

@@ -27,27 +27,11 @@ import itertools
 import re
 from collections.abc import Iterator
 
-from ._common import (
-    DEFAULT_HIGH_MG_DL,
-    DEFAULT_LOW_MG_DL,
-    MDY,
-    MG_DL,
-    Context,
-    DateOrder,
-    NewestFirstClock,
-    alias_table,
-    cell,
-    fold_text,
-    glucose,
-    load_aliases,
-    lookahead,
-    match_columns,
-    mentions_any,
-    parse_number,
-    parse_wall_time,
-    unit_from_text,
-)
+from ._pipeline import Context, glucose, lookahead
 from ._records import RowError, Treatment, UnreadableFile
+from ._text import alias_table, cell, fold_text, load_aliases, match_columns, mentions_any
+from ._times import MDY, DateOrder, NewestFirstClock, parse_wall_time
+from ._units import DEFAULT_HIGH_MG_DL, DEFAULT_LOW_MG_DL, MG_DL, parse_number, unit_from_text
 
 # Guardian / Enlite sensors report 40..400 mg/dL.
 CARELINK_LOW_MG_DL = DEFAULT_LOW_MG_DL

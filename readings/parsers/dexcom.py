@@ -28,28 +28,27 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 
-from ._common import (
-    DEFAULT_HIGH_MG_DL,
-    DEFAULT_LOW_MG_DL,
-    MG_DL,
-    Context,
-    DateOrder,
+from ._pipeline import Context, glucose, lookahead
+from ._records import RowError, Treatment, UnreadableFile
+from ._text import (
     alias_table,
     cell,
     csv_rows,
     fold_text,
-    glucose,
     load_aliases,
-    lookahead,
     match_columns,
     mentions_any,
+    sniff_delimiter,
+)
+from ._times import DateOrder, parse_wall_time
+from ._units import (
+    DEFAULT_HIGH_MG_DL,
+    DEFAULT_LOW_MG_DL,
+    MG_DL,
     parse_duration_minutes,
     parse_number,
-    parse_wall_time,
-    sniff_delimiter,
     unit_from_text,
 )
-from ._records import RowError, Treatment, UnreadableFile
 
 # Dexcom G6/G7 report 40..400 mg/dL; "Low"/"High" are stored at these limits.
 DEXCOM_LOW_MG_DL = DEFAULT_LOW_MG_DL

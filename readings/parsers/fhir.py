@@ -39,9 +39,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 
-from ._common import Context, fold_text, glucose, parse_iso_instant, unit_from_text
 from ._json import array, each_element, number, obj, shown, text
+from ._pipeline import Context, glucose
 from ._records import Reading, RowError, Treatment
+from ._text import fold_text
+from ._times import parse_iso_instant
+from ._units import unit_from_text
 
 CGM_CODES = frozenset({"99504-3", "105272-9"})
 SMBG_CODES = frozenset({"2339-0", "41653-7", "14743-9", "15074-8", "14745-4", "2345-7"})

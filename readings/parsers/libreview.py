@@ -25,25 +25,20 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
-from ._common import (
-    MG_DL,
-    Context,
-    DateOrder,
+from ._pipeline import Context, glucose, lookahead
+from ._records import RowError, Treatment, UnreadableFile
+from ._text import (
     alias_table,
     cell,
     csv_rows,
     fold_text,
-    glucose,
     load_aliases,
-    lookahead,
     match_columns,
     mentions_any,
-    parse_number,
-    parse_wall_time,
     sniff_delimiter,
-    unit_from_text,
 )
-from ._records import RowError, Treatment, UnreadableFile
+from ._times import DateOrder, parse_wall_time
+from ._units import MG_DL, parse_number, unit_from_text
 
 # FreeStyle Libre 1/2 readers show LO below 40 mg/dL and HI above 500 mg/dL.
 LIBRE_LOW_MG_DL = 40.0

@@ -22,7 +22,7 @@ Values (``entry_glucose``, shared with the ``/ns/`` API in ``readings.nightscout
   receiver's LOW / HIGH marker, as Nightscout displays it (``lib/sandbox.js`` ``displayBg``):
   a reading at 40 / 400 mg/dL flagged "low" / "high".
 - Any other ``sgv`` below 40 mg/dL is a row error: it is below any CGM's reporting range
-  (``_common.sensor_value_problem``). ``mbg`` (meter) values are not range-checked.
+  (``_units.sensor_value_problem``). ``mbg`` (meter) values are not range-checked.
 ``date``/``mills`` must be JSON numbers (a boolean, a string, a list, an object, NaN or ±inf
 is a row error).
 """
@@ -33,17 +33,11 @@ import io
 import re
 from collections.abc import Iterator
 
-from ._common import (
-    DEFAULT_LOW_MG_DL,
-    MAX_MG_DL,
-    MG_DL,
-    Context,
-    epoch_ms_to_utc,
-    glucose,
-    parse_iso_instant,
-)
 from ._json import each_element, number, shown, text
+from ._pipeline import Context, glucose
 from ._records import RowError
+from ._times import epoch_ms_to_utc, parse_iso_instant
+from ._units import DEFAULT_LOW_MG_DL, MAX_MG_DL, MG_DL
 
 # Sensor glucose below 40 mg/dL is outside every CGM's reporting range: a row error. The
 # upper end depends on the sensor behind the uploader (Dexcom 400, Libre 500): not flagged.

@@ -28,16 +28,11 @@ import io
 from collections.abc import Iterator
 from operator import itemgetter
 
-from ._common import (
-    Context,
-    csv_rows,
-    epoch_ms_to_utc,
-    glucose,
-    parse_iso_instant,
-    sniff_delimiter,
-    unit_from_text,
-)
+from ._pipeline import Context, glucose
 from ._records import RowError, UnreadableFile
+from ._text import csv_rows, sniff_delimiter
+from ._times import epoch_ms_to_utc, parse_iso_instant
+from ._units import unit_from_text
 
 KINDS = ("cgm", "smbg", "scan", "calibration")
 MEAL_TAGS = ("fasting", "before_meal", "after_meal", "bedtime")

@@ -18,9 +18,11 @@ import io
 import re
 from collections.abc import Iterator
 
-from ._common import MMOL_L, Context, glucose, parse_iso_instant, unit_from_text
 from ._json import array, each_element, number, obj, shown, text
+from ._pipeline import Context, glucose
 from ._records import Reading, RowError, Treatment
+from ._times import parse_iso_instant
+from ._units import MMOL_L, unit_from_text
 
 _SIGNATURE = re.compile(
     r'"type"\s*:\s*"(cbg|smbg|basal|bolus|wizard|deviceEvent|pumpSettings|upload|food)"'

@@ -6,6 +6,7 @@ worker that really closes rows, are in tests/faults/test_redis_down.py."""
 
 import datetime as dt
 
+import pytest
 from django.core.management import call_command
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
@@ -41,6 +42,20 @@ def test_it_sends_on_commit_and_the_task_closes_its_row(
     row.refresh_from_db()
     assert row.sent_at and row.done_at and row.sends == 1
     assert Upload.objects.get(pk=upload.pk).status == "done"
+
+
+def test_it_enqueues_a_task_by_its_name_so_services_need_not_import_tasks(
+    patient, django_capture_on_commit_callbacks
+):
+    upload = _upload(patient)
+    with django_capture_on_commit_callbacks(execute=True):
+        row = task_enqueue("readings.tasks.process_upload", upload.pk)
+    row.refresh_from_db()
+    assert row.task == "readings.tasks.process_upload" and row.done_at and row.sends == 1
+    assert Upload.objects.get(pk=upload.pk).status == "done"
+    with pytest.raises(KeyError):  # a misspelt name fails where it is written, not later
+        task_enqueue("readings.tasks.no_such_task", upload.pk)
+    assert not OutboxTask.objects.filter(task="readings.tasks.no_such_task").exists()
 
 
 def test_it_dispatches_rows_never_sent_once_even_when_run_twice(patient):

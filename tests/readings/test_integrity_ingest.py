@@ -56,7 +56,7 @@ def test_it_keeps_the_first_reading_when_two_devices_share_an_instant(patient):
 
 
 def test_it_keeps_the_first_rejected_rows_and_counts_all(patient, monkeypatch):
-    monkeypatch.setattr(services, "REJECTED_KEPT", 5)
+    monkeypatch.setattr(services.ingest, "REJECTED_KEPT", 5)
     monkeypatch.setattr(
         services.readings_ingest,
         "__kwdefaults__",
@@ -72,7 +72,7 @@ def test_it_keeps_the_first_rejected_rows_and_counts_all(patient, monkeypatch):
 
 
 def test_it_stops_early_on_a_file_that_is_only_junk(patient, monkeypatch):
-    monkeypatch.setattr(services, "JUNK_ROWS", 100)
+    monkeypatch.setattr(services.ingest, "JUNK_ROWS", 100)
     monkeypatch.setattr(
         services.readings_ingest,
         "__kwdefaults__",

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 )
 def test_it_shows_rows_done_while_the_import_runs(patient, monkeypatch):
     monkeypatch.setenv("UPLOAD_TEST_DELAY_SECONDS", "0.5")
-    monkeypatch.setattr(services, "PROGRESS_EVERY_SECONDS", 0)
+    monkeypatch.setattr(services.uploads, "PROGRESS_EVERY_SECONDS", 0)
     start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     upload = upload_create(patient=patient, by=None, file=plain_csv(start, 20_000), filename="a")
 

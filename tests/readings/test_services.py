@@ -100,7 +100,7 @@ def test_it_changes_nothing_for_an_unreadable_file_and_says_why(patient):
 
 def test_it_rolls_back_everything_when_it_crashes_mid_file(patient, monkeypatch):
     calls = {"n": 0}
-    real = services._fold_into_rollups
+    real = services.rollups._fold_into_rollups
 
     def fold_then_crash(*args, **kwargs):
         calls["n"] += 1
@@ -108,8 +108,8 @@ def test_it_rolls_back_everything_when_it_crashes_mid_file(patient, monkeypatch)
             raise RuntimeError("disk on fire")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_fold_into_rollups", fold_then_crash)
-    monkeypatch.setattr(services, "CHUNK_SIZE", 500)
+    monkeypatch.setattr(services.ingest, "_fold_into_rollups", fold_then_crash)
+    monkeypatch.setattr(services.uploads, "CHUNK_SIZE", 500)
     monkeypatch.setattr(
         services.readings_ingest,
         "__kwdefaults__",
@@ -231,7 +231,7 @@ def test_it_absorbs_stored_rows_in_any_chunk_of_a_file(patient):
 
 
 def test_it_reads_ahead_every_item_in_file_order():
-    with services._parsed_ahead(iter(range(2500)), size=100) as items:
+    with services.uploads._parsed_ahead(iter(range(2500)), size=100) as items:
         assert list(items) == list(range(2500))
 
 
@@ -242,7 +242,7 @@ def test_it_raises_a_parser_error_after_the_chunks_before_it():
 
     seen = []
     with pytest.raises(ValueError, match="row 251"):
-        with services._parsed_ahead(items(), size=100) as ahead:
+        with services.uploads._parsed_ahead(items(), size=100) as ahead:
             seen.extend(ahead)
     assert seen == list(range(200))  # whole chunks before the error; the import stops there
 
@@ -256,7 +256,7 @@ def test_it_stops_reading_ahead_when_the_import_fails():
             yield n
 
     with pytest.raises(RuntimeError):
-        with services._parsed_ahead(items(), size=100) as ahead:
+        with services.uploads._parsed_ahead(items(), size=100) as ahead:
             next(ahead)
             raise RuntimeError("disk on fire")
     assert len(produced) <= 300  # the chunk being read, at most one ahead, and the one after
@@ -321,8 +321,8 @@ def test_it_commits_each_chunk_on_sqlite_so_sign_ins_are_not_locked_out(patient,
         db_transaction.on_commit(lambda: commits.append(1))
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "readings_ingest", ingest)
-    monkeypatch.setattr(services, "CHUNK_SIZE", 500)
+    monkeypatch.setattr(services.uploads, "readings_ingest", ingest)
+    monkeypatch.setattr(services.uploads, "CHUNK_SIZE", 500)
     upload = upload_create(patient=patient, by=None, file=DEXCOM.read_bytes(), filename="x.csv")
     upload_process(upload_id=upload.pk)
     upload.refresh_from_db()

@@ -312,7 +312,7 @@ def test_a_deadlock_victims_write_is_tried_again_and_other_errors_are_not():
     (40P01, seen once in CI's 20-way race): that write is simply run again."""
     from django.db import OperationalError
 
-    from visits.services import DEADLOCK_RETRIES, _write_retrying_deadlocks
+    from visits.services.lifecycle import DEADLOCK_RETRIES, _write_retrying_deadlocks
 
     class Cause(Exception):
         def __init__(self, sqlstate):

@@ -6,7 +6,7 @@ from django import template
 from django.utils import timezone
 
 from accounts.access import patients_visible_to
-from visits import services
+from visits import scheduling, services
 from visits.models import Visit
 
 register = template.Library()
@@ -45,8 +45,8 @@ def todays_visits(user) -> dict:
         return {"visits": [], "worklist_count": 0, "tz": "UTC"}
     tz = services.center_zone(center)
     today = timezone.localdate(timezone.now(), tz)
-    start = services.scheduling.to_instant(today, dt.time(0), tz)
-    end = services.scheduling.to_instant(today + dt.timedelta(days=1), dt.time(0), tz)
+    start = scheduling.to_instant(today, dt.time(0), tz)
+    end = scheduling.to_instant(today + dt.timedelta(days=1), dt.time(0), tz)
     visits = (
         Visit.objects.filter(
             center=center,

@@ -5,14 +5,8 @@ from pathlib import Path
 import pytest
 
 import readings.parsers
-from readings.parsers._common import (
-    MG_DL_PER_MMOL_L,
-    DateOrder,
-    LocalClock,
-    mmol_to_mg_dl,
-    parse_number,
-    parse_wall_time,
-)
+from readings.parsers._times import DateOrder, LocalClock, parse_wall_time
+from readings.parsers._units import MG_DL_PER_MMOL_L, mmol_to_mg_dl, parse_number
 
 
 def test_it_imports_no_django():
@@ -112,7 +106,7 @@ def test_it_mirrors_the_repeat_rule_for_newest_first_files():
 
 def test_it_does_not_remember_free_text_cells_across_files():
     from readings.parsers import dexcom
-    from readings.parsers._common import _role_finder, match_columns
+    from readings.parsers._text import _role_finder, match_columns
 
     match_columns(["Zelda Fitzgerald", "2024-01-01", "Glucose Value (mg/dL)"], dexcom.COLUMNS)
     finder = _role_finder(tuple(dexcom.COLUMNS))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from openpyxl import Workbook
 
-from readings.parsers._common import ALIASES_DIR, alias_table, load_aliases
+from readings.parsers._text import ALIASES_DIR, alias_table, load_aliases
 
 from .helpers import collect
 

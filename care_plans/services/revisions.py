@@ -1,0 +1,287 @@
+"""Reading and revising a plan: the current version, a new version (``care_plan_revise``, with
+what prompted it) and the diff between two versions in the clinician's words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from care_plans.models import CarePlan, CarePlanVersion
+from care_plans.services.defaults import CHECKS, GOAL_LABELS, MEDICATION_KINDS
+from care_plans.services.validation import NothingChanged, care_plan_clean
+from patients.models import Patient
+
+
+def care_plan_current(*, patient: Patient) -> CarePlanVersion | None:
+    return (
+        CarePlanVersion.objects.filter(plan__patient=patient)
+        .select_related("created_by", "plan")
+        .order_by("-number")
+        .first()
+    )
+
+
+def report_link_error(patient: Patient, report_id: Any) -> str | None:
+    """Why ``report_id`` cannot be linked, or None. Only this patient's reports may be cited;
+    until the reports app defines ``Report`` any integer id is kept (see the model)."""
+    if report_id is None:
+        return None
+    if isinstance(report_id, bool) or not isinstance(report_id, int):
+        return _("A report is given by its id.")
+    try:
+        report_model = apps.get_model("reports", "Report")
+    except LookupError:
+        return None
+    if not report_model.objects.filter(pk=report_id, patient=patient).exists():
+        return _("Report %(id)s is not one of this patient's reports.") % {"id": report_id}
+    return None
+
+
+def nothing_changed_message(number: int) -> str:
+    return _(
+        "Nothing changed: this is the same as version %(n)s. Change the plan, or leave it as it is."
+    ) % {"n": number}
+
+
+def care_plan_revise(
+    *,
+    patient: Patient,
+    by,
+    reason: str,
+    content: dict,
+    responds_to_report_id: int | None = None,
+) -> CarePlanVersion:
+    """Validate ``content`` and save it as the patient's next version.
+
+    Raises ``ValidationError`` (a dict of field path -> messages) when invalid, and its
+    subclass ``NothingChanged`` when the content is the current version's (``care_plan_diff``
+    finds no change): a version is a signed change, never a copy. The plan row
+    is locked (``select_for_update``) while the next number is chosen, so two clinicians
+    saving at once get consecutive numbers; the unique (plan, number) constraint is the
+    backstop where the database cannot lock rows (SQLite serializes writers instead).
+    """
+    clean, errors = care_plan_clean(content)
+    reason = (reason or "").strip()
+    if not reason:
+        errors["reason"] = [_("Say why the plan changes.")]
+    report_error = report_link_error(patient, responds_to_report_id)
+    if report_error:
+        errors["responds_to_report"] = [report_error]
+    if errors:
+        raise ValidationError(errors)
+    plan, _created = CarePlan.objects.get_or_create(patient=patient)
+    with transaction.atomic():
+        plan = CarePlan.objects.select_for_update().get(pk=plan.pk)
+        last = plan.versions.order_by("-number").first()
+        if last is not None and not care_plan_diff(old=last, new=clean):
+            raise NothingChanged({NON_FIELD_ERRORS: [nothing_changed_message(last.number)]})
+        return CarePlanVersion.objects.create(
+            plan=plan,
+            number=(last.number if last else 0) + 1,
+            created_by=by,
+            reason=reason,
+            content=clean,
+            responds_to_report_id=responds_to_report_id,
+        )
+
+
+# --- Diff ---------------------------------------------------------------------------------
+
+_SCALAR_FIELDS = (
+    ("targets.preset", gettext_lazy("Target preset")),
+    ("targets.range_low", gettext_lazy("Target range, lower limit")),
+    ("targets.range_high", gettext_lazy("Target range, upper limit")),
+    ("hba1c_goal_percent", gettext_lazy("HbA1c goal (%)")),
+    ("diet.carb_g_per_day", gettext_lazy("Carbohydrate (g/day)")),
+    ("diet.kcal_per_day", gettext_lazy("Energy (kcal/day)")),
+    ("diet.notes", gettext_lazy("Diet notes")),
+    ("exercise.minutes_per_week", gettext_lazy("Exercise (minutes/week)")),
+    ("exercise.notes", gettext_lazy("Exercise notes")),
+    ("monitoring.mode", gettext_lazy("Monitoring")),
+    ("monitoring.cgm_wear_goal_percent", gettext_lazy("CGM wear goal (%)")),
+    ("monitoring.smbg_readings_per_day", gettext_lazy("Finger-sticks per day")),
+    ("monitoring.smbg_tags", gettext_lazy("Finger-stick times")),
+    ("monitoring.seven_point_before_visits", gettext_lazy("7-point profile before visits")),
+    ("report_cadence_days", gettext_lazy("Report every (days)")),
+    ("visit_cadence_days", gettext_lazy("Visit every (days)")),
+    ("review_interval_days", gettext_lazy("Review every (days)")),
+    ("patient_instructions", gettext_lazy("Instructions for the patient")),
+)
+_MED_FIELDS = (
+    "dose",
+    "dose_unit",
+    "timing",
+    "frequency",
+    "carb_ratio_g_per_u",
+    "correction_factor_mg_dl_per_u",
+    "titration_rule",
+)
+
+
+def _get(content: dict, path: str) -> Any:
+    value: Any = content
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _content_of(version: CarePlanVersion | dict | None) -> dict:
+    if version is None:
+        return {}
+    return version.content if isinstance(version, CarePlanVersion) else version
+
+
+def _keyed_diff(old: list, new: list, key, field: str, label, compare: tuple) -> list[dict]:
+    changes = []
+    old_by = {key(item): item for item in old}
+    new_by = {key(item): item for item in new}
+    for k, item in new_by.items():
+        if k not in old_by:
+            changes.append(
+                {
+                    "field": field,
+                    "key": k,
+                    "label": label(item),
+                    "change": "added",
+                    "old": None,
+                    "new": item,
+                }
+            )
+            continue
+        before = old_by[k]
+        extra = sorted((set(before) | set(item)) - set(compare))  # fields added later too
+        fields = [f for f in (*compare, *extra) if before.get(f) != item.get(f)]
+        if fields:
+            changes.append(
+                {
+                    "field": field,
+                    "key": k,
+                    "label": label(item),
+                    "change": "changed",
+                    "old": before,
+                    "new": item,
+                    "fields": fields,
+                }
+            )
+    for k, item in old_by.items():
+        if k not in new_by:
+            change = "stopped" if field == "medications" else "removed"
+            changes.append(
+                {
+                    "field": field,
+                    "key": k,
+                    "label": label(item),
+                    "change": change,
+                    "old": item,
+                    "new": None,
+                }
+            )
+    return changes
+
+
+def care_plan_diff(
+    *, old: CarePlanVersion | dict | None, new: CarePlanVersion | dict
+) -> list[dict]:
+    """What changed between two versions (or contents), field by field.
+
+    Each change is ``{"field", "label", "change", "old", "new"}`` with ``change`` one of
+    ``changed``, ``added``, ``removed`` and, for medications, ``stopped``; medications are
+    matched by kind + product (case-insensitive), so a new dose of the same insulin is a
+    change and a switch of product is a stop plus an addition. Changed list items carry
+    ``fields`` (which of their fields differ).
+
+    >>> care_plan_diff(old=v1, new=v2)
+    [{'field': 'medications', 'label': 'Insulin glargine', 'change': 'changed',
+      'old': {... 'dose': 18 ...}, 'new': {... 'dose': 20 ...}, 'fields': ['dose']}]
+    """
+    a, b = _content_of(old), _content_of(new)
+    changes = []
+    for path, label in _SCALAR_FIELDS:
+        before, after = _get(a, path), _get(b, path)
+        if before != after:
+            kind = "added" if before in (None, "", []) else "changed"
+            if after in (None, "", []):
+                kind = "removed"
+            changes.append(
+                {"field": path, "label": str(label), "change": kind, "old": before, "new": after}
+            )
+    changes += _keyed_diff(
+        _get(a, "targets.goals") or [],
+        _get(b, "targets.goals") or [],
+        key=lambda g: g.get("key"),
+        field="targets.goals",
+        label=lambda g: str(GOAL_LABELS.get(g.get("key"), g.get("label") or g.get("key"))),
+        compare=("comparison", "target", "label"),
+    )
+    changes += _keyed_diff(
+        a.get("medications") or [],
+        b.get("medications") or [],
+        key=lambda m: (m.get("kind"), (m.get("product") or "").lower()),
+        field="medications",
+        label=lambda m: m.get("product") or str(MEDICATION_KINDS.get(m.get("kind"), "")),
+        compare=_MED_FIELDS,
+    )
+    changes += _keyed_diff(
+        a.get("checks") or [],
+        b.get("checks") or [],
+        key=lambda c: c.get("key"),
+        field="checks",
+        label=lambda c: str(CHECKS.get(c.get("key"), c.get("label") or c.get("key"))),
+        compare=("interval_days", "label"),
+    )
+    return changes + _other_changes(a, b)
+
+
+MED_FIELD_LABELS = {
+    "kind": gettext_lazy("Kind"),
+    "product": gettext_lazy("Product"),
+    "dose": gettext_lazy("Dose"),
+    "dose_unit": gettext_lazy("Unit"),
+    "timing": gettext_lazy("When"),
+    "frequency": gettext_lazy("How often"),
+    "carb_ratio_g_per_u": gettext_lazy("Carb ratio (g per U)"),
+    "correction_factor_mg_dl_per_u": gettext_lazy("Correction factor"),
+    "titration_rule": gettext_lazy("Titration rule"),
+}
+
+
+def _leaves(value: Any, path: str = "") -> dict[str, Any]:
+    """Every leaf of a plan's content by dotted path (list items by index)."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_leaves(item, f"{path}.{key}" if path else str(key)))
+        return out
+    if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        out = {}
+        for i, item in enumerate(value):
+            out.update(_leaves(item, f"{path}.{i}"))
+        return out
+    return {path: value}
+
+
+def _other_changes(a: dict, b: dict) -> list[dict]:
+    """Any other field that differs (the plan's label, a field added to the content later):
+    nothing a clinician changed may be missing from the review step or the compare page."""
+    keyed = ("targets.goals", "medications", "checks")
+    scalar = {path for path, _label in _SCALAR_FIELDS}
+    old, new = _leaves(a), _leaves(b)
+    return [
+        {
+            "field": path,
+            "label": path,
+            "change": "changed",
+            "old": old.get(path),
+            "new": new.get(path),
+        }
+        for path in sorted(set(old) | set(new))
+        if old.get(path) != new.get(path)
+        and path not in scalar
+        and not any(path == k or path.startswith(f"{k}.") for k in keyed)
+    ]

@@ -1,0 +1,314 @@
+"""Ingestion: store every reading once, keep daily rollups exact, report every bad row.
+
+The one write path for glucose, used by file uploads, the REST batch API, the Nightscout API,
+FHIR and the demo seeder:
+
+    parse (readings.parsers) → readings_ingest → [chunk: devices, insert ON CONFLICT DO
+    NOTHING RETURNING, conflicts, rollup deltas] → IngestResult
+
+Why this shape:
+- uniqueness is the database's job (constraint ``reading_unique_instant``: one reading per
+  patient, kind and instant, whichever device sent it — see ``readings.models``); a chunk is
+  inserted with ``ON CONFLICT DO NOTHING RETURNING`` so duplicates and concurrent uploads of
+  the same file are absorbed without a query per row, and we learn exactly which rows were new;
+- rollups are additive (count, sums, band counts, min/max), so the rows that were really inserted
+  are folded into ``DailyRollup`` with an ``ON CONFLICT DO UPDATE`` — correct under concurrency;
+- on PostgreSQL a chunk is first tried with a plain ``COPY`` straight into the readings table,
+  inside a savepoint, its rows encoded to binary and its rollup inputs gathered in one pass
+  (``_encode_batch``): most files are new data, and then that is all it costs. A unique violation
+  (a re-upload, an overlap, a concurrent upload of the same file) rolls back to the savepoint and
+  the chunk takes the conflict-handling path: ``COPY`` into a temporary staging table and one
+  ``INSERT … SELECT … ON CONFLICT DO NOTHING``. Once a chunk had duplicates the next ones go
+  straight to that path, until one has none;
+- memory is bounded by the chunk size, whatever the file size;
+- callers wrap the call in ``transaction.atomic()``: a crash leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+from django.db import connection
+from django.utils import timezone
+
+from readings.models import Treatment, Upload
+from readings.parsers import UnreadableFile
+from readings.parsers._units import sensor_value_problem
+from readings.services.inserts import (
+    _conflicts,
+    _copy_direct,
+    _Devices,
+    _encode_batch,
+    _insert_generic,
+    _insert_staged,
+    _rows,
+    _series,
+)
+from readings.services.rollups import EPOCH, _fold_into_rollups, _one_writer_per_patient
+from readings.signals import readings_changed
+
+CHUNK_SIZE = 5000
+# Plausible time (DESIGN §3): nothing before the Unix epoch, nothing later than now + this
+# (a device clock a little ahead is normal; a day ahead is a wrong clock or zone).
+FUTURE_TOLERANCE = dt.timedelta(hours=1)
+# Glucose a CGM reports starts at 40 mg/dL (Dexcom, Medtronic, Libre: lower is "LO"). Below
+# it, 0-12 are Dexcom/Nightscout status codes and 13-39 is no sensor's reading: both are
+# rejected (DESIGN §3: never glucose). The rule is `sensor_value_problem`, shared with every
+# parser; a device's own "Low" marker arrives as a reading at 40 flagged "low".
+HIGHEST_ERROR_CODE = 12
+VALUE_LIMITS_MG_DL = (0.0, 1000.0)  # the table's check constraint: 0 < v <= 1000
+# Dexcom's special values as Nightscout names them (lib/plugins/errorcodes.js).
+SENSOR_ERROR_CODES = {
+    0: "no value",
+    1: "sensor not active",
+    2: "minimal deviation",
+    3: "no antenna",
+    5: "sensor not calibrated",
+    6: "counts deviation",
+    9: "absolute deviation",
+    10: "power deviation",
+    12: "bad RF",
+}
+REJECTED_KEPT = 1000  # rejected rows kept with their reason; beyond, only counts per reason
+
+
+@dataclass
+class IngestResult:
+    """What an ingest did. ``rejected`` keeps the first ``limit`` rows with their reason (all
+    of them when ``limit`` is None); ``rejected_total`` and ``rejected_by_reason`` count every
+    one, so a file of junk costs a bounded list, not one entry per bad row."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict] = field(default_factory=list)
+    treatments: int = 0
+    warnings: list[str] = field(default_factory=list)
+    rejected_total: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    limit: int | None = REJECTED_KEPT
+    conflicts: int = 0  # of the rejected: a different value at an instant already stored
+
+    def reject(self, line: int, reason: str, *, stored: dict | None = None) -> None:
+        """One row not stored, and why. ``stored``: the row is a reading already stored with
+        another value (``{"kind", "at", "stored_mg_dl", "value_mg_dl"}``), kept so that pages
+        can say it in the reader's unit and time (``Upload.conflicts``)."""
+        self.rejected_total += 1
+        kind = reason_kind(reason)
+        self.rejected_by_reason[kind] = self.rejected_by_reason.get(kind, 0) + 1
+        if self.limit is None or len(self.rejected) < self.limit:
+            row = {"line": line, "reason": reason}
+            if stored is not None:
+                row["stored"] = stored
+            self.rejected.append(row)
+
+    def as_dict(self) -> dict:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": row_errors(self.rejected),
+        }
+
+
+def row_errors(rows: list[dict]) -> list[dict]:
+    """Rejected rows as the contracts give them: ``[{"line", "reason"}]`` (DESIGN §4)."""
+    return [{"line": row["line"], "reason": row["reason"]} for row in rows]
+
+
+_NUMBERS = re.compile(r"[-+]?\d[\d.:,+\-TZ]*")
+
+
+def reason_kind(reason: str) -> str:
+    """A reason with its numbers and instants blanked: what rejected rows are counted by.
+
+    >>> reason_kind("glucose 1500 mg/dL is impossible (> 1000)")
+    'glucose # mg/dL is impossible (> #)'
+    """
+    return _NUMBERS.sub("#", reason)[:160]
+
+
+def reading_checked(reading, *, now: dt.datetime):
+    """(reading to store or None, why not): DESIGN §3 on values and time, on every path.
+
+    Checked here, on the one write path, whatever parser or API built the record: a value
+    must be a finite number in the table's range; a sensor (CGM, scan) value below 40 mg/dL
+    is rejected, named as a Dexcom/Nightscout status code when it is 0-12 and unflagged
+    (``sensor_value_problem`` otherwise); the time must be after 1970 and not in the future.
+
+    >>> reading_checked(Reading(1, datetime(2024, 5, 1, tzinfo=UTC), 10.0, "cgm"), now=now)
+    (None, 'sensor error code 10 (power deviation), not a glucose value (...)')
+    """
+    value = reading.value_mg_dl
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None, f"glucose must be a number, not {type(value).__name__}"
+    if not VALUE_LIMITS_MG_DL[0] < value <= VALUE_LIMITS_MG_DL[1]:  # NaN fails this too
+        return None, f"glucose {value:g} mg/dL is impossible (not in 0-1000)"
+    problem = sensor_value_problem(value, reading.kind)
+    if problem:
+        if value <= HIGHEST_ERROR_CODE and not reading.flag:
+            name = SENSOR_ERROR_CODES.get(int(value)) if value == int(value) else None
+            what = f"sensor error code {value:g}" + (f" ({name})" if name else "")
+            return None, f"{what}, not a glucose value (CGM values start at 40 mg/dL)"
+        return None, problem
+    problem = time_problem(reading.timestamp, now=now)
+    return (None, problem) if problem else (reading, None)
+
+
+def time_problem(timestamp, *, now: dt.datetime) -> str | None:
+    """Why an instant cannot be a reading's or a treatment's time (before 1970, future)."""
+    if not isinstance(timestamp, dt.datetime):
+        return "time must be a date and time"
+    if timestamp.tzinfo is None:
+        timestamp = timestamp.replace(tzinfo=dt.UTC)
+    if timestamp < EPOCH:
+        return f"time {_when(timestamp)} is before 1970"
+    if timestamp > now + FUTURE_TOLERANCE:
+        return f"time {_when(timestamp)} is in the future: check the device clock and time zone"
+    return None
+
+
+def _when(moment: dt.datetime) -> str:
+    try:
+        return moment.astimezone(dt.UTC).isoformat(timespec="minutes").replace("+00:00", "Z")
+    except OverflowError:
+        return moment.isoformat(timespec="minutes")
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def readings_ingest(
+    *,
+    patient,
+    items: Iterable,
+    upload: Upload | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    on_progress=None,
+    rejected_limit: int | None = REJECTED_KEPT,
+) -> IngestResult:
+    """Store parsed items (readings, treatments, row errors) for ``patient``.
+
+    ``items`` is any iterable of ``readings.parsers`` records (``Reading``, ``Treatment``,
+    ``RowError``), consumed once, in chunks. Every reading is checked (``reading_checked``)
+    before it is stored. Must run inside ``transaction.atomic()``. ``on_progress(rows)`` is
+    called after each chunk with the number of records read so far. An upload that is junk
+    from its first ``JUNK_ROWS`` rows on stops with ``UnreadableFile``.
+    """
+    _one_writer_per_patient(patient.pk)
+    result = IngestResult(limit=rejected_limit)
+    devices = _Devices(patient.pk)
+    upload_id = upload.pk if upload else None
+    plan = _InsertPlan()
+    now = timezone.now()
+    seen = 0
+    for chunk in _chunks(items, chunk_size):
+        readings, treatments = [], []
+        for item in chunk:
+            if hasattr(item, "value_mg_dl"):
+                reading, problem = reading_checked(item, now=now)
+                if problem is None:
+                    readings.append(reading)
+                else:
+                    result.reject(item.line, problem)
+            elif hasattr(item, "amount"):
+                problem = time_problem(item.timestamp, now=now)
+                if problem is None:
+                    treatments.append(item)
+                else:
+                    result.reject(item.line, problem)
+            else:
+                result.reject(item.line, item.reason)
+        if readings:
+            _insert_readings(patient, readings, devices, upload_id, result, plan)
+        if treatments:
+            result.treatments += _insert_treatments(patient, treatments, devices, upload_id)
+        seen += len(chunk)
+        if on_progress is not None:
+            on_progress(seen)
+        if upload is not None and seen >= JUNK_ROWS and result.rejected_total >= seen * 0.9:
+            if not (result.accepted or result.duplicates or result.treatments):
+                raise UnreadableFile(_junk_reason(seen, result))
+        del chunk, readings, treatments  # not kept alive while the next chunk is read
+    if result.accepted:
+        readings_changed.send(sender=None, patient_id=patient.pk)  # the triage entry
+    return result
+
+
+JUNK_ROWS = 10_000  # an upload whose first rows are all rejected stops after this many
+
+
+def _junk_reason(seen: int, result: IngestResult) -> str:
+    common = sorted(result.rejected_by_reason.items(), key=lambda item: -item[1])[:3]
+    reasons = "; ".join(f"{count} × {reason}" for reason, count in common)
+    return (
+        f"stopped after {seen} rows: none of them could be read ({reasons}). "
+        "Is this the right file and format?"
+    )
+
+
+@dataclass
+class _InsertPlan:
+    """Whether the next chunk is worth trying with a plain COPY (PostgreSQL).
+
+    Starts hopeful (a new file); a chunk that met stored rows turns it off, a chunk that met
+    none turns it back on — an overlapping export overlaps at one end, not everywhere.
+    """
+
+    direct: bool = True
+
+
+def _insert_readings(
+    patient, readings: list, devices: _Devices, upload_id, result, plan: _InsertPlan
+) -> None:
+    if connection.vendor == "postgresql" and plan.direct:
+        batch = _encode_batch(patient.pk, readings, devices, upload_id)
+        if _copy_direct(batch.data):
+            result.accepted += batch.count
+            if batch.repeated:
+                conflicts = _conflicts(batch.repeated)
+                result.duplicates += len(batch.repeated) - len(conflicts)
+                result.conflicts += len(conflicts)
+                for row in conflicts:
+                    result.reject(row["line"], row["reason"], stored=row["stored"])
+            _fold_into_rollups(patient, batch.series())
+            return
+        del batch  # some rows are already stored: the conflict-handling path below
+    rows, repeated = _rows(patient.pk, readings, devices, upload_id)
+    if connection.vendor == "postgresql":
+        inserted, skipped = _insert_staged(rows)
+        plan.direct = not skipped
+    else:
+        inserted, skipped = _insert_generic(rows)
+    result.accepted += len(inserted)
+    not_inserted = skipped + repeated
+    if not_inserted:
+        conflicts = _conflicts(not_inserted)
+        result.duplicates += len(not_inserted) - len(conflicts)
+        result.conflicts += len(conflicts)
+        for row in conflicts:
+            result.reject(row["line"], row["reason"], stored=row["stored"])
+    _fold_into_rollups(patient, _series(inserted))
+
+
+def _insert_treatments(patient, treatments: list, devices: _Devices, upload_id) -> int:
+    objects = [
+        Treatment(
+            patient_id=patient.pk,
+            device_id=devices.id_for(t.device_key or t.device, ""),
+            timestamp=t.timestamp,
+            kind=t.kind,
+            amount=t.amount,
+            text=t.text or "",
+            upload_id=upload_id,
+        )
+        for t in treatments
+    ]
+    before = Treatment.objects.filter(patient_id=patient.pk).count()
+    Treatment.objects.bulk_create(objects, ignore_conflicts=True, batch_size=1000)
+    return Treatment.objects.filter(patient_id=patient.pk).count() - before

@@ -1,0 +1,202 @@
+"""Daily rollups: folding newly inserted readings in (additive upsert), rebuilding a patient's
+rollups from the raw readings, and rebuilding them when the patient's time zone changes.
+The patient-row lock that imports and rebuilds share lives here too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+from django.db.models import Q
+
+from glycemia.rollups import ROLLUP_FIELDS, daily_rollups, daily_wear
+from outbox.services import task_enqueue
+from readings.models import DailyRollup, Reading
+from readings.signals import readings_changed
+
+DEFAULT_INTERVAL_MINUTES = 5.0
+ROLLED_UP_KINDS = ("cgm", "smbg")
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _one_writer_per_patient(patient_id: int) -> None:
+    """Lock the patient's row before writing their readings or rebuilding their rollups
+    (PostgreSQL; SQLite has one writer anyway): imports and rebuilds take it first. Without
+    this, an import and a rebuild of one patient each held rows the other needed (rollups,
+    the triage entry, the patient row through the readings' foreign key) and PostgreSQL killed
+    one of them as a deadlock (found by tests/faults/test_redis_down.py, when the outbox sends
+    both at once). ``NO KEY UPDATE`` still lets other rows reference the patient."""
+    from patients.models import Patient
+
+    if connection.vendor == "postgresql" and not connection.get_autocommit():
+        list(Patient.objects.select_for_update(no_key=True).filter(pk=patient_id).values("pk"))
+
+
+def _fold_into_rollups(patient, series: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """Add newly inserted readings (``_series``) to their local days' rollups (additive upsert);
+    a CGM day's interval and slots are recounted from all its stored readings."""
+    for kind in ROLLED_UP_KINDS:
+        if kind not in series:
+            continue
+        times, values = series[kind]
+        stamps = (times * 1e9).astype("int64").astype("datetime64[ns]")
+        frame = daily_rollups(stamps, values, tz=patient.timezone)
+        if kind == "cgm":
+            frame = frame.join(_stored_wear(patient, frame.index))
+        rollups_add(
+            patient_id=patient.pk, kind=kind, frame=frame, interval_minutes=DEFAULT_INTERVAL_MINUTES
+        )
+
+
+def _stored_wear(patient, days) -> pd.DataFrame:
+    """Interval and slots of these local days from all their stored CGM readings (the new ones
+    included: they are inserted already). Issue #17: the interval is each day's own, whoever
+    sent its readings and however they were batched (uploaders post one reading at a time),
+    so the rollups count wear as the raw path does (``glycemia.series.day_wear``)."""
+    zone = patient.tzinfo
+    ranges = Q()
+    for first, last in _runs(sorted(day.date() if hasattr(day, "date") else day for day in days)):
+        start = dt.datetime.combine(first, dt.time.min, zone)
+        after = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, zone)
+        ranges |= Q(timestamp__gte=start.astimezone(dt.UTC), timestamp__lt=after.astimezone(dt.UTC))
+    stored = Reading.objects.filter(ranges, patient_id=patient.pk, kind="cgm").values_list(
+        "timestamp", flat=True
+    )
+    micros = np.array(
+        sorted((moment - EPOCH) // dt.timedelta(microseconds=1) for moment in stored),
+        dtype="int64",
+    )
+    return daily_wear((micros * 1000).astype("datetime64[ns]"), tz=patient.timezone)
+
+
+def _runs(days: list[dt.date]) -> Iterator[tuple[dt.date, dt.date]]:
+    """Consecutive dates as (first, last) runs: [1, 2, 3, 7] -> (1, 3), (7, 7)."""
+    first = last = None
+    for day in days:
+        if last is not None and day - last <= dt.timedelta(days=1):
+            last = day
+            continue
+        if first is not None:
+            yield first, last
+        first = last = day
+    if first is not None:
+        yield first, last
+
+
+def rollups_add(*, patient_id: int, kind: str, frame, interval_minutes: float) -> None:
+    """Upsert rollup deltas: counts and sums add, min/max combine; a day's
+    ``interval_minutes`` and ``slots`` (not additive) are set from the frame's columns of
+    those names when it has them (``glycemia.rollups.daily_wear``), else to
+    ``interval_minutes`` and unknown."""
+    if frame is None or len(frame) == 0:
+        return
+    table = DailyRollup._meta.db_table
+    columns = ["patient_id", "date", "kind", *ROLLUP_FIELDS, "interval_minutes", "slots"]
+    if connection.vendor == "postgresql":
+        least, greatest = "LEAST", "GREATEST"
+    else:
+        least, greatest = "MIN", "MAX"
+    updates = []
+    for name in ROLLUP_FIELDS:
+        if name == "min":
+            updates.append(f"min = {least}(COALESCE({table}.min, excluded.min), excluded.min)")
+        elif name == "max":
+            updates.append(f"max = {greatest}(COALESCE({table}.max, excluded.max), excluded.max)")
+        else:
+            updates.append(f"{name} = {table}.{name} + excluded.{name}")
+    updates.append("interval_minutes = excluded.interval_minutes")
+    updates.append("slots = excluded.slots")
+    # Column by column with tolist() (plain Python numbers): iterrows() builds a Series a day.
+    columns_values = [frame[name].tolist() for name in ROLLUP_FIELDS]
+    if "interval_minutes" in frame:
+        columns_values.append([float(v) for v in frame["interval_minutes"].tolist()])
+    else:
+        columns_values.append([float(interval_minutes)] * len(frame))
+    if "slots" in frame:
+        columns_values.append([None if v != v else int(v) for v in frame["slots"].tolist()])
+    else:
+        columns_values.append([None] * len(frame))
+    rows = []
+    for day, values in zip(frame.index, zip(*columns_values, strict=True), strict=True):
+        date = day.date() if hasattr(day, "date") else day
+        rows.append([patient_id, date, kind, *values])
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+            + ", ".join([placeholders] * len(rows))
+            + " ON CONFLICT (patient_id, date, kind) DO UPDATE SET "
+            + ", ".join(updates),
+            [value for row in rows for value in row],
+        )
+
+
+def rollups_rebuild(*, patient) -> None:
+    """Recompute a patient's rollups from raw readings, atomically.
+
+    Run when the patient's time zone changes (their local days move: ``readings.tasks``),
+    as a repair tool, and as the test oracle. The patient row is locked first, so two
+    rebuilds of one patient run one after the other; a reader sees the old rollups or the
+    new ones, never a mix.
+    """
+    with transaction.atomic():
+        from patients.models import Patient
+
+        _one_writer_per_patient(patient.pk)  # the same lock as an import takes
+        patient = Patient.objects.get(pk=patient.pk)
+        DailyRollup.objects.filter(patient=patient).delete()
+        for kind in ROLLED_UP_KINDS:
+            rows = list(
+                Reading.objects.filter(patient=patient, kind=kind)
+                .order_by("timestamp")
+                .values_list("timestamp", "value_mg_dl")
+            )
+            if not rows:
+                continue
+            times = np.array([t.timestamp() for t, _ in rows])
+            values = np.array([v for _, v in rows], dtype="float64")
+            stamps = (times * 1e9).astype("int64").astype("datetime64[ns]")
+            frame = daily_rollups(stamps, values, tz=patient.timezone)
+            if kind == "cgm":  # each day's own interval and slots (issue #17)
+                frame = frame.join(daily_wear(stamps, tz=patient.timezone))
+            rollups_add(
+                patient_id=patient.pk,
+                kind=kind,
+                frame=frame,
+                interval_minutes=DEFAULT_INTERVAL_MINUTES,
+            )
+        readings_changed.send(sender=None, patient_id=patient.pk)  # triage: from the rollups
+
+
+# --- a patient's time zone changes ------------------------------------------------------------
+
+
+def rollups_rebuild_for(*, patient_id: int) -> None:
+    """``rollups_rebuild`` by id (the Celery task's body); a vanished patient is no error."""
+    from patients.models import Patient
+
+    patient = Patient.objects.filter(pk=patient_id).first()
+    if patient is not None:
+        rollups_rebuild(patient=patient)
+
+
+def patient_zone_remember(sender, instance, **kwargs) -> None:
+    """pre_save: note the stored zone, so post_save knows whether it changed."""
+    if instance.pk is None:
+        instance._stored_timezone = None
+        return
+    instance._stored_timezone = (
+        sender.objects.filter(pk=instance.pk).values_list("timezone", flat=True).first()
+    )
+
+
+def patient_zone_changed(sender, instance, created, **kwargs) -> None:
+    """post_save: a changed zone rebuilds the rollups in a task, once the change is committed."""
+    before = getattr(instance, "_stored_timezone", None)
+    if created or before is None or before == instance.timezone:
+        return
+    task_enqueue("readings.tasks.rebuild_rollups", instance.pk)

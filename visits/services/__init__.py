@@ -1,0 +1,113 @@
+"""Visit processes, one module per process (callers import from ``visits.services``). Pure
+rules live in ``visits.scheduling``; these modules load and write.
+
+- ``slots``: free slots — each clinician's working windows per day, busy spans, the slots a
+  visit type fits in (``visit_slots``, ``next_free_slots``); the shared basics ``VisitError``,
+  ``SlotTaken``, ``Slot``, ``center_zone``, ``visits_visible_to``, ``clinicians_for``;
+- ``lifecycle``: the visit's life — ``visit_book`` without double booking, reschedule, cancel,
+  check-in, no-show, complete, the patient's reschedule request;
+- ``worklist``: due dates, the next visit per patient, urgent reasons, the worklist rows;
+- ``messages``: reminders, the SMS backend, a visit message sent once, the day lists.
+
+Every function that changes visits is ``<noun>_<verb>(*, ...)`` and records a ``VisitChange``.
+Messages are sent by tasks enqueued through the outbox by task name; these modules never import
+``visits.tasks``.
+"""
+
+from __future__ import annotations
+
+from visits.services.lifecycle import (
+    BOOKING_HORIZON,
+    DEADLOCK_RETRIES,
+    visit_book,
+    visit_cancel,
+    visit_check_in,
+    visit_complete,
+    visit_mark_no_show,
+    visit_request_reschedule,
+    visit_reschedule,
+)
+from visits.services.messages import (
+    ConsoleSms,
+    clinician_day_lists,
+    reminder_lead,
+    reminders_due,
+    sms_backend,
+    visit_message_send,
+)
+from visits.services.slots import (
+    ACTIVE,
+    NEXT_FREE_COUNT,
+    SLOT_STEP,
+    Epoch,
+    PackedSpans,
+    Slot,
+    SlotTaken,
+    VisitError,
+    center_zone,
+    clinicians_for,
+    next_free_slots,
+    visit_slots,
+    visits_visible_to,
+    window_epochs_for,
+    windows_for,
+)
+from visits.services.worklist import (
+    FOLLOW_UP_CODE,
+    URGENT_CODE,
+    URGENT_REASONS,
+    URGENT_WITHIN_DAYS,
+    WORKLIST_HORIZON_DAYS,
+    WorklistRow,
+    due_dates,
+    follow_up_due,
+    last_checks_done,
+    next_visit_by_patient,
+    urgent_reasons,
+    worklist,
+)
+
+__all__ = [
+    "ACTIVE",
+    "BOOKING_HORIZON",
+    "ConsoleSms",
+    "DEADLOCK_RETRIES",
+    "Epoch",
+    "FOLLOW_UP_CODE",
+    "NEXT_FREE_COUNT",
+    "PackedSpans",
+    "SLOT_STEP",
+    "Slot",
+    "SlotTaken",
+    "URGENT_CODE",
+    "URGENT_REASONS",
+    "URGENT_WITHIN_DAYS",
+    "VisitError",
+    "WORKLIST_HORIZON_DAYS",
+    "WorklistRow",
+    "center_zone",
+    "clinician_day_lists",
+    "clinicians_for",
+    "due_dates",
+    "follow_up_due",
+    "last_checks_done",
+    "next_free_slots",
+    "next_visit_by_patient",
+    "reminder_lead",
+    "reminders_due",
+    "sms_backend",
+    "urgent_reasons",
+    "visit_book",
+    "visit_cancel",
+    "visit_check_in",
+    "visit_complete",
+    "visit_mark_no_show",
+    "visit_message_send",
+    "visit_request_reschedule",
+    "visit_reschedule",
+    "visit_slots",
+    "visits_visible_to",
+    "window_epochs_for",
+    "windows_for",
+    "worklist",
+]
