@@ -267,7 +267,8 @@ def patient_files(request, pk):
 @login_required
 @require_safe
 def patient_visits(request, pk):
-    """Workspace, Visits tab: upcoming and past visits in the patient's own time zone."""
+    """Workspace, Visits tab: upcoming and past visits, in the care center's zone for staff and
+    clinicians (accounts.display.zone_for); a patient is sent to their home page."""
     patient = get_patient_for(request.user, pk)
     if _own(request, patient):
         return redirect(reverse("home") + "#visits")  # the patient's visits are on their home
