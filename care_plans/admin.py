@@ -8,7 +8,7 @@ from care_plans.models import CarePlan, CarePlanVersion
 
 class CarePlanVersionInline(admin.TabularInline):
     model = CarePlanVersion
-    fields = ["number", "created_at", "created_by", "reason", "responds_to_report_id"]
+    fields = ["number", "created_at", "created_by", "reason", "prompted_by_type", "prompted_by_id"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -36,7 +36,8 @@ class CarePlanVersionAdmin(ClinicalAdmin):
         "created_by",
         "created_at",
         "reason",
-        "responds_to_report_id",
+        "prompted_by_type",
+        "prompted_by_id",
         "content",
         "report_cadence_days",
         "visit_cadence_days",

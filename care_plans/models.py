@@ -1,7 +1,8 @@
 """Care plans and their immutable versions (DESIGN §3: "care plans are versioned").
 
 A patient has at most one ``CarePlan``; every change is a new ``CarePlanVersion`` numbered
-1..n, with author, time, reason and optionally the report that prompted it. The current plan
+1..n, with author, time, reason and optionally what prompted it (a report, a suggestion,
+a consultation: one generic link). The current plan
 is the highest number. Versions are never edited or deleted: ``save`` refuses to update an
 existing row and ``delete`` refuses outright, so the history a clinician signed stays true.
 
@@ -13,6 +14,8 @@ columns on creation so the database can constrain and index them.
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -53,6 +56,14 @@ class ImmutableVersionError(ValidationError):
     pass
 
 
+class CarePlanVersionQuerySet(models.QuerySet):
+    def prompted_by(self, prompt: models.Model):
+        """The versions that ``prompt`` (a report, a suggestion, a consultation) prompted."""
+        return self.filter(
+            prompted_by_type=ContentType.objects.get_for_model(prompt), prompted_by_id=prompt.pk
+        )
+
+
 class CarePlanVersion(models.Model):
     plan = models.ForeignKey(
         CarePlan, on_delete=models.CASCADE, related_name="versions", verbose_name=_("care plan")
@@ -67,15 +78,20 @@ class CarePlanVersion(models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     reason = models.TextField(_("reason for the change"))
-    # The report this version responds to. ``reports.Report`` is being built at the same time
-    # as this app; a real ForeignKey would make this migration depend on a reports migration
-    # that does not exist yet (and break whenever that app's history is rewritten). So the id
-    # is stored plainly and resolved lazily by ``responds_to_report``. When reports settles,
-    # a migration can turn this into a ForeignKey with db_column="responds_to_report_id"
-    # without moving any data.
-    responds_to_report_id = models.BigIntegerField(
-        _("responds to report"), null=True, blank=True, db_index=True
+    # What prompted this version: a report, a plan suggestion, a consultation — one generic
+    # link (Django's contenttypes), so this app imports none of the apps that prompt changes
+    # (DESIGN §2 floors). A prompting object has a ``patient_id``; one that belongs to a report
+    # (a suggestion) also has a ``report_id``, which ``responds_to_report_id`` follows.
+    prompted_by_type = models.ForeignKey(
+        ContentType,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("prompted by (kind)"),
     )
+    prompted_by_id = models.PositiveBigIntegerField(_("prompted by (id)"), null=True, blank=True)
+    prompted_by = GenericForeignKey("prompted_by_type", "prompted_by_id")
     content = models.JSONField(_("plan"))
     # Copies of content fields other apps query for many patients at once (visits worklist,
     # report scheduling); set from ``content`` on creation, constrained by the database.
@@ -84,6 +100,8 @@ class CarePlanVersion(models.Model):
     )
     visit_cadence_days = models.PositiveSmallIntegerField(_("visit every (days)"), default=90)
     review_interval_days = models.PositiveSmallIntegerField(_("review every (days)"), default=90)
+
+    objects = CarePlanVersionQuerySet.as_manager()
 
     class Meta:
         ordering = ["plan", "-number"]
@@ -104,6 +122,16 @@ class CarePlanVersion(models.Model):
                 name="care_plan_version_review_interval",
             ),
             models.CheckConstraint(condition=~Q(reason=""), name="care_plan_version_has_reason"),
+            models.CheckConstraint(
+                condition=Q(prompted_by_type__isnull=True, prompted_by_id__isnull=True)
+                | Q(prompted_by_type__isnull=False, prompted_by_id__isnull=False),
+                name="care_plan_version_prompt_whole",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["prompted_by_type", "prompted_by_id"], name="care_plan_version_prompt"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -123,16 +151,32 @@ class CarePlanVersion(models.Model):
     def delete(self, *args, **kwargs):
         raise ImmutableVersionError(_("Care plan versions cannot be deleted."))
 
+    @staticmethod
+    def _report_model():
+        try:
+            return apps.get_model("reports", "Report")
+        except LookupError:  # pragma: no cover - reports is always installed in this project
+            return None
+
+    @property
+    def responds_to_report_id(self) -> int | None:
+        """The id of the report this version answers: the prompting report itself, or the
+        report a prompting suggestion belongs to; None for other prompts or none."""
+        if self.prompted_by_type_id is None:
+            return None
+        kind = ContentType.objects.get_for_id(self.prompted_by_type_id)
+        if (kind.app_label, kind.model) == ("reports", "report"):
+            return self.prompted_by_id
+        return getattr(self.prompted_by, "report_id", None)
+
     @property
     def responds_to_report(self):
-        """The ``reports.Report`` this version answers; None also while reports has no model."""
-        if self.responds_to_report_id is None:
+        """The ``reports.Report`` this version answers, or None."""
+        report_id = self.responds_to_report_id
+        report_model = self._report_model()
+        if report_id is None or report_model is None:
             return None
-        try:
-            report_model = apps.get_model("reports", "Report")
-        except LookupError:
-            return None
-        return report_model.objects.filter(pk=self.responds_to_report_id).first()
+        return report_model.objects.filter(pk=report_id).first()
 
     # Convenience accessors for templates.
     @property

@@ -47,6 +47,7 @@ from care_plans.services.revisions import (
     care_plan_diff,
     care_plan_revise,
     nothing_changed_message,
+    prompt_link_error,
     report_link_error,
 )
 from care_plans.services.targets import (
@@ -92,6 +93,7 @@ __all__ = [
     "plan_goal_status",
     "preset_for",
     "report_cadence_days",
+    "prompt_link_error",
     "report_link_error",
     "review_due",
     "reviews_overdue",

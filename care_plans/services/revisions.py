@@ -43,6 +43,16 @@ def report_link_error(patient: Patient, report_id: Any) -> str | None:
     return None
 
 
+def prompt_link_error(patient: Patient, prompt) -> str | None:
+    """Why ``prompt`` (a suggestion, a consultation: any saved model with a ``patient_id``)
+    cannot be named as what prompted this patient's new version, or None."""
+    if prompt is None:
+        return None
+    if getattr(prompt, "pk", None) is None or getattr(prompt, "patient_id", None) != patient.pk:
+        return _("What prompted this change is not about this patient.")
+    return None
+
+
 def nothing_changed_message(number: int) -> str:
     return _(
         "Nothing changed: this is the same as version %(n)s. Change the plan, or leave it as it is."
@@ -56,6 +66,7 @@ def care_plan_revise(
     reason: str,
     content: dict,
     responds_to_report_id: int | None = None,
+    prompted_by=None,
 ) -> CarePlanVersion:
     """Validate ``content`` and save it as the patient's next version.
 
@@ -65,6 +76,10 @@ def care_plan_revise(
     is locked (``select_for_update``) while the next number is chosen, so two clinicians
     saving at once get consecutive numbers; the unique (plan, number) constraint is the
     backstop where the database cannot lock rows (SQLite serializes writers instead).
+
+    What prompted the change is either a report (``responds_to_report_id``, checked to be this
+    patient's) or any other prompting object (``prompted_by``: a suggestion, a consultation),
+    stored through the version's one generic link.
     """
     clean, errors = care_plan_clean(content)
     reason = (reason or "").strip()
@@ -73,6 +88,9 @@ def care_plan_revise(
     report_error = report_link_error(patient, responds_to_report_id)
     if report_error:
         errors["responds_to_report"] = [report_error]
+    prompt_error = prompt_link_error(patient, prompted_by)
+    if prompt_error:
+        errors["prompted_by"] = [prompt_error]
     if errors:
         raise ValidationError(errors)
     plan, _created = CarePlan.objects.get_or_create(patient=patient)
@@ -87,8 +105,15 @@ def care_plan_revise(
             created_by=by,
             reason=reason,
             content=clean,
-            responds_to_report_id=responds_to_report_id,
+            prompted_by=prompted_by or _report(responds_to_report_id),
         )
+
+
+def _report(report_id: int | None):
+    """The report row for an id already checked by ``report_link_error``."""
+    if report_id is None:
+        return None
+    return apps.get_model("reports", "Report").objects.get(pk=report_id)
 
 
 # --- Diff ---------------------------------------------------------------------------------
