@@ -150,6 +150,7 @@ class CarePlanVersionSummaryOutput(serializers.Serializer):
         help_text="What prompted this version, as `app_label.model:id`, or null.",
     )
 
+
 def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
     """DRF's nested error structure -> ``{"medications.0.dose": ["..."]}`` like the service's."""
     flat: dict[str, list[str]] = {}
