@@ -319,7 +319,12 @@ def test_it_counts_readings_once_they_are_stored_and_times_requests(
     before = ingested(scrape(admin)[1])
     client.force_login(patient.user)
     rows = [
-        {"timestamp": f"2024-05-01T08:{m:02d}:00Z", "value": 120 + m, "unit": "mg/dL", "kind": "cgm"}
+        {
+            "timestamp": f"2024-05-01T08:{m:02d}:00Z",
+            "value": 120 + m,
+            "unit": "mg/dL",
+            "kind": "cgm",
+        }
         for m in (0, 5, 10)
     ]
     url = reverse("api-patients-readings", args=[patient.pk])
