@@ -96,7 +96,8 @@ def on_before_task_publish(sender=None, **kwargs) -> None:
     if sender != HEARTBEAT_TASK:
         return
     try:
-        close_old_connections()
+        if not connection.in_atomic_block:  # beat is a long-lived process: no stale socket
+            close_old_connections()
         now = timezone.now()
         heartbeat_record(pipeline.BEAT, now=now)
         if _beat_started_at is None or now - _beat_started_at > pipeline.HEARTBEAT_LIMIT:
@@ -142,23 +143,32 @@ def database_ok() -> bool:
         return False
 
 
+def broker_url() -> str:
+    return current_app.conf.broker_url or ""
+
+
+def queue_folders() -> set[str]:
+    """The filesystem transport's folders (``CELERY_BROKER_TRANSPORT_OPTIONS``)."""
+    options = current_app.conf.broker_transport_options or {}
+    return {options.get("data_folder_in", ""), options.get("data_folder_out", "")}
+
+
 def broker_state() -> dict:
     """Whether the Celery broker takes a connection. The embedded default (kombu's
     filesystem transport) has no server: a folder of message files, checked for being
     there and writable, which only workers on this machine can read."""
-    url = current_app.conf.broker_url or ""
+    url = broker_url()
     transport = url.split("://", 1)[0] or "amqp"
     state = {"transport": transport, "server": transport not in SERVERLESS_TRANSPORTS}
     try:
         if transport == "filesystem":
-            options = current_app.conf.broker_transport_options or {}
-            folders = {options.get("data_folder_in", ""), options.get("data_folder_out", "")}
+            folders = queue_folders()
             ok = all(f and os.path.isdir(f) and os.access(f, os.W_OK) for f in folders)
             state["ok"] = ok
             if not ok:
                 state["error"] = "queue folder missing or not writable"
             return state
-        with current_app.connection_for_write(connect_timeout=BROKER_TIMEOUT_SECONDS) as conn:
+        with current_app.connection_for_write(url, connect_timeout=BROKER_TIMEOUT_SECONDS) as conn:
             conn.ensure_connection(
                 max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_TIMEOUT_SECONDS
             )

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from celery import current_app
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -86,15 +85,35 @@ def test_it_answers_200_without_a_session_when_all_is_well(admins):
     assert not Incident.objects.exists() and mail.outbox == []
 
 
-def test_it_says_honestly_that_the_embedded_broker_has_no_server():
+def test_it_says_which_broker_it_checked_and_whether_it_has_a_server(settings):
     alive()
     broker = probe().json()["checks"]["broker"]
-    assert broker == {"transport": "filesystem", "server": False, "ok": True}
+    if settings.CELERY_BROKER_URL == "filesystem://":  # the embedded default: no server
+        assert broker == {"transport": "filesystem", "server": False, "ok": True}
+    else:  # CI's second phase: Redis
+        transport = settings.CELERY_BROKER_URL.split("://")[0]
+        assert broker == {"transport": transport, "server": True, "ok": True}
+
+
+def test_it_fails_the_embedded_broker_without_its_queue_folder(monkeypatch, tmp_path):
+    alive()
+    monkeypatch.setattr(health, "broker_url", lambda: "filesystem://")
+    monkeypatch.setattr(health, "queue_folders", lambda: {str(tmp_path)})
+    assert probe().status_code == 200
+    monkeypatch.setattr(health, "queue_folders", lambda: {str(tmp_path / "gone")})
+    response = probe()
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"] == {
+        "transport": "filesystem",
+        "server": False,
+        "ok": False,
+        "error": "queue folder missing or not writable",
+    }
 
 
 def test_it_answers_503_when_the_broker_does_not_answer(monkeypatch):
     alive()
-    monkeypatch.setattr(current_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    monkeypatch.setattr(health, "broker_url", lambda: "redis://127.0.0.1:1/0")
     response = probe()
     assert response.status_code == 503
     broker = response.json()["checks"]["broker"]
