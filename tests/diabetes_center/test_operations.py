@@ -436,3 +436,17 @@ def test_it_adds_up_the_figures_of_several_processes_in_multiprocess_mode(tmp_pa
         if s.name.endswith("_total") and s.labels == {"source": "file"}
     ]
     assert totals == [7.0]
+
+
+def test_it_answers_hostile_queries_without_failing():
+    alive()
+    client = Client(raise_request_exception=False)
+    with time_machine.travel(NOW, tick=False):
+        for query in ("%00", "%ED%A0%80", "%FF", "1" + "0" * 400, "[" * 5000):
+            for path in ("/health/", "/metrics"):
+                response = client.get(f"{path}?q={query}")
+                assert response.status_code < 500 or (
+                    path == "/health/" and response.status_code == 503
+                ), (path, query, response.status_code)
+        assert client.get("/health/?q=%00").status_code == 400  # NUL: refused before the view
+        assert client.get("/health/?q=%ED%A0%80").status_code == 200
