@@ -6,7 +6,8 @@
 - nurses/diabetes educators and dietitians (clinicians who take visits) have staff's access:
   their center's patients for scheduling, their own schedule, no readings, metrics, reports
   or plans (``User.is_care_staff`` is true for them). Widen this only with a clinical review;
-- an admin sees everything.
+- an admin sees everything; ``/metrics`` (operational figures) is theirs and a scrape
+  token's (``may_read_metrics``); ``/health/`` is anyone's (no patient data).
 
 A patient's own copy of all their data ("download all my data", ``may_download_all``) is for
 the patient and for an admin acting on their request, by the pages (``export.zip``,
@@ -106,6 +107,13 @@ def may_record_visit_results(user: User, patient: Patient) -> bool:
     Anyone else who runs the visit — staff, a nurse, a clinician it is booked with who is not
     on the care team — records which checks were done. The page and the API both ask here."""
     return not user.is_patient and may_see_clinical(user, patient)
+
+
+def may_read_metrics(user: User) -> bool:
+    """``/metrics`` (operational figures, no patient data): admins by their session; a
+    Prometheus server by the scrape token (``diabetes_center.operations``). ``/health/`` is
+    for anyone: it says only whether the pipeline works."""
+    return user.is_authenticated and user.is_active and user.is_admin_role
 
 
 def may_edit_care_plan(user: User, patient: Patient) -> bool:

@@ -13,11 +13,14 @@ A view that sets its own ``Cache-Control`` or CSP keeps it.
 ``RefuseNulMiddleware`` answers 400 to a NUL character in the path, a query or a form value.
 """
 
+import time
+
 from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
+from common.metrics import REQUEST_LATENCY
 from readings.forms import declared_too_large
 
 
@@ -77,3 +80,25 @@ class RefuseNulMiddleware:
 
 def _in_query_dict(data) -> bool:
     return any(NUL in key or any(NUL in v for v in values) for key, values in data.lists())
+
+
+class RequestLatencyMiddleware:
+    """Time every answer for ``/metrics`` (``common.metrics.REQUEST_LATENCY``), labelled by
+    the URL *pattern* the request matched (``api/v1/patients/<int:pk>/readings/``), never its
+    path: no ids, no Nightscout keys, and a bounded number of series."""
+
+    METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        route = (match.route or match.view_name) if match is not None else "unmatched"
+        method = request.method if request.method in self.METHODS else "other"
+        REQUEST_LATENCY.labels(
+            method=method, route=route, status=f"{response.status_code // 100}xx"
+        ).observe(time.perf_counter() - started)
+        return response

@@ -121,6 +121,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "diabetes_center.middleware.RequestLatencyMiddleware",  # /metrics: time every answer
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "diabetes_center.middleware.SecurityHeadersMiddleware",  # CSP, Cache-Control: no-store
@@ -154,6 +155,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "accounts.context_processors.preferences",
+                "outbox.context_processors.pipeline",  # alerting_degraded (the banner)
             ],
             "builtins": ["accounts.templatetags.glucose"],
         },
@@ -385,3 +387,13 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 VISIT_REMINDER_HOURS = env_int("VISIT_REMINDER_HOURS", 24)
 VISIT_MESSAGE_LEASE_SECONDS = env_int("VISIT_MESSAGE_LEASE_SECONDS", 300)
 VISIT_SMS_BACKEND = env_str("VISIT_SMS_BACKEND", "visits.services.ConsoleSms")
+
+# Operations (README "Operations: /health and /metrics"). /health/ fails (503) when the oldest
+# open outbox row is older than this many seconds (a long device import keeps its row open).
+HEALTH_BACKLOG_MAX_AGE_SECONDS = env_int("HEALTH_BACKLOG_MAX_AGE_SECONDS", 900)
+# /metrics answers a Prometheus server that sends "Authorization: Bearer <this>" (empty: only
+# signed-in admins). At least 32 characters, e.g. `python -c "import secrets;
+# print(secrets.token_urlsafe(32))"`.
+METRICS_SCRAPE_TOKEN = env_str("METRICS_SCRAPE_TOKEN", "")
+if METRICS_SCRAPE_TOKEN and len(METRICS_SCRAPE_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_SCRAPE_TOKEN must be at least 32 characters long.")

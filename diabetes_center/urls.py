@@ -8,6 +8,7 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as account_views
+from diabetes_center import operations
 from workspace import home
 
 PAGE_METHODS = ["get", "head", "post"]  # pages answer only the methods they mean
@@ -138,6 +139,10 @@ urlpatterns = [
         name="api-docs",
     ),
     path("admin/", admin.site.urls),
+    # Operations (README "Operations: /health and /metrics"): the pipeline's state for an
+    # outside prober (anyone), Prometheus figures (admins or the scrape token).
+    path("health/", operations.health, name="health"),
+    path("metrics", operations.metrics, name="metrics"),
 ]
 
 # A database that is away (PostgreSQL restarting) answers 503 + Retry-After, not 500.

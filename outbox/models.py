@@ -33,3 +33,46 @@ class OutboxTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}{tuple(self.args)} ({'done' if self.done_at else 'open'})"
+
+
+class Heartbeat(models.Model):
+    """The last time a part of the pipeline showed it was alive (one row per ``name``).
+
+    ``worker``: a worker ran the heartbeat task (beat sends it every minute; a worker also
+    beats as it starts). ``beat``: beat sent it (recorded in the beat process as it publishes,
+    so a dead worker or broker does not hide a living beat). ``GET /health/`` reads them.
+    The rows live here, on the outbox's floor, because they describe the same machinery the
+    outbox already watches (broker, workers, beat) and every app above may read them.
+    """
+
+    name = models.CharField(max_length=40, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class Incident(models.Model):
+    """A stretch of time during which alerting was degraded (``outbox.pipeline``).
+
+    Opened when the evaluation lag passes 2 minutes or a heartbeat is older than 5 minutes,
+    closed when both are back; at most one is open (a partial unique constraint, so two
+    observers — beat, a worker, a ``/health/`` probe — cannot open two). ``notified_at`` is
+    claimed by a conditional update before the notice goes out: one notice per incident.
+    """
+
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    is_open = models.BooleanField(default=True)
+    reasons = models.JSONField(default=list)  # outbox.pipeline reasons, when it opened
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_open"], condition=models.Q(is_open=True), name="one_open_incident"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"alerting degraded from {self.opened_at:%Y-%m-%d %H:%M} ({', '.join(self.reasons)})"

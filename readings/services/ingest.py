@@ -32,9 +32,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
+from common.metrics import READINGS_INGESTED
 from readings.models import Treatment, Upload
 from readings.parsers import UnreadableFile
 from readings.parsers._units import sensor_value_problem
@@ -237,6 +238,9 @@ def readings_ingest(
         del chunk, readings, treatments  # not kept alive while the next chunk is read
     if result.accepted:
         readings_changed.send(sender=None, patient_id=patient.pk)  # the triage entry
+        # /metrics: counted once the readings are really stored (a rollback counts nothing).
+        counter = READINGS_INGESTED.labels(source="file" if upload is not None else "live")
+        transaction.on_commit(lambda n=result.accepted: counter.inc(n))
     return result
 
 

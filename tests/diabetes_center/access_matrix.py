@@ -90,6 +90,9 @@ class Route:
     # Run against patient A's and patient B's objects (own and other)? By default when the URL
     # names an object (``args``); say so for a patient named only in the query or body.
     per_patient: bool | None = None
+    # A 503 is this route's answer about the service (``/health/``: the matrix's world runs no
+    # worker, so the pipeline is reported failing), not a server error.
+    service_503: bool = False
 
     @property
     def targets(self) -> tuple:
@@ -210,6 +213,11 @@ G = "GET"
 P = "POST"
 
 MATRIX: list[Route] = [
+    # --- operations (issue #20 §5): the pipeline's state for anyone (an outside prober);
+    # Prometheus figures for admins, or a scrape token (tests/diabetes_center/
+    # test_operations.py, which also tries wrong tokens).
+    Route("health", {G: ANY}, service_503=True),
+    Route("metrics", {G: frozenset({ADMIN})}),
     # --- accounts: sign-in and the signed-in person's own settings ---------------------------
     Route("home", {G: PERSONS}),
     Route(

@@ -307,6 +307,8 @@ def expected(route: Route, method: str, relations: set[str]) -> set[str]:
 
 def category(route: Route, response) -> str:
     status = response.status_code
+    if status == 503 and route.service_503:
+        return ALLOW
     if status >= 500:
         return f"server error {status}"
     if status == 405:
