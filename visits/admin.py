@@ -107,3 +107,21 @@ class DayListSentAdmin(admin.ModelAdmin):
 class CalendarFeedAdmin(admin.ModelAdmin):
     list_display = ["user", "created_at"]
     exclude = ["token_hash"]
+
+
+# Front desk (issue #19 §1): the outreach log is read here; staff write it from the worklist.
+from visits.models_frontdesk import ContactPreference, OutreachAttempt  # noqa: E402
+
+
+@admin.register(OutreachAttempt)
+class OutreachAttemptAdmin(admin.ModelAdmin):
+    list_display = ["patient", "at", "channel", "outcome", "retry_on", "by"]
+    list_filter = ["channel", "outcome"]
+    raw_id_fields = ["patient", "by"]
+    readonly_fields = ["at", "subject", "text", "link", "sent_at", "sent_channels", "read_at"]
+
+
+@admin.register(ContactPreference)
+class ContactPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["patient", "channel", "updated_at", "updated_by"]
+    raw_id_fields = ["patient", "updated_by"]

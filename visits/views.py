@@ -108,15 +108,6 @@ def calendar(request):
     return render(request, template, context)
 
 
-@login_required
-@require_safe
-def worklist(request):
-    """Who needs a visit booked, and why (staff: "urgent" without the clinical reason)."""
-    _scheduler(request.user)
-    rows = services.worklist(user=request.user)
-    return render(request, "visits/worklist.html", {"rows": rows, "center": center_for(request)})
-
-
 def _slot_context(request, *, patient, visit_type, clinician, first, ignore_visit=None):
     center = patient.care_center
     slots = services.visit_slots(

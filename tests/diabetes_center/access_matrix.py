@@ -371,6 +371,14 @@ MATRIX: list[Route] = [
         body=lambda w, t: {"patient": w.patients[t].pk},
         per_patient=True,
     ),
+    # Front desk (issue #19 §1): whoever schedules the patient logs outreach, sends invites.
+    Route(
+        "visits-outreach",
+        {P: SCHEDULES},
+        args=patient,
+        body=lambda w, t: {"channel": "phone", "outcome": "no_answer"},
+    ),
+    Route("visits-invite", {P: SCHEDULES}, args=patient, body=lambda w, t: {"channel": ""}),
     Route("visits-my-calendar", {G: PERSONS}),
     Route("visits-feed-settings", {G: PERSONS, P: PERSONS}),
     Route(  # a secret address: whoever holds it

@@ -7,7 +7,10 @@ rules live in ``visits.scheduling``; these modules load and write.
 - ``lifecycle``: the visit's life — ``visit_book`` without double booking, reschedule, cancel,
   check-in, no-show, complete, the patient's reschedule request;
 - ``worklist``: due dates, the next visit per patient, urgent reasons, the worklist rows;
-- ``messages``: reminders, the SMS backend, a visit message sent once, the day lists.
+- ``messages``: reminders, the SMS backend, a visit message sent once, the day lists;
+- ``outreach``: recall outreach — the preferred channel, the attempts log, booking invites;
+- ``results``: a completed visit's results as data (HbA1c in % or mmol/mol, blood pressure,
+  weight, kidney, eye and foot findings) and the history of them.
 
 Every function that changes visits is ``<noun>_<verb>(*, ...)`` and records a ``VisitChange``.
 Messages are sent by tasks enqueued through the outbox by task name; these modules never import
@@ -35,6 +38,18 @@ from visits.services.messages import (
     sms_backend,
     visit_message_send,
 )
+from visits.services.outreach import (
+    NOT_CONTACTED,
+    OUTREACH_STATES,
+    booking_invite_deliver,
+    booking_invite_send,
+    booking_link,
+    contact_preference_set,
+    latest_outreach,
+    open_invites,
+    outreach_record,
+    preferred_channel,
+)
 from visits.services.slots import (
     ACTIVE,
     NEXT_FREE_COUNT,
@@ -54,20 +69,38 @@ from visits.services.slots import (
 )
 from visits.services.worklist import (
     FOLLOW_UP_CODE,
+    RETRY_DUE,
     URGENT_CODE,
     URGENT_REASONS,
     URGENT_WITHIN_DAYS,
     WORKLIST_HORIZON_DAYS,
+    WORKLIST_SORTS,
     WorklistRow,
     due_dates,
     follow_up_due,
     last_checks_done,
     next_visit_by_patient,
+    suggested_visit_type,
     urgent_reasons,
     worklist,
+    worklist_view,
 )
 
 __all__ = [
+    "NOT_CONTACTED",
+    "OUTREACH_STATES",
+    "RETRY_DUE",
+    "WORKLIST_SORTS",
+    "booking_invite_deliver",
+    "booking_invite_send",
+    "booking_link",
+    "contact_preference_set",
+    "latest_outreach",
+    "open_invites",
+    "outreach_record",
+    "preferred_channel",
+    "suggested_visit_type",
+    "worklist_view",
     "ACTIVE",
     "BOOKING_HORIZON",
     "ConsoleSms",
