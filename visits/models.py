@@ -297,8 +297,25 @@ class VisitChange(models.Model):
     new_start = models.DateTimeField(null=True, blank=True)
     note = models.CharField(max_length=300, blank=True)
 
+    # The history reads in words (issue #19 §5): each action's label, translated.
+    ACTION_LABELS = {
+        "booked": _("Booked"),
+        "moved": _("Moved"),
+        "checked_in": _("Checked in"),
+        "completed": _("Completed"),
+        "no_show": _("No-show"),
+        "cancelled": _("Cancelled"),
+        "reschedule_requested": _("Patient asked for another time"),
+    }
+
     class Meta:
         ordering = ["visit", "at", "pk"]
+
+    @property
+    def action_label(self) -> str:
+        """The action in words: "checked_in" → "Checked in" (an unknown code, readable)."""
+        label = self.ACTION_LABELS.get(self.action)
+        return str(label) if label is not None else self.action.replace("_", " ").capitalize()
 
 
 class CheckResult(models.TextChoices):
@@ -333,7 +350,7 @@ SYSTOLIC_RANGE = (50, 300)  # mmHg
 DIASTOLIC_RANGE = (20, 200)  # mmHg
 WEIGHT_RANGE_KG = (1, 500)
 EGFR_RANGE = (1, 200)  # mL/min/1.73 m²
-URINE_ACR_MAX_MG_G = 10000  # nephrotic-range albuminuria stays below this
+URINE_ACR_MAX_MG_G = 30000  # nephrotic-range albuminuria (≥ 2200 mg/g) stays far below this
 
 
 class VisitCompletion(models.Model):

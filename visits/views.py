@@ -22,7 +22,7 @@ from accounts.access import audit, get_patient_for, may_record_visit_results, ma
 from accounts.models import CareCenter, User
 from visits import ics, scheduling, services
 from visits.forms import CancelForm, CompleteForm, RescheduleRequestForm, parse_date, parse_id
-from visits.models import CalendarFeed, Room, Visit, VisitType
+from visits.models import CalendarFeed, ClosedDay, Room, Visit, VisitType
 
 SLOT_DAYS = 7
 SLOTS_SHOWN = 60
@@ -256,6 +256,7 @@ def detail(request, pk):
         ),
         "clinical": clinical,
         "now": timezone.now(),
+        "check_in_opens": services.check_in_opens(visit),
     }
     if clinical and hasattr(visit, "completion"):
         context["completion"] = visit.completion
@@ -376,16 +377,23 @@ def _feed_visits(user: User):
 
 
 def _ics_response(user: User, *, attachment: bool) -> HttpResponse:
-    visits, _tz = _feed_visits(user)
+    visits, tz = _feed_visits(user)
     since = timezone.now() - dt.timedelta(days=90)
-    visits = visits.filter(start_at__gte=since).select_related(
-        "patient", "clinician", "visit_type", "center", "room"
+    visits = list(
+        visits.filter(start_at__gte=since).select_related(
+            "patient", "clinician", "visit_type", "center", "room"
+        )
     )
+    closed = ClosedDay.objects.filter(
+        center_id__in={v.center_id for v in visits}, date__gte=since.date()
+    ).values_list("center_id", "date")
     # In the owner's language (a subscribed feed is fetched by a calendar app, not a browser).
     patient = getattr(user, "patient", None) if user.is_patient else None
     language = user.language or (patient.language if patient else "") or translation.get_language()
     with translation.override(language):
-        body = ics.calendar(visits, for_patient=user.is_patient, name=_("Visits"))
+        body = ics.calendar(
+            visits, for_patient=user.is_patient, name=_("Visits"), tz=tz, closed_days=set(closed)
+        )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     if attachment:
         response["Content-Disposition"] = 'attachment; filename="visits.ics"'

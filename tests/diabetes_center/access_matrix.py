@@ -559,6 +559,15 @@ MATRIX: list[Route] = [
         variant="results",
     ),
     Route("api-patients-visits", {G: SEES}, args=patient),
+    # Front desk (issue #19 §7): the worklist (not patients), a patient's outreach log.
+    Route("api-visits-worklist", {G: STAFFISH}),
+    Route(
+        "api-patients-outreach",
+        {G: SCHEDULES, P: SCHEDULES},
+        args=patient,
+        body=lambda w, t: {"channel": "phone", "outcome": "no_answer"},
+        json=True,
+    ),
     Route("api-clinicians-list", {G: STAFFISH}),
     Route("api-visit-types-list", {G: PERSONS}),
     # The schema is a document served by a DRF view: GET, HEAD and OPTIONS, signed in.

@@ -259,3 +259,18 @@ def test_an_invite_needs_a_way_to_reach_the_patient(staff, center):
     with pytest.raises(services.VisitError):
         services.booking_invite_send(patient=nobody, by=staff, channel="email")
     assert not OutreachAttempt.objects.exists()
+
+
+def test_a_no_show_stops_its_reminders(plan, patient, staff, alice, follow_up):
+    visit = _past_visit(patient, alice, follow_up, days_ago=0, status="booked")
+    Visit.objects.filter(pk=visit.pk).update(
+        start_at=timezone.now() - dt.timedelta(minutes=20),
+        end_at=timezone.now() + dt.timedelta(minutes=10),
+    )
+    visit.refresh_from_db()
+    services.visit_mark_no_show(visit=visit, by=staff)
+    assert visit.pk not in [pk for pk, _start in services.reminders_due()]
+    status = services.visit_message_send(
+        visit_id=visit.pk, kind="reminder", visit_start=visit.start_at
+    )
+    assert status == "skipped" and not mail.outbox

@@ -22,6 +22,8 @@ from __future__ import annotations
 from visits.services.lifecycle import (
     BOOKING_HORIZON,
     DEADLOCK_RETRIES,
+    CheckInTooEarly,
+    check_in_opens,
     visit_book,
     visit_cancel,
     visit_check_in,
@@ -50,6 +52,7 @@ from visits.services.outreach import (
     outreach_record,
     preferred_channel,
 )
+from visits.services.results import RESULT_COLUMNS, results_clean, results_history
 from visits.services.slots import (
     ACTIVE,
     NEXT_FREE_COUNT,
@@ -87,6 +90,11 @@ from visits.services.worklist import (
 )
 
 __all__ = [
+    "CheckInTooEarly",
+    "RESULT_COLUMNS",
+    "check_in_opens",
+    "results_clean",
+    "results_history",
     "NOT_CONTACTED",
     "OUTREACH_STATES",
     "RETRY_DUE",
