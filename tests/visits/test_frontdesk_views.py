@@ -74,3 +74,16 @@ def test_it_refuses_outreach_by_outsiders_and_patients(
     bad = {"channel": "phone", "outcome": "reached", "retry_on": "99999-01-01"}
     assert client.post(reverse("visits-outreach", args=[due.pk]), bad).status_code == 302
     assert not OutreachAttempt.objects.exists()
+
+
+def test_the_patient_reads_an_in_app_invite_on_their_home_page(
+    client, staff, due, patient_user, follow_up
+):
+    client.force_login(patient_user)
+    assert "booking-invite" not in client.get("/").content.decode()
+    client.force_login(staff)
+    client.post(reverse("visits-invite", args=[due.pk]), {"channel": "in_app"})
+    assert OutreachAttempt.objects.get().channel == "in_app"
+    client.force_login(patient_user)
+    page = client.get("/").content.decode()
+    assert 'id="booking-invite"' in page and "/visits/book/" in page
