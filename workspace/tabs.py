@@ -225,8 +225,16 @@ def visits_tab(patient: Patient, *, now: dt.datetime | None = None) -> dict:
     rows = Visit.objects.filter(patient=patient).select_related("visit_type", "clinician", "room")
     is_open = Q(status__in=[Visit.Status.BOOKED, Visit.Status.CHECKED_IN], end_at__gte=now)
     follow_up = follow_up_due(patient)
+    from care_plans.services import checks_due
+    from visits.services import last_checks_done
+
     results = results_history(patient)
+    done = last_checks_done([patient.pk]).get(patient.pk, {})
     return {
+        # The plan's checks, each due from the date it was last done or had a result recorded.
+        "checks_due": [
+            {**row, "last_done": done.get(row["key"])} for row in checks_due(patient, done)
+        ],
         "upcoming": list(rows.filter(is_open).order_by("start_at")),
         "history": list(rows.exclude(is_open).order_by("-start_at")[:VISIT_HISTORY]),
         "visit_overdue": follow_up["overdue"],

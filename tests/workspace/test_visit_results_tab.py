@@ -28,6 +28,10 @@ def _completed(patient, clinician, days_ago, **results):
 
 
 def test_it_shows_hba1c_beside_gmi_over_time(client, alice, patient, staff):
+    from care_plans.services import care_plan_default_content, care_plan_revise
+
+    content = care_plan_default_content(patient=patient)
+    care_plan_revise(patient=patient, by=alice, reason="First plan", content=content)
     _completed(patient, alice, 100, hba1c_percent="7.5", hba1c_mmol_mol=58)
     _completed(patient, alice, 5, hba1c_percent="7.0", hba1c_mmol_mol=53, egfr=70)
     today = timezone.localdate()
@@ -47,5 +51,11 @@ def test_it_shows_hba1c_beside_gmi_over_time(client, alice, patient, staff):
     assert hba1c["y"] == [7.5, 7.0] and gmi["y"] == [6.6]
     assert json.dumps(figure)  # serialisable for the page's figure script
     assert 'data-figure="results-figure-data"' in page
+    # The kidney check is due a year from the eGFR recorded five days ago (no box ticked).
+    kidneys = next(c for c in response.context["checks_due"] if c["key"] == "kidneys")
+    assert kidneys["due"] == kidneys["last_done"] + dt.timedelta(days=365)
+    assert kidneys["last_done"] == timezone.localdate(
+        timezone.now() - dt.timedelta(days=5), patient.tzinfo
+    )
     client.force_login(staff)  # clinical data: staff never get the tab
     assert client.get(reverse("patients-visits", args=[patient.pk])).status_code == 404
