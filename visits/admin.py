@@ -125,3 +125,20 @@ class OutreachAttemptAdmin(admin.ModelAdmin):
 class ContactPreferenceAdmin(admin.ModelAdmin):
     list_display = ["patient", "channel", "updated_at", "updated_by"]
     raw_id_fields = ["patient", "updated_by"]
+
+
+from visits.models_frontdesk import WaitlistEntry, WaitlistOffer  # noqa: E402
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(admin.ModelAdmin):
+    list_display = ["patient", "visit_type", "clinician", "active", "created_at"]
+    list_filter = ["active", "visit_type"]
+    raw_id_fields = ["patient", "clinician", "by"]
+
+
+@admin.register(WaitlistOffer)
+class WaitlistOfferAdmin(admin.ModelAdmin):
+    list_display = ["entry", "clinician", "start_at", "status", "visit"]
+    list_filter = ["status"]
+    raw_id_fields = ["entry", "clinician", "visit"]

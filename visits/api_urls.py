@@ -19,6 +19,17 @@ urlpatterns = [
     path("visits/<int:pk>/complete/", api.visit_complete, name="api-visits-complete"),
     path("patients/<int:pk>/visits/", api.patient_visits, name="api-patients-visits"),
     path(
+        "patients/<int:pk>/waitlist/",
+        frontdesk_api.patient_waitlist,
+        name="api-patients-waitlist",
+    ),
+    path("waitlist-offers/", frontdesk_api.waitlist_offers, name="api-waitlist-offers"),
+    path(
+        "waitlist-offers/<int:pk>/accept/",
+        frontdesk_api.waitlist_offer_accept,
+        name="api-waitlist-offers-accept",
+    ),
+    path(
         "patients/<int:pk>/outreach/",
         frontdesk_api.patient_outreach,
         name="api-patients-outreach",

@@ -5,8 +5,15 @@
 everyone but patients, each seeing the patients they may see; staff never see clinical
 reasons. ``GET/POST /api/v1/patients/{id}/outreach/`` — the attempts, and one more (201):
 staff of the patient's center, the care team and admins; anyone else 404, patients 403.
+
+The waiting list (issue #19 §5): ``GET/POST /api/v1/patients/{id}/waitlist/`` (the same
+audience), ``GET /api/v1/waitlist-offers/`` (open offers of the patients one sees, a patient
+their own) and ``POST /api/v1/waitlist-offers/{id}/accept/`` (201 with the visit; 409 when
+someone else took the time first).
 """
 
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -16,12 +23,22 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from accounts.access import get_patient_for
+from accounts.access import get_patient_for, patients_visible_to
+from accounts.models import User
 from accounts.permissions import IsPerson
 from common.api import paginated
 from common.dates import validate_day
 from visits import services
-from visits.models_frontdesk import Channel, Outcome, OutreachAttempt
+from visits.api import DetailOutput, _conflict
+from visits.models import VisitType
+from visits.models_frontdesk import (
+    Channel,
+    Outcome,
+    OutreachAttempt,
+    WaitlistEntry,
+    WaitlistOffer,
+)
+from visits.serializers import ConflictOutput, VisitOutput
 
 
 class OutreachInput(serializers.Serializer):
@@ -121,3 +138,104 @@ def patient_outreach(request, pk):
     except services.VisitError as exc:
         raise BadRequest(str(exc)) from None
     return Response(OutreachOutput(attempt).data, status=status.HTTP_201_CREATED)
+
+
+# --- The waiting list (issue #19 §5) ----------------------------------------------------------
+
+
+class WaitlistInput(serializers.Serializer):
+    visit_type = serializers.IntegerField(min_value=1, max_value=2**62)
+    clinician = serializers.IntegerField(
+        min_value=1, max_value=2**62, required=False, allow_null=True, help_text="omit: any"
+    )
+
+
+class WaitlistOutput(serializers.ModelSerializer):
+    class Meta:
+        model = WaitlistEntry
+        fields = ["id", "patient", "visit_type", "clinician", "active", "created_at"]
+
+
+class WaitlistOfferOutput(serializers.ModelSerializer):
+    patient = serializers.IntegerField(source="entry.patient_id")
+    visit_type = serializers.IntegerField(source="entry.visit_type_id")
+    start = serializers.DateTimeField(source="start_at")
+
+    class Meta:
+        model = WaitlistOffer
+        fields = ["id", "patient", "visit_type", "clinician", "start", "status", "visit"]
+
+
+@extend_schema(
+    methods=["GET"], operation_id="patients_waitlist_list", responses=WaitlistOutput(many=True)
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="patients_waitlist_create",
+    request=WaitlistInput,
+    responses={201: WaitlistOutput},
+)
+@api_view(["GET", "POST"])
+@permission_classes([IsPerson])
+def patient_waitlist(request, pk):
+    """A patient's waiting-list entries; POST adds one (whoever schedules the patient)."""
+    if request.user.is_patient:
+        raise PermissionDenied("The care center keeps the waiting list.")
+    patient = get_patient_for(request.user, pk, clinical=False)
+    if request.method == "GET":
+        entries = WaitlistEntry.objects.filter(patient=patient).order_by("-created_at")
+        return Response(WaitlistOutput(entries, many=True).data)
+    data = WaitlistInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    visit_type = VisitType.objects.filter(pk=data.validated_data["visit_type"], active=True).first()
+    if visit_type is None:
+        raise BadRequest("No such visit type.")
+    clinician = None
+    if data.validated_data.get("clinician"):
+        clinician = User.objects.filter(pk=data.validated_data["clinician"]).first()
+        if clinician is None:
+            raise BadRequest("No such clinician.")
+    try:
+        entry = services.waitlist_add(
+            patient=patient, visit_type=visit_type, clinician=clinician, by=request.user
+        )
+    except services.VisitError as exc:
+        raise BadRequest(str(exc)) from None
+    return Response(WaitlistOutput(entry).data, status=status.HTTP_201_CREATED)
+
+
+def _offers_for(user):
+    return WaitlistOffer.objects.filter(
+        entry__patient__in=patients_visible_to(user)
+    ).select_related("entry", "entry__patient", "entry__visit_type", "clinician")
+
+
+@extend_schema(operation_id="waitlist_offers_list", responses=WaitlistOfferOutput(many=True))
+@api_view(["GET"])
+@permission_classes([IsPerson])
+def waitlist_offers(request):
+    """Open offers of the patients one sees (a patient: their own), soonest first."""
+    offers = _offers_for(request.user).filter(
+        status=WaitlistOffer.Status.OPEN, start_at__gt=timezone.now()
+    )
+    return Response(WaitlistOfferOutput(offers.order_by("start_at", "pk"), many=True).data)
+
+
+@extend_schema(
+    operation_id="waitlist_offers_accept",
+    request=None,
+    responses={201: VisitOutput, 400: DetailOutput, 409: ConflictOutput},
+)
+@api_view(["POST"])
+@permission_classes([IsPerson])
+def waitlist_offer_accept(request, pk):
+    """Take the offered time: the patient themself, or whoever schedules them. The first
+    to accept gets it; later ones 409 with the next free times."""
+    offer = get_object_or_404(_offers_for(request.user), pk=pk)
+    try:
+        visit = services.waitlist_accept(offer=offer, by=request.user)
+    except services.SlotTaken as exc:
+        return _conflict(exc)
+    except services.VisitError as exc:
+        raise BadRequest(str(exc)) from None
+    return Response(VisitOutput(visit).data, status=status.HTTP_201_CREATED)

@@ -503,4 +503,6 @@ from visits.models_frontdesk import (  # noqa: E402,F401
     ContactPreference,
     Outcome,
     OutreachAttempt,
+    WaitlistEntry,
+    WaitlistOffer,
 )

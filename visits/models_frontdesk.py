@@ -95,3 +95,62 @@ class OutreachAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient_id} {self.at:%Y-%m-%d} {self.channel} {self.outcome}"
+
+
+class WaitlistEntry(models.Model):
+    """A patient waiting for an earlier visit of a type (with one clinician, or any): when a
+    matching visit is cancelled, its time is offered to them (``WaitlistOffer``)."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="waitlist_entries"
+    )
+    visit_type = models.ForeignKey("visits.VisitType", on_delete=models.CASCADE, related_name="+")
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("waiting-list entry")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "visit_type"],
+                condition=Q(active=True),
+                name="waitlist_one_active_per_type",
+            )
+        ]
+
+
+class WaitlistOffer(models.Model):
+    """A freed time offered to one waiting patient. Every waiting patient gets the offer; the
+    first to accept books it through ``visit_book`` (the database's no-double-booking rule
+    decides between two at once); the others' offers are then "taken"."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ACCEPTED = "accepted", _("Accepted")
+        TAKEN = "taken", _("Taken by someone else")
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    start_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    visit = models.ForeignKey(
+        "visits.Visit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["start_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry", "clinician", "start_at"], name="waitlist_offer_once"
+            )
+        ]

@@ -561,6 +561,21 @@ MATRIX: list[Route] = [
     Route("api-patients-visits", {G: SEES}, args=patient),
     # Front desk (issue #19 §7): the worklist (not patients), a patient's outreach log.
     Route("api-visits-worklist", {G: STAFFISH}),
+    # The waiting list (issue #19 §5): kept by whoever schedules the patient; an offer is
+    # taken by the patient themself or by them.
+    Route(
+        "api-patients-waitlist",
+        {G: SCHEDULES, P: SCHEDULES},
+        args=patient,
+        body=lambda w, t: {"visit_type": w.visit_type.pk},
+        json=True,
+    ),
+    Route("api-waitlist-offers", {G: PERSONS}),
+    Route(
+        "api-waitlist-offers-accept",
+        {P: SEES},
+        args=lambda w, t: {"pk": w.waitlist_offers[t].pk},
+    ),
     Route(
         "api-patients-outreach",
         {G: SCHEDULES, P: SCHEDULES},

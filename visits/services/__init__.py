@@ -10,7 +10,8 @@ rules live in ``visits.scheduling``; these modules load and write.
 - ``messages``: reminders, the SMS backend, a visit message sent once, the day lists;
 - ``outreach``: recall outreach — the preferred channel, the attempts log, booking invites;
 - ``results``: a completed visit's results as data (HbA1c in % or mmol/mol, blood pressure,
-  weight, kidney, eye and foot findings) and the history of them.
+  weight, kidney, eye and foot findings) and the history of them;
+- ``waitlist``: the waiting list — a cancelled time offered to those waiting, first to accept.
 
 Every function that changes visits is ``<noun>_<verb>(*, ...)`` and records a ``VisitChange``.
 Messages are sent by tasks enqueued through the outbox by task name; these modules never import
@@ -70,6 +71,7 @@ from visits.services.slots import (
     window_epochs_for,
     windows_for,
 )
+from visits.services.waitlist import waitlist_accept, waitlist_add, waitlist_offer_freed
 from visits.services.worklist import (
     FOLLOW_UP_CODE,
     RETRY_DUE,
@@ -90,6 +92,9 @@ from visits.services.worklist import (
 )
 
 __all__ = [
+    "waitlist_accept",
+    "waitlist_add",
+    "waitlist_offer_freed",
     "CheckInTooEarly",
     "RESULT_COLUMNS",
     "check_in_opens",

@@ -232,6 +232,9 @@ def visit_cancel(*, visit: Visit, by: User, reason: str) -> Visit:
         cancel_reason=reason[:300],
     )
     _message_on_commit(visit.pk, VisitMessage.Kind.CANCELLED, visit.start_at)
+    from visits.services.waitlist import waitlist_offer_freed
+
+    waitlist_offer_freed(visit=visit)  # the freed time goes to the waiting list (issue #19 §5)
     return visit
 
 
