@@ -106,3 +106,12 @@ def test_the_waiting_list_is_refused_to_outsiders(
     client.force_login(staff)
     for body in ({"visit_type": 10**30}, {"visit_type": "x"}, {"visit_type": 999999}, {}):
         assert _wait(client, patient, body).status_code == 400
+
+
+def test_a_time_on_a_closed_day_is_not_offered(staff, cancelled, other_patient, follow_up):
+    from visits.models import ClosedDay
+
+    services.waitlist_add(patient=other_patient, visit_type=follow_up, by=staff)
+    ClosedDay.objects.create(center=cancelled.center, date=cancelled.start_at.date(), reason="x")
+    services.visit_cancel(visit=cancelled, by=staff, reason="The clinic is closed")
+    assert not WaitlistOffer.objects.exists()

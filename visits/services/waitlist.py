@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from patients.models import Patient
-from visits.models import Visit, VisitType
+from visits.models import ClosedDay, Visit, VisitType
 from visits.models_frontdesk import WaitlistEntry, WaitlistOffer
-from visits.services.slots import SlotTaken, VisitError
+from visits.services.slots import SlotTaken, VisitError, center_zone
 
 
 def waitlist_add(
@@ -40,9 +40,12 @@ def waitlist_add(
 def waitlist_offer_freed(*, visit: Visit) -> list[WaitlistOffer]:
     """Offer a cancelled visit's time to every active entry it suits (same center and visit
     type; the same clinician or any), oldest entry first; the patient whose visit it was is
-    left out. A time already past offers nothing."""
+    left out. A time already past, or on a day the center has closed, offers nothing."""
     if visit.start_at <= timezone.now():
         return []
+    day = timezone.localdate(visit.start_at, center_zone(visit.center))
+    if ClosedDay.objects.filter(center_id=visit.center_id, date=day).exists():
+        return []  # cancelled because the center closed: nothing to offer
     entries = WaitlistEntry.objects.filter(
         active=True,
         visit_type_id=visit.visit_type_id,
