@@ -386,6 +386,8 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # (a class with ``send(to, text)``; the default prints to the worker's console).
 VISIT_REMINDER_HOURS = env_int("VISIT_REMINDER_HOURS", 24)
 VISIT_MESSAGE_LEASE_SECONDS = env_int("VISIT_MESSAGE_LEASE_SECONDS", 300)
+# Check-in opens this many hours before a visit, never before its local day (issue #19 §5).
+VISIT_CHECK_IN_HOURS_BEFORE = env_int("VISIT_CHECK_IN_HOURS_BEFORE", 2)
 VISIT_SMS_BACKEND = env_str("VISIT_SMS_BACKEND", "visits.services.ConsoleSms")
 
 # Operations (README "Operations: /health and /metrics"). /health/ fails (503) when the oldest

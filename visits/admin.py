@@ -107,3 +107,38 @@ class DayListSentAdmin(admin.ModelAdmin):
 class CalendarFeedAdmin(admin.ModelAdmin):
     list_display = ["user", "created_at"]
     exclude = ["token_hash"]
+
+
+# Front desk (issue #19 §1): the outreach log is read here; staff write it from the worklist.
+from visits.models_frontdesk import ContactPreference, OutreachAttempt  # noqa: E402
+
+
+@admin.register(OutreachAttempt)
+class OutreachAttemptAdmin(admin.ModelAdmin):
+    list_display = ["patient", "at", "channel", "outcome", "retry_on", "by"]
+    list_filter = ["channel", "outcome"]
+    raw_id_fields = ["patient", "by"]
+    readonly_fields = ["at", "subject", "text", "link", "sent_at", "sent_channels", "read_at"]
+
+
+@admin.register(ContactPreference)
+class ContactPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["patient", "channel", "updated_at", "updated_by"]
+    raw_id_fields = ["patient", "updated_by"]
+
+
+from visits.models_frontdesk import WaitlistEntry, WaitlistOffer  # noqa: E402
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(admin.ModelAdmin):
+    list_display = ["patient", "visit_type", "clinician", "active", "created_at"]
+    list_filter = ["active", "visit_type"]
+    raw_id_fields = ["patient", "clinician", "by"]
+
+
+@admin.register(WaitlistOffer)
+class WaitlistOfferAdmin(admin.ModelAdmin):
+    list_display = ["entry", "clinician", "start_at", "status", "visit"]
+    list_filter = ["status"]
+    raw_id_fields = ["entry", "clinician", "visit"]

@@ -13,7 +13,13 @@ from rest_framework.exceptions import ParseError as BadRequest  # 400 {"detail":
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from accounts.access import get_patient_for, may_record_visit_results, patients_visible_to
+from accounts.access import (
+    audit,
+    get_patient_for,
+    may_record_visit_results,
+    may_see_clinical,
+    patients_visible_to,
+)
 from accounts.models import User
 from accounts.permissions import IsPerson
 from common.api import paginated
@@ -32,6 +38,7 @@ from visits.serializers import (
     VisitRescheduleInput,
     VisitRescheduleRequestInput,
     VisitTypeOutput,
+    VisitWithResultsOutput,
 )
 
 PAGINATED_VISITS = paginated(VisitOutput)  # one component, used by both visit lists
@@ -137,12 +144,24 @@ def patient_visits(request, pk):
     return _visits_page(request, Visit.objects.filter(patient=patient))
 
 
-@extend_schema(operation_id="visits_retrieve", responses={200: VisitOutput, 404: DetailOutput})
+@extend_schema(
+    operation_id="visits_retrieve", responses={200: VisitWithResultsOutput, 404: DetailOutput}
+)
 @api_view(["GET"])
 @permission_classes([IsPerson])
 def visit_detail(request, pk):
+    """The visit; its results too for whoever sees the patient's clinical data."""
     visit = get_object_or_404(services.visits_visible_to(request.user), pk=pk)
-    return Response(VisitOutput(visit).data)
+    if hasattr(visit, "completion") and may_see_clinical(request.user, visit.patient):
+        audit(request.user, visit.patient, "view", f"visit {visit.pk} results")
+    return Response(_visit_output(request, visit))
+
+
+def _visit_output(request, visit) -> dict:
+    """The visit; with its results for the patient's clinical team (never staff)."""
+    if may_see_clinical(request.user, visit.patient):
+        return VisitWithResultsOutput(visit).data
+    return VisitOutput(visit).data
 
 
 def _action(request, pk, input_class, run, *, patients_may: bool = False):
@@ -154,11 +173,13 @@ def _action(request, pk, input_class, run, *, patients_may: bool = False):
         data.is_valid(raise_exception=True)
     try:
         visit = run(visit, data.validated_data if data is not None else {})
+    except services.CheckInTooEarly as exc:  # the right visit, not its day yet: 409
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
     except services.VisitError as exc:
         raise BadRequest(str(exc)) from None
     except services.SlotTaken as exc:
         return _conflict(exc)
-    return Response(VisitOutput(visit).data)
+    return Response(_visit_output(request, visit))
 
 
 @extend_schema(
@@ -217,7 +238,11 @@ def visit_request_reschedule(request, pk):
 
 
 @extend_schema(
-    operation_id="visits_check_in", request=None, responses={200: VisitOutput, 400: DetailOutput}
+    operation_id="visits_check_in",
+    request=None,
+    responses={200: VisitOutput, 400: DetailOutput, 409: DetailOutput},
+    description="On the visit's local day only (from VISIT_CHECK_IN_HOURS_BEFORE hours "
+    "before it); earlier answers 409 with the reason.",
 )
 @api_view(["POST"])
 @permission_classes([IsPerson])
@@ -244,7 +269,7 @@ def visit_no_show(request, pk):
 @extend_schema(
     operation_id="visits_complete",
     request=VisitCompleteInput,
-    responses={200: VisitOutput, 400: DetailOutput},
+    responses={200: VisitWithResultsOutput, 400: DetailOutput},
 )
 @api_view(["POST"])
 @permission_classes([IsPerson])
@@ -256,9 +281,12 @@ def visit_complete(request, pk):
                 "Results are recorded by the patient's clinical team; record which checks "
                 "were done."
             )
-        return services.visit_complete(
+        visit = services.visit_complete(
             visit=visit, by=request.user, checks_done=data["checks_done"], **results
         )
+        if results:
+            audit(request.user, visit.patient, "change", f"visit {visit.pk} results")
+        return visit
 
     return _action(request, pk, VisitCompleteInput, run)
 

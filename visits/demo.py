@@ -163,6 +163,20 @@ class _Book:
         self.taken.append((slot.start, slot.end))
 
 
+def _demo_contacts(center: CareCenter) -> None:
+    """Contact details for the front desk's worklist (issue #19 §1): fictional numbers from
+    Ofcom's drama range (+44 7700 900000–900999) and example.org addresses; every fifth
+    patient has a phone only, every seventh notes SMS as the preferred channel."""
+    from visits.models import ContactPreference
+
+    for i, patient in enumerate(Patient.objects.filter(care_center=center).order_by("mrn")):
+        patient.phone = f"+44 7700 900{i % 1000:03d}"
+        patient.email = "" if i % 5 == 4 else f"{patient.mrn.lower()}@example.org"
+        patient.save(update_fields=["phone", "email"])
+        if i % 7 == 3:
+            ContactPreference.objects.create(patient=patient, channel="sms")
+
+
 def seed_visits(*, center: CareCenter, password_hash: str) -> int:
     """Set up the demo clinic and its visits; returns the number of visits (0 if present)."""
     if VisitType.objects.exists():
@@ -171,6 +185,7 @@ def seed_visits(*, center: CareCenter, password_hash: str) -> int:
     today = timezone.localdate()
     with transaction.atomic():
         people = _setup(center, password_hash)
+        _demo_contacts(center)
         types = {t.code: t for t in VisitType.objects.all()}
         patients = list(
             Patient.objects.filter(care_center=center)

@@ -13,7 +13,9 @@ from visits.models import (
     AvailabilityException,
     CheckResult,
     ClosedDay,
+    FootRisk,
     OpeningHours,
+    RetinopathyGrade,
     Room,
     VisitType,
 )
@@ -46,8 +48,11 @@ class CompleteForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
-    hba1c_percent = forms.DecimalField(
-        label=_("HbA1c (%)"), min_value=3, max_value=20, decimal_places=1, required=False
+    hba1c = forms.DecimalField(
+        label=_("HbA1c"), min_value=3, max_value=195, max_digits=5, decimal_places=1, required=False
+    )
+    hba1c_unit = forms.ChoiceField(
+        label=_("HbA1c unit"), choices=[("%", "%"), ("mmol/mol", "mmol/mol")], required=False
     )
     eyes = forms.ChoiceField(
         label=_("Eye examination"), choices=[("", "—"), *CheckResult.choices], required=False
@@ -65,8 +70,53 @@ class CompleteForm(forms.Form):
     feet = forms.ChoiceField(
         label=_("Foot examination"), choices=[("", "—"), *CheckResult.choices], required=False
     )
+    # Issue #19 §5: the other results as data (bounds checked by visits.services.results).
+    systolic_mm_hg = forms.IntegerField(
+        label=_("Blood pressure, systolic (mmHg)"), min_value=50, max_value=300, required=False
+    )
+    diastolic_mm_hg = forms.IntegerField(
+        label=_("Blood pressure, diastolic (mmHg)"), min_value=20, max_value=200, required=False
+    )
+    weight_kg = forms.DecimalField(
+        label=_("Weight (kg)"),
+        min_value=1,
+        max_value=500,
+        max_digits=4,
+        decimal_places=1,
+        required=False,
+    )
+    retinopathy_grade = forms.ChoiceField(
+        label=_("Retinopathy grade"),
+        choices=[("", "—"), *RetinopathyGrade.choices],
+        required=False,
+    )
+    foot_risk = forms.ChoiceField(
+        label=_("Foot risk category (IWGDF)"),
+        choices=[("", "—"), *FootRisk.choices],
+        required=False,
+    )
 
-    RESULT_FIELDS = ("hba1c_percent", "eyes", "egfr", "urine_acr_mg_g", "feet")
+    RESULT_FIELDS = (
+        "hba1c",
+        "hba1c_unit",
+        "systolic_mm_hg",
+        "diastolic_mm_hg",
+        "weight_kg",
+        "eyes",
+        "retinopathy_grade",
+        "egfr",
+        "urine_acr_mg_g",
+        "feet",
+        "foot_risk",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("hba1c") is None:  # the unit alone is no result
+            data.pop("hba1c_unit", None)
+        elif not data.get("hba1c_unit"):
+            data["hba1c_unit"] = "%"
+        return data
 
     def __init__(self, *args, clinical: bool, **kwargs):
         super().__init__(*args, **kwargs)

@@ -297,8 +297,25 @@ class VisitChange(models.Model):
     new_start = models.DateTimeField(null=True, blank=True)
     note = models.CharField(max_length=300, blank=True)
 
+    # The history reads in words (issue #19 §5): each action's label, translated.
+    ACTION_LABELS = {
+        "booked": _("Booked"),
+        "moved": _("Moved"),
+        "checked_in": _("Checked in"),
+        "completed": _("Completed"),
+        "no_show": _("No-show"),
+        "cancelled": _("Cancelled"),
+        "reschedule_requested": _("Patient asked for another time"),
+    }
+
     class Meta:
         ordering = ["visit", "at", "pk"]
+
+    @property
+    def action_label(self) -> str:
+        """The action in words: "checked_in" → "Checked in" (an unknown code, readable)."""
+        label = self.ACTION_LABELS.get(self.action)
+        return str(label) if label is not None else self.action.replace("_", " ").capitalize()
 
 
 class CheckResult(models.TextChoices):
@@ -307,8 +324,42 @@ class CheckResult(models.TextChoices):
     REFERRED = "referred", _("Referred")
 
 
+class RetinopathyGrade(models.TextChoices):
+    """International Clinical Diabetic Retinopathy severity scale (Wilkinson et al.,
+    Ophthalmology 2003), the grade an eye examination reports."""
+
+    NONE = "none", _("No apparent retinopathy")
+    MILD = "mild", _("Mild non-proliferative")
+    MODERATE = "moderate", _("Moderate non-proliferative")
+    SEVERE = "severe", _("Severe non-proliferative")
+    PROLIFERATIVE = "proliferative", _("Proliferative")
+
+
+class FootRisk(models.TextChoices):
+    """IWGDF risk stratification (Schaper et al., IWGDF guidelines 2019/2023): categories
+    0–3 set how often the feet are screened."""
+
+    VERY_LOW = "0", _("0 — very low risk")
+    LOW = "1", _("1 — low risk")
+    MODERATE = "2", _("2 — moderate risk")
+    HIGH = "3", _("3 — high risk")
+
+
+# Plausible bounds of a recorded result: outside them it is a typing error, not a finding.
+SYSTOLIC_RANGE = (50, 300)  # mmHg
+DIASTOLIC_RANGE = (20, 200)  # mmHg
+WEIGHT_RANGE_KG = (1, 500)
+EGFR_RANGE = (1, 200)  # mL/min/1.73 m²
+URINE_ACR_MAX_MG_G = 30000  # nephrotic-range albuminuria (≥ 2200 mg/g) stays far below this
+
+
 class VisitCompletion(models.Model):
-    """What was done at a completed visit: which checks, and (clinicians only) their results."""
+    """What was done at a completed visit: which checks, and (clinicians only) their results.
+
+    Results are data with their unit in the column name; HbA1c is kept in both units (the one
+    entered exactly, the other by the IFCC–NGSP master equation, ``glycemia.hba1c``). A result
+    recorded counts as its check done on the visit's day (``visits.services.worklist``).
+    """
 
     visit = models.OneToOneField(Visit, on_delete=models.CASCADE, related_name="completion")
     completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
@@ -328,6 +379,18 @@ class VisitCompletion(models.Model):
     feet = models.CharField(
         _("foot examination"), max_length=10, choices=CheckResult.choices, blank=True
     )
+    hba1c_mmol_mol = models.PositiveSmallIntegerField(_("HbA1c (mmol/mol)"), null=True, blank=True)
+    systolic_mm_hg = models.PositiveSmallIntegerField(_("systolic (mmHg)"), null=True, blank=True)
+    diastolic_mm_hg = models.PositiveSmallIntegerField(_("diastolic (mmHg)"), null=True, blank=True)
+    weight_kg = models.DecimalField(
+        _("weight (kg)"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    retinopathy_grade = models.CharField(
+        _("retinopathy grade"), max_length=14, choices=RetinopathyGrade.choices, blank=True
+    )
+    foot_risk = models.CharField(
+        _("foot risk category"), max_length=1, choices=FootRisk.choices, blank=True
+    )
 
     class Meta:
         constraints = [
@@ -336,7 +399,29 @@ class VisitCompletion(models.Model):
                 condition=Q(hba1c_percent__isnull=True)
                 | (Q(hba1c_percent__gte=3) & Q(hba1c_percent__lte=20)),
                 name="completion_hba1c_range",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(hba1c_mmol_mol__isnull=True)
+                | (Q(hba1c_mmol_mol__gte=9) & Q(hba1c_mmol_mol__lte=195)),
+                name="completion_hba1c_mmol_mol_range",
+            ),
+            # Blood pressure is a pair, systolic above diastolic, both plausible.
+            models.CheckConstraint(
+                condition=(Q(systolic_mm_hg__isnull=True) & Q(diastolic_mm_hg__isnull=True))
+                | (
+                    Q(systolic_mm_hg__gte=SYSTOLIC_RANGE[0])
+                    & Q(systolic_mm_hg__lte=SYSTOLIC_RANGE[1])
+                    & Q(diastolic_mm_hg__gte=DIASTOLIC_RANGE[0])
+                    & Q(diastolic_mm_hg__lte=DIASTOLIC_RANGE[1])
+                    & Q(systolic_mm_hg__gt=models.F("diastolic_mm_hg"))
+                ),
+                name="completion_blood_pressure",
+            ),
+            models.CheckConstraint(
+                condition=Q(weight_kg__isnull=True)
+                | (Q(weight_kg__gte=WEIGHT_RANGE_KG[0]) & Q(weight_kg__lte=WEIGHT_RANGE_KG[1])),
+                name="completion_weight_range",
+            ),
         ]
 
 
@@ -410,3 +495,14 @@ class CalendarFeed(models.Model):
         token = secrets.token_urlsafe(24)
         cls.objects.update_or_create(user=user, defaults={"token_hash": cls.hash(token)})
         return token
+
+
+# The front desk's recall records (their own module; imported here so Django finds them).
+from visits.models_frontdesk import (  # noqa: E402,F401
+    Channel,
+    ContactPreference,
+    Outcome,
+    OutreachAttempt,
+    WaitlistEntry,
+    WaitlistOffer,
+)

@@ -11,7 +11,12 @@ import datetime as dt
 from celery import shared_task
 from django.conf import settings
 
-from visits.services import clinician_day_lists, reminders_due, visit_message_send
+from visits.services import (
+    booking_invite_deliver,
+    clinician_day_lists,
+    reminders_due,
+    visit_message_send,
+)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -37,3 +42,9 @@ def enqueue_visit_reminders() -> int:
 def send_clinician_day_lists() -> int:
     """The beat task ("visits: clinicians' day lists"): tomorrow's visits to each clinician."""
     return clinician_day_lists()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_booking_invite(attempt_id: int) -> str:
+    """A booking invite (issue #19 §1), sent once: the attempt row is claimed before sending."""
+    return booking_invite_deliver(attempt_id=attempt_id)

@@ -1,10 +1,16 @@
 from django.urls import path
 
-from visits import setup_views, views
+from visits import frontdesk_views, setup_views, views
 
 urlpatterns = [
     path("visits/", views.calendar, name="visits-calendar"),
-    path("visits/worklist/", views.worklist, name="visits-worklist"),
+    path("visits/worklist/", frontdesk_views.worklist, name="visits-worklist"),
+    path(
+        "visits/patients/<int:pk>/outreach/",
+        frontdesk_views.outreach,
+        name="visits-outreach",
+    ),
+    path("visits/patients/<int:pk>/invite/", frontdesk_views.invite, name="visits-invite"),
     path("visits/book/", views.book, name="visits-book"),
     path("visits/book/first/", views.book_first, name="visits-book-first"),
     path("visits/calendar.ics", views.my_calendar, name="visits-my-calendar"),

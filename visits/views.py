@@ -22,7 +22,7 @@ from accounts.access import audit, get_patient_for, may_record_visit_results, ma
 from accounts.models import CareCenter, User
 from visits import ics, scheduling, services
 from visits.forms import CancelForm, CompleteForm, RescheduleRequestForm, parse_date, parse_id
-from visits.models import CalendarFeed, Room, Visit, VisitType
+from visits.models import CalendarFeed, ClosedDay, Room, Visit, VisitType
 
 SLOT_DAYS = 7
 SLOTS_SHOWN = 60
@@ -106,15 +106,6 @@ def calendar(request):
     }
     template = "visits/_calendar.html" if request.htmx else "visits/calendar.html"
     return render(request, template, context)
-
-
-@login_required
-@require_safe
-def worklist(request):
-    """Who needs a visit booked, and why (staff: "urgent" without the clinical reason)."""
-    _scheduler(request.user)
-    rows = services.worklist(user=request.user)
-    return render(request, "visits/worklist.html", {"rows": rows, "center": center_for(request)})
 
 
 def _slot_context(request, *, patient, visit_type, clinician, first, ignore_visit=None):
@@ -265,6 +256,7 @@ def detail(request, pk):
         ),
         "clinical": clinical,
         "now": timezone.now(),
+        "check_in_opens": services.check_in_opens(visit),
     }
     if clinical and hasattr(visit, "completion"):
         context["completion"] = visit.completion
@@ -385,16 +377,23 @@ def _feed_visits(user: User):
 
 
 def _ics_response(user: User, *, attachment: bool) -> HttpResponse:
-    visits, _tz = _feed_visits(user)
+    visits, tz = _feed_visits(user)
     since = timezone.now() - dt.timedelta(days=90)
-    visits = visits.filter(start_at__gte=since).select_related(
-        "patient", "clinician", "visit_type", "center", "room"
+    visits = list(
+        visits.filter(start_at__gte=since).select_related(
+            "patient", "clinician", "visit_type", "center", "room"
+        )
     )
+    closed = ClosedDay.objects.filter(
+        center_id__in={v.center_id for v in visits}, date__gte=since.date()
+    ).values_list("center_id", "date")
     # In the owner's language (a subscribed feed is fetched by a calendar app, not a browser).
     patient = getattr(user, "patient", None) if user.is_patient else None
     language = user.language or (patient.language if patient else "") or translation.get_language()
     with translation.override(language):
-        body = ics.calendar(visits, for_patient=user.is_patient, name=_("Visits"))
+        body = ics.calendar(
+            visits, for_patient=user.is_patient, name=_("Visits"), tz=tz, closed_days=set(closed)
+        )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     if attachment:
         response["Content-Disposition"] = 'attachment; filename="visits.ics"'

@@ -225,9 +225,82 @@ def visits_tab(patient: Patient, *, now: dt.datetime | None = None) -> dict:
     rows = Visit.objects.filter(patient=patient).select_related("visit_type", "clinician", "room")
     is_open = Q(status__in=[Visit.Status.BOOKED, Visit.Status.CHECKED_IN], end_at__gte=now)
     follow_up = follow_up_due(patient)
+    from care_plans.services import checks_due
+    from visits.services import last_checks_done
+
+    results = results_history(patient)
+    done = last_checks_done([patient.pk]).get(patient.pk, {})
     return {
+        # The plan's checks, each due from the date it was last done or had a result recorded.
+        "checks_due": [
+            {**row, "last_done": done.get(row["key"])} for row in checks_due(patient, done)
+        ],
         "upcoming": list(rows.filter(is_open).order_by("start_at")),
         "history": list(rows.exclude(is_open).order_by("-start_at")[:VISIT_HISTORY]),
         "visit_overdue": follow_up["overdue"],
         "visit_due": follow_up["due"],
+        "results": list(reversed(results)),  # newest first in the table
+        "results_figure": hba1c_gmi_figure(results, gmi_points(patient)),
     }
+
+
+def results_history(patient: Patient) -> list[dict]:
+    from visits.services import results_history as history
+
+    return history(patient)
+
+
+def gmi_points(patient: Patient) -> list[tuple[dt.date, float]]:
+    """(period end, GMI %) of each stored CGM report, oldest first: the GMI the clinician
+    read at the time (reports are immutable), beside the laboratory HbA1c."""
+    points = []
+    for end, metrics in (
+        Report.objects.filter(patient=patient)
+        .order_by("period_end", "pk")
+        .values_list("period_end", "metrics")
+    ):
+        gmi = (metrics or {}).get("gmi_percent")
+        if gmi is not None:
+            points.append((end, float(gmi)))
+    return points
+
+
+def hba1c_gmi_figure(results: list[dict], gmi: list[tuple[dt.date, float]]) -> dict | None:
+    """Laboratory HbA1c (at each visit) beside GMI (from each report's CGM), both in %, on
+    one time axis: their gap matters clinically (a GMI well below HbA1c, or above it, changes
+    how either is read — Bergenstal et al., Diabetes Care 2018). None when neither exists."""
+    hba1c = [(r["date"], float(r["hba1c_percent"])) for r in results if r["hba1c_percent"]]
+    if not hba1c and not gmi:
+        return None
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": _("HbA1c (laboratory)"),
+            "x": [d.isoformat() for d, _v in hba1c],
+            "y": [v for _d, v in hba1c],
+            "marker": {"size": 9, "color": "#a4161a"},
+            "line": {"color": "#a4161a"},
+            "hovertemplate": "%{x}: %{y:.1f} %<extra>HbA1c</extra>",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": _("GMI (from CGM)"),
+            "x": [d.isoformat() for d, _v in gmi],
+            "y": [round(v, 1) for _d, v in gmi],
+            "marker": {"size": 6, "color": "#1864ab", "symbol": "diamond"},
+            "line": {"color": "#1864ab", "dash": "dot"},
+            "hovertemplate": "%{x}: %{y:.1f} %<extra>GMI</extra>",
+        },
+    ]
+    layout = {
+        "margin": {"l": 48, "r": 12, "t": 12, "b": 36},
+        "plot_bgcolor": "#fff",
+        "paper_bgcolor": "#fff",
+        "showlegend": True,
+        "legend": {"orientation": "h", "y": -0.2},
+        "yaxis": {"title": {"text": "%"}, "ticksuffix": " %"},
+        "xaxis": {"type": "date"},
+    }
+    return {"data": data, "layout": layout}

@@ -137,4 +137,5 @@ def test_it_runs_a_clinic_day(
     with page.expect_download() as download:
         page.click("text=Download my visits (.ics)")
     body = open(download.value.path(), encoding="utf-8").read()
-    assert f"DTSTART:{booked.start_at.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}" in body
+    local = booked.start_at.astimezone(patient.tzinfo)  # the patient's zone, named (#19 §6)
+    assert f"DTSTART;TZID={patient.timezone}:{local:%Y%m%dT%H%M%S}" in body

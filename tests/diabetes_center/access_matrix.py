@@ -379,6 +379,14 @@ MATRIX: list[Route] = [
         body=lambda w, t: {"patient": w.patients[t].pk},
         per_patient=True,
     ),
+    # Front desk (issue #19 §1): whoever schedules the patient logs outreach, sends invites.
+    Route(
+        "visits-outreach",
+        {P: SCHEDULES},
+        args=patient,
+        body=lambda w, t: {"channel": "phone", "outcome": "no_answer"},
+    ),
+    Route("visits-invite", {P: SCHEDULES}, args=patient, body=lambda w, t: {"channel": ""}),
     Route("visits-my-calendar", {G: PERSONS}),
     Route("visits-feed-settings", {G: PERSONS, P: PERSONS}),
     Route(  # a secret address: whoever holds it
@@ -559,6 +567,30 @@ MATRIX: list[Route] = [
         variant="results",
     ),
     Route("api-patients-visits", {G: SEES}, args=patient),
+    # Front desk (issue #19 §7): the worklist (not patients), a patient's outreach log.
+    Route("api-visits-worklist", {G: STAFFISH}),
+    # The waiting list (issue #19 §5): kept by whoever schedules the patient; an offer is
+    # taken by the patient themself or by them.
+    Route(
+        "api-patients-waitlist",
+        {G: SCHEDULES, P: SCHEDULES},
+        args=patient,
+        body=lambda w, t: {"visit_type": w.visit_type.pk},
+        json=True,
+    ),
+    Route("api-waitlist-offers", {G: PERSONS}),
+    Route(
+        "api-waitlist-offers-accept",
+        {P: SEES},
+        args=lambda w, t: {"pk": w.waitlist_offers[t].pk},
+    ),
+    Route(
+        "api-patients-outreach",
+        {G: SCHEDULES, P: SCHEDULES},
+        args=patient,
+        body=lambda w, t: {"channel": "phone", "outcome": "no_answer"},
+        json=True,
+    ),
     Route("api-clinicians-list", {G: STAFFISH}),
     Route("api-visit-types-list", {G: PERSONS}),
     # The schema is a document served by a DRF view: GET, HEAD and OPTIONS, signed in.

@@ -35,7 +35,7 @@ import datetime as dt
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlparse
 
 import pytest
@@ -97,6 +97,7 @@ class World:
     teams: dict  # target → ids of its care team
     credentials: dict  # role → request headers / query (devices, Nightscout secret)
     setup: dict  # target → ids of a clinician, one of their sessions, a room, of its center
+    waitlist_offers: dict = field(default_factory=dict)  # target → an open waiting-list offer
 
 
 def _build_world() -> World:
@@ -203,7 +204,18 @@ def _build_world() -> World:
             "token": None,
         },
     }
+    from visits.models import WaitlistEntry, WaitlistOffer
+
+    waitlist_offers = {
+        t: WaitlistOffer.objects.create(
+            entry=WaitlistEntry.objects.create(patient=p, visit_type=follow_up),
+            clinician=clinicians[t],
+            start_at=start + dt.timedelta(days=2),
+        )
+        for t, p in patients.items()
+    }
     return World(
+        waitlist_offers=waitlist_offers,
         patients=patients,
         reports=reports,
         uploads=uploads,

@@ -87,6 +87,9 @@ def test_it_never_fails_on_the_exports(world):
 def test_it_never_fails_on_visit_results(world):
     failures = []
     fields = ("eyes", "feet", "hba1c_percent", "egfr", "urine_acr_mg_g", "checks_done")
+    # Issue #19 §5: HbA1c in either unit and the other results as data.
+    fields += ("hba1c", "hba1c_unit", "systolic_mm_hg", "weight_kg", "retinopathy_grade")
+    fields += ("foot_risk",)
     for who, client in world["clients"].items():
         for pk in (world["visit"], HUGE):
             for field in fields:

@@ -30,7 +30,9 @@ def test_it_seeds_a_working_clinic_once(db):
     future = Visit.objects.filter(start_at__gte=now)
     assert set(future.values_list("status", flat=True)) == {"booked"}
     assert future.order_by("-start_at").first().start_at < now + dt.timedelta(days=29)
-    assert worklist(user=User.objects.get(username="staff.kim"))  # someone is due
+    rows = worklist(user=User.objects.get(username="staff.kim"))
+    assert rows  # someone is due
+    assert all(row.patient.phone and row.preferred_channel for row in rows)  # issue #19 §1
     count = Visit.objects.count()
     call_command("seed_demo", "--patients", "16", "--days", "2", stdout=StringIO())
     assert Visit.objects.count() == count

@@ -230,8 +230,9 @@ def test_it_serves_the_patients_ics(client, patient_user, booked):
     body = response.content.decode()
     assert response["Content-Type"].startswith("text/calendar")
     assert "attachment" in response["Content-Disposition"]
-    start = booked.start_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    assert f"DTSTART:{start}" in body and "SUMMARY:Follow-up — Alice" in body
+    # In the patient's zone, named (issue #19 §6; tests/visits/test_ics.py parses the feeds).
+    start = booked.start_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    assert f"DTSTART;TZID=UTC:{start}" in body and "SUMMARY:Follow-up — Alice" in body
     assert body.startswith("BEGIN:VCALENDAR\r\n") and body.endswith("END:VCALENDAR\r\n")
 
 
@@ -319,9 +320,10 @@ def test_it_refuses_a_result_too_large_for_its_column(client, alice, patient, fo
     )
     client.force_login(alice)
     url = reverse("visits-action", args=[visit.pk, "complete"])
-    for too_large in ("1" + "0" * 400, "100000.0"):
+    # 99999.9 fits the column but is no urine ACR (issue #19 §5: sane bounds, 30000 mg/g).
+    for too_large in ("1" + "0" * 400, "100000.0", "99999.9"):
         response = client.post(url, {"checks_done": ["kidneys"], "urine_acr_mg_g": too_large})
         assert response.status_code == 302
         assert Visit.objects.get(pk=visit.pk).status == "booked", too_large
-    client.post(url, {"checks_done": ["kidneys"], "urine_acr_mg_g": "99999.9"})
-    assert str(Visit.objects.get(pk=visit.pk).completion.urine_acr_mg_g) == "99999.9"
+    client.post(url, {"checks_done": ["kidneys"], "urine_acr_mg_g": "29999.9"})
+    assert str(Visit.objects.get(pk=visit.pk).completion.urine_acr_mg_g) == "29999.9"

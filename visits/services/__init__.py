@@ -7,7 +7,11 @@ rules live in ``visits.scheduling``; these modules load and write.
 - ``lifecycle``: the visit's life — ``visit_book`` without double booking, reschedule, cancel,
   check-in, no-show, complete, the patient's reschedule request;
 - ``worklist``: due dates, the next visit per patient, urgent reasons, the worklist rows;
-- ``messages``: reminders, the SMS backend, a visit message sent once, the day lists.
+- ``messages``: reminders, the SMS backend, a visit message sent once, the day lists;
+- ``outreach``: recall outreach — the preferred channel, the attempts log, booking invites;
+- ``results``: a completed visit's results as data (HbA1c in % or mmol/mol, blood pressure,
+  weight, kidney, eye and foot findings) and the history of them;
+- ``waitlist``: the waiting list — a cancelled time offered to those waiting, first to accept.
 
 Every function that changes visits is ``<noun>_<verb>(*, ...)`` and records a ``VisitChange``.
 Messages are sent by tasks enqueued through the outbox by task name; these modules never import
@@ -19,6 +23,8 @@ from __future__ import annotations
 from visits.services.lifecycle import (
     BOOKING_HORIZON,
     DEADLOCK_RETRIES,
+    CheckInTooEarly,
+    check_in_opens,
     visit_book,
     visit_cancel,
     visit_check_in,
@@ -35,6 +41,19 @@ from visits.services.messages import (
     sms_backend,
     visit_message_send,
 )
+from visits.services.outreach import (
+    NOT_CONTACTED,
+    OUTREACH_STATES,
+    booking_invite_deliver,
+    booking_invite_send,
+    booking_link,
+    contact_preference_set,
+    latest_outreach,
+    open_invites,
+    outreach_record,
+    preferred_channel,
+)
+from visits.services.results import RESULT_COLUMNS, results_clean, results_history
 from visits.services.slots import (
     ACTIVE,
     NEXT_FREE_COUNT,
@@ -52,22 +71,49 @@ from visits.services.slots import (
     window_epochs_for,
     windows_for,
 )
+from visits.services.waitlist import waitlist_accept, waitlist_add, waitlist_offer_freed
 from visits.services.worklist import (
     FOLLOW_UP_CODE,
+    RETRY_DUE,
     URGENT_CODE,
     URGENT_REASONS,
     URGENT_WITHIN_DAYS,
     WORKLIST_HORIZON_DAYS,
+    WORKLIST_SORTS,
     WorklistRow,
     due_dates,
     follow_up_due,
     last_checks_done,
     next_visit_by_patient,
+    suggested_visit_type,
     urgent_reasons,
     worklist,
+    worklist_view,
 )
 
 __all__ = [
+    "waitlist_accept",
+    "waitlist_add",
+    "waitlist_offer_freed",
+    "CheckInTooEarly",
+    "RESULT_COLUMNS",
+    "check_in_opens",
+    "results_clean",
+    "results_history",
+    "NOT_CONTACTED",
+    "OUTREACH_STATES",
+    "RETRY_DUE",
+    "WORKLIST_SORTS",
+    "booking_invite_deliver",
+    "booking_invite_send",
+    "booking_link",
+    "contact_preference_set",
+    "latest_outreach",
+    "open_invites",
+    "outreach_record",
+    "preferred_channel",
+    "suggested_visit_type",
+    "worklist_view",
     "ACTIVE",
     "BOOKING_HORIZON",
     "ConsoleSms",

@@ -6,10 +6,11 @@ patient's reschedule request. Every change records a ``VisitChange``.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -24,6 +25,7 @@ from visits.models import (
     VisitType,
 )
 from visits.services.messages import _message_on_commit
+from visits.services.results import RESULT_INPUTS, results_clean
 from visits.services.slots import (
     SlotTaken,
     VisitError,
@@ -230,10 +232,36 @@ def visit_cancel(*, visit: Visit, by: User, reason: str) -> Visit:
         cancel_reason=reason[:300],
     )
     _message_on_commit(visit.pk, VisitMessage.Kind.CANCELLED, visit.start_at)
+    from visits.services.waitlist import waitlist_offer_freed
+
+    waitlist_offer_freed(visit=visit)  # the freed time goes to the waiting list (issue #19 §5)
     return visit
 
 
+class CheckInTooEarly(VisitError):
+    """Check-in before the visit's day (the API answers 409 with this reason)."""
+
+
+def check_in_opens(visit: Visit) -> dt.datetime:
+    """The first instant the visit can be checked in: ``VISIT_CHECK_IN_HOURS_BEFORE`` hours
+    before its start, but never before its local day begins (the center's zone) — a visit
+    two days ahead cannot be checked in, then left "Checked in" because it cannot be
+    completed yet (issue #19 §5)."""
+    tz = center_zone(visit.center)
+    local = visit.start_at.astimezone(tz)
+    day_start = dt.datetime.combine(local.date(), dt.time(0), tzinfo=tz)
+    lead = dt.timedelta(hours=getattr(settings, "VISIT_CHECK_IN_HOURS_BEFORE", 2))
+    return max(visit.start_at - lead, day_start)
+
+
 def visit_check_in(*, visit: Visit, by: User) -> Visit:
+    """Check the patient in: a booked visit, on its day, from ``check_in_opens``."""
+    if visit.status == Visit.Status.BOOKED and timezone.now() < check_in_opens(visit):
+        tz = center_zone(visit.center)
+        raise CheckInTooEarly(
+            _("Check-in opens at %(time)s on the day of the visit.")
+            % {"time": date_format(check_in_opens(visit).astimezone(tz), "SHORT_DATETIME_FORMAT")}
+        )
     with transaction.atomic():
         updated = Visit.objects.filter(pk=visit.pk, status=Visit.Status.BOOKED).update(
             status=Visit.Status.CHECKED_IN, checked_in_at=timezone.now()
@@ -251,29 +279,23 @@ def visit_mark_no_show(*, visit: Visit, by: User) -> Visit:
     return _close(visit, by=by, status=Visit.Status.NO_SHOW, action="no_show")
 
 
-def visit_complete(
-    *,
-    visit: Visit,
-    by: User,
-    checks_done: list[str],
-    hba1c_percent: Decimal | None = None,
-    eyes: str = "",
-    egfr: int | None = None,
-    urine_acr_mg_g: Decimal | None = None,
-    feet: str = "",
-) -> Visit:
-    """Close the visit with the checks done; the next due date moves (see ``due_dates``)."""
+def visit_complete(*, visit: Visit, by: User, checks_done: list[str], **results) -> Visit:
+    """Close the visit with the checks done and its results (``results_clean``: each with
+    its unit and plausible range; HbA1c as ``hba1c`` + ``hba1c_unit`` or ``hba1c_percent``);
+    the next due date and the checks due move (see ``due_dates``, ``last_checks_done``)."""
     unknown = set(checks_done) - set(CHECKS)
     if unknown:
         raise VisitError(_("Unknown checks: %(keys)s") % {"keys": ", ".join(sorted(unknown))})
+    extra = set(results) - set(RESULT_INPUTS)
+    if extra:
+        raise VisitError(_("Unknown results: %(keys)s") % {"keys": ", ".join(sorted(extra))})
     if visit.start_at > timezone.now() + dt.timedelta(hours=12):
         raise VisitError(_("A visit cannot be completed before it happens."))
-    results = {"hba1c_percent": hba1c_percent, "eyes": eyes, "egfr": egfr}
-    results.update(urine_acr_mg_g=urine_acr_mg_g, feet=feet)
+    columns = results_clean(results)
     with transaction.atomic():
         visit = _close(visit, by=by, status=Visit.Status.COMPLETED, action="completed")
         VisitCompletion.objects.create(
-            visit=visit, completed_by=by, checks_done=sorted(set(checks_done)), **results
+            visit=visit, completed_by=by, checks_done=sorted(set(checks_done)), **columns
         )
     return visit
 

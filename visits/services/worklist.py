@@ -5,6 +5,7 @@ checks last done, the urgent reasons, and the rows of the staff's and clinicians
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -16,6 +17,15 @@ from care_plans.models import CarePlanVersion
 from care_plans.services import CHECKS
 from patients.models import Patient
 from visits.models import Visit, VisitCompletion, VisitType
+from visits.models_frontdesk import OutreachAttempt
+from visits.services.outreach import (
+    NOT_CONTACTED,
+    OUTREACH_STATES,
+    contact_email,
+    latest_outreach,
+    preferences_for,
+    preferred_channel,
+)
 
 WORKLIST_HORIZON_DAYS = 14  # due within two weeks → on the worklist
 URGENT_WITHIN_DAYS = 14  # an urgent patient needs a visit within two weeks
@@ -97,34 +107,60 @@ def follow_up_due(patient: Patient) -> dict:
     return {"due": due_dates([patient]).get(patient.pk), "overdue": overdue, "next_visit": start}
 
 
+# A result recorded at a visit counts as its check done that day, ticked or not.
+RESULT_CHECKS = {
+    "hba1c_percent": "hba1c",
+    "hba1c_mmol_mol": "hba1c",
+    "eyes": "eyes",
+    "retinopathy_grade": "eyes",
+    "egfr": "kidneys",
+    "urine_acr_mg_g": "kidneys",
+    "feet": "feet",
+    "foot_risk": "feet",
+    "systolic_mm_hg": "blood_pressure",
+}
+
+
 def last_checks_done(patient_ids: list[int]) -> dict[int, dict[str, dt.date]]:
-    """``{patient id: {check key: date last done}}`` from completed visits."""
+    """``{patient id: {check key: date last done}}`` from completed visits: the checks ticked
+    and every result recorded (``RESULT_CHECKS``), on the visit's day in the patient's zone."""
+    zones = dict(Patient.objects.filter(pk__in=patient_ids).values_list("pk", "timezone"))
     out: dict[int, dict[str, dt.date]] = defaultdict(dict)
-    for pid, start, checks in (
+    fields = list(RESULT_CHECKS)
+    for pid, start, checks, *results in (
         VisitCompletion.objects.filter(visit__patient_id__in=patient_ids)
         .order_by("visit__start_at")
-        .values_list("visit__patient_id", "visit__start_at", "checks_done")
+        .values_list("visit__patient_id", "visit__start_at", "checks_done", *fields)
     ):
-        for key in checks or []:
-            out[pid][key] = start.date()
+        day = timezone.localdate(start, zoneinfo.ZoneInfo(zones.get(pid) or "UTC"))
+        keys = set(checks or [])
+        keys |= {
+            RESULT_CHECKS[f] for f, v in zip(fields, results, strict=True) if v not in (None, "")
+        }
+        for key in keys:
+            out[pid][key] = day
     return out
 
 
 URGENT_REASONS = {
     "gri_zone_e": "GRI zone E",
     "very_low": "time below 54 mg/dL ≥ 1 %",
-    "review_overdue": "care plan review overdue",
 }
+# The annual checks a long visit is for: when one is due, the annual review is the type.
+ANNUAL_CHECKS = frozenset({"eyes", "kidneys", "feet"})
+ANNUAL_REVIEW_CODE = "annual_review"
 
 
 def urgent_reasons(patients: list[Patient]) -> dict[int, list[str]]:
-    """Triage reasons for an urgent visit, from the 14-day rollups (never raw readings)."""
-    from care_plans.services import reviews_overdue
+    """Triage reasons for an urgent visit, from the 14-day rollups (never raw readings).
+
+    Glucose only: a care plan whose review date has passed is the endocrinologist's desk work
+    (triage flags it), not a reason to see the patient within two weeks — counting it made
+    patients due next year "Urgent" on the worklist (issue #19 §1)."""
     from readings.windows import rollup_metrics, window_dates
 
     start, end = window_dates()
     metrics = rollup_metrics([p.pk for p in patients], start=start, end=end)
-    review = reviews_overdue(patients)
     out = {}
     for patient in patients:
         m = metrics.get(patient.pk) or {}
@@ -133,8 +169,6 @@ def urgent_reasons(patients: list[Patient]) -> dict[int, list[str]]:
             reasons.append("gri_zone_e")
         if (m.get("very_low_percent") or 0) >= 1:  # Battelino 2019: < 54 mg/dL under 1 %
             reasons.append("very_low")
-        if patient.pk in review:
-            reasons.append("review_overdue")
         if reasons:
             out[patient.pk] = reasons
     return out
@@ -148,21 +182,89 @@ class WorklistRow:
     reasons: list[str] = field(default_factory=list)  # empty for staff: they see "urgent" only
     checks: list[str] = field(default_factory=list)  # check labels due by the due date
     visit_type: VisitType | None = None
+    no_show: bool = False  # missed their last visit (and nothing booked since)
+    preferred_channel: str = ""
+    email: str = ""
+    last_outreach: OutreachAttempt | None = None
+    clinicians: str = ""  # the care team's names, for sorting and reading
+
+    @property
+    def outreach_state(self) -> str:
+        """The latest attempt's outcome since the patient was last seen, else
+        "not_contacted"."""
+        return self.last_outreach.outcome if self.last_outreach else NOT_CONTACTED
+
+    def retry_due(self, today: dt.date) -> bool:
+        retry = self.last_outreach.retry_on if self.last_outreach else None
+        return retry is not None and retry <= today
+
+
+def _seen_and_missed(patient_ids: list[int]) -> tuple[dict[int, dt.datetime], set[int]]:
+    """(start of each patient's last completed visit, ids whose last closed visit since
+    then was a no-show)."""
+    seen: dict[int, dt.datetime] = {}
+    missed: set[int] = set()
+    rows = (
+        Visit.objects.filter(
+            patient_id__in=patient_ids,
+            status__in=[Visit.Status.COMPLETED, Visit.Status.NO_SHOW],
+        )
+        .order_by("patient_id", "-start_at")
+        .values_list("patient_id", "start_at", "status")
+    )
+    first = set()
+    for pid, start, status in rows:
+        if pid not in first:
+            first.add(pid)
+            if status == Visit.Status.NO_SHOW:
+                missed.add(pid)
+        if status == Visit.Status.COMPLETED:
+            seen.setdefault(pid, start)
+    return seen, missed
+
+
+def suggested_visit_type(
+    types: dict[str, VisitType], *, urgent: bool, check_keys: set[str]
+) -> VisitType | None:
+    """The visit to book: the annual review when an eye, kidney or foot check is due (it has
+    the time for them, urgent or not); else the urgent review for an urgent patient; else the
+    follow-up. A type missing from the catalogue falls back to the follow-up."""
+    follow_up = types.get(FOLLOW_UP_CODE) or next(
+        (t for t in types.values() if t.is_follow_up), None
+    )
+    if check_keys & ANNUAL_CHECKS and ANNUAL_REVIEW_CODE in types:
+        return types[ANNUAL_REVIEW_CODE]
+    if urgent:
+        return types.get(URGENT_CODE, follow_up)
+    return follow_up
 
 
 def worklist(*, user: User, today: dt.date | None = None) -> list[WorklistRow]:
-    """Who needs a visit booked: overdue or due within two weeks, or urgent by triage, and
-    without an open visit in time. Cancelled and missed visits do not count, so those
-    patients come back. Staff get "urgent" without the clinical reason."""
+    """Who needs a visit booked: overdue or due within two weeks, urgent by triage, or back
+    after a no-show, and without an open visit in time. Cancelled and missed visits do not
+    count, so those patients come back. Staff get "urgent" without the clinical reason.
+
+    Urgent clears once the patient is booked within the two weeks or has been seen (a
+    completed visit) since the triage window began; an urgent row is due within two weeks.
+    """
+    from readings.windows import window_dates
+
     patients = list(
-        patients_visible_to(user).filter(care_center__isnull=False).order_by("name", "pk")
+        patients_visible_to(user)
+        .filter(care_center__isnull=False)
+        .select_related("user", "care_center")
+        .prefetch_related("endocrinologists")
+        .order_by("name", "pk")
     )
     due = due_dates(patients)
+    ids = [p.pk for p in patients]
     urgent = urgent_reasons([p for p in patients if p.pk in due])
+    seen, missed = _seen_and_missed(ids)
+    window_start = window_dates()[0]
     open_visits = {}
     for pid, start in (
         Visit.objects.filter(
-            patient_id__in=[p.pk for p in patients],
+            patient_id__in=ids,
             status__in=[Visit.Status.BOOKED, Visit.Status.CHECKED_IN],
             end_at__gte=timezone.now(),
         )
@@ -170,7 +272,7 @@ def worklist(*, user: User, today: dt.date | None = None) -> list[WorklistRow]:
         .values_list("patient_id", "start_at")
     ):
         open_visits.setdefault(pid, start)
-    last_checks = last_checks_done([p.pk for p in patients])
+    last_checks = last_checks_done(ids)
     plans = {
         pid: content
         for pid, content in CarePlanVersion.objects.filter(plan__patient_id__in=list(due))
@@ -178,9 +280,8 @@ def worklist(*, user: User, today: dt.date | None = None) -> list[WorklistRow]:
         .values_list("plan__patient_id", "content")
     }
     types = {t.code: t for t in VisitType.objects.filter(active=True)}
-    follow_up = types.get(FOLLOW_UP_CODE) or next(
-        (t for t in types.values() if t.is_follow_up), None
-    )
+    preferences = preferences_for(ids)
+    outreach = latest_outreach(ids, since=seen)
     show_reasons = not user.is_care_staff
     rows = []
     for patient in patients:
@@ -189,35 +290,75 @@ def worklist(*, user: User, today: dt.date | None = None) -> list[WorklistRow]:
         local_today = today or timezone.localdate(timezone.now(), patient.tzinfo)
         booked = open_visits.get(patient.pk)
         booked_date = _local_date(booked, patient) if booked else None
-        if patient.pk in urgent and (
-            booked_date is None or booked_date > local_today + dt.timedelta(URGENT_WITHIN_DAYS)
+        last_seen = seen.get(patient.pk)
+        seen_lately = last_seen is not None and _local_date(last_seen, patient) >= window_start
+        no_show = patient.pk in missed and booked is None
+        if (
+            patient.pk in urgent
+            and not seen_lately
+            and (
+                booked_date is None or booked_date > local_today + dt.timedelta(URGENT_WITHIN_DAYS)
+            )
         ):
             state = "urgent"
         elif booked is None and due[patient.pk] < local_today:
             state = "overdue"
-        elif booked is None and due[patient.pk] <= local_today + dt.timedelta(
-            WORKLIST_HORIZON_DAYS
+        elif booked is None and (
+            no_show or due[patient.pk] <= local_today + dt.timedelta(WORKLIST_HORIZON_DAYS)
         ):
             state = "due"
         else:
             continue
-        horizon = max(due[patient.pk], local_today)
+        row_due = due[patient.pk]
+        if state == "urgent":  # needed within two weeks, whatever the plan's cadence says
+            row_due = min(row_due, local_today + dt.timedelta(URGENT_WITHIN_DAYS))
+        horizon = max(row_due, local_today)
         done = last_checks.get(patient.pk, {})
-        checks = []
+        checks, keys = [], set()
         for check in plans.get(patient.pk, {}).get("checks", []):
             last = done.get(check["key"])
             if last is None or last + dt.timedelta(days=check["interval_days"]) <= horizon:
+                keys.add(check["key"])
                 checks.append(str(CHECKS.get(check["key"], check.get("label", check["key"]))))
         rows.append(
             WorklistRow(
                 patient=patient,
-                due=due[patient.pk],
+                due=row_due,
                 state=state,
                 reasons=urgent.get(patient.pk, []) if state == "urgent" and show_reasons else [],
                 checks=checks,
-                visit_type=types.get(URGENT_CODE, follow_up) if state == "urgent" else follow_up,
+                visit_type=suggested_visit_type(types, urgent=state == "urgent", check_keys=keys),
+                no_show=no_show,
+                preferred_channel=preferred_channel(patient, preferences.get(patient.pk, "")),
+                email=contact_email(patient),
+                last_outreach=outreach.get(patient.pk),
+                clinicians=", ".join(sorted(str(c) for c in patient.endocrinologists.all())),
             )
         )
     order = {"urgent": 0, "overdue": 1, "due": 2}
     rows.sort(key=lambda r: (order[r.state], r.due or dt.date.max, r.patient.name))
+    return rows
+
+
+WORKLIST_SORTS = ("due", "center", "clinician")
+RETRY_DUE = "retry_due"
+
+
+def worklist_view(
+    rows: list[WorklistRow], *, outreach: str = "", sort: str = "", today: dt.date | None = None
+) -> list[WorklistRow]:
+    """The rows filtered by outreach state (``OUTREACH_STATES`` or "retry_due": the "try
+    again on" date has come) and sorted by due date, center or clinician (default: urgent
+    first, then by due date). Unknown values leave the list as it is."""
+    today = today or timezone.localdate()
+    if outreach == RETRY_DUE:
+        rows = [r for r in rows if r.retry_due(today)]
+    elif outreach in OUTREACH_STATES:
+        rows = [r for r in rows if r.outreach_state == outreach]
+    if sort == "due":
+        rows = sorted(rows, key=lambda r: (r.due or dt.date.max, r.patient.name))
+    elif sort == "center":
+        rows = sorted(rows, key=lambda r: (str(r.patient.care_center), r.due or dt.date.max))
+    elif sort == "clinician":
+        rows = sorted(rows, key=lambda r: (r.clinicians or "\uffff", r.due or dt.date.max))
     return rows

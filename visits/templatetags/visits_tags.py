@@ -70,3 +70,15 @@ def next_visit(patient) -> dict:
     """The next open visit of a patient, and whether their follow-up is overdue."""
     start, overdue = services.next_visit_by_patient([patient.pk]).get(patient.pk, (None, False))
     return {"start": start, "overdue": overdue}
+
+
+@register.simple_tag
+def booking_invite(patient, user):
+    """The patient's open booking invite (issue #19 §1), on their own home page only: the
+    in-app channel, and the link again for an invite sent by e-mail or SMS."""
+    if not (user.is_authenticated and patient.user_id == user.pk):
+        return None
+    invite = services.open_invites(patient).first()
+    if invite is not None and not invite.link:
+        invite.link = services.booking_link()
+    return invite
