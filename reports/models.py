@@ -198,8 +198,18 @@ class Suggestion(models.Model):
         ]
         indexes = [models.Index(fields=["patient", "rule"], name="suggestion_patient_rule")]
 
+    # The plan editor may start from this suggestion (``?prompt=reports.suggestion:<id>``)
+    # and the saved version names it (``care_plans.services.prompt_resolve``).
+    prompts_plan_changes = True
+
     def __str__(self) -> str:
-        return f"{self.kind} ({self.state}) on report {self.report_id}"
+        from reports.suggestion_wording import KIND_WORDS
+
+        kind = KIND_WORDS.get(self.kind, self.kind)
+        return _("suggestion “%(kind)s” of report #%(report)s") % {
+            "kind": kind,
+            "report": self.report_id,
+        }
 
     def save(self, *args, **kwargs):
         """Written once with the report; afterwards only the decision may be saved."""

@@ -258,3 +258,39 @@ def test_the_api_answers_hostile_input_with_a_4xx(client, t2, alice):
         assert client.get(f"/api/v1/reports/{pk}/suggestions/").status_code == 404
         assert client.post(f"/api/v1/suggestions/{pk}/dismiss/").status_code == 404
     assert client.post(dismiss_url(s), "[", content_type="application/json").status_code == 400
+
+
+def test_use_this_suggestion_prefills_the_editor_and_confirming_accepts_it(client, t2, alice):
+    t2_plan(t2, alice)
+    fasting_trace(t2, 180)
+    report = generate(t2)
+    s = report.suggestions.get()
+    client.force_login(alice)
+    plan_url = reverse("care-plans-detail", args=[t2.pk])
+    token = f"reports.suggestion:{s.pk}"
+    editor = client.get(plan_url, {"prompt": token})
+    assert editor.context["meds"].initial[0]["dose"] == 28  # prefilled, not saved
+    assert CarePlanVersion.objects.count() == 1
+    s.refresh_from_db()
+    assert s.state == "open"
+    from tests.care_plans.helpers import form_fields
+
+    data = form_fields(editor.content.decode())
+    data.update(reason=["Titrate per report"], prompt=[token])
+    preview = client.post(plan_url, data)
+    assert preview.status_code == 200 and "Review and save version 2" in preview.content.decode()
+    saved = client.post(
+        plan_url,
+        {
+            "content_json": preview.context["content_json"],
+            "reason": "Titrate per report",
+            "prompt": token,
+            "confirm": "1",
+        },
+    )
+    assert saved.status_code == 302
+    new = CarePlanVersion.objects.order_by("-number").first()
+    assert new.content["medications"][0]["dose"] == 28
+    assert new.prompted_by == s and new.responds_to_report_id == report.pk
+    s.refresh_from_db()
+    assert s.state == "accepted" and s.decided_by == alice
