@@ -294,3 +294,21 @@ def test_use_this_suggestion_prefills_the_editor_and_confirming_accepts_it(clien
     assert new.prompted_by == s and new.responds_to_report_id == report.pk
     s.refresh_from_db()
     assert s.state == "accepted" and s.decided_by == alice
+
+
+def test_the_pdf_shows_them_to_clinicians_and_never_to_the_patient(client, t2, alice):
+    from reports.pdf import report_pdf_bytes
+    from tests.reports.test_pdf import text_of
+
+    t2_plan(t2, alice)
+    fasting_trace(t2, 180)
+    report = generate(t2)
+    clinician = text_of(report_pdf_bytes(report, unit="mmol/L"))
+    assert "Suggested changes" in clinician and "Raise the basal insulin" in clinician
+    assert "Insulin glargine, dose 20 U 28 U" in clinician
+    assert "Mean fasting glucose 10.0 mmol/L" in clinician and "Riddle" in clinician
+    patient = text_of(report_pdf_bytes(report, for_patient=True))
+    assert "Suggested changes" not in patient and "Riddle" not in patient
+    client.force_login(t2.user)
+    own = client.get(reverse("reports-pdf", args=[report.pk]))
+    assert own.status_code == 200 and "Suggested changes" not in text_of(own.content)
