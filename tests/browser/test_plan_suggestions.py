@@ -9,7 +9,7 @@ import pytest
 from care_plans.services import care_plan_current
 from diabetes_center.demo_suggestions import CASES, seed_case
 from reports.services import report_generate
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import assert_accessible, sign_in
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,6 +30,14 @@ def test_a_suggestion_becomes_a_plan_version_and_another_is_dismissed(
     dose = decrease.proposed_change["medications.0.dose"]
 
     sign_in(page, live_server, "alice", PASSWORD)
+    # The suggestions fit a phone (390 px) without sideways scrolling and pass axe-core.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/reports/{report.pk}/")
+    page.wait_for_load_state("networkidle")
+    page.locator(f"#suggestion-{blocked.pk} summary:has-text('Dismiss')").click()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert_accessible(page)
+    page.set_viewport_size({"width": 1366, "height": 900})
     page.goto(f"{live_server.url}/reports/{report.pk}/")
     card = page.locator(f"#suggestion-{decrease.pk}")
     assert "Lower the basal insulin" in card.inner_text()
