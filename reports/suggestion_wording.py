@@ -156,3 +156,49 @@ def suggestion_rows(report, suggestions, unit: str, content: dict) -> list[dict]
             }
         )
     return rows
+
+
+METRIC_WORDS = {
+    "below_range_percent": gettext_lazy("Time below range (TBR)"),
+    "fasting_mg_dl": gettext_lazy("Fasting glucose"),
+    "in_range_percent": gettext_lazy("Time in range (TIR)"),
+}
+
+
+def metric_text(key: str, value, unit: str) -> str:
+    if value is None:
+        return "—"
+    if key == "fasting_mg_dl":
+        return display.glucose(value, unit)
+    return display.percent(value)
+
+
+def target_text(key: str, comparison: str, target: float, unit: str) -> str:
+    if key == "fasting_mg_dl":
+        return f"{comparison.replace('<=', '≤')} {display.glucose(target, unit)}"
+    return display.goal_text(comparison, target)
+
+
+def outcome_rows(outcomes: list[dict], unit: str) -> list[dict]:
+    """Before → after of each accepted suggestion's metric, with the rule's target."""
+    rows = []
+    for o in outcomes:
+        s = o["suggestion"]
+        rows.append(
+            {
+                "id": s.pk,
+                "kind": str(KIND_WORDS.get(s.kind, s.kind)),
+                "rule": str(RULE_WORDS.get(s.rule, s.rule)),
+                "report_id": s.report_id,
+                "metric": str(METRIC_WORDS.get(o["key"], o["key"])),
+                "before": metric_text(o["key"], o["before"], unit),
+                "after": metric_text(o["key"], o["after"], unit),
+                "target": target_text(o["key"], o["comparison"], o["target"], unit),
+                "met": None
+                if o["after"] is None
+                else display.goal_met(o["after"], o["comparison"], o["target"])
+                if o["key"] != "fasting_mg_dl"
+                else display.glucose_value(o["after"], "mg/dL") <= o["target"],
+            }
+        )
+    return rows

@@ -16,12 +16,13 @@ from common.http import download_disposition
 from glycemia import display
 from reports import figures, wording
 from reports.models import Report, ReportNotification, Suggestion, SuggestionStateError
+from reports.outcomes import outcomes_shown_on
 from reports.services import (
     notifications_by_risk,
     notifications_mark_read,
     report_generate,
 )
-from reports.suggestion_wording import suggestion_rows
+from reports.suggestion_wording import outcome_rows, suggestion_rows
 from reports.suggestions import suggestion_dismiss, versions_prompted_by_report
 
 
@@ -106,7 +107,7 @@ def _suggestions_context(report: Report, user, unit: str) -> dict:
     """The report's plan suggestions and the plan versions it prompted: for the patient's
     clinicians only (``may_see_plan_suggestions``), never the patient or staff."""
     if user.is_patient or not may_see_plan_suggestions(user, report.patient):
-        return {"suggestions": None, "prompted_versions": []}
+        return {"suggestions": None, "prompted_versions": [], "outcomes": []}
     from care_plans.models import CarePlanVersion
 
     version = CarePlanVersion.objects.filter(pk=report.care_plan_version_id).first()
@@ -115,6 +116,7 @@ def _suggestions_context(report: Report, user, unit: str) -> dict:
     return {
         "suggestions": suggestion_rows(report, suggestions, unit, content),
         "prompted_versions": versions_prompted_by_report(report),
+        "outcomes": outcome_rows(outcomes_shown_on(report), unit),
     }
 
 

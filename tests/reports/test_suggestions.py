@@ -312,3 +312,43 @@ def test_the_pdf_shows_them_to_clinicians_and_never_to_the_patient(client, t2, a
     client.force_login(t2.user)
     own = client.get(reverse("reports-pdf", args=[report.pk]))
     assert own.status_code == 200 and "Suggested changes" not in text_of(own.content)
+
+
+def test_the_next_report_shows_the_outcome_and_the_population_view_counts_it(
+    client, t2, alice, patient_user
+):
+    import time_machine
+
+    from tests.reports.conftest import load
+
+    version = t2_plan(t2, alice)
+    fasting_trace(t2, 180)
+    report = generate(t2)
+    s = report.suggestions.get()
+    with time_machine.travel(dt.datetime(2026, 3, 15, 10, tzinfo=dt.UTC), tick=False):
+        care_plan_revise(
+            patient=t2,
+            by=alice,
+            reason="T2T",
+            content=s.plan_change(version.content),
+            prompted_by=s,
+        )
+    # The next 14 days: fasting 120 mg/dL (from 180: -60 mg/dL, now within <= 130).
+    t = grid(PERIOD_END + dt.timedelta(days=1), 14)
+    minute = (t // 60) % 1440
+    load(t2, t, np.where((minute >= 360) & (minute < 420), 120.0, 150.0))
+    after = report_generate(
+        patient_id=t2.pk, period_end=PERIOD_END + dt.timedelta(days=14), notify=False
+    )
+    client.force_login(alice)
+    body = client.get(reverse("reports-detail", args=[after.pk])).content.decode()
+    table = body.split('id="suggestion-outcomes"')[1].split("</table>")[0]
+    assert "Raise the basal insulin" in table and "Fasting glucose" in table
+    assert "180 mg/dL" in table and "120 mg/dL" in table and "≤ 130 mg/dL" in table
+    before_page = client.get(reverse("reports-detail", args=[report.pk])).content.decode()
+    assert 'id="suggestion-outcomes"' not in before_page
+    population = client.get(reverse("patients-population")).content.decode()
+    row = population.split('data-rule="basal_titration"')[1].split("</tr>")[0]
+    cells = [c.split(">", 1)[1].split("<")[0] for c in row.split("<td")[1:]]
+    assert cells[:4] == ["Basal insulin titration", "1", "1", "0"]
+    assert "−60 mg/dL" in row and "(n = 1)" in row
