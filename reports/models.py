@@ -180,8 +180,9 @@ class Suggestion(models.Model):
         ordering = ["report", "position", "pk"]
         verbose_name = _("plan suggestion")
         constraints = [
+            # patient first: every patient-keyed table carries it in its keys (DESIGN §6).
             models.UniqueConstraint(
-                fields=["report", "position"], name="suggestion_unique_position"
+                fields=["patient", "report", "position"], name="suggestion_unique_position"
             ),
             models.CheckConstraint(
                 condition=models.Q(state__in=["open", "accepted", "dismissed"]),
