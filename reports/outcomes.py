@@ -1,13 +1,13 @@
 """What happened after a suggestion was accepted (issue #21 §3): the metric its rule aimed
 at, in the report the suggestion came from (before) and in the first report whose period
-starts on or after the day of the accepting plan version (after), against the rule's target; and, for the
-population view, per rule how often it was proposed, accepted and dismissed and the median
-change of its metric afterwards.
+starts on or after the day of the accepting plan version (after), against the rule's
+target; and, for the population view, per rule how often it was proposed, accepted and
+dismissed and the median change of its metric afterwards.
 
 Metrics per rule (read from the stored reports, so the figures are the ones those reports
 showed): lows first and over-basalisation aim at time below range (< 70 mg/dL, goal < 4 %,
 Battelino 2019); basal titration at the fasting glucose (the median of the report's daily
-profile in the hour before the plan's wake time, goal at most the fasting goal's upper limit,
+profile in the hour before 07:00, the default wake time; goal at most the fasting goal's upper limit,
 ADA 2024 §6: 130 mg/dL); a rise after a meal at time in range (goal > 70 %).
 """
 

@@ -60,6 +60,11 @@ METER_SECTION = ("hours-title", gettext_lazy("Readings by time of day"))
 NOTHING_TO_USE = frozenset({"no_change", "not_for_pregnancy"})
 
 _MG_RANGE = re.compile(r"(\d+(?:\.\d+)?)–(\d+(?:\.\d+)?) mg/dL")
+# Glucose ranges the sources write once with the unit ("140–180 +6 U", "13: 90–150 for
+# older adults"): two- or three-digit bounds not followed by a unit; percentages, days and
+# hours are small numbers and stay as written.
+_BARE = re.compile(r"(?<![\d.])(\d{2,3})–(\d{2,3})(?![\d.])(?! ?%)(?! mg)")
+MIN_GLUCOSE_WORDED = 40  # below any glucose a source gives; 10–20 % and 3–5 h stay
 _MG = re.compile(r"(\d+(?:\.\d+)?) mg/dL")
 
 
@@ -69,7 +74,18 @@ def in_unit(text: str, unit: str) -> str:
     if unit == "mg/dL" or not isinstance(text, str):
         return text or ""
     text = _MG_RANGE.sub(lambda m: display.glucose_range(float(m[1]), float(m[2]), unit), text)
-    return _MG.sub(lambda m: display.glucose(float(m[1]), unit), text)
+    text = _MG.sub(lambda m: display.glucose(float(m[1]), unit), text)
+    return _BARE.sub(_bare_range(unit), text)
+
+
+def _bare_range(unit: str):
+    def convert(m: re.Match) -> str:
+        low, high = float(m[1]), float(m[2])
+        if min(low, high) < MIN_GLUCOSE_WORDED:
+            return m[0]
+        return display.glucose_range(low, high, unit)
+
+    return convert
 
 
 def _medication(content: dict, index: str) -> dict:
@@ -144,7 +160,7 @@ def suggestion_rows(report, suggestions, unit: str, content: dict) -> list[dict]
                 "kind": str(KIND_WORDS.get(s.kind, s.kind)),
                 "state": str(STATE_WORDS.get(s.state, s.state)),
                 "summary": in_unit(evidence.get("summary", ""), unit),
-                "source": s.source,
+                "source": in_unit(s.source, unit),  # as published, in the reader's unit
                 "days": s.days,
                 "days_anchor": days_anchor,
                 "section_anchor": anchor,

@@ -352,3 +352,15 @@ def test_the_next_report_shows_the_outcome_and_the_population_view_counts_it(
     cells = [c.split(">", 1)[1].split("<")[0] for c in row.split("<td")[1:]]
     assert cells[:4] == ["Basal insulin titration", "1", "1", "0"]
     assert "−60 mg/dL" in row and "(n = 1)" in row
+
+
+def test_the_sources_are_said_in_the_readers_unit_too():
+    from glycemia.suggestions import basal, lows
+    from reports.suggestion_wording import in_unit
+
+    text = in_unit(basal.SOURCE_TREAT_TO_TARGET + lows.SOURCE_HYPO, "mmol/L")
+    assert "mg/dL" not in text
+    # 180 mg/dL = 10.0 mmol/L, 140–180 = 7.8–10.0, 72 = 4.0 (18.01559 mg/dL per mmol/L)
+    assert "≥ 10.0 mmol/L +8 U, 7.8–10.0 mmol/L +6 U" in text and "< 4.0 mmol/L" in text
+    assert "3080–3086" in text and "10–20 %" in text  # pages and percentages as written
+    assert in_unit(basal.SOURCE_TREAT_TO_TARGET, "mg/dL") == basal.SOURCE_TREAT_TO_TARGET
