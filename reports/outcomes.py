@@ -7,8 +7,8 @@ dismissed and the median change of its metric afterwards.
 Metrics per rule (read from the stored reports, so the figures are the ones those reports
 showed): lows first and over-basalisation aim at time below range (< 70 mg/dL, goal < 4 %,
 Battelino 2019); basal titration at the fasting glucose (the median of the report's daily
-profile in the hour before 07:00, the default wake time; goal at most the fasting goal's upper limit,
-ADA 2024 §6: 130 mg/dL); a rise after a meal at time in range (goal > 70 %).
+profile in the hour before 07:00, the default wake time; goal at most the fasting goal's
+upper limit, ADA 2024 §6: 130 mg/dL); a rise after a meal at time in range (goal > 70 %).
 """
 
 from __future__ import annotations
