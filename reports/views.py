@@ -113,8 +113,16 @@ def _suggestions_context(report: Report, user, unit: str) -> dict:
     version = CarePlanVersion.objects.filter(pk=report.care_plan_version_id).first()
     content = version.content if version is not None else {}
     suggestions = report.suggestions.select_related("decided_by")
+    rows = suggestion_rows(report, suggestions, unit, content)
+    current = CarePlanVersion.objects.filter(plan__patient_id=report.patient_id).order_by("-number")
+    current = current.values_list("content", flat=True).first() or {}
+    for row in rows:
+        # A change whose "from" the plan no longer holds (changed since the report) is not
+        # offered: the editor would start from a plan it does not apply to.
+        row["stale"] = row["s"].proposes_change and not row["s"].applies_to(current)
+        row["may_use"] = row["may_use"] and not row["stale"]
     return {
-        "suggestions": suggestion_rows(report, suggestions, unit, content),
+        "suggestions": rows,
         "prompted_versions": versions_prompted_by_report(report),
         "outcomes": outcome_rows(outcomes_shown_on(report), unit),
     }

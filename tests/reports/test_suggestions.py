@@ -364,3 +364,15 @@ def test_the_sources_are_said_in_the_readers_unit_too():
     assert "≥ 10.0 mmol/L +8 U, 7.8–10.0 mmol/L +6 U" in text and "< 4.0 mmol/L" in text
     assert "3080–3086" in text and "10–20 %" in text  # pages and percentages as written
     assert in_unit(basal.SOURCE_TREAT_TO_TARGET, "mg/dL") == basal.SOURCE_TREAT_TO_TARGET
+
+
+def test_a_change_the_plan_no_longer_holds_is_not_offered(client, t2, alice):
+    version = t2_plan(t2, alice)
+    fasting_trace(t2, 180)
+    report = generate(t2)
+    content = {**version.content, "medications": [{**GLARGINE, "dose": 22}]}
+    care_plan_revise(patient=t2, by=alice, reason="Changed at a visit", content=content)
+    client.force_login(alice)
+    body = client.get(reverse("reports-detail", args=[report.pk])).content.decode()
+    assert "Use this suggestion" not in body
+    assert "The plan has changed since this report" in body
