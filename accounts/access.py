@@ -120,6 +120,13 @@ def may_edit_care_plan(user: User, patient: Patient) -> bool:
     return (user.is_endocrinologist or user.is_admin_role) and may_see_clinical(user, patient)
 
 
+def may_see_plan_suggestions(user: User, patient: Patient) -> bool:
+    """A report's plan suggestions (and dismissing them) are for the clinicians who may
+    revise the plan: never the patient (they see only the plan a clinician confirmed), never
+    staff (no clinical access)."""
+    return may_edit_care_plan(user, patient)
+
+
 def get_patient_for(user: User, pk, *, clinical: bool = True) -> Patient:
     """The patient ``pk`` if ``user`` may see it, else 404 (existence is not leaked).
 

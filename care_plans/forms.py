@@ -29,6 +29,7 @@ from care_plans.services import (
     MONITORING_MODES,
     PRESET_HBA1C_GOALS,
     SMBG_TAGS,
+    TITRATION_ALGORITHMS,
     targets_from_preset,
     targets_settle_preset,
 )
@@ -116,6 +117,32 @@ class CarePlanForm(forms.Form):
         label=_("Instructions for the patient"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    # The patient's day and the basal titration table: what the plan suggestions read (the
+    # service checks the values; these only carry text).
+    wake_time = forms.CharField(
+        label=_("Wakes at"),
+        required=False,
+        max_length=8,
+        widget=forms.TimeInput(attrs={"type": "time"}),
+        help_text=_("The hour before it is the fasting hour."),
+    )
+    bedtime = forms.CharField(
+        label=_("Goes to bed at"),
+        required=False,
+        max_length=8,
+        widget=forms.TimeInput(attrs={"type": "time"}),
+    )
+    meal_times = forms.CharField(
+        label=_("Usual meal times"),
+        required=False,
+        max_length=100,
+        help_text=_("HH:MM, separated by commas; used on days with no meal recorded."),
+    )
+    titration_algorithm = forms.ChoiceField(
+        label=_("Basal titration table"),
+        required=False,
+        choices=[("", _("None: no basal increase is suggested")), *TITRATION_ALGORITHMS.items()],
     )
 
     def __init__(self, *args, **kwargs):
@@ -326,6 +353,10 @@ def content_initial(content: dict, unit: str) -> tuple[dict, list[dict], list[di
         visit_cadence_days=content.get("visit_cadence_days"),
         review_interval_days=content.get("review_interval_days"),
         patient_instructions=content.get("patient_instructions", ""),
+        wake_time=content.get("wake_time") or "07:00",
+        bedtime=content.get("bedtime") or "22:00",
+        meal_times=", ".join(content.get("meal_times") or ["07:00", "12:00", "18:00"]),
+        titration_algorithm=content.get("titration_algorithm") or "",
         **{f"check_{key}_days": checks.get(key) for key in CHECKS},
     )
     meds = []
@@ -467,6 +498,11 @@ def form_content(
         "patient_instructions": _text_entered(
             data["patient_instructions"], base.get("patient_instructions")
         ),
+        # Checked (and defaulted when left empty) by care_plans.services.care_plan_clean.
+        "wake_time": data["wake_time"],
+        "bedtime": data["bedtime"],
+        "meal_times": data["meal_times"],
+        "titration_algorithm": data["titration_algorithm"],
     }
 
 
@@ -487,6 +523,10 @@ _FIELD_FOR_PATH = {
     "visit_cadence_days": "visit_cadence_days",
     "review_interval_days": "review_interval_days",
     "reason": "reason",
+    "wake_time": "wake_time",
+    "bedtime": "bedtime",
+    "meal_times": "meal_times",
+    "titration_algorithm": "titration_algorithm",
 }
 _MED_FIELD = {"correction_factor_mg_dl_per_u": "correction_factor"}
 

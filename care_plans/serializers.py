@@ -9,7 +9,14 @@ their allowed values rather than as enums, so the schema has no enum-name collis
 from rest_framework import serializers
 
 from care_plans.models import REPORT_CADENCE_DAYS, REVIEW_INTERVAL_DAYS, VISIT_CADENCE_DAYS
-from care_plans.services import CHECKS, DOSE_UNITS, GOAL_LABELS, MEDICATION_KINDS, SMBG_TAGS
+from care_plans.services import (
+    CHECKS,
+    DOSE_UNITS,
+    GOAL_LABELS,
+    MEDICATION_KINDS,
+    SMBG_TAGS,
+    TITRATION_ALGORITHMS,
+)
 
 
 def _choices(values) -> str:
@@ -92,6 +99,24 @@ class CarePlanContentSerializer(serializers.Serializer):
     )
     checks = CarePlanCheckSerializer(many=True, required=False)
     patient_instructions = serializers.CharField(required=False, allow_blank=True)
+    wake_time = serializers.CharField(
+        required=False, allow_blank=True, max_length=8, help_text="HH:MM local; default 07:00."
+    )
+    bedtime = serializers.CharField(
+        required=False, allow_blank=True, max_length=8, help_text="HH:MM local; default 22:00."
+    )
+    meal_times = serializers.ListField(
+        child=serializers.CharField(max_length=8),
+        required=False,
+        max_length=6,
+        help_text="Usual meal times, HH:MM local; default 07:00, 12:00, 18:00.",
+    )
+    titration_algorithm = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text=_choices(TITRATION_ALGORITHMS) + " Empty: none (no basal increase suggested).",
+    )
 
 
 class CarePlanInput(CarePlanContentSerializer):
@@ -135,6 +160,17 @@ class CarePlanOutput(serializers.Serializer):
     review_interval_days = serializers.IntegerField()
     checks = CarePlanCheckSerializer(source="content.checks", many=True)
     patient_instructions = serializers.CharField(source="content.patient_instructions")
+    # Versions saved before these fields existed read them as the defaults.
+    wake_time = serializers.CharField(source="content.wake_time", default="07:00")
+    bedtime = serializers.CharField(source="content.bedtime", default="22:00")
+    meal_times = serializers.ListField(
+        child=serializers.CharField(),
+        source="content.meal_times",
+        default=["07:00", "12:00", "18:00"],
+    )
+    titration_algorithm = serializers.CharField(
+        source="content.titration_algorithm", default="", allow_blank=True
+    )
 
 
 class CarePlanVersionSummaryOutput(serializers.Serializer):

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from accounts.admin import ClinicalAdmin
-from reports.models import Report, ReportNotification
+from reports.models import Report, ReportNotification, Suggestion
 
 
 @admin.register(Report)
@@ -20,3 +20,13 @@ class ReportAdmin(ClinicalAdmin):
 class ReportNotificationAdmin(admin.ModelAdmin):
     list_display = ("report", "user", "created_at", "read_at")
     raw_id_fields = ("report", "user")
+
+
+@admin.register(Suggestion)
+class SuggestionAdmin(ClinicalAdmin):
+    """Read-only: stored with its report; decided on the report page or by a plan version."""
+
+    list_display = ("report", "rule", "kind", "state", "decided_at")
+    list_filter = ("rule", "kind", "state")
+    search_fields = ("patient__name", "patient__mrn")
+    raw_id_fields = ("report", "patient", "decided_by")

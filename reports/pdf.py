@@ -277,6 +277,10 @@ def _build(report, *, unit: str, font: str, for_patient: bool = False) -> bytes:
         story.append(Paragraph(_("Patterns"), h2))
         for finding in report.patterns:
             story.append(Paragraph("• " + wording.pattern_text(finding, unit), base))
+    if not for_patient:  # the patient never sees suggestions, only the confirmed plan
+        story += _suggestions_section(
+            report, unit=unit, table=table, h2=h2, base=base, small=small, paragraph=Paragraph
+        )
     if report.is_cgm:
         story += _cgm_section(
             report,
@@ -329,6 +333,45 @@ def _build(report, *, unit: str, font: str, for_patient: bool = False) -> bytes:
     )
     doc.build(story)
     return buf.getvalue()
+
+
+def _suggestions_section(report, *, unit, table, h2, base, small, paragraph) -> list:
+    """ "Suggested changes": each with its rule, the evidence (days, summary), the proposed
+    change, what blocks it, its state and its source (the same rows as the page)."""
+    from care_plans.models import CarePlanVersion
+    from reports.suggestion_wording import suggestion_rows
+
+    suggestions = list(report.suggestions.select_related("decided_by"))
+    if not suggestions:
+        return []
+    version = CarePlanVersion.objects.filter(pk=report.care_plan_version_id).first()
+    content = version.content if version is not None else {}
+    out = [paragraph(_("Suggested changes"), h2)]
+    out.append(
+        paragraph(
+            _(
+                "Proposed by published rules from this report's data. Nothing changes until a "
+                "clinician confirms a new plan version; the patient does not see these."
+            ),
+            small,
+        )
+    )
+    for row in suggestion_rows(report, suggestions, unit, content):
+        title = f"<b>{escape(row['kind'])}</b> · {escape(row['rule'])} · {escape(row['state'])}"
+        out.append(paragraph(title, base, markup=True))
+        out.append(paragraph(row["summary"], base))
+        if row["changes"]:
+            rows = [[_("Plan field"), pgettext("care plan", "Now"), _("Proposed")]]
+            rows += [[c["what"], c["from"], c["to"]] for c in row["changes"]]
+            out.append(table(rows, (90, 40, 40)))
+        if row["blocked_by"]:
+            out.append(
+                paragraph(f"{_('Not proposed while:')} {', '.join(row['blocked_by'])}", base)
+            )
+        if row["days"]:
+            out.append(paragraph(f"{_('Evidence')}: {', '.join(row['days'])}", small))
+        out.append(paragraph(f"{_('Source')}: {row['source']}", small))
+    return out
 
 
 def _cgm_section(report, *, unit, low, high, table, h2, base, small, paragraph) -> list:

@@ -12,7 +12,9 @@ Care plans: the report cadence, the plan version in force and its targets come f
 
 Cost (``bench/reports.py``, PostgreSQL): about 11 queries for a new report — patient, cadence,
 existing report, plan version, readings, previous report, the insert and its notifications
-in one transaction. Keep it that way: each extra round trip is ~1 ms of a ~40 ms report.
+in one transaction, plus three for the plan suggestions (the plan's versions for dose
+changes, meal treatments, their insert). Keep it that way: each extra round trip is ~1 ms
+of a ~40 ms report.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from readings.models import DailyRollup, Reading
 from readings.windows import readings_arrays
 from reports import patterns as found
 from reports.models import ALGORITHM_VERSION, Report, ReportNotification
+from reports.suggestions import report_suggestions, suggestions_store
 
 log = logging.getLogger(__name__)
 
@@ -284,6 +287,7 @@ def report_generate(
         return report
     version, targets = plan_in_force(patient)
     t, v = readings_arrays(patient, Reading.Kind.CGM, start, end)
+    tags = None
     if v.size >= MIN_READINGS:
         kind = Report.Kind.CGM
         content = cgm_content(t, v, tz=patient.timezone, start=start, end=end, targets=targets)
@@ -312,6 +316,17 @@ def report_generate(
         if previous
         else []
     )
+    suggestions = report_suggestions(
+        patient=patient,
+        version=version,
+        kind=kind,
+        start=start,
+        end=end,
+        t=t,
+        v=v,
+        tags=tags,
+        patterns=content["patterns"],
+    )
     _test_delay()
     key = {"period_start": start, "period_end": end, "kind": kind}
     try:
@@ -333,6 +348,7 @@ def report_generate(
                 care_plan_version_number=getattr(version, "number", None),
                 algorithm_version=ALGORITHM_VERSION,
             )
+            suggestions_store(report=report, suggestions=suggestions)
             if notify:
                 report_notify(report=report)
     except IntegrityError:

@@ -6,20 +6,24 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts import display as display_layer
-from accounts.access import audit, audit_many, get_patient_for
+from accounts.access import audit, audit_many, get_patient_for, may_see_plan_suggestions
 from common.http import download_disposition
 from glycemia import display
 from reports import figures, wording
-from reports.models import Report, ReportNotification
+from reports.models import Report, ReportNotification, Suggestion, SuggestionStateError
+from reports.outcomes import outcomes_shown_on
 from reports.services import (
     notifications_by_risk,
     notifications_mark_read,
     report_generate,
 )
+from reports.suggestion_wording import outcome_rows, suggestion_rows
+from reports.suggestions import suggestion_dismiss, versions_prompted_by_report
 
 
 def report_for(user, pk) -> Report:
@@ -95,6 +99,32 @@ def report_context(report: Report, user, unit: str) -> dict:
             if tag in ("bedtime", "untagged")
         ],
         "meter": None if report.is_cgm else wording.meter_summary(report, unit),
+        **_suggestions_context(report, user, unit),
+    }
+
+
+def _suggestions_context(report: Report, user, unit: str) -> dict:
+    """The report's plan suggestions and the plan versions it prompted: for the patient's
+    clinicians only (``may_see_plan_suggestions``), never the patient or staff."""
+    if user.is_patient or not may_see_plan_suggestions(user, report.patient):
+        return {"suggestions": None, "prompted_versions": [], "outcomes": []}
+    from care_plans.models import CarePlanVersion
+
+    version = CarePlanVersion.objects.filter(pk=report.care_plan_version_id).first()
+    content = version.content if version is not None else {}
+    suggestions = report.suggestions.select_related("decided_by")
+    rows = suggestion_rows(report, suggestions, unit, content)
+    current = CarePlanVersion.objects.filter(plan__patient_id=report.patient_id).order_by("-number")
+    current = current.values_list("content", flat=True).first() or {}
+    for row in rows:
+        # A change whose "from" the plan no longer holds (changed since the report) is not
+        # offered: the editor would start from a plan it does not apply to.
+        row["stale"] = row["s"].proposes_change and not row["s"].applies_to(current)
+        row["may_use"] = row["may_use"] and not row["stale"]
+    return {
+        "suggestions": rows,
+        "prompted_versions": versions_prompted_by_report(report),
+        "outcomes": outcome_rows(outcomes_shown_on(report), unit),
     }
 
 
@@ -165,6 +195,27 @@ def report_note(request, pk):
         return render(request, "reports/_note.html", context)
     messages.success(request, _("Note saved."))
     return redirect("reports-detail", pk=report.pk)
+
+
+@login_required
+@require_POST
+def suggestion_dismiss_page(request, pk):
+    """Dismiss a plan suggestion with the clinician's reason, then back to its report."""
+    suggestion = get_object_or_404(Suggestion.objects.select_related("report__patient"), pk=pk)
+    report = report_for(request.user, suggestion.report_id)
+    if not may_see_plan_suggestions(request.user, report.patient):
+        raise PermissionDenied
+    reason = request.POST.get("reason", "")
+    try:
+        suggestion_dismiss(suggestion=suggestion, by=request.user, reason=reason)
+    except ValueError:
+        messages.error(request, _("Say why the suggestion is dismissed."))
+    except SuggestionStateError:
+        messages.error(request, _("This suggestion was already decided."))
+    else:
+        messages.success(request, _("Suggestion dismissed."))
+    url = reverse("reports-detail", args=[report.pk])
+    return redirect(f"{url}#suggestion-{suggestion.pk}")
 
 
 @login_required

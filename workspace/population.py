@@ -307,6 +307,37 @@ def monthly_figure(months: pd.DataFrame, unit: str) -> dict:
     }
 
 
+def _signed(change: float | None, key: str | None, unit: str) -> str:
+    """A median change as the display layer says it, with its sign: '−1.2 %', '+0.8 mmol/L'."""
+    if change is None or key is None:
+        return "—"
+    size = (
+        display.glucose(abs(change), unit)
+        if key == "fasting_mg_dl"
+        else display.percent(abs(change))
+    )
+    sign = "+" if change > 0 else "−" if change < 0 else "±"
+    return f"{sign}{size}"
+
+
+def suggestion_rules(patients: QuerySet, unit: str) -> list[dict]:
+    """Per plan-suggestion rule (issue #21 §3): how often proposed, accepted, dismissed, and
+    the median change of its target metric in the next report after acceptance."""
+    from reports.outcomes import rule_summary
+    from reports.suggestion_wording import METRIC_WORDS, RULE_WORDS
+
+    rows = rule_summary(list(patients.values_list("pk", flat=True)))
+    return [
+        {
+            **row,
+            "label": str(RULE_WORDS.get(row["rule"], row["rule"])),
+            "metric": str(METRIC_WORDS.get(row["key"], "")) if row["key"] else "—",
+            "median_change_text": _signed(row["median_change"], row["key"], unit),
+        }
+        for row in rows
+    ]
+
+
 def population(patients: QuerySet, *, unit: str) -> dict:
     frame = current(patients)
     months = monthly(patients, today=timezone.localdate(), unit=unit)
@@ -323,4 +354,5 @@ def population(patients: QuerySet, *, unit: str) -> dict:
         "month_keys": [key for key, *_rest in consensus_targets(unit)],
         "monthly_figure": monthly_figure(months, unit),
         "cohorts": cohorts(frame),
+        "suggestion_rules": suggestion_rules(patients, unit),
     }

@@ -36,10 +36,12 @@ from care_plans.services.defaults import (
     RANGE_MAX_MG_DL,
     RANGE_MIN_MG_DL,
     SMBG_TAGS,
+    TITRATION_ALGORITHMS,
     care_plan_default_content,
     preset_for,
     targets_from_preset,
     targets_settle_preset,
+    with_schedule_defaults,
 )
 from care_plans.services.revisions import (
     MED_FIELD_LABELS,
@@ -82,6 +84,7 @@ __all__ = [
     "RANGE_MAX_MG_DL",
     "RANGE_MIN_MG_DL",
     "SMBG_TAGS",
+    "TITRATION_ALGORITHMS",
     "care_plan_clean",
     "care_plan_current",
     "care_plan_default_content",
@@ -106,4 +109,5 @@ __all__ = [
     "targets_of_version",
     "targets_settle_preset",
     "titration_warnings",
+    "with_schedule_defaults",
 ]

@@ -20,7 +20,15 @@ Plan content is one dict (stored as JSON on ``CarePlanVersion.content``)::
         "report_cadence_days": 14, "visit_cadence_days": 90, "review_interval_days": 90,
         "checks": [{"key": "hba1c", "label": "HbA1c", "interval_days": 90}, ...],
         "patient_instructions": "",
+        "wake_time": "07:00", "bedtime": "22:00", "meal_times": ["07:00", "12:00", "18:00"],
+        "titration_algorithm": "treat_to_target",  # or "ada_2_units_every_3_days", or ""
     }
+
+The last four are read by the plan suggestions (``glycemia.suggestions``): the hour before
+``wake_time`` is the fasting hour, ``bedtime`` starts the night's fall, ``meal_times`` place
+meals on days with none recorded, and ``titration_algorithm`` (one per plan; "" = none) is the
+basal titration table a suggestion may propose from. Content saved before these fields existed
+reads them as their defaults (``with_schedule_defaults``).
 
 Glucose values are mg/dL (DESIGN §3); forms convert mmol/L input before it gets here.
 """
@@ -37,6 +45,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from care_plans.models import DEFAULT_REPORT_CADENCE_DAYS
+from glycemia.suggestions import TITRATION_ALGORITHMS as _ALGORITHMS
 from glycemia.targets import PRESETS
 from patients.models import Patient
 
@@ -120,6 +129,34 @@ PRESET_HBA1C_GOALS = {"standard": 7.0, "older_high_risk": 8.0, "pregnancy_t1": 6
 BELOW_GOAL_KEYS = frozenset(
     {"below_70_percent", "below_target_percent", "very_low_percent", "low_percent"}
 )
+
+
+# The patient's day, as the plan suggestions read it (glycemia.suggestions.case defaults).
+DEFAULT_WAKE_TIME = "07:00"
+DEFAULT_BEDTIME = "22:00"
+DEFAULT_MEAL_TIMES = ("07:00", "12:00", "18:00")
+MAX_MEAL_TIMES = 6
+# Basal titration tables a plan may name (one per plan); keys are glycemia.suggestions'.
+TITRATION_ALGORITHMS = {
+    "treat_to_target": gettext_lazy("Treat-to-Target (Riddle 2003): weekly, by mean fasting"),
+    "ada_2_units_every_3_days": gettext_lazy("ADA: +2 U every 3 days to the fasting goal"),
+}
+assert set(TITRATION_ALGORITHMS) == set(_ALGORITHMS), "glycemia.suggestions names the tables"
+# Short names an API client may send for the same tables.
+TITRATION_ALIASES = {"ada_2u_3d": "ada_2_units_every_3_days", "t2t": "treat_to_target"}
+
+
+def with_schedule_defaults(content: dict) -> dict:
+    """``content`` with the schedule fields a plan saved before they existed reads as (the
+    defaults, no titration table): what the page, the editor and the diff compare."""
+    if not isinstance(content, dict) or not content:
+        return content
+    out = dict(content)
+    out.setdefault("wake_time", DEFAULT_WAKE_TIME)
+    out.setdefault("bedtime", DEFAULT_BEDTIME)
+    out.setdefault("meal_times", list(DEFAULT_MEAL_TIMES))
+    out.setdefault("titration_algorithm", "")
+    return out
 
 
 def _number(value: Any) -> float | None:
@@ -264,4 +301,9 @@ def care_plan_default_content(*, patient: Patient) -> dict:
             for key, days in DEFAULT_CHECKS
         ],
         "patient_instructions": "",
+        "wake_time": DEFAULT_WAKE_TIME,
+        "bedtime": DEFAULT_BEDTIME,
+        "meal_times": list(DEFAULT_MEAL_TIMES),
+        # None named: a basal increase is proposed only from a table the clinician chose.
+        "titration_algorithm": "",
     }

@@ -14,7 +14,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from care_plans.models import CarePlan, CarePlanVersion
-from care_plans.services.defaults import CHECKS, GOAL_LABELS, MEDICATION_KINDS
+from care_plans.services.defaults import (
+    CHECKS,
+    GOAL_LABELS,
+    MEDICATION_KINDS,
+    with_schedule_defaults,
+)
 from care_plans.services.validation import NothingChanged, care_plan_clean
 from patients.models import Patient
 
@@ -169,6 +174,10 @@ _SCALAR_FIELDS = (
     ("visit_cadence_days", gettext_lazy("Visit every (days)")),
     ("review_interval_days", gettext_lazy("Review every (days)")),
     ("patient_instructions", gettext_lazy("Instructions for the patient")),
+    ("wake_time", gettext_lazy("Wakes at")),
+    ("bedtime", gettext_lazy("Goes to bed at")),
+    ("meal_times", gettext_lazy("Meal times")),
+    ("titration_algorithm", gettext_lazy("Basal titration")),
 )
 _MED_FIELDS = (
     "dose",
@@ -257,7 +266,8 @@ def care_plan_diff(
     [{'field': 'medications', 'label': 'Insulin glargine', 'change': 'changed',
       'old': {... 'dose': 18 ...}, 'new': {... 'dose': 20 ...}, 'fields': ['dose']}]
     """
-    a, b = _content_of(old), _content_of(new)
+    # A plan saved before the schedule fields existed reads them as their defaults.
+    a, b = with_schedule_defaults(_content_of(old)), with_schedule_defaults(_content_of(new))
     changes = []
     for path, label in _SCALAR_FIELDS:
         before, after = _get(a, path), _get(b, path)

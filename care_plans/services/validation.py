@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -20,17 +21,23 @@ from care_plans.services.defaults import (
     _UNIT_ALIASES,
     BELOW_GOAL_KEYS,
     CHECKS,
+    DEFAULT_BEDTIME,
+    DEFAULT_MEAL_TIMES,
+    DEFAULT_WAKE_TIME,
     DOSE_UNITS,
     GOAL_COMPARISONS,
     GOAL_LABELS,
     HBA1C_GOAL_MAX,
     HBA1C_GOAL_MIN,
     MAX_DOSE,
+    MAX_MEAL_TIMES,
     MEDICATION_KINDS,
     MONITORING_MODES,
     RANGE_MAX_MG_DL,
     RANGE_MIN_MG_DL,
     SMBG_TAGS,
+    TITRATION_ALGORITHMS,
+    TITRATION_ALIASES,
     _number,
 )
 from glycemia.targets import PRESETS
@@ -224,6 +231,54 @@ def _choice(value: Any, allowed: tuple, path: str, what: str, errors: _Errors) -
     return int(number)
 
 
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::00)?")
+
+
+def _clock(value: Any) -> str | None:
+    """'7:05', '07:05' or '07:05:00' -> '07:05'; None if not a clock time of one day."""
+    match = _CLOCK.fullmatch(value.strip()) if isinstance(value, str) else None
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        return None
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+def _clean_schedule(content: dict, clean: dict, errors: _Errors) -> None:
+    """The patient's day (wake time, bedtime, meal times) and the plan's basal titration
+    table; missing fields take their defaults (a plan saved before they existed)."""
+    for key, default in (("wake_time", DEFAULT_WAKE_TIME), ("bedtime", DEFAULT_BEDTIME)):
+        raw = content.get(key)
+        clock = default if raw in (None, "") else _clock(raw)
+        if clock is None:
+            errors.add(key, _("Enter a time of day as HH:MM (e.g. 07:00)."))
+        clean[key] = clock or default
+    raw = content.get("meal_times")
+    if raw in (None, "", []):
+        raw = list(DEFAULT_MEAL_TIMES)
+    if isinstance(raw, str):
+        raw = [part for part in re.split(r"[,\s;，]+", raw) if part]
+    if not isinstance(raw, list) or len(raw) > MAX_MEAL_TIMES:
+        errors.add(
+            "meal_times",
+            _("Meal times are up to %(n)s times of day (HH:MM).") % {"n": MAX_MEAL_TIMES},
+        )
+        raw = []
+    clocks = [_clock(x) for x in raw]
+    if any(c is None for c in clocks):
+        errors.add("meal_times", _("Enter each meal time as HH:MM (e.g. 12:30)."))
+    clean["meal_times"] = sorted({c for c in clocks if c}) or list(DEFAULT_MEAL_TIMES)
+    algorithm = content.get("titration_algorithm") or ""
+    if isinstance(algorithm, str):
+        algorithm = TITRATION_ALIASES.get(algorithm, algorithm)
+    if algorithm and not (isinstance(algorithm, str) and algorithm in TITRATION_ALGORITHMS):
+        errors.add(
+            "titration_algorithm",
+            _("Basal titration must be one of %(choices)s, or none.")
+            % {"choices": ", ".join(TITRATION_ALGORITHMS)},
+        )
+        algorithm = ""
+    clean["titration_algorithm"] = algorithm or ""
+
+
 def care_plan_clean(content: Any) -> tuple[dict, dict[str, list[str]]]:
     """(normalized content, errors by dotted field path)."""
     errors = _Errors()
@@ -376,6 +431,7 @@ def care_plan_clean(content: Any) -> tuple[dict, dict[str, list[str]]]:
             }
         )
     clean["patient_instructions"] = _text(content.get("patient_instructions"))
+    _clean_schedule(content, clean, errors)
     return clean, dict(errors)
 
 

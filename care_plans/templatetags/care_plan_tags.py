@@ -16,8 +16,10 @@ from care_plans.services import (
     MEDICATION_KINDS,
     MONITORING_MODES,
     SMBG_TAGS,
+    TITRATION_ALGORITHMS,
     care_plan_current,
     review_due,
+    with_schedule_defaults,
 )
 from glycemia import display
 
@@ -66,6 +68,20 @@ def check_label(check: dict) -> str:
 @register.filter
 def smbg_tag(tag: str) -> str:
     return str(SMBG_TAGS.get(tag, tag))
+
+
+@register.filter
+def titration_algorithm(name: str) -> str:
+    """The plan's basal titration table in words; none named says so."""
+    if not name:
+        return _("none (no basal increase is suggested)")
+    return str(TITRATION_ALGORITHMS.get(name, name))
+
+
+@register.filter
+def meal_times(content: dict) -> str:
+    """The plan's usual meal times, '07:00, 12:00, 18:00' (the defaults for older plans)."""
+    return ", ".join(with_schedule_defaults(content or {}).get("meal_times") or [])
 
 
 @register.filter

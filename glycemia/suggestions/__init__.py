@@ -16,9 +16,10 @@ mealtime-insulin treatments).
 
 Plan fields read when present (new, optional): ``wake_time`` ("HH:MM", default 07:00: the
 hour before it is the fasting hour), ``bedtime`` (default 22:00), ``meal_times`` (a list of
-"HH:MM", default 07:00 / 12:00 / 18:00, used when no meal is recorded) and, on the basal
-insulin, ``titration_algorithm`` (``treat_to_target`` or ``ada_2_units_every_3_days``: one
-per plan, the clinician's choice; without it no increase is proposed).
+"HH:MM", default 07:00 / 12:00 / 18:00, used when no meal is recorded) and
+``titration_algorithm`` (``treat_to_target`` or ``ada_2_units_every_3_days``: one per plan,
+the clinician's choice, at the top of the content as ``care_plans`` stores it, or on the basal
+insulin; without it no increase is proposed).
 
 Output: a list of suggestions ``{"rule", "kind", "source", "evidence": {"days": [ISO
 dates], "summary": English text, "params": the numbers in it}, "proposed_change": {field:

@@ -129,7 +129,9 @@ def titration_rule(case: Case, blockers: list[str]) -> dict | None:
         )
         return None
     index, med = basal[0]
-    name = med.get("titration_algorithm")
+    # The plan's one table (content ``titration_algorithm``, what care_plans stores); a
+    # table named on the basal insulin itself is read too.
+    name = case.content.get("titration_algorithm") or med.get("titration_algorithm")
     algorithm = TITRATION_ALGORITHMS.get(name) if isinstance(name, str) else None
     if algorithm is None:
         case.note(rule, "the plan names no titration algorithm for the basal insulin")

@@ -6,6 +6,8 @@ per-meal doses.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from glycemia.series import parse_date
 
 from .case import Case
@@ -22,6 +24,17 @@ SOURCE_MEAL = (
 MEAL_RISE_CODES = {"breakfast_rise": "breakfast", "lunch_rise": "lunch", "dinner_rise": "dinner"}
 
 
+def _day(value) -> int | None:
+    """A finding's date as a local day number, None for anything unreadable ('2024-02-30',
+    a number, a NUL): a stored finding is read, never trusted to parse."""
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return parse_date(dt.date.fromisoformat(value))
+    except ValueError:
+        return None
+
+
 def meal_rules(case: Case, lows: bool) -> list[dict]:
     out = []
     bolus = case.of_kind("insulin_bolus")
@@ -31,7 +44,7 @@ def meal_rules(case: Case, lows: bool) -> list[dict]:
             continue
         params = finding.get("params") if isinstance(finding.get("params"), dict) else {}
         dates = params.get("dates") if isinstance(params.get("dates"), list) else []
-        days = [d for d in (parse_date(x) for x in dates if isinstance(x, str)) if d is not None]
+        days = [d for d in (_day(x) for x in dates) if d is not None]
         what = (
             f"the {meal} insulin dose or its carbohydrate ratio, or the {meal} carbohydrate"
             if bolus

@@ -140,6 +140,10 @@ def upload(w, t):
     return {"pk": w.uploads[t].pk}
 
 
+def suggestion(w, t):
+    return {"pk": w.suggestions[t].pk}
+
+
 def visit(w, t):
     return {"pk": w.visits[t].pk}
 
@@ -322,6 +326,13 @@ MATRIX: list[Route] = [
     Route("reports-pdf", {G: CLINICAL}, args=report),
     Route("reports-note", {P: frozenset({TEAM})}, args=report, body=lambda w, t: {"note": "seen"}),
     Route("reports-mark-read", {P: CLINICAL}, args=report),
+    # Plan suggestions: the clinicians who may revise the plan; never the patient or staff.
+    Route(
+        "reports-suggestion-dismiss",
+        {P: PLAN_EDITORS},
+        args=suggestion,
+        body=lambda w, t: {"reason": "access matrix"},
+    ),
     Route(
         "reports-generate",
         {P: frozenset({TEAM, ADMIN})},
@@ -508,6 +519,14 @@ MATRIX: list[Route] = [
     Route("api-patients-reports", {G: CLINICAL, P: frozenset({TEAM, ADMIN})}, args=patient),
     Route("api-reports-detail", {G: CLINICAL}, args=report),
     Route("api-reports-fhir", {G: CLINICAL}, args=report),
+    Route("api-reports-suggestions", {G: PLAN_EDITORS}, args=report),
+    Route(
+        "api-suggestions-dismiss",
+        {P: PLAN_EDITORS},
+        args=suggestion,
+        body=lambda w, t: {"reason": "access matrix"},
+        json=True,
+    ),
     Route(
         "api-patients-care-plan",
         {G: CLINICAL, P: PLAN_EDITORS},

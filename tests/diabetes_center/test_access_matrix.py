@@ -81,6 +81,7 @@ pytestmark = pytest.mark.django_db
 class World:
     patients: dict
     reports: dict
+    suggestions: dict  # one plan suggestion on each report
     uploads: dict
     visits: dict
     # Visits to complete with results: A's own (with Alice, its care team) and one of B's
@@ -105,6 +106,7 @@ def _build_world() -> World:
     from care_plans.services import care_plan_default_content, care_plan_revise
     from readings.models import DeviceToken, Upload
     from readings.services import nightscout_link_ensure
+    from reports.models import Suggestion
     from reports.services import report_generate
     from tests.conftest import make_patient, make_user
     from tests.reports.conftest import PERIOD_END, PERIOD_START, grid, known_day_values, load
@@ -137,7 +139,7 @@ def _build_world() -> World:
     start = now + dt.timedelta(days=10)
     # B's visit is booked with North's nurse: she sees it only as its clinician.
     clinicians = {"A": alice, "B": nurse}
-    reports, uploads, visits, tokens, ns_keys = {}, {}, {}, {}, {}
+    reports, uploads, visits, tokens, ns_keys, suggestions = {}, {}, {}, {}, {}, {}
     values = list(known_day_values()) * 3
     for t, p in patients.items():
         team = alice if t == "A" else bob
@@ -148,6 +150,9 @@ def _build_world() -> World:
         load(p, grid(PERIOD_END - dt.timedelta(days=2), 3), values)
         reports[t] = report_generate(patient_id=p.pk, period_end=PERIOD_END)
         assert reports[t] is not None, PERIOD_START
+        suggestions[t] = Suggestion.objects.create(
+            report=reports[t], patient=p, rule="post_meal_rise", kind="meal_review", source="x"
+        )
         uploads[t] = Upload.objects.create(
             patient=p, uploaded_by=team, filename="old.csv", status=Upload.Status.DONE
         )
@@ -218,6 +223,7 @@ def _build_world() -> World:
         waitlist_offers=waitlist_offers,
         patients=patients,
         reports=reports,
+        suggestions=suggestions,
         uploads=uploads,
         visits=visits,
         result_visits=result_visits,
@@ -383,13 +389,14 @@ def _fingerprint() -> tuple:
     from care_plans.models import CarePlanVersion
     from patients.models import Patient
     from readings.models import DeviceToken, NightscoutLink, Reading, Upload
-    from reports.models import Report, ReportNotification
+    from reports.models import Report, ReportNotification, Suggestion
     from visits.models import CalendarFeed, Visit
 
     return (
         Reading.objects.count(),
         Upload.objects.count(),
         list(Report.objects.values_list("pk", "clinician_note", "patient_message")),
+        list(Suggestion.objects.values_list("pk", "state", "dismiss_reason")),
         list(ReportNotification.objects.values_list("pk", "read_at")),
         CarePlanVersion.objects.count(),
         list(Visit.objects.values_list("pk", "status", "start_at", "reschedule_requested")),

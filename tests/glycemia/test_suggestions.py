@@ -191,6 +191,17 @@ def test_it_adds_2_units_by_the_ada_rule_whatever_the_band():
     assert "2 units every 3 days" in increase["source"]
 
 
+def test_it_reads_the_titration_table_the_plan_names_for_the_whole_plan():
+    # care_plans stores one table per plan (content "titration_algorithm"), not per insulin.
+    basal = {k: v for k, v in BASAL.items() if k != "titration_algorithm"}
+    t, v = cgm(fasting_days([200] * 14))
+    ada = plan(basal, titration_algorithm="ada_2_units_every_3_days")
+    assert only(run(ada, t, v), "basal_increase")["proposed_change"] == {
+        "medications.0.dose": {"from": 20, "to": 22}
+    }
+    assert "basal_increase" not in kinds(run(plan(basal, titration_algorithm=""), t, v))
+
+
 def test_it_waits_for_a_basal_change_to_settle_for_the_algorithms_interval():
     t, v = cgm(fasting_days([200] * 14))
     # Treat-to-Target titrates weekly: changed 6 days before the end -> wait; 7 -> go.
@@ -525,6 +536,12 @@ def test_it_proposes_a_review_of_the_meal_after_a_rise_without_a_number():
     with_dates = {**BREAKFAST_RISE, "params": {**BREAKFAST_RISE["params"], "dates": ["2024-05-03"]}}
     review = only(run(plan(BASAL), t, v, patterns=[with_dates]), "meal_review")
     assert review["evidence"]["days"] == ["2024-05-03"]
+    # A stored finding's unreadable dates are left out, never a crash.
+    garbage = ["2024-02-30", "2024-13-01", "\x00", 20240503, None, "9" * 400, "2024-05-04"]
+    bad = {**BREAKFAST_RISE, "params": {**BREAKFAST_RISE["params"], "dates": garbage}}
+    assert only(run(plan(BASAL), t, v, patterns=[bad]), "meal_review")["evidence"]["days"] == [
+        "2024-05-04"
+    ]
 
 
 def test_it_says_not_for_pregnancy_instead_of_proposing():

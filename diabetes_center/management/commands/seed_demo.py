@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import CareCenter, User
 from care_plans.demo import seed_plans
 from care_plans.models import CarePlanVersion
+from diabetes_center.demo_suggestions import case_for, seed_case
 from patients.consent import consent_record
 from patients.models import Consent, Patient
 from readings.parsers import Reading
@@ -112,7 +113,16 @@ class Command(BaseCommand):
         meter_every = round(1 / meter_share) if meter_share > 0 else 0
         for i in range(count):
             meter_only = bool(meter_every) and i % meter_every == meter_every - 1
-            self._seed_patient(i, center, clinicians[i % len(clinicians)], start, days, meter_only)
+            case = case_for(i, count)  # the last few: one plan-suggestion rule each (#21)
+            self._seed_patient(
+                i,
+                center,
+                clinicians[i % len(clinicians)],
+                start,
+                days,
+                meter_only and not case,
+                case=case,
+            )
             self.stdout.write(f"\r  patients: {i + 1}/{count}", ending="")
             self.stdout.flush()
         self.stdout.write("")
@@ -127,10 +137,11 @@ class Command(BaseCommand):
             f"  visits: {seed_visits(center=center, password_hash=self.password_hash)}"
         )
 
-    def _seed_patient(self, i, center, clinician, start, days, meter_only) -> None:
+    def _seed_patient(self, i, center, clinician, start, days, meter_only, case=None) -> None:
         tz = TIMEZONES[i % len(TIMEZONES)]
         now_epoch = int(time.time())
         kind = "T2" if meter_only or i % 4 == 3 else ("GDM" if i % 23 == 7 else "T1")
+        kind = case.diabetes_type if case else kind
         with transaction.atomic():
             user = User.objects.create(
                 username=f"patient{i + 1:02d}",
@@ -159,6 +170,9 @@ class Command(BaseCommand):
             patient.endocrinologists.add(clinician)
             # Demo patients agreed to care when they registered (the wording of TOPICS).
             consent_record(patient=patient, topic=Consent.Topic.CARE, given=True, by=user)
+            if case is not None:
+                seed_case(case, patient, author=clinician, start=start, days=days, seed=i)
+                return
             if meter_only:
                 seconds, values, tags = meter_trace(
                     start=start, days=days, tz=tz, mean=130 + (i * 13) % 70, seed=i
