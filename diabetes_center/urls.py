@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("reports.api_urls")),
     path("", include("care_plans.api_urls")),
     path("", include("visits.api_urls")),
+    path("", include("monitoring.api_urls")),
 ]
 
 urlpatterns = [

@@ -207,6 +207,7 @@ def readings_ingest(
     plan = _InsertPlan()
     now = timezone.now()
     seen = 0
+    first = last = None  # the span of the readings given, for the floors above (monitoring)
     for chunk in _chunks(items, chunk_size):
         readings, treatments = [], []
         for item in chunk:
@@ -226,6 +227,9 @@ def readings_ingest(
                 result.reject(item.line, item.reason)
         if readings:
             _insert_readings(patient, readings, devices, upload_id, result, plan)
+            low, high = min(r.timestamp for r in readings), max(r.timestamp for r in readings)
+            first = low if first is None else min(first, low)
+            last = high if last is None else max(last, high)
         if treatments:
             result.treatments += _insert_treatments(patient, treatments, devices, upload_id)
         seen += len(chunk)
@@ -236,7 +240,9 @@ def readings_ingest(
                 raise UnreadableFile(_junk_reason(seen, result))
         del chunk, readings, treatments  # not kept alive while the next chunk is read
     if result.accepted:
-        readings_changed.send(sender=None, patient_id=patient.pk)  # the triage entry
+        # The triage entry (workspace) and remote monitoring's evaluation of the new readings
+        # (monitoring.signals: by task name, through the outbox, after this transaction).
+        readings_changed.send(sender=None, patient_id=patient.pk, span=(first, last))
     return result
 
 

@@ -141,6 +141,10 @@ def visit(w, t):
     return {"pk": w.visits[t].pk}
 
 
+def alert(w, t):
+    return {"pk": w.alerts[t].pk}
+
+
 def token(w, t):
     return {"pk": w.patients[t].pk, "token_pk": w.tokens[t].pk}
 
@@ -501,6 +505,31 @@ MATRIX: list[Route] = [
     ),
     Route("api-patients-care-plan-versions", {G: CLINICAL}, args=patient),
     Route("api-patients-care-plan-fhir", {G: CLINICAL}, args=patient),
+    # --- REST API: consent and remote monitoring (issue #20) ----------------------------------
+    Route(
+        "api-patients-consents",
+        {P: frozenset({SELF})},  # only the patient decides
+        args=patient,
+        body=lambda w, t: {"topic": "remote_monitoring", "given": True},
+        json=True,
+    ),
+    Route(
+        "api-patients-monitoring",
+        {G: CLINICAL, "PUT": PLAN_EDITORS},  # staff see nothing of it; the team enrols
+        args=patient,
+        body=lambda w, t: {"enrolled": False},
+        json=True,
+    ),
+    # Alerts: endocrinologists (their patients' and those sent to them) and admins only.
+    Route("api-alerts-list", {G: frozenset({ENDO, ADMIN})}),
+    Route("api-alerts-detail", {G: frozenset({TEAM, ADMIN})}, args=alert),
+    Route(
+        "api-alerts-acknowledge",
+        {P: frozenset({TEAM, ADMIN})},
+        args=alert,
+        body=lambda w, t: {"note": "matrix", "outcome": "no_action_needed"},
+        json=True,
+    ),
     # --- REST API: visits ---------------------------------------------------------------------
     Route(
         "api-visits-list",

@@ -97,6 +97,7 @@ class World:
     teams: dict  # target → ids of its care team
     credentials: dict  # role → request headers / query (devices, Nightscout secret)
     setup: dict  # target → ids of a clinician, one of their sessions, a room, of its center
+    alerts: dict  # target → an open urgent-low alert of the patient (remote monitoring)
 
 
 def _build_world() -> World:
@@ -189,6 +190,19 @@ def _build_world() -> World:
         )
         room = Room.objects.create(center=center, name=f"Room {t}")
         setup[t] = {"clinician": clinician.pk, "session": session.pk, "room": room.pk}
+    from monitoring.models import Alert
+
+    alerts = {
+        t: Alert.objects.create(
+            patient=p,
+            kind="urgent_low",
+            since=now - dt.timedelta(minutes=10),
+            opened_at=now - dt.timedelta(minutes=5),
+            last_at=now - dt.timedelta(minutes=5),
+            last_value=50,
+        )
+        for t, p in patients.items()
+    }
     credentials = {
         "upload token of A": {
             "headers": {"HTTP_AUTHORIZATION": f"Token {upload_key}"},
@@ -222,6 +236,7 @@ def _build_world() -> World:
         },
         credentials=credentials,
         setup=setup,
+        alerts=alerts,
     )
 
 
@@ -370,9 +385,12 @@ def _fingerprint() -> tuple:
     from patients.models import Patient
     from readings.models import DeviceToken, NightscoutLink, Reading, Upload
     from reports.models import Report, ReportNotification
+    from monitoring.models import Alert, Enrolment
     from visits.models import CalendarFeed, Visit
 
     return (
+        list(Alert.objects.values_list("pk", "state", "acknowledged_at")),
+        list(Enrolment.objects.values_list("pk", "active")),
         Reading.objects.count(),
         Upload.objects.count(),
         list(Report.objects.values_list("pk", "clinician_note", "patient_message")),
