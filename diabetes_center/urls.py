@@ -126,6 +126,7 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("care_plans.urls")),
     path("", include("visits.urls")),
+    path("", include("monitoring.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

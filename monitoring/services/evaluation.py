@@ -18,6 +18,8 @@ their answer stored as alert rows, idempotently.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -135,6 +137,7 @@ def alerts_evaluate(
             thresholds=th,
             enrolled_at=_epoch(enrolment.enrolled_at),
         )
+        _test_delay()
         muted = _muted_kinds(patient_id, now)
         for action in evaluation.actions:
             episode = action.episode
@@ -153,6 +156,14 @@ def alerts_evaluate(
             counts[action.action] += 1
         counts["past"] += _store_past(patient_id, evaluation.past, known)
     return counts
+
+
+def _test_delay() -> None:
+    """Test-only: MONITORING_TEST_DELAY_SECONDS holds the evaluation's transaction open so a
+    fault test can kill the worker mid-evaluation (tests/faults/test_monitoring_kills.py)."""
+    delay = float(os.environ.get("MONITORING_TEST_DELAY_SECONDS", "0"))
+    if delay:
+        time.sleep(delay)
 
 
 def _open(patient_id: int, episode: rules.Episode, known: dict, *, muted: bool) -> Alert | None:

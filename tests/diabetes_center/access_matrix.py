@@ -270,6 +270,7 @@ MATRIX: list[Route] = [
     Route("patients-files", {G: CLINICAL}, args=patient),
     Route("patients-visits", {G: CLINICAL}, args=patient),
     Route("patients-access", {G: CLINICAL}, args=patient),
+    Route("patients-alerts", {G: CLINICAL}, args=patient),  # the patient: to their privacy page
     Route(
         "patients-review",
         {P: frozenset({TEAM, ADMIN})},
@@ -505,6 +506,21 @@ MATRIX: list[Route] = [
     ),
     Route("api-patients-care-plan-versions", {G: CLINICAL}, args=patient),
     Route("api-patients-care-plan-fhir", {G: CLINICAL}, args=patient),
+    # --- remote monitoring pages (issue #20): clinicians only; staff see nothing of it ---------
+    Route("monitoring-alerts", {G: frozenset({ENDO, ADMIN})}),
+    Route("monitoring-alerts-count", {G: frozenset({ENDO, ADMIN})}),
+    Route(
+        "monitoring-alert",
+        {G: frozenset({TEAM, ADMIN}), P: frozenset({TEAM, ADMIN})},
+        args=alert,
+        body=lambda w, t: {"action": "acknowledge", "outcome": "no_action_needed", "note": "m"},
+    ),
+    Route(
+        "monitoring-mute",
+        {P: PLAN_EDITORS},
+        args=patient,
+        body=lambda w, t: {"kinds": ["high"], "hours": 4, "reason": "matrix"},
+    ),
     # --- REST API: consent and remote monitoring (issue #20) ----------------------------------
     Route(
         "api-patients-consents",

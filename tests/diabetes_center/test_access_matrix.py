@@ -382,10 +382,10 @@ def _cell(w: World, route: Route, role: str, target, method: str):
 def _fingerprint() -> tuple:
     """What a safe request must never change: clinical data, reports, plans, visits, tokens."""
     from care_plans.models import CarePlanVersion
+    from monitoring.models import Alert, Enrolment
     from patients.models import Patient
     from readings.models import DeviceToken, NightscoutLink, Reading, Upload
     from reports.models import Report, ReportNotification
-    from monitoring.models import Alert, Enrolment
     from visits.models import CalendarFeed, Visit
 
     return (
