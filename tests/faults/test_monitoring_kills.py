@@ -94,8 +94,11 @@ def test_it_loses_and_duplicates_no_alert_when_workers_are_killed_mid_evaluation
         time.sleep(2)  # a late redelivery has time to run (and to change nothing)
     finally:
         worker.stop()
-    print(f"kills: {kills}")
+    logs = "".join(w.output() for w in workers)
+    lost_in_hand = logs.count("Task handler raised error: WorkerLostError")
+    print(f"kills: {kills}; pool processes that died mid-evaluation: {lost_in_hand}")
     assert kills.count("worker") + kills.count("pool process") >= KILLS - 1, kills
+    assert lost_in_hand >= 1, logs[-3000:]  # a kill landed inside an evaluation
     for p in patients:
         (alert,) = Alert.objects.filter(patient=p, kind="urgent_low")
         assert (alert.since, alert.live) == (moments[4], True)
