@@ -129,3 +129,41 @@ def test_it_opens_a_no_data_alert_after_hours_of_silence(uploader, patient, alic
         uploader.post(T0 + dt.timedelta(hours=4, minutes=9), 110)
     alert.refresh_from_db()
     assert alert.state == "closed"
+
+
+def test_it_evaluates_rest_batches_and_device_files_too(
+    client, patient, alice, django_capture_on_commit_callbacks
+):
+    """The REST batch API and a device file end in the same ingest, hence the same alert."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    with time_machine.travel(T0 - dt.timedelta(hours=1), tick=False):
+        enrol(patient, alice)
+    batch = {
+        "readings": [
+            {"timestamp": at(i).isoformat(), "value": v, "unit": "mg/dL", "kind": "cgm"}
+            for i, v in enumerate(TRACE[:11])
+        ]
+    }
+    with time_machine.travel(at(10) + dt.timedelta(seconds=30), tick=False):
+        client.force_login(alice)  # signed in on the test's clock (idle sign-out)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                f"/api/v1/patients/{patient.pk}/readings/", batch, content_type="application/json"
+            )
+    assert response.status_code in (200, 201), response.content
+    assert Alert.objects.filter(kind="urgent_low", live=True).count() == 1
+
+    # The rest of the trace in a plain CSV (the patient's wall clock, London = UTC in January).
+    rows = "".join(f"{at(i):%Y-%m-%d %H:%M},{v},mg/dL\n" for i, v in enumerate(TRACE) if i >= 11)
+    upload = SimpleUploadedFile("rest.csv", f"timestamp,value,unit\n{rows}".encode(), "text/csv")
+    with time_machine.travel(at(len(TRACE) - 1) + dt.timedelta(seconds=30), tick=False):
+        client.logout()  # a new session: the first one has been idle too long by now
+        client.force_login(alice)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                f"/api/v1/patients/{patient.pk}/uploads/", {"file": upload, "format": "csv"}
+            )
+    assert response.status_code in (200, 201, 202), response.content
+    alert = Alert.objects.get(kind="urgent_low")
+    assert alert.state == "closed" and alert.ended_at == at(14)
