@@ -47,6 +47,7 @@ from readings.services.inserts import (
     _insert_staged,
     _rows,
     _series,
+    _utc,
 )
 from readings.services.rollups import EPOCH, _fold_into_rollups, _one_writer_per_patient
 from readings.signals import readings_changed
@@ -227,7 +228,8 @@ def readings_ingest(
                 result.reject(item.line, item.reason)
         if readings:
             _insert_readings(patient, readings, devices, upload_id, result, plan)
-            low, high = min(r.timestamp for r in readings), max(r.timestamp for r in readings)
+            moments = [_utc(r.timestamp) for r in readings]  # a naive record is UTC
+            low, high = min(moments), max(moments)
             first = low if first is None else min(first, low)
             last = high if last is None else max(last, high)
         if treatments:
