@@ -155,3 +155,18 @@ def test_it_refuses_staff_nurses_patients_and_other_teams(client, alert, bob, st
     assert client.get(f"/patients/{alert.patient_id}/alerts/").status_code == 404
     url = f"/monitoring/patients/{alert.patient_id}/mute/"
     assert client.post(url, {"kinds": ["high"], "hours": "4", "reason": "x"}).status_code == 404
+
+
+def test_it_tells_an_enrolled_patient_on_their_home_page(client, alice, patient):
+    client.force_login(patient.user)
+    assert 'data-monitoring="enrolled"' not in client.get("/").content.decode()
+    enrol(patient, alice)
+    page = client.get("/").content.decode()
+    assert 'data-monitoring="enrolled"' in page and "first safety net" in page
+
+
+def test_it_keeps_the_promise_text_for_the_patient_alone(client, alice, patient, staff):
+    enrol(patient, alice)
+    client.force_login(staff)
+    page = client.get(f"/patients/{patient.pk}/privacy/").content.decode()
+    assert 'id="monitoring"' not in page  # staff see the consent, nothing of the monitoring
