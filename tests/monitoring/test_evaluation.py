@@ -39,8 +39,13 @@ def snapshot():
     return sorted(Alert.objects.values_list(*fields)), AlertNotification.objects.count()
 
 
+def enrol_before(patient, alice):
+    with time_machine.travel(T0 - dt.timedelta(hours=1), tick=False):
+        enrol(patient, alice)
+
+
 def test_it_raises_one_urgent_low_after_the_predicted_low_and_closes_it(uploader, patient, alice):
-    enrol(patient, alice)
+    enrol_before(patient, alice)
     log = post_all(uploader)
     urgent = Alert.objects.filter(kind="urgent_low")
     assert urgent.count() == 1
@@ -73,7 +78,7 @@ def test_it_opens_nothing_for_a_patient_not_enrolled(uploader, patient):
 
 
 def test_it_never_opens_a_second_alert_for_out_of_order_readings(uploader, patient, alice):
-    enrol(patient, alice)
+    enrol_before(patient, alice)
     order = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 9, 11, 12]  # 52 and 50 swapped on arrival
     for i in order:
         moment = at(max(order[: order.index(i) + 1]))
