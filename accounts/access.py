@@ -20,6 +20,11 @@ Visits follow the patient: a visit is visible to whoever may see its patient, an
 also sees the visits booked with them (``visits.services.visits_visible_to``). Staff see that
 a patient is "urgent" on the worklist, never why.
 
+Remote-monitoring alerts (``alerts_visible_to``) are clinical and for clinicians: a
+patient's endocrinologists, whoever an alert was sent to (the on-call clinician of the rota,
+the center's lead), and admins. Staff, nurses, dietitians and patients see none of them (the
+pages and API answer 403); the patient reads only whether they are enrolled.
+
 Every view and API endpoint starts with ``get_patient_for`` (or filters with
 ``patients_visible_to``); nothing else checks roles by hand.
 """
@@ -34,7 +39,7 @@ from typing import TYPE_CHECKING
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django_otp import user_has_device
 
@@ -80,6 +85,30 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
             return patients.none()
         return patients.filter(care_center_id=user.care_center_id)
     return patients.filter(user=user)
+
+
+def may_use_alerts(user: User) -> bool:
+    """The alert inbox and API: endocrinologists and admins (a role test; which alerts is
+    ``alerts_visible_to``)."""
+    return (
+        user.is_authenticated and user.is_active and (user.is_endocrinologist or user.is_admin_role)
+    )
+
+
+def alerts_visible_to(user: User) -> QuerySet:
+    """Alerts of the patients a clinician is on the care team of, plus those sent to them
+    (on call, escalation, lead); every alert for an admin; none for anyone else."""
+    alerts = apps.get_model("monitoring", "Alert").objects.all()
+    if not may_use_alerts(user):
+        return alerts.none()
+    if user.is_admin_role:
+        return alerts
+    mine = Q(patient__in=patients_visible_to(user)) | Q(
+        pk__in=apps.get_model("monitoring", "AlertNotification")
+        .objects.filter(recipient=user)
+        .values("alert_id")
+    )
+    return alerts.filter(mine)
 
 
 def needs_second_factor(user: User) -> bool:

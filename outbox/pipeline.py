@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 # The Celery task name the monitoring app's evaluation registers under
 # (``@shared_task(name=EVALUATION_TASK)``): its open outbox rows are the evaluation lag.
-EVALUATION_TASK = "monitoring.evaluate_readings"
+EVALUATION_TASK = "monitoring.tasks.evaluate_patient"
 
 # Issue #20 §5: "when the lag passes 2 minutes or a heartbeat is older than 5 minutes".
 LAG_LIMIT = dt.timedelta(minutes=2)

@@ -1,6 +1,6 @@
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
@@ -13,6 +13,7 @@ from accounts.access import (
 )
 from accounts.permissions import IsPerson
 from common.api import paginated
+from patients.models import Consent
 from patients.serializers import (
     CLINICAL_FIELDS,
     PatientInput,
@@ -77,3 +78,40 @@ def patient_detail(request, pk):
     else:
         audit(request.user, patient, "view", "patient record (API)")
     return Response(PatientOutput(patient).data)
+
+
+class ConsentInput(serializers.Serializer):
+    topic = serializers.ChoiceField(choices=Consent.Topic.choices)
+    given = serializers.BooleanField()
+
+
+class ConsentOutput(serializers.Serializer):
+    topic = serializers.CharField()
+    given = serializers.BooleanField()
+    version = serializers.CharField()
+    text = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+@extend_schema(
+    operation_id="patients_consents_create", request=ConsentInput, responses={201: ConsentOutput}
+)
+@api_view(["POST"])
+@permission_classes([IsPerson])
+def patient_consents(request, pk):
+    """The patient gives or withdraws one consent (``care``, ``follower_apps``,
+    ``remote_monitoring``): a new dated record, as on the privacy page. Only the patient."""
+    from patients.consent import consent_record
+
+    patient = get_patient_for(request.user, pk, clinical=False)
+    if patient.user_id != request.user.pk:
+        raise PermissionDenied("Only the patient gives or withdraws their consent.")
+    data = ConsentInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    consent = consent_record(
+        patient=patient,
+        topic=data.validated_data["topic"],
+        given=data.validated_data["given"],
+        by=request.user,
+    )
+    return Response(ConsentOutput(consent).data, status=status.HTTP_201_CREATED)

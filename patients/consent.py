@@ -10,6 +10,10 @@ What a decision does:
   workspace and privacy page. Nothing is deleted or hidden: the care team must still be able
   to read the record they are responsible for. Erasing the data is a separate request that an
   administrator carries out (``workspace.erasure.patient_erase``).
+- ``remote_monitoring`` — given: a clinician of the care team may enrol the patient in remote
+  monitoring (``monitoring``: alerts to the care team on urgent lows, predicted lows, long
+  highs and silences). Withdrawn: the enrolment ends at once (``monitoring.signals``) and no
+  new alert is raised; past alerts stay in the record.
 - ``follower_apps`` — given when the patient issues a read-scope device token (the box they
   tick) or here. Withdrawn: every read-scope token of the patient is revoked at once.
 """
@@ -40,6 +44,16 @@ TOPICS = {
         "text": _(
             "I understand that an app with this token can read all my glucose readings, "
             "treatments and device status until I revoke it."
+        ),
+    },
+    Consent.Topic.REMOTE_MONITORING: {
+        "version": "2026-12",
+        "text": _(
+            "I agree that my care center watches my glucose readings as they arrive and alerts "
+            "my care team when they show an urgent or predicted low, a long high, or no data "
+            "for hours. The clinic watches during its service hours, and outside them only if "
+            "a clinician is on call; it may not see an alert at once. My own CGM app's alarms "
+            "remain my first safety net. I can withdraw this at any time; monitoring then stops."
         ),
     },
 }

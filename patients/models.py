@@ -133,6 +133,7 @@ class Consent(models.Model):
     class Topic(models.TextChoices):
         CARE = "care", _("Processing my health data for my care")
         FOLLOWER_APPS = "follower_apps", _("Sharing my glucose data with follower apps I choose")
+        REMOTE_MONITORING = "remote_monitoring", _("Remote monitoring of my glucose by my clinic")
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consents")
     topic = models.CharField(_("what"), max_length=20, choices=Topic.choices)

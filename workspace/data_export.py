@@ -423,7 +423,11 @@ def _appointment(visit, patient_ref: str) -> dict:
     return {"fullUrl": urn("visit", visit.pk), "resource": resource}
 
 
-CONSENT_SCOPE = {"care": "treatment", "follower_apps": "patient-privacy"}
+CONSENT_SCOPE = {
+    "care": "treatment",
+    "follower_apps": "patient-privacy",
+    "remote_monitoring": "treatment",
+}
 
 
 def _consent(consent: Consent, patient_ref: str, *, current: bool) -> dict:

@@ -11,6 +11,7 @@ from patients.consent import consent_rows
 from reports import wording
 from reports.services import patient_progress
 from visits.services import follow_up_due
+from workspace.alerts import watch_summary
 
 
 def patient_home(patient, request) -> dict:
@@ -31,6 +32,7 @@ def patient_home(patient, request) -> dict:
         "schedule": ((plan.content.get("monitoring") or {}) if plan else {}),
         "follow_up": follow_up_due(patient),  # the staff worklist's date
         "consents": consent_rows(patient),
+        "watch": watch_summary(patient),  # remote monitoring: enrolled, when the clinic watches
         "target_range": wording.display.glucose_range(
             targets.get("range_low", 70), targets.get("range_high", 180), unit
         ),

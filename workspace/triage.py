@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 from django.db import models, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -565,10 +565,20 @@ def triage_list(patients: models.QuerySet, query: TriageQuery, *, now=None):
     database walks the entry index of the sort key and stops after a page. Each row carries
     ``triage``; call ``with_unread`` on the rows of a page for ``report_unread``.
     """
+    from monitoring.models import Alert
+
     now = now or timezone.now()
     rows = patients.filter(triage__isnull=False).select_related(
         "triage", "triage__reviewed_by", "care_center"
     )
+    # Patients with an alert that needs someone (remote monitoring, issue #20) come first.
+    # Only while one exists: otherwise the order stays an index walk that stops after a page.
+    needs_someone = {"live": True, "closed_at": None, "acknowledged_at": None, "muted": False}
+    alerts_first = Alert.objects.filter(patient__in=patients, **needs_someone).exists()
+    if alerts_first:
+        rows = rows.annotate(
+            open_alert=Exists(Alert.objects.filter(patient_id=OuterRef("pk"), **needs_someone))
+        )
     if query.q:
         rows = rows.filter(Q(name__icontains=query.q) | Q(mrn__icontains=query.q))
     if query.flag:
@@ -593,7 +603,7 @@ def triage_list(patients: models.QuerySet, query: TriageQuery, *, now=None):
     expression = (
         F(field).asc(nulls_last=True) if direction == "asc" else F(field).desc(nulls_last=True)
     )
-    order = [expression]
+    order = [F("open_alert").desc(), expression] if alerts_first else [expression]
     if key != "risk":
         order.append(F("triage__risk_rank").asc())
     return rows.order_by(*order, "triage__patient_id")

@@ -128,6 +128,7 @@ TABS = (
     ("plan", gettext_lazy("Care plan"), "patients-plan"),
     ("uploads", gettext_lazy("Uploads"), "patients-files"),
     ("visits", gettext_lazy("Visits"), "patients-visits"),
+    ("alerts", gettext_lazy("Alerts"), "patients-alerts"),
     ("access", gettext_lazy("Who viewed this record"), "patients-access"),
 )
 
@@ -272,6 +273,22 @@ def patient_visits(request, pk):
 
 @login_required
 @require_safe
+def patient_alerts(request, pk):
+    """Workspace, Alerts tab (issue #20): enrolment and thresholds, the timeline of alert
+    episodes and past episodes, who was told, who acknowledged and what was done, mutes. The
+    patient reads whether the clinic watches on their privacy page."""
+    from workspace.alerts import alerts_tab
+
+    patient = get_patient_for(request.user, pk)
+    if _own(request, patient):
+        return redirect(reverse("patients-privacy", args=[patient.pk]) + "#monitoring")
+    audit(request.user, patient, "view", "alerts")
+    context = alerts_tab(patient, user=request.user, unit=_unit(request))
+    return _tab(request, patient, "alerts", context)
+
+
+@login_required
+@require_safe
 def patient_access(request, pk):
     """Who viewed this record: everyone but the patient who viewed, changed, exported or was
     refused this record, newest first; this month unless ``?since=YYYY-MM-DD``. The patient
@@ -293,6 +310,7 @@ def patient_privacy(request, pk):
     """Consent and "download all my data": the patient changes their consents and downloads
     here; whoever may see the patient (staff included) sees what they consented to."""
     from patients.consent import consent_rows
+    from workspace.alerts import watch_summary
 
     patient = get_patient_for(request.user, pk, clinical=False)
     own = patient.user_id == request.user.pk
@@ -304,6 +322,7 @@ def patient_privacy(request, pk):
         "rows": consent_rows(patient),
         "history": history,
         "may_download": may_download_all(request.user, patient),
+        "watch": watch_summary(patient),
     }
     return render(request, "patients/privacy.html", context)
 

@@ -20,3 +20,10 @@ def visit_when(context, instant, patient, center=None) -> str:
 def visit_zone(context, patient, center=None) -> str:
     """The zone name the visits of ``patient`` are shown in to the viewer."""
     return display.zone_for(context["user"], patient, center)
+
+
+@register.simple_tag(takes_context=True)
+def patient_when(context, instant, patient) -> str:
+    """Any instant of ``patient`` (an alert, a notification) as the viewer reads the patient's
+    times: the care center's zone for clinicians, the patient's own on their pages."""
+    return display.visit_when(instant, user=context["user"], patient=patient)

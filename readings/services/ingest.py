@@ -48,6 +48,7 @@ from readings.services.inserts import (
     _insert_staged,
     _rows,
     _series,
+    _utc,
 )
 from readings.services.rollups import EPOCH, _fold_into_rollups, _one_writer_per_patient
 from readings.signals import readings_changed
@@ -208,6 +209,7 @@ def readings_ingest(
     plan = _InsertPlan()
     now = timezone.now()
     seen = 0
+    first = last = None  # the span of the readings given, for the floors above (monitoring)
     for chunk in _chunks(items, chunk_size):
         readings, treatments = [], []
         for item in chunk:
@@ -227,6 +229,10 @@ def readings_ingest(
                 result.reject(item.line, item.reason)
         if readings:
             _insert_readings(patient, readings, devices, upload_id, result, plan)
+            moments = [_utc(r.timestamp) for r in readings]  # a naive record is UTC
+            low, high = min(moments), max(moments)
+            first = low if first is None else min(first, low)
+            last = high if last is None else max(last, high)
         if treatments:
             result.treatments += _insert_treatments(patient, treatments, devices, upload_id)
         seen += len(chunk)
@@ -237,7 +243,9 @@ def readings_ingest(
                 raise UnreadableFile(_junk_reason(seen, result))
         del chunk, readings, treatments  # not kept alive while the next chunk is read
     if result.accepted:
-        readings_changed.send(sender=None, patient_id=patient.pk)  # the triage entry
+        # The triage entry (workspace) and remote monitoring's evaluation of the new readings
+        # (monitoring.signals: by task name, through the outbox, after this transaction).
+        readings_changed.send(sender=None, patient_id=patient.pk, span=(first, last))
         # /metrics: counted once the readings are really stored (a rollback counts nothing).
         counter = READINGS_INGESTED.labels(source="file" if upload is not None else "live")
         transaction.on_commit(lambda n=result.accepted: counter.inc(n))

@@ -38,6 +38,8 @@ PAGES = [
     ("alice", "/accounts/preferences/", ("en",)),
     ("alice", "/accounts/two-factor/", ("en", "zh-hans")),
     ("alice", "/accounts/password/change/", ("en",)),
+    ("alice", "/monitoring/alerts/", ("en", "zh-hans")),
+    ("alice", "/patients/{patient}/alerts/", ("en", "zh-hans")),
     ("sam", "/", ("en", "zh-hans")),
     ("sam", "/patients/", ("en",)),
     ("sam", "/visits/", ("en", "zh-hans")),

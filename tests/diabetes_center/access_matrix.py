@@ -148,6 +148,10 @@ def visit(w, t):
     return {"pk": w.visits[t].pk}
 
 
+def alert(w, t):
+    return {"pk": w.alerts[t].pk}
+
+
 def token(w, t):
     return {"pk": w.patients[t].pk, "token_pk": w.tokens[t].pk}
 
@@ -278,6 +282,7 @@ MATRIX: list[Route] = [
     Route("patients-files", {G: CLINICAL}, args=patient),
     Route("patients-visits", {G: CLINICAL}, args=patient),
     Route("patients-access", {G: CLINICAL}, args=patient),
+    Route("patients-alerts", {G: CLINICAL}, args=patient),  # the patient: to their privacy page
     Route(
         "patients-review",
         {P: frozenset({TEAM, ADMIN})},
@@ -536,6 +541,46 @@ MATRIX: list[Route] = [
     ),
     Route("api-patients-care-plan-versions", {G: CLINICAL}, args=patient),
     Route("api-patients-care-plan-fhir", {G: CLINICAL}, args=patient),
+    # --- remote monitoring pages (issue #20): clinicians only; staff see nothing of it ---------
+    Route("monitoring-alerts", {G: frozenset({ENDO, ADMIN})}),
+    Route("monitoring-alerts-count", {G: frozenset({ENDO, ADMIN})}),
+    Route(
+        "monitoring-alert",
+        {G: frozenset({TEAM, ADMIN}), P: frozenset({TEAM, ADMIN})},
+        args=alert,
+        body=lambda w, t: {"action": "acknowledge", "outcome": "no_action_needed", "note": "m"},
+    ),
+    Route(
+        "monitoring-mute",
+        {P: PLAN_EDITORS},
+        args=patient,
+        body=lambda w, t: {"kinds": ["high"], "hours": 4, "reason": "matrix"},
+    ),
+    # --- REST API: consent and remote monitoring (issue #20) ----------------------------------
+    Route(
+        "api-patients-consents",
+        {P: frozenset({SELF})},  # only the patient decides
+        args=patient,
+        body=lambda w, t: {"topic": "remote_monitoring", "given": True},
+        json=True,
+    ),
+    Route(
+        "api-patients-monitoring",
+        {G: CLINICAL, "PUT": PLAN_EDITORS},  # staff see nothing of it; the team enrols
+        args=patient,
+        body=lambda w, t: {"enrolled": False},
+        json=True,
+    ),
+    # Alerts: endocrinologists (their patients' and those sent to them) and admins only.
+    Route("api-alerts-list", {G: frozenset({ENDO, ADMIN})}),
+    Route("api-alerts-detail", {G: frozenset({TEAM, ADMIN})}, args=alert),
+    Route(
+        "api-alerts-acknowledge",
+        {P: frozenset({TEAM, ADMIN})},
+        args=alert,
+        body=lambda w, t: {"note": "matrix", "outcome": "no_action_needed"},
+        json=True,
+    ),
     # --- REST API: visits ---------------------------------------------------------------------
     Route(
         "api-visits-list",

@@ -98,6 +98,8 @@ class World:
     teams: dict  # target → ids of its care team
     credentials: dict  # role → request headers / query (devices, Nightscout secret)
     setup: dict  # target → ids of a clinician, one of their sessions, a room, of its center
+    alerts: dict  # target → an open urgent-low alert of the patient (remote monitoring)
+
     waitlist_offers: dict = field(default_factory=dict)  # target → an open waiting-list offer
 
 
@@ -195,6 +197,19 @@ def _build_world() -> World:
         )
         room = Room.objects.create(center=center, name=f"Room {t}")
         setup[t] = {"clinician": clinician.pk, "session": session.pk, "room": room.pk}
+    from monitoring.models import Alert
+
+    alerts = {
+        t: Alert.objects.create(
+            patient=p,
+            kind="urgent_low",
+            since=now - dt.timedelta(minutes=10),
+            opened_at=now - dt.timedelta(minutes=5),
+            last_at=now - dt.timedelta(minutes=5),
+            last_value=50,
+        )
+        for t, p in patients.items()
+    }
     credentials = {
         "upload token of A": {
             "headers": {"HTTP_AUTHORIZATION": f"Token {upload_key}"},
@@ -240,6 +255,7 @@ def _build_world() -> World:
         },
         credentials=credentials,
         setup=setup,
+        alerts=alerts,
     )
 
 
@@ -387,12 +403,15 @@ def _cell(w: World, route: Route, role: str, target, method: str):
 def _fingerprint() -> tuple:
     """What a safe request must never change: clinical data, reports, plans, visits, tokens."""
     from care_plans.models import CarePlanVersion
+    from monitoring.models import Alert, Enrolment
     from patients.models import Patient
     from readings.models import DeviceToken, NightscoutLink, Reading, Upload
     from reports.models import Report, ReportNotification, Suggestion
     from visits.models import CalendarFeed, Visit
 
     return (
+        list(Alert.objects.values_list("pk", "state", "acknowledged_at")),
+        list(Enrolment.objects.values_list("pk", "active")),
         Reading.objects.count(),
         Upload.objects.count(),
         list(Report.objects.values_list("pk", "clinician_note", "patient_message")),

@@ -32,9 +32,18 @@ def test_it_seeds_people_data_and_plans_and_prints_the_accounts(db):
     assert User.objects.get(username="dr.okafor").check_password("demo1234!")
     # Every demo patient agreed to care with the current wording, by their own account.
     for patient in Patient.objects.select_related("user"):
-        (consent,) = patient.consents.all()
+        (consent,) = patient.consents.filter(topic="care")
         assert (consent.topic, consent.given, consent.by) == ("care", True, patient.user)
         assert consent.version == TOPICS[Consent.Topic.CARE]["version"]
+    # Remote monitoring: CGM patients who consented themselves, enrolled; a lead and a rota.
+    from monitoring.models import CenterLead, Enrolment, OnCallShift
+
+    enrolled = Enrolment.objects.filter(active=True).select_related("patient__user")
+    assert enrolled.exists()
+    for enrolment in enrolled:
+        (consent,) = enrolment.patient.consents.filter(topic="remote_monitoring")
+        assert (consent.given, consent.by) == (True, enrolment.patient.user)
+    assert CenterLead.objects.exists() and OnCallShift.objects.count() == 14
 
 
 def test_it_changes_nothing_when_run_twice(db):

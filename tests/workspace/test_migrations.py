@@ -9,12 +9,13 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 # The leaf migration of ``patients`` before the split; every other app's leaf then was its
-# current one, and ``workspace`` did not exist.
+# current one, and ``workspace`` and ``monitoring`` (issue #20, after the split) did not exist.
 OLD_PATIENTS_LEAF = ("patients", "0008_dates_in_the_calendar")
 
 
 def _old_leaves(executor) -> list[tuple[str, str]]:
-    leaves = [node for node in executor.loader.graph.leaf_nodes() if node[0] != "workspace"]
+    newer = ("workspace", "monitoring")
+    leaves = [node for node in executor.loader.graph.leaf_nodes() if node[0] not in newer]
     return [OLD_PATIENTS_LEAF if app == "patients" else (app, name) for app, name in leaves]
 
 

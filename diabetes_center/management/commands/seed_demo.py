@@ -18,6 +18,8 @@ from accounts.models import CareCenter, User
 from care_plans.demo import seed_plans
 from care_plans.models import CarePlanVersion
 from diabetes_center.demo_suggestions import case_for, seed_case
+
+from monitoring.demo import seed_monitoring
 from patients.consent import consent_record
 from patients.models import Consent, Patient
 from readings.parsers import Reading
@@ -136,6 +138,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  visits: {seed_visits(center=center, password_hash=self.password_hash)}"
         )
+        enrolled = seed_monitoring(center=center, clinicians=clinicians)
+        self.stdout.write(f"  remote monitoring: {enrolled} patients enrolled, a night rota")
 
     def _seed_patient(self, i, center, clinician, start, days, meter_only, case=None) -> None:
         tz = TIMEZONES[i % len(TIMEZONES)]

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from monitoring import views
+
+urlpatterns = [
+    path("monitoring/alerts/", views.alert_inbox, name="monitoring-alerts"),
+    path("monitoring/alerts/count/", views.alert_count, name="monitoring-alerts-count"),
+    path("monitoring/alerts/<int:pk>/", views.alert_detail, name="monitoring-alert"),
+    path("monitoring/patients/<int:pk>/mute/", views.patient_mute, name="monitoring-mute"),
+]
