@@ -15,6 +15,7 @@ from visits.models import (
     VisitChange,
     VisitCompletion,
     VisitMessage,
+    VisitRequest,
     VisitType,
 )
 
@@ -107,3 +108,9 @@ class DayListSentAdmin(admin.ModelAdmin):
 class CalendarFeedAdmin(admin.ModelAdmin):
     list_display = ["user", "created_at"]
     exclude = ["token_hash"]
+
+
+@admin.register(VisitRequest)
+class VisitRequestAdmin(admin.ModelAdmin):
+    list_display = ["patient", "visit_type", "created_at", "handled_at"]
+    raw_id_fields = ["patient", "handled_by"]
