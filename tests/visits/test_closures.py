@@ -189,3 +189,12 @@ def test_the_clinician_page_points_to_visits_in_leave(staff_client, desk, booked
     AvailabilityException.objects.create(clinician=alice, center=desk, date=MONDAY, kind="leave")
     page = staff_client.get(reverse("visits-setup-clinician", args=[alice.pk])).content.decode()
     assert 'id="clinician-closures"' in page
+
+
+def test_the_calendar_marks_closed_days_and_leave(staff_client, desk, alice):
+    ClosedDay.objects.create(center=desk, date=MONDAY, reason="Holiday")
+    AvailabilityException.objects.create(clinician=alice, center=desk, date=MONDAY, kind="leave")
+    page = staff_client.get(reverse("visits-calendar"), {"date": MONDAY.isoformat()})
+    text = page.content.decode()
+    assert "Closed: Holiday" in text and "closed-tag" in text
+    assert "Alice: Leave" in text
