@@ -383,5 +383,7 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # unsent before another worker may take it over (a worker killed mid-send); the SMS gateway
 # (a class with ``send(to, text)``; the default prints to the worker's console).
 VISIT_REMINDER_HOURS = env_int("VISIT_REMINDER_HOURS", 24)
+# Patients book, move or cancel their own visits until this many hours before (issue #19).
+VISIT_PATIENT_CHANGE_HOURS = env_int("VISIT_PATIENT_CHANGE_HOURS", 24)
 VISIT_MESSAGE_LEASE_SECONDS = env_int("VISIT_MESSAGE_LEASE_SECONDS", 300)
 VISIT_SMS_BACKEND = env_str("VISIT_SMS_BACKEND", "visits.services.ConsoleSms")

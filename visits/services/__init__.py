@@ -8,6 +8,10 @@ rules live in ``visits.scheduling``; these modules load and write.
   check-in, no-show, complete, the patient's reschedule request;
 - ``worklist``: due dates, the next visit per patient, urgent reasons, the worklist rows;
 - ``messages``: reminders, the SMS backend, a visit message sent once, the day lists.
+- ``selfbook``: patients book, move and cancel for themselves (their care team, the types
+  patients may book, the change window), and their requests when no time suits;
+- ``closures``: booked visits in closed time (closed days, leave) and moving or cancelling them.
+  (Imported as modules: ``from visits.services import selfbook, closures``.)
 
 Every function that changes visits is ``<noun>_<verb>(*, ...)`` and records a ``VisitChange``.
 Messages are sent by tasks enqueued through the outbox by task name; these modules never import
