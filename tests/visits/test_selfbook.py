@@ -344,3 +344,23 @@ def test_a_patient_without_a_center_can_still_leave_a_request(client, db, clock,
     page = client.get(reverse("visits:self_book"))
     assert page.status_code == 200
     assert 'id="self-request-note"' in page.content.decode()
+
+
+def test_it_speaks_chinese(me, patient, alice, desk, follow_up):
+    patient_user = patient.user
+    patient_user.language = "zh-hans"
+    patient_user.save(update_fields=["language"])
+    page = me.get(reverse("visits:self_book"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "预约您的随访" in page and "您的医护团队的空闲时间" in page
+
+
+def test_the_home_page_shows_a_moved_notice(me, patient, alice, desk, follow_up, staff):
+    from visits.models import VisitMessage
+    from visits.services import visit_message_send, visit_reschedule
+
+    _book(me, at(MONDAY, 9), alice, follow_up)
+    visit = Visit.objects.get(patient=patient)
+    visit = visit_reschedule(visit=visit, start=at(MONDAY, 11), by=staff)
+    visit_message_send(visit_id=visit.pk, kind=VisitMessage.Kind.MOVED, visit_start=visit.start_at)
+    page = me.get("/").content.decode()
+    assert 'id="visit-notices"' in page and "has been moved to" in page
