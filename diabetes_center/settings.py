@@ -386,6 +386,8 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # unsent before another worker may take it over (a worker killed mid-send); the SMS gateway
 # (a class with ``send(to, text)``; the default prints to the worker's console).
 VISIT_REMINDER_HOURS = env_int("VISIT_REMINDER_HOURS", 24)
+# Patients book, move or cancel their own visits until this many hours before (issue #19).
+VISIT_PATIENT_CHANGE_HOURS = env_int("VISIT_PATIENT_CHANGE_HOURS", 24)
 VISIT_MESSAGE_LEASE_SECONDS = env_int("VISIT_MESSAGE_LEASE_SECONDS", 300)
 # Check-in opens this many hours before a visit, never before its local day (issue #19 §5).
 VISIT_CHECK_IN_HOURS_BEFORE = env_int("VISIT_CHECK_IN_HOURS_BEFORE", 2)

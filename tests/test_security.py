@@ -10,17 +10,21 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 NOT_PAGES = ("api/", "ns/", "admin/", "i18n/", "static/")
 
 
-def _page_names(resolver=None, prefix: str = "") -> list[tuple[str, list[str]]]:
-    """(url name, argument names) of every page in the URL configuration."""
+def _page_names(
+    resolver=None, prefix: str = "", namespace: str = ""
+) -> list[tuple[str, list[str]]]:
+    """(url name, argument names) of every page in the URL configuration; a namespaced name
+    as ``reverse`` takes it (``visits:self_book``)."""
     found = []
     for entry in (resolver or get_resolver()).url_patterns:
         route = prefix + str(entry.pattern)
         if route.startswith(NOT_PAGES):
             continue
         if isinstance(entry, URLResolver):
-            found += _page_names(entry, route)
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            found += _page_names(entry, route, inner)
         elif isinstance(entry, URLPattern) and entry.name:
-            found.append((entry.name, list(entry.pattern.converters)))
+            found.append((f"{namespace}{entry.name}", list(entry.pattern.converters)))
     return found
 
 

@@ -15,6 +15,7 @@ from visits.models import (
     VisitChange,
     VisitCompletion,
     VisitMessage,
+    VisitRequest,
     VisitType,
 )
 
@@ -142,3 +143,9 @@ class WaitlistOfferAdmin(admin.ModelAdmin):
     list_display = ["entry", "clinician", "start_at", "status", "visit"]
     list_filter = ["status"]
     raw_id_fields = ["entry", "clinician", "visit"]
+
+
+@admin.register(VisitRequest)
+class VisitRequestAdmin(admin.ModelAdmin):
+    list_display = ["patient", "visit_type", "created_at", "handled_at"]
+    raw_id_fields = ["patient", "handled_by"]

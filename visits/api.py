@@ -40,6 +40,7 @@ from visits.serializers import (
     VisitTypeOutput,
     VisitWithResultsOutput,
 )
+from visits.services import selfbook
 
 PAGINATED_VISITS = paginated(VisitOutput)  # one component, used by both visit lists
 DetailOutput = inline_serializer("VisitDetailMessage", {"detail": serializers.CharField()})
@@ -100,7 +101,13 @@ VISIT_FILTERS = [
     methods=["POST"],
     operation_id="visits_create",
     request=VisitBookInput,
-    responses={201: VisitOutput, 400: DetailOutput, 403: DetailOutput, 409: ConflictOutput},
+    responses={
+        201: VisitOutput,
+        400: DetailOutput,
+        403: DetailOutput,
+        404: DetailOutput,
+        409: ConflictOutput,
+    },
 )
 @api_view(["GET", "POST"])
 @permission_classes([IsPerson])
@@ -108,9 +115,10 @@ def visit_list(request):
     user = request.user
     if request.method == "GET":
         return _visits_page(request, services.visits_visible_to(user))
-    _schedulers_only(user)
     data = VisitBookInput(data=request.data)
     data.is_valid(raise_exception=True)
+    if user.is_patient:
+        return _self_book(request, data.validated_data)
     try:
         patient = get_patient_for(user, data.validated_data["patient"], clinical=False)
     except Exception:
@@ -128,6 +136,39 @@ def visit_list(request):
     except services.VisitError as exc:
         raise BadRequest(str(exc)) from None
     except services.SlotTaken as exc:
+        return _conflict(exc)
+    return Response(VisitOutput(visit).data, status=status.HTTP_201_CREATED)
+
+
+def _own_patient(user: User, pk):
+    """A patient's own record when ``pk`` names it; anyone else's is 404 (issue #19 §7)."""
+    patient = getattr(user, "patient", None)
+    if patient is None or (pk is not None and parse_id(str(pk)) != patient.pk):
+        raise NotFound("No such patient.")
+    return patient
+
+
+def _self_book(request, data) -> Response:
+    """A patient books for themselves: their care team, the types patients may book, the
+    change window (``selfbook``); the same database rules (409 on a conflict)."""
+    patient = _own_patient(request.user, data["patient"])
+    clinician = _get(User, data["clinician"], "clinician")
+    visit_type = _get(VisitType, data["visit_type"], "visit type")
+    try:
+        visit = selfbook.self_book(
+            patient=patient,
+            clinician=clinician,
+            visit_type=visit_type,
+            start=data["start"],
+            by=request.user,
+        )
+    except services.VisitError as exc:
+        raise BadRequest(str(exc)) from None
+    except services.SlotTaken as exc:
+        team = set(
+            selfbook.care_team(patient=patient, visit_type=visit_type).values_list("pk", flat=True)
+        )
+        exc.next_free = [slot for slot in exc.next_free if slot.clinician_id in team]
         return _conflict(exc)
     return Response(VisitOutput(visit).data, status=status.HTTP_201_CREATED)
 
@@ -199,6 +240,12 @@ def visit_reschedule(request, pk):
     return _action(request, pk, VisitRescheduleInput, run)
 
 
+def _cancel(user: User, visit: Visit, reason: str) -> Visit:
+    if user.is_patient:  # the center's change window (issue #19 §2)
+        selfbook.check_patient_window(visit)
+    return services.visit_cancel(visit=visit, by=user, reason=reason)
+
+
 @extend_schema(
     operation_id="visits_cancel",
     request=VisitCancelInput,
@@ -211,9 +258,7 @@ def visit_cancel(request, pk):
         request,
         pk,
         VisitCancelInput,
-        lambda visit, data: services.visit_cancel(
-            visit=visit, by=request.user, reason=data["reason"]
-        ),
+        lambda visit, data: _cancel(request.user, visit, data["reason"]),
         patients_may=True,
     )
 
@@ -332,8 +377,9 @@ def visit_type_list(request):
 @api_view(["GET"])
 @permission_classes([IsPerson])
 def visit_slots(request):
+    """Free slots; a patient searches their own care team's, for the types patients may book
+    (``patient`` may be left out or must be their own: anyone else's is 404)."""
     user = request.user
-    _schedulers_only(user)
     params = request.query_params
     if not params.get("visit_type") or not params.get("date"):
         raise BadRequest("visit_type and date are required.")
@@ -348,6 +394,18 @@ def visit_slots(request):
     if first > LATEST_DAY - dt.timedelta(days=days):  # the search runs days forward
         raise BadRequest(f"date must be at most {LATEST_DAY - dt.timedelta(days=days)}.")
     clinician = _get(User, params["clinician"], "clinician") if params.get("clinician") else None
+    if user.is_patient:
+        patient = _own_patient(user, params.get("patient") or None)
+        if not visit_type.patient_bookable or not visit_type.active:
+            raise BadRequest("This type of visit is booked by the care center.")
+        if patient.care_center is None:
+            return Response([])
+        slots = selfbook.self_slots(
+            patient=patient, visit_type=visit_type, first=first, days=days, limit=None
+        )
+        if clinician is not None:
+            slots = [slot for slot in slots if slot.clinician_id == clinician.pk]
+        return Response(SlotOutput(slots, many=True).data)
     patient = None
     if params.get("patient"):
         patient = patients_visible_to(user).filter(pk=parse_id(params["patient"])).first()

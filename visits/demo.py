@@ -47,6 +47,7 @@ VISIT_TYPES = (
     ("phone_check", "Nurse phone check", 15, "nurse", "phone", False),
     ("dietitian", "Dietitian consultation", 45, "dietitian", "in_person", False),
 )
+PATIENT_BOOKABLE = {"follow_up", "video_review", "annual_review"}  # issue #19 §2
 EXTRA_CLINICIANS = (  # username, role, first, last
     ("nurse.lee", "nurse", "Grace", "Lee"),
     ("diet.mora", "dietitian", "Pablo", "Mora"),
@@ -134,6 +135,7 @@ def _setup(center: CareCenter, password_hash: str) -> dict[str, User]:
             roles=roles,
             mode=mode,
             is_follow_up=follow_up,
+            patient_bookable=code in PATIENT_BOOKABLE,
         )
     return people
 

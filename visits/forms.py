@@ -320,7 +320,16 @@ class VisitTypeForm(forms.ModelForm):
 
     class Meta:
         model = VisitType
-        fields = ["name", "code", "duration_minutes", "roles", "mode", "is_follow_up", "active"]
+        fields = [
+            "name",
+            "code",
+            "duration_minutes",
+            "roles",
+            "mode",
+            "is_follow_up",
+            "patient_bookable",
+            "active",
+        ]
         help_texts = {
             "code": _("A short identifier (letters, digits, _ and -), unique."),
             "mode": _("In-person visits take the room of the clinician's session."),

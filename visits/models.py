@@ -192,6 +192,8 @@ class VisitType(models.Model):
     mode = models.CharField(_("mode"), max_length=10, choices=Mode.choices, default="in_person")
     # A follow-up resets the plan's visit clock when completed (the worklist books these).
     is_follow_up = models.BooleanField(_("follow-up visit"), default=True)
+    # Patients may book this type themselves (issue #19 §2), with their own care team.
+    patient_bookable = models.BooleanField(_("patients may book it"), default=False)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -316,6 +318,31 @@ class VisitChange(models.Model):
         """The action in words: "checked_in" → "Checked in" (an unknown code, readable)."""
         label = self.ACTION_LABELS.get(self.action)
         return str(label) if label is not None else self.action.replace("_", " ").capitalize()
+
+
+class VisitRequest(models.Model):
+    """A patient's request for a visit when no free time suits them (issue #19 §2); staff see
+    the open ones and close them once they have booked or called."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="visit_requests"
+    )
+    visit_type = models.ForeignKey(VisitType, null=True, blank=True, on_delete=models.SET_NULL)
+    note = models.CharField(_("which days or times suit you"), max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("visit request")
+        indexes = [models.Index(fields=["patient", "handled_at"])]
+
+    @property
+    def is_open(self) -> bool:
+        return self.handled_at is None
 
 
 class CheckResult(models.TextChoices):

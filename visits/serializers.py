@@ -128,6 +128,7 @@ class VisitTypeOutput(serializers.ModelSerializer):
             "label",
             "duration_minutes",
             "roles",
+            "patient_bookable",
             "mode",
             "is_follow_up",
         ]

@@ -47,6 +47,7 @@ from visits.models import (
     Visit,
     VisitType,
 )
+from visits.services import closures
 from visits.views import center_for
 
 # The parts of a center's setup: form (prefix = part) and model.
@@ -152,6 +153,8 @@ def center_setup(request):
 
 
 def _center_context(request, center, forms) -> dict:
+    from visits import closure_views  # it builds on this module's lookups
+
     today = timezone.localdate(timezone.now(), services.center_zone(center))
     return {
         "center": center,
@@ -164,6 +167,8 @@ def _center_context(request, center, forms) -> dict:
         "clinicians": services.clinicians_for(center=center).annotate(
             sessions=Count("availability")
         ),
+        # Booked visits in closed time, with where each could move (issue #19 §3).
+        "closures": closure_views.closure_rows(center),
     }
 
 
@@ -237,6 +242,7 @@ def clinician_setup(request, pk):
             t for t in VisitType.objects.filter(active=True) if clinician.role in t.role_list
         ],
         "back": _with_center(request, reverse("visits-setup"), center),
+        "closures": closures.visits_in_closed_time(center=center, clinician=clinician),
     }
     return render(request, "visits/setup_clinician.html", context, status=status)
 

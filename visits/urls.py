@@ -1,8 +1,30 @@
-from django.urls import path
+from django.urls import include, path
 
-from visits import frontdesk_views, setup_views, views
+from visits import closure_views, frontdesk_views, grid_views, selfbook_views, setup_views, views
+
+# Issue #19's front-desk pages, named in the ``visits`` namespace. ``/visits/book/`` is the
+# patient's own booking page (``visits:self_book``, where booking invites lead); it serves
+# staff the staff booking page (``visits-book``), so it comes first.
+front_desk = [
+    path("visits/book/", selfbook_views.self_book, name="self_book"),
+    path("visits/book/request/", selfbook_views.self_request, name="self_request"),
+    path("visits/book/<int:pk>/cancel/", selfbook_views.self_cancel, name="self_cancel"),
+    path("visits/requests/", selfbook_views.requests_list, name="requests"),
+    path("visits/requests/<int:pk>/close/", selfbook_views.request_close, name="request_close"),
+    path("visits/setup/closures/", closure_views.closure_all, name="closure_all"),
+    path("visits/setup/closures/<int:pk>/move/", closure_views.closure_move, name="closure_move"),
+    path(
+        "visits/setup/closures/<int:pk>/cancel/",
+        closure_views.closure_cancel,
+        name="closure_cancel",
+    ),
+    path("visits/grid/", grid_views.schedule, name="grid"),
+    path("visits/grid/move/", grid_views.grid_move, name="grid_move"),
+    path("visits/grid/day-list/", grid_views.day_list, name="day_list"),
+]
 
 urlpatterns = [
+    path("", include((front_desk, "visits"))),
     path("visits/", views.calendar, name="visits-calendar"),
     path("visits/worklist/", frontdesk_views.worklist, name="visits-worklist"),
     path(

@@ -23,6 +23,7 @@ from accounts.models import CareCenter, User
 from visits import ics, scheduling, services
 from visits.forms import CancelForm, CompleteForm, RescheduleRequestForm, parse_date, parse_id
 from visits.models import CalendarFeed, ClosedDay, Room, Visit, VisitType
+from visits.services import selfbook
 
 SLOT_DAYS = 7
 SLOTS_SHOWN = 60
@@ -289,6 +290,8 @@ def action(request, pk, name):
             form = CancelForm(request.POST)
             if not form.is_valid():
                 raise services.VisitError(_("Give a reason for cancelling."))
+            if user.is_patient:  # the center's change window (issue #19 §2)
+                selfbook.check_patient_window(visit)
             services.visit_cancel(visit=visit, by=user, reason=form.cleaned_data["reason"])
             messages.success(request, _("Visit cancelled."))
         elif name == "request-reschedule":

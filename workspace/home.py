@@ -11,6 +11,7 @@ from patients.consent import consent_rows
 from reports import wording
 from reports.services import patient_progress
 from visits.services import follow_up_due
+from visits.services.selfbook import booking_prompt
 from workspace.alerts import watch_summary
 
 
@@ -31,6 +32,7 @@ def patient_home(patient, request) -> dict:
         "plan": plan,
         "schedule": ((plan.content.get("monitoring") or {}) if plan else {}),
         "follow_up": follow_up_due(patient),  # the staff worklist's date
+        "book_follow_up": booking_prompt(patient),  # issue #19 §2
         "consents": consent_rows(patient),
         "watch": watch_summary(patient),  # remote monitoring: enrolled, when the clinic watches
         "target_range": wording.display.glucose_range(

@@ -160,6 +160,16 @@ def ns(w, t):
     return {"key": w.ns_keys[t]}
 
 
+def visit_request(w, t):
+    """A patient's open visit request (made on first use; the world is rolled back at the end)."""
+    from visits.models import VisitRequest
+
+    item, _created = VisitRequest.objects.get_or_create(
+        patient=w.patients[t], handled_at=None, defaults={"note": "mornings"}
+    )
+    return {"pk": item.pk}
+
+
 def _book(w, t):
     return {"patient": w.patients[t].pk, "start": "not a time", "slot_clinician": ""}
 
@@ -382,13 +392,58 @@ MATRIX: list[Route] = [
     ),
     Route("visits-calendar", {G: STAFFISH}),
     Route("visits-worklist", {G: STAFFISH}),
+    # /visits/book/: staff book for a patient; a patient gets their own booking page there
+    # (issue #19 §2), and another patient's id answers 404.
     Route(
         "visits-book",
-        {G: SCHEDULES, P: SCHEDULES},
+        {G: SCHEDULES | {SELF}, P: SCHEDULES | {SELF}},
         query=lambda w, t: {"patient": w.patients[t].pk},
         body=_book,
         per_patient=True,
     ),
+    Route(
+        "visits:self_book",
+        {G: SCHEDULES | {SELF}, P: SCHEDULES | {SELF}},
+        query=lambda w, t: {"patient": w.patients[t].pk},
+        body=_book,
+        per_patient=True,
+    ),
+    Route("visits:self_request", {P: frozenset({PATIENT})}, body=lambda w, t: {"note": "mornings"}),
+    Route(
+        "visits:self_cancel",
+        {P: frozenset({SELF})},
+        args=visit,
+        body=lambda w, t: {"reason": "ill"},
+    ),
+    Route("visits:requests", {G: STAFFISH}),
+    # The time grid (issue #19 §4): as the calendar; a move is a visit's staff action.
+    Route("visits:grid", {G: STAFFISH}),
+    Route("visits:day_list", {G: STAFFISH}),
+    Route(
+        "visits:grid_move",
+        {P: VISIT_STAFF},
+        body=lambda w, t: {"visit": w.visits[t].pk, "minute": "x", "clinician": ""},
+        per_patient=True,
+    ),
+    # Closed time (issue #19 §3): as clinic setup, on the visit's center.
+    Route(
+        "visits:closure_all",
+        {P: frozenset({STAFF, ADMIN})},
+        body=lambda w, t: {"action": "cancel", "reason": ""},
+    ),
+    Route(
+        "visits:closure_move",
+        {P: frozenset({CENTER_STAFF, ADMIN})},
+        args=visit,
+        body=lambda w, t: {"start": "not a time", "clinician": ""},
+    ),
+    Route(
+        "visits:closure_cancel",
+        {P: frozenset({CENTER_STAFF, ADMIN})},
+        args=visit,
+        body=lambda w, t: {"reason": ""},
+    ),
+    Route("visits:request_close", {P: SCHEDULES}, args=visit_request),
     Route(
         "visits-book-first",
         {P: SCHEDULES},
@@ -584,16 +639,27 @@ MATRIX: list[Route] = [
     # --- REST API: visits ---------------------------------------------------------------------
     Route(
         "api-visits-list",
-        {G: PERSONS, P: SCHEDULES},
+        {G: PERSONS, P: SCHEDULES | {SELF}},  # a patient books for themselves (issue #19)
         body=_visit_json,
         json=True,
         refusal_400="No such patient.",
         per_patient=True,
     ),
+    Route(  # patients search their own care team's slots (issue #19 §7)
+        "api-visits-slots",
+        {G: PERSONS},
+        query=lambda w, t: {"visit_type": w.visit_type.pk, "date": w.free_start.date().isoformat()},
+    ),
     Route(
         "api-visits-slots",
-        {G: STAFFISH},
-        query=lambda w, t: {"visit_type": w.visit_type.pk, "date": w.free_start.date().isoformat()},
+        {G: SEES},
+        query=lambda w, t: {
+            "visit_type": w.visit_type.pk,
+            "date": w.free_start.date().isoformat(),
+            "patient": w.patients[t].pk,
+        },
+        per_patient=True,
+        variant="patient",
     ),
     Route("api-visits-detail", {G: VISIT}, args=visit),
     Route(

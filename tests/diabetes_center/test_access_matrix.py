@@ -460,17 +460,19 @@ def _run(w: World, route: Route) -> tuple[list[str], int]:
 # --- the tests ------------------------------------------------------------------------------
 
 
-def _routes(resolver=None, prefix: str = "") -> list[tuple[str, str]]:
-    """(URL name, route) of every URL pattern except Django admin's (tested separately)."""
+def _routes(resolver=None, prefix: str = "", namespace: str = "") -> list[tuple[str, str]]:
+    """(URL name, route) of every URL pattern except Django admin's (tested separately);
+    a namespaced name as ``reverse`` takes it (``visits:self_book``)."""
     found = []
     for entry in (resolver or get_resolver()).url_patterns:
         route = prefix + str(entry.pattern)
         if isinstance(entry, URLResolver):
             if entry.app_name == "admin":
                 continue
-            found += _routes(entry, route)
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            found += _routes(entry, route, inner)
         elif isinstance(entry, URLPattern):
-            found.append((entry.name, route))
+            found.append((f"{namespace}{entry.name}" if entry.name else None, route))
     return found
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import zoneinfo
 
 import pytest
+import time_machine
 
 from care_plans.services import care_plan_default_content, care_plan_revise
 from tests.conftest import make_user
@@ -79,3 +80,33 @@ def plan(patient, alice):
         # Reviewed yearly, so an aged plan is due for a visit without being "review overdue".
         content={**care_plan_default_content(patient=patient), "review_interval_days": 365},
     )
+
+
+# --- The front desk (issue #19): a fixed clock and two endocrinologists' weekdays ------------
+DESK_NOW = dt.datetime(2027, 2, 26, 10, tzinfo=dt.UTC)  # a Friday; London is on GMT
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(DESK_NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def desk(clock, center, alice, bob):
+    room = Room.objects.create(center=center, name="Room 1")
+    room2 = Room.objects.create(center=center, name="Room 2")
+    for weekday in range(5):
+        OpeningHours.objects.create(
+            center=center, weekday=weekday, opens=dt.time(8), closes=dt.time(18)
+        )
+        for clinician, where in ((alice, room), (bob, room2)):
+            Availability.objects.create(
+                clinician=clinician,
+                center=center,
+                weekday=weekday,
+                starts=dt.time(9),
+                ends=dt.time(17),
+                room=where,
+            )
+    return center

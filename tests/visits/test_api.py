@@ -79,11 +79,14 @@ def test_it_refuses_anonymous(client, db):  # the refusal itself is audited
     assert client.get(reverse("api-visits-list")).status_code in (401, 403)
 
 
-def test_it_lets_patients_read_but_not_book(
+def test_it_lets_patients_book_only_the_types_patients_may_book(
     client, patient_user, clinic, patient, alice, follow_up, monday
 ):
+    """Issue #19 §7: patients book for themselves, but not a type their center books."""
     client.force_login(patient_user)
-    assert book(client, patient, alice, follow_up, at(monday, 10)).status_code == 403
+    response = book(client, patient, alice, follow_up, at(monday, 10))
+    assert response.status_code == 400
+    assert "booked by your care center" in response.json()["detail"]
     assert client.get(reverse("api-visits-list")).json()["results"] == []
 
 

@@ -11,7 +11,11 @@ rules live in ``visits.scheduling``; these modules load and write.
 - ``outreach``: recall outreach — the preferred channel, the attempts log, booking invites;
 - ``results``: a completed visit's results as data (HbA1c in % or mmol/mol, blood pressure,
   weight, kidney, eye and foot findings) and the history of them;
-- ``waitlist``: the waiting list — a cancelled time offered to those waiting, first to accept.
+- ``waitlist``: the waiting list — a cancelled time offered to those waiting, first to accept;
+- ``selfbook``: patients book, move and cancel for themselves (their care team, the types
+  patients may book, the change window), and their requests when no time suits;
+- ``closures``: booked visits in closed time (closed days, leave) and moving or cancelling them.
+  (Imported as modules: ``from visits.services import selfbook, closures``.)
 
 Every function that changes visits is ``<noun>_<verb>(*, ...)`` and records a ``VisitChange``.
 Messages are sent by tasks enqueued through the outbox by task name; these modules never import

@@ -18,7 +18,6 @@ from accounts.models import CareCenter, User
 from care_plans.demo import seed_plans
 from care_plans.models import CarePlanVersion
 from diabetes_center.demo_suggestions import case_for, seed_case
-
 from monitoring.demo import seed_monitoring
 from patients.consent import consent_record
 from patients.models import Consent, Patient
