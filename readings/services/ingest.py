@@ -191,6 +191,7 @@ def readings_ingest(
     chunk_size: int = CHUNK_SIZE,
     on_progress=None,
     rejected_limit: int | None = REJECTED_KEPT,
+    notify: bool = True,
 ) -> IngestResult:
     """Store parsed items (readings, treatments, row errors) for ``patient``.
 
@@ -198,7 +199,8 @@ def readings_ingest(
     ``RowError``), consumed once, in chunks. Every reading is checked (``reading_checked``)
     before it is stored. Must run inside ``transaction.atomic()``. ``on_progress(rows)`` is
     called after each chunk with the number of records read so far. An upload that is junk
-    from its first ``JUNK_ROWS`` rows on stops with ``UnreadableFile``.
+    from its first ``JUNK_ROWS`` rows on stops with ``UnreadableFile``. ``notify=False``: the
+    caller sends ``readings_changed`` itself (once after many calls: SQLite's chunked import).
     """
     _one_writer_per_patient(patient.pk)
     result = IngestResult(limit=rejected_limit)
@@ -235,7 +237,7 @@ def readings_ingest(
             if not (result.accepted or result.duplicates or result.treatments):
                 raise UnreadableFile(_junk_reason(seen, result))
         del chunk, readings, treatments  # not kept alive while the next chunk is read
-    if result.accepted:
+    if result.accepted and notify:
         readings_changed.send(sender=None, patient_id=patient.pk)  # the triage entry
     return result
 
