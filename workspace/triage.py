@@ -5,7 +5,9 @@ daily rollups (and, for a care plan whose range is not 70–180, one bounded raw
 care-plan targets, last report and review state. It is called:
 
 - by ``readings.services.readings_ingest`` after new readings or treatments are stored;
-- when a report or a care-plan version is saved, or a patient created (``workspace.signals``);
+- when a care-plan version is saved, or a patient created (``workspace.signals``); a saved
+  report only patches the entry's report fields when the rest is current
+  (``triage_report_added``: one query instead of the recomputation);
 - when a visit is booked, moved, checked in, cancelled, completed or missed (every visit
   write records a ``VisitChange``; ``workspace.signals``);
 - by ``triage_mark_reviewed``;
