@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python -m bench ingest
 
-Creates (and afterwards drops) a separate database ``bench_ingest`` on that server, migrates
+Creates (and afterwards drops) a database of its own, ``bench_ingest_<uuid>``, migrates
 it, and for a 90-day and a 2-year 5-minute CGM trace writes two files with the same readings:
 
 - ``csv``: our plain CSV, instants in UTC (``2023-01-01T00:05:00+00:00``);
@@ -15,12 +15,15 @@ For each file it times:
 
 - ours: the whole upload path, ``upload_process`` (parse → normalize → dedupe → insert → roll
   up), on a fresh patient;
-- COPY: PostgreSQL ``COPY`` of the same readings (already in table form: no parsing) straight
-  into the readings table, on another fresh patient, in the same run — the fastest way in, with
-  no parsing, checks or rollups.
+- COPY: PostgreSQL binary ``COPY`` (the format our import writes) of the same readings
+  (already encoded: no parsing) straight into the readings table, on another fresh patient,
+  in the same run, alternating with ours — the fastest way in, with no parsing, checks or
+  rollups.
 
 Peak Python memory is measured with tracemalloc around each run. Targets: ours ≥ 0.5× COPY's
-rate; the 90-day file < 1 s; peak memory the same for both sizes (streaming).
+rate; the 90-day file < 1 s; peak memory the same for both sizes (streaming). ``--json``: the
+last line holds ``ratio_vs_copy`` and ``seconds_90_day_file`` (the 90-day Dexcom file),
+``peak_mib`` (largest peak of ours), and the same per file.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ import tracemalloc
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
-BENCH_DB = "bench_ingest"
+from bench._common import add_common_arguments, emit, unique_name
+
+BENCH_DB = unique_name("bench_ingest")  # this run's own database
 SIZES = (("90 days", 90), ("2 years", 730))
 FORMATS = ("csv", "dexcom")
 ROUNDS = 3
@@ -59,10 +64,9 @@ def _setup_django() -> None:
         port=config["PORT"] or None,
         user=config["USER"] or None,
         password=config["PASSWORD"] or None,
-        dbname=config["NAME"],
+        dbname="postgres",  # the maintenance database: DATABASE_URL names only the server
         autocommit=True,
     )
-    admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
     admin.execute(f"CREATE DATABASE {BENCH_DB}")
     admin.close()
     os.environ["DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + BENCH_DB
@@ -193,25 +197,54 @@ def run_ours(path: str, *, timezone: str, trace: bool) -> tuple[float, int, int]
     return elapsed, peak, upload.accepted
 
 
+def _binary_payload(text_payload: bytes) -> bytes:
+    """The same rows as binary ``COPY`` data, the format our import writes (made untimed, by
+    PostgreSQL itself: text COPY into a scratch table, then binary COPY out of it)."""
+    from django.db import connection
+
+    from readings.models import Reading
+
+    table = Reading._meta.db_table
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        raw.execute(
+            f"CREATE TEMP TABLE bench_copy AS SELECT {COPY_COLUMNS} FROM {table} WITH NO DATA"
+        )
+        with raw.copy(f"COPY bench_copy ({COPY_COLUMNS}) FROM STDIN") as copy:
+            copy.write(text_payload)
+        parts = []
+        with raw.copy(f"COPY bench_copy ({COPY_COLUMNS}) TO STDOUT (FORMAT BINARY)") as copy:
+            for data in copy:
+                parts.append(bytes(data))
+        raw.execute("DROP TABLE bench_copy")
+    return b"".join(parts)
+
+
+COPY_COLUMNS = "patient_id, device_id, timestamp, value_mg_dl, kind, flag, meal_tag, upload_id"
+
+
 def run_copy(days: int, *, trace: bool) -> tuple[float, int, int]:
-    """COPY the same readings (already in table form: no parsing) into the readings table."""
+    """COPY the same readings (already in table form: no parsing) into the readings table, in
+    binary format as our import does (``readings.services.inserts``): same format, same work
+    for the server."""
     from django.db import connection, transaction
 
     from readings.models import Device, Reading
 
     patient = _patient(f"COPY-{days}-{time.monotonic_ns()}")
     device = Device.objects.create(patient=patient, identity=DEXCOM_DEVICE, kind="cgm")
-    payload = "".join(
-        f"{patient.pk}\t{device.pk}\t{instant.isoformat()}\t{value:g}\tcgm\t{flag}\t\t\\N\n"
-        for instant, value, flag in cgm_trace(days)
-    ).encode()
+    payload = _binary_payload(
+        "".join(
+            f"{patient.pk}\t{device.pk}\t{instant.isoformat()}\t{value:g}\tcgm\t{flag}\t\t\\N\n"
+            for instant, value, flag in cgm_trace(days)
+        ).encode()
+    )
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         with cursor.cursor.copy(
-            f"COPY {Reading._meta.db_table} (patient_id, device_id, timestamp, value_mg_dl, kind,"
-            " flag, meal_tag, upload_id) FROM STDIN"
+            f"COPY {Reading._meta.db_table} ({COPY_COLUMNS}) FROM STDIN (FORMAT BINARY)"
         ) as copy:
             for start in range(0, len(payload), 1 << 20):
                 copy.write(payload[start : start + (1 << 20)])
@@ -222,11 +255,25 @@ def run_copy(days: int, *, trace: bool) -> tuple[float, int, int]:
 
 
 def main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench ingest", description=__doc__)
+    parser.add_argument(
+        "--days",
+        type=int,
+        nargs="*",
+        default=[days for _label, days in SIZES],
+        help="trace lengths in days (default: 90 and 730)",
+    )
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    add_common_arguments(parser)
+    args = parser.parse_args(argv)
+    sizes = [(f"{d} days", d) for d in args.days]
     _setup_django()
     try:
         results = []
         with tempfile.TemporaryDirectory() as folder:
-            for label, days in SIZES:
+            for label, days in sizes:
                 for fmt in FORMATS:
                     path = os.path.join(folder, f"{fmt}_{days}d.csv")
                     rows = WRITERS[fmt](path, days)
@@ -234,7 +281,7 @@ def main(argv: list[str]) -> int:
                     # of ROUNDS, alternating ours and COPY so both see the same server load;
                     # then one traced run each for peak memory.
                     ours_times, copy_times = [], []
-                    for _ in range(ROUNDS):
+                    for _ in range(args.rounds):
                         elapsed, _, accepted = run_ours(path, timezone=TIMEZONES[fmt], trace=False)
                         ours_times.append(elapsed)
                         elapsed, _, copied = run_copy(days, trace=False)
@@ -247,7 +294,25 @@ def main(argv: list[str]) -> int:
         print_table(results)
     finally:
         _drop_database()
+    emit(_figures(results), args.json)
     return 0
+
+
+def _figures(results) -> dict:
+    """The named figures: of the 90-day Dexcom file (what clinics upload) when it ran, else of
+    the shortest Dexcom file for the ratio (``seconds_90_day_file`` then null: not scaled)."""
+    figures = {"peak_mib": max(r[5] for r in results) / 2**20, "seconds_90_day_file": None}
+    dexcom = sorted((r for r in results if r[1] == "dexcom"), key=lambda r: r[2])
+    headline = next((r for r in dexcom if r[0] == "90 days"), dexcom[0] if dexcom else None)
+    for label, fmt, _rows, ours_s, copy_s, _ours_peak, _copy_peak in results:
+        key = f"{fmt}_{label.split()[0]}d"
+        figures[f"ratio_vs_copy_{key}"] = copy_s / ours_s
+        figures[f"seconds_{key}"] = ours_s
+    if headline is not None:
+        figures["ratio_vs_copy"] = headline[4] / headline[3]
+        if headline[0] == "90 days":
+            figures["seconds_90_day_file"] = headline[3]
+    return figures
 
 
 def print_table(results) -> None:

@@ -1,6 +1,7 @@
 """Benchmark: glycemic metrics for many patients, against a naive pandas loop and Python peers.
 
-    python -m bench metrics [--patients 1000] [--peer-patients 100] [--no-peers]
+    python -m bench metrics [--patients 1000] [--peer-patients 100] [--no-peers] [--repeats 3]
+                            [--json]
     python -m bench.metrics ...                        (the same)
 
 One synthetic data set (default 1,000 patients x 14 days of 5-minute CGM from
@@ -9,7 +10,10 @@ One synthetic data set (default 1,000 patients x 14 days of 5-minute CGM from
 (`population_agp`), the rollup path (`metrics_from_rollups`, 5,000 patients) and a naive
 per-patient pandas loop. The Python peers run on the same readings in their own virtualenvs
 (bench/peers/setup.sh), in a subprocess, on the first --peer-patients patients. Times are per
-patient-14-days; ratios are against our per-patient path measured in the same run.
+patient-14-days; ratios are against our per-patient path measured in the same run. Every
+timing, ours and the peers', is the best of --repeats runs after a warm-up. ``--json``: the
+last line holds ``ratio_vs_fastest_peer`` (equal work: the metrics both compute),
+``ratio_full_object`` and ``agp_1000_ms`` (AGP for 1,000 patients, scaled from --patients).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench._common import add_common_arguments, emit
 from glycemia.agp import population_agp
 from glycemia.mage import mage, mage_many
 from glycemia.metrics import cgm_metrics, summary
@@ -135,7 +140,10 @@ def make_dataset(patients: int, days: int = 14, seed: int = 0):
     return np.concatenate(ids), np.concatenate(times), np.concatenate(values)
 
 
-def best_of(fn, repeats: int) -> tuple[float, object]:
+REPEATS = 3  # best of this many runs, ours and the peers' alike
+
+
+def best_of(fn, repeats: int = REPEATS) -> tuple[float, object]:
     best, result = float("inf"), None
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -190,7 +198,7 @@ def rollup_frame(pid, t, v, copies: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def run_peers(csv_path: Path, patients: int) -> dict:
+def run_peers(csv_path: Path, patients: int, repeats: int = REPEATS) -> dict:
     report = {}
     by_venv: dict[Path, list[str]] = {}
     for peer, venv in PEER_VENVS.items():
@@ -213,6 +221,8 @@ def run_peers(csv_path: Path, patients: int) -> dict:
             str(patients),
             "--out",
             str(out),
+            "--repeats",
+            str(repeats),
         ]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode or not out.exists():
@@ -247,7 +257,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--rollup-patients", type=int, default=5000)
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--repeats", type=int, default=REPEATS, help="best of N, ours and peers")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
+    repeats = max(1, args.repeats)
 
     t0 = time.perf_counter()
     pid, t, v = make_dataset(args.patients)
@@ -280,15 +293,15 @@ def main(argv: list[str] | None = None) -> None:
         return frame, mage_many(pid, t, v)
 
     rows = []  # (label, seconds per patient-14-days, patients)
-    sec, ours = best_of(per_patient, 2)
+    sec, ours = best_of(per_patient, repeats)
     rows.append(("ours: cgm_metrics per patient (full §5 object)", sec / n, n))
-    sec, shared = best_of(shared_only, 2)
+    sec, shared = best_of(shared_only, repeats)
     rows.append(("ours: shared metrics per patient (as the peers)", sec / n, n))
-    sec, (frame, mages) = best_of(population, 3)
+    sec, (frame, mages) = best_of(population, repeats)
     rows.append(("ours: population_metrics + mage_many", sec / n, n))
-    sec, _ = best_of(lambda: population_metrics(pid, t, v, exact=True, **window), 3)
+    sec, _ = best_of(lambda: population_metrics(pid, t, v, exact=True, **window), repeats)
     rows.append(("ours: population_metrics (no MAGE)", sec / n, n))
-    agp_sec, (agp_ids, curves) = best_of(lambda: population_agp(pid, t, v), 3)
+    agp_sec, (agp_ids, curves) = best_of(lambda: population_agp(pid, t, v), repeats)
     rows.append((f"ours: population_agp ({n} patients: {agp_sec * 1e3:.0f} ms)", agp_sec / n, n))
     copies = max(1, -(-args.rollup_patients // n))
     roll = rollup_frame(pid, t, v, copies)
@@ -302,7 +315,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     )
     df = pd.DataFrame({"id": pid, "glucose": v})
-    sec, naive = best_of(lambda: naive_pandas(df), 1)
+    sec, naive = best_of(lambda: naive_pandas(df), repeats)
     rows.append(("naive pandas groupby loop (no MAGE)", sec / n, n))
 
     # The population path must give the per-patient numbers.
@@ -325,7 +338,7 @@ def main(argv: list[str] | None = None) -> None:
                     "glucose": v[sel],
                 }
             ).to_csv(csv_path, index=False)
-            peers = run_peers(csv_path, args.peer_patients)
+            peers = run_peers(csv_path, args.peer_patients, repeats)
     for peer, entry in peers.items():
         if "seconds" in entry:
             label = f"peer: {peer} {entry.get('version', '')}"
@@ -377,6 +390,21 @@ def main(argv: list[str] | None = None) -> None:
     print(
         "- ours: mean/SD/CV/GMI/bands/GRI/LBGI/HBGI/MAGE reproduce iglu 4.3.0 on the reference "
         "file (tests/glycemia); the naive pandas loop agrees to float rounding"
+    )
+    emit(
+        {
+            # equal work: the fastest peer against our shared-metrics path (what both compute)
+            "ratio_vs_fastest_peer": fastest_peer[1] / rows[1][1] if fastest_peer else None,
+            "ratio_full_object": fastest_peer[1] / base if fastest_peer else None,
+            "fastest_peer": fastest_peer[0][6:] if fastest_peer else None,
+            "agp_1000_ms": agp_sec * 1e3 * 1000 / n,
+            "ours_full_ms_per_patient": base * 1e3,
+            "ours_shared_ms_per_patient": rows[1][1] * 1e3,
+            "population_ms_per_patient": rows[2][1] * 1e3,
+            "rollups_ms": roll_sec * 1e3,
+            "repeats": repeats,
+        },
+        args.json,
     )
 
 

@@ -1,18 +1,19 @@
 """Free-slot search over 50 clinicians × 90 days on PostgreSQL, against a per-slot query loop.
 
-    python -m bench slots [--clinicians 50] [--days 90] [--booked 0.6] [--repeat 15]
+    python -m bench slots [--clinicians 50] [--days 90] [--booked 0.6] [--repeat 50] [--json]
 
-Builds a dedicated database (``bench_slots`` on the server of DATABASE_URL, default
-postgres://postgres@127.0.0.1:5432), one center open Monday–Friday with holidays, N clinicians
-with two sessions a day and some leave, and about ``--booked`` of their time already booked
-(inserted through the exclusion constraints). Then measures, in the same run:
+Builds a database of its own (``bench_slots_<uuid>`` on the server of DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432, dropped at the end), one center open Monday–Friday with
+holidays, N clinicians with two sessions a day and some leave, and about ``--booked`` of their
+time already booked (inserted through the exclusion constraints). Then measures, in the same run:
 
 - all free slots of a 30-minute visit type for every clinician over the days
   (``visits.services.visit_slots``, "first available" across all clinicians): median and p95;
 - the next five free slots from now (what the booking page's conflict answer computes);
 - baseline: the naive way, one ``EXISTS`` query per candidate slot, on a sample of clinicians,
   scaled to all of them; the sample's slots must equal ours (same answer, checked).
-Target: the full search under 100 ms.
+Target: the full search under 100 ms. ``--json``: the last line is
+``{"median_ms", "p95_ms", "next_five_median_ms", "next_five_p95_ms", "ratio_naive"}``.
 """
 
 from __future__ import annotations
@@ -24,25 +25,12 @@ import statistics
 import time
 import uuid
 
-DB_NAME = "bench_slots"
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
+from bench._common import MIN_SAMPLES, add_common_arguments, emit, percentile, run_database
+
 TARGET_MS = 100
 
 
-def _database_urls() -> tuple[str, str]:
-    server = os.environ.get("DATABASE_URL", "")
-    if not server.startswith("postgres"):
-        server = DEFAULT_SERVER
-    base = server.rsplit("/", 1)[0]
-    return base + "/postgres", base + "/" + DB_NAME
-
-
-def _setup(admin_url: str, bench_url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
+def _setup(bench_url: str) -> None:
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "diabetes_center.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -217,7 +205,7 @@ def _times(fn, repeat: int) -> list[float]:
 
 
 def _p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20, method="inclusive")[18]
+    return percentile(values, 95)
 
 
 def main(argv: list[str]) -> int:
@@ -225,12 +213,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--clinicians", type=int, default=50)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--booked", type=float, default=0.6)
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--repeat", type=int, default=MIN_SAMPLES)
     parser.add_argument("--naive-sample", type=int, default=2, help="clinicians in the baseline")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
-    admin_url, bench_url = _database_urls()
-    print(f"setting up {DB_NAME} ...", flush=True)
-    _setup(admin_url, bench_url)
+    with run_database("bench_slots") as (name, bench_url):
+        print(f"setting up {name} ...", flush=True)
+        _setup(bench_url)
+        return _run(args)
+
+
+def _run(args) -> int:
     from django.utils import timezone
 
     from visits import services
@@ -274,5 +267,16 @@ def main(argv: list[str]) -> int:
     print(
         f"naive per-slot queries: {naive_ms:.0f} ms for {len(sample)} clinicians → "
         f"~{naive_all:.0f} ms for {args.clinicians}; ratio naive/ours ≈ {naive_all / median:.0f}×"
+    )
+    emit(
+        {
+            "median_ms": median,
+            "p95_ms": _p95(full),
+            "next_five_median_ms": statistics.median(nxt),
+            "next_five_p95_ms": _p95(nxt),
+            "ratio_naive": naive_all / median,
+            "samples": len(full),
+        },
+        args.json,
     )
     return 0

@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Exchange as KombuExchange
+from kombu import Queue as KombuQueue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -288,6 +290,24 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 # OUTBOX_MAX_SENDS times.
 OUTBOX_RESEND_AFTER_SECONDS = env_int("OUTBOX_RESEND_AFTER_SECONDS", 3600)
 OUTBOX_MAX_SENDS = env_int("OUTBOX_MAX_SENDS", 20)
+# Queues per workload (#23): a burst of uploads never delays reminders. Tasks are routed by
+# name; a worker started without -Q consumes every queue below (the embedded default, and any
+# deployment that runs one kind of worker), so no routed task waits for a missing consumer.
+# Dedicated workers take some: ``celery -A diabetes_center worker -Q ingest`` (README).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+WORKLOAD_QUEUES = ("ingest", "reports", "messages", "monitoring")
+CELERY_TASK_QUEUES = tuple(
+    KombuQueue(name, KombuExchange(name, type="direct"), routing_key=name)
+    for name in (CELERY_TASK_DEFAULT_QUEUE, *WORKLOAD_QUEUES)
+)
+CELERY_TASK_ROUTES = {
+    "readings.tasks.*": {"queue": "ingest"},
+    "reports.tasks.*": {"queue": "reports"},
+    "visits.tasks.*": {"queue": "messages"},
+    "monitoring.tasks.*": {"queue": "monitoring"},
+    "patients.tasks.refresh_triage_window": {"queue": "monitoring"},  # workspace's triage window
+}
+ALL_QUEUES = ",".join(q.name for q in CELERY_TASK_QUEUES)  # for -Q: every queue
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"

@@ -75,17 +75,22 @@ def interpolated_grid(
     return g
 
 
-def _moving_average(g: np.ndarray, width: int) -> np.ndarray:
-    """Right-aligned mean of `width` points ignoring NaN; first `width` take the first full."""
+def _moving_averages(g: np.ndarray, widths: tuple[int, ...]) -> list[np.ndarray]:
+    """Right-aligned means of each width ignoring NaN; the first ``width`` take the first full
+    one. One pass of cumulative sums serves every width (the arithmetic per width is the same
+    as computing it alone)."""
     ok = ~np.isnan(g)
     csum = np.concatenate(([0.0], np.cumsum(np.where(ok, g, 0.0))))
     ccnt = np.concatenate(([0], np.cumsum(ok)))
-    s = csum[width:] - csum[:-width]
-    c = ccnt[width:] - ccnt[:-width]
-    out = np.empty(g.size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[width - 1 :] = s / c  # NaN where the whole window is missing
-    out[: width - 1] = out[width - 1]
+    out = []
+    for width in widths:
+        s = csum[width:] - csum[:-width]
+        c = ccnt[width:] - ccnt[:-width]
+        avg = np.empty(g.size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            avg[width - 1 :] = s / c  # NaN where the whole window is missing
+        avg[: width - 1] = avg[width - 1]
+        out.append(avg)
     return out
 
 
@@ -131,7 +136,8 @@ def _segment(g: np.ndarray) -> tuple[float | None, float | None]:
     nan_g = np.isnan(g)
     if nan_g.all():
         return None, None
-    delta = _moving_average(g, MAGE_SHORT_MA) - _moving_average(g, MAGE_LONG_MA)
+    short, long = _moving_averages(g, (MAGE_SHORT_MA, MAGE_LONG_MA))
+    delta = short - long
     cross_ids, cross_max = _crossings(delta, nan_g)
     # Turning points: extreme between the previous turning point and the next crossing
     # (missing points can never win: +inf for minima, -inf for maxima). Each search starts
@@ -245,13 +251,22 @@ def mage_many(patient_ids, times, values, *, tz: str = "UTC") -> dict:
     t = as_ns(times)
     v = np.asarray(values, dtype="float64")
     ok = ~np.isnan(v)
-    pid, t, v = pid[ok], t[ok], v[ok]
-    order = np.lexsort((t, pid))
-    pid, t, v = pid[order], t[order], v[order]
-    keep = np.ones(t.size, dtype=bool)  # equal instants of one patient: keep the last
-    keep[:-1] = ~((pid[1:] == pid[:-1]) & (t[1:] == t[:-1]))
-    pid, t, v = pid[keep], t[keep], v[keep]
-    bounds = np.flatnonzero(pid[1:] != pid[:-1]) + 1
+    if not ok.all():
+        pid, t, v = pid[ok], t[ok], v[ok]
+    # Population callers read rows ordered by (patient, time): sort only when they are not.
+    same = pid[1:] == pid[:-1]
+    ordered = bool(np.all((pid[1:] > pid[:-1]) | (same & (t[1:] >= t[:-1]))))
+    if not ordered:
+        order = np.lexsort((t, pid))
+        pid, t, v = pid[order], t[order], v[order]
+        same = pid[1:] == pid[:-1]
+    repeated = same & (t[1:] == t[:-1])  # equal instants of one patient: keep the last
+    if repeated.any():
+        keep = np.ones(t.size, dtype=bool)
+        keep[:-1] = ~repeated
+        pid, t, v = pid[keep], t[keep], v[keep]
+        same = pid[1:] == pid[:-1]
+    bounds = np.flatnonzero(~same) + 1
     starts = np.concatenate(([0], bounds)).tolist()
     ends = np.concatenate((bounds, [pid.size])).tolist()
     return {

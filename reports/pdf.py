@@ -1,5 +1,6 @@
-"""The report as an A4 PDF: matplotlib charts (AGP, time in ranges, daily profiles) placed in
-a reportlab layout. Text follows the active language; Chinese needs a CJK font:
+"""The report as an A4 PDF: charts (AGP, time in ranges, daily profiles) drawn with reportlab's
+own vector graphics (``reports.pdf_charts``) in a reportlab layout. Text follows the active
+language; Chinese needs a CJK font:
 
 1. a TrueType-outline CJK font found on the system (reportlab embeds a subset), else
 2. reportlab's built-in Adobe CID font ``STSong-Light`` (not embedded: the viewer supplies the
@@ -7,7 +8,7 @@ a reportlab layout. Text follows the active language; Chinese needs a CJK font:
 3. Helvetica, with the text in English.
 
 Noto Sans CJK (Debian's fonts-noto-cjk) has PostScript (CFF) outlines, which reportlab cannot
-embed; matplotlib can, so the charts use it when present.
+embed. The charts' text uses the same font as the rest of the page.
 """
 
 from __future__ import annotations
@@ -17,33 +18,21 @@ from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import matplotlib
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph as _Paragraph
+from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
 from accounts import display as display_layer
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from django.utils import translation  # noqa: E402
-from django.utils.translation import gettext as _  # noqa: E402
-from django.utils.translation import pgettext  # noqa: E402
-from reportlab.lib import colors  # noqa: E402
-from reportlab.lib.pagesizes import A4  # noqa: E402
-from reportlab.lib.styles import ParagraphStyle  # noqa: E402
-from reportlab.lib.units import mm  # noqa: E402
-from reportlab.platypus import (  # noqa: E402
-    Image,
-    SimpleDocTemplate,
-    Spacer,
-    Table,
-    TableStyle,
-)
-from reportlab.platypus import Paragraph as _Paragraph  # noqa: E402
-
-from glycemia import display  # noqa: E402
-from glycemia.units import from_mg_dl  # noqa: E402
-from reports import wording  # noqa: E402
-from reports.figures import BAND_KEYS, COLOURS  # noqa: E402
+from glycemia import display
+from reports import wording
+from reports.figures import meal_tag_label
+from reports.pdf_charts import agp_drawing, daily_drawing, meter_drawing, tir_drawing
 
 TRUETYPE_CJK_CANDIDATES = (  # TrueType outlines: reportlab can embed these
     ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
@@ -52,7 +41,6 @@ TRUETYPE_CJK_CANDIDATES = (  # TrueType outlines: reportlab can embed these
     ("/usr/share/fonts/truetype/arphic/uming.ttc", 0),
     ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),  # works if ever TrueType
 )
-MATPLOTLIB_CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 
 
 @lru_cache(maxsize=1)
@@ -76,115 +64,12 @@ def pdf_font() -> tuple[str, bool]:
         return "Helvetica", False
 
 
-@lru_cache(maxsize=1)
-def _chart_font() -> str | None:
-    if not MATPLOTLIB_CJK.exists():
-        return None
-    from matplotlib import font_manager
-
-    font_manager.fontManager.addfont(str(MATPLOTLIB_CJK))
-    return font_manager.FontProperties(fname=str(MATPLOTLIB_CJK)).get_name()
-
-
 # Adobe's STSong-Light has no glyphs for a few Western punctuation marks; say them in ASCII.
 _CID_SAFE = str.maketrans({"·": "|", "–": "-", "—": "-", "•": "-"})
 
 
 def _text(value: str, font: str) -> str:
     return value.translate(_CID_SAFE) if font == "STSong-Light" else value
-
-
-def _png(fig) -> io.BytesIO:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=130)
-    plt.close(fig)
-    buf.seek(0)
-    return buf
-
-
-def _style_axes(ax) -> None:
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.tick_params(labelsize=7)
-
-
-def agp_png(metrics: dict, *, unit: str, low: float, high: float) -> io.BytesIO:
-    a = metrics.get("agp") or {}
-    hours = np.array(a.get("minutes", []), dtype=float) / 60
-
-    def curve(key):
-        return np.array(
-            [np.nan if x is None else from_mg_dl(x, unit) for x in a.get(key, [])], dtype=float
-        )
-
-    fig, ax = plt.subplots(figsize=(7.2, 2.6))
-    if hours.size:
-        hours = np.append(hours, 24.0)
-        p = {k: np.append(curve(k), curve(k)[:1]) for k in ("p5", "p25", "p50", "p75", "p95")}
-        ax.axhspan(from_mg_dl(low, unit), from_mg_dl(high, unit), color="#d8f3dc", zorder=0)
-        ax.fill_between(hours, p["p5"], p["p95"], color="#0b5cad", alpha=0.15, lw=0)
-        ax.fill_between(hours, p["p25"], p["p75"], color="#0b5cad", alpha=0.35, lw=0)
-        ax.plot(hours, p["p50"], color="#0b5cad", lw=2)
-    ax.set_xlim(0, 24)
-    ax.set_ylim(0, from_mg_dl(350, unit))
-    ax.set_xticks(range(0, 25, 3), [f"{h:02d}:00" for h in range(0, 25, 3)])
-    ax.set_ylabel(unit, fontsize=7)
-    _style_axes(ax)
-    fig.tight_layout()
-    return _png(fig)
-
-
-def tir_png(percents: list) -> io.BytesIO:
-    """The stacked bar, very low at the bottom, from the five band percents (plan's range)."""
-    fig, ax = plt.subplots(figsize=(1.1, 2.6))
-    bottom = 0.0
-    for (band, _key), value in zip(BAND_KEYS, percents, strict=True):
-        value = value or 0.0
-        ax.bar([0], [max(value, 0.6)], bottom=bottom, color=COLOURS[band], width=0.8)
-        if value >= 4:
-            ax.text(
-                0,
-                bottom + value / 2,
-                display.percent(value),  # the page's string: one precision per metric
-                ha="center",
-                va="center",
-                fontsize=7,
-                color="white",
-            )
-        bottom += max(value, 0.6)
-    ax.set_ylim(0, bottom)
-    ax.axis("off")
-    fig.tight_layout(pad=0.2)
-    return _png(fig)
-
-
-def daily_png(metrics: dict, *, unit: str, low: float, high: float) -> io.BytesIO:
-    profile = metrics.get("profile") or {"step_minutes": 15, "days": {}}
-    days = list(profile["days"].items())
-    weeks = max(1, (len(days) + 6) // 7)
-    fig, axes = plt.subplots(weeks, 7, figsize=(7.2, 1.05 * weeks), sharey=True, squeeze=False)
-    step = profile["step_minutes"] / 60
-    for i, ax in enumerate(axes.flat):
-        ax.axhspan(from_mg_dl(low, unit), from_mg_dl(high, unit), color="#d8f3dc", zorder=0)
-        ax.set_xlim(0, 24)
-        ax.set_ylim(0, from_mg_dl(400, unit))
-        ax.set_xticks([])
-        ax.tick_params(labelsize=6)
-        if i < len(days):
-            date, values = days[i]
-            y = np.array([np.nan if x is None else from_mg_dl(x, unit) for x in values], float)
-            ax.plot(np.arange(y.size) * step, y, color="#1b1f24", lw=0.7)
-            ax.set_title(date[5:], fontsize=6, pad=2)
-    fig.tight_layout(pad=0.3, w_pad=0.1, h_pad=0.4)
-    return _png(fig)
-
-
-def _image(buf: io.BytesIO, width_mm: float) -> Image:
-    from reportlab.lib.utils import ImageReader
-
-    w, h = ImageReader(buf).getSize()
-    buf.seek(0)
-    return Image(buf, width=width_mm * mm, height=width_mm * mm * h / w)
 
 
 def report_pdf_bytes(report, *, unit: str = "mg/dL", for_patient: bool = False) -> bytes:
@@ -284,6 +169,7 @@ def _build(report, *, unit: str, font: str, for_patient: bool = False) -> bytes:
     if report.is_cgm:
         story += _cgm_section(
             report,
+            font=font,
             unit=unit,
             low=low,
             high=high,
@@ -295,7 +181,14 @@ def _build(report, *, unit: str, font: str, for_patient: bool = False) -> bytes:
         )
     else:
         story += _meter_section(
-            report, unit=unit, low=low, high=high, table=table, h2=h2, paragraph=Paragraph
+            report,
+            font=font,
+            unit=unit,
+            low=low,
+            high=high,
+            table=table,
+            h2=h2,
+            paragraph=Paragraph,
         )
     if report.comparison:
         story.append(Paragraph(_("Compared with the previous report"), h2))
@@ -374,7 +267,7 @@ def _suggestions_section(report, *, unit, table, h2, base, small, paragraph) -> 
     return out
 
 
-def _cgm_section(report, *, unit, low, high, table, h2, base, small, paragraph) -> list:
+def _cgm_section(report, *, font, unit, low, high, table, h2, base, small, paragraph) -> list:
     Paragraph = paragraph  # noqa: N806
     m = report.metrics
     rows = [[_("Metric"), _("Value"), _("Goal"), _("Status")]]
@@ -434,7 +327,7 @@ def _cgm_section(report, *, unit, low, high, table, h2, base, small, paragraph) 
         )
     )
     tir = Table(
-        [[_image(tir_png([b["percent"] for b in reversed(bands)]), 15), legend_table]],
+        [[tir_drawing([b["percent"] for b in reversed(bands)], font=font), legend_table]],
         colWidths=[16 * mm, 42 * mm],
     )
     tir.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
@@ -448,9 +341,9 @@ def _cgm_section(report, *, unit, low, high, table, h2, base, small, paragraph) 
             + f" ({unit})",
             small,
         ),
-        _image(agp_png(m, unit=unit, low=low, high=high), 182),
+        agp_drawing(m, unit=unit, low=low, high=high, font=font),
         Paragraph(_("Daily glucose profiles"), h2),
-        _image(daily_png(m, unit=unit, low=low, high=high), 182),
+        daily_drawing(m, unit=unit, low=low, high=high, font=font),
     ]
     events = wording.event_rows(report)
     if events:
@@ -478,7 +371,7 @@ def _cgm_section(report, *, unit, low, high, table, h2, base, small, paragraph) 
     return out
 
 
-def _meter_section(report, *, unit, low, high, table, h2, paragraph) -> list:
+def _meter_section(report, *, font, unit, low, high, table, h2, paragraph) -> list:
     Paragraph = paragraph  # noqa: N806
     m = report.metrics
     meter = wording.meter_summary(report, unit)
@@ -523,30 +416,12 @@ def _meter_section(report, *, unit, low, high, table, h2, paragraph) -> list:
         Spacer(1, 4 * mm),
         table(tags, (70, 20, 30, 35, 25)),
         Paragraph(_("Readings by time of day"), h2),
-        _image(meter_png(m, unit=unit, low=low, high=high), 182),
+        meter_drawing(
+            m,
+            unit=unit,
+            low=low,
+            high=high,
+            font=font,
+            label=lambda tag: _text(meal_tag_label(tag), font),
+        ),
     ]
-
-
-def meter_png(metrics: dict, *, unit: str, low: float, high: float) -> io.BytesIO:
-    from reports.figures import meal_tag_label
-
-    points = metrics.get("points") or []
-    fig, ax = plt.subplots(figsize=(7.2, 2.4))
-    ax.axhspan(from_mg_dl(low, unit), from_mg_dl(high, unit), color="#d8f3dc", zorder=0)
-    for tag in sorted({p[2] for p in points}):
-        chosen = [p for p in points if p[2] == tag]
-        ax.scatter(
-            [p[0] / 60 for p in chosen],
-            [from_mg_dl(p[1], unit) for p in chosen],
-            s=10,
-            label=meal_tag_label(tag),
-        )
-    font = _chart_font()
-    ax.legend(fontsize=6, loc="upper right", prop={"family": font, "size": 6} if font else None)
-    ax.set_xlim(0, 24)
-    ax.set_ylim(0, from_mg_dl(400, unit))
-    ax.set_xticks(range(0, 25, 3), [f"{h:02d}:00" for h in range(0, 25, 3)])
-    ax.set_ylabel(unit, fontsize=7)
-    _style_axes(ax)
-    fig.tight_layout()
-    return _png(fig)

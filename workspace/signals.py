@@ -12,7 +12,7 @@ from patients.models import Patient
 from readings.signals import readings_changed
 from reports.models import Report
 from visits.models import VisitChange
-from workspace.triage import triage_refresh
+from workspace.triage import triage_refresh, triage_report_added
 
 
 @receiver(post_save, sender=Patient, dispatch_uid="triage_patient_saved")
@@ -23,8 +23,8 @@ def patient_saved(sender, instance, created, **kwargs):
 
 @receiver(post_save, sender=Report, dispatch_uid="triage_report_saved")
 def report_saved(sender, instance, created, **kwargs):
-    if created:
-        triage_refresh(patient_ids=[instance.patient_id])
+    if created:  # the report fields only, when the rest of the entry is current
+        triage_report_added(patient_id=instance.patient_id)
 
 
 @receiver(post_save, sender=CarePlanVersion, dispatch_uid="triage_plan_saved")

@@ -5,7 +5,9 @@ daily rollups (and, for a care plan whose range is not 70–180, one bounded raw
 care-plan targets, last report and review state. It is called:
 
 - by ``readings.services.readings_ingest`` after new readings or treatments are stored;
-- when a report or a care-plan version is saved, or a patient created (``workspace.signals``);
+- when a care-plan version is saved, or a patient created (``workspace.signals``); a saved
+  report only patches the entry's report fields when the rest is current
+  (``triage_report_added``: one query instead of the recomputation);
 - when a visit is booked, moved, checked in, cancelled, completed or missed (every visit
   write records a ``VisitChange``; ``workspace.signals``);
 - by ``triage_mark_reviewed``;
@@ -459,6 +461,69 @@ def _refresh_months(ids: list[int], today: dt.date) -> None:
         )
     MonthlySummary.objects.filter(patient_id__in=ids).delete()
     MonthlySummary.objects.bulk_create(rows, batch_size=1000)
+
+
+def _current(entry: TriageEntry, zone: str, now: dt.datetime) -> bool:
+    """Would a full refresh at ``now`` compute everything but the report fields as stored?
+
+    Everything else an entry summarises refreshes it when it changes (readings, plans, visits,
+    the patient); what moves by itself is the clock: the local date (the 14-day window, plan
+    and follow-up due dates), the data age crossing ``NO_DATA_DAYS``, and the next visit
+    passing (its end; a visit that has not started yet has not ended)."""
+    if _local_today(zone, now) != entry.computed_for:
+        return False
+    aged = now - dt.timedelta(days=ranking.NO_DATA_DAYS)
+    if entry.last_reading_at is not None and entry.last_reading_at <= aged:
+        if f",{ranking.FLAG_NO_DATA}," not in entry.flag_list:
+            return False
+    return entry.next_visit_at is None or entry.next_visit_at > now
+
+
+def triage_report_added(*, patient_id: int, now: dt.datetime | None = None) -> int:
+    """A report was saved: bring the entry's last report (and so its review state) up to date.
+
+    A report changes only ``last_report_*``, ``changed_at`` and what follows from them (the
+    review holds until the picture changes, so ``reviewed`` and ``risk_rank``). When the entry
+    is otherwise current (``_current``) those fields are written with one query instead of the
+    full recomputation (which was 74 % of ``report_generate``, #23); the result is the one
+    ``triage_refresh`` gives. A stale or missing entry is refreshed in full.
+    """
+    from reports.models import Report
+
+    now = now or timezone.now()
+    entry = (
+        TriageEntry.objects.filter(pk=patient_id)
+        .annotate(zone=F("patient__timezone"))
+        .only(
+            "computed_for",
+            "last_reading_at",
+            "flag_list",
+            "next_visit_at",
+            "last_report_id",
+            "reviewed_at",
+            "tier",
+            "gri",
+        )
+        .first()
+    )
+    if entry is None or not _current(entry, entry.zone, now):
+        return triage_refresh(patient_ids=[patient_id], now=now)
+    last = (
+        Report.objects.filter(patient_id=patient_id)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", "created_at")
+        .first()
+    )
+    last_id, last_at = last if last else (None, None)
+    fields = {"computed_at": now, "last_report_id": last_id, "last_report_at": last_at}
+    if last_id != entry.last_report_id:
+        reviewed = entry.reviewed_at is not None and entry.reviewed_at >= now
+        fields.update(
+            changed_at=now,
+            reviewed=reviewed,
+            risk_rank=ranking.risk_rank(entry.tier, entry.gri, reviewed=reviewed),
+        )
+    return TriageEntry.objects.filter(pk=patient_id).update(**fields)
 
 
 def triage_refresh_stale(*, now: dt.datetime | None = None) -> int:

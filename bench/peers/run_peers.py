@@ -170,6 +170,9 @@ def main() -> None:
     parser.add_argument("--peers", default=",".join(PEERS))
     parser.add_argument("--patients", type=int, default=100)
     parser.add_argument("--out", required=True, help="where to write the JSON report")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="best of this many timed runs (as ours)"
+    )
     args = parser.parse_args()
     data = pd.read_csv(args.data, parse_dates=["time"])
     ids = sorted(data["id"].unique())[: args.patients]
@@ -182,9 +185,13 @@ def main() -> None:
             entry["version"] = metadata.version(dist)
             with contextlib.redirect_stdout(sys.stderr):  # peers print progress
                 run(dict(list(frames.items())[:2]))  # warm-up: imports, caches
-                t0 = time.perf_counter()
-                values = run(frames)
-                entry["seconds"] = time.perf_counter() - t0
+                best = float("inf")
+                for _ in range(max(1, args.repeats)):  # best of N, measured as ours is
+                    t0 = time.perf_counter()
+                    values = run(frames)
+                    best = min(best, time.perf_counter() - t0)
+                entry["seconds"] = best
+                entry["repeats"] = max(1, args.repeats)
             entry["metrics"] = {
                 str(pid): {k: _plain(v) for k, v in row.items()} for pid, row in values.items()
             }

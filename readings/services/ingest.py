@@ -93,6 +93,7 @@ class IngestResult:
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     limit: int | None = REJECTED_KEPT
     conflicts: int = 0  # of the rejected: a different value at an instant already stored
+    span: tuple | None = None  # (first, last) instants of the readings given, for the floors above
 
     def reject(self, line: int, reason: str, *, stored: dict | None = None) -> None:
         """One row not stored, and why. ``stored``: the row is a reading already stored with
@@ -193,6 +194,7 @@ def readings_ingest(
     chunk_size: int = CHUNK_SIZE,
     on_progress=None,
     rejected_limit: int | None = REJECTED_KEPT,
+    notify: bool = True,
 ) -> IngestResult:
     """Store parsed items (readings, treatments, row errors) for ``patient``.
 
@@ -200,7 +202,8 @@ def readings_ingest(
     ``RowError``), consumed once, in chunks. Every reading is checked (``reading_checked``)
     before it is stored. Must run inside ``transaction.atomic()``. ``on_progress(rows)`` is
     called after each chunk with the number of records read so far. An upload that is junk
-    from its first ``JUNK_ROWS`` rows on stops with ``UnreadableFile``.
+    from its first ``JUNK_ROWS`` rows on stops with ``UnreadableFile``. ``notify=False``: the
+    caller sends ``readings_changed`` itself (once after many calls: SQLite's chunked import).
     """
     _one_writer_per_patient(patient.pk)
     result = IngestResult(limit=rejected_limit)
@@ -242,13 +245,15 @@ def readings_ingest(
             if not (result.accepted or result.duplicates or result.treatments):
                 raise UnreadableFile(_junk_reason(seen, result))
         del chunk, readings, treatments  # not kept alive while the next chunk is read
+    result.span = (first, last)
     if result.accepted:
-        # The triage entry (workspace) and remote monitoring's evaluation of the new readings
-        # (monitoring.signals: by task name, through the outbox, after this transaction).
-        readings_changed.send(sender=None, patient_id=patient.pk, span=(first, last))
         # /metrics: counted once the readings are really stored (a rollback counts nothing).
         counter = READINGS_INGESTED.labels(source="file" if upload is not None else "live")
         transaction.on_commit(lambda n=result.accepted: counter.inc(n))
+    if result.accepted and notify:
+        # The triage entry (workspace) and remote monitoring's evaluation of the new readings
+        # (monitoring.signals: by task name, through the outbox, after this transaction).
+        readings_changed.send(sender=None, patient_id=patient.pk, span=result.span)
     return result
 
 

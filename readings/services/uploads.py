@@ -25,8 +25,14 @@ from readings.models import Reading, Treatment, Upload
 from readings.parsers import UnreadableFile, parse
 from readings.services.ingest import CHUNK_SIZE, IngestResult, _chunks, readings_ingest
 from readings.services.rollups import rollups_rebuild
+from readings.signals import readings_changed
 
 logger = logging.getLogger(__name__)
+
+
+# SQLite's chunked import: rows per write transaction (shorter than CHUNK_SIZE: a page's audit
+# row and session write wait for the chunk in progress, #23 §3).
+SQLITE_CHUNK_SIZE = 2000
 
 
 def upload_finish(upload: Upload, result: IngestResult, *, fmt: str, warnings: list[str]) -> None:
@@ -198,24 +204,46 @@ def _ingest_committing_each_chunk(
     patient, items: Iterator, upload: Upload, progress
 ) -> IngestResult:
     """``readings_ingest`` one chunk per transaction (SQLite: the write lock is released
-    between chunks, so sign-ins and other writes get their turn during a long import)."""
+    between chunks, so sign-ins and other writes get their turn during a long import).
+
+    Each write transaction is kept short (#23 §3: a page's audit row waits for the one in
+    progress): ``SQLITE_CHUNK_SIZE`` rows at most, and the triage entry refreshed once at the end
+    (``readings_changed``) rather than inside every chunk's transaction."""
     total = IngestResult()
-    for chunk in _chunks(items, CHUNK_SIZE):
+    for chunk in _chunks(items, min(CHUNK_SIZE, SQLITE_CHUNK_SIZE)):
         with transaction.atomic():
             part = readings_ingest(
-                patient=patient, items=chunk, upload=upload, on_progress=progress
+                patient=patient,
+                items=chunk,
+                upload=upload,
+                on_progress=progress,
+                notify=False,
             )
         total.accepted += part.accepted
         total.duplicates += part.duplicates
         total.treatments += part.treatments
         total.conflicts += part.conflicts
+        total.span = _span_union(total.span, part.span)
         total.warnings += part.warnings
         room = None if total.limit is None else max(total.limit - len(total.rejected), 0)
         total.rejected += part.rejected if room is None else part.rejected[:room]
         total.rejected_total += part.rejected_total
         for reason, count in part.rejected_by_reason.items():
             total.rejected_by_reason[reason] = total.rejected_by_reason.get(reason, 0) + count
+    if total.accepted:
+        with transaction.atomic():
+            # The triage entry, and monitoring's evaluation (past episodes) of the whole file.
+            readings_changed.send(sender=None, patient_id=patient.pk, span=total.span)
     return total
+
+
+def _span_union(one, other):
+    """The (first, last) instants covering two spans, either of which may be missing."""
+    if not one or one[0] is None:
+        return other
+    if not other or other[0] is None:
+        return one
+    return (min(one[0], other[0]), max(one[1], other[1]))
 
 
 def _upload_undo(upload: Upload) -> None:

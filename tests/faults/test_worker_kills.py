@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -121,7 +122,7 @@ def test_it_loses_and_repeats_nothing_when_workers_are_killed_again_and_again(
     worker = None
     for k in range(KILLS):
         if worker is None:
-            worker = Worker("celery", tmp_path, f"w{k}", **env)
+            worker = Worker(settings.ALL_QUEUES, tmp_path, f"w{k}", **env)
             workers.append(worker)
         if k:
             more_work(k)  # there is always work in hand to be killed in
@@ -141,7 +142,7 @@ def test_it_loses_and_repeats_nothing_when_workers_are_killed_again_and_again(
                 os.kill(rng.choice(children), signal.SIGKILL)
             kills.append("pool process" if children else "none")
     if worker is None:
-        worker = Worker("celery", tmp_path, "last", **env)
+        worker = Worker(settings.ALL_QUEUES, tmp_path, "last", **env)
         workers.append(worker)
     try:
         wait_until(lambda: _settled(patients, uploads, visits), 150, "all the work", worker)

@@ -27,3 +27,26 @@ def test_it_still_measures_excursions_when_sd_is_one_or_more():
     times, values = _sine(20.0)
     assert np.std(values, ddof=1) > 1
     assert mage(times, values)["mage_minus"] == 40.0
+
+
+def test_mage_many_gives_each_patients_mage_in_any_row_order():
+    """The population path skips its sort when rows come ordered (#23); shuffled rows, a
+    repeated instant (the last kept) and missing values give the same answers."""
+    from glycemia.mage import mage_many
+
+    a_t, a_v = _sine(20.0)
+    b_t, b_v = _sine(35.0, readings=400)
+    expected = {1: mage(a_t, a_v)["mage"], 2: mage(b_t, b_v)["mage"]}
+    assert None not in expected.values()
+    pid = np.concatenate((np.full(a_t.size, 1), np.full(b_t.size, 2)))
+    t = np.concatenate((a_t, b_t)).astype("datetime64[ns]")
+    v = np.concatenate((a_v, b_v))
+    assert mage_many(pid, t, v) == expected
+    order = np.random.default_rng(7).permutation(pid.size)
+    assert mage_many(pid[order], t[order], v[order]) == expected
+    # A repeated instant with another value (dropped: the last row wins) and a NaN row.
+    pid2 = np.concatenate(([1, 2], pid))
+    t2 = np.concatenate((t[10:11], t[a_t.size : a_t.size + 1], t))
+    v2 = np.concatenate(([500.0, np.nan], v))
+    assert mage_many(pid2[::-1], t2[::-1], v2[::-1]) != expected  # the 500 is last now
+    assert mage_many(pid2, t2, v2) == expected

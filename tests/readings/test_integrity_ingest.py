@@ -157,3 +157,36 @@ def test_it_stores_a_carelink_export_across_spring_forward_whatever_its_row_orde
     stamps = sorted(Reading.objects.filter(patient=patient).values_list("timestamp", flat=True))
     assert stamps[0] == dt.datetime(2014, 3, 30, 0, 0, tzinfo=dt.UTC)  # 01:00 CET
     assert {b - a for a, b in zip(stamps, stamps[1:], strict=False)} == {dt.timedelta(minutes=5)}
+
+
+@pytest.mark.skipif(
+    services.uploads.connection.vendor != "sqlite", reason="SQLite's chunked import"
+)
+def test_a_chunked_import_commits_short_chunks_and_refreshes_triage_once(patient, monkeypatch):
+    """#23 §3: on SQLite each chunk is its own short write transaction, and the triage entry
+    is refreshed once after the last, not inside every chunk's transaction."""
+    from readings.signals import readings_changed
+    from workspace.models import TriageEntry
+
+    monkeypatch.setattr(services.uploads, "SQLITE_CHUNK_SIZE", 10)
+    commits, sent = [], []
+    real_ingest = services.uploads.readings_ingest
+
+    def counting_ingest(**kwargs):
+        commits.append(len(kwargs["items"]))
+        return real_ingest(**kwargs)
+
+    monkeypatch.setattr(services.uploads, "readings_ingest", counting_ingest)
+
+    def receiver(sender, patient_id, **kwargs):
+        sent.append(patient_id)
+
+    readings_changed.connect(receiver, dispatch_uid="test_chunked_once")
+    try:
+        upload = imported(patient, plain_csv(dt.datetime.now(dt.UTC) - dt.timedelta(days=1), 35))
+    finally:
+        readings_changed.disconnect(dispatch_uid="test_chunked_once")
+    assert upload.status == Upload.Status.DONE and upload.accepted == 35
+    assert commits == [10, 10, 10, 5]
+    assert sent == [patient.pk]
+    assert TriageEntry.objects.get(pk=patient.pk).readings == 35

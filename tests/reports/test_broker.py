@@ -60,7 +60,7 @@ class Worker:
                     "-Q",
                     queue,
                     "-n",
-                    f"{name}-{queue}@%h",
+                    f"{name}-{queue.split(',')[0]}@%h",  # -Q may list several
                     "-l",
                     "info",
                     "--without-gossip",

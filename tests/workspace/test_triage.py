@@ -372,3 +372,42 @@ def test_it_explains_a_flag_with_the_number_the_table_shows(client, alice, cente
     assert f"{shown} of readings below 70 mg/dL" in flags
     goals = page.split('id="figures-title"')[1]
     assert f'<td class="num">{shown}</td>' in goals
+
+
+def _entry_fields(patient_id):
+    entry = TriageEntry.objects.filter(pk=patient_id).values().get()
+    entry.pop("computed_at")
+    return entry
+
+
+@pytest.mark.parametrize("reviewed", [False, True])
+@pytest.mark.parametrize("later", [dt.timedelta(0), dt.timedelta(hours=1), dt.timedelta(days=4)])
+def test_a_new_report_gives_the_entry_a_full_refresh_would(alice, center, reviewed, later):
+    """#23: a report patches the entry's report fields when the rest is current, and refreshes
+    it in full when the clock moved it on (a new local day, data turned 3 days old). Either
+    way the entry equals what a full ``triage_refresh`` computes at that moment."""
+    import time_machine
+
+    from reports.models import Report
+    from workspace.triage import triage_mark_reviewed
+
+    patient = make_patient("RP", center=center, endocrinologists=[alice])
+    load(patient, [50] + [120] * 9)
+    if reviewed:
+        triage_mark_reviewed(patient=patient, by=alice, note="ok")
+    start = timezone.now()
+    before = TriageEntry.objects.filter(pk=patient.pk).values().get()
+    with time_machine.travel(start + later, tick=False):
+        today = timezone.localdate()
+        with CaptureQueriesContext(connection) as queries:
+            Report.objects.create(
+                patient=patient, period_start=today - dt.timedelta(days=13), period_end=today
+            )
+        if later < dt.timedelta(days=1):  # the patch: entry, last report, update (+ insert)
+            assert len(queries) <= 5, [q["sql"] for q in queries]
+        patched = _entry_fields(patient.pk)
+        TriageEntry.objects.filter(pk=patient.pk).update(**before)  # as it was before the report
+        triage_refresh(patient_ids=[patient.pk])
+        assert _entry_fields(patient.pk) == patched
+    assert patched["last_report_id"] == Report.objects.get(patient=patient).pk
+    assert patched["reviewed"] is False
