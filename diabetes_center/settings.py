@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "reports",
     "care_plans",
     "visits",
+    "consultations",  # online consultations: threads, photos, the studio, medication requests
     "outbox",  # deferred Celery tasks recorded in the database (survive a broker outage)
     "workspace",  # the top floor: triage, population, the workspace pages (composes the apps)
     # The project package itself: commands that compose every app (seed_demo).

@@ -23,6 +23,7 @@ from accounts.models import CareCenter, User
 from visits import ics, scheduling, services
 from visits.forms import CancelForm, CompleteForm, RescheduleRequestForm, parse_date, parse_id
 from visits.models import CalendarFeed, Room, Visit, VisitType
+from visits.services.requests import booking_requests_open
 
 SLOT_DAYS = 7
 SLOTS_SHOWN = 60
@@ -114,7 +115,12 @@ def worklist(request):
     """Who needs a visit booked, and why (staff: "urgent" without the clinical reason)."""
     _scheduler(request.user)
     rows = services.worklist(user=request.user)
-    return render(request, "visits/worklist.html", {"rows": rows, "center": center_for(request)})
+    requests = booking_requests_open(user=request.user)
+    return render(
+        request,
+        "visits/worklist.html",
+        {"rows": rows, "requests": requests, "center": center_for(request)},
+    )
 
 
 def _slot_context(request, *, patient, visit_type, clinician, first, ignore_visit=None):
