@@ -251,7 +251,9 @@ def _add_message(consultation, *, by: User, text: str, photos: list, from_patien
     return message
 
 
-def consultation_ask(*, patient: Patient, by: User, category: str, text: str, photos=()) -> Consultation:
+def consultation_ask(
+    *, patient: Patient, by: User, category: str, text: str, photos=()
+) -> Consultation:
     """A patient's new question; due within the center's service level in business hours."""
     if patient.user_id != by.pk:
         raise PermissionDenied("Only the patient asks their own care team.")
@@ -307,9 +309,7 @@ def consultation_post(*, consultation: Consultation, by: User, text: str, photos
             AnswerNotice.objects.create(message=message)
             task_enqueue(SEND_ANSWER_NOTICE, message.pk)
             audit(by, patient, AuditEvent.Action.CHANGE, f"consultation {consultation.pk} answer")
-        consultation.save(
-            update_fields=["state", "due_at", "first_answer_at", "first_answer_by"]
-        )
+        consultation.save(update_fields=["state", "due_at", "first_answer_at", "first_answer_by"])
     return message
 
 
@@ -340,7 +340,9 @@ def consultation_close(*, consultation: Consultation, by: User, outcome: str) ->
     consultation.closed_at = timezone.now()
     consultation.closed_by = by
     consultation.save(update_fields=["state", "outcome", "due_at", "closed_at", "closed_by"])
-    audit(by, consultation.patient, AuditEvent.Action.CHANGE, f"consultation {consultation.pk} closed")
+    audit(
+        by, consultation.patient, AuditEvent.Action.CHANGE, f"consultation {consultation.pk} closed"
+    )
 
 
 def consultation_request_visit(*, consultation: Consultation, by: User) -> None:
@@ -351,7 +353,12 @@ def consultation_request_visit(*, consultation: Consultation, by: User) -> None:
     if not is_care_team(by, consultation.patient):
         raise PermissionDenied("Only the care team asks for a visit.")
     booking_request_add(patient=consultation.patient, by=by, reason="consultation")
-    audit(by, consultation.patient, AuditEvent.Action.CHANGE, f"consultation {consultation.pk} visit requested")
+    audit(
+        by,
+        consultation.patient,
+        AuditEvent.Action.CHANGE,
+        f"consultation {consultation.pk} visit requested",
+    )
 
 
 def inbox(user: User) -> list[Consultation]:
@@ -440,7 +447,9 @@ def medication_request_create(
         raise ConsultationError(_("Ask for between 1 and 12 packs."))
     note = note if isinstance(note, str) else ""
     if len(note) > 1000 or "\x00" in note:
-        raise ConsultationError(_("The note is too long or contains characters that cannot be stored."))
+        raise ConsultationError(
+            _("The note is too long or contains characters that cannot be stored.")
+        )
     keep = ("kind", "product", "dose", "dose_unit", "frequency", "timing")
     return MedicationRequest.objects.create(
         patient=patient,
@@ -470,7 +479,9 @@ def medication_request_decide(
         raise ConsultationError(_("This request has already been decided."), status=409)
     note = note if isinstance(note, str) else ""
     if len(note) > 1000 or "\x00" in note:
-        raise ConsultationError(_("The note is too long or contains characters that cannot be stored."))
+        raise ConsultationError(
+            _("The note is too long or contains characters that cannot be stored.")
+        )
     updated = MedicationRequest.objects.filter(
         pk=request.pk, state=MedicationRequest.State.PENDING
     ).update(
@@ -484,3 +495,20 @@ def medication_request_decide(
     audit(by, request.patient, AuditEvent.Action.CHANGE, f"medication request {request.pk}")
     request.refresh_from_db()
     return request
+
+
+def parse_id(value) -> int | None:
+    """A positive database id from a form value, else None (never raises)."""
+    if isinstance(value, str) and value.isdigit() and len(value) < 19:
+        return int(value)
+    return None
+
+
+def unread_answers(patient: Patient) -> int:
+    """How many of the patient's threads have an answer they have not read (the in-app
+    notice on their home page)."""
+    return sum(
+        1
+        for c in patient.consultations.exclude(state=Consultation.State.OPEN)
+        if c.unread_by_patient()
+    )

@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("reports.api_urls")),
     path("", include("care_plans.api_urls")),
     path("", include("visits.api_urls")),
+    path("", include("consultations.api_urls")),
 ]
 
 urlpatterns = [
@@ -125,6 +126,7 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("care_plans.urls")),
     path("", include("visits.urls")),
+    path("", include("consultations.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_safe
 
 from accounts.access import patients_visible_to
 from care_plans.services import care_plan_current
+from consultations.services import unread_answers
 from patients.consent import consent_rows
 from reports import wording
 from reports.services import patient_progress
@@ -31,6 +32,7 @@ def patient_home(patient, request) -> dict:
         "schedule": ((plan.content.get("monitoring") or {}) if plan else {}),
         "follow_up": follow_up_due(patient),  # the staff worklist's date
         "consents": consent_rows(patient),
+        "consultations_unread": unread_answers(patient),
         "target_range": wording.display.glucose_range(
             targets.get("range_low", 70), targets.get("range_high", 180), unit
         ),
