@@ -16,6 +16,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.access import audit, may_edit_care_plan
@@ -36,11 +37,15 @@ PAGE = ["GET", "HEAD", "POST"]
 
 # Symptoms that need emergency services, not a message (the ask page says so before sending).
 EMERGENCY_SIGNS = (
-    "A low that does not come up after treatment, or confusion, fainting or a seizure.",
-    "Vomiting that will not stop, deep fast breathing, or a fruity smell on the breath "
-    "(ketoacidosis).",
-    "Chest pain, sudden weakness of the face, arm or leg, or trouble speaking.",
-    "High glucose with ketones, drowsiness or severe thirst.",
+    gettext_noop(
+        "A low that does not come up after treatment, or confusion, fainting or a seizure."
+    ),
+    gettext_noop(
+        "Vomiting that will not stop, deep fast breathing, or a fruity smell on the breath "
+        "(ketoacidosis)."
+    ),
+    gettext_noop("Chest pain, sudden weakness of the face, arm or leg, or trouble speaking."),
+    gettext_noop("High glucose with ketones, drowsiness or severe thirst."),
 )
 
 

@@ -24,8 +24,13 @@ def with_data(patient, alice, clock):
     load(patient, grid(dt.date(2026, 3, 1), 13), values)
     content = care_plan_default_content(patient=patient)
     content["medications"] = [
-        {"kind": "insulin_basal", "product": "Insulin glargine", "dose": 18, "dose_unit": "U",
-         "frequency": "once daily"}
+        {
+            "kind": "insulin_basal",
+            "product": "Insulin glargine",
+            "dose": 18,
+            "dose_unit": "U",
+            "frequency": "once daily",
+        }
     ]
     care_plan_revise(patient=patient, by=alice, reason="start", content=content)
     return patient

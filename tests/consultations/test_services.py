@@ -17,9 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def ask(patient, text="My glucose is high after lunch", category="glucose"):
-    return services.consultation_ask(
-        patient=patient, by=patient.user, category=category, text=text
-    )
+    return services.consultation_ask(patient=patient, by=patient.user, category=category, text=text)
 
 
 def test_it_makes_the_answer_due_in_business_hours(patient, clock):

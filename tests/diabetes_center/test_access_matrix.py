@@ -97,6 +97,9 @@ class World:
     teams: dict  # target → ids of its care team
     credentials: dict  # role → request headers / query (devices, Nightscout secret)
     setup: dict  # target → ids of a clinician, one of their sessions, a room, of its center
+    consultations: dict  # target → a consultation of the patient (with a photo)
+    consultation_photos: dict
+    medication_requests: dict  # target → an approved repeat request of the patient
 
 
 def _build_world() -> World:
@@ -203,7 +206,11 @@ def _build_world() -> World:
             "token": None,
         },
     }
+    consultations, consultation_photos, medication_requests = _consultations(patients, users)
     return World(
+        consultations=consultations,
+        consultation_photos=consultation_photos,
+        medication_requests=medication_requests,
         patients=patients,
         reports=reports,
         uploads=uploads,
@@ -223,6 +230,37 @@ def _build_world() -> World:
         credentials=credentials,
         setup=setup,
     )
+
+
+def _consultations(patients, users):
+    """A consultation with a photo and an approved repeat request per patient (issue #24)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from care_plans.services import care_plan_current
+    from consultations.models import MedicationRequest
+    from consultations.services import consultation_ask
+    from tests.consultations.helpers import png
+
+    consultations, photos, requests = {}, {}, {}
+    for t, p in patients.items():
+        consultations[t] = consultation_ask(
+            patient=p,
+            by=p.user,
+            category="glucose",
+            text="matrix",
+            photos=[SimpleUploadedFile("m.png", png(), "image/png")],
+        )
+        photos[t] = consultations[t].messages.get().photos.get()
+        requests[t] = MedicationRequest.objects.create(
+            patient=p,
+            plan_version=care_plan_current(patient=p),
+            medication={"product": "Metformin", "dose": 500, "dose_unit": "mg"},
+            quantity=1,
+            state=MedicationRequest.State.APPROVED,
+            decided_by=users["endocrinologist of A"],
+            decided_at=timezone.now(),
+        )
+    return consultations, photos, requests
 
 
 @pytest.fixture(scope="module")
