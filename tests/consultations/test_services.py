@@ -168,3 +168,31 @@ def test_a_medication_not_in_the_plan_is_refused(with_data, clock):
             services.medication_request_create(
                 patient=with_data, by=with_data.user, medication=medication, quantity=quantity
             )
+
+
+def test_overdue_follows_business_hours_across_a_weekend_and_the_clock_change(patient, alice):
+    """London center, default week (Mon–Fri 09–17). Asked Friday 27 March 2026 at 16:00 GMT;
+    glucose is answered within 8 business hours: 1 h on Friday, 7 on Monday 30 March, which
+    is BST by then: due 16:00 BST = 15:00 UTC (not 16:00 UTC, as UTC arithmetic would say)."""
+    import time_machine
+    from django.test import Client
+    from django.urls import reverse
+
+    with time_machine.travel(dt.datetime(2026, 3, 27, 16, tzinfo=dt.UTC), tick=False):
+        consultation = ask(patient)
+    assert consultation.due_at == dt.datetime(2026, 3, 30, 15, tzinfo=dt.UTC)
+    for moment, overdue in (
+        (dt.datetime(2026, 3, 28, 12, tzinfo=dt.UTC), False),  # Saturday: the clock is stopped
+        (dt.datetime(2026, 3, 30, 14, 59, tzinfo=dt.UTC), False),  # Monday 15:59 BST
+        (dt.datetime(2026, 3, 30, 15, 1, tzinfo=dt.UTC), True),  # Monday 16:01 BST
+    ):
+        with time_machine.travel(moment, tick=False):
+            client = Client()  # a new session at each moment (idle sign-out)
+            client.force_login(alice)
+            assert consultation.overdue() is overdue, moment
+            page = client.get(reverse("consultations-list")).content.decode()
+            assert ('class="flag overdue"' in page) is overdue, moment
+            response = client.get(reverse("api-consultations-list"))
+            api = response.json()
+            assert "results" in api, (response.status_code, api)
+            assert api["results"][0]["overdue"] is overdue, moment
