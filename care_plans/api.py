@@ -1,6 +1,7 @@
 """Care-plan API (DESIGN §4): the current version, new versions, the version list, FHIR."""
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
@@ -21,6 +22,7 @@ from care_plans.services import (
     care_plan_current,
     care_plan_default_content,
     care_plan_revise,
+    prompt_resolve,
     targets_settle_preset,
 )
 
@@ -79,6 +81,13 @@ def patient_care_plan(request, pk):
         data = dict(serializer.validated_data)
         reason = data.pop("reason")
         report_id = data.pop("responds_to_report", None)
+        token = data.pop("prompt", None)
+        prompt = prompt_resolve(patient, token) if token else None
+        if token and prompt is None:
+            return Response(
+                {"detail": {"prompt": [_("Nothing of this patient's is named by this prompt.")]}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         base = current.content if current else care_plan_default_content(patient=patient)
         targets = data.get("targets")
         if targets is not None and not targets.get("preset") and not targets.get("label"):
@@ -91,7 +100,8 @@ def patient_care_plan(request, pk):
                 by=request.user,
                 reason=reason,
                 content={**base, **data},
-                responds_to_report_id=report_id,
+                responds_to_report_id=None if prompt else report_id,
+                prompted_by=prompt,
             )
         except NothingChanged as exc:
             return Response({"detail": exc.message_dict}, status=status.HTTP_409_CONFLICT)

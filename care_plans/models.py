@@ -159,6 +159,14 @@ class CarePlanVersion(models.Model):
             return None
 
     @property
+    def prompt_token(self) -> str | None:
+        """What prompted this version as ``app_label.model:pk`` (the editor's ``?prompt=``)."""
+        if self.prompted_by_type_id is None:
+            return None
+        kind = ContentType.objects.get_for_id(self.prompted_by_type_id)
+        return f"{kind.app_label}.{kind.model}:{self.prompted_by_id}"
+
+    @property
     def responds_to_report_id(self) -> int | None:
         """The id of the report this version answers: the prompting report itself, or the
         report a prompting suggestion belongs to; None for other prompts or none."""

@@ -102,6 +102,12 @@ class CarePlanInput(CarePlanContentSerializer):
     responds_to_report = serializers.IntegerField(
         required=False, allow_null=True, help_text="Id of the report that prompted the change."
     )
+    prompt = serializers.CharField(
+        required=False,
+        max_length=120,
+        help_text="What else prompted the change, as `app_label.model:id` "
+        "(e.g. `reports.suggestion:12`, `consultations.consultation:3`).",
+    )
 
 
 class CarePlanOutput(serializers.Serializer):
@@ -111,6 +117,11 @@ class CarePlanOutput(serializers.Serializer):
     author = serializers.CharField(source="created_by")
     reason = serializers.CharField()
     responds_to_report = serializers.IntegerField(source="responds_to_report_id", allow_null=True)
+    prompted_by = serializers.CharField(
+        source="prompt_token",
+        allow_null=True,
+        help_text="What prompted this version, as `app_label.model:id`, or null.",
+    )
     targets = CarePlanTargetsSerializer(source="content.targets")
     hba1c_goal_percent = serializers.FloatField(
         source="content.hba1c_goal_percent", allow_null=True
@@ -133,6 +144,11 @@ class CarePlanVersionSummaryOutput(serializers.Serializer):
     author = serializers.CharField(source="created_by")
     reason = serializers.CharField()
     responds_to_report = serializers.IntegerField(source="responds_to_report_id", allow_null=True)
+    prompted_by = serializers.CharField(
+        source="prompt_token",
+        allow_null=True,
+        help_text="What prompted this version, as `app_label.model:id`, or null.",
+    )
 
 
 def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:

@@ -24,6 +24,7 @@ from care_plans.services import (
     care_plan_revise,
     nothing_changed_message,
     plan_goal_status,
+    prompt_resolve,
     report_link_error,
     review_due,
     targets_from_preset,
@@ -55,8 +56,9 @@ def _base_content(patient, current) -> dict:
     return current.content if current else care_plan_default_content(patient=patient)
 
 
-def _editor_forms(request, patient, current, *, data=None, content=None):
-    """The plan form and its two formsets, bound to ``data`` or filled from ``content``."""
+def _editor_forms(request, patient, current, *, data=None, content=None, prompt=None):
+    """The plan form and its two formsets, bound to ``data`` or filled from ``content`` (or,
+    when something prompted the change and proposes one, the plan with that change)."""
     if data is not None:
         unit = data.get("unit") if data.get("unit") in ("mg/dL", "mmol/L") else "mg/dL"
         return (
@@ -66,7 +68,11 @@ def _editor_forms(request, patient, current, *, data=None, content=None):
         )
     unit = request.GET.get("unit") or getattr(request.user, "unit", "mg/dL")
     unit = unit if unit in ("mg/dL", "mmol/L") else "mg/dL"
-    content = content or _base_content(patient, current)
+    if content is None:
+        content = _base_content(patient, current)
+        if prompt is not None and hasattr(prompt, "plan_change"):
+            # Prefilled with the proposed change; still the clinician's reason and confirmation.
+            content = prompt.plan_change(json.loads(json.dumps(content)))
     initial, goals, meds = f.content_initial(content, unit)
     preset = request.GET.get("preset")
     if preset in PRESETS:
@@ -88,6 +94,11 @@ def _page_context(request, patient, current):
         "may_edit": may_edit_care_plan(request.user, patient),
         "report_id": _report_id(request.GET.get("report") or request.POST.get("report")),
     }
+    token = request.GET.get("prompt") or request.POST.get("prompt")
+    prompt = prompt_resolve(patient, token) if token and context["may_edit"] else None
+    if prompt is not None:
+        # What prompted the change (a suggestion, a consultation) names its report itself.
+        context.update(prompt=prompt, prompt_token=token, report_id=None)
     context["review_due"], context["review_overdue"] = review_due(patient)
     if clinical and current is not None:
         context["responds_to_report_url"] = report_url(current.responds_to_report_id)
@@ -124,7 +135,7 @@ def care_plan_page(request, pk):
         audit(request.user, patient, "view", "care plan")
     if context["may_edit"]:
         context["form"], context["goals"], context["meds"] = _editor_forms(
-            request, patient, current
+            request, patient, current, prompt=context.get("prompt")
         )
         context["targets"] = _editor_targets(request, patient, current)
     return render(request, "care_plans/plan.html", context)
@@ -157,6 +168,7 @@ def _post(request, patient, current, context):
                     reason=post.get("reason", ""),
                     content=content,
                     responds_to_report_id=context["report_id"],
+                    prompted_by=context.get("prompt"),
                 )
             except ValidationError as exc:
                 # Validation moved under us (e.g. rules changed), or the plan is now the same

@@ -234,34 +234,26 @@ def patient_day(request, pk):
     return _tab(request, patient, "day", context)
 
 
-@login_required
-@require_safe
-def patient_reports(request, pk):
-    patient = get_patient_for(request.user, pk)
-    if _own(request, patient):
-        return _to_own_view("reports")
-    audit(request.user, patient, "view", "reports list")
-    return _tab(request, patient, "reports", {})
+def _listing_tab(tab: str, own_page: str, audit_what: str):
+    """A workspace tab that lists what another app owns (reports, the plan, uploads): audited
+    for the care team; the patient is sent to the same list on their own pages."""
+
+    @login_required
+    @require_safe
+    def view(request, pk):
+        patient = get_patient_for(request.user, pk)
+        if _own(request, patient):
+            return _to_own_view(own_page)
+        audit(request.user, patient, "view", audit_what)
+        return _tab(request, patient, tab, {})
+
+    view.__name__ = view.__qualname__ = f"patient_{tab}"
+    return view
 
 
-@login_required
-@require_safe
-def patient_plan(request, pk):
-    patient = get_patient_for(request.user, pk)
-    if _own(request, patient):
-        return _to_own_view("plan")
-    audit(request.user, patient, "view", "care plan summary")
-    return _tab(request, patient, "plan", {})
-
-
-@login_required
-@require_safe
-def patient_files(request, pk):
-    patient = get_patient_for(request.user, pk)
-    if _own(request, patient):
-        return _to_own_view("uploads")
-    audit(request.user, patient, "view", "uploads")
-    return _tab(request, patient, "uploads", {})
+patient_reports = _listing_tab("reports", "reports", "reports list")
+patient_plan = _listing_tab("plan", "plan", "care plan summary")
+patient_files = _listing_tab("uploads", "uploads", "uploads")
 
 
 @login_required

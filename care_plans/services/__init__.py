@@ -48,6 +48,8 @@ from care_plans.services.revisions import (
     care_plan_revise,
     nothing_changed_message,
     prompt_link_error,
+    prompt_resolve,
+    prompt_token,
     report_link_error,
 )
 from care_plans.services.targets import (
@@ -94,6 +96,8 @@ __all__ = [
     "preset_for",
     "report_cadence_days",
     "prompt_link_error",
+    "prompt_resolve",
+    "prompt_token",
     "report_link_error",
     "review_due",
     "reviews_overdue",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -51,6 +52,37 @@ def prompt_link_error(patient: Patient, prompt) -> str | None:
     if getattr(prompt, "pk", None) is None or getattr(prompt, "patient_id", None) != patient.pk:
         return _("What prompted this change is not about this patient.")
     return None
+
+
+def prompt_token(prompt) -> str:
+    """The editor's ``?prompt=`` value naming ``prompt``: ``app_label.model:pk``."""
+    meta = prompt._meta
+    return f"{meta.app_label}.{meta.model_name}:{prompt.pk}"
+
+
+def prompt_resolve(patient: Patient, token: Any):
+    """The object a ``?prompt=app_label.model:pk`` token names, if it is about ``patient``;
+    else None. Any app's object can prompt a change (a suggestion, a consultation) without
+    this app importing it: the object is found through contenttypes. Its model opts in with
+    ``prompts_plan_changes = True`` and has a ``patient_id``; it may offer
+    ``plan_change(content) -> content`` (the plan with the proposed change applied, for the
+    editor to start from) and ``report_id`` (the report it belongs to)."""
+    if not isinstance(token, str) or len(token) > 120:
+        return None
+    label, _sep, pk = token.partition(":")
+    app_label, _dot, model = label.partition(".")
+    if not (app_label and model and pk.isascii() and pk.isdigit() and len(pk) < 19):
+        return None
+    try:
+        model_class = ContentType.objects.get_by_natural_key(app_label, model).model_class()
+    except ContentType.DoesNotExist:
+        return None
+    if model_class is None or not getattr(model_class, "prompts_plan_changes", False):
+        return None
+    prompt = model_class._default_manager.filter(pk=int(pk)).first()
+    if prompt is None or prompt_link_error(patient, prompt):
+        return None
+    return prompt
 
 
 def nothing_changed_message(number: int) -> str:
