@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -111,8 +112,14 @@ class Consultation(models.Model):
             )
         ]
 
+    # The plan editor may be opened from a consultation (``care_plans.services.prompt_resolve``).
+    prompts_plan_changes = True
+
     def __str__(self) -> str:
-        return f"consultation {self.pk} ({self.category})"
+        return gettext("consultation #%(id)s (%(category)s)") % {
+            "id": self.pk,
+            "category": self.get_category_display(),
+        }
 
     @property
     def is_closed(self) -> bool:
@@ -134,9 +141,20 @@ class Consultation(models.Model):
 
     def plan_change(self, content: dict) -> dict:
         """The plan editor's starting point when a clinician changes the plan from this
-        consultation (``?prompt=consultations.consultation:<id>``): the current plan as it is
-        — the clinician makes the change; the new version links back here."""
-        return copy.deepcopy(content)
+        consultation (``?prompt=consultations.consultation:<id>``): the current plan with the
+        care team's latest answer added to the patient's instructions, so the advice given in
+        the thread becomes part of the plan once the clinician edits and confirms it. Before
+        any answer: the plan as it is. The saved version links back here."""
+        content = copy.deepcopy(content)
+        answer = self.messages.filter(from_patient=False).order_by("-at", "-pk").first()
+        if answer is None:
+            return content
+        instructions = (content.get("patient_instructions") or "").strip()
+        if answer.text.strip() not in instructions:
+            content["patient_instructions"] = "\n\n".join(
+                part for part in (instructions, answer.text.strip()) if part
+            )
+        return content
 
 
 class Message(models.Model):

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from care_plans.demo import seed_plans
+from care_plans.services import care_plan_current
 from consultations.models import Consultation, Photo, ReplyTemplate
 from tests.browser.conftest import assert_accessible, sign_in
 from tests.browser.test_care_plan_loop import load_cgm
@@ -89,7 +90,16 @@ def test_a_patient_asks_and_reads_the_answer_in_chinese(page, live_server, alice
     page.click("#change-plan")
     page.wait_for_load_state("networkidle")
     assert f"prompt=consultations.consultation:{consultation.pk}" in page.url
-    assert page.locator("#care-plan-editor").count() == 1
+    assert f"consultation #{consultation.pk}" in page.inner_text("main")
+    # Prefilled: the answer is in the patient's instructions; the clinician confirms it.
+    assert "午饭后散步15分钟。" in page.input_value("[name=patient_instructions]")
+    page.fill("[name=reason]", "Advice from the consultation")
+    page.click("text=Review changes")
+    page.wait_for_selector("text=Save this version")
+    with page.expect_navigation():
+        page.click("text=Save this version")
+    version = care_plan_current(patient=patient)
+    assert version.prompted_by == consultation
     page.context.clear_cookies()
 
     # The patient reads the answer, in Chinese.
