@@ -12,8 +12,8 @@ from care_plans.services import care_plan_current
 from consultations.models import Consultation, Photo, ReplyTemplate
 from tests.browser.conftest import assert_accessible, sign_in
 from tests.browser.test_care_plan_loop import load_cgm
-from tests.consultations.helpers import has_gps, jpeg_with_gps
 from tests.conftest import PASSWORD
+from tests.consultations.helpers import has_gps, jpeg_with_gps
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
