@@ -255,8 +255,8 @@ class MedicationRequest(models.Model):
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.CASCADE, related_name="medication_requests"
     )
-    plan_version = models.ForeignKey(
-        "care_plans.CarePlanVersion", on_delete=models.PROTECT, related_name="+"
+    plan_version = models.ForeignKey(  # versions go only when the patient is erased
+        "care_plans.CarePlanVersion", on_delete=models.CASCADE, related_name="+"
     )
     # The plan's medication as it was asked for: kind, product, dose, dose_unit, frequency.
     medication = models.JSONField()

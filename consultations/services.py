@@ -512,3 +512,14 @@ def unread_answers(patient: Patient) -> int:
         for c in patient.consultations.exclude(state=Consultation.State.OPEN)
         if c.unread_by_patient()
     )
+
+
+def consultation_photo_files(patient: Patient) -> list[str]:
+    """The stored names of a patient's consultation photos (erasure removes the files)."""
+    return [
+        name
+        for name in Photo.objects.filter(message__consultation__patient=patient).values_list(
+            "file", flat=True
+        )
+        if name
+    ]

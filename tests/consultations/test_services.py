@@ -196,3 +196,29 @@ def test_overdue_follows_business_hours_across_a_weekend_and_the_clock_change(pa
             api = response.json()
             assert "results" in api, (response.status_code, api)
             assert api["results"][0]["overdue"] is overdue, moment
+
+
+def test_erasure_removes_consultations_requests_and_photo_files(
+    with_data, alice, admin_user, django_capture_on_commit_callbacks
+):
+    import os
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from consultations.models import MedicationRequest, Photo
+    from tests.consultations.helpers import png
+    from workspace.erasure import patient_erase
+
+    patient = with_data
+    ask_photo = SimpleUploadedFile("p.png", png(), "image/png")
+    services.consultation_ask(
+        patient=patient, by=patient.user, category="glucose", text="?", photos=[ask_photo]
+    )
+    services.medication_request_create(patient=patient, by=patient.user, medication="0", quantity=1)
+    path = Photo.objects.get().file.path
+    assert os.path.exists(path)
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = patient_erase(patient=patient, by=admin_user)
+    assert counts["files"] == 1
+    assert not Consultation.objects.exists() and not MedicationRequest.objects.exists()
+    assert not os.path.exists(path)
