@@ -353,6 +353,8 @@ SPECTACULAR_SETTINGS = {
         "VisitStatusEnum": "visits.models.Visit.Status",
         "UploadStatusEnum": "readings.models.Upload.Status",
         "CheckResultEnum": "visits.models.CheckResult",
+        "ConsultationStateEnum": "consultations.models.Consultation.State",
+        "MedicationRequestStateEnum": "consultations.models.MedicationRequest.State",
     },
 }
 

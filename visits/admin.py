@@ -6,6 +6,7 @@ from django.contrib import admin
 from visits.models import (
     Availability,
     AvailabilityException,
+    BookingRequest,
     CalendarFeed,
     ClosedDay,
     DayListSent,
@@ -107,3 +108,12 @@ class DayListSentAdmin(admin.ModelAdmin):
 class CalendarFeedAdmin(admin.ModelAdmin):
     list_display = ["user", "created_at"]
     exclude = ["token_hash"]
+
+
+@admin.register(BookingRequest)
+class BookingRequestAdmin(admin.ModelAdmin):
+    """Requests to book a visit (from a consultation); open until a visit is booked after
+    them (the worklist page lists them)."""
+
+    list_display = ("patient", "reason", "requested_by", "created_at")
+    raw_id_fields = ("patient", "requested_by")
