@@ -255,3 +255,18 @@ def test_image_helpers_make_a_real_image():
         assert image.format == "JPEG"
     assert PHOTO_MAX_BYTES == 10 * 1024 * 1024
     assert PASSWORD
+
+
+def test_the_patients_own_download_holds_their_consultations(patient, alice, clock):
+    import zipfile
+
+    consultation = services.consultation_ask(
+        patient=patient, by=patient.user, category="devices", text="=cmd|' /C calc'!A0"
+    )
+    services.consultation_post(consultation=consultation, by=alice, text="Replace the sensor")
+    response = client_for(patient.user).get(reverse("patients-export-zip", args=[patient.pk]))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    rows = archive.read("consultations.csv").decode().splitlines()
+    assert len(rows) == 3 and "Replace the sensor" in rows[2] and "care team" in rows[2]
+    assert "'=cmd" in rows[1]  # no spreadsheet formula (safe_cell)
+    assert archive.read("medication_requests.csv").decode().startswith("product,")
