@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "care_plans",
     "visits",
     "monitoring",  # remote monitoring: enrolment, alert episodes, rota, escalation (issue #20)
+    "consultations",  # online consultations: threads, photos, the studio, medication requests
     "outbox",  # deferred Celery tasks recorded in the database (survive a broker outage)
     "workspace",  # the top floor: triage, population, the workspace pages (composes the apps)
     # The project package itself: commands that compose every app (seed_demo).
@@ -375,6 +376,8 @@ SPECTACULAR_SETTINGS = {
         "VisitStatusEnum": "visits.models.Visit.Status",
         "UploadStatusEnum": "readings.models.Upload.Status",
         "CheckResultEnum": "visits.models.CheckResult",
+        "ConsultationStateEnum": "consultations.models.Consultation.State",
+        "MedicationRequestStateEnum": "consultations.models.MedicationRequest.State",
     },
 }
 

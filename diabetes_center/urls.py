@@ -21,6 +21,7 @@ api_v1 = [
     path("", include("care_plans.api_urls")),
     path("", include("visits.api_urls")),
     path("", include("monitoring.api_urls")),
+    path("", include("consultations.api_urls")),
 ]
 
 urlpatterns = [
@@ -128,6 +129,7 @@ urlpatterns = [
     path("", include("care_plans.urls")),
     path("", include("visits.urls")),
     path("", include("monitoring.urls")),
+    path("", include("consultations.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

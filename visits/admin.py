@@ -6,6 +6,7 @@ from django.contrib import admin
 from visits.models import (
     Availability,
     AvailabilityException,
+    BookingRequest,
     CalendarFeed,
     ClosedDay,
     DayListSent,
@@ -149,3 +150,12 @@ class WaitlistOfferAdmin(admin.ModelAdmin):
 class VisitRequestAdmin(admin.ModelAdmin):
     list_display = ["patient", "visit_type", "created_at", "handled_at"]
     raw_id_fields = ["patient", "handled_by"]
+
+
+@admin.register(BookingRequest)
+class BookingRequestAdmin(admin.ModelAdmin):
+    """Requests to book a visit (from a consultation); open until a visit is booked after
+    them (the worklist page lists them)."""
+
+    list_display = ("patient", "reason", "requested_by", "created_at")
+    raw_id_fields = ("patient", "requested_by")

@@ -15,6 +15,7 @@ from accounts.access import get_patient_for
 from visits import services
 from visits.forms_outreach import InviteForm, OutreachForm
 from visits.models_frontdesk import Channel, Outcome
+from visits.services.requests import booking_requests_open
 from visits.views import _scheduler, center_for
 
 
@@ -62,6 +63,8 @@ def worklist(request):
         "invite_form": InviteForm(),
         "channels": dict(Channel.choices),
         "today": timezone.localdate(),
+        # Clinicians' requests to book (from a consultation): until a visit is booked after.
+        "requests": booking_requests_open(user=request.user),
     }
     return render(request, "visits/worklist.html", context)
 

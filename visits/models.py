@@ -533,3 +533,22 @@ from visits.models_frontdesk import (  # noqa: E402,F401
     WaitlistEntry,
     WaitlistOffer,
 )
+
+
+class BookingRequest(models.Model):
+    """A clinician's request that the front desk book the patient a visit (from a
+    consultation, say): on the worklist until a visit is booked after it, or it is dismissed.
+    ``reason`` is a code the worklist words ("consultation": "asked in a consultation")."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="booking_requests"
+    )
+    reason = models.CharField(_("reason"), max_length=40)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("booking request")

@@ -7,7 +7,8 @@ are read with ``.iterator(chunk_size=…)`` as plain tuples, never as model obje
   offset, the patient's local time, mg/dL and mmol/L, kind, device, flag, meal tag),
   ``treatments.csv``, ``reports.csv`` (the stored metrics summary) with each report's PDF under
   ``reports/``, ``care_plan_versions.csv`` (every field, the full plan as JSON too),
-  ``visits.csv``, ``consents.csv``, ``uploads.csv`` and ``access_log.csv``. Every text cell
+  ``visits.csv``, ``consents.csv``, ``uploads.csv``, ``consultations.csv`` (one row per
+  message), ``medication_requests.csv`` and ``access_log.csv``. Every text cell
   goes through ``workspace.csv_export.safe_cell`` (no spreadsheet formulas).
 - ``export_bundle``: one FHIR R4 ``Bundle`` of type ``collection``: Patient, an Observation per
   reading (LOINC 99504-3 CGM, 41653-7 finger-stick, DESIGN §7), each report as the CGM IG
@@ -260,6 +261,77 @@ def _access_rows(patient: Patient) -> Iterator[tuple]:
         yield (_stamp(e[0]), *e[1:])
 
 
+def _consultation_rows(patient: Patient) -> Iterator[tuple]:
+    """One row per message of the patient's consultations (photos counted, not included)."""
+    from consultations.models import Message
+
+    yield (
+        "consultation",
+        "category",
+        "state",
+        "outcome",
+        "asked",
+        "from",
+        "author",
+        "at",
+        "text",
+        "photos",
+    )
+    messages = (
+        Message.objects.filter(consultation__patient=patient)
+        .select_related("consultation")
+        .prefetch_related("photos")
+        .order_by("consultation__created_at", "consultation_id", "at", "pk")
+    )
+    for m in messages:
+        c = m.consultation
+        yield (
+            c.pk,
+            c.category,
+            c.state,
+            c.outcome,
+            _stamp(c.created_at),
+            "patient" if m.from_patient else "care team",
+            m.author_name,
+            _stamp(m.at),
+            m.text,
+            len(m.photos.all()),
+        )
+
+
+def _medication_request_rows(patient: Patient) -> Iterator[tuple]:
+    from consultations.models import MedicationRequest
+
+    yield (
+        "product",
+        "dose",
+        "dose_unit",
+        "frequency",
+        "quantity",
+        "note",
+        "state",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+    )
+    for r in MedicationRequest.objects.filter(patient=patient).order_by("created_at", "pk"):
+        med = r.medication or {}
+        yield (
+            med.get("product", ""),
+            med.get("dose", ""),
+            med.get("dose_unit", ""),
+            med.get("frequency", ""),
+            r.quantity,
+            r.note,
+            r.state,
+            _stamp(r.created_at),
+            str(r.decided_by or ""),
+            _stamp(r.decided_at),
+            r.decision_note,
+        )
+
+
 CSV_PARTS = (
     ("patient.csv", _patient_rows),
     ("readings.csv", _reading_rows),
@@ -269,6 +341,8 @@ CSV_PARTS = (
     ("visits.csv", _visit_rows),
     ("consents.csv", _consent_rows),
     ("uploads.csv", _upload_rows),
+    ("consultations.csv", _consultation_rows),
+    ("medication_requests.csv", _medication_request_rows),
     ("access_log.csv", _access_rows),
 )
 

@@ -6,9 +6,10 @@ from readings.models import DailyRollup
 
 def patient_erase(*, patient, by) -> dict:
     """Erase a patient on request: readings, treatments, device status, rollups, uploads (and
-    their files on disk), reports, care plans, consents, visits, device tokens, the Nightscout
-    link, triage, and the record itself. The patient's account is deactivated and stripped of
-    personal fields; its calendar feed address and two-factor devices are removed.
+    their files on disk), reports, consultations (and their photos), medication requests, care
+    plans, consents, visits, device tokens, the Nightscout link, triage, and the record itself.
+    The patient's account is deactivated and stripped of personal fields; its calendar feed
+    address and two-factor devices are removed.
 
     What stays is the audit trail (append-only, it names the patient only by id) with one
     "erase" row as the tombstone: who erased which patient id, when, and what was removed.
@@ -21,6 +22,7 @@ def patient_erase(*, patient, by) -> dict:
     from accounts.access import audit
     from accounts.models import AuditEvent
     from care_plans.models import CarePlan
+    from consultations.services import consultation_photo_files
     from patients.models import Consent
     from readings.models import (
         Device,
@@ -36,6 +38,7 @@ def patient_erase(*, patient, by) -> dict:
 
     patient_id = patient.pk
     files = [f for f in Upload.objects.filter(patient=patient).values_list("file", flat=True) if f]
+    files += consultation_photo_files(patient)  # consultations and requests: cascaded
     counts = {}
     with transaction.atomic():
         for name, model in (

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_safe
 
 from accounts.access import patients_visible_to
 from care_plans.services import care_plan_current
+from consultations.services import unread_answers
 from patients.consent import consent_rows
 from reports import wording
 from reports.services import patient_progress
@@ -35,6 +36,7 @@ def patient_home(patient, request) -> dict:
         "book_follow_up": booking_prompt(patient),  # issue #19 §2
         "consents": consent_rows(patient),
         "watch": watch_summary(patient),  # remote monitoring: enrolled, when the clinic watches
+        "consultations_unread": unread_answers(patient),
         "target_range": wording.display.glucose_range(
             targets.get("range_low", 70), targets.get("range_high", 180), unit
         ),

@@ -29,6 +29,7 @@ from accounts.models import CareCenter
 from care_plans.services import targets_for
 from common.dates import parse_day
 from common.http import download_disposition
+from consultations.measures import consultation_measures
 from patients.models import Patient
 from workspace import own_view, population, ranking
 from workspace import tabs as workspace
@@ -101,6 +102,12 @@ def population_view(request):
         raise PermissionDenied
     audit(user, None, "view", "population view")
     context = population.population(patients_visible_to(user), unit=_unit(request))
+    figures = consultation_measures(user)
+    context["consultations"] = figures
+    context["consultation_tables"] = [
+        (_("Per center"), figures["centers"]),
+        (_("Per clinician (first answer)"), figures["clinicians"]),
+    ]
     return render(request, "patients/population.html", context)
 
 

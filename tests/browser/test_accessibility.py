@@ -67,6 +67,12 @@ PAGES = [
     ("pat", "/patients/{patient}/access/", ("en", "zh-hans")),
     ("pat", "/patients/{patient}/privacy/", ("en", "zh-hans")),
     ("sam", "/patients/{patient}/privacy/", ("en",)),
+    # Consultations (issue #24); the thread and the studio with content in test_consultations.
+    ("pat", "/consultations/", ("en", "zh-hans")),
+    ("pat", "/consultations/ask/", ("en", "zh-hans")),
+    ("pat", "/consultations/medication-requests/new/", ("en",)),
+    ("alice", "/consultations/", ("en", "zh-hans")),
+    ("alice", "/consultations/templates/", ("en", "zh-hans")),
 ]
 
 

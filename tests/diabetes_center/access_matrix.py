@@ -152,6 +152,18 @@ def alert(w, t):
     return {"pk": w.alerts[t].pk}
 
 
+def consultation(w, t):
+    return {"pk": w.consultations[t].pk}
+
+
+def consultation_photo(w, t):
+    return {"pk": w.consultation_photos[t].pk}
+
+
+def medication_request(w, t):
+    return {"pk": w.medication_requests[t].pk}
+
+
 def token(w, t):
     return {"pk": w.patients[t].pk, "token_pk": w.tokens[t].pk}
 
@@ -501,6 +513,50 @@ MATRIX: list[Route] = [
         body=lambda w, t: {"note": "later"},
         variant="request-reschedule",
     ),
+    # --- consultations pages (issue #24): the patient and their care team; staff never ----
+    Route("consultations-list", {G: frozenset({PATIENT, ENDO, ADMIN})}),  # threads / inbox
+    Route(
+        "consultations-ask",
+        {G: frozenset({PATIENT}), P: frozenset({PATIENT})},
+        body=lambda w, t: {"category": "glucose", "text": ""},
+    ),
+    Route(
+        "consultations-detail",
+        {G: CLINICAL, P: CLINICAL},
+        args=consultation,
+        body=lambda w, t: {"text": ""},
+    ),
+    Route(
+        "consultations-assign",
+        {P: frozenset({TEAM, ADMIN})},
+        args=consultation,
+        body=lambda w, t: {"to": ""},
+    ),
+    Route(
+        "consultations-close",
+        {P: frozenset({TEAM, ADMIN})},
+        args=consultation,
+        body=lambda w, t: {"outcome": ""},
+    ),
+    Route("consultations-book-visit", {P: frozenset({TEAM, ADMIN})}, args=consultation),
+    Route("consultations-photo", {G: CLINICAL}, args=consultation_photo),
+    Route(
+        "consultations-templates",
+        {G: frozenset({ENDO}), P: frozenset({ENDO})},
+        body=lambda w, t: {"title": ""},
+    ),
+    Route(
+        "medication-requests-new",
+        {G: frozenset({PATIENT}), P: frozenset({PATIENT})},
+        body=lambda w, t: {"medication": "", "quantity": ""},
+    ),
+    Route(  # already approved in the world: deciding again is a 409 (access granted)
+        "medication-requests-detail",
+        {G: CLINICAL, P: frozenset({TEAM, ADMIN})},
+        args=medication_request,
+        body=lambda w, t: {"decision": "approve"},
+    ),
+    Route("medication-requests-slip", {G: CLINICAL}, args=medication_request),
     # --- REST API: patients ------------------------------------------------------------------
     Route(
         "api-patients-list",
@@ -723,6 +779,42 @@ MATRIX: list[Route] = [
     ),
     Route("api-clinicians-list", {G: STAFFISH}),
     Route("api-visit-types-list", {G: PERSONS}),
+    # --- REST API: consultations (issue #24 §5) -----------------------------------------------
+    Route(
+        "api-consultations-list",
+        {G: frozenset({PATIENT, ENDO, ADMIN}), P: frozenset({PATIENT})},
+        body=lambda w, t: {"category": "glucose", "text": ""},
+        json=True,
+    ),
+    Route("api-consultations-detail", {G: CLINICAL}, args=consultation),
+    Route(
+        "api-consultations-messages",
+        {P: CLINICAL},
+        args=consultation,
+        body=lambda w, t: {"text": ""},
+        json=True,
+    ),
+    Route(
+        "api-consultations-close",
+        {P: frozenset({TEAM, ADMIN})},
+        args=consultation,
+        body=lambda w, t: {"outcome": "none"},
+        json=True,
+    ),
+    Route(
+        "api-patients-medication-requests",
+        {P: frozenset({SELF})},
+        args=patient,
+        body=lambda w, t: {"medication": "not in the plan", "quantity": 1},
+        json=True,
+    ),
+    Route(
+        "api-medication-requests-decide",
+        {P: frozenset({TEAM, ADMIN})},
+        args=medication_request,
+        body=lambda w, t: {"approved": True},
+        json=True,
+    ),
     # The schema is a document served by a DRF view: GET, HEAD and OPTIONS, signed in.
     Route("api-schema", {G: PERSONS, "HEAD": PERSONS, "OPTIONS": PERSONS}),
     Route("api-docs", {G: PERSONS}),

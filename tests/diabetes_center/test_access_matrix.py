@@ -100,6 +100,10 @@ class World:
     setup: dict  # target → ids of a clinician, one of their sessions, a room, of its center
     alerts: dict  # target → an open urgent-low alert of the patient (remote monitoring)
 
+    consultations: dict  # target → a consultation of the patient (with a photo)
+    consultation_photos: dict
+    medication_requests: dict  # target → an approved repeat request of the patient
+
     waitlist_offers: dict = field(default_factory=dict)  # target → an open waiting-list offer
 
 
@@ -234,8 +238,12 @@ def _build_world() -> World:
         )
         for t, p in patients.items()
     }
+    consultations, consultation_photos, medication_requests = _consultations(patients, users)
     return World(
         waitlist_offers=waitlist_offers,
+        consultations=consultations,
+        consultation_photos=consultation_photos,
+        medication_requests=medication_requests,
         patients=patients,
         reports=reports,
         suggestions=suggestions,
@@ -257,6 +265,37 @@ def _build_world() -> World:
         setup=setup,
         alerts=alerts,
     )
+
+
+def _consultations(patients, users):
+    """A consultation with a photo and an approved repeat request per patient (issue #24)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from care_plans.services import care_plan_current
+    from consultations.models import MedicationRequest
+    from consultations.services import consultation_ask
+    from tests.consultations.helpers import png
+
+    consultations, photos, requests = {}, {}, {}
+    for t, p in patients.items():
+        consultations[t] = consultation_ask(
+            patient=p,
+            by=p.user,
+            category="glucose",
+            text="matrix",
+            photos=[SimpleUploadedFile("m.png", png(), "image/png")],
+        )
+        photos[t] = consultations[t].messages.get().photos.get()
+        requests[t] = MedicationRequest.objects.create(
+            patient=p,
+            plan_version=care_plan_current(patient=p),
+            medication={"product": "Metformin", "dose": 500, "dose_unit": "mg"},
+            quantity=1,
+            state=MedicationRequest.State.APPROVED,
+            decided_by=users["endocrinologist of A"],
+            decided_at=timezone.now(),
+        )
+    return consultations, photos, requests
 
 
 @pytest.fixture(scope="module")

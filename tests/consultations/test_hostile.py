@@ -1,0 +1,100 @@
+"""Issue #24's routes tried as an attacker would: NUL, lone surrogates, 10**400, huge strings,
+wrong methods, another patient's ids. No answer may be a 5xx (run it on PostgreSQL too: NUL
+and numeric overflow fail only there)."""
+
+import json
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from consultations import services
+from consultations.models import MedicationRequest
+
+pytestmark = pytest.mark.django_db
+
+HUGE = "1" + "0" * 400
+VALUES = ["\x00", "\ud800", HUGE, "-1", "[", "a" * 20000]
+METHODS = ("get", "head", "post", "put", "patch", "delete", "options")
+FIELDS = (
+    "category",
+    "text",
+    "outcome",
+    "to",
+    "medication",
+    "quantity",
+    "note",
+    "approved",
+    "decision",
+    "title",
+    "text_en",
+)
+
+
+@pytest.fixture
+def targets(with_data, other_patient, alice):
+    mine = services.consultation_ask(
+        patient=with_data, by=with_data.user, category="glucose", text="mine"
+    )
+    theirs = services.consultation_ask(
+        patient=other_patient, by=other_patient.user, category="other", text="theirs"
+    )
+    request = services.medication_request_create(
+        patient=with_data, by=with_data.user, medication="0", quantity=1
+    )
+    return {"mine": mine, "theirs": theirs, "request": request}
+
+
+def urls(targets, patient):
+    pk = targets["mine"].pk
+    return [
+        reverse("consultations-list"),
+        reverse("consultations-ask"),
+        reverse("consultations-detail", args=[pk]),
+        reverse("consultations-detail", args=[targets["theirs"].pk]),
+        reverse("consultations-assign", args=[pk]),
+        reverse("consultations-close", args=[pk]),
+        reverse("consultations-book-visit", args=[pk]),
+        reverse("consultations-templates"),
+        reverse("medication-requests-new"),
+        reverse("medication-requests-detail", args=[targets["request"].pk]),
+        reverse("medication-requests-slip", args=[targets["request"].pk]),
+        reverse("api-consultations-list"),
+        reverse("api-consultations-detail", args=[pk]),
+        reverse("api-consultations-messages", args=[pk]),
+        reverse("api-consultations-close", args=[pk]),
+        reverse("api-patients-medication-requests", args=[patient.pk]),
+        reverse("api-medication-requests-decide", args=[targets["request"].pk]),
+        "/consultations/99999999999999999999/",
+        "/api/v1/consultations/99999999999999999999/",
+    ]
+
+
+def test_no_hostile_input_is_a_server_error(targets, with_data, alice, staff, clock):
+    errors = []
+    for user in (with_data.user, alice, staff):
+        client = Client(raise_request_exception=False)
+        client.force_login(user)
+        for url in urls(targets, with_data):
+            for method in METHODS:
+                response = getattr(client, method)(url)
+                if response.status_code >= 500:
+                    errors.append(f"{user} {method} {url}: {response.status_code}")
+            if user == staff:
+                continue  # refused before any body is read (the access tests say so)
+            for value in VALUES:
+                body = {field: value for field in FIELDS}
+                for kind in ("json", "form"):
+                    if kind == "json":
+                        response = client.post(
+                            url, json.dumps(body), content_type="application/json"
+                        )
+                    else:
+                        response = client.post(
+                            url, {k: v.replace("\ud800", "?") for k, v in body.items()}
+                        )
+                    if response.status_code >= 500:
+                        errors.append(f"{user} {kind} {url} {value[:10]!r}: {response.status_code}")
+    assert not errors, "\n".join(errors)
+    # Nothing a hostile body sent was decided or stored beyond the real data.
+    assert MedicationRequest.objects.get().state in ("pending", "approved", "declined")
