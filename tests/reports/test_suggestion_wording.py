@@ -486,3 +486,42 @@ def test_a_chinese_mmol_clinician_reads_the_evidence_in_chinese_on_the_page_and_
     # The PDF wraps lines: compare without the spaces a line break leaves or takes.
     assert expected.replace(" ", "") in pdf.replace(" ", "")
     assert "Mean fasting glucose" not in pdf
+
+
+def test_every_suggestion_the_rules_tests_make_is_said_again_from_its_params(monkeypatch):
+    """Every suggestion the pure rules' own tests produce (all kinds, CGM and meter): its
+    params say the stored English summary again word for word (no_change: the goals are
+    named by the display layer's labels, 'Time in range (TIR) 70–180 mg/dL', where the
+    summary has the plan's), and Chinese without mg/dL."""
+    import inspect
+
+    import glycemia.suggestions as sg
+    import tests.glycemia.test_suggestions as rules_tests
+
+    made = []
+    evaluate = sg.evaluate_rules
+
+    def spy(*args, **kwargs):
+        result = evaluate(*args, **kwargs)
+        made.extend(result["suggestions"])
+        return result
+
+    monkeypatch.setattr(sg, "evaluate_rules", spy)
+    for name, test in inspect.getmembers(rules_tests, inspect.isfunction):
+        if name.startswith("test_") and not inspect.signature(test).parameters:
+            test()
+    assert {s["kind"] for s in made} == set(sg.KINDS)
+    for s in made:
+        with translation.override("en"):
+            text = evidence_text(s["rule"], s["kind"], s["evidence"], "mg/dL", TARGETS)
+        if s["kind"] == "no_change":
+            assert text.startswith("Every goal of the plan is met: ")
+            assert text.count(" (goal ") == s["evidence"]["summary"].count(" (goal ")
+        else:
+            # A stop says its threshold with the unit: the summary's bare "54" would not read
+            # in mmol/L.
+            said = text.replace("below 54 mg/dL is over goal", "below 54 is over goal")
+            assert said == s["evidence"]["summary"], s["kind"]
+        with translation.override("zh-hans"):
+            zh = evidence_text(s["rule"], s["kind"], s["evidence"], "mmol/L", TARGETS)
+        assert "mg/dL" not in zh and zh != text, s["kind"]
