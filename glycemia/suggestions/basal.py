@@ -192,6 +192,7 @@ def titration_rule(case: Case, blockers: list[str]) -> dict | None:
         "fasting_goal_mg_dl": [goal_low, goal_high],
         "fasting_days": len(used),
         "step_units": units,
+        "blockers": list(blockers),
     }
     summary = (
         f"Mean fasting glucose {mg(mean)} over the last {len(used)} days with a fasting value, "
@@ -206,6 +207,9 @@ def titration_rule(case: Case, blockers: list[str]) -> dict | None:
         del params["step_units"]  # a blocked increase carries no number
     else:
         product = med.get("product") or "basal insulin"
+        params.update(
+            product=med.get("product") or None, dose_unit=unit, dose_from=plain(dose), dose_to=new
+        )
         summary += (
             f"raise {product} by {units} {unit}: {dose_text(dose, unit)} → {dose_text(new, unit)}."
         )

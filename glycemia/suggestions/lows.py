@@ -266,8 +266,14 @@ def hypo_rule(case: Case, finding: dict) -> list[dict]:
         if made is None:
             case.note(RULE_HYPO, f"lows point to the {DRUG_WORDS[kind]}, but no dose is recorded")
             continue
-        change, action, source = made
-        params = {**finding["params"], "step_percent": float(step * 100), "timing": where}
+        change, action, source, actions = made
+        params = {
+            **finding["params"],
+            "step_percent": float(step * 100),
+            "timing": where,
+            "lows_days": int(days[kind].size),
+            "actions": actions,
+        }
         out.append(
             suggestion(
                 RULE_HYPO,
@@ -286,6 +292,7 @@ def _decrease(case: Case, kind: str, step: Decimal, finding: dict):
     """(proposed change, words, source) for lowering every medication of `kind`, or None."""
     change: dict = {}
     words = []
+    actions = []  # the words' numbers, for pages that re-word them (params)
     percent = f"{int(step * 100)} %"
     for i, med in case.of_kind(kind):
         dose, unit = as_number(med.get("dose")), med.get("dose_unit") or ""
@@ -296,24 +303,41 @@ def _decrease(case: Case, kind: str, step: Decimal, finding: dict):
             if finding["very_low"]:
                 change[f"medications.{i}"] = {"from": dict(med), "to": None}
                 words.append(f"Stop {name} ({dose_text(dose, unit)}): time below 54 is over goal.")
+                actions.append(_action("stop", med, plain(dose), None, unit))
             else:
                 half = plain(Decimal(repr(dose)) / 2)
                 change[f"medications.{i}.dose"] = {"from": plain(dose), "to": half}
                 words.append(f"Halve {name}: {dose_text(dose, unit)} → {dose_text(half, unit)}.")
+                actions.append(_action("halve", med, plain(dose), half, unit))
             continue
         new = reduced_dose(dose, step)
         change[f"medications.{i}.dose"] = {"from": plain(dose), "to": new}
         text = f"Lower {name} by {percent}: {dose_text(dose, unit)} → {dose_text(new, unit)}"
+        action = _action("lower", med, plain(dose), new, unit)
         ratio = as_number(med.get("carb_ratio_g_per_u"))
         if kind == "insulin_bolus" and ratio and ratio > 0:
             raised = raised_carb_ratio(ratio, step)
             change[f"medications.{i}.carb_ratio_g_per_u"] = {"from": plain(ratio), "to": raised}
             text += f"; carbohydrate ratio {ratio:g} → {raised:g} g/U"
+            action.update(ratio_from=plain(ratio), ratio_to=raised)
         words.append(text + ".")
+        actions.append(action)
     if not change:
         return None
     source = SOURCE_SULFONYLUREA if kind == "sulfonylurea" else SOURCE_HYPO
-    return change, " ".join(words), source
+    return change, " ".join(words), source, actions
+
+
+def _action(verb: str, med: dict, dose, new, unit: str) -> dict:
+    """One dose step as params: the product (None: the drug kind names it), from, to."""
+    product = med.get("product")
+    return {
+        "verb": verb,
+        "product": product if isinstance(product, str) and product else None,
+        "from": dose,
+        "to": new,
+        "unit": unit,
+    }
 
 
 # --- Rule 2: over-basalisation ------------------------------------------------------------

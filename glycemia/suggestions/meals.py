@@ -64,7 +64,14 @@ def meal_rules(case: Case, lows: bool) -> list[dict]:
                 SOURCE_MEAL,
                 days,
                 summary,
-                params={"meal": meal, **params},
+                params={
+                    "meal": meal,
+                    **params,
+                    "pattern_code": finding.get("code"),
+                    "pattern_text": bool(finding.get("text")),
+                    "bolus": bool(bolus),
+                    "lows_first": bool(lows),
+                },
             )
         )
     return out

@@ -58,7 +58,18 @@ def targets_met_rule(case: Case) -> dict | None:
     shown = "; ".join(words(g) for g in goals)
     summary = f"Every goal of the plan is met: {shown}. No change proposed."
     days = range(case.first, case.last + 1)
-    return suggestion(RULE_TARGETS_MET, "no_change", SOURCE_TARGETS_MET, days, summary)
+    params = {"goals": [_goal_params(g) for g in goals]}
+    return suggestion(
+        RULE_TARGETS_MET, "no_change", SOURCE_TARGETS_MET, days, summary, params=params
+    )
+
+
+def _goal_params(goal: dict) -> dict:
+    """The numbers of one met goal's words (params): CGM key, value, comparison and target;
+    finger-stick tag, mean and limits (mg/dL)."""
+    if "tag" in goal:
+        return {k: goal[k] for k in ("tag", "value", "low", "high")}
+    return {k: goal[k] for k in ("key", "label", "value", "comparison", "target")}
 
 
 def _cgm_goal_words(goal: dict) -> str:
@@ -83,6 +94,10 @@ def pregnancy_rule(case: Case) -> dict:
         "Pregnancy plan: insulin needs change week by week in pregnancy and doses are set by "
         "the specialist team, so these rules propose no change."
     )
-    if lows_finding(case):
+    lows = lows_finding(case) is not None
+    if lows:
         summary += " Lows are over the plan's goal: review them with the team."
-    return suggestion(RULE_PREGNANCY, "not_for_pregnancy", SOURCE_PREGNANCY, [], summary)
+    params = {"lows_over_goal": lows}
+    return suggestion(
+        RULE_PREGNANCY, "not_for_pregnancy", SOURCE_PREGNANCY, [], summary, params=params
+    )
