@@ -378,6 +378,11 @@ SPECTACULAR_SETTINGS = {
         "CheckResultEnum": "visits.models.CheckResult",
         "ConsultationStateEnum": "consultations.models.Consultation.State",
         "MedicationRequestStateEnum": "consultations.models.MedicationRequest.State",
+        # Three "outcome" vocabularies: an acknowledged alert, a closed consultation, an
+        # outreach attempt.
+        "AlertOutcomeEnum": "monitoring.models.Alert.Outcome",
+        "ConsultationOutcomeEnum": "consultations.models.Outcome",
+        "OutreachOutcomeEnum": "visits.models_frontdesk.Outcome",
     },
 }
 
