@@ -7,7 +7,8 @@ dismissed and the median change of its metric afterwards.
 Metrics per rule (read from the stored reports, so the figures are the ones those reports
 showed): lows first and over-basalisation aim at time below range (< 70 mg/dL, goal < 4 %,
 Battelino 2019); basal titration at the fasting glucose (the median of the report's daily
-profile in the hour before 07:00, the default wake time; goal at most the fasting goal's
+profile in the hour before the wake time of the plan in force for that report, 07:00 by
+default; goal at most the fasting goal's
 upper limit, ADA 2024 §6: 130 mg/dL); a rise after a meal at time in range (goal > 70 %).
 """
 
@@ -46,13 +47,26 @@ def _fasting(report: Report, wake_minute: int = 7 * 60) -> float | None:
     return statistics.fmean(medians) if medians else None
 
 
+def _wake_minute(report: Report) -> int:
+    """Minutes after midnight of the wake time in the plan the report was made under."""
+    from care_plans.models import CarePlanVersion
+
+    version = CarePlanVersion.objects.filter(pk=report.care_plan_version_id).first()
+    wake = str(((version.content if version else None) or {}).get("wake_time") or "07:00")
+    try:
+        hours, minutes = (int(part) for part in wake.split(":", 1))
+    except ValueError:
+        return 7 * 60
+    return hours * 60 + minutes if 1 <= hours <= 23 and 0 <= minutes <= 59 else 7 * 60
+
+
 def metric_value(report: Report, key: str) -> float | None:
     m = report.metrics or {}
     if key == "below_range_percent":
         low, very_low = m.get("low_percent"), m.get("very_low_percent")
         return None if low is None or very_low is None else low + very_low
     if key == "fasting_mg_dl":
-        return _fasting(report)
+        return _fasting(report, _wake_minute(report))
     value = m.get(key)
     return float(value) if isinstance(value, int | float) else None
 

@@ -5,10 +5,12 @@ that shows the evidence and to the plan editor."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import reduce
 
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -418,6 +420,20 @@ def editor_url(suggestion) -> str:
     return f"{url}?prompt=reports.suggestion:{suggestion.pk}#care-plan-editor"
 
 
+def day_links(report, days) -> list[tuple[str, str]]:
+    """Each evidence day as (the date in the reader's words, the workspace's daily view of
+    that day); a day that does not read as a date is left out."""
+    links = []
+    for day in days or []:
+        try:
+            when = dt.date.fromisoformat(str(day))
+        except ValueError:
+            continue
+        url = reverse("patients-day", args=[report.patient_id]) + f"?date={when.isoformat()}"
+        links.append((date_format(when, "DATE_FORMAT"), url))
+    return links
+
+
 def suggestion_rows(report, suggestions, unit: str, content: dict) -> list[dict]:
     """Everything the page and the PDF show of each suggestion."""
     rows = []
@@ -437,6 +453,7 @@ def suggestion_rows(report, suggestions, unit: str, content: dict) -> list[dict]
                 "summary": evidence_text(s.rule, s.kind, evidence, unit, report.targets),
                 "source": in_unit(s.source, unit),  # as published, in the reader's unit
                 "days": s.days,
+                "day_links": day_links(report, s.days),
                 "days_anchor": days_anchor,
                 "section_anchor": anchor,
                 "section": str(section),

@@ -240,6 +240,10 @@ def test_the_page_shows_evidence_in_the_readers_unit(client, t2, alice):
     assert "Mean fasting glucose 10.0 mmol/L" in body  # 180 mg/dL
     section = body.split('id="suggestions"')[1].split('class="suggestion-source"')[0]
     assert "mg/dL" not in section  # the source is quoted as published; the evidence is not
+    # Each evidence day opens the workspace's daily view of that day.
+    [suggestion] = [s for s in report.suggestions.all() if s.days][:1]
+    day = suggestion.days[-1]
+    assert f'href="/patients/{t2.pk}/day/?date={day}"' in section
 
 
 HOSTILE = ["\x00", "\ud800", "1" + "0" * 400, "a" * 5000, ["x"], {"a": 1}, None, 10**30]
@@ -376,3 +380,32 @@ def test_a_change_the_plan_no_longer_holds_is_not_offered(client, t2, alice):
     body = client.get(reverse("reports-detail", args=[report.pk])).content.decode()
     assert "Use this suggestion" not in body
     assert "The plan has changed since this report" in body
+
+
+def test_the_fasting_outcome_is_read_in_the_hour_before_the_plans_wake_time(patient, alice):
+    """Fasting glucose for the titration outcome: the profile's hour before the wake time of
+    the plan the report was made under (06:00 here), not a fixed 07:00."""
+    import datetime as dt
+
+    from care_plans.services import care_plan_default_content, care_plan_revise
+    from reports.models import Report
+    from reports.outcomes import metric_value
+
+    content = care_plan_default_content(patient=patient)
+    content["wake_time"] = "06:00"
+    version = care_plan_revise(patient=patient, by=alice, reason="Early riser", content=content)
+    day = [None] * 96  # 15-minute slots
+    for slot in range(20, 24):  # 05:00-06:00
+        day[slot] = 120.0
+    for slot in range(24, 28):  # 06:00-07:00: breakfast already
+        day[slot] = 200.0
+    report = Report.objects.create(
+        patient=patient,
+        period_start=dt.date(2026, 11, 1),
+        period_end=dt.date(2026, 11, 14),
+        care_plan_version_id=version.pk,
+        metrics={"profile": {"step_minutes": 15, "days": {"2026-11-02": day, "2026-11-03": day}}},
+    )
+    assert metric_value(report, "fasting_mg_dl") == 120.0
+    report.care_plan_version_id = None  # no plan known: the default 07:00
+    assert metric_value(report, "fasting_mg_dl") == 200.0
