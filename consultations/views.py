@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.access import audit, may_edit_care_plan
+from accounts.access import alerts_visible_to, audit, may_edit_care_plan
 from accounts.models import AuditEvent, User
 from care_plans.services import care_plan_current, targets_of_version
 from consultations import services
@@ -181,7 +181,12 @@ def _studio_context(request, consultation: Consultation) -> dict:
         "outcomes": Outcome.choices,
         "plan_change_url": reverse("care-plans-detail", args=[patient.pk])
         + f"?prompt=consultations.consultation:{consultation.pk}",
-        "open_alerts": None,  # remote-monitoring alerts join when monitoring has its models
+        # Remote monitoring (#20): the patient's alerts still open, as this clinician may see them.
+        "open_alerts": list(
+            alerts_visible_to(request.user)
+            .filter(patient=patient, live=True, closed_at__isnull=True)
+            .order_by("-opened_at")[:5]
+        ),
     }
 
 

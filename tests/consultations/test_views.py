@@ -7,6 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 
 from consultations import services
@@ -95,6 +96,14 @@ def test_the_studio_shows_the_question_beside_the_data(with_data, alice, clock):
     assert "Why so high?" in body and "snapshot-agp" in body and "today-agp" in body
     assert f"?prompt=consultations.consultation:{consultation.pk}" in body
     assert "Insulin glargine" in body  # the current plan
+    assert "No open remote-monitoring alerts." in body
+    from monitoring.models import Alert
+
+    alert = Alert.objects.create(
+        patient=with_data, kind="urgent_low", opened_at=timezone.now(), since=timezone.now()
+    )
+    body = client_for(alice).get(reverse("consultations-detail", args=[consultation.pk]))
+    assert f'href="/monitoring/alerts/{alert.pk}/"' in body.content.decode()
     inbox = client_for(alice).get(reverse("consultations-list"))
     assert f'data-consultation="{consultation.pk}"' in inbox.content.decode()
 
