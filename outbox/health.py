@@ -250,7 +250,6 @@ def health_report(obs: pipeline.Observation, broker: dict) -> dict:
         }
         checks["alert_evaluation"] = {
             "ok": "alert_evaluation" not in failing,
-            "task": pipeline.EVALUATION_TASK,
             "pending": obs.evaluation_pending,
             "lag_seconds": _seconds(pipeline.evaluation_lag(obs)),
             "limit_seconds": _seconds(pipeline.LAG_LIMIT),
