@@ -12,16 +12,20 @@ OLD = ("care_plans", "0001_initial")
 NEW = ("care_plans", "0002_prompted_by")
 
 
-def _at(executor, leaf):
-    return [
-        leaf if app == "care_plans" else (app, name)
-        for app, name in executor.loader.graph.leaf_nodes()
-    ]
-
-
 def _migrate(target):
+    """Migrate to ``target``: OLD puts care_plans back at 0001 with every app whose newest
+    migration needs care_plans' 0002 left out (as the database was before it); NEW puts every
+    app at its newest."""
     executor = MigrationExecutor(connection)
-    plan = _at(executor, target)
+    graph = executor.loader.graph
+    if target == OLD:
+        plan = [OLD] + [
+            leaf
+            for leaf in graph.leaf_nodes()
+            if leaf[0] != "care_plans" and NEW not in graph.forwards_plan(leaf)
+        ]
+    else:
+        plan = graph.leaf_nodes()
     executor.migrate(plan)
     executor.loader.build_graph()
     return executor.loader.project_state(plan).apps
