@@ -17,6 +17,7 @@ import signal
 import time
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -70,7 +71,7 @@ def test_it_loses_and_duplicates_no_alert_when_workers_are_killed_mid_evaluation
 
     env = {**WORKER_ENV, "CELERY_BROKER_URL": private_redis.url, "DATABASE_URL": app_role.url}
     rng = random.Random()
-    worker = Worker("celery", tmp_path, "w0", **env)
+    worker = Worker(settings.ALL_QUEUES, tmp_path, "w0", **env)
     workers, kills = [worker], []
     for step, (moment, value) in enumerate(zip(moments, FALL, strict=True)):
         for p in patients:
@@ -82,7 +83,7 @@ def test_it_loses_and_duplicates_no_alert_when_workers_are_killed_mid_evaluation
         if step % 3 == 2:
             worker.kill()  # main process and pool: nothing acknowledges
             kills.append("worker")
-            worker = Worker("celery", tmp_path, f"w{step}", **env)
+            worker = Worker(settings.ALL_QUEUES, tmp_path, f"w{step}", **env)
             workers.append(worker)
         else:
             children = _pool_children(worker.process.pid)

@@ -12,6 +12,7 @@ import datetime as dt
 import time
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
@@ -75,7 +76,11 @@ def test_it_accepts_work_with_redis_down_and_does_it_when_redis_is_back(
 
     private_redis.start()
     worker = Worker(
-        "celery", tmp_path, "back", CELERY_BROKER_URL=private_redis.url, DATABASE_URL=app_role.url
+        settings.ALL_QUEUES,
+        tmp_path,
+        "back",
+        CELERY_BROKER_URL=private_redis.url,
+        DATABASE_URL=app_role.url,
     )
     try:
         worker.wait_for("ready.")
