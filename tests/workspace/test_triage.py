@@ -392,11 +392,14 @@ def test_a_new_report_gives_the_entry_a_full_refresh_would(alice, center, review
     from reports.models import Report
     from workspace.triage import triage_mark_reviewed
 
-    patient = make_patient("RP", center=center, endocrinologists=[alice])
-    load(patient, [50] + [120] * 9)
-    if reviewed:
-        triage_mark_reviewed(patient=patient, by=alice, note="ok")
-    start = timezone.now()
+    # The test owns its clock: mid-morning in UTC is the same local day an hour later in
+    # every zone the tests use (at 23:30 the hour would cross midnight, a full refresh).
+    with time_machine.travel(dt.datetime(2026, 6, 15, 10, 0, tzinfo=dt.UTC), tick=True):
+        patient = make_patient("RP", center=center, endocrinologists=[alice])
+        load(patient, [50] + [120] * 9)
+        if reviewed:
+            triage_mark_reviewed(patient=patient, by=alice, note="ok")
+        start = timezone.now()  # the report comes after the review
     before = TriageEntry.objects.filter(pk=patient.pk).values().get()
     with time_machine.travel(start + later, tick=False):
         today = timezone.localdate()
