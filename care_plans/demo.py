@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from care_plans.models import CarePlan, CarePlanVersion
-from care_plans.services import care_plan_default_content, care_plan_revise
+from care_plans.services import NothingChanged, care_plan_default_content, care_plan_revise
 from glycemia import display
 from patients.models import Patient
 
@@ -103,10 +103,13 @@ def _second_content(patient: Patient, first: dict, author) -> tuple[dict, str]:
             if med["kind"] == "insulin_basal":
                 med["dose"] = med["dose"] + 2
                 return content, _("Fasting glucose above target for two weeks: basal insulin +2 U.")
-            if med["kind"] == "metformin":
-                content["medications"].append(_medications(patient)["sglt2"])
+            sglt2 = _medications(patient)["sglt2"]
+            taken = {m["kind"] for m in content["medications"]}
+            if med["kind"] == "metformin" and sglt2["kind"] not in taken:
+                content["medications"].append(sglt2)
                 return content, _("Time in range below 70 %: add an SGLT2 inhibitor.")
-        content["report_cadence_days"] = 7
+        # Weekly reports while glucose settles (or, already weekly, back to fortnightly).
+        content["report_cadence_days"] = 7 if first.get("report_cadence_days") != 7 else 14
         return content, _("More frequent reports while glucose settles.")
 
 
@@ -141,7 +144,12 @@ def seed_plans(patients: Sequence[Patient], clinicians: Sequence) -> list[CarePl
         created.append(first)
         if i % 3 == 0:
             content, reason = _second_content(patient, content, author)
-            second = care_plan_revise(patient=patient, by=author, reason=reason, content=content)
+            try:
+                second = care_plan_revise(
+                    patient=patient, by=author, reason=reason, content=content
+                )
+            except NothingChanged:  # a demo patient whose plan has nothing left to change
+                continue
             CarePlanVersion.objects.filter(pk=second.pk).update(
                 created_at=now - dt.timedelta(days=10 + i % 20)
             )

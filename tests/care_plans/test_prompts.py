@@ -116,3 +116,23 @@ def test_the_api_links_a_prompt_and_refuses_a_foreign_one(
     assert saved.status_code == 201, saved.content
     assert saved.json()["prompted_by"] == f"patients.consent:{prompt.pk}"
     assert CarePlanVersion.objects.get(plan__patient=patient, number=2).prompted_by == prompt
+
+
+def test_the_demos_second_version_always_changes_something(patient, alice):
+    """seed_demo crashed (NothingChanged) for a patient whose first plan already reported
+    weekly and took no basal insulin or metformin: the second version must differ."""
+    from care_plans.demo import _second_content
+    from care_plans.services import care_plan_diff
+
+    first = care_plan_revise(
+        patient=patient,
+        by=alice,
+        reason="First plan",
+        content={
+            **care_plan_default_content(patient=patient),
+            "medications": [],
+            "report_cadence_days": 7,
+        },
+    )
+    content, reason = _second_content(patient, first.content, alice)
+    assert reason and care_plan_diff(old=first, new=content)
