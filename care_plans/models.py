@@ -151,13 +151,6 @@ class CarePlanVersion(models.Model):
     def delete(self, *args, **kwargs):
         raise ImmutableVersionError(_("Care plan versions cannot be deleted."))
 
-    @staticmethod
-    def _report_model():
-        try:
-            return apps.get_model("reports", "Report")
-        except LookupError:  # pragma: no cover - reports is always installed in this project
-            return None
-
     @property
     def prompt_token(self) -> str | None:
         """What prompted this version as ``app_label.model:pk`` (the editor's ``?prompt=``)."""
@@ -181,10 +174,9 @@ class CarePlanVersion(models.Model):
     def responds_to_report(self):
         """The ``reports.Report`` this version answers, or None."""
         report_id = self.responds_to_report_id
-        report_model = self._report_model()
-        if report_id is None or report_model is None:
+        if report_id is None:
             return None
-        return report_model.objects.filter(pk=report_id).first()
+        return apps.get_model("reports", "Report").objects.filter(pk=report_id).first()
 
     # Convenience accessors for templates.
     @property

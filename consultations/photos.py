@@ -15,13 +15,9 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
-try:  # HEIC/HEIF through Pillow (pillow-heif, pinned in requirements.txt)
-    from pillow_heif import register_heif_opener
-
-    register_heif_opener()
-except ImportError:  # pragma: no cover - the pin installs it
-    pass
+register_heif_opener()  # HEIC/HEIF through Pillow (pillow-heif, pinned in requirements.txt)
 
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 PHOTOS_PER_MESSAGE = 5

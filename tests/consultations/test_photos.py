@@ -31,12 +31,10 @@ def test_it_keeps_a_png_a_png():
 
 
 def test_it_converts_heic_to_jpeg():
-    pillow_heif = pytest.importorskip("pillow_heif")
+    import pillow_heif
+
     out = io.BytesIO()
-    try:
-        pillow_heif.from_pillow(Image.new("RGB", (40, 30), (10, 20, 30))).save(out, quality=80)
-    except Exception as exc:  # an encoder-less libheif build cannot make the test file
-        pytest.skip(f"no HEIC encoder here: {exc}")
+    pillow_heif.from_pillow(Image.new("RGB", (40, 30), (10, 20, 30))).save(out, quality=80)
     clean = photo_clean(SimpleUploadedFile("foot.heic", out.getvalue(), "image/heic"))
     assert clean.content_type == "image/jpeg"
     assert (clean.width, clean.height) == (40, 30)
