@@ -26,20 +26,24 @@ NOW = dt.datetime(2026, 3, 15, 12, 0, tzinfo=dt.UTC)  # reports cover 1-14 March
 PERIOD_START = dt.date(2026, 3, 1)
 
 
-READINGS_TABLES = re.compile(r'(FROM|JOIN) "readings_')
+READINGS_TABLES = re.compile(r'(FROM|JOIN) "readings_')  # readings, rollups
+# A report's readings (readings.windows.readings_arrays). Saving a report may refresh the
+# patient's triage entry too, which reads readings and rollups inside the report's
+# transaction: on the primary, by design.
+REPORT_READINGS = re.compile(r"""date_part\('epoch', "readings_reading"\."timestamp"\)""")
 
 
-def _read_sql(captured) -> list[str]:
-    """The captured queries that read tables of the readings app (readings, rollups)."""
+def _read_sql(captured, pattern=READINGS_TABLES) -> list[str]:
+    """The captured queries that read what ``pattern`` matches."""
     return [
         q["sql"]
         for q in captured.captured_queries
-        if q["sql"].lstrip().upper().startswith("SELECT") and READINGS_TABLES.search(q["sql"])
+        if q["sql"].lstrip().upper().startswith("SELECT") and pattern.search(q["sql"])
     ]
 
 
-def _reads(captured) -> int:
-    return len(_read_sql(captured))
+def _reads(captured, pattern=READINGS_TABLES) -> int:
+    return len(_read_sql(captured, pattern))
 
 
 class Site:
@@ -165,10 +169,34 @@ class Site:
         return {
             "report": report_id,
             "readings": report.metrics.get("readings"),
-            "primary_reads": _reads(primary),
-            "replica_reads": _reads(copy) if copy else 0,
-            "primary_sql": [sql[:400] for sql in _read_sql(primary)],
+            "primary_reads": _reads(primary, REPORT_READINGS),
+            "replica_reads": _reads(copy, REPORT_READINGS) if copy else 0,
+            "primary_sql": [sql[:400] for sql in _read_sql(primary, REPORT_READINGS)],
         }
+
+    def replica_lost_mid_read(self) -> dict:
+        """A heavy read whose replica connection is terminated under it (as when the replica
+        restarts): ``on_replica`` runs the read again on the primary."""
+        import psycopg
+        from django.db import connections
+
+        from common import replicas
+        from patients.models import Patient
+
+        used = []
+
+        def read() -> int:
+            alias = replicas._reading_from.get()
+            used.append(alias)
+            if len(used) == 1 and alias is not None:
+                with connections[alias].cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    (pid,) = cursor.fetchone()
+                with psycopg.connect(os.environ["DATABASE_REPLICA_URLS"], autocommit=True) as c:
+                    c.execute("SELECT pg_terminate_backend(%s)", [pid])
+            return Patient.objects.count()
+
+        return {"aliases": used, "patients": replicas.on_replica(read)}
 
     def triage_window(self) -> dict:
         """The hourly triage refresh, a day later: every entry's window has moved."""
