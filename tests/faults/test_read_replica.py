@@ -121,7 +121,11 @@ class Site:
 
     def close(self):
         self.process.stdin.close()
-        self.process.wait(30)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
 
 
 def _query(cluster, sql: str, *params):
