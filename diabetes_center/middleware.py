@@ -15,11 +15,13 @@ A view that sets its own ``Cache-Control`` or CSP keeps it.
 
 import time
 
+from django import db
 from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
+from common import replicas
 from common.metrics import REQUEST_LATENCY
 from readings.forms import declared_too_large
 
@@ -39,6 +41,11 @@ class SecurityHeadersMiddleware:
             add_never_cache_headers(response)
         return response
 
+
+# Read-your-writes with read replicas: the primary's WAL position after this browser's last
+# write. A day at most: a replica that far behind is an outage, not lag.
+READ_AFTER_COOKIE = "dc_read_after"
+READ_AFTER_MAX_AGE = 24 * 3600
 
 NUL = "\x00"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -101,4 +108,47 @@ class RequestLatencyMiddleware:
         REQUEST_LATENCY.labels(
             method=method, route=route, status=f"{response.status_code // 100}xx"
         ).observe(time.perf_counter() - started)
+        return response
+
+
+class ReadYourWritesMiddleware:
+    """With read replicas, the person who just wrote reads the primary until a replica has
+    caught up with their write (``common.replicas``, "Read-your-writes").
+
+    After a request that may have written (any method but GET, HEAD, OPTIONS, TRACE) the
+    answer sets ``READ_AFTER_COOKIE`` to the primary's WAL position; on later requests heavy
+    reads use only a replica that has replayed past it, and the cookie is deleted once one
+    has. The value is a WAL position, nothing about the person; a forged one only makes its
+    sender read the primary. Without replicas this middleware passes requests through.
+    """
+
+    SAFE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not replicas.aliases():
+            return self.get_response(request)
+        token = replicas.pin(request.COOKIES.get(READ_AFTER_COOKIE))
+        try:
+            response = self.get_response(request)
+        finally:
+            caught_up = replicas.unpin(token)
+        if request.method not in self.SAFE:
+            try:
+                position = replicas.primary_lsn()
+            except (db.OperationalError, db.InterfaceError):
+                position = None  # the primary is away: this answer is a 503 anyway
+            if position:
+                response.set_cookie(
+                    READ_AFTER_COOKIE,
+                    position,
+                    max_age=READ_AFTER_MAX_AGE,
+                    secure=settings.SESSION_COOKIE_SECURE,
+                    httponly=True,
+                    samesite="Lax",
+                )
+        elif caught_up:
+            response.delete_cookie(READ_AFTER_COOKIE, samesite="Lax")
         return response

@@ -46,6 +46,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -126,6 +136,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "diabetes_center.middleware.RequestLatencyMiddleware",  # /metrics: time every answer
+    # Read replicas only: who just wrote reads the primary (common/replicas.py). Outside the
+    # others, so every write of the request is done when it notes the WAL position.
+    "diabetes_center.middleware.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "diabetes_center.middleware.SecurityHeadersMiddleware",  # CSP, Cache-Control: no-store
@@ -186,6 +199,35 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Read replicas (PostgreSQL streaming replicas of DATABASE_URL's database): the heavy reads
+# go to them and every write to the primary; common/replicas.py says which and how a person
+# always reads what they just wrote. Unset: one database, no router.
+DATABASE_REPLICA_ALIASES = []
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS"), start=1):
+    _replica = dj_database_url.parse(
+        _url,
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
+    )
+    if not _replica["ENGINE"].endswith("postgresql") or not DATABASES["default"]["ENGINE"].endswith(
+        "postgresql"
+    ):
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URLS needs PostgreSQL replicas of a PostgreSQL DATABASE_URL."
+        )
+    # A replica that does not answer is given up on quickly (the primary serves instead).
+    _replica["OPTIONS"] = {"connect_timeout": 3, **_replica.get("OPTIONS", {})}
+    # Test runs create no database on a replica: its alias reads the test database itself.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica{_number}"] = _replica
+    DATABASE_REPLICA_ALIASES.append(f"replica{_number}")
+if DATABASE_REPLICA_ALIASES:
+    DATABASE_ROUTERS = ["common.replicas.ReplicaRouter"]
+# How long a task waits for a replica to reach the primary's position before reading the
+# primary; how long a replica that failed is left alone.
+DATABASE_REPLICA_WAIT_SECONDS = env_float("DATABASE_REPLICA_WAIT_SECONDS", 1.0)
+DATABASE_REPLICA_RETRY_SECONDS = env_int("DATABASE_REPLICA_RETRY_SECONDS", 30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

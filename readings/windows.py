@@ -6,7 +6,7 @@ import zoneinfo
 
 import numpy as np
 import pandas as pd
-from django.db import connection
+from django.db import connections
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -69,12 +69,14 @@ def readings_arrays(patient: Patient, kind: str, start: dt.date, end: dt.date, *
         patient_id=patient.pk, kind=kind, timestamp__gte=lo, timestamp__lt=hi
     )
     extra = ["meal_tag"] if tags else []
-    postgresql = connection.vendor == "postgresql"
+    # The queryset's database: a read replica inside ``common.replicas.on_replica``.
+    database = connections[readings.db]
+    postgresql = database.vendor == "postgresql"
     if postgresql:
         epoch = RawSQL("""date_part('epoch', "readings_reading"."timestamp")""", [])
         query = readings.annotate(epoch=epoch).values_list("epoch", "value_mg_dl", *extra)
-        sql, params = query.query.sql_with_params()
-        with connection.cursor() as cursor:
+        sql, params = query.query.get_compiler(readings.db).as_sql()
+        with database.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
     else:

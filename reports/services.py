@@ -23,6 +23,7 @@ import datetime as dt
 import logging
 import time
 import zoneinfo
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.access import patients_visible_to
+from common.replicas import on_replica
 from glycemia.compare import compare_periods
 from glycemia.daily import daily_stats, day_night_split, hourly_stats
 from glycemia.meter import meter_metrics
@@ -256,22 +258,23 @@ def _test_delay() -> None:
 # --- the process --------------------------------------------------------------------------
 
 
-def report_generate(
-    *,
-    patient_id: int,
-    period_end: dt.date | None = None,
-    only_if_due: bool = False,
-    notify: bool = True,
-) -> Report | None:
-    """The patient's report for the cadence period ending at `period_end` (default: the last
-    full local day), created once; None when there is no data (or, with `only_if_due`, when
-    the last report's period plus its cadence has not ended yet).
+class _Draft(NamedTuple):
+    patient: Patient
+    start: dt.date
+    end: dt.date
+    cadence: int
+    kind: str
+    content: dict
+    targets: dict
+    comparison: list
+    previous: Report | None
+    version: object
+    suggestions: list
 
-    The returned report has ``was_created`` (True only for the call that inserted it).
 
-    >>> report_generate(patient_id=7).period_end  # doctest: +SKIP
-    datetime.date(2026, 5, 13)
-    """
+def _report_draft(*, patient_id: int, period_end: dt.date | None, only_if_due: bool):
+    """Everything ``report_generate`` reads and computes before it writes: None (nothing to
+    report), the period's existing report, or the new report's parts. Reads only."""
     patient = Patient.objects.get(pk=patient_id)
     cadence = plan_cadence_days(patient)
     start, end = report_period(patient, period_end=period_end, cadence=cadence)
@@ -327,8 +330,44 @@ def report_generate(
         tags=tags,
         patterns=content["patterns"],
     )
+    return _Draft(
+        patient, start, end, cadence, kind, content, targets, comparison, previous, version,
+        suggestions,
+    )  # fmt: skip
+
+
+def report_generate(
+    *,
+    patient_id: int,
+    period_end: dt.date | None = None,
+    only_if_due: bool = False,
+    notify: bool = True,
+) -> Report | None:
+    """The patient's report for the cadence period ending at `period_end` (default: the last
+    full local day), created once; None when there is no data (or, with `only_if_due`, when
+    the last report's period plus its cadence has not ended yet).
+
+    The returned report has ``was_created`` (True only for the call that inserted it).
+
+    Its reads (readings, plan, earlier reports) run on a read replica when there is one
+    (``common.replicas``) that has replayed everything the primary held when generation
+    began — so a report queued by an import sees that import — else on the primary; the
+    report is written to the primary.
+
+    >>> report_generate(patient_id=7).period_end  # doctest: +SKIP
+    datetime.date(2026, 5, 13)
+    """
+    draft = on_replica(
+        _report_draft,
+        patient_id=patient_id,
+        period_end=period_end,
+        only_if_due=only_if_due,
+        barrier=True,
+    )
+    if draft is None or isinstance(draft, Report):
+        return draft
     _test_delay()
-    key = {"period_start": start, "period_end": end, "kind": kind}
+    key = {"period_start": draft.start, "period_end": draft.end, "kind": draft.kind}
     try:
         # No get_or_create: the existence check above already ran, so insert straight away
         # (saves a SELECT and a savepoint) and let the unique constraint catch a concurrent
@@ -336,19 +375,19 @@ def report_generate(
         with transaction.atomic():
             report = Report.objects.create(
                 **key,
-                patient=patient,  # cached on the instance: report_notify needs no query
-                cadence_days=cadence,
-                metrics=content["metrics"],
-                goals=content["goals"],
-                targets=targets,
-                comparison=comparison,
-                patterns=content["patterns"],
-                previous=previous,
-                care_plan_version_id=getattr(version, "pk", None),
-                care_plan_version_number=getattr(version, "number", None),
+                patient=draft.patient,  # cached on the instance: report_notify needs no query
+                cadence_days=draft.cadence,
+                metrics=draft.content["metrics"],
+                goals=draft.content["goals"],
+                targets=draft.targets,
+                comparison=draft.comparison,
+                patterns=draft.content["patterns"],
+                previous=draft.previous,
+                care_plan_version_id=getattr(draft.version, "pk", None),
+                care_plan_version_number=getattr(draft.version, "number", None),
                 algorithm_version=ALGORITHM_VERSION,
             )
-            suggestions_store(report=report, suggestions=suggestions)
+            suggestions_store(report=report, suggestions=draft.suggestions)
             if notify:
                 report_notify(report=report)
     except IntegrityError:

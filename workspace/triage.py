@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from care_plans.models import CarePlanVersion
 from care_plans.services import preset_for, targets_from_preset
+from common.replicas import on_replica
 from glycemia.rollups import ROLLUP_FIELDS, metrics_from_rollups
 from patients.models import Patient
 from readings.models import DailyRollup, Reading
@@ -330,17 +331,27 @@ def _entry(
 _UPDATE_FIELDS = [f.name for f in TriageEntry._meta.concrete_fields if f.name not in ("patient",)]
 
 
-def triage_refresh(*, patient_ids, now: dt.datetime | None = None) -> int:
+def triage_refresh(*, patient_ids, now: dt.datetime | None = None, replica: bool = False) -> int:
     """Recompute the triage entries of ``patient_ids`` (in batches); returns how many.
 
     A constant number of queries per batch of ``REFRESH_BATCH`` patients, plus one bounded
     count per patient whose plan's range is not 70–180.
+
+    ``replica``: each batch reads from a read replica (``common.replicas``) that has replayed
+    everything the primary held when the batch began — what the primary would have answered
+    then — and writes to the primary. For the periodic refresh of many patients; the refresh
+    on write runs inside the writer's transaction, where reads stay on the primary anyway.
     """
     now = now or timezone.now()
     ids = sorted(set(patient_ids))
     done = 0
     for i in range(0, len(ids), REFRESH_BATCH):
-        done += _refresh_batch(ids[i : i + REFRESH_BATCH], now)
+        batch = ids[i : i + REFRESH_BATCH]
+        if replica:
+            computed = on_replica(_compute_batch, batch, now, barrier=True)
+        else:
+            computed = _compute_batch(batch, now)
+        done += _write_batch(*computed)
     return done
 
 
@@ -352,7 +363,8 @@ def _last(kind: str):
     )
 
 
-def _refresh_batch(ids: list[int], now: dt.datetime) -> int:
+def _compute_batch(ids: list[int], now: dt.datetime) -> tuple[list, list, list]:
+    """The batch's new entries and monthly summaries (reads only) and the patients' ids."""
     from reports.models import Report
 
     last_report = Report.objects.filter(patient_id=OuterRef("pk")).order_by("-created_at", "-pk")
@@ -367,7 +379,7 @@ def _refresh_batch(ids: list[int], now: dt.datetime) -> int:
         )
     )
     if not patients:
-        return 0
+        return [], [], []
     ids = [p.pk for p in patients]
     today = {p.pk: _local_today(p.timezone, now) for p in patients}
     plans = _plans(ids)
@@ -397,10 +409,17 @@ def _refresh_batch(ids: list[int], now: dt.datetime) -> int:
         )
         for p in patients
     ]
+    return ids, entries, _month_rows(ids, max(today.values()))
+
+
+def _write_batch(ids: list[int], entries: list[TriageEntry], months: list) -> int:
+    if not ids:
+        return 0
     TriageEntry.objects.bulk_create(
         entries, update_conflicts=True, unique_fields=["patient"], update_fields=_UPDATE_FIELDS
     )
-    _refresh_months(ids, max(today.values()))
+    MonthlySummary.objects.filter(patient_id__in=ids).delete()
+    MonthlySummary.objects.bulk_create(months, batch_size=1000)
     return len(entries)
 
 
@@ -415,8 +434,9 @@ def _visits(patients: list[Patient]) -> dict[int, tuple]:
     }
 
 
-def _refresh_months(ids: list[int], today: dt.date) -> None:
-    """Rewrite the ``MonthlySummary`` rows of ``ids`` from their CGM rollups (three queries)."""
+def _month_rows(ids: list[int], today: dt.date) -> list[MonthlySummary]:
+    """The ``MonthlySummary`` rows of ``ids`` from their CGM rollups (one query; written with
+    the entries: two more)."""
     first = today.replace(day=1)
     for _i in range(SUMMARY_MONTHS - 1):
         first = (first - dt.timedelta(days=1)).replace(day=1)
@@ -459,8 +479,7 @@ def _refresh_months(ids: list[int], today: dt.date) -> None:
                 cv_percent=cv,
             )
         )
-    MonthlySummary.objects.filter(patient_id__in=ids).delete()
-    MonthlySummary.objects.bulk_create(rows, batch_size=1000)
+    return rows
 
 
 def _current(entry: TriageEntry, zone: str, now: dt.datetime) -> bool:
@@ -534,6 +553,11 @@ def triage_refresh_stale(*, now: dt.datetime | None = None) -> int:
     a patient has no entry at all. Safe to run twice: the second run finds nothing stale.
     """
     now = now or timezone.now()
+    stale = on_replica(_stale_ids, now, barrier=True)
+    return triage_refresh(patient_ids=stale, now=now, replica=True) if stale else 0
+
+
+def _stale_ids(now: dt.datetime) -> list[int]:
     aged = now - dt.timedelta(days=ranking.NO_DATA_DAYS)
     stale = list(Patient.objects.filter(triage__isnull=True).values_list("pk", flat=True))
     rows = TriageEntry.objects.values_list(
@@ -545,7 +569,7 @@ def triage_refresh_stale(*, now: dt.datetime | None = None) -> int:
         elif last_reading_at is not None and last_reading_at <= aged:
             if f",{ranking.FLAG_NO_DATA}," not in flag_list:
                 stale.append(pid)
-    return triage_refresh(patient_ids=stale, now=now) if stale else 0
+    return stale
 
 
 def triage_mark_reviewed(*, patient: Patient, by, note: str = "") -> TriageEntry:

@@ -29,6 +29,7 @@ from accounts.models import CareCenter
 from care_plans.services import targets_for
 from common.dates import parse_day
 from common.http import download_disposition
+from common.replicas import on_replica
 from consultations.measures import consultation_measures
 from patients.models import Patient
 from workspace import own_view, population, ranking
@@ -76,8 +77,9 @@ def patient_list(request):
         response = StreamingHttpResponse(lines, content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="triage.csv"'
         return response
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = with_unread(page.object_list, user=user)
+    # The queue's reads on a read replica, if any (common.replicas: the person who just wrote,
+    # e.g. "Mark reviewed", reads the primary until a replica has their write).
+    page = on_replica(_triage_page, rows, request.GET.get("page"), user=user)
     audit_many(user, [row.pk for row in page.object_list], "view", "triage list")
     context = {
         "page": page,
@@ -93,6 +95,12 @@ def patient_list(request):
     return render(request, template, context)
 
 
+def _triage_page(rows, number, *, user):
+    page = Paginator(rows, PAGE_SIZE).get_page(number)
+    page.object_list = with_unread(page.object_list, user=user)
+    return page
+
+
 @login_required
 @require_safe
 def population_view(request):
@@ -101,7 +109,7 @@ def population_view(request):
     if not _may_triage(user):
         raise PermissionDenied
     audit(user, None, "view", "population view")
-    context = population.population(patients_visible_to(user), unit=_unit(request))
+    context = on_replica(population.population, patients_visible_to(user), unit=_unit(request))
     figures = consultation_measures(user)
     context["consultations"] = figures
     context["consultation_tables"] = [

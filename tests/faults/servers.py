@@ -156,3 +156,15 @@ class PrivatePostgres:
         except subprocess.CalledProcessError:
             pass  # not running
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def streaming_replica(primary: PrivatePostgres) -> PrivatePostgres:
+    """A hot-standby streaming replica of the running ``primary`` on a free port of its own:
+    ``pg_basebackup -R -X stream`` (the primary's default ``pg_hba.conf`` trusts local
+    replication connections), not yet started."""
+    replica = PrivatePostgres()
+    replica._run(
+        binary("pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+        "-D", str(replica.data), "-R", "-X", "stream", "-c", "fast", "--no-sync",
+    )  # fmt: skip
+    return replica
