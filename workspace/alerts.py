@@ -86,24 +86,37 @@ def alerts_tab(patient: Patient, *, user, unit: str, now: dt.datetime | None = N
 
 def watch_summary(patient: Patient, *, now: dt.datetime | None = None) -> dict:
     """What the patient's page says about remote monitoring: enrolled or not, when the clinic
-    watches (its opening hours, in the center's zone) and whether anyone is on call outside
-    them in the coming week."""
+    watches (its opening hours, in the center's zone) and how the rota covers the time outside
+    them in the coming week (``monitoring.routing.coverage``: always, sometimes, never)."""
+    from monitoring import routing
     from monitoring.models import OnCallShift
-    from visits.models import OpeningHours
+    from visits.models import ClosedDay, OpeningHours
 
     now = now or timezone.now()
     enrolment = services.enrolment_of(patient)
     center = patient.care_center
-    hours = list(OpeningHours.objects.filter(center=center)) if center else []
-    on_call = bool(
-        center
-        and OnCallShift.objects.filter(
-            center=center, end__gt=now, start__lt=now + dt.timedelta(days=7)
-        ).exists()
-    )
+    rows = list(OpeningHours.objects.filter(center=center)) if center else []
+    week = now + dt.timedelta(days=7)
+    on_call = "never"
+    if center is not None:
+        hours: dict[int, list] = {}
+        for row in rows:
+            hours.setdefault(row.weekday, []).append((row.opens, row.closes))
+        closed = ClosedDay.objects.filter(
+            center=center, date__gte=now.date() - dt.timedelta(days=1), date__lte=week.date()
+        ).values_list("date", flat=True)
+        rota = [
+            (s.start, s.end, s.clinician_id)
+            for s in OnCallShift.objects.filter(
+                center=center, end__gt=now, start__lt=week, clinician__is_active=True
+            )
+        ]
+        on_call = routing.coverage(
+            now, week, hours, zoneinfo.ZoneInfo(center.timezone), list(closed), rota
+        )
     return {
         "enrolled": bool(enrolment and enrolment.active),
-        "hours": hours,
+        "hours": rows,
         "zone": center.timezone if center else None,
         "on_call": on_call,
     }
