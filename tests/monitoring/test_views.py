@@ -208,3 +208,19 @@ def test_it_tells_the_patient_how_the_rota_covers_the_time_outside_hours(
     text, state = said
     assert text in page and f'data-on-call="{state}"' in page
     assert "first safety net" in page
+
+
+def test_it_tells_the_patient_of_a_clinic_without_hours_or_rota_who_gets_an_alert(
+    client, alice, patient
+):
+    """No service hours and nobody on call: routing sends to the lead or the care team at
+    once, and the page says so (not "waits until the clinic opens"); in Chinese too."""
+    enrol(patient, alice)
+    client.force_login(patient.user)
+    page = client.get(f"/patients/{patient.pk}/privacy/").content.decode()
+    assert "goes at once to a clinician of your clinic" in page
+    assert "waits until the clinic opens" not in page
+    patient.user.language = "zh-hans"
+    patient.user.save()
+    page = client.get(f"/patients/{patient.pk}/privacy/").content.decode()
+    assert "警报会立即发送给您所在诊所的一位医生" in page and "第一道安全防线" in page
