@@ -266,13 +266,13 @@ def _load_patients(args, center, doctor, first_post: dict, history_end: dict):
 
 
 class Process:
-    def __init__(self, name: str, command: list[str], env: dict, folder: str):
+    def __init__(self, name: str, command: list[str], env: dict, folder: str, cwd: Path = ROOT):
         self.name = name
         self.log_path = Path(folder) / f"{name}.log"
         self.log = open(self.log_path, "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -307,7 +307,13 @@ def _start_servers(args, env: dict, folder: str, port: int) -> list[Process]:
     bin_dir = Path(sys.executable).parent
     full_env = {**os.environ, **env}
     if args.embedded:
-        web = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+        web = [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "runserver",
+            "--noreload",
+            f"127.0.0.1:{port}",
+        ]
         worker = [str(bin_dir / "celery"), "-A", "diabetes_center", "worker", "--beat",
                   "--loglevel=WARNING", "--concurrency=2",
                   f"--schedule={folder}/celerybeat-schedule"]  # fmt: skip
@@ -318,7 +324,14 @@ def _start_servers(args, env: dict, folder: str, port: int) -> list[Process]:
                   "--loglevel=WARNING", f"--concurrency={args.concurrency}", "-n",
                   f"bench-monitoring-{uuid.uuid4().hex[:6]}@%h", "--without-gossip",
                   "--without-mingle"]  # fmt: skip
-    return [Process("web", web, full_env, folder), Process("worker", worker, full_env, folder)]
+    # Embedded: run in the run's folder (kombu's filesystem transport writes a control/ folder
+    # in the working directory), the code found through PYTHONPATH.
+    cwd = Path(folder) if args.embedded else ROOT
+    full_env["PYTHONPATH"] = str(ROOT)
+    return [
+        Process("web", web, full_env, folder, cwd),
+        Process("worker", worker, full_env, folder, cwd),
+    ]
 
 
 def _wait_ready(base: str, servers: list[Process], session) -> None:

@@ -106,3 +106,15 @@ def test_monitoring_bench_reports_post_to_inbox_and_evaluation_times():
     for key in ("eval_ms_1_day", "eval_ms_2_years", "baseline_whole_history_ms_2_years"):
         assert figures[key] > 0
     assert figures["post_errors"] == 0
+
+
+def test_monitoring_bench_runs_on_the_embedded_defaults():
+    """SQLite and the filesystem broker, a worker with beat and runserver, as scripts/run."""
+    figures = run_bench(
+        "monitoring",
+        *("--embedded", "--patients", "4", "--lows", "2", "--duration", "6"),
+        *("--long-days", "2", "--eval-repeats", "2", "--baseline-repeats", "1"),
+        timeout=600,
+    )
+    assert figures["embedded"] is True and figures["samples"] == 2
+    assert figures["post_to_inbox_p99_s"] > 0 and figures["eval_ms_2_years"] > 0
