@@ -1,5 +1,6 @@
-"""Admin: the on-call rota, each center's lead and clinicians' alert phones are set here by
-admins; enrolments, alerts and mutes are shown read-only (they change through the app, audited)."""
+"""Admin: the on-call rota and each center's lead (the center's staff set them on the rota page,
+/monitoring/rota/, too) and clinicians' alert phones are set here by admins; enrolments, alerts
+and mutes are shown read-only (they change through the app, audited)."""
 
 from django.contrib import admin
 

@@ -103,6 +103,51 @@ def next_opening(
     return None
 
 
+def coverage(
+    start: dt.datetime,
+    end: dt.datetime,
+    hours: Hours,
+    tz: ZoneInfo,
+    closed: Iterable[dt.date] = (),
+    rota: Iterable[Shift] = (),
+) -> str:
+    """How [start, end) outside service hours is covered by the rota: ``"always"`` (every
+    moment is in service or on call), ``"sometimes"`` or ``"never"`` (no shift at all outside
+    service hours). What the patient's page promises.
+
+    >>> london = ZoneInfo("Europe/London")
+    >>> monday = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+    >>> nights = [(monday + dt.timedelta(hours=18), monday + dt.timedelta(days=1, hours=8), 1)]
+    >>> hours = {0: [(dt.time(8), dt.time(18))], 1: [(dt.time(8), dt.time(18))]}
+    >>> coverage(monday + dt.timedelta(hours=8), monday + dt.timedelta(days=1, hours=18),
+    ...          hours, london, rota=nights)
+    'always'
+    >>> coverage(monday, monday + dt.timedelta(days=2), hours, london, rota=nights)
+    'sometimes'
+    >>> coverage(monday, monday + dt.timedelta(days=2), hours, london)
+    'never'
+    """
+    start, end = _aware(start), _aware(end)
+    closed = set(closed)
+    covered: list[tuple[dt.datetime, dt.datetime]] = []
+    day = start.astimezone(tz).date() - dt.timedelta(days=1)
+    while _instant(day, dt.time(0), tz) < end:
+        covered += service_periods(day, hours, tz, closed)
+        day += dt.timedelta(days=1)
+    shifts = [(a, b) for a, b, _who in rota if b > start and a < end]
+    gaps, cursor = False, start
+    for a, b in sorted(covered + shifts):
+        if a > cursor:
+            gaps = True
+        cursor = max(cursor, b)
+        if cursor >= end:
+            break
+    gaps = gaps or cursor < end
+    if not gaps:
+        return "always"
+    return "sometimes" if shifts else "never"
+
+
 def on_call_at(now: dt.datetime, rota: Iterable[Shift]) -> list[Hashable]:
     """Who is on call at ``now`` (shifts are half-open), by shift start, each once."""
     now = _aware(now)

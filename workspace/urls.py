@@ -13,6 +13,11 @@ urlpatterns = [
     path("patients/<int:pk>/files/", views.patient_files, name="patients-files"),
     path("patients/<int:pk>/visits/", views.patient_visits, name="patients-visits"),
     path("patients/<int:pk>/alerts/", views.patient_alerts, name="patients-alerts"),
+    path(
+        "patients/<int:pk>/alerts/monitoring/",
+        views.patient_monitoring,
+        name="patients-monitoring",
+    ),
     path("patients/<int:pk>/access/", views.patient_access, name="patients-access"),
     path("patients/<int:pk>/privacy/", views.patient_privacy, name="patients-privacy"),
     path("patients/<int:pk>/consent/", views.patient_consent, name="patients-consent"),

@@ -20,6 +20,7 @@ from accounts.access import (
     get_patient_for,
     get_patient_for_download,
     may_download_all,
+    may_edit_care_plan,
     may_see_clinical,
     patients_visible_to,
     record_accesses,
@@ -300,6 +301,66 @@ def patient_alerts(request, pk):
     audit(request.user, patient, "view", "alerts")
     context = alerts_tab(patient, user=request.user, unit=_unit(request))
     return _tab(request, patient, "alerts", context)
+
+
+@login_required
+@require_POST
+def patient_monitoring(request, pk):
+    """Alerts tab: the patient's endocrinologist (or an admin) enrols them in remote
+    monitoring, changes the thresholds (glucose in the viewer's unit) or ends it. Enrolling
+    without the patient's consent answers 409 with the tab and why, as the API does; a value
+    out of bounds 400 with the tab and the field's error."""
+    from monitoring import services as monitoring
+    from workspace.alerts import EnrolmentInputError, alerts_tab, enrolment_fields, enrolment_input
+
+    patient = get_patient_for(request.user, pk)
+    if not may_edit_care_plan(request.user, patient):
+        raise PermissionDenied
+    unit = _unit(request)
+    enrolment = monitoring.enrolment_of(patient)
+    status, problem, errors = 200, "", {}
+    try:
+        action, thresholds = enrolment_input(request.POST, patient, enrolment, unit)
+        enrolled = {"enrol": True, "unenrol": False}.get(
+            action, bool(enrolment and enrolment.active)
+        )
+        monitoring.enrolment_set(
+            patient=patient,
+            enrolled=enrolled,
+            thresholds=None if action == "unenrol" else thresholds,
+            by=request.user,
+        )
+    except EnrolmentInputError as exc:
+        status, errors = 400, exc.errors
+        problem = errors.get("action", _("Some thresholds need correcting."))
+    except monitoring.NoConsent:
+        status = 409
+        problem = _(
+            "The patient has not consented to remote monitoring: they give it on their "
+            "privacy page, and can be enrolled after that."
+        )
+    if status != 200:
+        context = alerts_tab(patient, user=request.user, unit=unit)
+        typed = {
+            k: request.POST.get(k, "")[:20]
+            for k in ("urgent_low", "high", "high_minutes", "no_data_hours")
+        }
+        context["enrol_fields"] = enrolment_fields(
+            patient, monitoring.enrolment_of(patient), unit, typed=typed, errors=errors
+        )
+        context["enrol_problem"] = problem
+        response = _tab(request, patient, "alerts", context)
+        response.status_code = status
+        return response
+    messages.success(
+        request,
+        {
+            "enrol": _("Enrolled in remote monitoring."),
+            "unenrol": _("Remote monitoring ended."),
+            "thresholds": _("Thresholds saved."),
+        }[action],
+    )
+    return redirect("patients-alerts", pk=patient.pk)
 
 
 @login_required

@@ -27,3 +27,10 @@ def patient_when(context, instant, patient) -> str:
     """Any instant of ``patient`` (an alert, a notification) as the viewer reads the patient's
     times: the care center's zone for clinicians, the patient's own on their pages."""
     return display.visit_when(instant, user=context["user"], patient=patient)
+
+
+@register.simple_tag
+def center_when(instant, center) -> str:
+    """An instant of a care center's own (an on-call shift) on the center's wall clocks (the
+    page names the zone once)."""
+    return display.when_text(instant, center.timezone)

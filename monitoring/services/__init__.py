@@ -4,7 +4,8 @@
 - ``enrolment``: consent check, enrol / end, the patient's thresholds;
 - ``evaluation``: evaluation on arrival (outbox task by name) and storing the rules' answer;
 - ``delivery``: routing, waiting alerts, escalation, sending notifications once;
-- ``actions``: acknowledge, snooze, mute, close on enrolment's end.
+- ``actions``: acknowledge, snooze, mute, close on enrolment's end;
+- ``rota``: the on-call rota and the center's lead (imported as ``monitoring.services.rota``).
 
 Work for a worker goes through the outbox by task name; these modules never import
 ``monitoring.tasks``.
@@ -26,6 +27,7 @@ from monitoring.services.delivery import (
     notification_send,
 )
 from monitoring.services.enrolment import (
+    CONSENT_TOPIC,
     NoConsent,
     enrolment_end,
     enrolment_of,
@@ -36,6 +38,7 @@ from monitoring.services.enrolment import (
 from monitoring.services.evaluation import alerts_evaluate, evaluation_enqueue
 
 __all__ = [
+    "CONSENT_TOPIC",
     "AlreadyAcknowledged",
     "NoConsent",
     "alert_acknowledge",

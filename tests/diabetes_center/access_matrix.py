@@ -152,6 +152,10 @@ def alert(w, t):
     return {"pk": w.alerts[t].pk}
 
 
+def shift(w, t):
+    return {"pk": w.shifts[t].pk}
+
+
 def consultation(w, t):
     return {"pk": w.consultations[t].pk}
 
@@ -666,6 +670,24 @@ MATRIX: list[Route] = [
         {P: PLAN_EDITORS},
         args=patient,
         body=lambda w, t: {"kinds": ["high"], "hours": 4, "reason": "matrix"},
+    ),
+    Route(
+        "patients-monitoring",  # the Alerts tab's enrol / thresholds / end control
+        {P: PLAN_EDITORS},
+        args=patient,
+        body=lambda w, t: {"action": "unenrol"},
+    ),
+    # The on-call rota: the center's staff and admins set it; its clinicians read it.
+    Route(
+        "monitoring-rota",
+        {G: STAFFISH, P: frozenset({STAFF, ADMIN})},
+        body=lambda w, t: {"part": "lead", "lead-lead": ""},
+    ),  # fmt: skip
+    Route(
+        "monitoring-rota-shift-remove",
+        {P: frozenset({CENTER_STAFF, ADMIN})},
+        args=shift,
+        query=setup_center,
     ),
     # --- REST API: consent and remote monitoring (issue #20) ----------------------------------
     Route(

@@ -99,6 +99,7 @@ class World:
     credentials: dict  # role → request headers / query (devices, Nightscout secret)
     setup: dict  # target → ids of a clinician, one of their sessions, a room, of its center
     alerts: dict  # target → an open urgent-low alert of the patient (remote monitoring)
+    shifts: dict  # target → an on-call shift of the patient's center (the rota page)
 
     consultations: dict  # target → a consultation of the patient (with a photo)
     consultation_photos: dict
@@ -214,6 +215,15 @@ def _build_world() -> World:
         )
         for t, p in patients.items()
     }
+    from monitoring.models import OnCallShift
+
+    shifts = {
+        t: OnCallShift.objects.create(
+            center=center, clinician=clinician, start=now + dt.timedelta(days=1),
+            end=now + dt.timedelta(days=1, hours=12),
+        )
+        for t, (center, clinician) in {"A": (north, alice), "B": (south, sven)}.items()
+    }  # fmt: skip
     credentials = {
         "upload token of A": {
             "headers": {"HTTP_AUTHORIZATION": f"Token {upload_key}"},
@@ -264,6 +274,7 @@ def _build_world() -> World:
         credentials=credentials,
         setup=setup,
         alerts=alerts,
+        shifts=shifts,
     )
 
 

@@ -90,3 +90,31 @@ def test_reports_bench_reports_its_figures():
     )
     assert {"html_per_s", "pdf_per_s", "html_1000_s", "pdf_1000_s"} <= figures.keys()
     assert figures["pdf_1000_s"] == pytest.approx(1000 / figures["pdf_per_s"], rel=1e-3)
+
+
+@pytest.mark.broker
+@needs_postgres
+def test_monitoring_bench_reports_post_to_inbox_and_evaluation_times():
+    figures = run_bench(
+        "monitoring",
+        *("--patients", "5", "--lows", "3", "--duration", "6", "--long-days", "3"),
+        *("--eval-repeats", "3", "--baseline-repeats", "2", "--settle", "60"),
+        timeout=600,
+    )
+    assert figures["samples"] == 3 and figures["never_seen"] == 0
+    assert figures["post_to_inbox_p99_s"] >= figures["post_to_inbox_p50_s"] > 0
+    for key in ("eval_ms_1_day", "eval_ms_2_years", "baseline_whole_history_ms_2_years"):
+        assert figures[key] > 0
+    assert figures["post_errors"] == 0
+
+
+def test_monitoring_bench_runs_on_the_embedded_defaults():
+    """SQLite and the filesystem broker, a worker with beat and runserver, as scripts/run."""
+    figures = run_bench(
+        "monitoring",
+        *("--embedded", "--patients", "4", "--lows", "2", "--duration", "6"),
+        *("--long-days", "2", "--eval-repeats", "2", "--baseline-repeats", "1"),
+        timeout=600,
+    )
+    assert figures["embedded"] is True and figures["samples"] == 2
+    assert figures["post_to_inbox_p99_s"] > 0 and figures["eval_ms_2_years"] > 0

@@ -172,3 +172,42 @@ def test_it_evaluates_rest_batches_and_device_files_too(
     assert response.status_code in (200, 201, 202), response.content
     alert = Alert.objects.get(kind="urgent_low")
     assert alert.state == "closed" and alert.ended_at == at(14)
+
+
+def test_it_evaluates_a_fhir_cgm_bundle_too(
+    client, patient, alice, django_capture_on_commit_callbacks
+):
+    """FHIR ``$submit-cgm-bundle`` ends in the same ingest: one urgent low, and the same
+    Bundle again changes nothing."""
+    import json
+
+    enrol_before(patient, alice)
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "99504-3"}]},
+                    "effectiveDateTime": at(i).isoformat(),
+                    "valueQuantity": {"value": v, "unit": "mg/dL", "code": "mg/dL"},
+                    "device": {"display": "Dexcom G7"},
+                },
+                "request": {"method": "POST", "url": "Observation"},
+            }
+            for i, v in enumerate(TRACE[:12])
+        ],
+    }
+    url = f"/api/v1/patients/{patient.pk}/fhir/$submit-cgm-bundle"
+    with time_machine.travel(at(11) + dt.timedelta(seconds=30), tick=False):
+        client.force_login(alice)
+        for _ in range(2):
+            with django_capture_on_commit_callbacks(execute=True):
+                response = client.post(
+                    url, json.dumps(bundle), content_type="application/fhir+json"
+                )
+            assert response.status_code == 200, response.content
+            (alert,) = Alert.objects.filter(kind="urgent_low")
+            assert (alert.live, alert.state, alert.since) == (True, "open", at(9))

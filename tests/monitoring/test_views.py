@@ -170,3 +170,57 @@ def test_it_keeps_the_promise_text_for_the_patient_alone(client, alice, patient,
     client.force_login(staff)
     page = client.get(f"/patients/{patient.pk}/privacy/").content.decode()
     assert 'id="monitoring"' not in page  # staff see the consent, nothing of the monitoring
+
+
+@pytest.mark.parametrize(
+    ("nights", "said"),
+    [
+        (0, ("nobody is on call", "never")),
+        (3, ("on call only at some times", "sometimes")),
+        (8, ("a clinician is on call, but may not see an alert at once", "always")),
+    ],
+)
+def test_it_tells_the_patient_how_the_rota_covers_the_time_outside_hours(
+    client, alice, patient, nights, said
+):
+    """The page promises no more than the rota covers in the coming week: every night on
+    call ("always"), some nights ("sometimes") or none ("never"). Open every day 08–18."""
+    import time_machine
+
+    from monitoring.models import OnCallShift
+    from visits.models import OpeningHours
+
+    monday = dt.datetime(2027, 1, 4, 12, 0, tzinfo=dt.UTC)  # London = UTC in January
+    for weekday in range(7):
+        OpeningHours.objects.create(
+            center=patient.care_center, weekday=weekday, opens=dt.time(8), closes=dt.time(18)
+        )
+    for night in range(nights):
+        start = monday.replace(hour=18) + dt.timedelta(days=night - 1)
+        OnCallShift.objects.create(
+            center=patient.care_center, clinician=alice, start=start,
+            end=start + dt.timedelta(hours=14),
+        )  # fmt: skip
+    with time_machine.travel(monday, tick=False):
+        enrol(patient, alice)
+        client.force_login(patient.user)
+        page = client.get(f"/patients/{patient.pk}/privacy/").content.decode()
+    text, state = said
+    assert text in page and f'data-on-call="{state}"' in page
+    assert "first safety net" in page
+
+
+def test_it_tells_the_patient_of_a_clinic_without_hours_or_rota_who_gets_an_alert(
+    client, alice, patient
+):
+    """No service hours and nobody on call: routing sends to the lead or the care team at
+    once, and the page says so (not "waits until the clinic opens"); in Chinese too."""
+    enrol(patient, alice)
+    client.force_login(patient.user)
+    page = client.get(f"/patients/{patient.pk}/privacy/").content.decode()
+    assert "goes at once to a clinician of your clinic" in page
+    assert "waits until the clinic opens" not in page
+    patient.user.language = "zh-hans"
+    patient.user.save()
+    page = client.get(f"/patients/{patient.pk}/privacy/").content.decode()
+    assert "警报会立即发送给您所在诊所的一位医生" in page and "第一道安全防线" in page
