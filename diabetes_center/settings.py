@@ -316,6 +316,8 @@ if CELERY_BROKER_URL == "filesystem://":
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
+        # Exchange tables beside the queue, not kombu's default control/ in the working folder.
+        "control_folder": str(VAR_DIR / "celery-control"),
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, never lost
