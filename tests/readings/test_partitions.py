@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from readings.models import Device, Reading
@@ -22,6 +22,7 @@ from readings.services import (
 )
 from readings.services.partitions import months_after, partitioned
 from readings.tasks import ensure_reading_partitions
+from tests.accounts.app_role import app_role, connected_as
 from tests.conftest import make_patient
 
 postgres_only = pytest.mark.skipif(
@@ -147,7 +148,9 @@ def test_it_converts_a_populated_table_and_back_keeping_rows_ids_and_rules():
         assert _relkind() == "p"
         assert _rows(Reading) == before
         months = {p.month for p in reading_partitions() if p.month}
-        today = dt.datetime.now(UTC).date().replace(day=1)
+        with connection.cursor() as cursor:  # the migration's "now" is the server's
+            cursor.execute("SELECT (now() AT TIME ZONE 'UTC')::date")
+            today = cursor.fetchone()[0].replace(day=1)
         assert {
             dt.date(2019, 3, 1),
             dt.date(2026, 9, 1),
@@ -203,6 +206,10 @@ def test_it_converts_a_populated_table_and_back_keeping_rows_ids_and_rules():
                 kind="cgm",
             )
         after = _rows(Reading)
+        with connection.cursor() as cursor:  # failed inserts took numbers too
+            cursor.execute("SELECT last_value FROM readings_reading_id_seq")
+            (last_id,) = cursor.fetchone()
+        assert last_id > new.pk
 
         apps = _migrate(OLD)
         assert _relkind() == "r"
@@ -214,7 +221,7 @@ def test_it_converts_a_populated_table_and_back_keeping_rows_ids_and_rules():
             cursor.execute("SELECT to_regproc('readings_reading_add_month')")
             assert cursor.fetchone()[0] is None
             cursor.execute("SELECT nextval('readings_reading_id_seq')")
-            assert cursor.fetchone()[0] == new.pk + 1
+            assert cursor.fetchone()[0] == last_id + 1
     finally:
         _migrate(NEW)
     assert _relkind() == "p"
@@ -366,6 +373,34 @@ def test_it_detaches_a_past_month_for_archive_and_attaches_it_again(patient):
             call_command("reading_partitions", "detach", "March")
         with pytest.raises(CommandError, match="attached already"):
             call_command("reading_partitions", "attach", "2031-03")
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_app_role_runs_the_beat_task_but_cannot_detach():
+    """The workers and beat connect as the app role (accounts db_roles), which owns no table:
+    it adds months through the owner's SECURITY DEFINER function, and cannot detach one."""
+    made = ["readings_reading_p2041_0" + str(m) for m in (3, 4, 5, 6)]
+    try:
+        with app_role() as role:
+            with time_machine.travel(dt.datetime(2041, 3, 15, tzinfo=UTC), tick=False):
+                with connected_as(role):
+                    assert ensure_reading_partitions() == made
+                    assert ensure_reading_partitions() == []
+            with time_machine.travel(dt.datetime(2041, 5, 2, tzinfo=UTC), tick=False):
+                with connected_as(role), pytest.raises(DatabaseError, match="must be owner"):
+                    reading_partition_detach(month=dt.date(2041, 3, 1))
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class "
+                    "WHERE relname = ANY(%s)",
+                    [made],
+                )
+                assert cursor.fetchall() == [(connection.settings_dict["USER"],)]
+    finally:
+        with connection.cursor() as cursor:
+            for name in made:
+                cursor.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's single table")
