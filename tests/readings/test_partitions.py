@@ -411,3 +411,27 @@ def test_on_sqlite_there_is_nothing_to_partition():
     assert reading_partitions() == []
     with pytest.raises(CommandError, match="not partitioned"):
         call_command("reading_partitions", "list")
+
+
+@pytest.mark.django_db
+def test_the_beat_schedule_runs_it_daily_on_the_ingest_queue():
+    from django_celery_beat.models import PeriodicTask
+
+    from diabetes_center.celery import app
+
+    row = PeriodicTask.objects.get(name="readings: partitions ahead")
+    assert (row.task, row.enabled, row.args, row.kwargs) == (
+        "readings.tasks.ensure_reading_partitions",
+        True,
+        "[]",
+        "{}",
+    )
+    crontab = row.crontab
+    assert (crontab.minute, crontab.hour, crontab.day_of_month, str(crontab.timezone)) == (
+        "17",
+        "3",
+        "*",
+        "UTC",
+    )
+    app.loader.import_default_modules()
+    assert app.amqp.router.route({}, row.task)["queue"].name == "ingest"
