@@ -54,6 +54,8 @@ DEFAULT = "readings_reading_default"
 FUNCTION = "readings_reading_add_month"
 MONTHS_AHEAD = 3  # partitions created beyond the current month (the beat task keeps this up)
 
+# EXECUTE stays granted to PUBLIC (PostgreSQL's default): whoever may connect may ask for a
+# month's partition, which is all the function can do.
 ADD_MONTH = """
 CREATE FUNCTION {function}(first_day date) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER
@@ -99,7 +101,7 @@ def _q(name: str) -> str:
 
 def _shape(cursor, table: str) -> dict:
     """What the conversion must carry over: the identity's sequence and next value, the
-    constraints (other than the primary key) and the indexes that back no constraint."""
+    constraints (the primary key among them) and the indexes that back no constraint."""
     cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
     (sequence,) = cursor.fetchone()
     cursor.execute(f"SELECT last_value, is_called FROM {sequence}")
