@@ -295,6 +295,11 @@ if UPLOAD_RETENTION_DAYS < 0:
     raise ImproperlyConfigured("UPLOAD_RETENTION_DAYS must be 0 or more.")
 # An import with no progress for this long is taken to be dead (its worker was killed): the
 # redelivered task or the upload sweep starts it again, at most UPLOAD_MAX_ATTEMPTS times.
+# PostgreSQL: the readings table is partitioned by month (readings 0008); the daily beat task
+# "readings: partitions ahead" keeps a partition for the current month and this many after it.
+READINGS_PARTITION_MONTHS_AHEAD = env_int("READINGS_PARTITION_MONTHS_AHEAD", 3)
+if READINGS_PARTITION_MONTHS_AHEAD < 0:
+    raise ImproperlyConfigured("READINGS_PARTITION_MONTHS_AHEAD must be 0 or more.")
 UPLOAD_STALE_AFTER_SECONDS = env_int("UPLOAD_STALE_AFTER_SECONDS", 600)
 UPLOAD_MAX_ATTEMPTS = env_int("UPLOAD_MAX_ATTEMPTS", 2)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 1024 * 1024)

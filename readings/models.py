@@ -91,6 +91,9 @@ class Reading(models.Model):
     )
 
     class Meta:
+        # On PostgreSQL the table is partitioned by month of ``timestamp`` (migration 0008,
+        # readings.services.partitions): its primary key in the database is (id, timestamp),
+        # which Django need not know (ids stay unique: one sequence).
         constraints = [
             models.UniqueConstraint(
                 fields=["patient", "kind", "timestamp"], name="reading_unique_instant"

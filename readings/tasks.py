@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from readings.services import (
+    reading_partitions_ensure,
     rollups_rebuild_for,
     upload_in_progress,
     upload_process,
@@ -36,3 +37,10 @@ def rebuild_rollups(patient_id: int) -> None:
 def sweep_uploads() -> dict:
     """Periodic: re-queue or fail uploads whose worker died; drop old failed files."""
     return uploads_sweep()
+
+
+@shared_task(acks_late=True)
+def ensure_reading_partitions() -> list[str]:
+    """Periodic (daily): the readings table's monthly partitions ahead, and those of months
+    waiting in the DEFAULT partition (PostgreSQL; nothing on SQLite). Safe to run twice."""
+    return reading_partitions_ensure()

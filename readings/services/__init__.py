@@ -10,7 +10,9 @@
   lock imports and rebuilds share;
 - ``uploads``: a file's life (``upload_create`` → ``upload_process`` → done or failed with a
   reason, ``uploads_sweep`` for dead workers, the file deleted once no longer needed);
-- ``links``: device tokens and the patient's Nightscout link.
+- ``links``: device tokens and the patient's Nightscout link;
+- ``partitions``: the readings table's monthly partitions on PostgreSQL (created ahead by the
+  beat schedule, a past month detached for archive or attached again).
 
 Work for a worker goes through the outbox by task name (``outbox.services``); these modules
 never import ``readings.tasks``.
@@ -39,6 +41,12 @@ from readings.services.links import (
     nightscout_base_url,
     nightscout_link_ensure,
     nightscout_link_rotate,
+)
+from readings.services.partitions import (
+    reading_partition_attach,
+    reading_partition_detach,
+    reading_partitions,
+    reading_partitions_ensure,
 )
 from readings.services.rollups import (
     DEFAULT_INTERVAL_MINUTES,
@@ -91,6 +99,10 @@ __all__ = [
     "patient_zone_remember",
     "reading_checked",
     "readings_ingest",
+    "reading_partition_attach",
+    "reading_partition_detach",
+    "reading_partitions",
+    "reading_partitions_ensure",
     "reason_kind",
     "rollups_add",
     "rollups_rebuild",
