@@ -9,6 +9,7 @@ from django.core.exceptions import BadRequest as DjangoBadRequest
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import inline_serializer
 from rest_framework import parsers, renderers, serializers, status
 from rest_framework.exceptions import APIException, ParseError
@@ -104,7 +105,7 @@ class BodyTooLarge(APIException):
 
 def too_large_message() -> str:
     mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
-    return f"The request body is larger than {mb} MB."
+    return _("The request body is larger than %(mb)s MB.") % {"mb": mb}
 
 
 def declared_length(request) -> int:

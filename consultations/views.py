@@ -358,11 +358,14 @@ def medication_request_detail(request, pk):
     if request.method == "POST":
         if not may_edit_care_plan(request.user, item.patient):
             raise PermissionDenied("The patient's endocrinologists decide.")
+        decision = request.POST.get("decision")
         try:
+            if decision not in ("approve", "decline"):  # never a decline by omission
+                raise ConsultationError(_("Choose approve or decline."))
             services.medication_request_decide(
                 request=item,
                 by=request.user,
-                approved=request.POST.get("decision") == "approve",
+                approved=decision == "approve",
                 note=request.POST.get("note", ""),
             )
         except ConsultationError as exc:

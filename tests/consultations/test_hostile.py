@@ -98,3 +98,39 @@ def test_no_hostile_input_is_a_server_error(targets, with_data, alice, staff, cl
     assert not errors, "\n".join(errors)
     # Nothing a hostile body sent was decided or stored beyond the real data.
     assert MedicationRequest.objects.get().state in ("pending", "approved", "declined")
+
+
+def test_a_60_mb_body_is_never_a_server_error(targets, with_data, alice, staff, clock):
+    """60 MB to every consultation route, as JSON, as a form and as a multipart file, from
+    the patient, their clinician and staff: never a 5xx (a page that reads no body, such as
+    "ask staff to book", may do its work; the API's photo routes answer 413 before reading)."""
+    big = b"A" * (60 * 1024 * 1024)
+    bodies = {
+        "json": (b'{"text": "' + big + b'"}', "application/json"),
+        "form": (b"text=" + big, "application/x-www-form-urlencoded"),
+        "multipart": (
+            b'--b\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\n'
+            b"Content-Type: image/jpeg\r\n\r\n" + big + b"\r\n--b--\r\n",
+            "multipart/form-data; boundary=b",
+        ),
+    }
+    errors = []
+    for user in (with_data.user, alice, staff):
+        client = Client(raise_request_exception=False)
+        client.force_login(user)
+        for url in urls(targets, with_data):
+            for kind, (body, content_type) in bodies.items():
+                response = client.generic("POST", url, body, content_type=content_type)
+                if response.status_code >= 500:
+                    errors.append(f"{user} {kind} {url}: {response.status_code}")
+    assert not errors, "\n".join(errors)
+    for url in (
+        reverse("api-consultations-list"),
+        reverse("api-consultations-messages", args=[targets["mine"].pk]),
+    ):
+        client = Client()
+        client.force_login(with_data.user)
+        for kind, (body, content_type) in bodies.items():
+            response = client.generic("POST", url, body, content_type=content_type)
+            assert response.status_code == 413, (kind, url, response.status_code)
+            assert response.json()["detail"]

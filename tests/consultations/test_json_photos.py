@@ -5,6 +5,7 @@ through the access check."""
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -56,6 +57,11 @@ def test_a_patient_asks_with_base64_and_data_url_photos(patient, alice, bob, clo
     assert len(urls) == 2 and all(
         u.startswith("http://testserver/consultations/photos/") for u in urls
     )
+    for stored in Photo.objects.all():  # private, like device uploads: 0600 in 0700 folders
+        on_disk = Path(stored.file.path)
+        assert on_disk.stat().st_mode & 0o777 == 0o600
+        assert on_disk.parent.stat().st_mode & 0o777 == 0o700
+        assert on_disk.suffix in (".jpg", ".png") and "meal" not in on_disk.name
     path = urls[0].removeprefix("http://testserver")
     served = client.get(path)
     assert served.status_code == 200 and served["Content-Type"] == "image/jpeg"

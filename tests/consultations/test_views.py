@@ -279,3 +279,20 @@ def test_the_patients_own_download_holds_their_consultations(patient, alice, clo
     assert len(rows) == 3 and "Replace the sensor" in rows[2] and "care team" in rows[2]
     assert "'=cmd" in rows[1]  # no spreadsheet formula (safe_cell)
     assert archive.read("medication_requests.csv").decode().startswith("product,")
+
+
+def test_a_repeat_request_is_never_declined_by_omission(with_data, alice, clock):
+    item = services.medication_request_create(
+        patient=with_data, by=with_data.user, medication="0", quantity=1
+    )
+    url = reverse("medication-requests-detail", args=[item.pk])
+    for body in ({}, {"decision": "maybe"}, {"note": "no decision"}):
+        response = client_for(alice).post(url, body)
+        assert response.status_code == 400, body
+        assert "approve or decline" in response.content.decode()
+    item.refresh_from_db()
+    assert item.state == MedicationRequest.State.PENDING
+    declined = client_for(alice).post(url, {"decision": "decline", "note": "see me first"})
+    assert declined.status_code == 302
+    item.refresh_from_db()
+    assert item.state == MedicationRequest.State.DECLINED
