@@ -9,6 +9,8 @@ an object outside one's view 404.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -138,6 +140,14 @@ def consultation_ask(request):
     )
 
 
+def _window(snapshot: dict) -> list[dt.date]:
+    """The snapshot's first and last local day as dates (the page formats them)."""
+    try:
+        return [dt.date.fromisoformat(day) for day in snapshot.get("window", [])[:2]]
+    except (TypeError, ValueError):
+        return []
+
+
 def _studio_context(request, consultation: Consultation) -> dict:
     """The question beside the snapshot at asking and today's data."""
     from reports.figures import agp as agp_figure
@@ -167,6 +177,7 @@ def _studio_context(request, consultation: Consultation) -> dict:
     language = patient.language or "en"
     return {
         "snapshot": consultation.snapshot,
+        "snapshot_window": _window(consultation.snapshot),
         "snapshot_figure": figure(consultation.snapshot),
         "today": today,
         "today_figure": figure(today),

@@ -296,3 +296,32 @@ def test_a_repeat_request_is_never_declined_by_omission(with_data, alice, clock)
     assert declined.status_code == 302
     item.refresh_from_db()
     assert item.state == MedicationRequest.State.DECLINED
+
+
+def test_times_show_in_the_patients_zone_on_their_pages_and_the_centers_in_the_studio(
+    patient, alice, clock
+):
+    """Through the display layer: 12:00 UTC is 20:00 in Shanghai (the patient's page) and
+    noon in the center's zone (UTC here), never the server's zone by accident."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from django.utils.formats import date_format
+
+    from tests.consultations.conftest import NOW
+
+    patient.timezone = "Asia/Shanghai"
+    patient.save()
+    consultation = services.consultation_ask(
+        patient=patient, by=patient.user, category="glucose", text="When?"
+    )
+    url = reverse("consultations-detail", args=[consultation.pk])
+    shanghai = date_format(NOW.astimezone(ZoneInfo("Asia/Shanghai")), "SHORT_DATETIME_FORMAT")
+    center_zone = patient.care_center.timezone
+    at_center = date_format(NOW.astimezone(ZoneInfo(center_zone)), "SHORT_DATETIME_FORMAT")
+    assert shanghai != at_center
+    mine = client_for(patient.user).get(url).content.decode()
+    assert shanghai in mine and at_center not in mine
+    studio = client_for(alice).get(url).content.decode()
+    assert at_center in studio and shanghai not in studio
+    assert dt.date(2026, 3, 1).isoformat() not in studio  # the snapshot's days, formatted
