@@ -17,8 +17,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language_info, gettext_noop
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.access import alerts_visible_to, audit, may_edit_care_plan
@@ -140,6 +140,14 @@ def consultation_ask(request):
     )
 
 
+def _language_name(code: str) -> str:
+    """'English', '简体中文' …: the language's name in the page's language, never its code."""
+    try:
+        return get_language_info(code)["name_translated"]
+    except KeyError:
+        return code
+
+
 def _window(snapshot: dict) -> list[dt.date]:
     """The snapshot's first and last local day as dates (the page formats them)."""
     try:
@@ -189,6 +197,7 @@ def _studio_context(request, consultation: Consultation) -> dict:
             {"title": t.title, "text": t.text_for(language)} for t in templates.order_by("title")
         ],
         "patient_language": language,
+        "patient_language_name": _language_name(language),
         "outcomes": Outcome.choices,
         "plan_change_url": reverse("care-plans-detail", args=[patient.pk])
         + f"?prompt=consultations.consultation:{consultation.pk}",

@@ -226,3 +226,25 @@ def test_the_schema_documents_the_json_photos(admin_user):
     assert files["items"]["format"] == "binary"
     messages = schema["paths"]["/api/v1/consultations/{id}/messages/"]["post"]
     assert "413" in messages["responses"]
+
+
+def test_a_form_may_carry_photos_as_base64_text_beside_files(patient, clock):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = client_for(patient.user).post(
+        reverse(LIST),
+        {
+            "category": "glucose",
+            "text": "Two photos",
+            "photos": [
+                SimpleUploadedFile("a.jpg", jpeg_with_gps(), "image/jpeg"),
+                "data:image/png;base64," + b64(png()),
+            ],
+        },
+    )
+    assert response.status_code == 201, response.content
+    assert Photo.objects.count() == 2
+    bad = client_for(patient.user).post(
+        reverse(LIST), {"category": "glucose", "text": "x", "photos": ["%%%"]}
+    )
+    assert bad.status_code == 400 and "photos.0 is not valid base64" in bad.json()["detail"]
