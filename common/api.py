@@ -4,18 +4,22 @@ that echoes a lone surrogate the client sent (``"\\ud800"``) still renders."""
 
 from collections import deque
 
+from django.conf import settings
 from django.core.exceptions import BadRequest as DjangoBadRequest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import inline_serializer
 from rest_framework import parsers, renderers, serializers, status
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):  # DRF reads JSON and form bodies with request.body
+        return Response({"detail": too_large_message()}, status=BodyTooLarge.status_code)
     if isinstance(exc, DjangoValidationError):
         return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoBadRequest):  # common.dates.BadDate, among others
@@ -86,6 +90,31 @@ class JSONParser(parsers.JSONParser):
         if where is not None:
             raise ParseError(f"{where}: {UNSTORABLE}")
         return data
+
+
+class BodyTooLarge(APIException):
+    """413: a body larger than the route accepts. A JSON or form body over Django's
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (``RequestDataTooBig``, which Django answered with a bare
+    400 page) is one too: DRF reads such bodies through ``request.body``, which refuses them
+    before reading."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
+def too_large_message() -> str:
+    mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+    return _("The request body is larger than %(mb)s MB.") % {"mb": mb}
+
+
+def declared_length(request) -> int:
+    """The body's length as the request declares it (``Content-Length``), 0 if absent or bad."""
+    meta = getattr(request, "META", {})
+    try:
+        return max(0, int(meta.get("CONTENT_LENGTH") or 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 UNSTORABLE = "holds a NUL character or a lone surrogate, which no field accepts."

@@ -1,24 +1,76 @@
 """API input and output: inputs only clean; outputs are explicit allow-lists."""
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from consultations.models import Category, Consultation, MedicationRequest, Message, Outcome
+from consultations.photos import MAX_EDGE, PHOTO_MAX_BYTES, PHOTOS_PER_MESSAGE
+
+PHOTO_RULES = (
+    f"At most {PHOTOS_PER_MESSAGE} photos, each at most {PHOTO_MAX_BYTES // (1024 * 1024)} MB; "
+    "JPEG, PNG or HEIC, the type found by decoding (never from a name or a declared type). "
+    "Stored without EXIF (location included), turned upright from the camera's orientation, "
+    f"at most {MAX_EDGE} px on the longest side; HEIC becomes JPEG."
+)
+
+
+@extend_schema_field({"type": "string", "format": "binary"})
+class PhotoFileField(serializers.FileField):
+    """A file part (the schema says binary: drf-spectacular's default for a FileField shared
+    by requests and answers is a URI)."""
+
+
+def _photo_files() -> serializers.ListField:
+    return serializers.ListField(
+        child=PhotoFileField(),
+        required=False,
+        max_length=PHOTOS_PER_MESSAGE,
+        help_text=f"Photo files, one `photos` part each. {PHOTO_RULES}",
+    )
+
+
+def _photo_strings() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(
+            help_text="Base64 of the image file (standard or URL-safe alphabet, padding and "
+            "line breaks optional), or a data: URL: `data:image/jpeg;base64,/9j/4AAQ...`."
+        ),
+        required=False,
+        allow_null=True,
+        max_length=PHOTOS_PER_MESSAGE,
+        help_text=f"Photos as base64 strings or data: URLs. {PHOTO_RULES} The whole JSON body is "
+        "at most DATA_UPLOAD_MAX_MEMORY_SIZE (50 MB by default; 413 above it): base64 adds a "
+        "third, so several large photos go in separate messages or as multipart/form-data. "
+        "Bad base64: 400; a photo over the limit once decoded: 413; more than "
+        f"{PHOTOS_PER_MESSAGE}: 400; not an image: 400.",
+    )
 
 
 class ConsultationCreateInput(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
     text = serializers.CharField(max_length=5000)
-    photos = serializers.ListField(
-        child=serializers.FileField(), required=False, max_length=5, help_text="multipart only"
-    )
+    photos = _photo_files()
+
+
+class ConsultationCreateJson(serializers.Serializer):
+    """The JSON shape of a new consultation (photos as base64; the schema only)."""
+
+    category = serializers.ChoiceField(choices=Category.choices)
+    text = serializers.CharField(max_length=5000)
+    photos = _photo_strings()
 
 
 class MessageInput(serializers.Serializer):
     text = serializers.CharField(max_length=5000)
-    photos = serializers.ListField(
-        child=serializers.FileField(), required=False, max_length=5, help_text="multipart only"
-    )
+    photos = _photo_files()
+
+
+class MessageJson(serializers.Serializer):
+    """The JSON shape of a message (photos as base64; the schema only)."""
+
+    text = serializers.CharField(max_length=5000)
+    photos = _photo_strings()
 
 
 class CloseInput(serializers.Serializer):

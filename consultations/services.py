@@ -78,6 +78,11 @@ def may_use_inbox(user: User) -> bool:
     return user.is_authenticated and (user.is_endocrinologist or user.is_admin_role)
 
 
+def may_write(user: User, consultation: Consultation) -> bool:
+    """The patient themself, or their care team (checked before a body is read)."""
+    return consultation.patient.user_id == user.pk or is_care_team(user, consultation.patient)
+
+
 def consultations_visible_to(user: User) -> QuerySet[Consultation]:
     if not user.is_authenticated or user.is_care_staff:
         return Consultation.objects.none()
@@ -285,7 +290,7 @@ def consultation_post(*, consultation: Consultation, by: User, text: str, photos
     a new due time."""
     patient = consultation.patient
     from_patient = patient.user_id == by.pk
-    if not from_patient and not is_care_team(by, patient):
+    if not may_write(by, consultation):
         raise PermissionDenied("Only the patient and their care team write here.")
     if consultation.is_closed:
         raise ConsultationError(_("This consultation is closed; start a new one."), status=409)

@@ -9,14 +9,16 @@ an object outside one's view 404.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language_info, gettext_noop
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.access import alerts_visible_to, audit, may_edit_care_plan
@@ -138,6 +140,22 @@ def consultation_ask(request):
     )
 
 
+def _language_name(code: str) -> str:
+    """'English', '简体中文' …: the language's name in the page's language, never its code."""
+    try:
+        return get_language_info(code)["name_translated"]
+    except KeyError:
+        return code
+
+
+def _window(snapshot: dict) -> list[dt.date]:
+    """The snapshot's first and last local day as dates (the page formats them)."""
+    try:
+        return [dt.date.fromisoformat(day) for day in snapshot.get("window", [])[:2]]
+    except (TypeError, ValueError):
+        return []
+
+
 def _studio_context(request, consultation: Consultation) -> dict:
     """The question beside the snapshot at asking and today's data."""
     from reports.figures import agp as agp_figure
@@ -167,6 +185,7 @@ def _studio_context(request, consultation: Consultation) -> dict:
     language = patient.language or "en"
     return {
         "snapshot": consultation.snapshot,
+        "snapshot_window": _window(consultation.snapshot),
         "snapshot_figure": figure(consultation.snapshot),
         "today": today,
         "today_figure": figure(today),
@@ -178,6 +197,7 @@ def _studio_context(request, consultation: Consultation) -> dict:
             {"title": t.title, "text": t.text_for(language)} for t in templates.order_by("title")
         ],
         "patient_language": language,
+        "patient_language_name": _language_name(language),
         "outcomes": Outcome.choices,
         "plan_change_url": reverse("care-plans-detail", args=[patient.pk])
         + f"?prompt=consultations.consultation:{consultation.pk}",
@@ -358,11 +378,14 @@ def medication_request_detail(request, pk):
     if request.method == "POST":
         if not may_edit_care_plan(request.user, item.patient):
             raise PermissionDenied("The patient's endocrinologists decide.")
+        decision = request.POST.get("decision")
         try:
+            if decision not in ("approve", "decline"):  # never a decline by omission
+                raise ConsultationError(_("Choose approve or decline."))
             services.medication_request_decide(
                 request=item,
                 by=request.user,
-                approved=request.POST.get("decision") == "approve",
+                approved=decision == "approve",
                 note=request.POST.get("note", ""),
             )
         except ConsultationError as exc:

@@ -10,14 +10,17 @@
 
 A view that sets its own ``Cache-Control`` or CSP keeps it.
 
-``RefuseNulMiddleware`` answers 400 to a NUL character in the path, a query or a form value.
+``RefuseNulMiddleware`` answers 400 to a NUL character in the path, a query or a form value,
+and 413 to a form body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (Django's bare 400 page
+before).
 """
 
 import time
 
 from django import db
 from django.conf import settings
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
@@ -68,7 +71,15 @@ class RefuseNulMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if self._holds_nul(request):
+        try:
+            holds_nul = self._holds_nul(request)
+        except RequestDataTooBig:  # a form body over DATA_UPLOAD_MAX_MEMORY_SIZE, unread
+            mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+            message = _("The request body is larger than %(mb)s MB.") % {"mb": mb}
+            if request.path_info.startswith(("/api/", "/ns/")):
+                return JsonResponse({"detail": message}, status=413)
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+        if holds_nul:
             message = _("The request holds a NUL character, which no field accepts.")
             if request.path_info.startswith(("/api/", "/ns/")):
                 return JsonResponse({"detail": message}, status=400)

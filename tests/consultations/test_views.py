@@ -279,3 +279,49 @@ def test_the_patients_own_download_holds_their_consultations(patient, alice, clo
     assert len(rows) == 3 and "Replace the sensor" in rows[2] and "care team" in rows[2]
     assert "'=cmd" in rows[1]  # no spreadsheet formula (safe_cell)
     assert archive.read("medication_requests.csv").decode().startswith("product,")
+
+
+def test_a_repeat_request_is_never_declined_by_omission(with_data, alice, clock):
+    item = services.medication_request_create(
+        patient=with_data, by=with_data.user, medication="0", quantity=1
+    )
+    url = reverse("medication-requests-detail", args=[item.pk])
+    for body in ({}, {"decision": "maybe"}, {"note": "no decision"}):
+        response = client_for(alice).post(url, body)
+        assert response.status_code == 400, body
+        assert "approve or decline" in response.content.decode()
+    item.refresh_from_db()
+    assert item.state == MedicationRequest.State.PENDING
+    declined = client_for(alice).post(url, {"decision": "decline", "note": "see me first"})
+    assert declined.status_code == 302
+    item.refresh_from_db()
+    assert item.state == MedicationRequest.State.DECLINED
+
+
+def test_times_show_in_the_patients_zone_on_their_pages_and_the_centers_in_the_studio(
+    patient, alice, clock
+):
+    """Through the display layer: 12:00 UTC is 20:00 in Shanghai (the patient's page) and
+    noon in the center's zone (UTC here), never the server's zone by accident."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from django.utils.formats import date_format
+
+    from tests.consultations.conftest import NOW
+
+    patient.timezone = "Asia/Shanghai"
+    patient.save()
+    consultation = services.consultation_ask(
+        patient=patient, by=patient.user, category="glucose", text="When?"
+    )
+    url = reverse("consultations-detail", args=[consultation.pk])
+    shanghai = date_format(NOW.astimezone(ZoneInfo("Asia/Shanghai")), "SHORT_DATETIME_FORMAT")
+    center_zone = patient.care_center.timezone
+    at_center = date_format(NOW.astimezone(ZoneInfo(center_zone)), "SHORT_DATETIME_FORMAT")
+    assert shanghai != at_center
+    mine = client_for(patient.user).get(url).content.decode()
+    assert shanghai in mine and at_center not in mine
+    studio = client_for(alice).get(url).content.decode()
+    assert at_center in studio and shanghai not in studio
+    assert dt.date(2026, 3, 1).isoformat() not in studio  # the snapshot's days, formatted
