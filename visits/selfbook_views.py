@@ -61,6 +61,12 @@ def _team_slots(slots, patient: Patient, visit_type) -> list:
     return [(slot, names.get(slot.clinician_id)) for slot in slots if slot.clinician_id in team]
 
 
+def _suggested(user, patient: Patient, types):
+    """The type the worklist suggests for the patient, if patients may book it."""
+    suggested = services.suggested_visit_type_for(user=user, patient=patient)
+    return types.filter(pk=suggested.pk).first() if suggested is not None else None
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def self_book(request):
@@ -82,6 +88,7 @@ def self_book(request):
         moving.visit_type
         if moving is not None
         else types.filter(pk=parse_id(data.get("visit_type"))).first()
+        or _suggested(request.user, patient, types)
         or types.filter(code=services.FOLLOW_UP_CODE).first()
         or types.first()
     )

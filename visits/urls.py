@@ -33,6 +33,11 @@ urlpatterns = [
         name="visits-outreach",
     ),
     path("visits/patients/<int:pk>/invite/", frontdesk_views.invite, name="visits-invite"),
+    path(
+        "visits/booking-requests/<int:pk>/dismiss/",
+        frontdesk_views.booking_request_dismiss_view,
+        name="visits-booking-request-dismiss",
+    ),
     path("visits/book/", views.book, name="visits-book"),
     path("visits/book/first/", views.book_first, name="visits-book-first"),
     path("visits/calendar.ics", views.my_calendar, name="visits-my-calendar"),

@@ -135,6 +135,8 @@ def _booking_inputs(request, data):
         raise Http404("The patient has no care center.")
     types = VisitType.objects.filter(active=True)
     visit_type = types.filter(pk=parse_id(data.get("visit_type"))).first()
+    if visit_type is None:  # opened without a type: the one the worklist suggests
+        visit_type = services.suggested_visit_type_for(user=request.user, patient=patient)
     visit_type = visit_type or types.filter(code=services.FOLLOW_UP_CODE).first() or types.first()
     if visit_type is None:
         raise Http404("No visit types are set up.")

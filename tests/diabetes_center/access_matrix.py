@@ -172,6 +172,16 @@ def ns(w, t):
     return {"key": w.ns_keys[t]}
 
 
+def booking_request(w, t):
+    """A clinician's open booking request for the patient (made on first use)."""
+    from visits.models import BookingRequest
+
+    item, _created = BookingRequest.objects.get_or_create(
+        patient=w.patients[t], dismissed_at=None, defaults={"reason": "consultation"}
+    )
+    return {"pk": item.pk}
+
+
 def visit_request(w, t):
     """A patient's open visit request (made on first use; the world is rolled back at the end)."""
     from visits.models import VisitRequest
@@ -470,6 +480,8 @@ MATRIX: list[Route] = [
         body=lambda w, t: {"channel": "phone", "outcome": "no_answer"},
     ),
     Route("visits-invite", {P: SCHEDULES}, args=patient, body=lambda w, t: {"channel": ""}),
+    # A clinician's request to book (issue #19): dismissed by whoever schedules the patient.
+    Route("visits-booking-request-dismiss", {P: SCHEDULES}, args=booking_request),
     Route("visits-my-calendar", {G: PERSONS}),
     Route("visits-feed-settings", {G: PERSONS, P: PERSONS}),
     Route(  # a secret address: whoever holds it
@@ -755,6 +767,7 @@ MATRIX: list[Route] = [
     Route("api-patients-visits", {G: SEES}, args=patient),
     # Front desk (issue #19 §7): the worklist (not patients), a patient's outreach log.
     Route("api-visits-worklist", {G: STAFFISH}),
+    Route("api-visits-booking-requests-dismiss", {P: SCHEDULES}, args=booking_request),
     # The waiting list (issue #19 §5): kept by whoever schedules the patient; an offer is
     # taken by the patient themself or by them.
     Route(
