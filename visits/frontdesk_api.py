@@ -12,9 +12,9 @@ when no longer open).
 staff of the patient's center, the care team and admins; anyone else 404, patients 403.
 
 The waiting list (issue #19 §5): ``GET/POST /api/v1/patients/{id}/waitlist/`` (the same
-audience), ``GET /api/v1/waitlist-offers/`` (open offers of the patients one sees, a patient
-their own) and ``POST /api/v1/waitlist-offers/{id}/accept/`` (201 with the visit; 409 when
-someone else took the time first).
+audience, and the patient themself), ``GET /api/v1/waitlist-offers/`` (open offers of the
+patients one sees, a patient their own) and ``POST /api/v1/waitlist-offers/{id}/accept/``
+(201 with the visit; 409 when someone else took the time first: "already taken").
 """
 
 from django.shortcuts import get_object_or_404
@@ -248,9 +248,8 @@ class WaitlistOfferOutput(serializers.ModelSerializer):
 @api_view(["GET", "POST"])
 @permission_classes([IsPerson])
 def patient_waitlist(request, pk):
-    """A patient's waiting-list entries; POST adds one (whoever schedules the patient)."""
-    if request.user.is_patient:
-        raise PermissionDenied("The care center keeps the waiting list.")
+    """A patient's waiting-list entries; POST adds one (the patient themself — the types
+    patients book, their care team — or whoever schedules them)."""
     patient = get_patient_for(request.user, pk, clinical=False)
     if request.method == "GET":
         entries = WaitlistEntry.objects.filter(patient=patient).order_by("-created_at")
@@ -306,6 +305,8 @@ def waitlist_offer_accept(request, pk):
         visit = services.waitlist_accept(offer=offer, by=request.user)
     except services.SlotTaken as exc:
         return _conflict(exc)
+    except services.OfferTaken as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
     except services.VisitError as exc:
         raise BadRequest(str(exc)) from None
     return Response(VisitOutput(visit).data, status=status.HTTP_201_CREATED)

@@ -25,6 +25,7 @@ from patients.models import Patient
 from visits import services, views
 from visits.forms import parse_date, parse_id
 from visits.models import Visit, VisitRequest
+from visits.models_frontdesk import WaitlistEntry
 from visits.services import selfbook
 
 SLOT_DAYS = 7
@@ -110,7 +111,25 @@ def self_book(request):
         if status == 302:
             return redirect(reverse("visits:self_book") + "#my-visits")
     context.update(_page(patient, visit_type, first, moving))
+    context.update(_waitlist(patient, visit_type))
     return render(request, "visits/self_book.html", context, status=status)
+
+
+def _waitlist(patient: Patient, visit_type) -> dict:
+    """The waiting-list section: offers open to the patient, what they wait for, and the
+    types (those patients book) and clinicians (their care team) they may wait for."""
+    return {
+        "offers": list(services.open_offers(patient)),
+        "waiting": list(
+            WaitlistEntry.objects.filter(patient=patient, active=True).select_related(
+                "visit_type", "clinician"
+            )
+        ),
+        "waitlist_types": selfbook.bookable_types(),
+        "waitlist_clinicians": (
+            selfbook.care_team(patient=patient, visit_type=visit_type) if visit_type else []
+        ),
+    }
 
 
 def _book_or_move(request, context, data) -> int:

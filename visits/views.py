@@ -23,6 +23,7 @@ from accounts.models import CareCenter, User
 from visits import ics, scheduling, services
 from visits.forms import CancelForm, CompleteForm, RescheduleRequestForm, parse_date, parse_id
 from visits.models import CalendarFeed, ClosedDay, Room, Visit, VisitType
+from visits.models_frontdesk import WaitlistEntry
 from visits.services import selfbook
 
 SLOT_DAYS = 7
@@ -195,6 +196,17 @@ def book(request):
     template = (
         "visits/_slots.html" if request.htmx and request.method == "GET" else "visits/book.html"
     )
+    if template == "visits/book.html":  # the waiting list (issue #19 §5)
+        context.update(
+            offers=list(services.open_offers(patient)),
+            waiting=list(
+                WaitlistEntry.objects.filter(patient=patient, active=True).select_related(
+                    "visit_type", "clinician"
+                )
+            ),
+            waitlist_types=types,
+            waitlist_clinicians=clinicians,
+        )
     return render(request, template, context, status=status)
 
 

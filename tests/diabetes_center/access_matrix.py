@@ -172,6 +172,11 @@ def ns(w, t):
     return {"key": w.ns_keys[t]}
 
 
+def waitlist_entry(w, t):
+    """The patient's active waiting-list entry (the world's offer belongs to one)."""
+    return {"pk": w.waitlist_offers[t].entry.pk}
+
+
 def booking_request(w, t):
     """A clinician's open booking request for the patient (made on first use)."""
     from visits.models import BookingRequest
@@ -438,6 +443,20 @@ MATRIX: list[Route] = [
         body=lambda w, t: {"reason": "ill"},
     ),
     Route("visits:requests", {G: STAFFISH}),
+    # The waiting list on the pages (issue #19 §5): a patient for themself, or whoever
+    # schedules them; an offer is taken by the same.
+    Route(
+        "visits:waitlist_join",
+        {P: SCHEDULES | {SELF}},
+        body=lambda w, t: {"patient": w.patients[t].pk, "visit_type": w.visit_type.pk},
+        per_patient=True,
+    ),
+    Route("visits:waitlist_leave", {P: SCHEDULES | {SELF}}, args=waitlist_entry),
+    Route(
+        "visits:waitlist_accept",
+        {P: SCHEDULES | {SELF}},
+        args=lambda w, t: {"pk": w.waitlist_offers[t].pk},
+    ),
     # The time grid (issue #19 §4): as the calendar; a move is a visit's staff action.
     Route("visits:grid", {G: STAFFISH}),
     Route("visits:day_list", {G: STAFFISH}),
@@ -772,7 +791,7 @@ MATRIX: list[Route] = [
     # taken by the patient themself or by them.
     Route(
         "api-patients-waitlist",
-        {G: SCHEDULES, P: SCHEDULES},
+        {G: SCHEDULES | {SELF}, P: SCHEDULES | {SELF}},
         args=patient,
         body=lambda w, t: {"visit_type": w.visit_type.pk},
         json=True,

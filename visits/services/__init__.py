@@ -81,7 +81,15 @@ from visits.services.slots import (
     window_epochs_for,
     windows_for,
 )
-from visits.services.waitlist import waitlist_accept, waitlist_add, waitlist_offer_freed
+from visits.services.waitlist import (
+    OfferTaken,
+    open_offers,
+    waitlist_accept,
+    waitlist_add,
+    waitlist_leave,
+    waitlist_offer_deliver,
+    waitlist_offer_freed,
+)
 from visits.services.worklist import (
     FOLLOW_UP_CODE,
     RETRY_DUE,
@@ -110,6 +118,10 @@ __all__ = [
     "waitlist_accept",
     "waitlist_add",
     "waitlist_offer_freed",
+    "waitlist_offer_deliver",
+    "waitlist_leave",
+    "open_offers",
+    "OfferTaken",
     "CheckInTooEarly",
     "RESULT_COLUMNS",
     "check_in_opens",
