@@ -30,6 +30,7 @@ from visits.models import (
     Availability,
     OpeningHours,
     OutreachAttempt,
+    Room,
     Visit,
     VisitMessage,
     VisitType,
@@ -83,12 +84,18 @@ def click_slot(page, start: dt.datetime) -> None:
 
 @pytest.fixture
 def clinic(center, alice):
+    room = Room.objects.create(center=center, name="Room 1")
     for weekday in range(7):
         OpeningHours.objects.create(
             center=center, weekday=weekday, opens=dt.time(8), closes=dt.time(18)
         )
         Availability.objects.create(
-            clinician=alice, center=center, weekday=weekday, starts=dt.time(9), ends=dt.time(13)
+            clinician=alice,
+            center=center,
+            weekday=weekday,
+            starts=dt.time(9),
+            ends=dt.time(13),
+            room=room,
         )
     follow_up = VisitType.objects.create(
         code="follow_up",
@@ -200,6 +207,14 @@ def _loop(browser, live_server, traveller, clinic, center, alice, staff, patient
     ten_thirty = scheduling.to_instant(day, dt.time(10, 30), tz)
     assert visit.start_at == ten_thirty
     sam.wait_for_load_state("networkidle")
+    fits_the_phone_and_passes_axe(sam)
+    # The same day, one column per room: the visit sits in its room, with its clinician.
+    with sam.expect_navigation():
+        sam.click("#grid-by-room")
+    sam.wait_for_load_state("networkidle")
+    room_column = sam.locator(".tgrid-col", has=sam.locator(f"[data-visit='{visit.pk}']"))
+    assert room_column.locator(".tgrid-head").inner_text().startswith("Room 1")
+    assert "Alice" in sam.locator(f"[data-visit='{visit.pk}']").inner_text()
     fits_the_phone_and_passes_axe(sam)
 
     # 4. The patient reads that the visit was moved (home page), by e-mail too.
