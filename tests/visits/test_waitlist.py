@@ -203,6 +203,8 @@ def test_a_patient_joins_on_their_page_and_takes_an_offer_a_second_reads_already
     client.force_login(third_user)
     page = client.get(reverse("visits:self_book")).content.decode()
     assert f'data-offer="{mine.pk}"' in page and "Take this time" in page
+    home = client.get(reverse("home")).content.decode()  # the in-app copy, on their home page
+    assert f'data-offer="{mine.pk}"' in home and "An earlier visit is free" in home
     # Another patient's offer is not theirs to take.
     assert client.post(reverse("visits:waitlist_accept", args=[theirs.pk])).status_code == 404
     response = client.post(reverse("visits:waitlist_accept", args=[mine.pk]), follow=True)
