@@ -231,3 +231,21 @@ def test_a_patient_leaves_the_waiting_list(
     mine.refresh_from_db()
     theirs.refresh_from_db()
     assert not mine.active and theirs.active
+
+
+def test_a_patient_joins_over_the_api_for_their_care_team_only(
+    client, patient, patient_user, alice, bob, follow_up
+):
+    follow_up.patient_bookable = True
+    follow_up.save()
+    client.force_login(patient_user)
+    off_team = _wait(client, patient, {"visit_type": follow_up.pk, "clinician": bob.pk})
+    assert off_team.status_code == 400 and "does not take" in off_team.json()["detail"]
+    for garbage in ({"visit_type": follow_up.pk, "clinician": 10**400}, {"visit_type": "\x00"}):
+        assert _wait(client, patient, garbage).status_code == 400
+    mine = _wait(client, patient, {"visit_type": follow_up.pk, "clinician": alice.pk})
+    assert mine.status_code == 201, mine.content
+    assert mine.json()["clinician"] == alice.pk
+    listed = client.get(reverse("api-patients-waitlist", args=[patient.pk])).json()
+    assert [e["id"] for e in listed] == [mine.json()["id"]]
+    assert client.delete(reverse("api-patients-waitlist", args=[patient.pk])).status_code == 405
