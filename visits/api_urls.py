@@ -6,6 +6,11 @@ urlpatterns = [
     path("visits/", api.visit_list, name="api-visits-list"),
     path("visits/slots/", api.visit_slots, name="api-visits-slots"),
     path("visits/worklist/", frontdesk_api.worklist, name="api-visits-worklist"),
+    path(
+        "visits/booking-requests/<int:pk>/dismiss/",
+        frontdesk_api.booking_request_dismiss,
+        name="api-visits-booking-requests-dismiss",
+    ),
     path("visits/<int:pk>/", api.visit_detail, name="api-visits-detail"),
     path("visits/<int:pk>/reschedule/", api.visit_reschedule, name="api-visits-reschedule"),
     path("visits/<int:pk>/cancel/", api.visit_cancel, name="api-visits-cancel"),

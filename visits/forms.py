@@ -60,11 +60,16 @@ class CompleteForm(forms.Form):
     egfr = forms.IntegerField(
         label=_("eGFR (mL/min/1.73 m²)"), min_value=1, max_value=200, required=False
     )
-    urine_acr_mg_g = forms.DecimalField(  # the column's digits: 10**400 overflowed PostgreSQL
-        label=_("Urine albumin/creatinine (mg/g)"),
+    urine_acr = forms.DecimalField(  # the column's digits: 10**400 overflowed PostgreSQL
+        label=_("Urine albumin/creatinine"),
         min_value=0,
         max_digits=6,
         decimal_places=1,
+        required=False,
+    )
+    urine_acr_unit = forms.ChoiceField(
+        label=_("Urine albumin/creatinine unit"),
+        choices=[("mg/mmol", "mg/mmol"), ("mg/g", "mg/g")],
         required=False,
     )
     feet = forms.ChoiceField(
@@ -105,7 +110,8 @@ class CompleteForm(forms.Form):
         "eyes",
         "retinopathy_grade",
         "egfr",
-        "urine_acr_mg_g",
+        "urine_acr",
+        "urine_acr_unit",
         "feet",
         "foot_risk",
     )
@@ -116,6 +122,10 @@ class CompleteForm(forms.Form):
             data.pop("hba1c_unit", None)
         elif not data.get("hba1c_unit"):
             data["hba1c_unit"] = "%"
+        if data.get("urine_acr") is None:
+            data.pop("urine_acr_unit", None)
+        elif not data.get("urine_acr_unit"):
+            data["urine_acr_unit"] = "mg/mmol"
         return data
 
     def __init__(self, *args, clinical: bool, **kwargs):

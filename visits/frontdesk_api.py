@@ -3,34 +3,38 @@
 ``GET /api/v1/visits/worklist/`` — the worklist's rows, paginated like the other lists, with
 ``outreach`` (a state, or ``retry_due``) and ``sort`` (``due``, ``center``, ``clinician``);
 everyone but patients, each seeing the patients they may see; staff never see clinical
-reasons. ``GET/POST /api/v1/patients/{id}/outreach/`` — the attempts, and one more (201):
+reasons. Beside the page, ``booking_requests``: clinicians' open requests to book a patient
+(with their reason, e.g. "asked in a consultation"), which
+``POST /api/v1/visits/booking-requests/{id}/dismiss/`` takes off the worklist (audited; 409
+when no longer open).
+
+``GET/POST /api/v1/patients/{id}/outreach/`` — the attempts, and one more (201):
 staff of the patient's center, the care team and admins; anyone else 404, patients 403.
 
 The waiting list (issue #19 §5): ``GET/POST /api/v1/patients/{id}/waitlist/`` (the same
-audience), ``GET /api/v1/waitlist-offers/`` (open offers of the patients one sees, a patient
-their own) and ``POST /api/v1/waitlist-offers/{id}/accept/`` (201 with the visit; 409 when
-someone else took the time first).
+audience, and the patient themself), ``GET /api/v1/waitlist-offers/`` (open offers of the
+patients one sees, a patient their own) and ``POST /api/v1/waitlist-offers/{id}/accept/``
+(201 with the visit; 409 when someone else took the time first: "already taken").
 """
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.exceptions import ParseError as BadRequest
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from accounts.access import get_patient_for, patients_visible_to
 from accounts.models import User
 from accounts.permissions import IsPerson
-from common.api import paginated
 from common.dates import validate_day
 from visits import services
 from visits.api import DetailOutput, _conflict
-from visits.models import VisitType
+from visits.models import BookingRequest, VisitType
 from visits.models_frontdesk import (
     Channel,
     Outcome,
@@ -85,13 +89,55 @@ class WorklistRowOutput(serializers.Serializer):
         return f"{words} · {_('No-show')}" if row.no_show else str(words)
 
 
+class BookingRequestOutput(serializers.ModelSerializer):
+    """A clinician's open request that the front desk book the patient a visit."""
+
+    name = serializers.CharField(source="patient.name")
+    reason_text = serializers.SerializerMethodField(help_text="the reason in words")
+    requested_by = serializers.CharField(source="requested_by.__str__", default=None)
+    dismissed = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BookingRequest
+        fields = [
+            "id",
+            "patient",
+            "name",
+            "reason",
+            "reason_text",
+            "requested_by",
+            "created_at",
+            "dismissed",
+            "dismissed_at",
+        ]
+
+    def get_reason_text(self, item) -> str:
+        return services.booking_request_reason(item.reason)
+
+    def get_dismissed(self, item) -> bool:
+        return item.dismissed_at is not None
+
+
+def _worklist_page(serializer_class):
+    return inline_serializer(
+        name="PaginatedWorklist",
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer_class(many=True),
+            "booking_requests": BookingRequestOutput(many=True),
+        },
+    )
+
+
 @extend_schema(
     operation_id="visits_worklist",
     parameters=[
         OpenApiParameter("outreach", str, enum=[*services.OUTREACH_STATES, services.RETRY_DUE]),
         OpenApiParameter("sort", str, enum=list(services.WORKLIST_SORTS)),
     ],
-    responses=paginated(WorklistRowOutput),
+    responses=_worklist_page(WorklistRowOutput),
 )
 @api_view(["GET"])
 @permission_classes([IsPerson])
@@ -110,7 +156,31 @@ def worklist(request):
     )
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(rows, request)
-    return paginator.get_paginated_response(WorklistRowOutput(page, many=True).data)
+    response = paginator.get_paginated_response(WorklistRowOutput(page, many=True).data)
+    requests = services.booking_requests_open(user=request.user)
+    response.data["booking_requests"] = BookingRequestOutput(requests, many=True).data
+    return response
+
+
+@extend_schema(
+    operation_id="visits_booking_requests_dismiss",
+    request=None,
+    responses={200: BookingRequestOutput, 409: DetailOutput},
+)
+@api_view(["POST"])
+@permission_classes([IsPerson])
+def booking_request_dismiss(request, pk):
+    """Take a clinician's booking request off the worklist without booking (audited)."""
+    if request.user.is_patient:
+        raise PermissionDenied("Booking requests are the care center's.")
+    item = services.booking_request_for(user=request.user, pk=pk)
+    if item is None:
+        raise NotFound("No such booking request.")
+    try:
+        item = services.booking_request_dismiss(booking_request=item, by=request.user)
+    except services.VisitError as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    return Response(BookingRequestOutput(item).data)
 
 
 @extend_schema(
@@ -178,9 +248,8 @@ class WaitlistOfferOutput(serializers.ModelSerializer):
 @api_view(["GET", "POST"])
 @permission_classes([IsPerson])
 def patient_waitlist(request, pk):
-    """A patient's waiting-list entries; POST adds one (whoever schedules the patient)."""
-    if request.user.is_patient:
-        raise PermissionDenied("The care center keeps the waiting list.")
+    """A patient's waiting-list entries; POST adds one (the patient themself — the types
+    patients book, their care team — or whoever schedules them)."""
     patient = get_patient_for(request.user, pk, clinical=False)
     if request.method == "GET":
         entries = WaitlistEntry.objects.filter(patient=patient).order_by("-created_at")
@@ -236,6 +305,8 @@ def waitlist_offer_accept(request, pk):
         visit = services.waitlist_accept(offer=offer, by=request.user)
     except services.SlotTaken as exc:
         return _conflict(exc)
+    except services.OfferTaken as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
     except services.VisitError as exc:
         raise BadRequest(str(exc)) from None
     return Response(VisitOutput(visit).data, status=status.HTTP_201_CREATED)

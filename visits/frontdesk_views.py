@@ -5,6 +5,7 @@ patients refused) → form → service → redirect or page.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +16,11 @@ from accounts.access import get_patient_for
 from visits import services
 from visits.forms_outreach import InviteForm, OutreachForm
 from visits.models_frontdesk import Channel, Outcome
-from visits.services.requests import booking_requests_open
+from visits.services.requests import (
+    booking_request_dismiss,
+    booking_request_for,
+    booking_requests_open,
+)
 from visits.views import _scheduler, center_for
 
 
@@ -119,3 +124,20 @@ def invite(request, pk):
     else:
         messages.success(request, _("Booking invite sent."))
     return _back(request, patient)
+
+
+@login_required
+@require_POST
+def booking_request_dismiss_view(request, pk):
+    """Take a clinician's booking request off the worklist without booking (audited)."""
+    _scheduler(request.user)
+    item = booking_request_for(user=request.user, pk=pk)
+    if item is None:
+        raise Http404("No such booking request.")
+    try:
+        booking_request_dismiss(booking_request=item, by=request.user)
+    except services.VisitError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Request dismissed."))
+    return redirect(reverse("visits-worklist") + "#booking-requests-title")

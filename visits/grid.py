@@ -115,6 +115,21 @@ def free_spans(
     return out
 
 
+def merge(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping or touching spans joined (a room's hours held by two clinicians at once).
+
+    >>> merge([(540, 600), (570, 660), (700, 720), (660, 680)])
+    [(540, 680), (700, 720)]
+    """
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
 def to_px(minutes: float, first: int, *, scale: float = PX_PER_MINUTE) -> float:
     """A minute's offset from the grid's top, in CSS pixels.
 

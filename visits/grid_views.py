@@ -1,7 +1,9 @@
-"""The time-grid schedule (issue #19 §4): a day with one column per clinician, or a week of
-one clinician; visits as blocks sized by duration, free time shown, closed days and leave
-marked; staff move a visit by dragging it (``static/js/grid.js`` posts to ``grid_move``) or,
-without a mouse, through the visit's reschedule form. A printable day list per clinician.
+"""The time-grid schedule (issue #19 §4): a day with one column per clinician (or, with
+``?by=room``, per room: a room's free time is the working hours held there, visits without a
+room in a column of their own), or a week of one clinician; visits as blocks sized by
+duration, free time shown, closed days and leave marked; staff move a visit by dragging it
+(``static/js/grid.js`` posts to ``grid_move``) or, without a mouse, through the visit's
+reschedule form. A printable day list per clinician.
 
 Who: everyone but patients (as the calendar); visits of patients one may see. Times in the
 center's zone. The arithmetic is pure (``visits.grid``).
@@ -22,7 +24,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.models import User
 from visits import grid, scheduling, services
 from visits.forms import parse_date, parse_id
-from visits.models import AvailabilityException, ClosedDay, Visit
+from visits.models import AvailabilityException, ClosedDay, Room, Visit
 from visits.views import _scheduler, center_for
 
 
@@ -32,12 +34,13 @@ def _minutes(instant: dt.datetime, day: dt.date, tz) -> int:
     return int((instant - midnight).total_seconds() // 60)
 
 
-def _column(*, title, clinician, day, tz, visits, windows, closed, leave):
-    spans = [(_minutes(w.start, day, tz), _minutes(w.end, day, tz)) for w in windows]
+def _column(*, title, clinician, day, tz, visits, windows, closed, leave, room=None):
+    spans = grid.merge([(_minutes(w.start, day, tz), _minutes(w.end, day, tz)) for w in windows])
     items = [(v, _minutes(v.start_at, day, tz), _minutes(v.end_at, day, tz)) for v in visits]
     return {
         "title": title,
         "clinician": clinician,
+        "room": room,
         "day": day,
         "windows": spans,
         "items": items,
@@ -72,8 +75,8 @@ def _layout(columns: list[dict]) -> tuple[int, int]:
 @login_required
 @require_safe
 def schedule(request):
-    """``?view=day`` (default; one column per clinician) or ``?view=week&clinician=`` (one
-    clinician's week); ``?date=``."""
+    """``?view=day`` (default; one column per clinician, ``&by=room`` one per room) or
+    ``?view=week&clinician=`` (one clinician's week); ``?date=``."""
     _scheduler(request.user)
     center = center_for(request)
     tz = services.center_zone(center)
@@ -108,20 +111,22 @@ def schedule(request):
         center=center, clinician_id__in=ids, date__range=(days[0], days[-1])
     ).exclude(kind=AvailabilityException.Kind.EXTRA):
         leave[(e.clinician_id, e.date)].append(e)
-    columns = [
-        _column(
-            title=(f"{d:%a} {d.day}" if week else str(c)),
-            clinician=c,
-            day=d,
-            tz=tz,
-            visits=by_key[(c.pk, d)],
-            windows=windows.get((c.pk, d), ()),
-            closed=closed.get(d) if d in closed else None,
-            leave=leave.get((c.pk, d), []),
+    by_room = request.GET.get("by") == "room" and not week
+    if by_room:
+        columns = _room_columns(
+            center=center, day=day, tz=tz, visits=visits, windows=windows, closed=closed
         )
-        for c in shown
-        for d in days
-    ]
+    else:
+        columns = _clinician_columns(
+            shown=shown,
+            days=days,
+            week=week,
+            tz=tz,
+            by_key=by_key,
+            windows=windows,
+            closed=closed,
+            leave=leave,
+        )
     first, last = _layout(columns)
     step = dt.timedelta(days=7 if week else 1)
     context = {
@@ -129,6 +134,7 @@ def schedule(request):
         "tz": center.timezone,
         "day": day,
         "week": week,
+        "by_room": by_room,
         "days": days,
         "clinicians": clinicians,
         "chosen": chosen,
@@ -145,6 +151,69 @@ def schedule(request):
         "section": "grid",
     }
     return render(request, "visits/grid.html", context)
+
+
+def _clinician_columns(*, shown, days, week, tz, by_key, windows, closed, leave) -> list[dict]:
+    return [
+        _column(
+            title=(f"{d:%a} {d.day}" if week else str(c)),
+            clinician=c,
+            day=d,
+            tz=tz,
+            visits=by_key[(c.pk, d)],
+            windows=windows.get((c.pk, d), ()),
+            closed=closed.get(d) if d in closed else None,
+            leave=leave.get((c.pk, d), []),
+        )
+        for c in shown
+        for d in days
+    ]
+
+
+def _room_columns(*, center, day, tz, visits, windows, closed) -> list[dict]:
+    """One column per room of the center, then one for visits without a room (remote, or a
+    type that needs none). A room's working time is every clinician's hours held there
+    (a window's tag is its room); a drop changes the time, the room follows the clinician's
+    hours at that time."""
+    rooms = list(Room.objects.filter(center=center).order_by("name", "pk"))
+    held = defaultdict(list)
+    for (_cid, d), day_windows in windows.items():
+        if d == day:
+            for w in day_windows:
+                if w.tag is not None:
+                    held[w.tag].append(w)
+    in_room = defaultdict(list)
+    for visit in visits:
+        in_room[visit.room_id].append(visit)
+    is_closed = closed.get(day) if day in closed else None
+    columns = [
+        _column(
+            title=room.name,
+            clinician=None,
+            room=room,
+            day=day,
+            tz=tz,
+            visits=in_room[room.pk],
+            windows=held[room.pk],
+            closed=is_closed,
+            leave=[],
+        )
+        for room in rooms
+    ]
+    columns.append(
+        _column(
+            title=_("No room"),
+            clinician=None,
+            room=None,
+            day=day,
+            tz=tz,
+            visits=in_room[None],
+            windows=(),
+            closed=is_closed,
+            leave=[],
+        )
+    )
+    return columns
 
 
 def _answer(request, status: int, detail: str, back: str, **extra):

@@ -146,6 +146,12 @@ class WaitlistOffer(models.Model):
     visit = models.ForeignKey(
         "visits.Visit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The message offering the time, in the patient's language (read in the app as well), and
+    # when it went out (claimed by a conditional update, so it goes out once).
+    subject = models.CharField(max_length=200, blank=True)
+    text = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    channels = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["start_at", "pk"]

@@ -25,6 +25,7 @@ from patients.models import Patient
 from visits import services, views
 from visits.forms import parse_date, parse_id
 from visits.models import Visit, VisitRequest
+from visits.models_frontdesk import WaitlistEntry
 from visits.services import selfbook
 
 SLOT_DAYS = 7
@@ -61,6 +62,12 @@ def _team_slots(slots, patient: Patient, visit_type) -> list:
     return [(slot, names.get(slot.clinician_id)) for slot in slots if slot.clinician_id in team]
 
 
+def _suggested(user, patient: Patient, types):
+    """The type the worklist suggests for the patient, if patients may book it."""
+    suggested = services.suggested_visit_type_for(user=user, patient=patient)
+    return types.filter(pk=suggested.pk).first() if suggested is not None else None
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def self_book(request):
@@ -82,6 +89,7 @@ def self_book(request):
         moving.visit_type
         if moving is not None
         else types.filter(pk=parse_id(data.get("visit_type"))).first()
+        or _suggested(request.user, patient, types)
         or types.filter(code=services.FOLLOW_UP_CODE).first()
         or types.first()
     )
@@ -103,7 +111,25 @@ def self_book(request):
         if status == 302:
             return redirect(reverse("visits:self_book") + "#my-visits")
     context.update(_page(patient, visit_type, first, moving))
+    context.update(_waitlist(patient, visit_type))
     return render(request, "visits/self_book.html", context, status=status)
+
+
+def _waitlist(patient: Patient, visit_type) -> dict:
+    """The waiting-list section: offers open to the patient, what they wait for, and the
+    types (those patients book) and clinicians (their care team) they may wait for."""
+    return {
+        "offers": list(services.open_offers(patient)),
+        "waiting": list(
+            WaitlistEntry.objects.filter(patient=patient, active=True).select_related(
+                "visit_type", "clinician"
+            )
+        ),
+        "waitlist_types": selfbook.bookable_types(),
+        "waitlist_clinicians": (
+            selfbook.care_team(patient=patient, visit_type=visit_type) if visit_type else []
+        ),
+    }
 
 
 def _book_or_move(request, context, data) -> int:

@@ -6,6 +6,7 @@ from accounts.models import User
 from glycemia.hba1c import UNITS as HBA1C_UNITS
 from glycemia.hba1c import mmol_mol_from_percent
 from visits.models import CheckResult, FootRisk, RetinopathyGrade, Visit, VisitType
+from visits.services.results import ACR_UNITS, acr_mg_mmol
 
 
 class VisitBookInput(serializers.Serializer):
@@ -39,6 +40,15 @@ class VisitCompleteInput(serializers.Serializer):
         max_digits=6, decimal_places=1, min_value=0, required=False, allow_null=True
     )
     feet = serializers.ChoiceField(CheckResult.choices, required=False, allow_blank=True)
+    urine_acr = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=1,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="with urine_acr_unit: mg/mmol (0–3393.7) or mg/g (0–30000); kept in mg/g",
+    )
+    urine_acr_unit = serializers.ChoiceField(ACR_UNITS, required=False, allow_blank=True)
     # Issue #19 §5/§7: HbA1c in either unit, and the other results as data with their unit.
     hba1c = serializers.DecimalField(
         max_digits=5,
@@ -145,11 +155,16 @@ class VisitResultsOutput(serializers.Serializer):
     weight_kg = serializers.DecimalField(max_digits=4, decimal_places=1, allow_null=True)
     egfr = serializers.IntegerField(allow_null=True)
     urine_acr_mg_g = serializers.DecimalField(max_digits=6, decimal_places=1, allow_null=True)
+    urine_acr_mg_mmol = serializers.SerializerMethodField()
     eyes = serializers.CharField()
     retinopathy_grade = serializers.CharField()
     feet = serializers.CharField()
     foot_risk = serializers.CharField()
     checks_done = serializers.ListField(child=serializers.CharField())
+
+    def get_urine_acr_mg_mmol(self, completion) -> str | None:
+        value = acr_mg_mmol(completion.urine_acr_mg_g)
+        return None if value is None else str(value)
 
 
 class VisitWithResultsOutput(VisitOutput):

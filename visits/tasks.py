@@ -16,6 +16,7 @@ from visits.services import (
     clinician_day_lists,
     reminders_due,
     visit_message_send,
+    waitlist_offer_deliver,
 )
 
 
@@ -48,3 +49,9 @@ def send_clinician_day_lists() -> int:
 def send_booking_invite(attempt_id: int) -> str:
     """A booking invite (issue #19 §1), sent once: the attempt row is claimed before sending."""
     return booking_invite_deliver(attempt_id=attempt_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_waitlist_offer(offer_id: int) -> str:
+    """A freed time offered to a waiting patient (issue #19 §5), sent once: claimed first."""
+    return waitlist_offer_deliver(offer_id=offer_id)

@@ -1,6 +1,14 @@
 from django.urls import include, path
 
-from visits import closure_views, frontdesk_views, grid_views, selfbook_views, setup_views, views
+from visits import (
+    closure_views,
+    frontdesk_views,
+    grid_views,
+    selfbook_views,
+    setup_views,
+    views,
+    waitlist_views,
+)
 
 # Issue #19's front-desk pages, named in the ``visits`` namespace. ``/visits/book/`` is the
 # patient's own booking page (``visits:self_book``, where booking invites lead); it serves
@@ -10,6 +18,13 @@ front_desk = [
     path("visits/book/request/", selfbook_views.self_request, name="self_request"),
     path("visits/book/<int:pk>/cancel/", selfbook_views.self_cancel, name="self_cancel"),
     path("visits/requests/", selfbook_views.requests_list, name="requests"),
+    path("visits/waitlist/", waitlist_views.waitlist_join, name="waitlist_join"),
+    path("visits/waitlist/<int:pk>/leave/", waitlist_views.waitlist_leave, name="waitlist_leave"),
+    path(
+        "visits/waitlist/offers/<int:pk>/accept/",
+        waitlist_views.waitlist_accept,
+        name="waitlist_accept",
+    ),
     path("visits/requests/<int:pk>/close/", selfbook_views.request_close, name="request_close"),
     path("visits/setup/closures/", closure_views.closure_all, name="closure_all"),
     path("visits/setup/closures/<int:pk>/move/", closure_views.closure_move, name="closure_move"),
@@ -33,6 +48,11 @@ urlpatterns = [
         name="visits-outreach",
     ),
     path("visits/patients/<int:pk>/invite/", frontdesk_views.invite, name="visits-invite"),
+    path(
+        "visits/booking-requests/<int:pk>/dismiss/",
+        frontdesk_views.booking_request_dismiss_view,
+        name="visits-booking-request-dismiss",
+    ),
     path("visits/book/", views.book, name="visits-book"),
     path("visits/book/first/", views.book_first, name="visits-book-first"),
     path("visits/calendar.ics", views.my_calendar, name="visits-my-calendar"),

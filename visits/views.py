@@ -23,6 +23,7 @@ from accounts.models import CareCenter, User
 from visits import ics, scheduling, services
 from visits.forms import CancelForm, CompleteForm, RescheduleRequestForm, parse_date, parse_id
 from visits.models import CalendarFeed, ClosedDay, Room, Visit, VisitType
+from visits.models_frontdesk import WaitlistEntry
 from visits.services import selfbook
 
 SLOT_DAYS = 7
@@ -135,6 +136,8 @@ def _booking_inputs(request, data):
         raise Http404("The patient has no care center.")
     types = VisitType.objects.filter(active=True)
     visit_type = types.filter(pk=parse_id(data.get("visit_type"))).first()
+    if visit_type is None:  # opened without a type: the one the worklist suggests
+        visit_type = services.suggested_visit_type_for(user=request.user, patient=patient)
     visit_type = visit_type or types.filter(code=services.FOLLOW_UP_CODE).first() or types.first()
     if visit_type is None:
         raise Http404("No visit types are set up.")
@@ -193,6 +196,17 @@ def book(request):
     template = (
         "visits/_slots.html" if request.htmx and request.method == "GET" else "visits/book.html"
     )
+    if template == "visits/book.html":  # the waiting list (issue #19 §5)
+        context.update(
+            offers=list(services.open_offers(patient)),
+            waiting=list(
+                WaitlistEntry.objects.filter(patient=patient, active=True).select_related(
+                    "visit_type", "clinician"
+                )
+            ),
+            waitlist_types=types,
+            waitlist_clinicians=clinicians,
+        )
     return render(request, template, context, status=status)
 
 

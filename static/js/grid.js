@@ -1,4 +1,5 @@
-// The time-grid schedule (issue #19 §4): drag a visit block to another time or clinician.
+// The time-grid schedule (issue #19 §4): drag a visit block to another time or clinician
+// (in the per-room view, another time: the visit keeps its clinician).
 // The drop posts {visit, clinician, date, minute} to the grid's move URL; the server applies
 // the same rules as any move. On success the page reloads (the grid is the server's); on a
 // refusal (400, 409) the block goes back where it was and the reason is read out.
@@ -39,7 +40,7 @@
   });
 
   grid.addEventListener("dragover", function (event) {
-    var body = event.target.closest && event.target.closest(".tgrid-body[data-clinician]");
+    var body = event.target.closest && event.target.closest(".tgrid-body[data-date]");
     if (!body || !dragged) return;
     event.preventDefault();
     grid.querySelectorAll(".drop-target").forEach(function (el) { el.classList.remove("drop-target"); });
@@ -47,7 +48,7 @@
   });
 
   grid.addEventListener("drop", function (event) {
-    var body = event.target.closest && event.target.closest(".tgrid-body[data-clinician]");
+    var body = event.target.closest && event.target.closest(".tgrid-body[data-date]");
     if (!body || !dragged) return;
     event.preventDefault();
     var block = dragged;
@@ -61,7 +62,7 @@
     block.style.top = ((minute - first) * scale) + "px";
     var data = new FormData();
     data.append("visit", block.dataset.visit);
-    data.append("clinician", body.dataset.clinician);
+    data.append("clinician", body.dataset.clinician || block.dataset.clinician);
     data.append("date", body.dataset.date);
     data.append("minute", String(minute));
     fetch(grid.dataset.moveUrl, {

@@ -176,6 +176,21 @@ def ns(w, t):
     return {"key": w.ns_keys[t]}
 
 
+def waitlist_entry(w, t):
+    """The patient's active waiting-list entry (the world's offer belongs to one)."""
+    return {"pk": w.waitlist_offers[t].entry.pk}
+
+
+def booking_request(w, t):
+    """A clinician's open booking request for the patient (made on first use)."""
+    from visits.models import BookingRequest
+
+    item, _created = BookingRequest.objects.get_or_create(
+        patient=w.patients[t], dismissed_at=None, defaults={"reason": "consultation"}
+    )
+    return {"pk": item.pk}
+
+
 def visit_request(w, t):
     """A patient's open visit request (made on first use; the world is rolled back at the end)."""
     from visits.models import VisitRequest
@@ -432,6 +447,20 @@ MATRIX: list[Route] = [
         body=lambda w, t: {"reason": "ill"},
     ),
     Route("visits:requests", {G: STAFFISH}),
+    # The waiting list on the pages (issue #19 §5): a patient for themself, or whoever
+    # schedules them; an offer is taken by the same.
+    Route(
+        "visits:waitlist_join",
+        {P: SCHEDULES | {SELF}},
+        body=lambda w, t: {"patient": w.patients[t].pk, "visit_type": w.visit_type.pk},
+        per_patient=True,
+    ),
+    Route("visits:waitlist_leave", {P: SCHEDULES | {SELF}}, args=waitlist_entry),
+    Route(
+        "visits:waitlist_accept",
+        {P: SCHEDULES | {SELF}},
+        args=lambda w, t: {"pk": w.waitlist_offers[t].pk},
+    ),
     # The time grid (issue #19 §4): as the calendar; a move is a visit's staff action.
     Route("visits:grid", {G: STAFFISH}),
     Route("visits:day_list", {G: STAFFISH}),
@@ -474,6 +503,8 @@ MATRIX: list[Route] = [
         body=lambda w, t: {"channel": "phone", "outcome": "no_answer"},
     ),
     Route("visits-invite", {P: SCHEDULES}, args=patient, body=lambda w, t: {"channel": ""}),
+    # A clinician's request to book (issue #19): dismissed by whoever schedules the patient.
+    Route("visits-booking-request-dismiss", {P: SCHEDULES}, args=booking_request),
     Route("visits-my-calendar", {G: PERSONS}),
     Route("visits-feed-settings", {G: PERSONS, P: PERSONS}),
     Route(  # a secret address: whoever holds it
@@ -777,11 +808,12 @@ MATRIX: list[Route] = [
     Route("api-patients-visits", {G: SEES}, args=patient),
     # Front desk (issue #19 §7): the worklist (not patients), a patient's outreach log.
     Route("api-visits-worklist", {G: STAFFISH}),
+    Route("api-visits-booking-requests-dismiss", {P: SCHEDULES}, args=booking_request),
     # The waiting list (issue #19 §5): kept by whoever schedules the patient; an offer is
     # taken by the patient themself or by them.
     Route(
         "api-patients-waitlist",
-        {G: SCHEDULES, P: SCHEDULES},
+        {G: SCHEDULES | {SELF}, P: SCHEDULES | {SELF}},
         args=patient,
         body=lambda w, t: {"visit_type": w.visit_type.pk},
         json=True,

@@ -256,6 +256,20 @@ def test_it_records_the_other_results_as_data(client, alice, now_visit):
         {"foot_risk": "4"},
         {"urine_acr_mg_g": "99999.9"},
         {"egfr": 0},
+        {"urine_acr": "3", "urine_acr_unit": "mg/dL"},
+        {"urine_acr": "3"},
+        {"urine_acr_unit": "mg/g"},
+        {"urine_acr": "3400", "urine_acr_unit": "mg/mmol"},
+        {"urine_acr": "30000.1", "urine_acr_unit": "mg/g"},
+        {"urine_acr": "-1", "urine_acr_unit": "mg/g"},
+        {"urine_acr": "3", "urine_acr_unit": "mg/mmol", "urine_acr_mg_g": "26.5"},
+        {"urine_acr": 10**400, "urine_acr_unit": "mg/g"},
+        {"urine_acr": "NaN", "urine_acr_unit": "mg/g"},
+        {"urine_acr": "3\u0000", "urine_acr_unit": "mg/g"},
+        {"weight_kg": "80\u0000"},
+        {"hba1c": "7", "hba1c_unit": "%\u0000"},
+        {"systolic_mm_hg": 10**400, "diastolic_mm_hg": 80},
+        {"egfr": "1e400"},
     ],
 )
 def test_it_refuses_nonsense_results(client, alice, now_visit, body):
@@ -267,6 +281,28 @@ def test_it_refuses_nonsense_results(client, alice, now_visit, body):
     response = client.post(url, payload, content_type="application/json")
     assert response.status_code == 400, response.content
     assert Visit.objects.get(pk=now_visit.pk).status == "booked"
+
+
+@pytest.mark.parametrize(
+    ("sent", "mg_g", "mg_mmol"),
+    [
+        ({"urine_acr": "3", "urine_acr_unit": "mg/mmol"}, "26.5", "3.0"),
+        ({"urine_acr": "30", "urine_acr_unit": "mg/g"}, "30.0", "3.4"),
+        ({"urine_acr_mg_g": "300"}, "300.0", "33.9"),
+    ],
+)
+def test_it_records_the_urine_albumin_creatinine_ratio_in_either_unit(
+    client, alice, now_visit, sent, mg_g, mg_mmol
+):
+    client.force_login(alice)
+    response = _complete(client, now_visit, {"checks_done": [], **sent})
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert (results["urine_acr_mg_g"], results["urine_acr_mg_mmol"]) == (mg_g, mg_mmol)
+    assert str(Visit.objects.get(pk=now_visit.pk).completion.urine_acr_mg_g) == mg_g
+    # The kidney check is done as of the visit's day (no box ticked).
+    done = services.last_checks_done([now_visit.patient_id])[now_visit.patient_id]
+    assert done["kidneys"] == timezone.localdate(now_visit.start_at, now_visit.patient.tzinfo)
 
 
 def test_staff_read_the_visit_without_its_results(client, staff, alice, now_visit):

@@ -190,3 +190,63 @@ def test_the_day_list_prints_each_clinicians_visits(staff_client, visit, alice):
         reverse("visits:day_list"), {"date": MONDAY.isoformat(), "clinician": 999}
     ).content.decode()
     assert visit.patient.name not in page
+
+
+# --- one column per room ---------------------------------------------------------------------
+
+
+def test_it_joins_a_rooms_overlapping_hours():
+    assert grid.merge([(540, 600), (570, 660), (700, 720), (660, 680)]) == [(540, 680), (700, 720)]
+    assert grid.merge([]) == []
+
+
+def test_the_day_grid_by_room_has_a_column_per_room_and_one_without(
+    staff_client, visit, alice, bob, other_patient, follow_up, desk
+):
+    from visits.models import Room
+
+    room1, room2 = Room.objects.filter(center=desk).order_by("name")
+    Visit.objects.filter(pk=visit.pk).update(room=room1)
+    in_room2 = Visit.objects.create(
+        patient=other_patient,
+        clinician=bob,
+        visit_type=follow_up,
+        center=desk,
+        room=room2,
+        start_at=at(MONDAY, 11),
+        end_at=at(MONDAY, 11, 30),
+    )
+    response = staff_client.get(reverse("visits:grid"), {"date": MONDAY.isoformat(), "by": "room"})
+    page = response.content.decode()
+    columns = response.context["columns"]
+    assert [c["title"] for c in columns] == ["Room 1", "Room 2", "No room"]
+    assert [[b["visit"].pk for b in c["blocks"]] for c in columns] == [
+        [visit.pk],
+        [in_room2.pk],
+        [],
+    ]
+    # Each room's free time is the hours held there (09:00–17:00), less its visits.
+    assert columns[0]["free"] == [(540, 600), (630, 1020)]
+    assert columns[2]["free"] == []
+    assert f'data-room="{room1.pk}"' in page and 'data-clinician="' in page
+    assert "Alice" in page and "Bob" in page  # the clinician is on each block
+    assert 'id="grid-by-clinician"' in page
+    # Dropped on a room column, the visit keeps its clinician (the script sends the block's).
+    url = reverse("visits:grid_move")
+    data = {"visit": visit.pk, "clinician": alice.pk, "date": MONDAY.isoformat(), "minute": 780}
+    assert staff_client.post(url, data, HTTP_ACCEPT="application/json").status_code == 200
+    visit.refresh_from_db()
+    assert (visit.clinician, visit.start_at, visit.room) == (alice, at(MONDAY, 13), room1)
+
+
+def test_the_room_view_ignores_garbage_and_the_week_view_stays_per_clinician(
+    staff_client, visit, alice
+):
+    for by in ("room\x00", "x" * 5000, "ROOM"):
+        response = staff_client.get(reverse("visits:grid"), {"date": MONDAY.isoformat(), "by": by})
+        assert response.status_code in (200, 400)
+    week = staff_client.get(
+        reverse("visits:grid"),
+        {"date": MONDAY.isoformat(), "view": "week", "clinician": alice.pk, "by": "room"},
+    )
+    assert len(week.context["columns"]) == 7 and not week.context["by_room"]

@@ -322,8 +322,10 @@ def test_it_refuses_a_result_too_large_for_its_column(client, alice, patient, fo
     url = reverse("visits-action", args=[visit.pk, "complete"])
     # 99999.9 fits the column but is no urine ACR (issue #19 §5: sane bounds, 30000 mg/g).
     for too_large in ("1" + "0" * 400, "100000.0", "99999.9"):
-        response = client.post(url, {"checks_done": ["kidneys"], "urine_acr_mg_g": too_large})
+        response = client.post(
+            url, {"checks_done": ["kidneys"], "urine_acr": too_large, "urine_acr_unit": "mg/g"}
+        )
         assert response.status_code == 302
         assert Visit.objects.get(pk=visit.pk).status == "booked", too_large
-    client.post(url, {"checks_done": ["kidneys"], "urine_acr_mg_g": "29999.9"})
+    client.post(url, {"checks_done": ["kidneys"], "urine_acr": "29999.9", "urine_acr_unit": "mg/g"})
     assert str(Visit.objects.get(pk=visit.pk).completion.urine_acr_mg_g) == "29999.9"

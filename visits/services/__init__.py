@@ -57,6 +57,12 @@ from visits.services.outreach import (
     outreach_record,
     preferred_channel,
 )
+from visits.services.requests import (
+    booking_request_dismiss,
+    booking_request_for,
+    booking_request_reason,
+    booking_requests_open,
+)
 from visits.services.results import RESULT_COLUMNS, results_clean, results_history
 from visits.services.slots import (
     ACTIVE,
@@ -75,7 +81,15 @@ from visits.services.slots import (
     window_epochs_for,
     windows_for,
 )
-from visits.services.waitlist import waitlist_accept, waitlist_add, waitlist_offer_freed
+from visits.services.waitlist import (
+    OfferTaken,
+    open_offers,
+    waitlist_accept,
+    waitlist_add,
+    waitlist_leave,
+    waitlist_offer_deliver,
+    waitlist_offer_freed,
+)
 from visits.services.worklist import (
     FOLLOW_UP_CODE,
     RETRY_DUE,
@@ -90,15 +104,24 @@ from visits.services.worklist import (
     last_checks_done,
     next_visit_by_patient,
     suggested_visit_type,
+    suggested_visit_type_for,
     urgent_reasons,
     worklist,
     worklist_view,
 )
 
 __all__ = [
+    "booking_request_dismiss",
+    "booking_request_for",
+    "booking_request_reason",
+    "booking_requests_open",
     "waitlist_accept",
     "waitlist_add",
     "waitlist_offer_freed",
+    "waitlist_offer_deliver",
+    "waitlist_leave",
+    "open_offers",
+    "OfferTaken",
     "CheckInTooEarly",
     "RESULT_COLUMNS",
     "check_in_opens",
@@ -117,6 +140,7 @@ __all__ = [
     "outreach_record",
     "preferred_channel",
     "suggested_visit_type",
+    "suggested_visit_type_for",
     "worklist_view",
     "ACTIVE",
     "BOOKING_HORIZON",

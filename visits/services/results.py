@@ -2,7 +2,9 @@
 and the history of them for the clinician's workspace.
 
 ``results_clean`` takes what a form or the API sent (``hba1c`` + ``hba1c_unit``, or the older
-``hba1c_percent``; blood pressure as a pair; weight; eGFR; urine albumin/creatinine; the eye,
+``hba1c_percent``; blood pressure as a pair; weight; eGFR; urine albumin/creatinine as
+``urine_acr`` + ``urine_acr_unit`` (mg/mmol or mg/g, kept in mg/g), or the older
+``urine_acr_mg_g``; the eye,
 retinopathy, foot and foot-risk findings) and returns the ``VisitCompletion`` columns, or
 raises ``VisitError`` naming what is wrong — a value outside its plausible range is a typing
 error, not a result. ``results_history`` lists a patient's results over time.
@@ -46,7 +48,19 @@ RESULT_COLUMNS = (
     "foot_risk",
 )
 # What a caller may send (besides the columns above, minus the derived mmol/mol).
-RESULT_INPUTS = (*RESULT_COLUMNS, "hba1c", "hba1c_unit")
+RESULT_INPUTS = (*RESULT_COLUMNS, "hba1c", "hba1c_unit", "urine_acr", "urine_acr_unit")
+
+# Urine albumin/creatinine ratio: mg/g (US) or mg/mmol (UK, Europe, China). Creatinine is
+# 113.12 g/mol, so 1 mg/mmol = 1000 / 113.12 = 8.84 mg/g (KDIGO 2012: 3 mg/mmol ≈ 30 mg/g).
+ACR_MG_G_PER_MG_MMOL = Decimal("8.84")
+ACR_UNITS = ("mg/mmol", "mg/g")
+
+
+def acr_mg_mmol(mg_g: Decimal | None) -> Decimal | None:
+    """A ratio stored in mg/g, in mg/mmol (one decimal)."""
+    if mg_g is None:
+        return None
+    return (Decimal(mg_g) / ACR_MG_G_PER_MG_MMOL).quantize(Decimal("0.1"))
 
 
 def _number(value, what: str) -> Decimal:
@@ -135,9 +149,25 @@ def results_clean(data: dict) -> dict:
         egfr = _whole(_number(data["egfr"], "eGFR"), "eGFR")
         _within(Decimal(egfr), *EGFR_RANGE, "eGFR", "mL/min/1.73 m²")
         out["egfr"] = egfr
-    if _given(data, "urine_acr_mg_g"):
-        acr = _number(data["urine_acr_mg_g"], _("Urine albumin/creatinine"))
-        _within(acr, 0, URINE_ACR_MAX_MG_G, _("Urine albumin/creatinine"), "mg/g")
+    what = _("Urine albumin/creatinine")
+    if _given(data, "urine_acr") and _given(data, "urine_acr_mg_g"):
+        raise VisitError(_("Send the urine albumin/creatinine once: urine_acr with its unit."))
+    if _given(data, "urine_acr"):
+        unit = data.get("urine_acr_unit") or ""
+        if unit not in ACR_UNITS:
+            raise VisitError(_("Urine albumin/creatinine unit must be mg/mmol or mg/g."))
+        acr = _number(data["urine_acr"], what)
+        if unit == "mg/mmol":
+            high = (Decimal(URINE_ACR_MAX_MG_G) / ACR_MG_G_PER_MG_MMOL).quantize(Decimal("0.1"))
+            acr = _within(acr, 0, high, what, unit) * ACR_MG_G_PER_MG_MMOL
+        else:
+            _within(acr, 0, URINE_ACR_MAX_MG_G, what, unit)
+        out["urine_acr_mg_g"] = acr.quantize(Decimal("0.1"))
+    elif _given(data, "urine_acr_unit"):
+        raise VisitError(_("urine_acr_unit needs urine_acr."))
+    elif _given(data, "urine_acr_mg_g"):
+        acr = _number(data["urine_acr_mg_g"], what)
+        _within(acr, 0, URINE_ACR_MAX_MG_G, what, "mg/g")
         out["urine_acr_mg_g"] = acr.quantize(Decimal("0.1"))
     for key, choices, what in (
         ("eyes", CheckResult.choices, _("Eye examination")),
@@ -165,6 +195,7 @@ def results_history(patient: Patient) -> list[dict]:
         day: dt.date = timezone.localdate(completion.visit.start_at, patient.tzinfo)
         if values["hba1c_percent"] is not None and values["hba1c_mmol_mol"] is None:
             values["hba1c_mmol_mol"] = mmol_mol_from_percent(values["hba1c_percent"])
+        values["urine_acr_mg_mmol"] = acr_mg_mmol(values["urine_acr_mg_g"])
         rows.append(
             {
                 "date": day,

@@ -239,7 +239,9 @@ def suggested_visit_type(
     return follow_up
 
 
-def worklist(*, user: User, today: dt.date | None = None) -> list[WorklistRow]:
+def worklist(
+    *, user: User, today: dt.date | None = None, patient: Patient | None = None
+) -> list[WorklistRow]:
     """Who needs a visit booked: overdue or due within two weeks, urgent by triage, or back
     after a no-show, and without an open visit in time. Cancelled and missed visits do not
     count, so those patients come back. Staff get "urgent" without the clinical reason.
@@ -249,9 +251,11 @@ def worklist(*, user: User, today: dt.date | None = None) -> list[WorklistRow]:
     """
     from readings.windows import window_dates
 
+    visible = patients_visible_to(user)
+    if patient is not None:  # one patient's row (the booking page's suggested type)
+        visible = visible.filter(pk=patient.pk)
     patients = list(
-        patients_visible_to(user)
-        .filter(care_center__isnull=False)
+        visible.filter(care_center__isnull=False)
         .select_related("user", "care_center")
         .prefetch_related("endocrinologists")
         .order_by("name", "pk")
@@ -338,6 +342,13 @@ def worklist(*, user: User, today: dt.date | None = None) -> list[WorklistRow]:
     order = {"urgent": 0, "overdue": 1, "due": 2}
     rows.sort(key=lambda r: (order[r.state], r.due or dt.date.max, r.patient.name))
     return rows
+
+
+def suggested_visit_type_for(*, user: User, patient: Patient) -> VisitType | None:
+    """The visit type the worklist suggests for ``patient`` (None when they are not on it):
+    the booking pages open on it (eye and kidney checks due: the annual review)."""
+    rows = worklist(user=user, patient=patient)
+    return rows[0].visit_type if rows else None
 
 
 WORKLIST_SORTS = ("due", "center", "clinician")

@@ -41,3 +41,12 @@ def visit_notices(patient, limit: int = 5) -> list:
         .exclude(text="")
         .order_by("-sent_at")[:limit]
     )
+
+
+@register.simple_tag
+def waitlist_offers(patient) -> list:
+    """The patient's open waiting-list offers (issue #19 §5): the in-app copy of the message,
+    on their own home page, with the way to take the time."""
+    from visits.services import open_offers
+
+    return list(open_offers(patient))

@@ -82,3 +82,11 @@ def booking_invite(patient, user):
     if invite is not None and not invite.link:
         invite.link = services.booking_link()
     return invite
+
+
+@register.filter
+def acr_mg_mmol(mg_g):
+    """A urine albumin/creatinine ratio kept in mg/g, in mg/mmol (issue #19 §5)."""
+    from visits.services.results import acr_mg_mmol as convert
+
+    return convert(mg_g)
