@@ -11,7 +11,6 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Q
 
 from glycemia.rollups import ROLLUP_FIELDS, daily_rollups, daily_wear
 from outbox.services import task_enqueue
@@ -58,19 +57,41 @@ def _stored_wear(patient, days) -> pd.DataFrame:
     sent its readings and however they were batched (uploaders post one reading at a time),
     so the rollups count wear as the raw path does (``glycemia.series.day_wear``)."""
     zone = patient.tzinfo
-    ranges = Q()
+    bounds = []
     for first, last in _runs(sorted(day.date() if hasattr(day, "date") else day for day in days)):
         start = dt.datetime.combine(first, dt.time.min, zone)
         after = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, zone)
-        ranges |= Q(timestamp__gte=start.astimezone(dt.UTC), timestamp__lt=after.astimezone(dt.UTC))
-    stored = Reading.objects.filter(ranges, patient_id=patient.pk, kind="cgm").values_list(
-        "timestamp", flat=True
-    )
-    micros = np.array(
-        sorted((moment - EPOCH) // dt.timedelta(microseconds=1) for moment in stored),
-        dtype="int64",
-    )
+        bounds.append((start.astimezone(dt.UTC), after.astimezone(dt.UTC)))
+    micros = np.sort(_stored_cgm_micros(patient.pk, bounds))
     return daily_wear((micros * 1000).astype("datetime64[ns]"), tz=patient.timezone)
+
+
+def _stored_cgm_micros(patient_id: int, bounds: list[tuple[dt.datetime, dt.datetime]]):
+    """µs since 1970 (int64, unsorted) of the patient's stored CGM readings in [start, after)
+    ranges. Raw SQL: the ORM built an aware datetime per row, then Python arithmetic on it —
+    about 40 % of an import's Python time (#23), for numbers the database can give directly."""
+    if not bounds:
+        return np.zeros(0, dtype="int64")
+    table = Reading._meta.db_table
+    ranges = " OR ".join(["(timestamp >= %s AND timestamp < %s)"] * len(bounds))
+    params = [patient_id, *(moment for pair in bounds for moment in pair)]
+    if connection.vendor == "postgresql":
+        # EXTRACT(EPOCH …) is an exact numeric on PostgreSQL ≥ 14 (a double before, then
+        # exact after rounding: µs since 1970 stay below 2**53).
+        column = "round(EXTRACT(EPOCH FROM timestamp) * 1000000)::bigint"
+    else:
+        column = "timestamp"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {column} FROM {table} WHERE patient_id = %s AND kind = 'cgm' AND ({ranges})",
+            params,
+        )
+        values = [value for (value,) in cursor.fetchall()]
+    if connection.vendor == "postgresql":
+        return np.array(values, dtype="int64")
+    # SQLite keeps ISO text (UTC; an offset when a raw INSERT wrote an aware datetime).
+    stamps = pd.DatetimeIndex(pd.to_datetime(values, utc=True, format="ISO8601"))
+    return stamps.as_unit("us").asi8.astype("int64")
 
 
 def _runs(days: list[dt.date]) -> Iterator[tuple[dt.date, dt.date]]:

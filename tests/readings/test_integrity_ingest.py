@@ -190,3 +190,42 @@ def test_a_chunked_import_commits_short_chunks_and_refreshes_triage_once(patient
     assert commits == [10, 10, 10, 5]
     assert sent == [patient.pk]
     assert TriageEntry.objects.get(pk=patient.pk).readings == 35
+
+
+@pytest.mark.skipif(
+    services.ingest.connection.vendor != "postgresql", reason="PostgreSQL's deferred keys"
+)
+def test_an_import_checks_the_readings_foreign_keys_per_statement_then_defers_them_again(
+    patient, monkeypatch
+):
+    """#23 §1: inside an import a reading naming no device fails at once (checked as its
+    statement ends, overlapping the parsing), and afterwards the caller's transaction has its
+    deferred keys back: the same row is accepted until COMMIT."""
+    from django.db import IntegrityError, connection, transaction
+
+    table = Reading._meta.db_table
+    orphan = (
+        f"INSERT INTO {table} (patient_id, device_id, timestamp, value_mg_dl, kind, flag,"
+        " meal_tag) VALUES (%s, 999999999, %s, 100, 'cgm', '', '')"
+    )
+    at = dt.datetime(2024, 5, 1, 8, tzinfo=dt.UTC)
+    checked_at_once = []
+    real = services.ingest._insert_readings
+
+    def insert_then_try_an_orphan(patient_, *args):
+        real(patient_, *args)
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(orphan, [patient_.pk, at - dt.timedelta(days=1)])
+        except IntegrityError:
+            checked_at_once.append(True)
+
+    monkeypatch.setattr(services.ingest, "_insert_readings", insert_then_try_an_orphan)
+    with transaction.atomic():
+        upload = imported(patient, plain_csv(at, 12))
+        assert upload.accepted == 12
+        assert checked_at_once == [True]
+        with transaction.atomic(), connection.cursor() as cursor:  # deferred again: no error
+            cursor.execute(orphan, [patient.pk, at - dt.timedelta(days=2)])
+            cursor.execute(f"DELETE FROM {table} WHERE device_id = 999999999")
+    assert Reading.objects.filter(patient=patient).count() == 12
