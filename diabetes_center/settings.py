@@ -323,6 +323,11 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_out": str(_queue_dir),
         # Exchange tables beside the queue, not kombu's default control/ in the working folder.
         "control_folder": str(VAR_DIR / "celery-control"),
+        # kombu sleeps this long whenever a poll finds nothing to take, including while the
+        # worker's prefetch is full: at its default (1 s) the embedded worker took about two
+        # tasks a second, and alerts waited minutes behind a burst of posts (bench monitoring
+        # --embedded). A tenth of a second costs ten folder listings a second when idle.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, never lost
