@@ -113,16 +113,15 @@ def _bulk_readings(rows: list) -> None:
     Reading.objects.bulk_create(rows, batch_size=5000)
 
 
-def _flat_patient(center, doctor, mrn: str, days: int, end: dt.datetime):
-    """An enrolled patient with ``days`` of flat 5-minute CGM ending at ``end``."""
+def _enrolled_patient(center, doctor, mrn: str, name: str):
+    """A type 1 patient of ``doctor`` who consented and is enrolled with the defaults."""
     from monitoring.services import enrolment_set
     from patients.consent import consent_record
     from patients.models import Patient
-    from readings.models import Device, Reading
 
     patient = Patient.objects.create(
         mrn=mrn,
-        name=f"Bench {mrn}",
+        name=name,
         birth_date=dt.date(1970, 1, 1),
         diabetes_type="T1",
         timezone="UTC",
@@ -131,6 +130,14 @@ def _flat_patient(center, doctor, mrn: str, days: int, end: dt.datetime):
     patient.endocrinologists.add(doctor)
     consent_record(patient=patient, topic="remote_monitoring", given=True, by=None)
     enrolment_set(patient=patient, enrolled=True, thresholds=None, by=doctor)
+    return patient
+
+
+def _flat_patient(center, doctor, mrn: str, days: int, end: dt.datetime):
+    """An enrolled patient with ``days`` of flat 5-minute CGM ending at ``end``."""
+    from readings.models import Device, Reading
+
+    patient = _enrolled_patient(center, doctor, mrn, f"Bench {mrn}")
     device = Device.objects.create(patient=patient, identity="bench-cgm", kind="cgm")
     count = days * 288
     rng = random.Random(mrn)
@@ -222,26 +229,13 @@ def _evaluation_figures(args, center, doctor) -> dict:
 def _load_patients(args, center, doctor, first_post: dict, history_end: dict):
     """Enrolled patients with a Nightscout link each and a few hours of history before their
     first post (a fall to 52 for the low ones). Returns {patient id: (key, sha1 of secret)}."""
-    from monitoring.services import enrolment_set
-    from patients.consent import consent_record
-    from patients.models import Patient
     from readings.models import Device, Reading
     from readings.services import nightscout_link_ensure
 
     links = {}
     rows = []
     for i in range(args.patients):
-        patient = Patient.objects.create(
-            mrn=f"L{i:06d}",
-            name=f"Load {i}",
-            birth_date=dt.date(1970, 1, 1),
-            diabetes_type="T1",
-            timezone="UTC",
-            care_center=center,
-        )
-        patient.endocrinologists.add(doctor)
-        consent_record(patient=patient, topic="remote_monitoring", given=True, by=None)
-        enrolment_set(patient=patient, enrolled=True, thresholds=None, by=doctor)
+        patient = _enrolled_patient(center, doctor, f"L{i:06d}", f"Load {i}")
         link = nightscout_link_ensure(patient=patient)
         links[i] = (patient.pk, link.key, hashlib.sha1(link.api_secret.encode()).hexdigest())
         device = Device.objects.create(patient=patient, identity="bench-history", kind="cgm")

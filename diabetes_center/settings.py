@@ -199,6 +199,16 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# New readings refresh the patient's triage entry. On PostgreSQL inside the writer's
+# transaction (the entry commits with the readings). On SQLite just after the commit: read
+# without a lock, then a short write — inside the transaction it held SQLite's one write lock
+# for the refresh's ~60 ms of computing on every live post, and the Celery worker's writes
+# queued behind the web server's (bench monitoring --embedded: alerts minutes late at 16
+# posts/s). A crash between the two leaves the entry one post stale until the next post or
+# the beat task's refresh; the readings themselves are committed either way.
+TRIAGE_REFRESH_AFTER_COMMIT = env_bool(
+    "TRIAGE_REFRESH_AFTER_COMMIT", DATABASES["default"]["ENGINE"].endswith("sqlite3")
+)
 
 # Read replicas (PostgreSQL streaming replicas of DATABASE_URL's database): the heavy reads
 # go to them and every write to the primary; common/replicas.py says which and how a person
@@ -318,6 +328,8 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
     _queue_dir = VAR_DIR / "celery-queue"
     _queue_dir.mkdir(parents=True, exist_ok=True)
+    # kombu's filesystem transport, publishing each message whole (diabetes_center/broker.py).
+    CELERY_BROKER_TRANSPORT = "diabetes_center.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
@@ -333,6 +345,13 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is redelivered, never lost
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+if CELERY_BROKER_URL == "filesystem://":
+    # The filesystem transport deletes a message's file when the worker takes it, so a small
+    # prefetch protects nothing there (a killed worker loses what it held either way; the
+    # outbox sends it again), and with one message per pool process the worker slept a
+    # polling interval after every task: it took 3–4 tasks a second while posts arrived at 16
+    # (bench monitoring --embedded). The pool still hands a task only to a free process.
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 8
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # An unacknowledged message (its worker was killed) is redelivered after this many
     # seconds. Longer than any task runs, or a slow task is delivered twice (harmless: tasks

@@ -46,6 +46,8 @@ INDEX_DECIMALS = 2  # LBGI, HBGI
 PER_DAY_DECIMALS = 1  # finger-sticks a day
 MG_DL_DECIMALS = 0
 MMOL_L_DECIMALS = 1
+EGFR_DECIMALS = 0  # mL/min/1.73 m²
+ACR_DECIMALS = 1  # urine albumin/creatinine, mg/mmol and mg/g
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 _COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
@@ -115,6 +117,22 @@ def per_day(value) -> str:
 def index(value) -> str:
     """LBGI / HBGI."""
     return _number(value, INDEX_DECIMALS)
+
+
+def egfr(value) -> str:
+    """eGFR with its unit: '87 mL/min/1.73 m²'; '—' when missing."""
+    return DASH if value is None else f"{_number(value, EGFR_DECIMALS)} mL/min/1.73 m²"
+
+
+def acr(mg_mmol, mg_g) -> str:
+    """A urine albumin/creatinine ratio in both units, mg/mmol first: '3.4 mg/mmol (30.0 mg/g)'.
+
+    >>> acr(3.39, 30), acr(None, None)
+    ('3.4 mg/mmol (30.0 mg/g)', '—')
+    """
+    if mg_g is None:
+        return DASH
+    return f"{_number(mg_mmol, ACR_DECIMALS)} mg/mmol ({_number(mg_g, ACR_DECIMALS)} mg/g)"
 
 
 def glucose_decimals(unit: str) -> int:

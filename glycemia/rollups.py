@@ -179,15 +179,30 @@ def metrics_from_rollups(
         }
     )
     g = work.groupby("patient_id", sort=True)
-    agg = g.agg(
-        **{f: (f, "sum") for f in ROLLUP_FIELDS if f not in ("min", "max")},
-        first_day=("_day", "min"),
-        last_day=("_day", "max"),
-        covered_minutes=("_day_minutes", "sum"),
-        expected_covered=("_expected", "sum"),
-        slots=("_slots", "sum"),
-        rows=("_day", "size"),
+    # One summing pass over every additive column, then the day range and the row count:
+    # the same groupby reductions as a named ``agg``, without its per-column overhead (which
+    # dominated a one-patient call: the triage refresh after each live post).
+    summed = [
+        "_day_minutes",
+        "_expected",
+        "_slots",
+        *(f for f in ROLLUP_FIELDS if f not in ("min", "max")),
+    ]
+    agg = (
+        g[summed]
+        .sum()
+        .rename(
+            columns={
+                "_day_minutes": "covered_minutes",
+                "_expected": "expected_covered",
+                "_slots": "slots",
+            }
+        )
     )
+    days_of = g["_day"]
+    agg["first_day"] = days_of.min()
+    agg["last_day"] = days_of.max()
+    agg["rows"] = days_of.size()
     agg["interval"] = _window_interval(work)
     days = (agg["last_day"] - agg["first_day"] + 1).to_numpy(dtype="float64")
     if start is not None and end is not None:

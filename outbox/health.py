@@ -168,7 +168,10 @@ def broker_state() -> dict:
             if not ok:
                 state["error"] = "queue folder missing or not writable"
             return state
-        with current_app.connection_for_write(url, connect_timeout=BROKER_TIMEOUT_SECONDS) as conn:
+        # The URL's own transport: ``broker_transport`` names the embedded one's class.
+        with current_app.connection_for_write(
+            url, transport=transport, connect_timeout=BROKER_TIMEOUT_SECONDS
+        ) as conn:
             conn.ensure_connection(
                 max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_TIMEOUT_SECONDS
             )

@@ -24,3 +24,7 @@ AXES_ENABLED = False
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 # Generous limits so the suite is never throttled; throttle tests set their own.
 THROTTLE_RATES = {key: "100000/minute" for key in THROTTLE_RATES}  # noqa: F405
+# The suite's tests run inside a transaction that never commits, so a refresh left for after
+# the commit would never run: refresh triage inside the writer's transaction, as PostgreSQL
+# does. tests/workspace/test_triage_after_commit.py checks the after-commit path itself.
+TRIAGE_REFRESH_AFTER_COMMIT = False

@@ -4,6 +4,10 @@ Receivers, not calls inside other apps' services, so the apps below need not kno
 triage; readings ingest sends ``readings_changed`` when rows or rollups landed.
 """
 
+import functools
+
+from django.conf import settings
+from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -42,4 +46,10 @@ def visit_changed(sender, instance, created, **kwargs):
 
 @receiver(readings_changed, dispatch_uid="triage_readings_changed")
 def readings_stored(sender, patient_id, **kwargs):
-    triage_refresh(patient_ids=[patient_id])
+    """Refresh the entry in the writer's transaction, or just after it commits where the
+    setting ``TRIAGE_REFRESH_AFTER_COMMIT`` says so (SQLite's one write lock)."""
+    if settings.TRIAGE_REFRESH_AFTER_COMMIT and transaction.get_connection().in_atomic_block:
+        refresh = functools.partial(triage_refresh, patient_ids=[patient_id])
+        transaction.on_commit(refresh, robust=True)
+    else:
+        triage_refresh(patient_ids=[patient_id])

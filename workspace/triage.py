@@ -415,11 +415,12 @@ def _compute_batch(ids: list[int], now: dt.datetime) -> tuple[list, list, list]:
 def _write_batch(ids: list[int], entries: list[TriageEntry], months: list) -> int:
     if not ids:
         return 0
-    TriageEntry.objects.bulk_create(
-        entries, update_conflicts=True, unique_fields=["patient"], update_fields=_UPDATE_FIELDS
-    )
-    MonthlySummary.objects.filter(patient_id__in=ids).delete()
-    MonthlySummary.objects.bulk_create(months, batch_size=1000)
+    with transaction.atomic():  # the entries and their months together, the write lock briefly
+        TriageEntry.objects.bulk_create(
+            entries, update_conflicts=True, unique_fields=["patient"], update_fields=_UPDATE_FIELDS
+        )
+        MonthlySummary.objects.filter(patient_id__in=ids).delete()
+        MonthlySummary.objects.bulk_create(months, batch_size=1000)
     return len(entries)
 
 

@@ -4,8 +4,9 @@ their answer stored as alert rows, idempotently.
 - ``evaluation_enqueue`` runs inside the ingest's transaction (``monitoring.signals``): for an
   enrolled patient it records ``monitoring.tasks.evaluate_patient`` in the outbox, sent once
   the readings are committed.
-- ``alerts_evaluate`` (the task's body) locks the patient's enrolment row (one evaluation per
-  patient at a time, on every worker), reads the readings of the last
+- ``alerts_evaluate`` (the task's body) first evaluates without a lock and stops there when
+  nothing would be written (most posts); otherwise it locks the patient's enrolment row (one
+  evaluation per patient at a time, on every worker), reads the readings of the last
   ``rules.evaluation_window_seconds`` and the episodes that touch them, runs ``rules.evaluate``
   and applies its actions. Its cost depends on the window, never on the patient's history.
   A killed worker's transaction rolls back and the task is delivered again (acks late, the
@@ -105,6 +106,47 @@ def _muted_kinds(patient_id: int, now: dt.datetime) -> set[str]:
     return kinds
 
 
+def _evaluation(enrolment: Enrolment, now: dt.datetime, start: dt.datetime, th):
+    """The rules' answer for the live window [start, now], and the known episodes by id."""
+    patient_id = enrolment.patient_id
+    times, values, low = _readings(patient_id, start, now + dt.timedelta(hours=1))
+    known = {a.pk: a for a in _known(patient_id, start)}
+    evaluation = rules.evaluate(
+        times,
+        values,
+        low,
+        now=now.timestamp(),
+        episodes=[a.as_episode() for a in known.values()],
+        thresholds=th,
+        enrolled_at=_epoch(enrolment.enrolled_at),
+    )
+    return evaluation, known
+
+
+def _nothing_to_do(patient_id: int, first: dt.datetime | None, now: dt.datetime) -> bool:
+    """The same evaluation without a transaction or a lock: True when it would write nothing
+    (no action, no past episode), the common case — a reading inside the target range.
+
+    Why: on the embedded default (SQLite) every transaction takes the one write lock, so an
+    evaluation that only reads would queue behind the web server's posts and make them queue
+    behind it (bench monitoring --embedded). Reading outside the lock is safe because the
+    answer is only used to skip: readings only grow and each post's evaluation runs after its
+    readings commit, so the last evaluation of a patient sees every reading; whenever the
+    answer is "write something", the evaluation runs again under the lock and decides there.
+    """
+    enrolment = (
+        Enrolment.objects.select_related("patient").filter(patient_id=patient_id, active=True)
+    ).first()
+    if enrolment is None:
+        return True
+    th = thresholds_of(enrolment.patient, enrolment)
+    start = now - dt.timedelta(seconds=rules.evaluation_window_seconds(th))
+    if first is not None and first < start:
+        return False  # a back-filled batch: past episodes to look for, under the lock
+    evaluation, _known_by_id = _evaluation(enrolment, now, start, th)
+    return not evaluation.actions and not evaluation.past
+
+
 def alerts_evaluate(
     *, patient_id: int, first: dt.datetime | None = None, now: dt.datetime | None = None
 ) -> dict:
@@ -114,6 +156,8 @@ def alerts_evaluate(
 
     now = now or timezone.now()
     counts = {"open": 0, "update": 0, "close": 0, "past": 0}
+    if _nothing_to_do(patient_id, first, now):
+        return counts
     with transaction.atomic():
         enrolment = (
             Enrolment.objects.select_for_update()
@@ -128,17 +172,7 @@ def alerts_evaluate(
         start = now - window
         if first is not None and first < start:
             counts["past"] += _past(patient_id, first, start, th)
-        times, values, low = _readings(patient_id, start, now + dt.timedelta(hours=1))
-        known = {a.pk: a for a in _known(patient_id, start)}
-        evaluation = rules.evaluate(
-            times,
-            values,
-            low,
-            now=now.timestamp(),
-            episodes=[a.as_episode() for a in known.values()],
-            thresholds=th,
-            enrolled_at=_epoch(enrolment.enrolled_at),
-        )
+        evaluation, known = _evaluation(enrolment, now, start, th)
         _test_delay()
         muted = _muted_kinds(patient_id, now)
         for action in evaluation.actions:

@@ -85,8 +85,18 @@ def booking_invite(patient, user):
 
 
 @register.filter
-def acr_mg_mmol(mg_g):
-    """A urine albumin/creatinine ratio kept in mg/g, in mg/mmol (issue #19 §5)."""
-    from visits.services.results import acr_mg_mmol as convert
+def acr_text(mg_g):
+    """A urine albumin/creatinine ratio kept in mg/g, as the display layer writes it: in
+    mg/mmol and mg/g (issue #19 §5)."""
+    from glycemia import display
+    from visits.services.results import acr_mg_mmol
 
-    return convert(mg_g)
+    return display.acr(acr_mg_mmol(mg_g), mg_g)
+
+
+@register.filter
+def egfr_text(value):
+    """eGFR with its unit, as the display layer writes it."""
+    from glycemia import display
+
+    return display.egfr(value)
