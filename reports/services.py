@@ -19,6 +19,7 @@ of a ~40 ms report.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -274,7 +275,17 @@ class _Draft(NamedTuple):
 
 def _report_draft(*, patient_id: int, period_end: dt.date | None, only_if_due: bool):
     """Everything ``report_generate`` reads and computes before it writes: None (nothing to
-    report), the period's existing report, or the new report's parts. Reads only."""
+    report), the period's existing report, or the new report's parts. Reads only: the cadence
+    and the version in force come from one read of the care plan
+    (``care_plans.services.care_plan_reads_shared``)."""
+    shared = _care_plan_function("care_plan_reads_shared")
+    with shared() if shared else contextlib.nullcontext():
+        return _report_draft_reads(
+            patient_id=patient_id, period_end=period_end, only_if_due=only_if_due
+        )
+
+
+def _report_draft_reads(*, patient_id: int, period_end: dt.date | None, only_if_due: bool):
     patient = Patient.objects.get(pk=patient_id)
     cadence = plan_cadence_days(patient)
     start, end = report_period(patient, period_end=period_end, cadence=cadence)
