@@ -10,11 +10,11 @@ Care plans: the report cadence, the plan version in force and its targets come f
 ``targets_of_version``). Until that module provides them, the consensus "standard" preset and
 14 days are used.
 
-Cost (``bench/reports.py``, PostgreSQL): about 11 queries for a new report — patient, cadence,
-existing report, plan version, readings, previous report, the insert and its notifications
-in one transaction, plus three for the plan suggestions (the plan's versions for dose
-changes, meal treatments, their insert). Keep it that way: each extra round trip is ~1 ms
-of a ~40 ms report.
+Cost (``bench/reports.py``, PostgreSQL): about 10 queries for a new report — patient, the
+care plan version (read once for the cadence and the targets: ``care_plan_reads_shared``),
+existing report, readings, previous report, the insert, the triage entry (read and update)
+and the notifications in one transaction, plus up to three for the plan suggestions (the
+plan's versions for dose changes when there is a plan, meal treatments, their insert). Keep it that way: each extra round trip is ~1 ms of a report.
 """
 
 from __future__ import annotations
