@@ -10,15 +10,16 @@ Care plans: the report cadence, the plan version in force and its targets come f
 ``targets_of_version``). Until that module provides them, the consensus "standard" preset and
 14 days are used.
 
-Cost (``bench/reports.py``, PostgreSQL): about 11 queries for a new report — patient, cadence,
-existing report, plan version, readings, previous report, the insert and its notifications
-in one transaction, plus three for the plan suggestions (the plan's versions for dose
-changes, meal treatments, their insert). Keep it that way: each extra round trip is ~1 ms
-of a ~40 ms report.
+Cost (``bench/reports.py``, PostgreSQL): about 10 queries for a new report — patient, the
+care plan version (read once for the cadence and the targets: ``care_plan_reads_shared``),
+existing report, readings, previous report, the insert, the triage entry (read and update)
+and the notifications in one transaction, plus up to three for the plan suggestions (the
+plan's versions for dose changes when there is a plan, meal treatments, their insert). Keep it that way: each extra round trip is ~1 ms of a report.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -274,7 +275,17 @@ class _Draft(NamedTuple):
 
 def _report_draft(*, patient_id: int, period_end: dt.date | None, only_if_due: bool):
     """Everything ``report_generate`` reads and computes before it writes: None (nothing to
-    report), the period's existing report, or the new report's parts. Reads only."""
+    report), the period's existing report, or the new report's parts. Reads only: the cadence
+    and the version in force come from one read of the care plan
+    (``care_plans.services.care_plan_reads_shared``)."""
+    shared = _care_plan_function("care_plan_reads_shared")
+    with shared() if shared else contextlib.nullcontext():
+        return _report_draft_reads(
+            patient_id=patient_id, period_end=period_end, only_if_due=only_if_due
+        )
+
+
+def _report_draft_reads(*, patient_id: int, period_end: dt.date | None, only_if_due: bool):
     patient = Patient.objects.get(pk=patient_id)
     cadence = plan_cadence_days(patient)
     start, end = report_period(patient, period_end=period_end, cadence=cadence)

@@ -198,11 +198,16 @@ def suggestion_accept(*, version: CarePlanVersion) -> Suggestion | None:
     return suggestion
 
 
-def versions_prompted_by_report(report: Report) -> list[CarePlanVersion]:
+def versions_prompted_by_report(
+    report: Report, *, suggestion_ids: list[int] | None = None
+) -> list[CarePlanVersion]:
     """Plan versions prompted by the report itself or by one of its suggestions, oldest
-    first."""
+    first. ``suggestion_ids``: the report's suggestions' ids when the caller has them
+    already (the report page), which saves the query for them."""
     types = ContentType.objects.get_for_models(Report, Suggestion)
-    ids = list(report.suggestions.values_list("pk", flat=True))
+    if suggestion_ids is None:
+        suggestion_ids = list(report.suggestions.values_list("pk", flat=True))
+    ids = suggestion_ids
     versions = CarePlanVersion.objects.filter(
         Q(prompted_by_type=types[Report], prompted_by_id=report.pk)
         | Q(prompted_by_type=types[Suggestion], prompted_by_id__in=ids)

@@ -4,6 +4,7 @@ unread list. Every view starts with a permission-checked lookup through ``accoun
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,7 +12,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts import display as display_layer
-from accounts.access import audit, audit_many, get_patient_for, may_see_plan_suggestions
+from accounts.access import (
+    audit,
+    audit_many,
+    get_patient_for,
+    may_see_plan_suggestions,
+    patients_visible_to,
+)
 from common.http import download_disposition
 from glycemia import display
 from reports import figures, wording
@@ -27,9 +34,22 @@ from reports.suggestions import suggestion_dismiss, versions_prompted_by_report
 
 
 def report_for(user, pk) -> Report:
-    """The report ``pk`` if ``user`` may see its patient's clinical data, else 404."""
-    report = get_object_or_404(Report.objects.select_related("patient"), pk=pk)
-    get_patient_for(user, report.patient_id)  # 404 for outsiders and staff
+    """The report ``pk`` if ``user`` may see its patient's clinical data, else 404.
+
+    One query: the report, its patient, and whether ``patients_visible_to(user)`` holds that
+    patient (an ``Exists``), so a page need not fetch the patient a second time. Whoever may
+    not see it (or is staff) goes through ``get_patient_for``, which answers 404 and audits
+    the refusal as before.
+    """
+    reports = Report.objects.select_related("patient")
+    visible = patients_visible_to(user)
+    if not visible.query.is_empty():
+        reports = reports.annotate(
+            patient_visible=Exists(visible.order_by().filter(pk=OuterRef("patient_id")))
+        )
+    report = get_object_or_404(reports, pk=pk)
+    if user.is_care_staff or not getattr(report, "patient_visible", False):
+        get_patient_for(user, report.patient_id)  # 404 for outsiders and staff
     return report
 
 
@@ -99,31 +119,49 @@ def report_context(report: Report, user, unit: str) -> dict:
             if tag in ("bedtime", "untagged")
         ],
         "meter": None if report.is_cgm else wording.meter_summary(report, unit),
-        **_suggestions_context(report, user, unit),
+        **_suggestions_context(report, user, unit, looked_up=True),
     }
 
 
-def _suggestions_context(report: Report, user, unit: str) -> dict:
+def _suggestions_context(report: Report, user, unit: str, *, looked_up: bool = False) -> dict:
     """The report's plan suggestions and the plan versions it prompted: for the patient's
-    clinicians only (``may_see_plan_suggestions``), never the patient or staff."""
-    if user.is_patient or not may_see_plan_suggestions(user, report.patient):
+    clinicians only (``may_see_plan_suggestions``), never the patient or staff.
+
+    ``looked_up``: ``report_for(user, ...)`` just let ``user`` see the report, which is what
+    ``may_see_plan_suggestions`` asks beyond the role (clinical access, no staff), so the role
+    answers without asking the database again."""
+    if user.is_patient:
+        return {"suggestions": None, "prompted_versions": [], "outcomes": []}
+    if looked_up:
+        allowed = user.is_endocrinologist or user.is_admin_role
+    else:
+        allowed = may_see_plan_suggestions(user, report.patient)
+    if not allowed:
         return {"suggestions": None, "prompted_versions": [], "outcomes": []}
     from care_plans.models import CarePlanVersion
 
-    version = CarePlanVersion.objects.filter(pk=report.care_plan_version_id).first()
+    version_id = report.care_plan_version_id
+    version = (
+        CarePlanVersion.objects.filter(pk=version_id).first() if version_id is not None else None
+    )
     content = version.content if version is not None else {}
-    suggestions = report.suggestions.select_related("decided_by")
+    suggestions = list(report.suggestions.select_related("decided_by"))
     rows = suggestion_rows(report, suggestions, unit, content)
-    current = CarePlanVersion.objects.filter(plan__patient_id=report.patient_id).order_by("-number")
-    current = current.values_list("content", flat=True).first() or {}
+    current = None  # the plan as it is now: asked only when a row proposes a change
     for row in rows:
         # A change whose "from" the plan no longer holds (changed since the report) is not
         # offered: the editor would start from a plan it does not apply to.
+        if row["s"].proposes_change and current is None:
+            current = CarePlanVersion.objects.filter(plan__patient_id=report.patient_id)
+            current = current.order_by("-number").values_list("content", flat=True).first()
+            current = current or {}
         row["stale"] = row["s"].proposes_change and not row["s"].applies_to(current)
         row["may_use"] = row["may_use"] and not row["stale"]
     return {
         "suggestions": rows,
-        "prompted_versions": versions_prompted_by_report(report),
+        "prompted_versions": versions_prompted_by_report(
+            report, suggestion_ids=[s.pk for s in suggestions]
+        ),
         "outcomes": outcome_rows(outcomes_shown_on(report), unit),
     }
 

@@ -507,13 +507,21 @@ def triage_report_added(*, patient_id: int, now: dt.datetime | None = None) -> i
     is otherwise current (``_current``) those fields are written with one query instead of the
     full recomputation (which was 74 % of ``report_generate``, #23); the result is the one
     ``triage_refresh`` gives. A stale or missing entry is refreshed in full.
+
+    The entry and the patient's last report are read in one statement (subqueries), then
+    written with one UPDATE: two round trips inside the report's transaction.
     """
     from reports.models import Report
 
     now = now or timezone.now()
+    last = Report.objects.filter(patient_id=OuterRef("pk")).order_by("-created_at", "-pk")
     entry = (
         TriageEntry.objects.filter(pk=patient_id)
-        .annotate(zone=F("patient__timezone"))
+        .annotate(
+            zone=F("patient__timezone"),
+            last_id=Subquery(last.values("pk")[:1]),
+            last_at=Subquery(last.values("created_at")[:1]),
+        )
         .only(
             "computed_for",
             "last_reading_at",
@@ -528,13 +536,7 @@ def triage_report_added(*, patient_id: int, now: dt.datetime | None = None) -> i
     )
     if entry is None or not _current(entry, entry.zone, now):
         return triage_refresh(patient_ids=[patient_id], now=now)
-    last = (
-        Report.objects.filter(patient_id=patient_id)
-        .order_by("-created_at", "-pk")
-        .values_list("pk", "created_at")
-        .first()
-    )
-    last_id, last_at = last if last else (None, None)
+    last_id, last_at = entry.last_id, entry.last_at
     fields = {"computed_at": now, "last_report_id": last_id, "last_report_at": last_at}
     if last_id != entry.last_report_id:
         reviewed = entry.reviewed_at is not None and entry.reviewed_at >= now

@@ -4,6 +4,8 @@ what prompted it) and the diff between two versions in the clinician's words.
 
 from __future__ import annotations
 
+import contextlib
+from contextvars import ContextVar
 from typing import Any
 
 from django.apps import apps
@@ -23,14 +25,36 @@ from care_plans.services.defaults import (
 from care_plans.services.validation import NothingChanged, care_plan_clean
 from patients.models import Patient
 
+# Inside ``care_plan_reads_shared``: {patient id: current version or None}, else None.
+_shared_current: ContextVar[dict | None] = ContextVar("care_plan_current_shared", default=None)
+
+
+@contextlib.contextmanager
+def care_plan_reads_shared():
+    """Within the block, ``care_plan_current`` asks the database once per patient: for a
+    read-only step that needs the plan in several places (a report's draft reads the cadence
+    and then the version in force), so the same version is not fetched twice. Outside it
+    every call reads the database, as a revision may have been saved since."""
+    token = _shared_current.set({})
+    try:
+        yield
+    finally:
+        _shared_current.reset(token)
+
 
 def care_plan_current(*, patient: Patient) -> CarePlanVersion | None:
-    return (
+    shared = _shared_current.get()
+    if shared is not None and patient.pk in shared:
+        return shared[patient.pk]
+    version = (
         CarePlanVersion.objects.filter(plan__patient=patient)
         .select_related("created_by", "plan")
         .order_by("-number")
         .first()
     )
+    if shared is not None:
+        shared[patient.pk] = version
+    return version
 
 
 def report_link_error(patient: Patient, report_id: Any) -> str | None:

@@ -69,13 +69,17 @@ def due_dates(patients: list[Patient]) -> dict[int, dt.date]:
     return due
 
 
-def next_visit_by_patient(patient_ids: list[int]) -> dict[int, tuple[dt.datetime | None, bool]]:
+def next_visit_by_patient(
+    patient_ids: list[int], *, patients: list[Patient] | None = None
+) -> dict[int, tuple[dt.datetime | None, bool]]:
     """``{patient id: (start of the next open visit or None, visit overdue)}`` for many
-    patients in three queries (for triage and other lists).
+    patients in three queries (for triage and other lists); two when the caller passes the
+    ``patients`` themselves (already fetched, the ones of ``patient_ids``).
 
     Overdue: the plan's follow-up due date has passed and no visit is booked.
     """
-    patients = list(Patient.objects.filter(pk__in=patient_ids))
+    if patients is None:
+        patients = list(Patient.objects.filter(pk__in=patient_ids))
     due = due_dates(patients)
     upcoming = {}
     for pid, start in (

@@ -68,7 +68,8 @@ def todays_visits(user) -> dict:
 @register.simple_tag
 def next_visit(patient) -> dict:
     """The next open visit of a patient, and whether their follow-up is overdue."""
-    start, overdue = services.next_visit_by_patient([patient.pk]).get(patient.pk, (None, False))
+    found = services.next_visit_by_patient([patient.pk], patients=[patient])
+    start, overdue = found.get(patient.pk, (None, False))
     return {"start": start, "overdue": overdue}
 
 
