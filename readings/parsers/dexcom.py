@@ -26,13 +26,17 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import chain, islice
 from operator import itemgetter
 
-from ._pipeline import Context, glucose, lookahead
-from ._records import Reading, RowError, Treatment, UnreadableFile
+import numpy as np
+
+from ._pipeline import Context, glucose
+from ._records import FLAGS, Reading, ReadingBatch, RowError, Treatment, UnreadableFile
 from ._text import (
     alias_table,
     cell,
+    csv_cells,
     csv_rows,
     fold_text,
     load_aliases,
@@ -40,7 +44,7 @@ from ._text import (
     mentions_any,
     sniff_delimiter,
 )
-from ._times import DateOrder, parse_wall_time
+from ._times import DateOrder, iso_wall_micros, parse_wall_time
 from ._units import (
     DEFAULT_HIGH_MG_DL,
     DEFAULT_LOW_MG_DL,
@@ -96,64 +100,115 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
         )
     unit = unit_from_text(header[columns["glucose"]]) or MG_DL
 
-    rows = ((line + 1, cells) for line, cells in csv_rows(text, delimiter))
-    head, rows = lookahead(rows, _LOOKAHEAD_ROWS)
+    reader = csv_rows(text, delimiter, first_line=2)  # line 1 is the header
+    head = list(islice(reader, _LOOKAHEAD_ROWS))
     order = DateOrder()
     for _, cells in head:
         order.feed(cell(cells, columns, "timestamp"))
-    date_order = order.resolved()
+    rows = _Rows(ctx, columns, unit, order.resolved())
+    yield from rows.block(head)
     del head
+    # The rest of the file: physical lines in blocks, split at the delimiter (a line without
+    # quotes is one row, exactly as the csv module reads it). From a line with a quote on, the
+    # csv module reads the rest (a quoted cell may hold delimiters or span lines).
+    first_line = reader.lines_read + 2
+    while block := list(islice(text, _BLOCK_LINES)):
+        quoted = next((n for n, line in enumerate(block) if '"' in line), None)
+        lines = block if quoted is None else block[:quoted]
+        if lines:
+            yield from rows.block(
+                [
+                    (first_line + n, line.rstrip("\r\n").split(delimiter))
+                    for n, line in enumerate(lines)
+                ],
+                raw=lines,
+                delimiter=delimiter,
+            )
+        if quoted is not None:
+            rest = csv_rows(chain(block[quoted:], text), delimiter, first_line + quoted)
+            while parsed := list(islice(rest, _BLOCK_LINES)):
+                yield from rows.block(parsed)
+            return
+        first_line += len(block)
 
-    # Per row, the cells are cut or padded to the header's width plus one always-empty cell
-    # (what an absent column or a short row reads as) and taken in one itemgetter call.
-    width = max(columns.values()) + 1
-    blanks = [""] * (width + 1)
-    take = itemgetter(*(columns.get(role, width) for role in _ROW_ROLES))
-    events: dict[str, str] = {}  # Event Type cell -> folded, once per distinct spelling
-    model = ""
-    devices: dict[tuple[str, str, str], tuple[str, str]] = {}  # -> (device name, key)
-    anchors: dict[str, timedelta] = {}  # transmitter id -> UTC minus transmitter seconds
-    plain_mg_dl = False  # the unit check has its sample: a plain in-range EGV skips `glucose`
-    for line, cells in rows:
-        row = cells[:width]
-        row += blanks[len(row) :]
-        event, stamp, raw, source, tx_text, tx_id = take(row)
-        try:
-            event = events[event]
-        except KeyError:
-            folded = fold_text(event)
-            if len(events) < _SPELLINGS:
-                events[event] = folded
-            event = folded
-        kind = EVENT_KINDS.get(event)
+
+_BLOCK_LINES = 5000  # rows looked at together by the fast path
+# The fast path on (tests compare it with the general rules by turning it off).
+FAST_PATH = True
+_PLAIN = frozenset(("egv",))
+
+
+class _NoUnitSamples:
+    """A Context stand-in for reading a glucose cell without feeding the unit check."""
+
+    def observe_unit(self, value: float, unit: str) -> None:
+        pass
+
+
+class _Rows:
+    """One file's rows to records: ``row`` reads one row (the general rules), ``block`` many.
+
+    ``block`` gives every row of a block to ``row`` except runs of plain EGV rows once the
+    unit check is done — a number or marker in the sensor's terms, a ``YYYY-MM-DDThh:mm:ss``
+    wall time inside an hour without a DST change, no frozen device clock — which it reads
+    together, with numpy, into one ``ReadingBatch``: the same readings ``row`` would give
+    them, and the same state left behind (device clock, transmitter anchors). Anything else
+    about a row (another event, a repeated or skipped hour, an odd cell) sends it to ``row``.
+    """
+
+    def __init__(self, ctx: Context, columns: dict[str, int], unit: str, date_order: str):
+        self.ctx = ctx
+        self.columns = columns
+        self.unit = unit
+        self.date_order = date_order
+        # Per row, the cells are cut or padded to the header's width plus one always-empty cell
+        # (what an absent column or a short row reads as) and taken in one itemgetter call.
+        self.width = max(columns.values()) + 1
+        self.blanks = [""] * (self.width + 1)
+        self.take = itemgetter(*(columns.get(role, self.width) for role in _ROW_ROLES))
+        self.events: dict[str, str] = {}  # Event Type cell -> folded, once per spelling
+        self.model = ""
+        self.devices: dict[tuple[str, str, str], tuple[str, str]] = {}  # -> (name, key)
+        self.anchors: dict[str, timedelta] = {}  # transmitter id -> UTC minus its seconds
+        # The unit check has its sample: a plain in-range EGV skips `glucose`.
+        self.plain_mg_dl = False
+        self.values: dict[str, tuple[float, int] | None] = {}  # glucose cell -> value, flag
+
+    # --- one row, the general rules --------------------------------------------------------
+
+    def row(self, line: int, cells: list[str]):
+        """The record of one row (a Reading, Treatment or RowError), or None."""
+        ctx, columns = self.ctx, self.columns
+        row = cells[: self.width]
+        row += self.blanks[len(row) :]
+        event, stamp, raw, source, tx_text, tx_id = self.take(row)
+        kind = EVENT_KINDS.get(self._folded(event))
         if kind is None:
-            if event in ("device", "gerat", "appareil", "dispositivo", "apparaat", "设备"):
-                model = _model_name(cell(cells, columns, "device_info"))
-            continue
+            if self._folded(event) in (
+                "device",
+                "gerat",
+                "appareil",
+                "dispositivo",
+                "apparaat",
+                "设备",
+            ):
+                self.model = _model_name(cell(cells, columns, "device_info"))
+            return None
         if not stamp:
             if kind == "egv" and raw:
-                yield RowError(line, "reading without a timestamp")
-            continue
+                return RowError(line, "reading without a timestamp")
+            return None
         try:
-            wall = parse_wall_time(stamp, date_order)
+            wall = parse_wall_time(stamp, self.date_order)
         except ValueError as exc:
-            yield RowError(line, str(exc))
-            continue
+            return RowError(line, str(exc))
         if wall.tzinfo is not None:
             instant = wall.astimezone(UTC)
         else:
-            instant = _instant(ctx, wall, tx_text, tx_id, anchors)
-        try:
-            device, key = devices[model, source, tx_id]
-        except KeyError:
-            device = (
-                f"{model} {source}".strip() if model and source not in model else source or model
-            )
-            key = device_key(source, tx_id, model)
-            if len(devices) < _SPELLINGS:
-                devices[model, source, tx_id] = device, key
+            instant = _instant(ctx, wall, tx_text, tx_id, self.anchors)
+        device, key = self._device(source, tx_id)
         if kind in ("egv", "calibration"):
-            if plain_mg_dl and kind == "egv":
+            if self.plain_mg_dl and kind == "egv":
                 # The usual row, a number in the G6's range: exactly what `glucose` makes of
                 # it (no marker, no status code, no flag), without its ~1 µs of checks.
                 try:
@@ -161,19 +216,19 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
                 except ValueError:
                     number = 0.0
                 if DEXCOM_LOW_MG_DL <= number <= DEXCOM_HIGH_MG_DL:
-                    yield Reading(line, instant, number, "cgm", device, "", "", key)
-                    continue
-            elif unit == MG_DL and ctx.unit_check_done():
-                plain_mg_dl = True
+                    return Reading(line, instant, number, "cgm", device, "", "", key)
+            elif self.unit == MG_DL and ctx.unit_check_done():
+                self.plain_mg_dl = True
             if not raw:
-                yield RowError(line, f"{cell(cells, columns, 'event')} row without a glucose value")
-                continue
-            yield glucose(
+                return RowError(
+                    line, f"{cell(cells, columns, 'event')} row without a glucose value"
+                )
+            return glucose(
                 ctx,
                 line,
                 instant,
                 raw,
-                unit,
+                self.unit,
                 "cgm" if kind == "egv" else "calibration",
                 device,
                 low_limit=DEXCOM_LOW_MG_DL,
@@ -182,8 +237,204 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
                 status_codes=kind == "egv",
                 device_key=key,
             )
+        return _treatment(line, instant, kind, cells, columns, device, key)
+
+    def _folded(self, event: str) -> str:
+        try:
+            return self.events[event]
+        except KeyError:
+            folded = fold_text(event)
+            if len(self.events) < _SPELLINGS:
+                self.events[event] = folded
+            return folded
+
+    def _device(self, source: str, tx_id: str) -> tuple[str, str]:
+        model = self.model
+        try:
+            return self.devices[model, source, tx_id]
+        except KeyError:
+            device = (
+                f"{model} {source}".strip() if model and source not in model else source or model
+            )
+            key = device_key(source, tx_id, model)
+            if len(self.devices) < _SPELLINGS:
+                self.devices[model, source, tx_id] = device, key
+            return device, key
+
+    # --- many rows --------------------------------------------------------------------------
+
+    def block(self, rows: list, raw: list[str] | None = None, delimiter: str = ",") -> Iterator:
+        """The records of ``rows`` ((line, cells) pairs), in order. ``raw``: the rows are
+        physical lines (given too) split at the delimiter, cells not yet stripped."""
+        plain = None  # the fast path's view of the block, made once the unit check is done
+        n, i = len(rows), 0
+        while i < n:
+            if FAST_PATH and self.plain_mg_dl and self.ctx.clock._frozen is None:
+                if plain is None:
+                    plain = self._plain_rows(rows, raw is not None)
+                ok, ends = plain[0], plain[1]
+                if ok[i]:
+                    j = int(ends[i])
+                    yield self._batch(rows, plain, i, j)
+                    i = j
+                    continue
+            line, cells = rows[i]
+            if raw is not None:
+                cells = csv_cells(raw[i], delimiter)
+            if cells is not None:
+                item = self.row(line, cells)
+                if item is not None:
+                    yield item
+            i += 1
+
+    def _plain_rows(self, rows: list, raw: bool):
+        """Which rows the fast path can read (and where each run of them ends), with their
+        instants, values, flags and (source, transmitter id) cells."""
+        n = len(rows)
+        indexes = [self.columns.get(role) for role in _ROW_ROLES]
+        needed = max(i for i in indexes if i is not None) + 1
+        cells = [c for _, c in rows]
+        if min(map(len, cells), default=needed) < needed:
+            cells = [c if len(c) >= needed else c + [""] * (needed - len(c)) for c in cells]
+        present = [i for i in indexes if i is not None]
+        picked = (
+            list(zip(*map(itemgetter(*present), cells), strict=True))
+            if len(present) > 1
+            else [[c[present[0]] for c in cells]]
+        )
+        columns = iter(picked)
+        event, stamp, value, source, tx_text, tx_id = (
+            next(columns) if i is not None else ("",) * n for i in indexes
+        )
+        ok = self._column_check(event, self._is_plain_event)
+        if raw:  # a first cell with a byte-order mark: csv_rows strips it, so read that row alone
+            marked = [k for k, c in enumerate(cells) if c[0].startswith("\ufeff")]
+            ok[marked] = False
+        wall_ok, wall = iso_wall_micros(list(stamp))
+        ok &= wall_ok
+        hours, where = np.unique(wall // _HOUR_US, return_inverse=True)
+        steady, offsets = self.ctx.clock.steady_offsets_us(hours)
+        ok &= steady[where]
+        instants = wall - offsets[where]
+        # Glucose cells: each distinct one read once, then looked up by code.
+        read = self._glucose_cells(value)
+        spellings = {text: code for code, text in enumerate(set(value))}
+        table = [read[text] for text in spellings]
+        codes = np.array([spellings[text] for text in value], dtype=np.int64)
+        readable = np.array([got is not None for got in table], dtype=bool)
+        ok &= readable[codes]
+        values = np.array([got[0] if got else 0.0 for got in table], dtype=np.float64)[codes]
+        flags = np.array([got[1] if got else 0 for got in table], dtype=np.int8)[codes]
+        # Where each run of readable rows ends (the next unreadable row, or the block's end).
+        stops = np.flatnonzero(~ok)
+        ends = np.append(stops, n)[np.searchsorted(stops, np.arange(n))]
+        return ok, ends, instants, wall, values, flags, source, tx_text, tx_id
+
+    def _column_check(self, column, check) -> np.ndarray:
+        """``check`` of each cell, worked out once per distinct cell."""
+        verdicts = {text: check(text) for text in set(column)}
+        if all(verdicts.values()):
+            return np.ones(len(column), dtype=bool)
+        return np.array([verdicts[text] for text in column], dtype=bool)
+
+    def _is_plain_event(self, text: str) -> bool:
+        return text == text.strip() and EVENT_KINDS.get(self._folded(text)) in _PLAIN
+
+    def _glucose_cells(self, column) -> dict:
+        """(value, flag code) for each distinct glucose cell, as ``row`` would read it once the
+        unit check is done (None: a row error or not a plain EGV value: ``row`` reads it)."""
+        known = self.values
+        for text in set(column):
+            if text not in known:
+                if len(known) >= _GLUCOSE_SPELLINGS:
+                    known.clear()
+                known[text] = self._glucose_cell(text.strip())
+        return known
+
+    def _glucose_cell(self, raw: str) -> tuple[float, int] | None:
+        if not raw or self.unit != MG_DL:
+            return None
+        got = glucose(
+            _NoUnitSamples(),  # type: ignore[arg-type]
+            0,
+            _EPOCH,
+            raw,
+            self.unit,
+            "cgm",
+            low_limit=DEXCOM_LOW_MG_DL,
+            high_limit=DEXCOM_HIGH_MG_DL,
+            reporting_range=DEXCOM_RANGE,
+            status_codes=True,
+        )
+        if not isinstance(got, Reading):
+            return None
+        return got.value_mg_dl, FLAGS.index(got.flag)
+
+    def _batch(self, rows: list, plain, i: int, j: int) -> ReadingBatch:
+        """Rows i:j (all readable by the fast path) as one ReadingBatch, leaving the state
+        (device clock, transmitter anchors) as reading them one by one would."""
+        _ok, _ends, instants, wall, values, flags, source, tx_text, tx_id = plain
+        clock = self.ctx.clock
+        # LocalClock._observe for each wall time in turn: the previous one and the direction.
+        walls = wall[i:j]
+        steps = np.diff(walls)
+        if clock._previous is not None:
+            first = (clock._previous - _WALL_EPOCH) // _MICROSECOND
+            steps = np.concatenate(([walls[0] - first], steps))
+        steps = np.sign(steps[steps != 0])
+        direction = clock._direction
+        if (steps > 0).all():
+            direction = min(20, direction + len(steps))
+        elif (steps < 0).all():
+            direction = max(-20, direction - len(steps))
         else:
-            yield _treatment(line, instant, kind, cells, columns, device, key)
+            for step in steps.tolist():
+                direction = max(-20, min(20, direction + step))
+        clock._direction = direction
+        clock._previous = _WALL_EPOCH + int(walls[-1]) * _MICROSECOND
+        clock._gap_offset = None
+        # Devices, and each transmitter's anchor from its last row with a transmitter time.
+        sources, ids = source[i:j], tx_id[i:j]
+        pairs = {pair: code for code, pair in enumerate(set(zip(sources, ids, strict=True)))}
+        names = [
+            self._device(source_id.strip(), transmitter.strip()) for source_id, transmitter in pairs
+        ]
+        if len(pairs) == 1:
+            codes = np.zeros(j - i, dtype=np.int64)
+        else:
+            codes = np.array(
+                [pairs[pair] for pair in zip(sources, ids, strict=True)], dtype=np.int64
+            )
+        pending = {transmitter.strip() for transmitter in set(ids)}
+        for k in range(j - 1, i - 1, -1):
+            if not pending:
+                break
+            transmitter = tx_id[k].strip()
+            if transmitter not in pending:
+                continue
+            text = tx_text[k].strip()
+            seconds = _transmitter_seconds(text) if text else None
+            if seconds is not None:
+                instant = _EPOCH + int(instants[k]) * _MICROSECOND
+                self.anchors[transmitter] = instant - timedelta(seconds=seconds)
+                pending.discard(transmitter)
+        lines = np.fromiter((rows[k][0] for k in range(i, j)), dtype=np.int64, count=j - i)
+        return ReadingBatch(
+            lines,
+            instants[i:j],
+            values[i:j],
+            flags[i:j],
+            codes,
+            tuple(names),
+            "cgm",
+        )
+
+
+_HOUR_US = 3_600_000_000
+_MICROSECOND = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_WALL_EPOCH = datetime(1970, 1, 1)
+_GLUCOSE_SPELLINGS = 4096  # distinct glucose cells remembered (a file has a few hundred)
 
 
 def device_key(source: str, transmitter_id: str, model: str) -> str:
