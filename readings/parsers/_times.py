@@ -542,8 +542,17 @@ def iso_wall_micros(stamps: list[str]):
     if not ok.all():
         stamps = [s if len(s) == 19 else _ISO_WALL_FILLER for s in stamps]
     raw = np.frombuffer("".join(stamps).encode("ascii", "replace"), dtype=np.uint8)
-    chars = raw.reshape(n, 19)
-    ok &= (chars[:, 4] == 45) & (chars[:, 7] == 45) & (chars[:, 13] == 58) & (chars[:, 16] == 58)
+    wall_ok, micros = iso_wall_matrix(raw.reshape(n, 19))
+    ok &= wall_ok
+    return ok, np.where(ok, micros, 0)
+
+
+def iso_wall_matrix(chars):
+    """``iso_wall_micros`` of texts given as a (n, 19) uint8 array of their ASCII bytes (a
+    byte of a non-ASCII character is never a digit or separator there)."""
+    import numpy as np
+
+    ok = (chars[:, 4] == 45) & (chars[:, 7] == 45) & (chars[:, 13] == 58) & (chars[:, 16] == 58)
     ok &= (chars[:, 10] == 84) | (chars[:, 10] == 32)  # "T" or " "
     digits = chars[:, _ISO_WALL_DIGITS].astype(np.int64) - 48
     ok &= ((digits >= 0) & (digits <= 9)).all(axis=1)

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import chain, islice
 from operator import itemgetter
+from typing import NamedTuple
 
 import numpy as np
 
@@ -44,7 +45,7 @@ from ._text import (
     mentions_any,
     sniff_delimiter,
 )
-from ._times import DateOrder, iso_wall_micros, parse_wall_time
+from ._times import DateOrder, iso_wall_matrix, iso_wall_micros, parse_wall_time
 from ._units import (
     DEFAULT_HIGH_MG_DL,
     DEFAULT_LOW_MG_DL,
@@ -105,7 +106,7 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
     order = DateOrder()
     for _, cells in head:
         order.feed(cell(cells, columns, "timestamp"))
-    rows = _Rows(ctx, columns, unit, order.resolved())
+    rows = _Rows(ctx, columns, unit, order.resolved(), len(header))
     yield from rows.block(head)
     del head
     # The rest of the file: physical lines in blocks, split at the delimiter (a line without
@@ -116,14 +117,7 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
         quoted = next((n for n, line in enumerate(block) if '"' in line), None)
         lines = block if quoted is None else block[:quoted]
         if lines:
-            yield from rows.block(
-                [
-                    (first_line + n, line.rstrip("\r\n").split(delimiter))
-                    for n, line in enumerate(lines)
-                ],
-                raw=lines,
-                delimiter=delimiter,
-            )
+            yield from rows.lines(lines, first_line, delimiter)
         if quoted is not None:
             rest = csv_rows(chain(block[quoted:], text), delimiter, first_line + quoted)
             while parsed := list(islice(rest, _BLOCK_LINES)):
@@ -156,8 +150,11 @@ class _Rows:
     about a row (another event, a repeated or skipped hour, an odd cell) sends it to ``row``.
     """
 
-    def __init__(self, ctx: Context, columns: dict[str, int], unit: str, date_order: str):
+    def __init__(
+        self, ctx: Context, columns: dict[str, int], unit: str, date_order: str, width: int
+    ):
         self.ctx = ctx
+        self.header_width = width  # cells of the header
         self.columns = columns
         self.unit = unit
         self.date_order = date_order
@@ -263,33 +260,46 @@ class _Rows:
 
     # --- many rows --------------------------------------------------------------------------
 
-    def block(self, rows: list, raw: list[str] | None = None, delimiter: str = ",") -> Iterator:
-        """The records of ``rows`` ((line, cells) pairs), in order. ``raw``: the rows are
-        physical lines (given too) split at the delimiter, cells not yet stripped."""
-        plain = None  # the fast path's view of the block, made once the unit check is done
-        n, i = len(rows), 0
+    def block(self, rows: list) -> Iterator:
+        """The records of ``rows`` ((line, cells) pairs from ``csv_rows``), in order."""
+        yield from self._walk(
+            len(rows),
+            lambda i: rows[i][0],
+            lambda i: rows[i][1],
+            lambda: self._plain_rows(rows),
+        )
+
+    def lines(self, lines: list[str], first_line: int, delimiter: str) -> Iterator:
+        """The records of physical lines without quotes (line ``first_line`` on), in order:
+        each line is one row, its cells split at the delimiter (as the csv module reads it)."""
+        yield from self._walk(
+            len(lines),
+            lambda i: first_line + i,
+            lambda i: csv_cells(lines[i], delimiter),
+            lambda: self._plain_lines(lines, first_line, delimiter),
+        )
+
+    def _walk(self, n: int, line_at, cells_at, plain_rows) -> Iterator:
+        plain = None  # the fast path's view of the rows, made once the unit check is done
+        i = 0
         while i < n:
             if FAST_PATH and self.plain_mg_dl and self.ctx.clock._frozen is None:
                 if plain is None:
-                    plain = self._plain_rows(rows, raw is not None)
-                ok, ends = plain[0], plain[1]
-                if ok[i]:
-                    j = int(ends[i])
-                    yield self._batch(rows, plain, i, j)
+                    plain = plain_rows()
+                if plain.ok[i]:
+                    j = int(plain.ends[i])
+                    yield self._batch(plain, i, j)
                     i = j
                     continue
-            line, cells = rows[i]
-            if raw is not None:
-                cells = csv_cells(raw[i], delimiter)
+            cells = cells_at(i)
             if cells is not None:
-                item = self.row(line, cells)
+                item = self.row(line_at(i), cells)
                 if item is not None:
                     yield item
             i += 1
 
-    def _plain_rows(self, rows: list, raw: bool):
-        """Which rows the fast path can read (and where each run of them ends), with their
-        instants, values, flags and (source, transmitter id) cells."""
+    def _plain_rows(self, rows: list) -> _Plain:
+        """The fast path's view of csv rows (cells already stripped)."""
         n = len(rows)
         indexes = [self.columns.get(role) for role in _ROW_ROLES]
         needed = max(i for i in indexes if i is not None) + 1
@@ -297,38 +307,147 @@ class _Rows:
         if min(map(len, cells), default=needed) < needed:
             cells = [c if len(c) >= needed else c + [""] * (needed - len(c)) for c in cells]
         present = [i for i in indexes if i is not None]
-        picked = (
-            list(zip(*map(itemgetter(*present), cells), strict=True))
-            if len(present) > 1
-            else [[c[present[0]] for c in cells]]
-        )
-        columns = iter(picked)
+        columns = iter(zip(*map(itemgetter(*present), cells), strict=True))
         event, stamp, value, source, tx_text, tx_id = (
             next(columns) if i is not None else ("",) * n for i in indexes
         )
         ok = self._column_check(event, self._is_plain_event)
-        if raw:  # a first cell with a byte-order mark: csv_rows strips it, so read that row alone
-            marked = [k for k, c in enumerate(cells) if c[0].startswith("\ufeff")]
-            ok[marked] = False
+        ok &= self._column_check(tx_text, _plain_seconds)
         wall_ok, wall = iso_wall_micros(list(stamp))
-        ok &= wall_ok
+        pairs = {pair: code for code, pair in enumerate(set(zip(source, tx_id, strict=True)))}
+        pair_codes = np.array([pairs[pair] for pair in zip(source, tx_id, strict=True)])
+        spellings = {text: code for code, text in enumerate(set(value))}
+        value_codes = np.array([spellings[text] for text in value], dtype=np.int64)
+        lines = np.fromiter((line for line, _ in rows), dtype=np.int64, count=n)
+        return self._plain(
+            ok & wall_ok,
+            wall,
+            lines,
+            list(spellings),
+            value_codes,
+            list(pairs),
+            pair_codes,
+            lambda k: tx_text[k],
+        )
+
+    def _plain_lines(self, lines: list[str], first_line: int, delimiter: str) -> _Plain:
+        """The fast path's view of physical lines, read with numpy from their UTF-8 bytes:
+        a line counts only when it holds exactly the header's number of delimiters (no quotes:
+        the caller's), no NUL and no byte-order mark; its cells are then the bytes between
+        delimiters, each distinct cell decoded once (and stripped where ``row`` strips)."""
+        n = len(lines)
+        joined = "".join(lines)
+        if not joined.endswith("\n"):
+            joined += "\n"  # the file's last line: its end reads the same
+        data = joined.encode("utf-8")
+        buf = np.frombuffer(data, dtype=np.uint8)
+        newlines = np.flatnonzero(buf == 10)
+        if len(newlines) != n:  # a line ended by a lone carriage return: cells one by one
+            rows = [
+                (first_line + k, line.rstrip("\r\n").split(delimiter))
+                for k, line in enumerate(lines)
+            ]
+            plain = self._plain_rows(rows)
+            # csv_rows strips a byte-order mark from a first cell: such a row is read alone.
+            plain.ok[[k for k, (_, c) in enumerate(rows) if c[0].startswith("\ufeff")]] = False
+            return plain
+        starts = np.concatenate(([0], newlines[:-1] + 1))
+        stops = newlines - (buf[newlines - 1] == 13)
+        delimiters = np.flatnonzero(buf == ord(delimiter))
+        counts = np.bincount(np.searchsorted(newlines, delimiters), minlength=n)
+        last = self.header_width - 1
+        ok = counts == last
+        for bad in (np.flatnonzero(buf == 0), starts[buf[starts] == 0xEF]):
+            ok[np.searchsorted(newlines, bad)] = False
+        if not len(delimiters):
+            ok[:] = False
+        firsts = np.cumsum(counts) - counts  # each line's first delimiter, in ``delimiters``
+        top = max(len(delimiters) - 1, 0)
+
+        def bounds(column: int):
+            begin = starts if column == 0 else delimiters[np.minimum(firsts + column - 1, top)] + 1
+            end = stops if column == last else delimiters[np.minimum(firsts + column, top)]
+            return begin, np.where(ok, end - begin, 0)
+
+        def texts(role: str):
+            """Each line's cell of ``role`` as a code, and the distinct cells by code."""
+            column = self.columns.get(role)
+            if column is None or column > last:
+                return np.zeros(n, dtype=np.int64), [""]
+            begin, length = bounds(column)
+            width = int(length.max(initial=0))
+            if width == 0:
+                return np.zeros(n, dtype=np.int64), [""]
+            spans = np.minimum(begin[:, None] + np.arange(width), len(buf) - 1)
+            cells = np.where(np.arange(width) < length[:, None], buf[spans], 0).astype(np.uint8)
+            unique, codes = np.unique(cells.view(f"S{width}").ravel(), return_inverse=True)
+            return codes, [text.decode("utf-8", "replace") for text in unique.tolist()]
+
+        codes, words = texts("event")
+        ok &= np.array([self._is_plain_event(word) for word in words], dtype=bool)[codes]
+        column = self.columns["timestamp"]
+        if column > last:
+            ok[:] = False
+            stamps = np.zeros((n, 19), dtype=np.uint8)
+        else:
+            begin, length = bounds(column)
+            ok &= length == 19
+            spans = np.minimum(begin[:, None] + np.arange(19), len(buf) - 1)
+            stamps = buf[spans]
+        wall_ok, wall = iso_wall_matrix(stamps)
+        value_codes, spellings = texts("glucose")
+        source_codes, sources = texts("source")
+        id_codes, ids = texts("transmitter_id")
+        pair_codes = source_codes * len(ids) + id_codes
+        pairs = [(source, transmitter) for source in sources for transmitter in ids]
+        tx_column = self.columns.get("transmitter_time")
+        tx_bounds = None if tx_column is None or tx_column > last else bounds(tx_column)
+        if tx_bounds is not None:  # empty, or up to 10 digits (see ``_plain_seconds``)
+            begin, length = tx_bounds
+            ok &= length <= _PLAIN_SECONDS_DIGITS
+            places = np.arange(_PLAIN_SECONDS_DIGITS)
+            spans = np.minimum(begin[:, None] + places, len(buf) - 1)
+            digits = (buf[spans] >= 48) & (buf[spans] <= 57)
+            ok &= (digits | (places >= length[:, None])).all(axis=1)
+
+        def tx_text(k: int) -> str:
+            if tx_bounds is None:
+                return ""
+            begin, length = tx_bounds[0][k], tx_bounds[1][k]
+            return data[begin : begin + length].decode("utf-8", "replace")
+
+        lines_ = first_line + np.arange(n, dtype=np.int64)
+        return self._plain(
+            ok & wall_ok, wall, lines_, spellings, value_codes, pairs, pair_codes, tx_text
+        )
+
+    def _plain(self, ok, wall, lines, spellings, value_codes, pairs, pair_codes, tx_text):
+        """The rest of the view, the same for csv rows and lines: steady hours and instants,
+        glucose values and flags, where each run of readable rows ends."""
+        n = len(ok)
         hours, where = np.unique(wall // _HOUR_US, return_inverse=True)
         steady, offsets = self.ctx.clock.steady_offsets_us(hours)
         ok &= steady[where]
         instants = wall - offsets[where]
-        # Glucose cells: each distinct one read once, then looked up by code.
-        read = self._glucose_cells(value)
-        spellings = {text: code for code, text in enumerate(set(value))}
+        read = self._glucose_cells(spellings)
         table = [read[text] for text in spellings]
-        codes = np.array([spellings[text] for text in value], dtype=np.int64)
-        readable = np.array([got is not None for got in table], dtype=bool)
-        ok &= readable[codes]
-        values = np.array([got[0] if got else 0.0 for got in table], dtype=np.float64)[codes]
-        flags = np.array([got[1] if got else 0 for got in table], dtype=np.int8)[codes]
-        # Where each run of readable rows ends (the next unreadable row, or the block's end).
-        stops = np.flatnonzero(~ok)
+        ok &= np.array([got is not None for got in table], dtype=bool)[value_codes]
+        values = np.array([got[0] if got else 0.0 for got in table], dtype=np.float64)
+        flags = np.array([got[1] if got else 0 for got in table], dtype=np.int8)
+        stops = np.flatnonzero(~ok)  # each run of readable rows ends at the next unreadable one
         ends = np.append(stops, n)[np.searchsorted(stops, np.arange(n))]
-        return ok, ends, instants, wall, values, flags, source, tx_text, tx_id
+        return _Plain(
+            ok,
+            ends,
+            lines,
+            instants,
+            wall,
+            values[value_codes],
+            flags[value_codes],
+            pairs,
+            np.asarray(pair_codes, dtype=np.int64),
+            tx_text,
+        )
 
     def _column_check(self, column, check) -> np.ndarray:
         """``check`` of each cell, worked out once per distinct cell."""
@@ -370,13 +489,12 @@ class _Rows:
             return None
         return got.value_mg_dl, FLAGS.index(got.flag)
 
-    def _batch(self, rows: list, plain, i: int, j: int) -> ReadingBatch:
+    def _batch(self, plain: _Plain, i: int, j: int) -> ReadingBatch:
         """Rows i:j (all readable by the fast path) as one ReadingBatch, leaving the state
         (device clock, transmitter anchors) as reading them one by one would."""
-        _ok, _ends, instants, wall, values, flags, source, tx_text, tx_id = plain
         clock = self.ctx.clock
         # LocalClock._observe for each wall time in turn: the previous one and the direction.
-        walls = wall[i:j]
+        walls = plain.wall[i:j]
         steps = np.diff(walls)
         if clock._previous is not None:
             first = (clock._previous - _WALL_EPOCH) // _MICROSECOND
@@ -393,41 +511,61 @@ class _Rows:
         clock._direction = direction
         clock._previous = _WALL_EPOCH + int(walls[-1]) * _MICROSECOND
         clock._gap_offset = None
-        # Devices, and each transmitter's anchor from its last row with a transmitter time.
-        sources, ids = source[i:j], tx_id[i:j]
-        pairs = {pair: code for code, pair in enumerate(set(zip(sources, ids, strict=True)))}
-        names = [
-            self._device(source_id.strip(), transmitter.strip()) for source_id, transmitter in pairs
-        ]
-        if len(pairs) == 1:
-            codes = np.zeros(j - i, dtype=np.int64)
-        else:
-            codes = np.array(
-                [pairs[pair] for pair in zip(sources, ids, strict=True)], dtype=np.int64
-            )
-        pending = {transmitter.strip() for transmitter in set(ids)}
+        # Devices: each (source, transmitter id) of the run once.
+        used, codes = np.unique(plain.pair_codes[i:j], return_inverse=True)
+        names = []
+        for code in used.tolist():
+            source, transmitter = plain.pairs[code]
+            names.append(self._device(source.strip(), transmitter.strip()))
+        # Each transmitter's anchor, from its last row with a transmitter time.
+        pending = {plain.pairs[code][1].strip() for code in used.tolist()}
+        pair_codes = plain.pair_codes
         for k in range(j - 1, i - 1, -1):
             if not pending:
                 break
-            transmitter = tx_id[k].strip()
+            transmitter = plain.pairs[pair_codes[k]][1].strip()
             if transmitter not in pending:
                 continue
-            text = tx_text[k].strip()
+            text = plain.tx_text(k).strip()
             seconds = _transmitter_seconds(text) if text else None
             if seconds is not None:
-                instant = _EPOCH + int(instants[k]) * _MICROSECOND
+                instant = _EPOCH + int(plain.instants[k]) * _MICROSECOND
                 self.anchors[transmitter] = instant - timedelta(seconds=seconds)
                 pending.discard(transmitter)
-        lines = np.fromiter((rows[k][0] for k in range(i, j)), dtype=np.int64, count=j - i)
         return ReadingBatch(
-            lines,
-            instants[i:j],
-            values[i:j],
-            flags[i:j],
-            codes,
+            plain.lines[i:j],
+            plain.instants[i:j],
+            plain.values[i:j],
+            plain.flags[i:j],
+            codes.astype(np.int64),
             tuple(names),
             "cgm",
         )
+
+
+# A transmitter time the fast path reads: empty, or whole seconds written with up to 10 digits
+# (317 years). Another (a sign, spaces, 2**60) is read by ``row``: its anchor, or its error
+# (a time too far back), is then exactly row by row.
+_PLAIN_SECONDS_DIGITS = 10
+
+
+def _plain_seconds(text: str) -> bool:
+    return not text or (len(text) <= _PLAIN_SECONDS_DIGITS and text.isascii() and text.isdigit())
+
+
+class _Plain(NamedTuple):
+    """What the fast path knows of a block's rows (see ``_Rows._plain``)."""
+
+    ok: np.ndarray  # the row can be read by the fast path
+    ends: np.ndarray  # where the run of such rows holding it ends
+    lines: np.ndarray
+    instants: np.ndarray  # µs since 1970, UTC
+    wall: np.ndarray  # µs since 1970, wall time
+    values: np.ndarray
+    flags: np.ndarray
+    pairs: list  # distinct (source, transmitter id) cells, by code
+    pair_codes: np.ndarray
+    tx_text: object  # row -> its transmitter time cell
 
 
 _HOUR_US = 3_600_000_000

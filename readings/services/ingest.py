@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -50,7 +51,12 @@ from readings.services.inserts import (
     _utc,
     expanded,
 )
-from readings.services.rollups import EPOCH, _fold_into_rollups, _one_writer_per_patient
+from readings.services.rollups import (
+    EPOCH,
+    StoredCgm,
+    _fold_into_rollups,
+    _one_writer_per_patient,
+)
 from readings.signals import readings_changed
 
 CHUNK_SIZE = 5000
@@ -252,11 +258,13 @@ def readings_ingest(
     result = IngestResult(limit=rejected_limit)
     devices = _Devices(patient.pk)
     upload_id = upload.pk if upload else None
-    plan = _InsertPlan()
+    # A file's import counts wear of days it alone fills from memory (a live post: one query).
+    plan = _InsertPlan(stored=StoredCgm(patient.pk) if upload is not None else None)
     now = timezone.now()
     seen = 0
     first = last = None  # the span of the readings given, for the floors above (monitoring)
     chunks = _ChunksAhead(_chunks(items, chunk_size))
+    plan.read_ahead = chunks.read_ahead
     for chunk in chunks:
         readings, treatments = [], []
         for item in chunk:
@@ -285,9 +293,7 @@ def readings_ingest(
             else:
                 result.reject(item.line, item.reason)
         if readings:
-            _insert_readings(
-                patient, readings, devices, upload_id, result, plan, during=chunks.read_ahead
-            )
+            _insert_readings(patient, readings, devices, upload_id, result, plan)
             low, high = _span(readings)
             first = low if first is None else min(first, low)
             last = high if last is None else max(last, high)
@@ -414,14 +420,16 @@ class _InsertPlan:
     """
 
     direct: bool = True
+    stored: StoredCgm | None = None  # what this import finds stored (set up before it inserts)
+    read_ahead: Callable[[], None] | None = None  # reads the next chunk during a COPY
 
 
 def _insert_readings(
-    patient, readings: list, devices: _Devices, upload_id, result, plan: _InsertPlan, during=None
+    patient, readings: list, devices: _Devices, upload_id, result, plan: _InsertPlan
 ) -> None:
     if connection.vendor == "postgresql" and plan.direct:
         batch = _encode_batch(patient.pk, readings, devices, upload_id)
-        if _copy_direct(batch.data, during):
+        if _copy_direct(batch.data, plan.read_ahead):
             result.accepted += batch.count
             if batch.repeated:
                 conflicts = _conflicts(batch.repeated)
@@ -429,7 +437,13 @@ def _insert_readings(
                 result.conflicts += len(conflicts)
                 for row in conflicts:
                     result.reject(row["line"], row["reason"], stored=row["stored"])
-            _fold_into_rollups(patient, batch.series())
+            cgm = batch.rolled_up.get("cgm")
+            _fold_into_rollups(
+                patient,
+                batch.series(),
+                cgm_micros=None if cgm is None else cgm[0],
+                stored=plan.stored,
+            )
             return
         del batch  # some rows are already stored: the conflict-handling path below
     readings = expanded(readings)
@@ -447,7 +461,13 @@ def _insert_readings(
         result.conflicts += len(conflicts)
         for row in conflicts:
             result.reject(row["line"], row["reason"], stored=row["stored"])
-    _fold_into_rollups(patient, _series(inserted))
+    cgm = [row[3] for row in inserted if row[5] == "cgm"]
+    _fold_into_rollups(
+        patient,
+        _series(inserted),
+        cgm_micros=np.array([(_utc(t) - EPOCH) // _MICROSECOND for t in cgm], dtype=np.int64),
+        stored=plan.stored,
+    )
 
 
 def _insert_treatments(patient, treatments: list, devices: _Devices, upload_id) -> int:
