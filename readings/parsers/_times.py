@@ -187,7 +187,7 @@ def _check_year(moment: datetime, text: str) -> datetime:
 # --- local wall time -> UTC ------------------------------------------------------------------
 
 _WALL_EPOCH = datetime(1970, 1, 1)  # naive: wall-clock hours are counted from it
-_STEADY_MEMO_SIZE = 200_000  # hours remembered per clock (about 23 years)
+_STEADY_MEMO_SIZE = 1024  # hours remembered per clock (a block's, and the next one's first)
 # Wall-clock hours (since 1970) from 1900 to 9000: far from datetime's limits, so reading one
 # cannot overflow whatever the zone's offset.
 _STEADY_HOURS = (-70 * 8766, 7030 * 8766)

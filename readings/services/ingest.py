@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -263,9 +263,7 @@ def readings_ingest(
     now = timezone.now()
     seen = 0
     first = last = None  # the span of the readings given, for the floors above (monitoring)
-    chunks = _ChunksAhead(_chunks(items, chunk_size))
-    plan.read_ahead = chunks.read_ahead
-    for chunk in chunks:
+    for chunk in _chunks(items, chunk_size):
         readings, treatments = [], []
         for item in chunk:
             if type(item) is ReadingBatch:
@@ -375,42 +373,6 @@ def _junk_reason(seen: int, result: IngestResult) -> str:
     )
 
 
-class _ChunksAhead:
-    """Chunks, of which the next one may be read early: ``read_ahead()`` while the database
-    stores this one (a COPY's server time), so reading the file costs the import no time of
-    its own. An error reading it is kept and raised where that chunk is asked for, after the
-    chunks before it were stored, as without reading ahead."""
-
-    def __init__(self, chunks: Iterator[list]):
-        self._chunks = chunks
-        self._next: list | None = None
-        self._error: BaseException | None = None
-        self._done = False
-
-    def __iter__(self) -> _ChunksAhead:
-        return self
-
-    def __next__(self) -> list:
-        self.read_ahead()
-        if self._next is not None:
-            chunk, self._next = self._next, None
-            return chunk
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-        raise StopIteration
-
-    def read_ahead(self) -> None:
-        if self._next is not None or self._error is not None or self._done:
-            return
-        try:
-            self._next = next(self._chunks)
-        except StopIteration:
-            self._done = True
-        except BaseException as exc:  # noqa: BLE001  (raised in turn, by __next__)
-            self._error = exc
-
-
 @dataclass
 class _InsertPlan:
     """Whether the next chunk is worth trying with a plain COPY (PostgreSQL).
@@ -421,7 +383,6 @@ class _InsertPlan:
 
     direct: bool = True
     stored: StoredCgm | None = None  # what this import finds stored (set up before it inserts)
-    read_ahead: Callable[[], None] | None = None  # reads the next chunk during a COPY
 
 
 def _insert_readings(
@@ -429,7 +390,7 @@ def _insert_readings(
 ) -> None:
     if connection.vendor == "postgresql" and plan.direct:
         batch = _encode_batch(patient.pk, readings, devices, upload_id)
-        if _copy_direct(batch.data, plan.read_ahead):
+        if _copy_direct(batch.data):
             result.accepted += batch.count
             if batch.repeated:
                 conflicts = _conflicts(batch.repeated)

@@ -328,7 +328,7 @@ def _shape(patient_id, shape: tuple, devices: _Devices, upload_id, encoding):
     return prefix, suffix, device_id
 
 
-def _copy_direct(data: bytes, during=None) -> bool:
+def _copy_direct(data: bytes) -> bool:
     """``COPY`` a chunk's encoded rows straight into the readings table, in a savepoint.
 
     Most files are new data, and then that is all a chunk costs: the same work as the fastest
@@ -336,9 +336,6 @@ def _copy_direct(data: bytes, during=None) -> bool:
     by a concurrent upload, which COPY waits for): a unique violation rolls the savepoint back
     and the caller takes the conflict-handling path, ``_insert_staged``, which absorbs them.
     Any other error comes back from ``_insert_staged`` too, as it always did.
-
-    ``during()``, when given, runs once the data is sent, while the server stores it (work that
-    needs no database: reading the next chunk of the file); it must not raise.
     """
     try:
         with transaction.atomic(), connection.wrap_database_errors:  # a savepoint
@@ -347,8 +344,6 @@ def _copy_direct(data: bytes, during=None) -> bool:
                     f"COPY {Reading._meta.db_table} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
                 ) as copy:
                     copy.write(data)
-                    if during is not None:
-                        during()
         return True
     except IntegrityError:
         return False
