@@ -31,6 +31,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ._pipeline import Context, glucose
 from ._records import FLAGS, Reading, ReadingBatch, RowError, Treatment, UnreadableFile
@@ -369,6 +370,15 @@ class _Rows:
             end = stops if column == last else delimiters[np.minimum(firsts + column, top)]
             return begin, np.where(ok, end - begin, 0)
 
+        padded = np.concatenate((buf, np.zeros(32, dtype=np.uint8)))
+
+        def windows(width: int, begin) -> np.ndarray:
+            """The ``width`` bytes from each ``begin`` (a copy; zeros past the block's end)."""
+            if width > 32:
+                wide = np.concatenate((buf, np.zeros(width, dtype=np.uint8)))
+                return sliding_window_view(wide, width)[begin]
+            return sliding_window_view(padded, width)[begin]
+
         def texts(role: str):
             """Each line's cell of ``role`` as a code, and the distinct cells by code."""
             column = self.columns.get(role)
@@ -378,8 +388,8 @@ class _Rows:
             width = int(length.max(initial=0))
             if width == 0:
                 return np.zeros(n, dtype=np.int64), [""]
-            spans = np.minimum(begin[:, None] + np.arange(width), len(buf) - 1)
-            cells = np.where(np.arange(width) < length[:, None], buf[spans], 0).astype(np.uint8)
+            cells = windows(width, begin)
+            cells[np.arange(width) >= length[:, None]] = 0
             unique, codes = np.unique(cells.view(f"S{width}").ravel(), return_inverse=True)
             return codes, [text.decode("utf-8", "replace") for text in unique.tolist()]
 
@@ -392,8 +402,7 @@ class _Rows:
         else:
             begin, length = bounds(column)
             ok &= length == 19
-            spans = np.minimum(begin[:, None] + np.arange(19), len(buf) - 1)
-            stamps = buf[spans]
+            stamps = windows(19, begin)
         wall_ok, wall = iso_wall_matrix(stamps)
         value_codes, spellings = texts("glucose")
         source_codes, sources = texts("source")
@@ -406,8 +415,8 @@ class _Rows:
             begin, length = tx_bounds
             ok &= length <= _PLAIN_SECONDS_DIGITS
             places = np.arange(_PLAIN_SECONDS_DIGITS)
-            spans = np.minimum(begin[:, None] + places, len(buf) - 1)
-            digits = (buf[spans] >= 48) & (buf[spans] <= 57)
+            cells = windows(_PLAIN_SECONDS_DIGITS, begin)
+            digits = (cells >= 48) & (cells <= 57)
             ok &= (digits | (places >= length[:, None])).all(axis=1)
 
         def tx_text(k: int) -> str:
