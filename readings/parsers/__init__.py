@@ -19,20 +19,21 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
 from . import _xlsx, carelink, dexcom, fhir, libreview, nightscout, plaincsv, tidepool
 from ._pipeline import Context
-from ._records import Reading, RowError, Treatment, UnreadableFile
+from ._records import Reading, ReadingBatch, RowError, Treatment, UnreadableFile
 from ._text import PrefixedStream, decode_head, sniff_encoding
 from ._text import text_stream as _text_stream
-from ._times import ImplausibleTime, implausible_time
+from ._times import CLOCK_DRIFT_TOLERANCE, ImplausibleTime, implausible_time
 
 __all__ = [
     "FORMATS",
     "ParseResult",
     "Reading",
+    "ReadingBatch",
     "RowError",
     "Treatment",
     "UnreadableFile",
@@ -108,10 +109,24 @@ class ParseResult:
 
     def items(self) -> Iterator[Reading | Treatment | RowError]:
         """Readings, treatments and row errors in file order. Call once."""
+        return _expanded(self.records())
+
+    def records(self) -> Iterator[Reading | ReadingBatch | Treatment | RowError]:
+        """``items()``, except that a run of readings a parser's fast path read together comes
+        as one ``ReadingBatch`` (columnar: the import stores it without a Python object per
+        reading). Call once, this or ``items()``."""
         if self._used:
             raise RuntimeError("ParseResult.items() can be iterated only once")
         self._used = True
         return self._items
+
+
+def _expanded(records: Iterator) -> Iterator:
+    for record in records:
+        if type(record) is ReadingBatch:
+            yield from record.readings()
+        else:
+            yield record
 
 
 def parse(
@@ -192,6 +207,28 @@ def _pipeline(records: Iterator, ctx: Context, owned: BinaryIO | None) -> Iterat
                 break
         ctx.check_units()
         for item in _chain(buffered, records):
+            if type(item) is ReadingBatch:
+                if _plausible(item, ctx.now):
+                    good += len(item)
+                    yield item
+                    continue
+                # Some reading's time is not: each reading as below, in order.
+                for reading in item.readings():
+                    reason = implausible_time(reading.timestamp, ctx.now)
+                    if not reason:
+                        good += 1
+                        yield reading
+                        continue
+                    future += reading.timestamp > ctx.now
+                    errors += 1
+                    reading = RowError(reading.line, reason)
+                    if errors <= MAX_LISTED_ROW_ERRORS:
+                        yield reading
+                    else:
+                        _count_unlisted(unlisted, reading.reason)
+                    if errors >= JUNK_MIN_ERRORS and errors > JUNK_RATIO * good:
+                        raise UnreadableFile(_junk(reading, errors, good))
+                continue
             if type(item) is not RowError:
                 reason = implausible_time(item.timestamp, ctx.now)
                 if not reason:
@@ -204,15 +241,9 @@ def _pipeline(records: Iterator, ctx: Context, owned: BinaryIO | None) -> Iterat
             if errors <= MAX_LISTED_ROW_ERRORS:
                 yield item
             else:
-                reason = _REASON_DETAILS.sub("…", item.reason)
-                if reason not in unlisted and len(unlisted) >= _MAX_REASONS:
-                    reason = "other reasons"
-                unlisted[reason] += 1
+                _count_unlisted(unlisted, item.reason)
             if errors >= JUNK_MIN_ERRORS and errors > JUNK_RATIO * good:
-                raise UnreadableFile(
-                    f"stopped at line {item.line}: {errors} rows rejected and only {good}"
-                    f" imported, so this is not a usable device export (last reason: {item.reason})"
-                )
+                raise UnreadableFile(_junk(item, errors, good))
     finally:
         if owned is not None:
             owned.close()
@@ -229,6 +260,33 @@ def _pipeline(records: Iterator, ctx: Context, owned: BinaryIO | None) -> Iterat
         )
     for what, count in ctx.ignored.items():
         ctx.warnings.append(f"{count} {what} ignored")
+
+
+def _count_unlisted(unlisted: Counter, reason: str) -> None:
+    reason = _REASON_DETAILS.sub("…", reason)
+    if reason not in unlisted and len(unlisted) >= _MAX_REASONS:
+        reason = "other reasons"
+    unlisted[reason] += 1
+
+
+def _junk(item: RowError, errors: int, good: int) -> str:
+    return (
+        f"stopped at line {item.line}: {errors} rows rejected and only {good}"
+        f" imported, so this is not a usable device export (last reason: {item.reason})"
+    )
+
+
+_MICROS_PER_SECOND = 1_000_000
+
+
+def _plausible(batch: ReadingBatch, now: datetime) -> bool:
+    """Whether every reading of ``batch`` passes ``implausible_time`` (none before 1970, none
+    later than ``now`` + ``CLOCK_DRIFT_TOLERANCE``): compared in whole µs, as datetimes are."""
+    if not len(batch):
+        return True
+    latest = now + CLOCK_DRIFT_TOLERANCE
+    limit = (latest - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    return int(batch.micros.min()) >= 0 and int(batch.micros.max()) <= limit
 
 
 def _chain(buffered: list, rest: Iterator) -> Iterator:

@@ -14,7 +14,7 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ._records import UnreadableFile
@@ -148,20 +148,48 @@ def sniff_delimiter(line: str) -> str:
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
-def csv_rows(text: io.TextIOBase, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """Yield (1-based line number, cells) for every non-blank row, one at a time."""
-    reader = csv.reader(text, delimiter=delimiter)
-    strip = str.strip
-    start = 1
-    for cells in reader:
-        line = start
-        start = reader.line_num + 1
-        cells = list(map(strip, cells))
+def csv_rows(text, delimiter: str, first_line: int = 1) -> CsvRows:
+    """Yield (1-based line number, cells) for every non-blank row, one at a time; the first
+    line read is line ``first_line``."""
+    return CsvRows(text, delimiter, first_line)
+
+
+class CsvRows:
+    """``csv_rows``' iterator; ``lines_read`` is how many physical lines it has consumed."""
+
+    def __init__(self, text, delimiter: str, first_line: int = 1):
+        self._reader = csv.reader(text, delimiter=delimiter)
+        self._offset = first_line - 1
+
+    def __iter__(self) -> CsvRows:
+        return self
+
+    def __next__(self) -> tuple[int, list[str]]:
+        reader = self._reader
+        while True:
+            start = reader.line_num + 1
+            cells = list(map(str.strip, next(reader)))
+            if not any(cells):
+                continue
+            if cells[0].startswith("\ufeff"):
+                cells[0] = cells[0].lstrip("\ufeff")
+            return start + self._offset, cells
+
+    @property
+    def lines_read(self) -> int:
+        return self._reader.line_num
+
+
+def csv_cells(line: str, delimiter: str) -> list[str] | None:
+    """One physical line without quotes as ``csv_rows`` gives its cells (None: a blank row)."""
+    for cells in csv.reader([line], delimiter=delimiter):
+        cells = list(map(str.strip, cells))
         if not any(cells):
-            continue
+            return None
         if cells[0].startswith("\ufeff"):
             cells[0] = cells[0].lstrip("\ufeff")
-        yield line, cells
+        return cells
+    return None
 
 
 # --- header recognition by alias tables ----------------------------------------------------

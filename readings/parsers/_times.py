@@ -186,6 +186,13 @@ def _check_year(moment: datetime, text: str) -> datetime:
 
 # --- local wall time -> UTC ------------------------------------------------------------------
 
+_WALL_EPOCH = datetime(1970, 1, 1)  # naive: wall-clock hours are counted from it
+_STEADY_MEMO_SIZE = 1024  # hours remembered per clock (a block's, and the next one's first)
+# Wall-clock hours (since 1970) from 1900 to 9000: far from datetime's limits, so reading one
+# cannot overflow whatever the zone's offset.
+_STEADY_HOURS = (-70 * 8766, 7030 * 8766)
+_UNKNOWN = object()
+
 
 class LocalClock:
     """Turn device wall-clock times into UTC instants in one IANA zone, handling DST.
@@ -230,6 +237,7 @@ class LocalClock:
         # summer_shift's last steady hour, [from, until), and its answer.
         self._shift_from = self._shift_until = datetime.min
         self._shift: timedelta | None = None
+        self._steady_memo: dict[int, int | None] = {}  # steady_offsets_us: hour -> offset µs
 
     def reset(self) -> None:
         """Forget row order (a new section of the file starts)."""
@@ -262,21 +270,78 @@ class LocalClock:
         """Remember ``wall``'s hour if its first and last instants, read with either fold,
         all have one offset (no DST change inside it); zones change at most once an hour."""
         start = datetime(wall.year, wall.month, wall.day, wall.hour)
+        offset = self._steady_offset(start)
+        if offset is None:
+            return False
         try:
             until = start + timedelta(hours=1)
-            last = until - timedelta(microseconds=1)
+            utc = (start - offset).replace(tzinfo=UTC)
+        except OverflowError:  # the first or last hour a datetime can hold
+            return False
+        self._steady_from, self._steady_until, self._steady_utc = start, until, utc
+        return True
+
+    def _steady_offset(self, start: datetime) -> timedelta | None:
+        """The one offset of the wall-clock hour from ``start`` (its first and last instants,
+        read with either fold), or None when it has two (a DST change) or overflows."""
+        try:
+            last = start + timedelta(hours=1) - timedelta(microseconds=1)
             offsets = {
                 moment.replace(tzinfo=self.zone, fold=fold).utcoffset()
                 for moment in (start, last)
                 for fold in (0, 1)
             }
             if len(offsets) != 1:
-                return False
-            utc = (start - offsets.pop()).replace(tzinfo=UTC)
-        except OverflowError:  # the first or last hour a datetime can hold
-            return False
-        self._steady_from, self._steady_until, self._steady_utc = start, until, utc
-        return True
+                return None
+            offset = offsets.pop()
+            start - offset  # noqa: B018  (the hour's start in UTC must be a datetime too)
+            start + timedelta(hours=1)  # noqa: B018
+        except OverflowError:
+            return None
+        return offset
+
+    def steady_offsets_us(self, hours) -> tuple:
+        """For wall-clock hours (int64 numpy array, hours since 1970-01-01T00 of naive wall
+        time, each hour once): (whether the hour is steady, its offset in µs). A wall time in a
+        steady hour reads as ``wall - offset``, exactly what ``candidates``/``to_utc`` give it
+        (with no frozen clock): the vectorised form of ``_learn_steady_hour``, memoized."""
+        import numpy as np
+
+        memo = self._steady_memo
+        if len(memo) > _STEADY_MEMO_SIZE:
+            memo.clear()
+        steady = np.zeros(len(hours), dtype=bool)
+        offsets = np.zeros(len(hours), dtype=np.int64)
+        micro = timedelta(microseconds=1)
+        hour_length = timedelta(hours=1)
+        last_micro = hour_length - micro
+        utcoffset = self.zone.utcoffset  # of a naive wall time, by its fold: as if aware
+        for i, hour in enumerate(hours.tolist()):
+            offset = memo.get(hour, _UNKNOWN)
+            if offset is _UNKNOWN:
+                offset = None
+                if _STEADY_HOURS[0] <= hour < _STEADY_HOURS[1]:  # no overflow near them
+                    start = _WALL_EPOCH + hour * hour_length
+                    last = start + last_micro
+                    found = utcoffset(start)
+                    if (
+                        found
+                        == utcoffset(start.replace(fold=1))
+                        == utcoffset(last)
+                        == utcoffset(last.replace(fold=1))
+                    ):
+                        offset = found // micro
+                else:
+                    try:
+                        found = self._steady_offset(_WALL_EPOCH + hour * hour_length)
+                    except OverflowError:
+                        found = None
+                    offset = None if found is None else found // micro
+                memo[hour] = offset
+            if offset is not None:
+                steady[i] = True
+                offsets[i] = offset
+        return steady, offsets
 
     def to_utc(self, wall: datetime, options: tuple[datetime, ...] | None = None) -> datetime:
         """Convert using row order to resolve DST (see the class docstring).
@@ -454,3 +519,58 @@ class NewestFirstClock:
         ]
         instants.reverse()
         return [(payload, instant) for (payload, _), instant in zip(held, instants, strict=True)]
+
+
+# --- many wall times at once (the fast paths) ------------------------------------------------
+
+_ISO_WALL_DIGITS = (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18)
+_ISO_WALL_FILLER = "1970-01-01T00:00:00"
+
+
+def iso_wall_micros(stamps: list[str]):
+    """For each text, whether it is exactly ``YYYY-MM-DDThh:mm:ss`` (or a space for the
+    ``T``) naming a real date-time in a year ``parse_wall_time`` accepts (1969..9000), and
+    its µs since 1970-01-01T00:00 as naive wall time: numpy arrays (bool, int64).
+
+    Such a text is what ``parse_wall_time`` reads with ``datetime.fromisoformat``, to the same
+    wall time; any other text is not ``ok`` (its row takes the general path).
+    """
+    import numpy as np
+
+    n = len(stamps)
+    ok = np.fromiter(map(len, stamps), dtype=np.int64, count=n) == 19
+    if not ok.all():
+        stamps = [s if len(s) == 19 else _ISO_WALL_FILLER for s in stamps]
+    raw = np.frombuffer("".join(stamps).encode("ascii", "replace"), dtype=np.uint8)
+    wall_ok, micros = iso_wall_matrix(raw.reshape(n, 19))
+    ok &= wall_ok
+    return ok, np.where(ok, micros, 0)
+
+
+def iso_wall_matrix(chars):
+    """``iso_wall_micros`` of texts given as a (n, 19) uint8 array of their ASCII bytes (a
+    byte of a non-ASCII character is never a digit or separator there)."""
+    import numpy as np
+
+    ok = (chars[:, 4] == 45) & (chars[:, 7] == 45) & (chars[:, 13] == 58) & (chars[:, 16] == 58)
+    ok &= (chars[:, 10] == 84) | (chars[:, 10] == 32)  # "T" or " "
+    digits = chars[:, _ISO_WALL_DIGITS].astype(np.int64) - 48
+    ok &= ((digits >= 0) & (digits <= 9)).all(axis=1)
+    pairs = digits[:, 0::2] * 10 + digits[:, 1::2]
+    year = pairs[:, 0] * 100 + pairs[:, 1]
+    month, day, hour, minute, second = (pairs[:, i] for i in range(2, 7))
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+    last_day = month_days[np.clip(month, 0, 12)] + (leap & (month == 2))
+    ok &= (year >= EARLIEST_INSTANT.year - 1) & (year <= 9000)
+    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= last_day)
+    ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
+    # Days since 1970-01-01 of a proleptic Gregorian date (civil calendar arithmetic).
+    y = year - (month <= 2)
+    era = np.floor_divide(y, 400)
+    year_of_era = y - era * 400
+    day_of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    days = era * 146097 + day_of_era - 719468
+    seconds = ((days * 24 + hour) * 60 + minute) * 60 + second
+    return ok, np.where(ok, seconds, 0) * 1_000_000

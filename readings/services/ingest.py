@@ -30,15 +30,15 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 
+import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
 from common.metrics import READINGS_INGESTED
 from readings.models import Reading, Treatment, Upload
-from readings.parsers import UnreadableFile
-from readings.parsers._units import sensor_value_problem
+from readings.parsers import ReadingBatch, UnreadableFile
+from readings.parsers._units import CGM_LOWEST_MG_DL, SENSOR_KINDS, sensor_value_problem
 from readings.services.inserts import (
     _conflicts,
     _copy_direct,
@@ -49,8 +49,14 @@ from readings.services.inserts import (
     _rows,
     _series,
     _utc,
+    expanded,
 )
-from readings.services.rollups import EPOCH, _fold_into_rollups, _one_writer_per_patient
+from readings.services.rollups import (
+    EPOCH,
+    StoredCgm,
+    _fold_into_rollups,
+    _one_writer_per_patient,
+)
 from readings.signals import readings_changed
 
 CHUNK_SIZE = 5000
@@ -181,9 +187,51 @@ def _when(moment: dt.datetime) -> str:
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
+    """Lists of items holding ``size`` rows each (the last one fewer): a ``ReadingBatch``
+    counts its readings, and is cut where a chunk ends."""
+    chunk: list = []
+    rows = 0
+    for item in items:
+        if type(item) is not ReadingBatch:
+            chunk.append(item)
+            rows += 1
+        else:
+            start, length = 0, len(item)
+            while start < length:
+                stop = min(length, start + size - rows)
+                chunk.append(item if (start, stop) == (0, length) else item.part(start, stop))
+                rows += stop - start
+                start = stop
+                if rows >= size:
+                    yield chunk
+                    chunk, rows = [], 0
+            continue
+        if rows >= size:
+            yield chunk
+            chunk, rows = [], 0
+    if chunk:
         yield chunk
+
+
+def _rows_in(chunk: list) -> int:
+    return sum(len(item) if type(item) is ReadingBatch else 1 for item in chunk)
+
+
+def _batch_checked(batch: ReadingBatch, *, now: dt.datetime) -> bool:
+    """Whether ``reading_checked`` passes every reading of ``batch`` (values in the table's
+    range, no sensor value below 40 mg/dL, times from 1970 to now + the tolerance)."""
+    if not len(batch):
+        return True
+    values = batch.values
+    if not ((values > VALUE_LIMITS_MG_DL[0]) & (values <= VALUE_LIMITS_MG_DL[1])).all():
+        return False
+    if batch.kind in SENSOR_KINDS and not (values >= CGM_LOWEST_MG_DL).all():
+        return False
+    latest = (now + FUTURE_TOLERANCE - EPOCH) // _MICROSECOND
+    return int(batch.micros.min()) >= 0 and int(batch.micros.max()) <= latest
+
+
+_MICROSECOND = dt.timedelta(microseconds=1)
 
 
 def readings_ingest(
@@ -210,14 +258,25 @@ def readings_ingest(
     result = IngestResult(limit=rejected_limit)
     devices = _Devices(patient.pk)
     upload_id = upload.pk if upload else None
-    plan = _InsertPlan()
+    # A file's import counts wear of days it alone fills from memory (a live post: one query).
+    plan = _InsertPlan(stored=StoredCgm(patient.pk) if upload is not None else None)
     now = timezone.now()
     seen = 0
     first = last = None  # the span of the readings given, for the floors above (monitoring)
     for chunk in _chunks(items, chunk_size):
         readings, treatments = [], []
         for item in chunk:
-            if hasattr(item, "value_mg_dl"):
+            if type(item) is ReadingBatch:
+                if _batch_checked(item, now=now):
+                    readings.append(item)
+                    continue
+                for reading in item.readings():  # some reading is refused: one by one
+                    checked, problem = reading_checked(reading, now=now)
+                    if problem is None:
+                        readings.append(checked)
+                    else:
+                        result.reject(reading.line, problem)
+            elif hasattr(item, "value_mg_dl"):
                 reading, problem = reading_checked(item, now=now)
                 if problem is None:
                     readings.append(reading)
@@ -233,13 +292,12 @@ def readings_ingest(
                 result.reject(item.line, item.reason)
         if readings:
             _insert_readings(patient, readings, devices, upload_id, result, plan)
-            moments = [_utc(r.timestamp) for r in readings]  # a naive record is UTC
-            low, high = min(moments), max(moments)
+            low, high = _span(readings)
             first = low if first is None else min(first, low)
             last = high if last is None else max(last, high)
         if treatments:
             result.treatments += _insert_treatments(patient, treatments, devices, upload_id)
-        seen += len(chunk)
+        seen += _rows_in(chunk)
         if on_progress is not None:
             on_progress(seen)
         if upload is not None and seen >= JUNK_ROWS and result.rejected_total >= seen * 0.9:
@@ -257,6 +315,16 @@ def readings_ingest(
         # (monitoring.signals: by task name, through the outbox, after this transaction).
         readings_changed.send(sender=None, patient_id=patient.pk, span=result.span)
     return result
+
+
+def _span(readings: list) -> tuple[dt.datetime, dt.datetime]:
+    """The first and last instants of a chunk's readings (records and batches)."""
+    moments = [_utc(r.timestamp) for r in readings if type(r) is not ReadingBatch]
+    for batch in readings:
+        if type(batch) is ReadingBatch and len(batch):
+            moments.append(EPOCH + int(batch.micros.min()) * _MICROSECOND)
+            moments.append(EPOCH + int(batch.micros.max()) * _MICROSECOND)
+    return min(moments), max(moments)
 
 
 def _foreign_keys_checked_per_statement() -> list[str]:
@@ -314,6 +382,7 @@ class _InsertPlan:
     """
 
     direct: bool = True
+    stored: StoredCgm | None = None  # what this import finds stored (set up before it inserts)
 
 
 def _insert_readings(
@@ -329,9 +398,16 @@ def _insert_readings(
                 result.conflicts += len(conflicts)
                 for row in conflicts:
                     result.reject(row["line"], row["reason"], stored=row["stored"])
-            _fold_into_rollups(patient, batch.series())
+            cgm = batch.rolled_up.get("cgm")
+            _fold_into_rollups(
+                patient,
+                batch.series(),
+                cgm_micros=None if cgm is None else cgm[0],
+                stored=plan.stored,
+            )
             return
         del batch  # some rows are already stored: the conflict-handling path below
+    readings = expanded(readings)
     rows, repeated = _rows(patient.pk, readings, devices, upload_id)
     if connection.vendor == "postgresql":
         inserted, skipped = _insert_staged(rows)
@@ -346,7 +422,13 @@ def _insert_readings(
         result.conflicts += len(conflicts)
         for row in conflicts:
             result.reject(row["line"], row["reason"], stored=row["stored"])
-    _fold_into_rollups(patient, _series(inserted))
+    cgm = [row[3] for row in inserted if row[5] == "cgm"]
+    _fold_into_rollups(
+        patient,
+        _series(inserted),
+        cgm_micros=np.array([(_utc(t) - EPOCH) // _MICROSECOND for t in cgm], dtype=np.int64),
+        stored=plan.stored,
+    )
 
 
 def _insert_treatments(patient, treatments: list, devices: _Devices, upload_id) -> int:

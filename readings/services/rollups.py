@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
+from django.db.models import Max, Min
 
 from glycemia.rollups import ROLLUP_FIELDS, daily_rollups, daily_wear
 from outbox.services import task_enqueue
@@ -35,9 +36,48 @@ def _one_writer_per_patient(patient_id: int) -> None:
         list(Patient.objects.select_for_update(no_key=True).filter(pk=patient_id).values("pk"))
 
 
-def _fold_into_rollups(patient, series: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+class StoredCgm:
+    """Where an import's CGM readings are the only ones stored: set up before the import
+    inserts anything, it knows the span of the patient's CGM readings stored before (one
+    query) and the span of each chunk this import inserted. A local day that meets none of
+    them holds, once a chunk is inserted, exactly that chunk's CGM readings of the day: its
+    wear is counted from them (``_stored_wear``) instead of reading them back (#23). The
+    patient's row lock (``_one_writer_per_patient``) keeps other imports out meanwhile."""
+
+    def __init__(self, patient_id: int):
+        stored = Reading.objects.filter(patient_id=patient_id, kind="cgm").aggregate(
+            first=Min("timestamp"), last=Max("timestamp")
+        )
+        self.spans: list[tuple[int, int]] = []  # [first, last] µs since 1970, inclusive
+        if stored["first"] is not None:
+            self.spans.append((_micros(stored["first"]), _micros(stored["last"])))
+
+    def only_new(self, start: int, after: int) -> bool:
+        """Whether [start, after) (µs) meets no CGM reading stored before this chunk."""
+        return all(after <= first or start > last for first, last in self.spans)
+
+    def inserted(self, micros: np.ndarray) -> None:
+        if len(micros):
+            self.spans.append((int(micros.min()), int(micros.max())))
+
+
+def _micros(moment: dt.datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return (moment - EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _fold_into_rollups(
+    patient,
+    series: dict[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    cgm_micros: np.ndarray | None = None,
+    stored: StoredCgm | None = None,
+) -> None:
     """Add newly inserted readings (``_series``) to their local days' rollups (additive upsert);
-    a CGM day's interval and slots are recounted from all its stored readings."""
+    a CGM day's interval and slots are recounted from all its stored readings. ``cgm_micros``:
+    the inserted CGM readings' instants (µs since 1970) and ``stored`` the import's
+    ``StoredCgm``, so that days holding only them are counted without a query."""
     for kind in ROLLED_UP_KINDS:
         if kind not in series:
             continue
@@ -45,24 +85,41 @@ def _fold_into_rollups(patient, series: dict[str, tuple[np.ndarray, np.ndarray]]
         stamps = (times * 1e9).astype("int64").astype("datetime64[ns]")
         frame = daily_rollups(stamps, values, tz=patient.timezone)
         if kind == "cgm":
-            frame = frame.join(_stored_wear(patient, frame.index))
+            new = cgm_micros if stored is not None else None
+            frame = frame.join(_stored_wear(patient, frame.index, new, stored))
+            if stored is not None and cgm_micros is not None:
+                stored.inserted(cgm_micros)
         rollups_add(
             patient_id=patient.pk, kind=kind, frame=frame, interval_minutes=DEFAULT_INTERVAL_MINUTES
         )
 
 
-def _stored_wear(patient, days) -> pd.DataFrame:
+def _stored_wear(patient, days, new=None, stored: StoredCgm | None = None) -> pd.DataFrame:
     """Interval and slots of these local days from all their stored CGM readings (the new ones
     included: they are inserted already). Issue #17: the interval is each day's own, whoever
     sent its readings and however they were batched (uploaders post one reading at a time),
-    so the rollups count wear as the raw path does (``glycemia.series.day_wear``)."""
+    so the rollups count wear as the raw path does (``glycemia.series.day_wear``).
+
+    A day where ``stored`` says only the new readings (``new``, µs) can be takes them from
+    memory; the others are read from the database."""
     zone = patient.tzinfo
     bounds = []
-    for first, last in _runs(sorted(day.date() if hasattr(day, "date") else day for day in days)):
+    parts = []
+    asked = []
+    for day in sorted(day.date() if hasattr(day, "date") else day for day in days):
+        if new is not None:
+            start = dt.datetime.combine(day, dt.time.min, zone)
+            after = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, zone)
+            start_us, after_us = _micros(start), _micros(after)
+            if stored.only_new(start_us, after_us):
+                parts.append(new[(new >= start_us) & (new < after_us)])
+                continue
+        asked.append(day)
+    for first, last in _runs(asked):
         start = dt.datetime.combine(first, dt.time.min, zone)
         after = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, zone)
         bounds.append((start.astimezone(dt.UTC), after.astimezone(dt.UTC)))
-    micros = np.sort(_stored_cgm_micros(patient.pk, bounds))
+    micros = np.sort(np.concatenate([_stored_cgm_micros(patient.pk, bounds), *parts]))
     return daily_wear((micros * 1000).astype("datetime64[ns]"), tz=patient.timezone)
 
 

@@ -155,11 +155,11 @@ def upload_process(*, upload_id: int) -> Upload | None:
             )
             progress = _Progress(upload_id, binary)
             if chunked:
-                with _parsed_ahead(parsed.items()) as items:
+                with _parsed_ahead(parsed.records()) as items:
                     result = _ingest_committing_each_chunk(patient, items, upload, progress)
                 upload_finish(upload, result, fmt=parsed.format, warnings=parsed.warnings)
             else:
-                with transaction.atomic(), _parsed_ahead(parsed.items()) as items:
+                with transaction.atomic(), _parsed_ahead(parsed.records()) as items:
                     result = readings_ingest(
                         patient=patient, items=items, upload=upload, on_progress=progress
                     )
