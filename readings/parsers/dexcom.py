@@ -625,21 +625,26 @@ def _instant(ctx: Context, wall: datetime, tx_text: str, tx_id: str, anchors) ->
 
 
 _EXACT_INT = 2**53  # below this an integer reads the same through float (parse_number)
+# A transmitter clock counts seconds since the transmitter started: years, never centuries.
+# A cell of this many seconds or more is no clock (it would overflow the date arithmetic) and
+# is ignored; up to ten digits are read, as the fast path reads them.
+_TRANSMITTER_MAX_SECONDS = 10**10
 
 
 def _transmitter_seconds(text: str) -> int | None:
-    """ "7200" -> 7200; like ``int(parse_number(text))``, None when not a number."""
+    """ "7200" -> 7200; like ``int(parse_number(text))``, None when not a number or not a
+    clock (``_TRANSMITTER_MAX_SECONDS``)."""
+    seconds = None
     try:
         seconds = int(text)  # the usual whole number, without a float round trip
     except ValueError:
         pass
-    else:
-        if -_EXACT_INT < seconds < _EXACT_INT:
-            return seconds
-    try:
-        return int(parse_number(text))
-    except ValueError:
-        return None
+    if seconds is None or not -_EXACT_INT < seconds < _EXACT_INT:
+        try:
+            seconds = int(parse_number(text))
+        except (ValueError, OverflowError):  # not a number, or an infinity
+            return None
+    return seconds if abs(seconds) < _TRANSMITTER_MAX_SECONDS else None
 
 
 def _treatment(line, instant, kind, cells, columns, device, key) -> Treatment | RowError:

@@ -101,3 +101,24 @@ def test_it_gives_both_parts_of_a_split_export_one_device_identity():
     assert keys == {"dexcom:Android G6"}
     # The display name still says what the first part knew.
     assert one.readings[0].device == "Dexcom G6 Android G6"
+
+
+def test_an_absurd_transmitter_time_is_ignored_not_a_crash():
+    # A transmitter clock counts seconds since the transmitter started: years at most. A cell
+    # of 2**60 (or 1e300) once made the whole import fail with an OverflowError; the reading
+    # is good and the cell only helps place a repeated DST hour, so it is ignored.
+    header = (
+        "Index,Timestamp (YYYY-MM-DDThh:mm:ss),Event Type,Event Subtype,Patient Info,"
+        "Device Info,Source Device ID,Glucose Value (mg/dL),Insulin Value (u),"
+        "Carb Value (grams),Duration (hh:mm:ss),Glucose Rate of Change (mg/dL/min),"
+        "Transmitter Time (Long Integer),Transmitter ID\n"
+    )
+    rows = (
+        f"1,2019-10-27T02:55:00,EGV,,,,Android G6,120,,,,,{2**60},8GH86L\n"
+        "2,2019-10-27T03:02:18,EGV,,,,Android G6,121,,,,,1e300,8GH86L\n"
+        "3,2019-10-27T03:02:18,EGV,,,,Android G6,122,,,,,-99999999999999,8GH86L\n"
+        "4,2019-10-27T03:10:00,EGV,,,,Android G6,123,,,,,7573,8GH86L\n"
+    )
+    result = collect((header + rows).encode(), timezone="Europe/Bucharest")
+    assert [r.value_mg_dl for r in result.of("cgm")] == [120, 121, 122, 123]
+    assert result.errors == []
