@@ -30,6 +30,8 @@ as implemented by iglu 4.3.0 (`mage(version = "ma")`). Steps:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from glycemia.constants import (
@@ -68,10 +70,13 @@ def interpolated_grid(
     if gaps.size:
         lo = np.searchsorted(grid, t[gaps], side="right")  # grid > t[gap]
         hi = np.searchsorted(grid, t[gaps + 1], side="left")  # grid < t[gap + 1]
-        mask = np.zeros(grid.size + 1, dtype="int64")
-        np.add.at(mask, lo, 1)
-        np.add.at(mask, hi, -1)
-        g[np.cumsum(mask[:-1]) > 0] = np.nan
+        # the gaps are ordered and disjoint: blank each one's grid points [lo, hi)
+        if gaps.size <= 64:
+            for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
+                g[a:b] = np.nan
+        else:
+            depth = np.bincount(lo, minlength=grid.size + 1) - np.bincount(hi, minlength=grid.size + 1)
+            g[np.cumsum(depth[:-1]) > 0] = np.nan
     return g
 
 
@@ -128,34 +133,56 @@ def _crossings(delta: np.ndarray, nan_g: np.ndarray) -> tuple[np.ndarray, np.nda
     return ids, is_max
 
 
-def _segment(g: np.ndarray) -> tuple[float | None, float | None]:
+def _turning_points(
+    g: np.ndarray, nan_g: np.ndarray, cross_ids: np.ndarray, cross_max: np.ndarray
+) -> list[int]:
+    """Turning points: for each pair of consecutive crossings, the first extreme glucose (a
+    peak after an upward crossing, a nadir after a downward one) from the previous turning
+    point to the next crossing; missing points never win (+inf for nadirs, -inf for peaks).
+
+    Each search starts where the previous one ended, so this stays a loop over crossings. A
+    vectorized fixed-point version (all searches at once, again while a start moves; 2-4
+    rounds) was measured slower at 14 days (~160 crossings over ~4,000 points, #23): each
+    round costs as much as the whole loop.
+    """
+    for_min = np.where(nan_g, np.inf, g)
+    for_max = np.where(nan_g, -np.inf, g)
+    turning: list[int] = []
+    prev = 0
+    for stop, is_max in zip((cross_ids[1:] + 1).tolist(), cross_max[:-1].tolist(), strict=True):
+        if is_max:
+            prev += int(for_max[prev:stop].argmax())
+        else:
+            prev += int(for_min[prev:stop].argmin())
+        turning.append(prev)
+    return turning
+
+def _sample_sd(x: np.ndarray) -> float:
+    """np.std(x, ddof=1) for a 1-D float array of 2+ values, with numpy's own arithmetic
+    (sum, mean, squared deviations, pairwise sums) but without its per-call overhead."""
+    d = x - x.sum() / x.size
+    return math.sqrt(float((d * d).sum()) / (x.size - 1))
+
+
+def _segment(g: np.ndarray, nan_g: np.ndarray | None = None) -> tuple[float | None, float | None]:
     """(MAGE+, MAGE-) of one segment, None where undefined (iglu's mage_atomic)."""
     n = g.size
     if n < 7 or n < MAGE_LONG_MA:
         return None, None
-    nan_g = np.isnan(g)
-    if nan_g.all():
+    if nan_g is None:
+        nan_g = np.isnan(g)
+    present = g[~nan_g]
+    if present.size == 0:
+        return None, None
+    # iglu's mage_atomic gives NA below one SD: no turning points needed then.
+    sd = _sample_sd(present) if present.size > 1 else float("nan")
+    if not sd >= MAGE_MIN_SD:
         return None, None
     short, long = _moving_averages(g, (MAGE_SHORT_MA, MAGE_LONG_MA))
     delta = short - long
     cross_ids, cross_max = _crossings(delta, nan_g)
-    # Turning points: extreme between the previous turning point and the next crossing
-    # (missing points can never win: +inf for minima, -inf for maxima). Each search starts
-    # where the last one ended, so this stays a loop, over crossings only.
-    for_min = np.where(nan_g, np.inf, g)
-    for_max = np.where(nan_g, -np.inf, g)
-    stops = (cross_ids[1:] + 1).tolist()
-    kinds = cross_max[:-1].tolist()
-    turning: list[int] = []
-    prev = 0
-    for stop, is_max in zip(stops, kinds, strict=True):
-        window = for_max[prev:stop] if is_max else for_min[prev:stop]
-        prev += int(window.argmax() if is_max else window.argmin())
-        turning.append(prev)
+    turning = _turning_points(g, nan_g, cross_ids, cross_max)
     extrema = g[turning].tolist()
-    sd = float(np.std(g[~nan_g], ddof=1)) if n - int(nan_g.sum()) > 1 else float("nan")
-    if not sd >= MAGE_MIN_SD:
-        return None, None
     plus = _excursions(extrema, sd, rising=True)
     minus = _excursions(extrema, sd, rising=False)
     mage_plus = sum(plus) / len(plus) if plus else None
@@ -166,35 +193,67 @@ def _segment(g: np.ndarray) -> tuple[float | None, float | None]:
 def _excursions(a: list[float], sd: float, *, rising: bool) -> list[float]:
     """Heights of the excursions of at least one SD (iglu's MAGE+ / MAGE- elimination loop).
 
-    The lowest (MAGE+) or highest (MAGE-) turning point since `prev_j` is kept incrementally,
-    first occurrence winning, as R's which.max/which.min over the same window would pick.
+    The lowest (MAGE+) or highest (MAGE-) turning point since the last excursion is kept
+    incrementally, as R's which.min/which.max over the same window would pick it. One loop
+    per direction (this runs over every turning point twice per patient).
     """
+    return _rises(a, sd) if rising else _falls(a, sd)
+
+
+def _rises(a: list[float], sd: float) -> list[float]:
+    """MAGE+: from the lowest point since the last rise, a rise of >= sd opens an excursion;
+    its peak is closed once glucose falls more than sd below it (or the trace ends), and the
+    search restarts from the point that closed it."""
     n = len(a)
     heights: list[float] = []
-    j = prev_j = 0
-    best, i = a[0], 0  # extreme of a[prev_j .. j] and its first index
+    j = 0
+    low = a[0]
     while j < n:
         x = a[j]
-        if (x < best) if rising else (x > best):
-            best, i = x, j
-        if not ((x - best >= sd) if rising else (x - best <= -sd)):
+        if x < low:
+            low = x
+        if not x - low >= sd:
             j += 1
             continue
+        peak = x
         for k in range(j, n):
-            if (a[k] > a[j]) if rising else (a[k] < a[j]):
-                j = k
-            back = a[k] - a[j]
-            if (back < -sd if rising else back > sd) or k == n - 1:
-                heights.append(a[j] - a[i])
-                # iglu restarts MAGE+ from k but MAGE- from the turning point j.
-                prev_j = k if rising else j
-                j = k
+            y = a[k]
+            if y > peak:
+                peak = y
+            if y - peak < -sd or k == n - 1:
                 break
-        window = a[prev_j : j + 1]
-        best = min(window) if rising else max(window)
-        i = prev_j + window.index(best)
+        heights.append(peak - low)
+        j = k
+        low = a[k]
     return heights
 
+
+def _falls(a: list[float], sd: float) -> list[float]:
+    """MAGE-: from the highest point since the last fall, a fall of >= sd opens an excursion;
+    its nadir is closed once glucose rises more than sd above it (or the trace ends), and the
+    search restarts from the nadir (iglu's asymmetry)."""
+    n = len(a)
+    heights: list[float] = []
+    j = 0
+    high = a[0]
+    while j < n:
+        x = a[j]
+        if x > high:
+            high = x
+        if not x - high <= -sd:
+            j += 1
+            continue
+        nadir, at = x, j
+        for k in range(j, n):
+            y = a[k]
+            if y < nadir:
+                nadir, at = y, k
+            if y - nadir > sd or k == n - 1:
+                break
+        heights.append(nadir - high)
+        j = k
+        high = max(a[at : k + 1])
+    return heights
 
 def mage(
     times_ns: np.ndarray, values: np.ndarray, tz: str = "UTC", first_local: int | None = None
@@ -204,15 +263,16 @@ def mage(
     if times_ns.size < 2:
         return none
     g = interpolated_grid(times_ns, values, tz, first_local)
-    ok = np.flatnonzero(~np.isnan(g))
+    missing = np.isnan(g)
+    ok = np.flatnonzero(~missing)
     if ok.size == 0:
         return none
     g = g[ok[0] : ok[-1] + 1]
+    missing = missing[ok[0] : ok[-1] + 1]
     if g.size < 7 or g.size < MAGE_LONG_MA:
         return none
     # Segments: split at runs of missing grid points longer than max_gap.
-    missing = np.isnan(g).astype("int8")
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], missing, [0]))))
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], missing.view("int8"), [0]))))
     run_starts, run_ends = edges[0::2], edges[1::2]  # [start, end) of missing runs
     long_runs = (run_ends - run_starts) * MAGE_GRID_MINUTES > MAGE_MAX_GAP_MINUTES
     cuts = [0]
@@ -223,7 +283,7 @@ def mage(
     for s, e in zip(cuts[0::2], cuts[1::2], strict=True):
         if e <= s:
             continue
-        p, m = _segment(g[s:e])
+        p, m = _segment(g[s:e], missing[s:e])
         duration = float(e - 1 - s)  # segment length in grid steps (end - start)
         for key, val in (("plus", p), ("minus", m)):
             if val is not None:
