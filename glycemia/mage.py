@@ -80,22 +80,27 @@ def interpolated_grid(
     return g
 
 
-def _moving_averages(g: np.ndarray, widths: tuple[int, ...]) -> list[np.ndarray]:
+def _moving_averages(
+    g: np.ndarray, widths: tuple[int, ...], ok: np.ndarray | None = None
+) -> list[np.ndarray]:
     """Right-aligned means of each width ignoring NaN; the first ``width`` take the first full
     one. One pass of cumulative sums serves every width (the arithmetic per width is the same
     as computing it alone)."""
-    ok = ~np.isnan(g)
-    csum = np.concatenate(([0.0], np.cumsum(np.where(ok, g, 0.0))))
-    ccnt = np.concatenate(([0], np.cumsum(ok)))
+    ok = ~np.isnan(g) if ok is None else ok
+    csum = np.empty(g.size + 1)
+    csum[0] = 0.0
+    np.cumsum(np.where(ok, g, 0.0), out=csum[1:])
+    ccnt = np.empty(g.size + 1, dtype="int64")
+    ccnt[0] = 0
+    np.cumsum(ok, out=ccnt[1:])
     out = []
-    for width in widths:
-        s = csum[width:] - csum[:-width]
-        c = ccnt[width:] - ccnt[:-width]
-        avg = np.empty(g.size)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            avg[width - 1 :] = s / c  # NaN where the whole window is missing
-        avg[: width - 1] = avg[width - 1]
-        out.append(avg)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for width in widths:
+            avg = np.empty(g.size)
+            # NaN where the whole window is missing
+            np.divide(csum[width:] - csum[:-width], ccnt[width:] - ccnt[:-width], out=avg[width - 1 :])
+            avg[: width - 1] = avg[width - 1]
+            out.append(avg)
     return out
 
 
@@ -112,12 +117,14 @@ def _crossings(delta: np.ndarray, nan_g: np.ndarray) -> tuple[np.ndarray, np.nda
     nothing else can cross.
     """
     n = delta.size
-    nan_d = np.isnan(delta)
+    bad = nan_g | np.isnan(delta)
     valid = np.zeros(n, dtype=bool)
-    valid[1:] = ~nan_g[1:] & ~nan_g[:-1] & ~nan_d[1:] & ~nan_d[:-1]
-    candidates = np.flatnonzero(valid & (delta != 0))
-    sign = np.where(delta[candidates] > 0, 1, -1)
-    strict = delta[candidates] * delta[candidates - 1] < 0
+    np.logical_not(bad[1:] | bad[:-1], out=valid[1:])
+    valid &= delta != 0
+    candidates = np.flatnonzero(valid)
+    at = delta[candidates]
+    sign = np.where(at > 0, 1, -1)
+    strict = at * delta[candidates - 1] < 0
     first = delta[0]
     first_sign = 1 if first > 0 else (-1 if first < 0 else 0)  # NaN -> 0
     previous = np.empty_like(sign)
@@ -178,7 +185,7 @@ def _segment(g: np.ndarray, nan_g: np.ndarray | None = None) -> tuple[float | No
     sd = _sample_sd(present) if present.size > 1 else float("nan")
     if not sd >= MAGE_MIN_SD:
         return None, None
-    short, long = _moving_averages(g, (MAGE_SHORT_MA, MAGE_LONG_MA))
+    short, long = _moving_averages(g, (MAGE_SHORT_MA, MAGE_LONG_MA), ~nan_g)
     delta = short - long
     cross_ids, cross_max = _crossings(delta, nan_g)
     turning = _turning_points(g, nan_g, cross_ids, cross_max)
