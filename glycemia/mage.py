@@ -30,8 +30,6 @@ as implemented by iglu 4.3.0 (`mage(version = "ma")`). Steps:
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from glycemia.constants import (
@@ -41,7 +39,7 @@ from glycemia.constants import (
     MAGE_MAX_GAP_MINUTES,
     MAGE_SHORT_MA,
 )
-from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, local_day_numbers, local_ns
+from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, local_day_numbers, local_ns, sample_sd
 
 # iglu's mage_atomic returns NA when the segment's SD is NA or below 1 mg/dL.
 MAGE_MIN_SD = 1.0
@@ -75,7 +73,9 @@ def interpolated_grid(
             for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
                 g[a:b] = np.nan
         else:
-            depth = np.bincount(lo, minlength=grid.size + 1) - np.bincount(hi, minlength=grid.size + 1)
+            depth = np.bincount(lo, minlength=grid.size + 1) - np.bincount(
+                hi, minlength=grid.size + 1
+            )
             g[np.cumsum(depth[:-1]) > 0] = np.nan
     return g
 
@@ -98,7 +98,9 @@ def _moving_averages(
         for width in widths:
             avg = np.empty(g.size)
             # NaN where the whole window is missing
-            np.divide(csum[width:] - csum[:-width], ccnt[width:] - ccnt[:-width], out=avg[width - 1 :])
+            np.divide(
+                csum[width:] - csum[:-width], ccnt[width:] - ccnt[:-width], out=avg[width - 1 :]
+            )
             avg[: width - 1] = avg[width - 1]
             out.append(avg)
     return out
@@ -164,12 +166,6 @@ def _turning_points(
         turning.append(prev)
     return turning
 
-def _sample_sd(x: np.ndarray) -> float:
-    """np.std(x, ddof=1) for a 1-D float array of 2+ values, with numpy's own arithmetic
-    (sum, mean, squared deviations, pairwise sums) but without its per-call overhead."""
-    d = x - x.sum() / x.size
-    return math.sqrt(float((d * d).sum()) / (x.size - 1))
-
 
 def _segment(g: np.ndarray, nan_g: np.ndarray | None = None) -> tuple[float | None, float | None]:
     """(MAGE+, MAGE-) of one segment, None where undefined (iglu's mage_atomic)."""
@@ -182,7 +178,7 @@ def _segment(g: np.ndarray, nan_g: np.ndarray | None = None) -> tuple[float | No
     if present.size == 0:
         return None, None
     # iglu's mage_atomic gives NA below one SD: no turning points needed then.
-    sd = _sample_sd(present) if present.size > 1 else float("nan")
+    sd = sample_sd(present) if present.size > 1 else float("nan")
     if not sd >= MAGE_MIN_SD:
         return None, None
     short, long = _moving_averages(g, (MAGE_SHORT_MA, MAGE_LONG_MA), ~nan_g)
@@ -261,6 +257,7 @@ def _falls(a: list[float], sd: float) -> list[float]:
         j = k
         high = max(a[at : k + 1])
     return heights
+
 
 def mage(
     times_ns: np.ndarray, values: np.ndarray, tz: str = "UTC", first_local: int | None = None
