@@ -233,9 +233,10 @@ def distinct_slots(group: np.ndarray, slot: np.ndarray, ngroups: int) -> np.ndar
     key = group.astype("int64") * 2000 + slot
     if key.size > 1 and (np.diff(key) < 0).any():  # a local date stepping back at midnight
         key = np.sort(key)
+        group = key // 2000
     starts = np.ones(key.size, dtype=bool)
     starts[1:] = key[1:] != key[:-1]
-    return np.bincount(key[starts] // 2000, minlength=ngroups)
+    return np.bincount(group[starts], minlength=ngroups)
 
 
 def window_interval(intervals, counts) -> int:
