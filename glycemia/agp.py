@@ -27,9 +27,22 @@ def binned_quantiles(bins: np.ndarray, values: np.ndarray, nbins: int, qs) -> np
     """Type-7 quantiles per bin, vectorized: array (len(qs), nbins), NaN for empty bins."""
     counts = np.bincount(bins, minlength=nbins)
     if values.size and values.min() >= 0 and values.max() < _KEY_STRIDE:
-        # One float sort on bin * stride + value is several times faster than a lexsort.
-        key = np.sort(bins * _KEY_STRIDE + values)
-        sv = key - np.repeat(np.arange(nbins) * _KEY_STRIDE, counts)
+        whole = values.astype("int64")
+        if np.array_equal(whole, values):
+            # Whole mg/dL (what sensors report): an integer key sorts the same values in the
+            # same order, and when it fits 16 bits numpy's radix sort takes it (8x faster
+            # than the float sort at 24 hourly bins).
+            key = bins * int(_KEY_STRIDE) + whole
+            if nbins * int(_KEY_STRIDE) <= 1 << 16:
+                key = np.sort(key.astype("uint16"), kind="stable").astype("int64")
+            else:
+                key = np.sort(key)
+            offsets_key = np.repeat(np.arange(nbins, dtype="int64") * int(_KEY_STRIDE), counts)
+            sv = (key - offsets_key).astype("float64")
+        else:
+            # One float sort on bin * stride + value is several times faster than a lexsort.
+            key = np.sort(bins * _KEY_STRIDE + values)
+            sv = key - np.repeat(np.arange(nbins) * _KEY_STRIDE, counts)
     else:
         sv = values[np.lexsort((values, bins))]
     offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
@@ -37,14 +50,14 @@ def binned_quantiles(bins: np.ndarray, values: np.ndarray, nbins: int, qs) -> np
     has = counts > 0
     n = counts[has]
     off = offsets[has]
-    for row, q in enumerate(qs):
-        h = (n - 1) * q
-        lo = np.floor(h).astype("int64")
-        hi = np.minimum(lo + 1, n - 1)
-        frac = h - lo
-        a = sv[off + lo]
-        b = sv[off + hi]
-        out[row, has] = a + frac * (b - a)
+    # every quantile at once (rows), the same arithmetic per element as one at a time
+    h = (n - 1) * np.asarray(qs, dtype="float64")[:, None]
+    lo = np.floor(h).astype("int64")
+    hi = np.minimum(lo + 1, n - 1)
+    frac = h - lo
+    a = sv[off + lo]
+    b = sv[off + hi]
+    out[:, has] = a + frac * (b - a)
     return out
 
 

@@ -35,6 +35,21 @@ from glycemia.constants import (
 from glycemia.series import NS_PER_MINUTE, iso_utc
 
 
+def _timeline(t: np.ndarray, interval: int):
+    """(gap after each reading, end of each reading's time, gap-free block of each reading):
+    what every event search over one series needs, computed once (`event_timeline`)."""
+    step = interval * NS_PER_MINUTE
+    gap_after = np.ones(t.size, dtype=bool)  # True when reading i is followed by a gap (or nothing)
+    gap_after[:-1] = np.diff(t) > 2 * step
+    cover_end = np.where(gap_after, t + step, np.append(t[1:], 0))
+    # Gap-free block of each reading, so a recovery never spans a gap.
+    block = np.concatenate(([0], np.cumsum(gap_after[:-1])))
+    return gap_after, cover_end, block
+
+
+event_timeline = _timeline
+
+
 def _episodes(
     t: np.ndarray,
     beyond: np.ndarray,
@@ -42,23 +57,19 @@ def _episodes(
     *,
     min_minutes: float,
     end_minutes: float = EVENT_END_MINUTES,
+    timeline=None,
 ) -> list[tuple[int, int, int]]:
     """(first index, last beyond index, end ns) of each event over a boolean `beyond` mask."""
     n = t.size
     if n == 0 or not beyond.any():
         return []
-    step = interval * NS_PER_MINUTE
-    gap_after = np.ones(n, dtype=bool)  # True when reading i is followed by a gap (or nothing)
-    gap_after[:-1] = np.diff(t) > 2 * step
-    cover_end = np.where(gap_after, t + step, np.append(t[1:], 0))
+    gap_after, cover_end, block = timeline if timeline is not None else _timeline(t, interval)
     # Runs of consecutive beyond readings not split by a gap.
     starts = np.flatnonzero(beyond & np.concatenate(([True], ~beyond[:-1] | gap_after[:-1])))
     ends = np.flatnonzero(beyond & np.concatenate((~beyond[1:] | gap_after[:-1], [True])))
     durations = cover_end[ends] - t[starts]
     min_ns = min_minutes * NS_PER_MINUTE
     end_ns = end_minutes * NS_PER_MINUTE
-    # Gap-free block of each reading, so a recovery never spans a gap.
-    block = np.concatenate(([0], np.cumsum(gap_after[:-1])))
     events: list[tuple[int, int, int]] = []
     current: list[int] | None = None  # [first index, last beyond index]
     for s, e, d in zip(starts.tolist(), ends.tolist(), durations.tolist(), strict=True):
@@ -82,12 +93,20 @@ def _event_end(t, cover_end, gap_after, last: int) -> int:
     return int(cover_end[last]) if gap_after[last] else int(t[last + 1])
 
 
-def hypo_events(t: np.ndarray, v: np.ndarray, interval: int) -> list[dict]:
-    """Level 1/2 hypoglycaemia events (see module docstring) as JSON-ready dicts."""
-    level1 = _episodes(t, v < LOW_BELOW, interval, min_minutes=EVENT_MIN_MINUTES)
+def hypo_events(t: np.ndarray, v: np.ndarray, interval: int, timeline=None) -> list[dict]:
+    """Level 1/2 hypoglycaemia events (see module docstring) as JSON-ready dicts.
+    ``timeline``: `event_timeline(t, interval)` when the caller has it already."""
+    below = v < LOW_BELOW
+    if t.size == 0 or not below.any():
+        return []
+    if timeline is None:
+        timeline = _timeline(t, interval)
+    level1 = _episodes(t, below, interval, min_minutes=EVENT_MIN_MINUTES, timeline=timeline)
     if not level1:
         return []
-    level2 = _episodes(t, v < VERY_LOW_BELOW, interval, min_minutes=EVENT_MIN_MINUTES)
+    level2 = _episodes(
+        t, v < VERY_LOW_BELOW, interval, min_minutes=EVENT_MIN_MINUTES, timeline=timeline
+    )
     l2_starts = np.array([t[s] for s, _, _ in level2], dtype="int64")
     l2_long = np.array(
         [end - t[s] >= PROLONGED_HYPO_MINUTES * NS_PER_MINUTE for s, _, end in level2]
@@ -108,9 +127,11 @@ def hypo_events(t: np.ndarray, v: np.ndarray, interval: int) -> list[dict]:
     return out
 
 
-def hyper_events(t: np.ndarray, v: np.ndarray, interval: int) -> list[dict]:
+def hyper_events(t: np.ndarray, v: np.ndarray, interval: int, timeline=None) -> list[dict]:
     """Extended hyperglycaemia events: > 250 mg/dL for >= 120 minutes."""
-    found = _episodes(t, v > VERY_HIGH_ABOVE, interval, min_minutes=EXTENDED_HYPER_MINUTES)
+    found = _episodes(
+        t, v > VERY_HIGH_ABOVE, interval, min_minutes=EXTENDED_HYPER_MINUTES, timeline=timeline
+    )
     return [
         {
             "start": iso_utc(t[first]),

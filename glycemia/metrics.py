@@ -26,7 +26,7 @@ import numpy as np
 
 from glycemia import constants as c
 from glycemia.agp import _agp_dict
-from glycemia.events import hyper_events, hypo_events
+from glycemia.events import event_timeline, hyper_events, hypo_events
 from glycemia.mage import MAGE_ALGORITHM, mage
 from glycemia.series import (
     NS_PER_DAY,
@@ -39,6 +39,7 @@ from glycemia.series import (
     local_midnight_ns,
     local_ns,
     parse_date,
+    sample_sd,
     window_interval,
 )
 
@@ -179,7 +180,7 @@ def summary(v: np.ndarray) -> dict:
     if n == 0:
         return summary_from_sums(0, 0.0, 0.0, (0,) * 6, 0.0, 0.0)
     rl, rh = kovatchev_risk(v)
-    sd = float(np.std(v, ddof=1)) if n > 1 else None
+    sd = sample_sd(v) if n > 1 else None
     return summary_from_sums(
         n, float(v.sum()), 0.0, band_counts(v), float(rl.sum()), float(rh.sum()), sd=sd
     )
@@ -317,8 +318,11 @@ def cgm_metrics(
     no_mage = {"mage": None, "mage_plus": None, "mage_minus": None}
     mage_values = mage(t, v, tz, int(local[0]) if local.size else None) if full else no_mage
     out["mage"] = mage_values["mage"]
-    out["hypo_events"] = hypo_events(t, v, interval)
-    out["hyper_events"] = hyper_events(t, v, interval)
+    # the events' shared arrays, once, and only when some reading is beyond a threshold
+    beyond = v.size and (v.min() < c.LOW_BELOW or v.max() > c.VERY_HIGH_ABOVE)
+    timeline = event_timeline(t, interval) if beyond else None
+    out["hypo_events"] = hypo_events(t, v, interval, timeline)
+    out["hyper_events"] = hyper_events(t, v, interval, timeline)
     out["agp"] = (
         _agp_dict(t, v, tz=tz, bin_minutes=agp_bin_minutes, smooth=True, local=local)
         if full

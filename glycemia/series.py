@@ -12,6 +12,7 @@ a patient who moved is analysed in the zone of the request, so one call never mi
 from __future__ import annotations
 
 import datetime as dt
+import math
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -59,6 +60,13 @@ def clean_series(times, values) -> tuple[np.ndarray, np.ndarray]:
     return t, v
 
 
+def sample_sd(x: np.ndarray) -> float:
+    """np.std(x, ddof=1) of a 1-D float array of 2+ values, with numpy's own arithmetic (sum,
+    mean, squared deviations, pairwise sums: the same float) without its per-call overhead."""
+    d = x - x.sum() / x.size
+    return math.sqrt(float((d * d).sum()) / (x.size - 1))
+
+
 def is_utc(tz: str) -> bool:
     return tz in _UTC_NAMES
 
@@ -85,6 +93,7 @@ def _zone(tz: str) -> ZoneInfo:
     return ZoneInfo(tz)
 
 
+@lru_cache(maxsize=8192)
 def local_midnight_ns(day_number: int, tz: str) -> int:
     """UTC instant (ns) at which local date `day_number` starts in `tz`.
 
@@ -149,6 +158,32 @@ def snap_interval(median_ns: np.ndarray) -> np.ndarray:
     )
 
 
+def _day_intervals(gaps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Per run of readings [start, end): the median of its gaps snapped (`snap_interval`),
+    5 for a run of one reading; `gaps` is np.diff of the times.
+
+    Only which side of 3 and 10 minutes the median falls on matters, so it is decided by
+    counting gaps below each limit (`_median_below`'s rule, for every run at once); a run with
+    an even number of gaps exactly half below a limit takes np.median itself.
+    """
+    ngaps = ends - starts - 1  # a run's gaps are gaps[start : end - 1]
+    half = ngaps // 2
+    ambiguous = np.zeros(ngaps.size, dtype=bool)
+    below = []
+    for limit in (3 * NS_PER_MINUTE, 10 * NS_PER_MINUTE):
+        running = np.concatenate(([0], np.cumsum(gaps < limit)))
+        k = running[np.maximum(ends - 1, starts)] - running[starts]
+        below.append(k > half)
+        ambiguous |= (ngaps % 2 == 0) & (k == half) & (ngaps > 0)
+    intervals = np.where(
+        below[0], DEVICE_INTERVALS[0], np.where(below[1], DEVICE_INTERVALS[1], DEVICE_INTERVALS[2])
+    ).astype("int64")
+    intervals[ngaps <= 0] = DEVICE_INTERVALS[1]
+    for i in np.flatnonzero(ambiguous).tolist():
+        intervals[i] = snap_interval(np.median(gaps[starts[i] : ends[i] - 1]))
+    return intervals
+
+
 def day_wear(t: np.ndarray, local: np.ndarray, tz: str):
     """Per local day with readings: (day numbers, readings, interval minutes, slots).
 
@@ -173,14 +208,7 @@ def day_wear(t: np.ndarray, local: np.ndarray, tz: str):
         starts = np.flatnonzero(np.concatenate(([True], step > 0)))
         unique_days = days[starts]
         group = np.repeat(np.arange(starts.size), np.diff(np.append(starts, days.size)))
-        gaps = np.diff(t)
-        medians = [
-            np.median(gaps[a : b - 1]) if b - a > 1 else np.nan
-            for a, b in zip(starts, np.append(starts[1:], days.size), strict=True)
-        ]
-        medians = np.array(medians, dtype="float64")
-        intervals = np.where(np.isnan(medians), DEVICE_INTERVALS[1], snap_interval(medians))
-        intervals = intervals.astype("int64")
+        intervals = _day_intervals(np.diff(t), starts, np.append(starts[1:], days.size))
     else:
         unique_days, group = np.unique(days, return_inverse=True)
         intervals = np.full(unique_days.size, DEVICE_INTERVALS[1], dtype="int64")
@@ -189,7 +217,10 @@ def day_wear(t: np.ndarray, local: np.ndarray, tz: str):
             medians = pd.Series(np.diff(t)[same]).groupby(group[1:][same]).median()
             intervals[medians.index.to_numpy()] = snap_interval(medians.to_numpy())
     counts = np.bincount(group, minlength=unique_days.size)
-    midnights = np.array([local_midnight_ns(int(d), tz) for d in unique_days], dtype="int64")
+    if is_utc(tz):
+        midnights = unique_days * NS_PER_DAY
+    else:
+        midnights = np.array([local_midnight_ns(int(d), tz) for d in unique_days], dtype="int64")
     slot = (t - midnights[group]) // (intervals[group] * NS_PER_MINUTE)
     slots = distinct_slots(group, slot, unique_days.size)
     return unique_days, counts, intervals, slots
@@ -202,9 +233,10 @@ def distinct_slots(group: np.ndarray, slot: np.ndarray, ngroups: int) -> np.ndar
     key = group.astype("int64") * 2000 + slot
     if key.size > 1 and (np.diff(key) < 0).any():  # a local date stepping back at midnight
         key = np.sort(key)
+        group = key // 2000
     starts = np.ones(key.size, dtype=bool)
     starts[1:] = key[1:] != key[:-1]
-    return np.bincount(key[starts] // 2000, minlength=ngroups)
+    return np.bincount(group[starts], minlength=ngroups)
 
 
 def window_interval(intervals, counts) -> int:
