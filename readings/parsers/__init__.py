@@ -194,6 +194,16 @@ def _prepend(first, rest: Iterator) -> Iterator:
         yield from rest
 
 
+def _opened(items: Iterator, now) -> Iterator:
+    """Batches whose readings' times are all plausible stay whole; any other batch is opened
+    into its readings, in order, for the checks each reading gets."""
+    for item in items:
+        if type(item) is ReadingBatch and not _plausible(item, now):
+            yield from item.readings()
+        else:
+            yield item
+
+
 def _pipeline(records: Iterator, ctx: Context, owned: BinaryIO | None) -> Iterator:
     """Check units on a bounded prefix, then stream: implausible times become row errors,
     row errors past the cap are counted, a mostly-junk file stops with UnreadableFile."""
@@ -206,28 +216,10 @@ def _pipeline(records: Iterator, ctx: Context, owned: BinaryIO | None) -> Iterat
             if ctx.unit_check_done() or len(buffered) >= _UNIT_CHECK_MAX_ITEMS:
                 break
         ctx.check_units()
-        for item in _chain(buffered, records):
-            if type(item) is ReadingBatch:
-                if _plausible(item, ctx.now):
-                    good += len(item)
-                    yield item
-                    continue
-                # Some reading's time is not: each reading as below, in order.
-                for reading in item.readings():
-                    reason = implausible_time(reading.timestamp, ctx.now)
-                    if not reason:
-                        good += 1
-                        yield reading
-                        continue
-                    future += reading.timestamp > ctx.now
-                    errors += 1
-                    reading = RowError(reading.line, reason)
-                    if errors <= MAX_LISTED_ROW_ERRORS:
-                        yield reading
-                    else:
-                        _count_unlisted(unlisted, reading.reason)
-                    if errors >= JUNK_MIN_ERRORS and errors > JUNK_RATIO * good:
-                        raise UnreadableFile(_junk(reading, errors, good))
+        for item in _opened(_chain(buffered, records), ctx.now):
+            if type(item) is ReadingBatch:  # every reading's time is plausible
+                good += len(item)
+                yield item
                 continue
             if type(item) is not RowError:
                 reason = implausible_time(item.timestamp, ctx.now)

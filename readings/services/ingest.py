@@ -217,6 +217,16 @@ def _rows_in(chunk: list) -> int:
     return sum(len(item) if type(item) is ReadingBatch else 1 for item in chunk)
 
 
+def _opened(chunk: list, now: dt.datetime) -> Iterator:
+    """Batches whose readings all pass ``_batch_checked`` stay whole; any other batch is
+    opened into its readings, in order, each checked on its own (one refused reading)."""
+    for item in chunk:
+        if type(item) is ReadingBatch and not _batch_checked(item, now=now):
+            yield from item.readings()
+        else:
+            yield item
+
+
 def _batch_checked(batch: ReadingBatch, *, now: dt.datetime) -> bool:
     """Whether ``reading_checked`` passes every reading of ``batch`` (values in the table's
     range, no sensor value below 40 mg/dL, times from 1970 to now + the tolerance)."""
@@ -265,17 +275,9 @@ def readings_ingest(
     first = last = None  # the span of the readings given, for the floors above (monitoring)
     for chunk in _chunks(items, chunk_size):
         readings, treatments = [], []
-        for item in chunk:
-            if type(item) is ReadingBatch:
-                if _batch_checked(item, now=now):
-                    readings.append(item)
-                    continue
-                for reading in item.readings():  # some reading is refused: one by one
-                    checked, problem = reading_checked(reading, now=now)
-                    if problem is None:
-                        readings.append(checked)
-                    else:
-                        result.reject(reading.line, problem)
+        for item in _opened(chunk, now):
+            if type(item) is ReadingBatch:  # every reading passes the checks
+                readings.append(item)
             elif hasattr(item, "value_mg_dl"):
                 reading, problem = reading_checked(item, now=now)
                 if problem is None:

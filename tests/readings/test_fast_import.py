@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from glycemia.rollups import ROLLUP_FIELDS
 from readings.models import DailyRollup, Reading, Upload
 from readings.parsers import dexcom
 from readings.services import upload_create, upload_process
@@ -33,23 +34,7 @@ def stored(patient, upload: Upload) -> tuple:
     )
     rollups = sorted(
         DailyRollup.objects.filter(patient=patient).values_list(
-            "date",
-            "kind",
-            "count",
-            "sum",
-            "sum_sq",
-            "min",
-            "max",
-            "n_very_low",
-            "n_low",
-            "n_in_range",
-            "n_high",
-            "n_very_high",
-            "n_tight",
-            "rl_sum",
-            "rh_sum",
-            "interval_minutes",
-            "slots",
+            "date", "kind", *ROLLUP_FIELDS, "interval_minutes", "slots"
         )
     )
     report = (
