@@ -364,6 +364,12 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 # OUTBOX_MAX_SENDS times.
 OUTBOX_RESEND_AFTER_SECONDS = env_int("OUTBOX_RESEND_AFTER_SECONDS", 3600)
 OUTBOX_MAX_SENDS = env_int("OUTBOX_MAX_SENDS", 20)
+# ... except the remote-monitoring queue (evaluations and alert notifications take well under
+# a second, and a clinician waits for them): resent after this many seconds (outbox/services.py,
+# ``_sent_long_ago``: a worker killed at the wrong instant loses a message in flight).
+OUTBOX_RESEND_AFTER_SECONDS_BY_QUEUE = {
+    "monitoring": env_int("OUTBOX_RESEND_MONITORING_AFTER_SECONDS", 120)
+}
 # Queues per workload (#23): a burst of uploads never delays reminders. Tasks are routed by
 # name; a worker started without -Q consumes every queue below (the embedded default, and any
 # deployment that runs one kind of worker), so no routed task waits for a missing consumer.

@@ -98,10 +98,9 @@ def outbox_dispatch(*, now: dt.datetime | None = None, limit: int = 1000) -> dic
     Stops at the first row the broker refuses (it is down: the next run tries again).
     """
     now = now or timezone.now()
-    resend_before = now - dt.timedelta(seconds=settings.OUTBOX_RESEND_AFTER_SECONDS)
     rows = (
         OutboxTask.objects.filter(done_at=None, sends__lt=settings.OUTBOX_MAX_SENDS)
-        .filter(Q(sent_at=None) | Q(sent_at__lt=resend_before))
+        .filter(Q(sent_at=None) | _sent_long_ago(now))
         .order_by("pk")
         .values_list("pk", "sent_at")[:limit]
     )
@@ -118,6 +117,43 @@ def outbox_dispatch(*, now: dt.datetime | None = None, limit: int = 1000) -> dic
             break
         counts["sent" if outcome else "skipped"] += 1
     return counts
+
+
+def _queue_prefixes(queue: str) -> list[str]:
+    """Task-name prefixes that ``CELERY_TASK_ROUTES`` sends to ``queue`` ("monitoring.tasks.*"
+    gives "monitoring.tasks."; an exact name stays whole)."""
+    routes = getattr(settings, "CELERY_TASK_ROUTES", {}) or {}
+    return [
+        pattern.removesuffix("*")
+        for pattern, route in routes.items()
+        if isinstance(route, dict) and route.get("queue") == queue
+    ]
+
+
+def _sent_long_ago(now: dt.datetime) -> Q:
+    """Rows sent and not closed for longer than their queue's resend delay.
+
+    A message can be lost in flight without Redis failing: kombu's Redis transport removes it
+    from the queue (BRPOP) before the worker records it as unacknowledged, so a worker killed
+    in between (SIGKILL, the OOM killer) takes it with it; no visibility timeout brings it back
+    (celery/celery#4354, kombu#305; seen in tests/faults). The outbox is what recovers it.
+    ``OUTBOX_RESEND_AFTER_SECONDS`` (an hour) suits long imports; queues in
+    ``OUTBOX_RESEND_AFTER_SECONDS_BY_QUEUE`` (remote monitoring: its alerts and their
+    notifications run in well under a second, and a clinician waits for them) are sent again
+    sooner. Every task is idempotent, so a resend of one that was only slow changes nothing.
+    """
+    special = getattr(settings, "OUTBOX_RESEND_AFTER_SECONDS_BY_QUEUE", {}) or {}
+    default = now - dt.timedelta(seconds=settings.OUTBOX_RESEND_AFTER_SECONDS)
+    condition, covered = Q(), Q()
+    for queue, seconds in special.items():
+        names = Q()
+        for prefix in _queue_prefixes(queue):
+            names |= Q(task__startswith=prefix) if prefix.endswith(".") else Q(task=prefix)
+        if not names:
+            continue
+        condition |= names & Q(sent_at__lt=now - dt.timedelta(seconds=seconds))
+        covered |= names
+    return condition | (~covered & Q(sent_at__lt=default)) if covered else Q(sent_at__lt=default)
 
 
 DONE_KEPT = dt.timedelta(days=30)  # closed rows stay this long (to look into), then go

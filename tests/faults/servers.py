@@ -90,6 +90,31 @@ class PrivateRedis:
         except OSError:
             return False
 
+    def describe(self) -> str:
+        """What the broker holds, for a failure message: each queue's length, the messages
+        delivered but not acknowledged (kombu's ``unacked`` hash) with their age, and whether
+        kombu's restore mutex is held (a worker killed while holding it blocks redelivery
+        until the mutex expires)."""
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+        now = time.time()
+        lines = []
+        for key in sorted(client.scan_iter()):
+            kind = client.type(key).decode()
+            name = key.decode(errors="replace")
+            if kind == "list":
+                lines.append(f"list {name}: {client.llen(key)}")
+            elif name == "unacked_index":
+                scores = client.zrange(key, 0, -1, withscores=True)
+                ages = [round(now - score, 1) for _, score in scores]
+                lines.append(f"unacked_index: {len(ages)} delivered, ages (s) {ages}")
+            elif name == "unacked_mutex":
+                lines.append(f"unacked_mutex held, expires in {client.ttl(key)} s")
+            else:
+                lines.append(f"{kind} {name}")
+        return "broker: " + ("; ".join(lines) or "empty")
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()

@@ -5,7 +5,9 @@ evaluation in the outbox (sent on commit) to a private Redis; a real prefork wor
 them, each evaluation held open for a moment (``MONITORING_TEST_DELAY_SECONDS``) so that the
 SIGKILLs — one pool process at a time, or every third time the whole worker — land inside
 its transaction. A killed evaluation rolls back and its message is redelivered (acks late,
-8-second visibility timeout); evaluations are idempotent, and the database holds one open
+8-second visibility timeout), or, when a worker died with the message in flight (taken from
+Redis, not yet recorded as unacknowledged), sent again by the outbox after
+``RESEND_AFTER_SECONDS``; evaluations are idempotent, and the database holds one open
 alert per kind and one episode per start. In the end each patient has exactly one urgent-low
 alert, its care team told once, and the outbox is empty. Workers connect as the app role.
 """
@@ -17,7 +19,6 @@ import signal
 import time
 
 import pytest
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,6 +28,7 @@ from patients.consent import consent_record
 from readings.parsers import Reading as Parsed
 from readings.services import readings_ingest
 from tests.conftest import make_patient
+from tests.faults.pending import with_outbox_dispatch, work_left
 from tests.faults.test_worker_kills import _pool_children
 from tests.reports.test_broker import Worker, wait_until
 
@@ -34,10 +36,13 @@ pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 FALL = [120, 100, 80, 62, 52, 49, 47, 50]  # the urgent low opens at 49 (52, 49: two < 54)
 PATIENTS = 3
 KILLS = 8
+RESEND_AFTER_SECONDS = 20  # longer than any task here runs (a resend would only waste work)
 WORKER_ENV = {
     "CELERY_VISIBILITY_TIMEOUT_SECONDS": "8",
     "MONITORING_TEST_DELAY_SECONDS": "0.7",
-    "OUTBOX_RESEND_AFTER_SECONDS": "3600",  # redelivery by the broker only
+    # A message lost in flight (a worker killed between BRPOP and its unacked record) is
+    # recovered only by the outbox, as in production: the test dispatches as beat does.
+    "OUTBOX_RESEND_MONITORING_AFTER_SECONDS": str(RESEND_AFTER_SECONDS),
 }
 
 
@@ -56,8 +61,10 @@ def _settled(patients) -> bool:
 
 
 def test_it_loses_and_duplicates_no_alert_when_workers_are_killed_mid_evaluation(
-    private_redis, app_role, center, alice, tmp_path
+    private_redis, app_role, center, alice, tmp_path, settings
 ):
+    # This process stands in for beat's outbox dispatch, with the workers' resend delay.
+    settings.OUTBOX_RESEND_AFTER_SECONDS_BY_QUEUE = {"monitoring": RESEND_AFTER_SECONDS}
     from monitoring.services import enrolment_set
 
     patients = []
@@ -91,13 +98,22 @@ def test_it_loses_and_duplicates_no_alert_when_workers_are_killed_mid_evaluation
                 os.kill(rng.choice(children), signal.SIGKILL)
             kills.append("pool process" if children else "none")
     try:
-        wait_until(lambda: _settled(patients), 120, "every evaluation", worker)
+        wait_until(
+            with_outbox_dispatch(lambda: _settled(patients)),
+            120,
+            "every evaluation",
+            worker,
+            explain=lambda: work_left(private_redis, workers),
+        )
         time.sleep(2)  # a late redelivery has time to run (and to change nothing)
     finally:
         worker.stop()
     logs = "".join(w.output() for w in workers)
     lost_in_hand = logs.count("Task handler raised error: WorkerLostError")
-    print(f"kills: {kills}; pool processes that died mid-evaluation: {lost_in_hand}")
+    print(
+        f"kills: {kills}; pool processes that died mid-evaluation: {lost_in_hand}; "
+        f"sent again by the outbox: {OutboxTask.objects.filter(sends__gt=1).count()}"
+    )
     assert kills.count("worker") + kills.count("pool process") >= KILLS - 1, kills
     assert lost_in_hand >= 1, logs[-3000:]  # a kill landed inside an evaluation
     for p in patients:

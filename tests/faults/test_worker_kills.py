@@ -11,7 +11,10 @@ which is then started again. New work keeps arriving between kills, so there is 
 in hand. The last worker is left to finish. What makes it hold:
 ``acks_late`` + ``reject_on_worker_lost`` (a killed task's message stays unacknowledged and
 Redis redelivers it after the visibility timeout, here 8 s; a pool process killed alone has
-its task requeued by the worker at once), and tasks that are safe to run
+its task requeued by the worker at once), the outbox for a message lost in flight (a
+worker killed after Redis handed it over but before kombu recorded it as unacknowledged:
+sent again after ``RESEND_AFTER_SECONDS``, this process dispatching as beat does), and
+tasks that are safe to run
 twice (a report's unique period, a message's claim with a lease, an upload's claim that a
 redelivered task takes over once the import has been silent for ``UPLOAD_STALE_AFTER_SECONDS``).
 The workers connect as the app role (``db_roles``), as in production.
@@ -25,7 +28,6 @@ import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -37,6 +39,7 @@ from readings.tasks import process_upload
 from reports.models import Report, ReportNotification
 from reports.tasks import generate_report
 from tests.conftest import make_patient
+from tests.faults.pending import with_outbox_dispatch, work_left
 from tests.readings.helpers import plain_csv
 from tests.reports.test_broker import RECENT, Worker, wait_until
 from visits.models import Visit, VisitMessage
@@ -45,6 +48,7 @@ from visits.tasks import send_visit_message
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 KILLS = 21
 UPLOAD_ROWS = 6000  # two chunks, each slowed down so that kills land inside imports
+RESEND_AFTER_SECONDS = 20  # longer than any task here runs (a resend would only waste work)
 WORKER_ENV = {
     "CELERY_VISIBILITY_TIMEOUT_SECONDS": "8",  # longer than any task here runs
     "REPORTS_TEST_DELAY_SECONDS": "1",
@@ -53,7 +57,9 @@ WORKER_ENV = {
     "UPLOAD_MAX_ATTEMPTS": "1000",  # here every death is a kill, not a file that kills
     "VISITS_TEST_SEND_DELAY_SECONDS": "0.5",
     "VISIT_MESSAGE_LEASE_SECONDS": "3",
-    "OUTBOX_RESEND_AFTER_SECONDS": "3600",  # no resending by the outbox: redelivery only
+    # A message lost in flight (a worker killed between BRPOP and its unacked record) is
+    # recovered only by the outbox, as in production: the test dispatches as beat does.
+    "OUTBOX_RESEND_AFTER_SECONDS": str(RESEND_AFTER_SECONDS),
 }
 
 
@@ -79,8 +85,9 @@ def _settled(patients, uploads, visits) -> bool:
 
 
 def test_it_loses_and_repeats_nothing_when_workers_are_killed_again_and_again(
-    private_redis, app_role, center, alice, clinic, follow_up, load_simulated, tmp_path
+    private_redis, app_role, center, alice, clinic, follow_up, load_simulated, tmp_path, settings
 ):
+    settings.OUTBOX_RESEND_AFTER_SECONDS = RESEND_AFTER_SECONDS  # this process stands in for beat
     patients = [make_patient(f"KILL{i}", center=center, endocrinologists=[alice]) for i in range(2)]
     for i, p in enumerate(patients):
         load_simulated(p, seed=i, start=RECENT, days=15)
@@ -145,14 +152,23 @@ def test_it_loses_and_repeats_nothing_when_workers_are_killed_again_and_again(
         worker = Worker(settings.ALL_QUEUES, tmp_path, "last", **env)
         workers.append(worker)
     try:
-        wait_until(lambda: _settled(patients, uploads, visits), 150, "all the work", worker)
+        wait_until(
+            with_outbox_dispatch(lambda: _settled(patients, uploads, visits)),
+            150,
+            "all the work",
+            worker,
+            explain=lambda: work_left(private_redis, workers),
+        )
         time.sleep(2)  # anything still redelivered has time to run (and to change nothing)
     finally:
         worker.stop()
     logs = "".join(w.output() for w in workers)
     # A pool process died with a task in hand (its parent logs it, and requeues the task).
     lost_in_hand = logs.count("Task handler raised error: WorkerLostError")
-    print(f"kills: {kills}; pool processes that died with a task: {lost_in_hand}")
+    print(
+        f"kills: {kills}; pool processes that died with a task: {lost_in_hand}; "
+        f"sent again by the outbox: {OutboxTask.objects.filter(sends__gt=1).count()}"
+    )
     assert kills.count("worker") + kills.count("pool process") >= 20, kills
     assert lost_in_hand >= 3, logs[-3000:]
 

@@ -86,6 +86,41 @@ def test_it_sends_again_what_was_sent_long_ago_and_never_closed(patient, setting
     assert Upload.objects.get(pk=upload.pk).status == "done"
 
 
+def test_monitoring_tasks_are_sent_again_sooner_than_the_rest(patient, settings):
+    """A message lost in flight (a worker killed between Redis's BRPOP and kombu's unacked
+    record: tests/faults) is recovered by the outbox alone; for remote monitoring an hour is
+    too long to wait, so its queue has its own delay."""
+    settings.OUTBOX_RESEND_AFTER_SECONDS = 3600
+    settings.OUTBOX_RESEND_AFTER_SECONDS_BY_QUEUE = {"monitoring": 120}
+    upload = _upload(patient)
+    now = timezone.now()
+
+    def sent(task, args, seconds_ago):
+        return OutboxTask.objects.create(
+            task=task, args=args, sent_at=now - dt.timedelta(seconds=seconds_ago), sends=1
+        )
+
+    alert_lost = sent("monitoring.tasks.send_alert_notification", [987654], 121)
+    triage_lost = sent("patients.tasks.refresh_triage_window", [], 121)  # routed by exact name
+    alert_recent = sent("monitoring.tasks.send_alert_notification", [987655], 60)
+    import_slow = sent(process_upload.name, [upload.pk], 121)  # an import may still be running
+    import_lost = sent(process_upload.name, [upload.pk], 3601)
+    assert outbox_dispatch(now=now)["sent"] == 3
+    sends = {
+        row.pk: row.sends
+        for row in OutboxTask.objects.filter(
+            pk__in=[r.pk for r in (alert_lost, triage_lost, alert_recent, import_slow, import_lost)]
+        )
+    }
+    assert sends == {
+        alert_lost.pk: 2,
+        triage_lost.pk: 2,
+        alert_recent.pk: 1,
+        import_slow.pk: 1,
+        import_lost.pk: 2,
+    }
+
+
 def test_it_gives_up_after_the_most_sends(patient, settings):
     settings.OUTBOX_MAX_SENDS = 3
     OutboxTask.objects.create(task=process_upload.name, args=[1], sends=3)

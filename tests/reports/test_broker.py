@@ -99,11 +99,15 @@ class Worker:
                 self.kill()
 
 
-def wait_until(condition, timeout: float, what: str, worker=None) -> None:
+def wait_until(condition, timeout: float, what: str, worker=None, explain=None) -> None:
+    """Poll ``condition``; on timeout fail with the worker's log and ``explain()`` (the state a
+    fault test needs to tell why: the broker's queues, the work not done)."""
     deadline = time.monotonic() + timeout
     while not condition():
-        log = worker.output() if worker else ""
-        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{log}"
+        if time.monotonic() >= deadline:
+            log = worker.output() if worker else ""
+            state = explain() if explain else ""
+            raise AssertionError(f"timed out waiting for {what}\n{state}\n{log}")
         time.sleep(0.3)
 
 
