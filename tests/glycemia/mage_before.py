@@ -3,6 +3,7 @@ test_mage_reference.py compare the restructured MAGE with, bit for bit, on rando
 
 Copied unchanged below this docstring except for the module docstring.
 """
+
 from __future__ import annotations
 
 import numpy as np
