@@ -402,6 +402,15 @@ def mage(
     if times_ns.size < 2:
         return none
     g, runs = interpolated_grid(times_ns, values, tz, first_local)
+    nan_g = np.isnan(g)
+    if np.count_nonzero(nan_g) != sum(b - a for a, b in runs):
+        # NaN from the interpolation itself (an infinite value): trim and find the runs
+        # from the grid, as iglu does
+        ok = np.flatnonzero(~nan_g)
+        if ok.size == 0:
+            return none
+        g, nan_g = g[ok[0] : ok[-1] + 1], nan_g[ok[0] : ok[-1] + 1]
+        runs = _missing_runs(nan_g)
     if g.size < 7 or g.size < MAGE_LONG_MA:
         return none
     # Segments: split at runs of missing grid points longer than max_gap.
@@ -414,12 +423,11 @@ def mage(
         else:
             inner[-1].append((a - cuts[-1], b - cuts[-1]))
     cuts.append(g.size)
-    nan_g = np.isnan(g) if runs else None
     weighted = {"plus": [0.0, 0.0], "minus": [0.0, 0.0], "avg": [0.0, 0.0]}
     for s, e, seg_runs in zip(cuts[0::2], cuts[1::2], inner, strict=True):
         if e <= s:
             continue
-        p, m = _segment(g[s:e], None if nan_g is None else nan_g[s:e], seg_runs)
+        p, m = _segment(g[s:e], nan_g[s:e], seg_runs)
         duration = float(e - 1 - s)  # segment length in grid steps (end - start)
         for key, val in (("plus", p), ("minus", m)):
             if val is not None:
