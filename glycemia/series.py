@@ -43,20 +43,22 @@ def clean_series(times, values) -> tuple[np.ndarray, np.ndarray]:
     v = np.asarray(values, dtype="float64")
     if t.shape != v.shape:
         raise ValueError("times and values must have the same length")
-    ok = ~np.isnan(v)
-    if not ok.all():
+    missing = np.isnan(v)
+    if missing.any():
+        ok = ~missing
         t, v = t[ok], v[ok]
     if t.size > 1:
-        d = np.diff(t)
-        if (d < 0).any():
-            order = np.argsort(t, kind="stable")
-            t, v = t[order], v[order]
-            d = np.diff(t)
-        dup = d == 0
-        if dup.any():
-            keep = np.ones(t.size, dtype=bool)
-            keep[:-1] = ~dup  # drop the earlier of two equal instants
-            t, v = t[keep], v[keep]
+        d = t[1:] - t[:-1]
+        if (d <= 0).any():  # out of order or repeated (the usual series is neither)
+            if (d < 0).any():
+                order = np.argsort(t, kind="stable")
+                t, v = t[order], v[order]
+                d = t[1:] - t[:-1]
+            dup = d == 0
+            if dup.any():
+                keep = np.ones(t.size, dtype=bool)
+                keep[:-1] = ~dup  # drop the earlier of two equal instants
+                t, v = t[keep], v[keep]
     return t, v
 
 

@@ -1,14 +1,22 @@
 """glycemia/series.py day_wear and window_interval as of main 8a517f1 (#23), frozen: the
 reference the differential tests in test_series_before.py compare the faster versions with.
 
-Copied unchanged below this docstring (the functions day_wear needs) except for imports.
+Copied unchanged below this docstring (clean_series and the functions day_wear needs) except
+for imports.
 """
 
 import numpy as np
 import pandas as pd
 
 from glycemia.constants import DEVICE_INTERVALS
-from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, is_utc, local_midnight_ns, snap_interval
+from glycemia.series import (
+    NS_PER_DAY,
+    NS_PER_MINUTE,
+    as_ns,
+    is_utc,
+    local_midnight_ns,
+    snap_interval,
+)
 
 
 def _day_intervals(gaps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -107,3 +115,26 @@ def window_interval(intervals, counts) -> int:
     cumulative = np.cumsum(counts[order])
     middle = int(np.argmax(2 * cumulative >= cumulative[-1]))
     return int(intervals[order][middle])
+
+
+def clean_series(times, values) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted int64 ns times and float64 values; NaN dropped; exact duplicates keep the last."""
+    t = as_ns(times)
+    v = np.asarray(values, dtype="float64")
+    if t.shape != v.shape:
+        raise ValueError("times and values must have the same length")
+    ok = ~np.isnan(v)
+    if not ok.all():
+        t, v = t[ok], v[ok]
+    if t.size > 1:
+        d = np.diff(t)
+        if (d < 0).any():
+            order = np.argsort(t, kind="stable")
+            t, v = t[order], v[order]
+            d = np.diff(t)
+        dup = d == 0
+        if dup.any():
+            keep = np.ones(t.size, dtype=bool)
+            keep[:-1] = ~dup  # drop the earlier of two equal instants
+            t, v = t[keep], v[keep]
+    return t, v
