@@ -381,16 +381,18 @@ def _falls(a: list[float], sd: float) -> list[float]:
         if not x - high <= -sd:
             j += 1
             continue
-        nadir, at = x, j
+        nadir = top = x  # top: the highest point from the nadir on, max(a[nadir : k + 1])
         for k in range(j, n):
             y = a[k]
             if y < nadir:
-                nadir, at = y, k
+                nadir = top = y
+            elif y > top:
+                top = y
             if y - nadir > sd or k == n - 1:
                 break
         heights.append(nadir - high)
         j = k
-        high = max(a[at : k + 1])
+        high = top
     return heights
 
 

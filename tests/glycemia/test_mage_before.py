@@ -101,3 +101,18 @@ def test_mage_equals_the_previous_implementation_with_infinite_values():
             g, runs = glycemia.mage.interpolated_grid(t, v)
             found_from_grid += int(np.isnan(g).sum()) != sum(b - a for a, b in runs)
     assert found_from_grid > 20
+
+
+def test_excursions_equal_the_previous_implementation_on_random_turning_points():
+    """MAGE+ / MAGE- over random turning-point values: ties, plateaus, the last point."""
+    from glycemia.mage import _falls, _rises
+
+    rng = np.random.default_rng(13)
+    for _ in range(3000):
+        n = int(rng.integers(1, 60))
+        a = rng.choice([100.0, 120.0, 121.0, 150.0, 180.0, 240.0], n).tolist()
+        if rng.random() < 0.5:
+            a = np.round(np.cumsum(rng.normal(0, 30, n)) + 150).tolist()
+        sd = float(rng.choice([1.0, 15.0, 20.0, 30.0, 60.0]))
+        assert _rises(a, sd) == mage_before._rises(a, sd)
+        assert _falls(a, sd) == mage_before._falls(a, sd)
