@@ -23,40 +23,58 @@ PERCENTILE_KEYS = ("p5", "p25", "p50", "p75", "p95")
 _KEY_STRIDE = 2048.0  # > any glucose in mg/dL; a power of two keeps bin * stride exact
 
 
-def binned_quantiles(bins: np.ndarray, values: np.ndarray, nbins: int, qs) -> np.ndarray:
-    """Type-7 quantiles per bin, vectorized: array (len(qs), nbins), NaN for empty bins."""
-    counts = np.bincount(bins, minlength=nbins)
+def _clock_bins(local: np.ndarray, bin_minutes: int) -> np.ndarray:
+    """Clock-time bin of each local wall-clock ns: (local % day) // minute // bin_minutes,
+    written with divisions by one number (numpy divides int64 by a scalar several times
+    faster than it takes a remainder; the floor of a floor is the floor of the whole)."""
+    time_of_day = local - (local // NS_PER_DAY) * NS_PER_DAY
+    return time_of_day // (NS_PER_MINUTE * bin_minutes)
+
+
+def binned_quantiles(
+    bins: np.ndarray, values: np.ndarray, nbins: int, qs, counts: np.ndarray | None = None
+) -> np.ndarray:
+    """Type-7 quantiles per bin, vectorized: array (len(qs), nbins), NaN for empty bins.
+    ``counts``: np.bincount(bins, minlength=nbins) when the caller has it."""
+    if counts is None:
+        counts = np.bincount(bins, minlength=nbins)
+    sv = None
     if values.size and values.min() >= 0 and values.max() < _KEY_STRIDE:
         whole = values.astype("int64")
-        if np.array_equal(whole, values):
+        if (whole == values).all():
             # Whole mg/dL (what sensors report): an integer key sorts the same values in the
             # same order, and when it fits 16 bits numpy's radix sort takes it (8x faster
-            # than the float sort at 24 hourly bins).
+            # than the float sort at 24 hourly bins); the value is the key's low 11 bits.
             key = bins * int(_KEY_STRIDE) + whole
             if nbins * int(_KEY_STRIDE) <= 1 << 16:
-                key = np.sort(key.astype("uint16"), kind="stable").astype("int64")
+                key = np.sort(key.astype("uint16"), kind="stable")
+                sv = (key & (int(_KEY_STRIDE) - 1)).astype("float64")
             else:
                 key = np.sort(key)
-            offsets_key = np.repeat(np.arange(nbins, dtype="int64") * int(_KEY_STRIDE), counts)
-            sv = (key - offsets_key).astype("float64")
+                sv = (key - np.repeat(np.arange(nbins) * int(_KEY_STRIDE), counts)).astype(
+                    "float64"
+                )
         else:
             # One float sort on bin * stride + value is several times faster than a lexsort.
             key = np.sort(bins * _KEY_STRIDE + values)
             sv = key - np.repeat(np.arange(nbins) * _KEY_STRIDE, counts)
-    else:
+    if sv is None:
         sv = values[np.lexsort((values, bins))]
     offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    out = np.full((len(qs), nbins), np.nan)
-    has = counts > 0
-    n = counts[has]
-    off = offsets[has]
     # every quantile at once (rows), the same arithmetic per element as one at a time
+    has = counts > 0
+    every = bool(has.all())
+    n = counts if every else counts[has]
+    off = offsets if every else offsets[has]
     h = (n - 1) * np.asarray(qs, dtype="float64")[:, None]
     lo = np.floor(h).astype("int64")
     hi = np.minimum(lo + 1, n - 1)
     frac = h - lo
     a = sv[off + lo]
     b = sv[off + hi]
+    if every:
+        return a + frac * (b - a)
+    out = np.full((len(qs), nbins), np.nan)
     out[:, has] = a + frac * (b - a)
     return out
 
@@ -68,6 +86,13 @@ def smooth_circular(curves: np.ndarray, bin_minutes: int) -> np.ndarray:
     if half >= nbins:  # very coarse bins: nothing sensible to smooth over
         return curves
     ok = ~np.isnan(curves)
+    if ok.all():
+        # No empty bin: every weight sum is (half + 1)^2, added up exactly as below.
+        padded = np.concatenate((curves[..., -half:], curves, curves[..., :half]), axis=-1)
+        total = np.zeros_like(curves)
+        for k in range(-half, half + 1):
+            total += (half + 1 - abs(k)) * padded[..., half - k : half - k + nbins]
+        return total / float((half + 1) ** 2)
     filled = np.where(ok, curves, 0.0)
     # Wrap at midnight by padding `half` bins on each side, then sum shifted slices.
     padded = np.concatenate((filled[..., -half:], filled, filled[..., :half]), axis=-1)
@@ -95,12 +120,12 @@ def agp_arrays(
     if t.size == 0:
         return minutes, np.full((5, nbins), np.nan), np.zeros(nbins, dtype="int64")
     local = local_ns(t, tz) if local is None else local
-    minute_of_day = (local % NS_PER_DAY) // NS_PER_MINUTE
-    bins = (minute_of_day // bin_minutes).astype("int64")
-    curves = binned_quantiles(bins, v, nbins, [p / 100 for p in PERCENTILES])
+    bins = _clock_bins(local, bin_minutes)
+    counts = np.bincount(bins, minlength=nbins)
+    curves = binned_quantiles(bins, v, nbins, [p / 100 for p in PERCENTILES], counts)
     if smooth:
         curves = smooth_circular(curves, bin_minutes)
-    return minutes, curves, np.bincount(bins, minlength=nbins)
+    return minutes, curves, counts
 
 
 def agp(times, values, *, tz: str = "UTC", bin_minutes: int = 60, smooth: bool = True) -> dict:
@@ -153,8 +178,7 @@ def population_agp(
     pid, t, v = pid[keep], t[keep], v[keep]
     ids, codes = np.unique(pid, return_inverse=True)
     nbins = 1440 // bin_minutes
-    minute_of_day = (local_ns(t, tz) % NS_PER_DAY) // NS_PER_MINUTE
-    bins = codes.astype("int64") * nbins + minute_of_day // bin_minutes
+    bins = codes.astype("int64") * nbins + _clock_bins(local_ns(t, tz), bin_minutes)
     curves = binned_quantiles(bins, v, ids.size * nbins, [p / 100 for p in PERCENTILES])
     curves = curves.reshape(len(PERCENTILES), ids.size, nbins)
     if smooth:

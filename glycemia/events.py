@@ -36,18 +36,23 @@ from glycemia.series import NS_PER_MINUTE, iso_utc
 
 
 def _timeline(t: np.ndarray, interval: int):
-    """(gap after each reading, end of each reading's time, gap-free block of each reading):
-    what every event search over one series needs, computed once (`event_timeline`)."""
+    """(gap after each reading, positions of those gaps, interval ns): what every event search
+    over one series needs, computed once (`event_timeline`). A reading's time ends at the
+    next reading, or `interval` after it when a gap follows (`_cover_end`); its gap-free
+    block is the number of gaps before it, so a recovery never spans a gap."""
     step = interval * NS_PER_MINUTE
     gap_after = np.ones(t.size, dtype=bool)  # True when reading i is followed by a gap (or nothing)
-    gap_after[:-1] = np.diff(t) > 2 * step
-    cover_end = np.where(gap_after, t + step, np.append(t[1:], 0))
-    # Gap-free block of each reading, so a recovery never spans a gap.
-    block = np.concatenate(([0], np.cumsum(gap_after[:-1])))
-    return gap_after, cover_end, block
+    np.greater(t[1:] - t[:-1], 2 * step, out=gap_after[:-1])
+    return gap_after, np.flatnonzero(gap_after), step
 
 
 event_timeline = _timeline
+
+
+def _cover_end(t: np.ndarray, gap_after: np.ndarray, step: int, at: np.ndarray) -> np.ndarray:
+    """End of the time of readings `at`: the next reading, or `step` after a reading followed
+    by a gap (the last reading is)."""
+    return np.where(gap_after[at], t[at] + step, t[np.minimum(at + 1, t.size - 1)])
 
 
 def _episodes(
@@ -59,38 +64,44 @@ def _episodes(
     end_minutes: float = EVENT_END_MINUTES,
     timeline=None,
 ) -> list[tuple[int, int, int]]:
-    """(first index, last beyond index, end ns) of each event over a boolean `beyond` mask."""
+    """(first index, last beyond index, end ns) of each event over a boolean `beyond` mask.
+
+    What the walk over runs needs of each run (its start time and block, its end's block,
+    time of the reading after it and cover end) is gathered by numpy first, so the walk
+    itself reads Python lists."""
     n = t.size
     if n == 0 or not beyond.any():
         return []
-    gap_after, cover_end, block = timeline if timeline is not None else _timeline(t, interval)
+    gap_after, gaps, step = timeline if timeline is not None else _timeline(t, interval)
     # Runs of consecutive beyond readings not split by a gap.
     starts = np.flatnonzero(beyond & np.concatenate(([True], ~beyond[:-1] | gap_after[:-1])))
     ends = np.flatnonzero(beyond & np.concatenate((~beyond[1:] | gap_after[:-1], [True])))
-    durations = cover_end[ends] - t[starts]
+    start_t = t[starts]
+    end_cover = _cover_end(t, gap_after, step, ends)
     min_ns = min_minutes * NS_PER_MINUTE
     end_ns = end_minutes * NS_PER_MINUTE
+    durations = (end_cover - start_t).tolist()
+    starts_l, ends_l, start_t_l = starts.tolist(), ends.tolist(), start_t.tolist()
+    start_block = np.searchsorted(gaps, starts).tolist()  # gaps before the reading
+    end_block = np.searchsorted(gaps, ends).tolist()
+    after_end = t[np.minimum(ends + 1, n - 1)].tolist()  # the first reading back across
+    end_cover_l = end_cover.tolist()
     events: list[tuple[int, int, int]] = []
-    current: list[int] | None = None  # [first index, last beyond index]
-    for s, e, d in zip(starts.tolist(), ends.tolist(), durations.tolist(), strict=True):
+    current: list[int] | None = None  # [first index, last beyond index, run of the last]
+    for k, d in enumerate(durations):
         if current is not None:
-            last = current[1]
-            recovered_at = last + 1  # first reading back across the threshold
-            same_block = block[s] == block[last]
-            if same_block and t[s] - t[recovered_at] < end_ns:
-                current[1] = e  # recovery too short: still the same event
+            run = current[2]
+            same_block = start_block[k] == end_block[run]
+            if same_block and start_t_l[k] - after_end[run] < end_ns:
+                current[1], current[2] = ends_l[k], k  # recovery too short: the same event
                 continue
-            events.append((current[0], last, _event_end(t, cover_end, gap_after, last)))
+            events.append((current[0], current[1], end_cover_l[run]))
             current = None
         if d >= min_ns:
-            current = [s, e]
+            current = [starts_l[k], ends_l[k], k]
     if current is not None:
-        events.append((current[0], current[1], _event_end(t, cover_end, gap_after, current[1])))
+        events.append((current[0], current[1], end_cover_l[current[2]]))
     return events
-
-
-def _event_end(t, cover_end, gap_after, last: int) -> int:
-    return int(cover_end[last]) if gap_after[last] else int(t[last + 1])
 
 
 def hypo_events(t: np.ndarray, v: np.ndarray, interval: int, timeline=None) -> list[dict]:
@@ -107,21 +118,23 @@ def hypo_events(t: np.ndarray, v: np.ndarray, interval: int, timeline=None) -> l
     level2 = _episodes(
         t, v < VERY_LOW_BELOW, interval, min_minutes=EVENT_MIN_MINUTES, timeline=timeline
     )
-    l2_starts = np.array([t[s] for s, _, _ in level2], dtype="int64")
-    l2_long = np.array(
-        [end - t[s] >= PROLONGED_HYPO_MINUTES * NS_PER_MINUTE for s, _, end in level2]
-    )
+    # (start, prolonged) of each level-2 event
+    l2 = [
+        (start, end - start >= PROLONGED_HYPO_MINUTES * NS_PER_MINUTE)
+        for start, end in ((int(t[s]), end) for s, _, end in level2)
+    ]
     out = []
     for first, last, end in level1:
-        inside = (l2_starts >= t[first]) & (l2_starts < end) if level2 else np.zeros(0, bool)
+        begin = int(t[first])
+        inside = [prolonged for start, prolonged in l2 if begin <= start < end]
         out.append(
             {
-                "start": iso_utc(t[first]),
+                "start": iso_utc(begin),
                 "end": iso_utc(end),
-                "duration_minutes": round((end - int(t[first])) / NS_PER_MINUTE, 1),
+                "duration_minutes": round((end - begin) / NS_PER_MINUTE, 1),
                 "nadir_mg_dl": float(v[first : last + 1].min()),
-                "level": 2 if inside.any() else 1,
-                "prolonged": bool(l2_long[inside].any()) if level2 else False,
+                "level": 2 if inside else 1,
+                "prolonged": any(inside),
             }
         )
     return out

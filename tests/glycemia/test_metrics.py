@@ -227,3 +227,23 @@ def test_it_counts_active_percent_at_each_days_own_interval():
     # reading: (24:00 - 01:40) / 5 + 6 x 288 + 6 x 96 + (23:45 - 00:00) / 15 + 1 = 2668.
     expected_span = 268 + 6 * 288 + 6 * 96 + 95 + 1
     assert span["active_percent"] == pytest.approx(100 * 2499 / expected_span)
+
+
+def test_it_looks_up_the_same_kovatchev_risks_as_it_computes():
+    """`risks` reads whole mg/dL from a table made by `kovatchev_risk` (#23): the same floats,
+    at any length and memory offset (SIMD bodies and tails), and it computes the rest."""
+    from glycemia.metrics import kovatchev_risk, risks
+
+    rng = np.random.default_rng(4)
+    for _ in range(300):
+        n = int(rng.integers(1, 3000))
+        offset = int(rng.integers(0, 8))
+        buffer = np.empty(n + offset)
+        values = buffer[offset:]
+        values[:] = rng.integers(1, 1024, n)
+        if rng.random() < 0.2:
+            values[int(rng.integers(0, n))] += 0.5  # not whole: computed
+        if rng.random() < 0.1:
+            values[int(rng.integers(0, n))] = 1500.0  # beyond the table: computed
+        for ours, theirs in zip(risks(values), kovatchev_risk(values), strict=True):
+            assert np.array_equal(ours, theirs)
