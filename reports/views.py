@@ -146,7 +146,8 @@ def _suggestions_context(report: Report, user, unit: str, *, looked_up: bool = F
         CarePlanVersion.objects.filter(pk=version_id).first() if version_id is not None else None
     )
     content = version.content if version is not None else {}
-    suggestions = list(report.suggestions.select_related("decided_by"))
+    # One report: its own order (position, pk), without the default ordering's join to the report.
+    suggestions = list(report.suggestions.select_related("decided_by").order_by("position", "pk"))
     rows = suggestion_rows(report, suggestions, unit, content)
     current = None  # the plan as it is now: asked only when a row proposes a change
     for row in rows:
