@@ -115,8 +115,10 @@ def follow_up_due(patient: Patient) -> dict:
     has passed and nothing is booked). The care plan's review date is another thing.
 
     One query: the plan version in force, the last completed follow-up and the next open
-    visit are subqueries of the patient's row (every report and record page asks this; the
-    list functions above took three to five queries for one patient).
+    visit are subqueries of the patient's row (the list functions above took four to six
+    queries for one patient here). The ``next_visit`` tag, which needs no due date, keeps
+    ``next_visit_by_patient``'s two or three simple queries: measured, they cost no more
+    Python than this one's four subqueries (~1.8 ms either way, most of it Django compiling).
     """
     now = timezone.now()
     versions = CarePlanVersion.objects.filter(plan__patient_id=OuterRef("pk")).order_by("-number")

@@ -67,10 +67,10 @@ def todays_visits(user) -> dict:
 
 @register.simple_tag
 def next_visit(patient) -> dict:
-    """The next open visit of a patient, and whether their follow-up is overdue (one query:
-    ``follow_up_due``)."""
-    follow_up = services.follow_up_due(patient)
-    return {"start": follow_up["next_visit"], "overdue": follow_up["overdue"]}
+    """The next open visit of a patient, and whether their follow-up is overdue."""
+    found = services.next_visit_by_patient([patient.pk], patients=[patient])
+    start, overdue = found.get(patient.pk, (None, False))
+    return {"start": start, "overdue": overdue}
 
 
 @register.simple_tag
