@@ -54,15 +54,42 @@ def _utc_bounds(patient: Patient, start: dt.date, end: dt.date):
     return lo, hi
 
 
+def _fetch_rows(database, sql: str, params) -> list[tuple]:
+    with database.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _float_pairs(database, sql: str, params) -> tuple[np.ndarray, np.ndarray] | None:
+    """The two float8 columns of ``sql`` as two float64 arrays, sent by the server as one
+    bytea (each row's two values in float8's binary form, in the rows' order) and read with
+    ``np.frombuffer``: no float written as text and parsed back, no Python object per value.
+    The same float8 values as fetching the rows, bit for bit. None when a value is NULL (its
+    row would be missing from the bytea; the caller then fetches the rows)."""
+    with database.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), string_agg(float8send(r.a) || float8send(r.b), ''::bytea)"
+            f" FROM ({sql}) AS r(a, b)",
+            params,
+        )
+        count, data = cursor.fetchone()
+    data = b"" if data is None else bytes(data)
+    if len(data) != 16 * count:
+        return None
+    pairs = np.frombuffer(data, dtype=">f8").astype("float64").reshape(count, 2)
+    return pairs[:, 0].copy(), pairs[:, 1].copy()
+
+
 def readings_arrays(patient: Patient, kind: str, start: dt.date, end: dt.date, *, tags=False):
     """One query → (UTC int64 ns, mg/dL float64[, meal tags]) of `kind` in the local window.
 
     On PostgreSQL the database returns epoch seconds as float8: converting thousands of
     datetime objects in Python cost more than the metrics themselves. ``date_part`` rather
     than ``EXTRACT``: since PostgreSQL 14 EXTRACT computes a numeric (slower), date_part a
-    float8 (the same value). The rows (~4,000 a CGM report) are fetched with one
-    ``fetchall`` and go straight into numpy: ~2 ms less per report than iterating a
-    values_list and transposing it in Python.
+    float8 (the same value). The values of a CGM window (~4,000 rows a report) come as one
+    bytea read straight into numpy (``_float_pairs``: 0.25 instead of 1.9 ms of Python and
+    less of the server's time than writing 8,000 floats as text); meal tags still take a
+    ``fetchall``.
     """
     lo, hi = _utc_bounds(patient, start, end)
     readings = Reading.objects.filter(
@@ -76,9 +103,11 @@ def readings_arrays(patient: Patient, kind: str, start: dt.date, end: dt.date, *
         epoch = RawSQL("""date_part('epoch', "readings_reading"."timestamp")""", [])
         query = readings.annotate(epoch=epoch).values_list("epoch", "value_mg_dl", *extra)
         sql, params = query.query.get_compiler(readings.db).as_sql()
-        with database.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
+        pairs = None if tags else _float_pairs(database, sql, params)
+        if pairs is not None:
+            times, values = pairs
+            return np.rint(times * 1e6).astype("int64") * 1000, values
+        rows = _fetch_rows(database, sql, params)
     else:
         rows = list(readings.values_list("timestamp", "value_mg_dl", *extra))
     if not rows:

@@ -122,9 +122,16 @@ def outcomes_shown_on(report: Report) -> list[dict]:
         report__kind=report.kind,
         decided_at__lt=dt.datetime.combine(report.period_start, dt.time(), dt.UTC)
         + dt.timedelta(days=1),
-    ).select_related("report__patient")
+    )
+    # Most reports have none: ask for the ids first (a light query), and for the suggestions
+    # with their reports (a heavy one to build) only when there are some.
+    latest = list(accepted.order_by("-decided_at").values_list("pk", flat=True)[:20])
+    if not latest:
+        return []
     out = []
-    for suggestion in accepted.order_by("-decided_at")[:20]:
+    for suggestion in (
+        accepted.filter(pk__in=latest).select_related("report__patient").order_by("-decided_at")
+    ):
         if after_report(suggestion) == report:
             result = outcome(suggestion, after=report)
             if result is not None:

@@ -234,7 +234,8 @@ def _suggestions_section(report, *, unit, table, h2, base, small, paragraph) -> 
     from care_plans.models import CarePlanVersion
     from reports.suggestion_wording import suggestion_rows
 
-    suggestions = list(report.suggestions.select_related("decided_by"))
+    # One report: its own order (position, pk), without the default ordering's join to the report.
+    suggestions = list(report.suggestions.select_related("decided_by").order_by("position", "pk"))
     if not suggestions:
         return []
     version = CarePlanVersion.objects.filter(pk=report.care_plan_version_id).first()

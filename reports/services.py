@@ -14,7 +14,8 @@ Cost (``bench/reports.py``, PostgreSQL): about 10 queries for a new report — p
 care plan version (read once for the cadence and the targets: ``care_plan_reads_shared``),
 existing report, readings, previous report, the insert, the triage entry (read and update)
 and the notifications in one transaction, plus up to three for the plan suggestions (the
-plan's versions for dose changes when there is a plan, meal treatments, their insert). Keep it that way: each extra round trip is ~1 ms of a report.
+plan's versions for dose changes when there is a plan, meal treatments, their insert). Keep it
+that way: each extra round trip is ~1 ms of a report.
 """
 
 from __future__ import annotations

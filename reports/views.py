@@ -4,7 +4,7 @@ unread list. Every view starts with a permission-checked lookup through ``accoun
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,11 +22,12 @@ from accounts.access import (
 from common.http import download_disposition
 from glycemia import display
 from reports import figures, wording
-from reports.models import Report, ReportNotification, Suggestion, SuggestionStateError
+from reports.models import Report, Suggestion, SuggestionStateError
 from reports.outcomes import outcomes_shown_on
 from reports.services import (
     notifications_by_risk,
     notifications_mark_read,
+    notifications_unread,
     report_generate,
 )
 from reports.suggestion_wording import outcome_rows, suggestion_rows
@@ -145,7 +146,8 @@ def _suggestions_context(report: Report, user, unit: str, *, looked_up: bool = F
         CarePlanVersion.objects.filter(pk=version_id).first() if version_id is not None else None
     )
     content = version.content if version is not None else {}
-    suggestions = list(report.suggestions.select_related("decided_by"))
+    # One report: its own order (position, pk), without the default ordering's join to the report.
+    suggestions = list(report.suggestions.select_related("decided_by").order_by("position", "pk"))
     rows = suggestion_rows(report, suggestions, unit, content)
     current = None  # the plan as it is now: asked only when a row proposes a change
     for row in rows:
@@ -175,12 +177,19 @@ def report_detail(request, pk):
     unit = request.GET.get("unit") or getattr(request.user, "unit", "mg/dL")
     unit = unit if unit in ("mg/dL", "mmol/L") else "mg/dL"
     context = report_context(report, request.user, unit)
-    context["unread"] = _unread(report, request.user)
+    context.update(_unread(report, request.user))
     return render(request, "reports/detail.html", context)
 
 
-def _unread(report: Report, user) -> bool:
-    return ReportNotification.objects.filter(report=report, user=user, read_at=None).exists()
+def _unread(report: Report, user) -> dict:
+    """Whether the report is on the user's unread list, and (for the menu's badge,
+    ``unread_reports_count``) how many reports are: one query for both. ``report_for`` let
+    ``user`` see the report's patient, so its notification is among
+    ``notifications_unread(user)`` whenever it is unread."""
+    counts = notifications_unread(user).aggregate(
+        total=Count("pk"), this=Count("pk", filter=Q(report_id=report.pk))
+    )
+    return {"unread": counts["this"] > 0, "unread_reports_total": counts["total"]}
 
 
 @login_required

@@ -10,11 +10,13 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def unread_reports_count(context) -> int:
-    """Unread reports of the signed-in clinician (0 for anyone else): one indexed count."""
+    """Unread reports of the signed-in clinician (0 for anyone else): one indexed count, or
+    none when the view already counted them (``unread_reports_total``, the report page)."""
     user = context.get("user")
     if user is None or not user.is_authenticated or user.is_patient or user.is_care_staff:
         return 0
-    return notifications_unread(user).count()
+    counted = context.get("unread_reports_total")
+    return counted if counted is not None else notifications_unread(user).count()
 
 
 @register.simple_tag

@@ -106,6 +106,35 @@ def test_it_lists_unread_reports_and_marks_them_read(client, alice, report):
     assert client.get(reverse("reports-mark-read", args=[report.pk])).status_code == 405
 
 
+def test_it_shows_the_menus_unread_count_and_this_reports_state_from_one_count(
+    client, alice, report
+):
+    earlier = Report.objects.create(
+        patient_id=report.patient_id,
+        period_start=report.period_start - dt.timedelta(days=14),
+        period_end=report.period_end - dt.timedelta(days=14),
+        kind=report.kind,
+        metrics=report.metrics,
+        goals=report.goals,
+        targets=report.targets,
+    )
+    ReportNotification.objects.create(report=earlier, user=alice)
+    client.force_login(alice)
+
+    def page(pk) -> str:
+        return client.get(reverse("reports-detail", args=[pk])).content.decode()
+
+    def badge(body: str) -> str:
+        return re.search(r'<span class="badge"[^>]*>(\d+)</span>', body).group(1)
+
+    body = page(report.pk)
+    assert badge(body) == "2" and reverse("reports-mark-read", args=[report.pk]) in body
+    client.post(reverse("reports-mark-read", args=[report.pk]))
+    body = page(report.pk)
+    assert badge(body) == "1" and reverse("reports-mark-read", args=[report.pk]) not in body
+    assert reverse("reports-mark-read", args=[earlier.pk]) in page(earlier.pk)
+
+
 def test_it_audits_each_patient_on_the_unread_list(client, alice, report):
     client.force_login(alice)
     client.get(reverse("reports-unread"))
