@@ -281,42 +281,6 @@ def test_it_reports_overdue_for_many_patients_at_once(plan, patient, other_patie
     assert result == {patient.pk: (None, True), other_patient.pk: (None, False)}
 
 
-def _follow_up_from_the_lists(patient) -> dict:
-    """follow_up_due as it was: the list functions asked for one patient."""
-    start, overdue = services.next_visit_by_patient([patient.pk]).get(patient.pk, (None, False))
-    return {
-        "due": services.due_dates([patient]).get(patient.pk),
-        "overdue": overdue,
-        "next_visit": start,
-    }
-
-
-@pytest.mark.parametrize(
-    "case", ["no_plan", "due_later", "overdue", "completed", "cancelled", "booked", "revised"]
-)
-def test_it_answers_one_patients_follow_up_in_one_query_as_the_lists_do(
-    case, plan, patient, other_patient, alice, follow_up, clinic, monday, staff,
-    django_assert_num_queries,
-):  # fmt: skip
-    who = other_patient if case == "no_plan" else patient
-    if case != "due_later":
-        _age_plan(plan, 100)  # cadence 90 days: due 10 days ago
-    if case in ("completed", "cancelled"):
-        _past_visit(patient, alice, follow_up, days_ago=3, status=case)
-    if case == "booked":
-        services.visit_book(
-            patient=patient, clinician=alice, visit_type=follow_up, start=at(monday, 10), by=staff
-        )
-    if case == "revised":
-        content = {**plan.content, "visit_cadence_days": 14}
-        care_plan_revise(patient=patient, by=alice, reason="Closer follow-up", content=content)
-    expected = _follow_up_from_the_lists(who)
-    with django_assert_num_queries(1):
-        assert services.follow_up_due(who) == expected
-    assert (expected["due"] is None) == (case == "no_plan")
-    assert expected["overdue"] == (case in ("overdue", "cancelled"))
-
-
 def test_it_shows_staff_urgent_without_the_reason(
     plan, patient, staff, alice, follow_up, monkeypatch
 ):

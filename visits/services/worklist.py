@@ -9,7 +9,6 @@ import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.access import patients_visible_to
@@ -63,17 +62,11 @@ def due_dates(patients: list[Patient]) -> dict[int, dt.date]:
         .values_list("patient_id", "start_at")
     ):
         last.setdefault(pid, start)
-    return {
-        pid: _due_date(by_id[pid], created_at, cadence, last.get(pid))
-        for pid, (created_at, cadence) in plans.items()
-    }
-
-
-def _due_date(patient: Patient, plan_at, cadence: int, last_follow_up) -> dt.date:
-    """The rule of ``due_dates`` for one patient: the last completed follow-up visit's local
-    date (else the day the current plan version was written) + the plan's visit cadence."""
-    since = last_follow_up if last_follow_up is not None else plan_at
-    return _local_date(since, patient) + dt.timedelta(days=cadence)
+    due = {}
+    for pid, (created_at, cadence) in plans.items():
+        since = last.get(pid, created_at)
+        due[pid] = _local_date(since, by_id[pid]) + dt.timedelta(days=cadence)
+    return due
 
 
 def next_visit_by_patient(
@@ -113,35 +106,9 @@ def follow_up_due(patient: Patient) -> dict:
     ``{"due": date or None, "overdue": bool, "next_visit": start of the next open visit or
     None}`` — the date from ``due_dates``, overdue as ``next_visit_by_patient`` says (the date
     has passed and nothing is booked). The care plan's review date is another thing.
-
-    One query: the plan version in force, the last completed follow-up and the next open
-    visit are subqueries of the patient's row (the list functions above took four to six
-    queries for one patient here). The ``next_visit`` tag, which needs no due date, keeps
-    ``next_visit_by_patient``'s two or three simple queries: measured, they cost no more
-    Python than this one's four subqueries (~1.8 ms either way, most of it Django compiling).
     """
-    now = timezone.now()
-    versions = CarePlanVersion.objects.filter(plan__patient_id=OuterRef("pk")).order_by("-number")
-    visits = Visit.objects.filter(patient_id=OuterRef("pk"))
-    last = visits.filter(status=Visit.Status.COMPLETED, visit_type__is_follow_up=True)
-    upcoming = visits.filter(
-        status__in=[Visit.Status.BOOKED, Visit.Status.CHECKED_IN], end_at__gte=now
-    )
-    row = (
-        Patient.objects.filter(pk=patient.pk)
-        .annotate(
-            plan_at=Subquery(versions.values("created_at")[:1]),
-            cadence=Subquery(versions.values("visit_cadence_days")[:1]),
-            last_follow_up=Subquery(last.order_by("-start_at").values("start_at")[:1]),
-            next_start=Subquery(upcoming.order_by("start_at").values("start_at")[:1]),
-        )
-        .values_list("plan_at", "cadence", "last_follow_up", "next_start")
-        .first()
-    )
-    plan_at, cadence, last_follow_up, start = row or (None, None, None, None)
-    due = None if plan_at is None else _due_date(patient, plan_at, cadence, last_follow_up)
-    overdue = start is None and due is not None and due < timezone.localdate(now, patient.tzinfo)
-    return {"due": due, "overdue": overdue, "next_visit": start}
+    start, overdue = next_visit_by_patient([patient.pk]).get(patient.pk, (None, False))
+    return {"due": due_dates([patient]).get(patient.pk), "overdue": overdue, "next_visit": start}
 
 
 # A result recorded at a visit counts as its check done that day, ticked or not.
