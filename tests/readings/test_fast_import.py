@@ -73,3 +73,37 @@ def test_a_fast_import_stores_what_the_general_rules_store(zone_start, odd):
     fast, general = outcomes
     assert fast == general
     assert fast[0][2][3] > 8000  # the file was imported, not refused
+
+
+@pytest.mark.parametrize(
+    ("zone_start", "odd"), [(ZONES[0], 0.0), (ZONES[1], 0.01), (ZONES[2], 0.1)]
+)
+def test_one_copy_for_many_chunks_stores_what_a_copy_per_chunk_stores(zone_start, odd, monkeypatch):
+    """PostgreSQL writes the chunks of a new file into one COPY (``ingest._Stream``); with a
+    COPY per chunk (a stream ended after each, as before) the same readings, devices, rollups
+    and upload report come out — for a new patient, a re-upload (the COPY meets stored rows
+    and its chunks are stored one by one) and an overlapping file."""
+    from readings import services
+
+    zone, start = zone_start
+    first = clarity(random.Random(21), zone, start, 9000, odd, crash=False).encode("utf-8-sig")
+    overlapping = clarity(random.Random(22), zone, start, 12000, odd, crash=False).encode(
+        "utf-8-sig"
+    )
+    monkeypatch.setattr(
+        services.readings_ingest,
+        "__kwdefaults__",
+        {**services.readings_ingest.__kwdefaults__, "chunk_size": 1000},
+    )
+    outcomes = []
+    for stream_rows in (3500, 1):
+        monkeypatch.setattr(services.ingest, "COPY_STREAM_ROWS", stream_rows)
+        patient = make_patient(f"STREAM-{stream_rows}", timezone=zone)
+        steps = []
+        for data in (first, first, overlapping):  # new, re-upload, overlap
+            upload = imported(patient, data, fast=True)
+            steps.append(stored(patient, upload))
+        outcomes.append(steps)
+    streamed, per_chunk = outcomes
+    assert streamed == per_chunk  # rollups too, to the last bit of every sum
+    assert streamed[0][2][3] > 8000  # the file was imported, not refused
