@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -450,13 +451,16 @@ def _streamed(
 def _stream_end(stream: _Stream, patient, devices: _Devices, upload, result, plan) -> None:
     """End the stream's COPY and count its chunks (see ``_Stream``)."""
     parts, stream.parts, stream.rows, stream.records = stream.parts, [], 0, 0
-    # The rollups of the readings, if they are all stored, worked out before the COPY's end:
-    # the server is still inserting the rows sent last (then it checks their keys).
+    # The rollups of the readings, if they are all stored, are worked out by a helper thread
+    # while this one waits for the COPY's end (the server inserting the last rows, then
+    # checking their keys): pure numpy, no query (``memory_only``).
     series, cgm = _stream_series(parts)
-    statements = _fold_statements(
-        patient, series, cgm_micros=cgm, stored=plan.stored, memory_only=True
+    folding = _Helper(
+        _fold_statements, patient, series, cgm_micros=cgm, stored=plan.stored, memory_only=True
     )
-    if not stream.copy.end():  # some row is stored already: chunk by chunk, as without it
+    stored_all = stream.copy.end()
+    statements = folding.result()
+    if not stored_all:  # some row is stored already: chunk by chunk, as without it
         for part in parts:
             part.batch = None
             _store(part, patient, devices, upload, result, plan)
@@ -472,6 +476,30 @@ def _stream_end(stream: _Stream, patient, devices: _Devices, upload, result, pla
         if part.treatments:
             result.treatments += _insert_treatments(patient, part.treatments, devices, upload_id)
     _fold_into_rollups(patient, series, cgm_micros=cgm, stored=plan.stored, statements=statements)
+
+
+class _Helper(threading.Thread):
+    """``function(*args, **kwargs)`` run by a thread of its own; ``result()`` waits for it
+    and answers its value (or raises its error)."""
+
+    def __init__(self, function, *args, **kwargs):
+        super().__init__(name="ingest-helper", daemon=True)
+        self._call = (function, args, kwargs)
+        self._value = self._error = None
+        self.start()
+
+    def run(self) -> None:
+        function, args, kwargs = self._call
+        try:
+            self._value = function(*args, **kwargs)
+        except BaseException as exc:  # handed over to result()
+            self._error = exc
+
+    def result(self):
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _stream_series(parts: list[_Part]):
