@@ -3,8 +3,8 @@
 The one write path for glucose, used by file uploads, the REST batch API, the Nightscout API,
 FHIR and the demo seeder:
 
-    parse (readings.parsers) → readings_ingest → [chunk: devices, insert ON CONFLICT DO
-    NOTHING RETURNING, conflicts, rollup deltas] → IngestResult
+    parse (readings.parsers) → readings_ingest → [chunk: devices, insert (one COPY for many
+    chunks, or ON CONFLICT DO NOTHING), conflicts, rollup deltas] → IngestResult
 
 Why this shape:
 - uniqueness is the database's job (constraint ``reading_unique_instant``: one reading per
@@ -13,14 +13,18 @@ Why this shape:
   the same file are absorbed without a query per row, and we learn exactly which rows were new;
 - rollups are additive (count, sums, band counts, min/max), so the rows that were really inserted
   are folded into ``DailyRollup`` with an ``ON CONFLICT DO UPDATE`` — correct under concurrency;
-- on PostgreSQL a chunk is first tried with a plain ``COPY`` straight into the readings table,
-  inside a savepoint, its rows encoded to binary and its rollup inputs gathered in one pass
-  (``_encode_batch``): most files are new data, and then that is all it costs. A unique violation
-  (a re-upload, an overlap, a concurrent upload of the same file) rolls back to the savepoint and
-  the chunk takes the conflict-handling path: ``COPY`` into a temporary staging table and one
-  ``INSERT … SELECT … ON CONFLICT DO NOTHING``. Once a chunk had duplicates the next ones go
-  straight to that path, until one has none;
-- memory is bounded by the chunk size, whatever the file size;
+- on PostgreSQL the chunks of a new file are first tried with one plain binary ``COPY``
+  straight into the readings table, inside a savepoint (``_Stream``): each chunk's rows are
+  encoded and its rollup inputs gathered in one pass (``_encode_batch``) and written while the
+  server inserts the chunk before; most files are new data, and then that is all it costs —
+  one COPY, like a bulk load, then the chunks' refused rows, repeats, treatments and rollups
+  in file order. A unique violation (a re-upload, an overlap, a concurrent upload of the same
+  file) rolls back to the savepoint and those chunks are stored one by one (``_store``): a
+  COPY of the chunk alone, else the conflict-handling path, ``COPY`` into a temporary staging
+  table and one ``INSERT … SELECT … ON CONFLICT DO NOTHING``. Once a chunk had duplicates the
+  next ones go straight to that path, until one has none;
+- memory is bounded by the chunk size and, on PostgreSQL, by the readings one COPY holds
+  (``COPY_STREAM_ROWS``, ``COPY_STREAM_RECORDS``), whatever the file size;
 - callers wrap the call in ``transaction.atomic()``: a crash leaves nothing half-written.
 """
 
