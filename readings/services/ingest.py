@@ -396,8 +396,10 @@ def _junk_check(upload, seen: int, result: IngestResult) -> None:
 
 # PostgreSQL: chunks written into one COPY (``_Stream``), ended after this many readings, or
 # this many ``Reading`` records (a parser's records, about half a kilobyte each, are kept in
-# case the COPY meets stored rows; a columnar batch's readings take about 50 bytes).
-COPY_STREAM_ROWS = 50_000
+# case the COPY meets stored rows; a columnar batch's readings take about 50 bytes). 30,000: a
+# 90-day CGM file (25,920) is one COPY, and a longer one peaks at the same memory (bench
+# ingest: 2-year Dexcom file 6.6 MiB; 9.4-10 MiB with 50,000).
+COPY_STREAM_ROWS = 30_000
 COPY_STREAM_RECORDS = 10_000
 
 
