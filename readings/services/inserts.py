@@ -377,10 +377,11 @@ class _CopyStream:
     def __init__(self) -> None:
         self._stack: ExitStack | None = None
         self._copy = None
+        self._refused = False  # a row was refused while being written: end() answers False
 
     @property
     def open(self) -> bool:
-        return self._stack is not None
+        return self._stack is not None or self._refused
 
     def start(self) -> None:
         with ExitStack() as stack:
@@ -396,9 +397,18 @@ class _CopyStream:
             self._stack = stack.pop_all()  # kept open until end() or abort()
 
     def write(self, batch: _Batch) -> None:
-        """A chunk's encoded rows (``_encode_batch``), without its own framing."""
+        """A chunk's encoded rows (``_encode_batch``), without its own framing. The server
+        reports a refused row when the COPY ends; should it come while writing, the COPY is
+        left at once and the next writes do nothing (``end()`` answers False)."""
+        if self._refused:
+            return
         try:
-            self._copy.write(memoryview(batch.data)[len(_COPY_SIGNATURE) : -len(_COPY_TRAILER)])
+            with connection.wrap_database_errors:
+                data = memoryview(batch.data)[len(_COPY_SIGNATURE) : -len(_COPY_TRAILER)]
+                self._copy.write(data)
+        except IntegrityError as exc:
+            self.abort(exc)
+            self._refused = True
         except BaseException as exc:
             self.abort(exc)
             raise
@@ -406,6 +416,9 @@ class _CopyStream:
     def end(self) -> bool:
         """End the COPY: True when every row written is stored; False when some row is stored
         already or was refused by a constraint (as ``_copy_direct``): nothing of it is kept."""
+        if self._refused:
+            self._refused = False
+            return False
         stack, self._stack = self._stack, None
         try:
             with stack:
@@ -418,7 +431,7 @@ class _CopyStream:
 
     def abort(self, exc: BaseException) -> None:
         """Leave the COPY on an error (the savepoint is rolled back); the error goes on."""
-        stack, self._stack, self._copy = self._stack, None, None
+        stack, self._stack, self._copy, self._refused = self._stack, None, None, False
         if stack is not None:
             try:
                 stack.__exit__(type(exc), exc, exc.__traceback__)

@@ -107,3 +107,40 @@ def test_one_copy_for_many_chunks_stores_what_a_copy_per_chunk_stores(zone_start
     streamed, per_chunk = outcomes
     assert streamed == per_chunk  # rollups too, to the last bit of every sum
     assert streamed[0][2][3] > 8000  # the file was imported, not refused
+
+
+def test_a_row_refused_while_the_copy_is_written_falls_back_to_one_chunk_at_a_time(monkeypatch):
+    """Should the server refuse a row while a chunk is still being written into the COPY (it
+    usually says so when the COPY ends), the COPY is left and its chunks are stored one by
+    one: the same readings, rollups and report as an import that met no refusal."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("one COPY for many chunks is PostgreSQL's")
+    import psycopg
+
+    from readings import services
+
+    zone, start = ZONES[0]
+    data = clarity(random.Random(32), zone, start, 6000, 0.01, crash=False).encode("utf-8-sig")
+    monkeypatch.setattr(
+        services.readings_ingest,
+        "__kwdefaults__",
+        {**services.readings_ingest.__kwdefaults__, "chunk_size": 1000},
+    )
+    plain = make_patient("REFUSED-NO", timezone=zone)
+    expected = stored(plain, imported(plain, data, fast=True))
+    assert expected[2][3] > 5000  # the file was imported, not refused
+    real = psycopg.Copy.write
+    calls = {"n": 0}
+
+    def refused_on_the_third_write(self, buffer):  # the signature, chunk 1, then chunk 2
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise psycopg.errors.UniqueViolation("duplicate key (simulated)")
+        return real(self, buffer)
+
+    monkeypatch.setattr(psycopg.Copy, "write", refused_on_the_third_write)
+    patient = make_patient("REFUSED-YES", timezone=zone)
+    assert stored(patient, imported(patient, data, fast=True)) == expected
+    assert calls["n"] > 3  # the chunks were written again, one COPY each
