@@ -429,10 +429,8 @@ def _visits(patients: list[Patient]) -> dict[int, tuple]:
     from visits.services import due_dates, next_visit_by_patient  # visits imports patients
 
     due = due_dates(patients)
-    return {
-        pid: (start, overdue, due.get(pid))
-        for pid, (start, overdue) in next_visit_by_patient([p.pk for p in patients]).items()
-    }
+    found = next_visit_by_patient([p.pk for p in patients], patients=patients, due=due)
+    return {pid: (start, overdue, due.get(pid)) for pid, (start, overdue) in found.items()}
 
 
 def _month_rows(ids: list[int], today: dt.date) -> list[MonthlySummary]:

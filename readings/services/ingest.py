@@ -3,8 +3,8 @@
 The one write path for glucose, used by file uploads, the REST batch API, the Nightscout API,
 FHIR and the demo seeder:
 
-    parse (readings.parsers) → readings_ingest → [chunk: devices, insert ON CONFLICT DO
-    NOTHING RETURNING, conflicts, rollup deltas] → IngestResult
+    parse (readings.parsers) → readings_ingest → [chunk: devices, insert (one COPY for many
+    chunks, or ON CONFLICT DO NOTHING), conflicts, rollup deltas] → IngestResult
 
 Why this shape:
 - uniqueness is the database's job (constraint ``reading_unique_instant``: one reading per
@@ -13,14 +13,18 @@ Why this shape:
   the same file are absorbed without a query per row, and we learn exactly which rows were new;
 - rollups are additive (count, sums, band counts, min/max), so the rows that were really inserted
   are folded into ``DailyRollup`` with an ``ON CONFLICT DO UPDATE`` — correct under concurrency;
-- on PostgreSQL a chunk is first tried with a plain ``COPY`` straight into the readings table,
-  inside a savepoint, its rows encoded to binary and its rollup inputs gathered in one pass
-  (``_encode_batch``): most files are new data, and then that is all it costs. A unique violation
-  (a re-upload, an overlap, a concurrent upload of the same file) rolls back to the savepoint and
-  the chunk takes the conflict-handling path: ``COPY`` into a temporary staging table and one
-  ``INSERT … SELECT … ON CONFLICT DO NOTHING``. Once a chunk had duplicates the next ones go
-  straight to that path, until one has none;
-- memory is bounded by the chunk size, whatever the file size;
+- on PostgreSQL the chunks of a new file are first tried with one plain binary ``COPY``
+  straight into the readings table, inside a savepoint (``_Stream``): each chunk's rows are
+  encoded and its rollup inputs gathered in one pass (``_encode_batch``) and written while the
+  server inserts the chunk before; most files are new data, and then that is all it costs —
+  one COPY, like a bulk load, then the chunks' refused rows, repeats, treatments and rollups
+  in file order. A unique violation (a re-upload, an overlap, a concurrent upload of the same
+  file) rolls back to the savepoint and those chunks are stored one by one (``_store``): a
+  COPY of the chunk alone, else the conflict-handling path, ``COPY`` into a temporary staging
+  table and one ``INSERT … SELECT … ON CONFLICT DO NOTHING``. Once a chunk had duplicates the
+  next ones go straight to that path, until one has none;
+- memory is bounded by the chunk size and, on PostgreSQL, by the readings one COPY holds
+  (``COPY_STREAM_ROWS``, ``COPY_STREAM_RECORDS``), whatever the file size;
 - callers wrap the call in ``transaction.atomic()``: a crash leaves nothing half-written.
 """
 
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -40,8 +45,10 @@ from readings.models import Reading, Treatment, Upload
 from readings.parsers import ReadingBatch, UnreadableFile
 from readings.parsers._units import CGM_LOWEST_MG_DL, SENSOR_KINDS, sensor_value_problem
 from readings.services.inserts import (
+    _Batch,
     _conflicts,
     _copy_direct,
+    _CopyStream,
     _Devices,
     _encode_batch,
     _insert_generic,
@@ -55,6 +62,7 @@ from readings.services.rollups import (
     EPOCH,
     StoredCgm,
     _fold_into_rollups,
+    _fold_statements,
     _one_writer_per_patient,
 )
 from readings.signals import readings_changed
@@ -267,45 +275,50 @@ def readings_ingest(
     deferred = _foreign_keys_checked_per_statement()
     result = IngestResult(limit=rejected_limit)
     devices = _Devices(patient.pk)
-    upload_id = upload.pk if upload else None
     # A file's import counts wear of days it alone fills from memory (a live post: one query).
     plan = _InsertPlan(stored=StoredCgm(patient.pk) if upload is not None else None)
     now = timezone.now()
     seen = 0
     first = last = None  # the span of the readings given, for the floors above (monitoring)
-    for chunk in _chunks(items, chunk_size):
-        readings, treatments = [], []
-        for item in _opened(chunk, now):
-            if type(item) is ReadingBatch:  # every reading passes the checks
-                readings.append(item)
-            elif hasattr(item, "value_mg_dl"):
-                reading, problem = reading_checked(item, now=now)
-                if problem is None:
-                    readings.append(reading)
-                else:
-                    result.reject(item.line, problem)
-            elif hasattr(item, "amount"):
-                problem = time_problem(item.timestamp, now=now)
-                if problem is None:
-                    treatments.append(item)
-                else:
-                    result.reject(item.line, problem)
-            else:
-                result.reject(item.line, item.reason)
-        if readings:
-            _insert_readings(patient, readings, devices, upload_id, result, plan)
-            low, high = _span(readings)
-            first = low if first is None else min(first, low)
-            last = high if last is None else max(last, high)
-        if treatments:
-            result.treatments += _insert_treatments(patient, treatments, devices, upload_id)
-        seen += _rows_in(chunk)
-        if on_progress is not None:
-            on_progress(seen)
-        if upload is not None and seen >= JUNK_ROWS and result.rejected_total >= seen * 0.9:
-            if not (result.accepted or result.duplicates or result.treatments):
-                raise UnreadableFile(_junk_reason(seen, result))
-        del chunk, readings, treatments  # not kept alive while the next chunk is read
+    stream = _Stream() if connection.vendor == "postgresql" else None
+    chunks = _chunks(items, chunk_size)
+    try:
+        while True:
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                break
+            except BaseException:
+                # A parser error: what the chunks read before it would have done comes first
+                # (a failed COPY's chunks, taken one by one, may find the file junk).
+                if stream is not None and stream.copy.open:
+                    _stream_end(stream, patient, devices, upload, result, plan)
+                raise
+            seen += _rows_in(chunk)
+            part = _sorted(chunk, now, seen)
+            del chunk  # not kept alive while the next chunk is read
+            if part.readings:
+                low, high = _span(part.readings)
+                first = low if first is None else min(first, low)
+                last = high if last is None else max(last, high)
+            streamed = stream is not None and _streamed(
+                stream, part, patient, devices, upload, result, plan
+            )
+            if not streamed:
+                _store(part, patient, devices, upload, result, plan)
+            if on_progress is not None:
+                on_progress(seen)
+            if not streamed:
+                _junk_check(upload, part.seen, result)
+            elif stream.full():
+                _stream_end(stream, patient, devices, upload, result, plan)
+            del part
+        if stream is not None and stream.copy.open:
+            _stream_end(stream, patient, devices, upload, result, plan)
+    except BaseException as exc:
+        if stream is not None and stream.copy.open:
+            stream.copy.abort(exc)
+        raise
     result.span = (first, last)
     _foreign_keys_deferred_again(deferred)
     if result.accepted:
@@ -327,6 +340,180 @@ def _span(readings: list) -> tuple[dt.datetime, dt.datetime]:
             moments.append(EPOCH + int(batch.micros.min()) * _MICROSECOND)
             moments.append(EPOCH + int(batch.micros.max()) * _MICROSECOND)
     return min(moments), max(moments)
+
+
+@dataclass
+class _Part:
+    """A chunk sorted: readings to store (records and checked batches), treatments, refused
+    rows as (line, reason) in file order, and the rows read by its end."""
+
+    readings: list
+    treatments: list
+    rejected: list[tuple[int, str]]
+    seen: int
+    batch: _Batch | None = None  # its readings as written into a ``_Stream``'s COPY
+
+
+def _sorted(chunk: list, now: dt.datetime, seen: int) -> _Part:
+    part = _Part([], [], [], seen)
+    for item in _opened(chunk, now):
+        if type(item) is ReadingBatch:  # every reading passes the checks
+            part.readings.append(item)
+        elif hasattr(item, "value_mg_dl"):
+            reading, problem = reading_checked(item, now=now)
+            if problem is None:
+                part.readings.append(reading)
+            else:
+                part.rejected.append((item.line, problem))
+        elif hasattr(item, "amount"):
+            problem = time_problem(item.timestamp, now=now)
+            if problem is None:
+                part.treatments.append(item)
+            else:
+                part.rejected.append((item.line, problem))
+        else:
+            part.rejected.append((item.line, item.reason))
+    return part
+
+
+def _store(part: _Part, patient, devices: _Devices, upload, result, plan) -> None:
+    """A chunk on its own: refused rows, readings (``_insert_readings``), treatments."""
+    for line, reason in part.rejected:
+        result.reject(line, reason)
+    upload_id = upload.pk if upload else None
+    if part.readings:
+        _insert_readings(patient, part.readings, devices, upload_id, result, plan)
+    if part.treatments:
+        result.treatments += _insert_treatments(patient, part.treatments, devices, upload_id)
+
+
+def _junk_check(upload, seen: int, result: IngestResult) -> None:
+    """An upload that is junk from its first ``JUNK_ROWS`` rows on stops here."""
+    if upload is not None and seen >= JUNK_ROWS and result.rejected_total >= seen * 0.9:
+        if not (result.accepted or result.duplicates or result.treatments):
+            raise UnreadableFile(_junk_reason(seen, result))
+
+
+# PostgreSQL: chunks written into one COPY (``_Stream``), ended after this many readings, or
+# this many ``Reading`` records (a parser's records, about half a kilobyte each, are kept in
+# case the COPY meets stored rows; a columnar batch's readings take about 50 bytes). 30,000: a
+# 90-day CGM file (25,920) is one COPY, and a longer one peaks at the same memory (bench
+# ingest: 2-year Dexcom file 6.6 MiB; 9.4-10 MiB with 50,000).
+COPY_STREAM_ROWS = 30_000
+COPY_STREAM_RECORDS = 10_000
+
+
+@dataclass
+class _Stream:
+    """The chunks written into the open ``_CopyStream`` and not yet counted in the result.
+
+    Chunks whose readings are all new (most files) cost one COPY between them; their refused
+    rows, repeats, treatments and rollups are applied, chunk by chunk in file order, once it
+    ends. If it meets a stored row nothing of it is kept, and its chunks are stored one by one
+    (``_store``) exactly as without it.
+    """
+
+    copy: _CopyStream = field(default_factory=_CopyStream)
+    parts: list[_Part] = field(default_factory=list)
+    rows: int = 0
+    records: int = 0
+
+    def full(self) -> bool:
+        return self.rows >= COPY_STREAM_ROWS or self.records >= COPY_STREAM_RECORDS
+
+
+def _streamed(
+    stream: _Stream, part: _Part, patient, devices: _Devices, upload, result, plan
+) -> bool:
+    """Whether ``part`` went into the stream's COPY (PostgreSQL, a new file). When it did
+    not, the COPY is closed: the caller stores the part on its own."""
+    if not plan.direct:  # the last chunk met stored rows (never while a COPY is open)
+        return False
+    if not part.readings:
+        if stream.copy.open:  # refused rows and treatments, applied in order when it ends
+            stream.parts.append(part)
+            return True
+        return False
+    upload_id = upload.pk if upload else None
+    batch = _encode_batch(
+        patient.pk, part.readings, devices, upload_id, new_devices=not stream.copy.open
+    )
+    if batch is None:  # a device to create first: not while the COPY is open
+        _stream_end(stream, patient, devices, upload, result, plan)
+        if not plan.direct:
+            return False
+        batch = _encode_batch(patient.pk, part.readings, devices, upload_id)
+    if not stream.copy.open:
+        stream.copy.start()
+    stream.copy.write(batch)
+    batch.data = b""  # sent
+    part.batch = batch
+    stream.parts.append(part)
+    stream.rows += batch.count
+    stream.records += sum(type(r) is not ReadingBatch for r in part.readings)
+    return True
+
+
+def _stream_end(stream: _Stream, patient, devices: _Devices, upload, result, plan) -> None:
+    """End the stream's COPY and count its chunks (see ``_Stream``)."""
+    parts, stream.parts, stream.rows, stream.records = stream.parts, [], 0, 0
+    # The rollups of the readings, if they are all stored, are worked out by a helper thread
+    # while this one waits for the COPY's end (the server inserting the last rows, then
+    # checking their keys): pure numpy, no query (``memory_only``).
+    series, cgm = _stream_series(parts)
+    folding = _Helper(
+        _fold_statements, patient, series, cgm_micros=cgm, stored=plan.stored, memory_only=True
+    )
+    stored_all = stream.copy.end()
+    statements = folding.result()
+    if not stored_all:  # some row is stored already: chunk by chunk, as without it
+        for part in parts:
+            part.batch = None
+            _store(part, patient, devices, upload, result, plan)
+            _junk_check(upload, part.seen, result)
+        return
+    upload_id = upload.pk if upload else None
+    for part in parts:  # the junk check passes: the first part's readings were stored
+        for line, reason in part.rejected:
+            result.reject(line, reason)
+        if part.batch is not None:
+            result.accepted += part.batch.count
+            _repeats_counted(part.batch.repeated, result)
+        if part.treatments:
+            result.treatments += _insert_treatments(patient, part.treatments, devices, upload_id)
+    _fold_into_rollups(patient, series, cgm_micros=cgm, stored=plan.stored, statements=statements)
+
+
+class _Helper(threading.Thread):
+    """``function(*args, **kwargs)`` run by a thread of its own; ``result()`` waits for it
+    and answers its value (or raises its error)."""
+
+    def __init__(self, function, *args, **kwargs):
+        super().__init__(name="ingest-helper", daemon=True)
+        self._call = (function, args, kwargs)
+        self._value = self._error = None
+        self.start()
+
+    def run(self) -> None:
+        function, args, kwargs = self._call
+        try:
+            self._value = function(*args, **kwargs)
+        except BaseException as exc:  # handed over to result()
+            self._error = exc
+
+    def result(self):
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _stream_series(parts: list[_Part]):
+    """The stream's readings as ``_fold_into_rollups`` takes them: each chunk's series (per
+    rolled-up kind, epoch seconds and values) in file order; and all the CGM instants (µs)."""
+    batches = [part.batch for part in parts if part.batch is not None]
+    cgm = [batch.rolled_up["cgm"][0] for batch in batches if "cgm" in batch.rolled_up]
+    return [batch.series() for batch in batches], (np.concatenate(cgm) if cgm else None)
 
 
 def _foreign_keys_checked_per_statement() -> list[str]:
@@ -394,12 +581,7 @@ def _insert_readings(
         batch = _encode_batch(patient.pk, readings, devices, upload_id)
         if _copy_direct(batch.data):
             result.accepted += batch.count
-            if batch.repeated:
-                conflicts = _conflicts(batch.repeated)
-                result.duplicates += len(batch.repeated) - len(conflicts)
-                result.conflicts += len(conflicts)
-                for row in conflicts:
-                    result.reject(row["line"], row["reason"], stored=row["stored"])
+            _repeats_counted(batch.repeated, result)
             cgm = batch.rolled_up.get("cgm")
             _fold_into_rollups(
                 patient,
@@ -417,13 +599,7 @@ def _insert_readings(
     else:
         inserted, skipped = _insert_generic(rows)
     result.accepted += len(inserted)
-    not_inserted = skipped + repeated
-    if not_inserted:
-        conflicts = _conflicts(not_inserted)
-        result.duplicates += len(not_inserted) - len(conflicts)
-        result.conflicts += len(conflicts)
-        for row in conflicts:
-            result.reject(row["line"], row["reason"], stored=row["stored"])
+    _repeats_counted(skipped + repeated, result)
     cgm = [row[3] for row in inserted if row[5] == "cgm"]
     _fold_into_rollups(
         patient,
@@ -431,6 +607,18 @@ def _insert_readings(
         cgm_micros=np.array([(_utc(t) - EPOCH) // _MICROSECOND for t in cgm], dtype=np.int64),
         stored=plan.stored,
     )
+
+
+def _repeats_counted(not_inserted: list[tuple], result: IngestResult) -> None:
+    """Rows not inserted (stored already, or repeated in the file): a duplicate when the stored
+    reading has the same value, else a conflict, reported with both values."""
+    if not not_inserted:
+        return
+    conflicts = _conflicts(not_inserted)
+    result.duplicates += len(not_inserted) - len(conflicts)
+    result.conflicts += len(conflicts)
+    for row in conflicts:
+        result.reject(row["line"], row["reason"], stored=row["stored"])
 
 
 def _insert_treatments(patient, treatments: list, devices: _Devices, upload_id) -> int:

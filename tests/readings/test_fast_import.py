@@ -73,3 +73,74 @@ def test_a_fast_import_stores_what_the_general_rules_store(zone_start, odd):
     fast, general = outcomes
     assert fast == general
     assert fast[0][2][3] > 8000  # the file was imported, not refused
+
+
+@pytest.mark.parametrize(
+    ("zone_start", "odd"), [(ZONES[0], 0.0), (ZONES[1], 0.01), (ZONES[2], 0.1)]
+)
+def test_one_copy_for_many_chunks_stores_what_a_copy_per_chunk_stores(zone_start, odd, monkeypatch):
+    """PostgreSQL writes the chunks of a new file into one COPY (``ingest._Stream``); with a
+    COPY per chunk (a stream ended after each, as before) the same readings, devices, rollups
+    and upload report come out — for a new patient, a re-upload (the COPY meets stored rows
+    and its chunks are stored one by one) and an overlapping file."""
+    from readings import services
+
+    zone, start = zone_start
+    first = clarity(random.Random(21), zone, start, 9000, odd, crash=False).encode("utf-8-sig")
+    overlapping = clarity(random.Random(22), zone, start, 12000, odd, crash=False).encode(
+        "utf-8-sig"
+    )
+    monkeypatch.setattr(
+        services.readings_ingest,
+        "__kwdefaults__",
+        {**services.readings_ingest.__kwdefaults__, "chunk_size": 1000},
+    )
+    outcomes = []
+    for stream_rows in (3500, 1):
+        monkeypatch.setattr(services.ingest, "COPY_STREAM_ROWS", stream_rows)
+        patient = make_patient(f"STREAM-{stream_rows}", timezone=zone)
+        steps = []
+        for data in (first, first, overlapping):  # new, re-upload, overlap
+            upload = imported(patient, data, fast=True)
+            steps.append(stored(patient, upload))
+        outcomes.append(steps)
+    streamed, per_chunk = outcomes
+    assert streamed == per_chunk  # rollups too, to the last bit of every sum
+    assert streamed[0][2][3] > 8000  # the file was imported, not refused
+
+
+def test_a_row_refused_while_the_copy_is_written_falls_back_to_one_chunk_at_a_time(monkeypatch):
+    """Should the server refuse a row while a chunk is still being written into the COPY (it
+    usually says so when the COPY ends), the COPY is left and its chunks are stored one by
+    one: the same readings, rollups and report as an import that met no refusal."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("one COPY for many chunks is PostgreSQL's")
+    import psycopg
+
+    from readings import services
+
+    zone, start = ZONES[0]
+    data = clarity(random.Random(32), zone, start, 6000, 0.01, crash=False).encode("utf-8-sig")
+    monkeypatch.setattr(
+        services.readings_ingest,
+        "__kwdefaults__",
+        {**services.readings_ingest.__kwdefaults__, "chunk_size": 1000},
+    )
+    plain = make_patient("REFUSED-NO", timezone=zone)
+    expected = stored(plain, imported(plain, data, fast=True))
+    assert expected[2][3] > 5000  # the file was imported, not refused
+    real = psycopg.Copy.write
+    calls = {"n": 0}
+
+    def refused_on_the_third_write(self, buffer):  # the signature, chunk 1, then chunk 2
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise psycopg.errors.UniqueViolation("duplicate key (simulated)")
+        return real(self, buffer)
+
+    monkeypatch.setattr(psycopg.Copy, "write", refused_on_the_third_write)
+    patient = make_patient("REFUSED-YES", timezone=zone)
+    assert stored(patient, imported(patient, data, fast=True)) == expected
+    assert calls["n"] > 3  # the chunks were written again, one COPY each

@@ -210,17 +210,17 @@ def test_an_import_checks_the_readings_foreign_keys_per_statement_then_defers_th
     )
     at = dt.datetime(2024, 5, 1, 8, tzinfo=dt.UTC)
     checked_at_once = []
-    real = services.ingest._insert_readings
+    real = services.ingest._fold_into_rollups
 
-    def insert_then_try_an_orphan(patient_, *args):
-        real(patient_, *args)
+    def insert_then_try_an_orphan(patient_, *args, **kwargs):  # the readings are in by then
+        real(patient_, *args, **kwargs)
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(orphan, [patient_.pk, at - dt.timedelta(days=1)])
         except IntegrityError:
             checked_at_once.append(True)
 
-    monkeypatch.setattr(services.ingest, "_insert_readings", insert_then_try_an_orphan)
+    monkeypatch.setattr(services.ingest, "_fold_into_rollups", insert_then_try_an_orphan)
     with transaction.atomic():
         upload = imported(patient, plain_csv(at, 12))
         assert upload.accepted == 12

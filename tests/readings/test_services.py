@@ -98,17 +98,23 @@ def test_it_changes_nothing_for_an_unreadable_file_and_says_why(patient):
     assert not Reading.objects.exists() and not DailyRollup.objects.exists()
 
 
-def test_it_rolls_back_everything_when_it_crashes_mid_file(patient, monkeypatch):
+@pytest.mark.parametrize(
+    "crashing", ["_fold_into_rollups", "_sorted"], ids=["after-a-copy", "inside-a-copy"]
+)
+def test_it_rolls_back_everything_when_it_crashes_mid_file(patient, monkeypatch, crashing):
+    """Crashing after the first chunk was written: once its COPY had ended (one COPY per
+    chunk), or while the COPY the first chunk went into is open (PostgreSQL)."""
     calls = {"n": 0}
-    real = services.rollups._fold_into_rollups
+    real = getattr(services.ingest, crashing)
 
-    def fold_then_crash(*args, **kwargs):
+    def crash_the_second_time(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("disk on fire")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(services.ingest, "_fold_into_rollups", fold_then_crash)
+    monkeypatch.setattr(services.ingest, crashing, crash_the_second_time)
+    monkeypatch.setattr(services.ingest, "COPY_STREAM_ROWS", 500)
     monkeypatch.setattr(services.uploads, "CHUNK_SIZE", 500)
     monkeypatch.setattr(
         services.readings_ingest,

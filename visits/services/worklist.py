@@ -70,17 +70,22 @@ def due_dates(patients: list[Patient]) -> dict[int, dt.date]:
 
 
 def next_visit_by_patient(
-    patient_ids: list[int], *, patients: list[Patient] | None = None
+    patient_ids: list[int],
+    *,
+    patients: list[Patient] | None = None,
+    due: dict[int, dt.date] | None = None,
 ) -> dict[int, tuple[dt.datetime | None, bool]]:
     """``{patient id: (start of the next open visit or None, visit overdue)}`` for many
-    patients in three queries (for triage and other lists); two when the caller passes the
-    ``patients`` themselves (already fetched, the ones of ``patient_ids``).
+    patients in four queries (for triage and other lists); three when the caller passes the
+    ``patients`` themselves (already fetched, the ones of ``patient_ids``), one when it also
+    passes their ``due_dates``.
 
     Overdue: the plan's follow-up due date has passed and no visit is booked.
     """
     if patients is None:
         patients = list(Patient.objects.filter(pk__in=patient_ids))
-    due = due_dates(patients)
+    if due is None:
+        due = due_dates(patients)
     upcoming = {}
     for pid, start in (
         Visit.objects.filter(
