@@ -82,7 +82,9 @@ def test_it_marks_strings_only_with_names_makemessages_finds():
     wrong = [
         f"{path.relative_to(root)}: {m.group(0)}"
         for path in root.glob("*/**/*.py")
-        if ".venv" not in path.parts and "node_modules" not in path.parts
+        # not virtualenvs (.venv, bench/.peers-venv*: other people's code) nor node_modules
+        if not any(part.startswith(".") for part in path.relative_to(root).parts)
+        and "node_modules" not in path.parts
         for m in alias.finditer(path.read_text(encoding="utf-8"))
         if m.group(2) != "_"
     ]
