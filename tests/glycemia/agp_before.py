@@ -1,5 +1,6 @@
 """glycemia/agp.py as of main 8a517f1 (#23), frozen: the reference test_agp_before.py compares
-the faster quantiles and smoothing with. Copied unchanged below this docstring.
+the faster quantiles and smoothing with. Copied unchanged below this docstring, but for
+``agp`` itself (unchanged, and not compared: ``_agp_dict`` is).
 """
 
 from __future__ import annotations
@@ -91,18 +92,6 @@ def agp_arrays(
     if smooth:
         curves = smooth_circular(curves, bin_minutes)
     return minutes, curves, np.bincount(bins, minlength=nbins)
-
-
-def agp(times, values, *, tz: str = "UTC", bin_minutes: int = 60, smooth: bool = True) -> dict:
-    """AGP percentile curves by local time of day.
-
-    >>> agp(times, values, tz="Europe/Bucharest")["p50"][7]  # doctest: +SKIP
-    104.0
-    """
-    from glycemia.series import clean_series
-
-    t, v = clean_series(times, values)
-    return _agp_dict(t, v, tz=tz, bin_minutes=bin_minutes, smooth=smooth)
 
 
 def _agp_dict(t, v, *, tz: str, bin_minutes: int, smooth: bool, local=None) -> dict:

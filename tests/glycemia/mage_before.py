@@ -1,7 +1,8 @@
 """glycemia/mage.py as of main 8a517f1 (#23), frozen: the reference the differential tests in
 test_mage_reference.py compare the restructured MAGE with, bit for bit, on random traces.
 
-Copied unchanged below this docstring except for the module docstring.
+Copied unchanged below this docstring except for the module docstring; ``_rises`` (not
+changed since) is imported, and ``mage_many`` (not changed, not compared) is left out.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from glycemia.constants import (
     MAGE_MAX_GAP_MINUTES,
     MAGE_SHORT_MA,
 )
+from glycemia.mage import _rises  # unchanged since 8a517f1: not copied
 from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, local_day_numbers, local_ns, sample_sd
 
 # iglu's mage_atomic returns NA when the segment's SD is NA or below 1 mg/dL.
@@ -179,34 +181,6 @@ def _excursions(a: list[float], sd: float, *, rising: bool) -> list[float]:
     return _rises(a, sd) if rising else _falls(a, sd)
 
 
-def _rises(a: list[float], sd: float) -> list[float]:
-    """MAGE+: from the lowest point since the last rise, a rise of >= sd opens an excursion;
-    its peak is closed once glucose falls more than sd below it (or the trace ends), and the
-    search restarts from the point that closed it."""
-    n = len(a)
-    heights: list[float] = []
-    j = 0
-    low = a[0]
-    while j < n:
-        x = a[j]
-        if x < low:
-            low = x
-        if not x - low >= sd:
-            j += 1
-            continue
-        peak = x
-        for k in range(j, n):
-            y = a[k]
-            if y > peak:
-                peak = y
-            if y - peak < -sd or k == n - 1:
-                break
-        heights.append(peak - low)
-        j = k
-        low = a[k]
-    return heights
-
-
 def _falls(a: list[float], sd: float) -> list[float]:
     """MAGE-: from the highest point since the last fall, a fall of >= sd opens an excursion;
     its nadir is closed once glucose rises more than sd above it (or the trace ends), and the
@@ -277,40 +251,3 @@ def mage(
         return total / weight if weight > 0 else None
 
     return {"mage": _mean("avg"), "mage_plus": _mean("plus"), "mage_minus": _mean("minus")}
-
-
-def mage_many(patient_ids, times, values, *, tz: str = "UTC") -> dict:
-    """{patient id: MAGE} for many patients' readings in parallel arrays (one sort, no pandas).
-
-    Each patient's clean series goes through `mage` (same numbers as `cgm_metrics`); grouping
-    is done once here so population callers need no per-patient filtering.
-    """
-    from glycemia.series import as_ns
-
-    pid = np.asarray(patient_ids)
-    t = as_ns(times)
-    v = np.asarray(values, dtype="float64")
-    ok = ~np.isnan(v)
-    if not ok.all():
-        pid, t, v = pid[ok], t[ok], v[ok]
-    # Population callers read rows ordered by (patient, time): sort only when they are not.
-    same = pid[1:] == pid[:-1]
-    ordered = bool(np.all((pid[1:] > pid[:-1]) | (same & (t[1:] >= t[:-1]))))
-    if not ordered:
-        order = np.lexsort((t, pid))
-        pid, t, v = pid[order], t[order], v[order]
-        same = pid[1:] == pid[:-1]
-    repeated = same & (t[1:] == t[:-1])  # equal instants of one patient: keep the last
-    if repeated.any():
-        keep = np.ones(t.size, dtype=bool)
-        keep[:-1] = ~repeated
-        pid, t, v = pid[keep], t[keep], v[keep]
-        same = pid[1:] == pid[:-1]
-    bounds = np.flatnonzero(~same) + 1
-    starts = np.concatenate(([0], bounds)).tolist()
-    ends = np.concatenate((bounds, [pid.size])).tolist()
-    return {
-        pid[s].item(): mage(t[s:e], v[s:e], tz)["mage"]
-        for s, e in zip(starts, ends, strict=True)
-        if e > s
-    }

@@ -13,6 +13,7 @@ from glycemia.series import (
     NS_PER_DAY,
     NS_PER_MINUTE,
     as_ns,
+    distinct_slots,  # unchanged since 8a517f1: not copied
     is_utc,
     local_midnight_ns,
     snap_interval,
@@ -85,19 +86,6 @@ def day_wear(t: np.ndarray, local: np.ndarray, tz: str):
     slot = (t - midnights[group]) // (intervals[group] * NS_PER_MINUTE)
     slots = distinct_slots(group, slot, unique_days.size)
     return unique_days, counts, intervals, slots
-
-
-def distinct_slots(group: np.ndarray, slot: np.ndarray, ngroups: int) -> np.ndarray:
-    """Per group, how many distinct slot numbers its readings have (a day holds at most 1500
-    one-minute slots, so ``group * 2000 + slot`` never mixes groups). Readings sorted by
-    group and time need no sort: a value differing from its neighbour starts a new slot."""
-    key = group.astype("int64") * 2000 + slot
-    if key.size > 1 and (np.diff(key) < 0).any():  # a local date stepping back at midnight
-        key = np.sort(key)
-        group = key // 2000
-    starts = np.ones(key.size, dtype=bool)
-    starts[1:] = key[1:] != key[:-1]
-    return np.bincount(group[starts], minlength=ngroups)
 
 
 def window_interval(intervals, counts) -> int:

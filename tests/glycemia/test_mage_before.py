@@ -104,8 +104,9 @@ def test_mage_equals_the_previous_implementation_with_infinite_values():
 
 
 def test_excursions_equal_the_previous_implementation_on_random_turning_points():
-    """MAGE+ / MAGE- over random turning-point values: ties, plateaus, the last point."""
-    from glycemia.mage import _falls, _rises
+    """MAGE- over random turning-point values: ties, plateaus, the last point (MAGE+'s
+    ``_rises`` is unchanged since 8a517f1, so there is nothing to compare it with)."""
+    from glycemia.mage import _falls
 
     rng = np.random.default_rng(13)
     for _ in range(3000):
@@ -114,5 +115,4 @@ def test_excursions_equal_the_previous_implementation_on_random_turning_points()
         if rng.random() < 0.5:
             a = np.round(np.cumsum(rng.normal(0, 30, n)) + 150).tolist()
         sd = float(rng.choice([1.0, 15.0, 20.0, 30.0, 60.0]))
-        assert _rises(a, sd) == mage_before._rises(a, sd)
         assert _falls(a, sd) == mage_before._falls(a, sd)
