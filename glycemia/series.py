@@ -160,9 +160,12 @@ def snap_interval(median_ns: np.ndarray) -> np.ndarray:
     )
 
 
-def _day_intervals(gaps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def _day_intervals(
+    gaps: np.ndarray, starts: np.ndarray, ends: np.ndarray, shortest: int | None = None
+) -> np.ndarray:
     """Per run of readings [start, end): the median of its gaps snapped (`snap_interval`),
-    5 for a run of one reading; `gaps` is np.diff of the times.
+    5 for a run of one reading; `gaps` is np.diff of the times, ``shortest`` its minimum
+    when the caller has it (None: not known, or no gap).
 
     Only which side of 3 and 10 minutes the median falls on matters, so it is decided by
     counting gaps below each limit (`_median_below`'s rule, for every run at once); a run with
@@ -171,7 +174,9 @@ def _day_intervals(gaps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np
     ngaps = ends - starts - 1  # a run's gaps are gaps[start : end - 1]
     half = ngaps // 2
     gaps_end = np.maximum(ends - 1, starts)
-    if not (gaps < 3 * NS_PER_MINUTE).any():
+    if shortest is None and gaps.size:
+        shortest = int(gaps.min())
+    if shortest is None or shortest >= 3 * NS_PER_MINUTE:
         # No gap below 3 minutes (a 5-minute sensor): a run is 5 minutes when most of its
         # gaps are below 10, or when it has none; anything else takes the general count.
         at = np.flatnonzero(gaps >= 10 * NS_PER_MINUTE)
@@ -220,8 +225,17 @@ def day_wear(t: np.ndarray, local: np.ndarray, tz: str):
         starts = np.concatenate(([0], bounds))
         ends = np.concatenate((bounds, [days.size]))
         unique_days = days[starts]
-        intervals = _day_intervals(t[1:] - t[:-1], starts, ends)
+        gaps = t[1:] - t[:-1]
+        shortest = int(gaps.min()) if gaps.size else None
+        intervals = _day_intervals(gaps, starts, ends, shortest)
         counts = ends - starts
+        if shortest is None or (
+            shortest >= int(intervals[0]) * NS_PER_MINUTE and (intervals == intervals[0]).all()
+        ):
+            # One interval, and readings at least one interval apart: two readings of a day
+            # never share a slot (the later one's slot number is at least one more), so each
+            # reading is its own slot (the usual sensor, read once per interval).
+            return unique_days, counts, intervals, counts.copy()
         midnights = _midnights(unique_days, tz)
         slots = _run_slots(t, starts, ends, counts, midnights, intervals)
         return unique_days, counts, intervals, slots
