@@ -102,12 +102,22 @@ def kovatchev_risk(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _RISK_TABLE = kovatchev_risk(np.arange(1024, dtype="float64").clip(1))
 
 
-def risks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`kovatchev_risk`, by table lookup when every value is a whole mg/dL from 1 to 1023."""
+def whole_mg_dl(values: np.ndarray) -> np.ndarray | None:
+    """The values as int64 when every one is a whole mg/dL from 1 to 1023 (what sensors
+    report), else None: the risk table's domain, checked once per series (`cgm_metrics`
+    hands it to the AGP as well)."""
     if values.size and values.min() >= 1 and values.max() < _RISK_TABLE[0].size:
         whole = values.astype("int64")
         if np.array_equal(whole, values):
-            return _RISK_TABLE[0][whole], _RISK_TABLE[1][whole]
+            return whole
+    return None
+
+
+def risks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`kovatchev_risk`, by table lookup when every value is a whole mg/dL from 1 to 1023."""
+    whole = whole_mg_dl(values)
+    if whole is not None:
+        return _RISK_TABLE[0][whole], _RISK_TABLE[1][whole]
     return kovatchev_risk(values)
 
 
@@ -190,12 +200,18 @@ def summary_from_sums(n, total, sum_sq, counts, rl_sum, rh_sum, *, sd=None) -> d
     return out
 
 
-def summary(v: np.ndarray) -> dict:
-    """Additive metrics of clean values (mean, SD, bands, GRI, LBGI/HBGI)."""
+def summary(v: np.ndarray, whole: np.ndarray | None | bool = True) -> dict:
+    """Additive metrics of clean values (mean, SD, bands, GRI, LBGI/HBGI).
+    ``whole``: `whole_mg_dl(v)` when the caller has it (True: find it here)."""
     n = v.size
     if n == 0:
         return summary_from_sums(0, 0.0, 0.0, (0,) * 6, 0.0, 0.0)
-    rl, rh = risks(v)
+    if whole is True:
+        whole = whole_mg_dl(v)
+    if whole is None:
+        rl, rh = kovatchev_risk(v)
+    else:
+        rl, rh = _RISK_TABLE[0][whole], _RISK_TABLE[1][whole]
     sd = sample_sd(v) if n > 1 else None
     return summary_from_sums(
         n, float(v.sum()), 0.0, band_counts(v), float(rl.sum()), float(rh.sum()), sd=sd
@@ -323,7 +339,8 @@ def cgm_metrics(
         keep = (t >= lo) & (t < hi)
         if not keep.all():
             t, v, local = t[keep], v[keep], local[keep]
-    out = summary(v)
+    whole = whole_mg_dl(v)
+    out = summary(v, whole)
     days = 0 if start_day is None or end_day is None else max(0, end_day - start_day + 1)
     out["days"] = days
     if interval_minutes:  # one interval given for the whole window
@@ -340,7 +357,7 @@ def cgm_metrics(
     out["hypo_events"] = hypo_events(t, v, interval, timeline)
     out["hyper_events"] = hyper_events(t, v, interval, timeline)
     out["agp"] = (
-        _agp_dict(t, v, tz=tz, bin_minutes=agp_bin_minutes, smooth=True, local=local)
+        _agp_dict(t, v, tz=tz, bin_minutes=agp_bin_minutes, smooth=True, local=local, whole=whole)
         if full
         else None
     )
