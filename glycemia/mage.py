@@ -392,58 +392,69 @@ def _excursions(a: list[float], sd: float, *, rising: bool) -> list[float]:
 def _rises(a: list[float], sd: float) -> list[float]:
     """MAGE+: from the lowest point since the last rise, a rise of >= sd opens an excursion;
     its peak is closed once glucose falls more than sd below it (or the trace ends), and the
-    search restarts from the point that closed it."""
-    n = len(a)
+    search restarts from the point that closed it.
+
+    One pass over the points (a state machine: seeking or inside an excursion), the same
+    comparisons in the same order as the nested loops of iglu's elimination, which revisit
+    the closing point: here it is examined again in the same step (for sd > 0, the only SD
+    a segment gives, it never reopens one). Half the time of the nested loops (#23).
+    """
     heights: list[float] = []
-    j = 0
     low = a[0]
-    while j < n:
-        x = a[j]
+    inside = False
+    peak = 0.0
+    for x in a:
+        if inside:
+            if x > peak:
+                peak = x
+            if not x - peak < -sd:
+                continue
+            heights.append(peak - low)
+            inside = False
+            low = x  # the closing point starts the next search
         if x < low:
             low = x
-        if not x - low >= sd:
-            j += 1
-            continue
-        peak = x
-        for k in range(j, n):
-            y = a[k]
-            if y > peak:
-                peak = y
-            if y - peak < -sd or k == n - 1:
-                break
+        if x - low >= sd:
+            inside = True
+            peak = x
+    if inside:  # closed by the end of the trace
         heights.append(peak - low)
-        j = k
-        low = a[k]
     return heights
 
 
 def _falls(a: list[float], sd: float) -> list[float]:
     """MAGE-: from the highest point since the last fall, a fall of >= sd opens an excursion;
     its nadir is closed once glucose rises more than sd above it (or the trace ends), and the
-    search restarts from the nadir (iglu's asymmetry)."""
-    n = len(a)
+    search restarts from the closing point with the highest point since the nadir.
+
+    One pass, as `_rises`. The nested loops revisit the last point after an excursion the
+    end closed, from the highest point since its nadir: a last point exactly sd below that
+    one opens (and the end closes) one more fall, kept here.
+    """
     heights: list[float] = []
-    j = 0
     high = a[0]
-    while j < n:
-        x = a[j]
+    inside = False
+    nadir = top = 0.0  # top: the highest point from the nadir on
+    for x in a:
+        if inside:
+            if x < nadir:
+                nadir = top = x
+            elif x > top:
+                top = x
+            if not x - nadir > sd:
+                continue
+            heights.append(nadir - high)
+            inside = False
+            high = top
         if x > high:
             high = x
-        if not x - high <= -sd:
-            j += 1
-            continue
-        nadir = top = x  # top: the highest point from the nadir on, max(a[nadir : k + 1])
-        for k in range(j, n):
-            y = a[k]
-            if y < nadir:
-                nadir = top = y
-            elif y > top:
-                top = y
-            if y - nadir > sd or k == n - 1:
-                break
+        if x - high <= -sd:
+            inside = True
+            nadir = top = x
+    if inside:  # closed by the end of the trace
         heights.append(nadir - high)
-        j = k
-        high = top
+        if a[-1] - top <= -sd:
+            heights.append(a[-1] - top)
     return heights
 
 

@@ -104,18 +104,24 @@ def test_mage_equals_the_previous_implementation_with_infinite_values():
 
 
 def test_excursions_equal_the_previous_implementation_on_random_turning_points():
-    """MAGE- over random turning-point values: ties, plateaus, the last point (MAGE+'s
-    ``_rises`` is unchanged since 8a517f1, so there is nothing to compare it with)."""
-    from glycemia.mage import _falls
+    """MAGE+ and MAGE- over random turning-point values: ties, plateaus, differences of
+    exactly one SD (a fall the end closes, then one more at the last point), the last point,
+    fractional SDs."""
+    from glycemia.mage import _falls, _rises
 
     rng = np.random.default_rng(13)
-    for _ in range(3000):
+    extra_fall = 0
+    for _ in range(6000):
         n = int(rng.integers(1, 60))
         a = rng.choice([100.0, 120.0, 121.0, 150.0, 180.0, 240.0], n).tolist()
         if rng.random() < 0.5:
             a = np.round(np.cumsum(rng.normal(0, 30, n)) + 150).tolist()
-        sd = float(rng.choice([1.0, 15.0, 20.0, 30.0, 60.0]))
-        assert _falls(a, sd) == mage_before._falls(a, sd)
+        sd = float(rng.choice([0.5, 1.0, 15.0, 20.0, 30.0, 60.0]))
+        assert _rises(a, sd) == mage_before._rises(a, sd), (a, sd)
+        falls = _falls(a, sd)
+        assert falls == mage_before._falls(a, sd), (a, sd)
+        extra_fall += len(falls) > 1 and falls[-1] == a[-1] - max(a[-2:]) == -sd
+    assert extra_fall > 0  # the revisited last point is exercised
 
 
 def _on_grid_trace(rng):
