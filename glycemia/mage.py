@@ -282,13 +282,20 @@ def _crossings_present_start(delta: np.ndarray, runs: list[tuple[int, int]]):
         else:
             blocks.append([x, y])
     extra = []
-    for x, y in blocks:  # x >= 1; the point x - 1 is a candidate (or the first point)
-        change[x - 1 : y + 1] = False  # points x .. y + 1
-        r = y + 1
-        if r < n:
-            at = pos[r]
-            if (delta[y] != 0 and at != pos[y]) or at != pos[x - 1]:
-                extra.append(r)
+    if blocks:
+        for x, y in blocks:  # x >= 1; the point x - 1 is a candidate (or the first point)
+            change[x - 1 : y + 1] = False  # points x .. y + 1
+        # what deciding each block's next point reads, fetched at once as Python values
+        # (numpy scalar reads and comparisons cost ~0.3 us each)
+        ys = [y for _, y in blocks]
+        k = len(blocks)
+        signs = pos[[min(y + 1, n - 1) for y in ys] + ys + [x - 1 for x, _ in blocks]].tolist()
+        nonzero = (delta[ys] != 0).tolist()
+        for i, y in enumerate(ys):
+            if y + 1 < n:
+                at = signs[i]
+                if (nonzero[i] and at != signs[k + i]) or at != signs[2 * k + i]:
+                    extra.append(y + 1)
     ids = np.flatnonzero(change)
     ids += 1
     if extra:
