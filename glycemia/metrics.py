@@ -26,7 +26,7 @@ import numpy as np
 
 from glycemia import constants as c
 from glycemia.agp import _agp_dict
-from glycemia.events import event_timeline, hyper_events, hypo_events
+from glycemia.events import glycemic_events
 from glycemia.mage import MAGE_ALGORITHM, mage
 from glycemia.series import (
     NS_PER_DAY,
@@ -351,11 +351,10 @@ def cgm_metrics(
     no_mage = {"mage": None, "mage_plus": None, "mage_minus": None}
     mage_values = mage(t, v, tz, int(local[0]) if local.size else None) if full else no_mage
     out["mage"] = mage_values["mage"]
-    # the events' shared arrays, once, and only when some reading is beyond a threshold
-    beyond = v.size and (v.min() < c.LOW_BELOW or v.max() > c.VERY_HIGH_ABOVE)
-    timeline = event_timeline(t, interval) if beyond else None
-    out["hypo_events"] = hypo_events(t, v, interval, timeline)
-    out["hyper_events"] = hyper_events(t, v, interval, timeline)
+    # both kinds of events at once, and only the runs some reading reaches
+    out["hypo_events"], out["hyper_events"] = (
+        glycemic_events(t, v, interval, float(v.min()), float(v.max())) if v.size else ([], [])
+    )
     out["agp"] = (
         _agp_dict(t, v, tz=tz, bin_minutes=agp_bin_minutes, smooth=True, local=local, whole=whole)
         if full
