@@ -23,11 +23,14 @@ PERCENTILE_KEYS = ("p5", "p25", "p50", "p75", "p95")
 _KEY_STRIDE = 2048.0  # > any glucose in mg/dL; a power of two keeps bin * stride exact
 
 
-def _clock_bins(local: np.ndarray, bin_minutes: int) -> np.ndarray:
+def _clock_bins(local: np.ndarray, bin_minutes: int, days: np.ndarray | None = None) -> np.ndarray:
     """Clock-time bin of each local wall-clock ns: (local % day) // minute // bin_minutes,
     written with divisions by one number (numpy divides int64 by a scalar several times
-    faster than it takes a remainder; the floor of a floor is the floor of the whole)."""
-    time_of_day = local - (local // NS_PER_DAY) * NS_PER_DAY
+    faster than it takes a remainder; the floor of a floor is the floor of the whole).
+    ``days``: local // day when the caller has it."""
+    if days is None:
+        days = local // NS_PER_DAY
+    time_of_day = local - days * NS_PER_DAY
     return time_of_day // (NS_PER_MINUTE * bin_minutes)
 
 
@@ -127,10 +130,11 @@ def agp_arrays(
     smooth: bool,
     local=None,
     whole=None,
+    days=None,
 ):
     """(bin start minutes, percentiles array (5, nbins), counts) of a clean series.
     ``local``: its local wall-clock ns when the caller has them; ``whole``: the values as
-    int64 when the caller knows they are whole mg/dL below 2048."""
+    int64 when the caller knows they are whole mg/dL below 2048; ``days``: local // day."""
     if 1440 % bin_minutes:
         raise ValueError("bin_minutes must divide 1440")
     nbins = 1440 // bin_minutes
@@ -138,7 +142,7 @@ def agp_arrays(
     if t.size == 0:
         return minutes, np.full((5, nbins), np.nan), np.zeros(nbins, dtype="int64")
     local = local_ns(t, tz) if local is None else local
-    bins = _clock_bins(local, bin_minutes)
+    bins = _clock_bins(local, bin_minutes, days)
     counts = np.bincount(bins, minlength=nbins)
     curves = binned_quantiles(bins, v, nbins, [p / 100 for p in PERCENTILES], counts, whole)
     if smooth:
@@ -158,9 +162,18 @@ def agp(times, values, *, tz: str = "UTC", bin_minutes: int = 60, smooth: bool =
     return _agp_dict(t, v, tz=tz, bin_minutes=bin_minutes, smooth=smooth)
 
 
-def _agp_dict(t, v, *, tz: str, bin_minutes: int, smooth: bool, local=None, whole=None) -> dict:
+def _agp_dict(
+    t, v, *, tz: str, bin_minutes: int, smooth: bool, local=None, whole=None, days=None
+) -> dict:
     minutes, curves, _ = agp_arrays(
-        t, v, tz=tz, bin_minutes=bin_minutes, smooth=smooth, local=local, whole=whole
+        t,
+        v,
+        tz=tz,
+        bin_minutes=bin_minutes,
+        smooth=smooth,
+        local=local,
+        whole=whole,
+        days=days,
     )
     out = {"bin_minutes": int(bin_minutes), "minutes": minutes.tolist()}
     rounded = np.round(curves, 2)

@@ -108,7 +108,7 @@ def whole_mg_dl(values: np.ndarray) -> np.ndarray | None:
     hands it to the AGP as well)."""
     if values.size and values.min() >= 1 and values.max() < _RISK_TABLE[0].size:
         whole = values.astype("int64")
-        if np.array_equal(whole, values):
+        if (whole == values).all():
             return whole
     return None
 
@@ -273,7 +273,7 @@ def active_percent(t: np.ndarray, interval: int, lo, hi, span_mode: bool) -> flo
 
 
 def active_percent_by_day(
-    t: np.ndarray, local: np.ndarray, tz: str, lo, hi, span_mode: bool
+    t: np.ndarray, local: np.ndarray, tz: str, lo, hi, span_mode: bool, days=None
 ) -> tuple[float | None, int]:
     """(active %, window interval): each local day's slots at its own interval (issue #17).
 
@@ -281,12 +281,14 @@ def active_percent_by_day(
     (`day_wear`), and the window's days without readings at the interval most readings were
     taken at (`window_interval`, also returned). With one interval on every day this is
     `active_percent` exactly: a whole-days window expects window minutes / interval, the
-    span of the data round(span / interval) + 1.
+    span of the data round(span / interval) + 1. ``days``: local // day when the caller has
+    them (`cgm_metrics` shares them with the AGP).
 
     >>> active_percent_by_day(t, local, "UTC", lo, hi, False)  # doctest: +SKIP
     (92.97, 5)
     """
-    days, counts, intervals, slots = day_wear(t, local, tz)
+    local_days = local // NS_PER_DAY if days is None else days
+    days, counts, intervals, slots = day_wear(t, local, tz, local_days)
     interval = window_interval(intervals, counts)
     if span_mode:
         if t.size == 0:
@@ -298,7 +300,7 @@ def active_percent_by_day(
         steps = intervals * NS_PER_MINUTE
         expected = round(float((overlap / steps).sum() + uncovered / (interval * NS_PER_MINUTE)))
         expected += 1
-        step = intervals[np.searchsorted(days, local // NS_PER_DAY)] * NS_PER_MINUTE
+        step = intervals[np.searchsorted(days, local_days)] * NS_PER_MINUTE
         slot = np.rint((t - t[0]) / step).astype("int64")
         filled = np.unique(slot * 16 + step // NS_PER_MINUTE).size  # per interval, distinct
         return min(100.0, 100.0 * filled / expected), interval
@@ -340,6 +342,7 @@ def cgm_metrics(
         if not keep.all():
             t, v, local = t[keep], v[keep], local[keep]
     whole = whole_mg_dl(v)
+    local_days = local // NS_PER_DAY  # day wear and the AGP's clock both need them
     out = summary(v, whole)
     days = 0 if start_day is None or end_day is None else max(0, end_day - start_day + 1)
     out["days"] = days
@@ -347,7 +350,9 @@ def cgm_metrics(
         interval = int(interval_minutes)
         out["active_percent"] = active_percent(t, interval, lo, hi, span_mode)
     else:  # each day's own (DESIGN §3), and the window's for events
-        out["active_percent"], interval = active_percent_by_day(t, local, tz, lo, hi, span_mode)
+        out["active_percent"], interval = active_percent_by_day(
+            t, local, tz, lo, hi, span_mode, local_days
+        )
     no_mage = {"mage": None, "mage_plus": None, "mage_minus": None}
     mage_values = mage(t, v, tz, int(local[0]) if local.size else None) if full else no_mage
     out["mage"] = mage_values["mage"]
@@ -356,7 +361,16 @@ def cgm_metrics(
         glycemic_events(t, v, interval, float(v.min()), float(v.max())) if v.size else ([], [])
     )
     out["agp"] = (
-        _agp_dict(t, v, tz=tz, bin_minutes=agp_bin_minutes, smooth=True, local=local, whole=whole)
+        _agp_dict(
+            t,
+            v,
+            tz=tz,
+            bin_minutes=agp_bin_minutes,
+            smooth=True,
+            local=local,
+            whole=whole,
+            days=local_days,
+        )
         if full
         else None
     )

@@ -200,7 +200,7 @@ def _day_intervals(
     return intervals
 
 
-def day_wear(t: np.ndarray, local: np.ndarray, tz: str):
+def day_wear(t: np.ndarray, local: np.ndarray, tz: str, days: np.ndarray | None = None):
     """Per local day with readings: (day numbers, readings, interval minutes, slots).
 
     DESIGN §3: each day has its own sampling interval, so a switch from a 5-minute to a
@@ -208,7 +208,8 @@ def day_wear(t: np.ndarray, local: np.ndarray, tz: str):
     its consecutive readings snapped to 1, 5 or 15 minutes (`detect_interval`'s rule; 5 for
     a day with one reading); its slots are the distinct intervals since its local midnight
     holding a reading (two readings of one slot, say one sensor through two apps, count
-    once). `t` is sorted (`clean_series`), `local` its local wall-clock ns in `tz`.
+    once). `t` is sorted (`clean_series`), `local` its local wall-clock ns in `tz`, ``days``
+    their local day numbers when the caller has them.
     The rollups store both per day (`glycemia.rollups.daily_wear`), so the rollup path and
     the raw path count wear the same way.
 
@@ -218,7 +219,8 @@ def day_wear(t: np.ndarray, local: np.ndarray, tz: str):
     if t.size == 0:
         empty = np.zeros(0, dtype="int64")
         return empty, empty, empty, empty
-    days = local // NS_PER_DAY
+    if days is None:
+        days = local // NS_PER_DAY
     step = days[1:] - days[:-1]
     if (step >= 0).all():  # the usual case: no local date steps back, days are runs
         bounds = np.flatnonzero(step) + 1
