@@ -337,10 +337,10 @@ def cgm_metrics(
     t, v = clean_series(times, values)
     local = local_ns(t, tz)
     start_day, end_day, lo, hi, span_mode = resolve_window(local, tz, start, end)
-    if lo is not None and not span_mode:
-        keep = (t >= lo) & (t < hi)
-        if not keep.all():
-            t, v, local = t[keep], v[keep], local[keep]
+    if lo is not None and not span_mode and t.size and (t[0] < lo or t[-1] >= hi):
+        # t is sorted: the readings in [lo, hi) are one slice
+        first, end = np.searchsorted(t, [lo, hi]).tolist()
+        t, v, local = t[first:end], v[first:end], local[first:end]
     whole = whole_mg_dl(v)
     local_days = local // NS_PER_DAY  # day wear and the AGP's clock both need them
     out = summary(v, whole)
