@@ -23,41 +23,53 @@ PERCENTILE_KEYS = ("p5", "p25", "p50", "p75", "p95")
 _KEY_STRIDE = 2048.0  # > any glucose in mg/dL; a power of two keeps bin * stride exact
 
 
-def _clock_bins(local: np.ndarray, bin_minutes: int) -> np.ndarray:
+def _clock_bins(local: np.ndarray, bin_minutes: int, days: np.ndarray | None = None) -> np.ndarray:
     """Clock-time bin of each local wall-clock ns: (local % day) // minute // bin_minutes,
     written with divisions by one number (numpy divides int64 by a scalar several times
-    faster than it takes a remainder; the floor of a floor is the floor of the whole)."""
-    time_of_day = local - (local // NS_PER_DAY) * NS_PER_DAY
+    faster than it takes a remainder; the floor of a floor is the floor of the whole).
+    ``days``: local // day when the caller has it."""
+    if days is None:
+        days = local // NS_PER_DAY
+    time_of_day = local - days * NS_PER_DAY
     return time_of_day // (NS_PER_MINUTE * bin_minutes)
 
 
 def binned_quantiles(
-    bins: np.ndarray, values: np.ndarray, nbins: int, qs, counts: np.ndarray | None = None
+    bins: np.ndarray,
+    values: np.ndarray,
+    nbins: int,
+    qs,
+    counts: np.ndarray | None = None,
+    whole: np.ndarray | None = None,
 ) -> np.ndarray:
     """Type-7 quantiles per bin, vectorized: array (len(qs), nbins), NaN for empty bins.
-    ``counts``: np.bincount(bins, minlength=nbins) when the caller has it."""
+    ``counts``: np.bincount(bins, minlength=nbins) when the caller has it; ``whole``: the
+    values as int64 when the caller knows they are whole numbers from 0 to 2047."""
     if counts is None:
         counts = np.bincount(bins, minlength=nbins)
     sv = None
-    if values.size and values.min() >= 0 and values.max() < _KEY_STRIDE:
+    in_range = whole is not None or (
+        values.size and values.min() >= 0 and values.max() < _KEY_STRIDE
+    )
+    if whole is None and in_range:
         whole = values.astype("int64")
-        if (whole == values).all():
-            # Whole mg/dL (what sensors report): an integer key sorts the same values in the
-            # same order, and when it fits 16 bits numpy's radix sort takes it (8x faster
-            # than the float sort at 24 hourly bins); the value is the key's low 11 bits.
-            key = bins * int(_KEY_STRIDE) + whole
-            if nbins * int(_KEY_STRIDE) <= 1 << 16:
-                key = np.sort(key.astype("uint16"), kind="stable")
-                sv = (key & (int(_KEY_STRIDE) - 1)).astype("float64")
-            else:
-                key = np.sort(key)
-                sv = (key - np.repeat(np.arange(nbins) * int(_KEY_STRIDE), counts)).astype(
-                    "float64"
-                )
+        if not (whole == values).all():
+            whole = None
+    if whole is not None:
+        # Whole mg/dL (what sensors report): an integer key sorts the same values in the
+        # same order, and when it fits 16 bits numpy's radix sort takes it (8x faster than
+        # the float sort at 24 hourly bins); the value is the key's low 11 bits.
+        key = bins * int(_KEY_STRIDE) + whole
+        if nbins * int(_KEY_STRIDE) <= 1 << 16:
+            key = np.sort(key.astype("uint16"), kind="stable")
+            sv = (key & (int(_KEY_STRIDE) - 1)).astype("float64")
         else:
-            # One float sort on bin * stride + value is several times faster than a lexsort.
-            key = np.sort(bins * _KEY_STRIDE + values)
-            sv = key - np.repeat(np.arange(nbins) * _KEY_STRIDE, counts)
+            key = np.sort(key)
+            sv = (key - np.repeat(np.arange(nbins) * int(_KEY_STRIDE), counts)).astype("float64")
+    elif in_range:
+        # One float sort on bin * stride + value is several times faster than a lexsort.
+        key = np.sort(bins * _KEY_STRIDE + values)
+        sv = key - np.repeat(np.arange(nbins) * _KEY_STRIDE, counts)
     if sv is None:
         sv = values[np.lexsort((values, bins))]
     offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
@@ -110,9 +122,19 @@ def smooth_circular(curves: np.ndarray, bin_minutes: int) -> np.ndarray:
 
 
 def agp_arrays(
-    t: np.ndarray, v: np.ndarray, *, tz: str, bin_minutes: int, smooth: bool, local=None
+    t: np.ndarray,
+    v: np.ndarray,
+    *,
+    tz: str,
+    bin_minutes: int,
+    smooth: bool,
+    local=None,
+    whole=None,
+    days=None,
 ):
-    """(bin start minutes, percentiles array (5, nbins), counts) of a clean series."""
+    """(bin start minutes, percentiles array (5, nbins), counts) of a clean series.
+    ``local``: its local wall-clock ns when the caller has them; ``whole``: the values as
+    int64 when the caller knows they are whole mg/dL below 2048; ``days``: local // day."""
     if 1440 % bin_minutes:
         raise ValueError("bin_minutes must divide 1440")
     nbins = 1440 // bin_minutes
@@ -120,9 +142,9 @@ def agp_arrays(
     if t.size == 0:
         return minutes, np.full((5, nbins), np.nan), np.zeros(nbins, dtype="int64")
     local = local_ns(t, tz) if local is None else local
-    bins = _clock_bins(local, bin_minutes)
+    bins = _clock_bins(local, bin_minutes, days)
     counts = np.bincount(bins, minlength=nbins)
-    curves = binned_quantiles(bins, v, nbins, [p / 100 for p in PERCENTILES], counts)
+    curves = binned_quantiles(bins, v, nbins, [p / 100 for p in PERCENTILES], counts, whole)
     if smooth:
         curves = smooth_circular(curves, bin_minutes)
     return minutes, curves, counts
@@ -140,9 +162,18 @@ def agp(times, values, *, tz: str = "UTC", bin_minutes: int = 60, smooth: bool =
     return _agp_dict(t, v, tz=tz, bin_minutes=bin_minutes, smooth=smooth)
 
 
-def _agp_dict(t, v, *, tz: str, bin_minutes: int, smooth: bool, local=None) -> dict:
+def _agp_dict(
+    t, v, *, tz: str, bin_minutes: int, smooth: bool, local=None, whole=None, days=None
+) -> dict:
     minutes, curves, _ = agp_arrays(
-        t, v, tz=tz, bin_minutes=bin_minutes, smooth=smooth, local=local
+        t,
+        v,
+        tz=tz,
+        bin_minutes=bin_minutes,
+        smooth=smooth,
+        local=local,
+        whole=whole,
+        days=days,
     )
     out = {"bin_minutes": int(bin_minutes), "minutes": minutes.tolist()}
     rounded = np.round(curves, 2)

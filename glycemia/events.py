@@ -64,21 +64,44 @@ def _episodes(
     end_minutes: float = EVENT_END_MINUTES,
     timeline=None,
 ) -> list[tuple[int, int, int]]:
-    """(first index, last beyond index, end ns) of each event over a boolean `beyond` mask.
+    """(first index, last beyond index, end ns) of each event over a boolean `beyond` mask."""
+    if t.size == 0 or not beyond.any():
+        return []
+    timeline = timeline if timeline is not None else _timeline(t, interval)
+    return _episodes_of_masks(t, [beyond], [min_minutes], timeline, end_minutes)[0]
+
+
+def _episodes_of_masks(
+    t: np.ndarray,
+    masks: list[np.ndarray],
+    min_minutes: list[float],
+    timeline,
+    end_minutes: float = EVENT_END_MINUTES,
+) -> list[list[tuple[int, int, int]]]:
+    """`_episodes` of several masks over one series (each with its own minimum duration).
 
     What the walk over runs needs of each run (its start time and block, its end's block,
-    time of the reading after it and cover end) is gathered by numpy first, so the walk
-    itself reads Python lists."""
+    time of the reading after it and cover end) is gathered by numpy first, for the runs of
+    every mask at once, so the walk itself reads Python lists."""
     n = t.size
-    if n == 0 or not beyond.any():
-        return []
-    gap_after, gaps, step = timeline if timeline is not None else _timeline(t, interval)
-    # Runs of consecutive beyond readings not split by a gap.
-    starts = np.flatnonzero(beyond & np.concatenate(([True], ~beyond[:-1] | gap_after[:-1])))
-    ends = np.flatnonzero(beyond & np.concatenate((~beyond[1:] | gap_after[:-1], [True])))
+    gap_after, gaps, step = timeline
+    # Runs of consecutive beyond readings not split by a gap, from the beyond readings'
+    # positions (a few percent of the readings: small arrays): a run breaks where the next
+    # beyond reading is not the next reading, or a gap follows.
+    firsts, lasts, bounds = [], [], [0]
+    for beyond in masks:
+        at = np.flatnonzero(beyond)
+        breaks = np.empty(at.size + 1, dtype=bool)
+        breaks[0] = breaks[-1] = True
+        np.not_equal(at[1:] - at[:-1], 1, out=breaks[1:-1])
+        breaks[1:-1] |= gap_after[at[:-1]]
+        firsts.append(at[breaks[:-1]])
+        lasts.append(at[breaks[1:]])
+        bounds.append(bounds[-1] + firsts[-1].size)
+    starts = firsts[0] if len(masks) == 1 else np.concatenate(firsts)
+    ends = lasts[0] if len(masks) == 1 else np.concatenate(lasts)
     start_t = t[starts]
     end_cover = _cover_end(t, gap_after, step, ends)
-    min_ns = min_minutes * NS_PER_MINUTE
     end_ns = end_minutes * NS_PER_MINUTE
     durations = (end_cover - start_t).tolist()
     starts_l, ends_l, start_t_l = starts.tolist(), ends.tolist(), start_t.tolist()
@@ -86,22 +109,26 @@ def _episodes(
     end_block = np.searchsorted(gaps, ends).tolist()
     after_end = t[np.minimum(ends + 1, n - 1)].tolist()  # the first reading back across
     end_cover_l = end_cover.tolist()
-    events: list[tuple[int, int, int]] = []
-    current: list[int] | None = None  # [first index, last beyond index, run of the last]
-    for k, d in enumerate(durations):
+    found = []
+    for lo, hi, minutes in zip(bounds[:-1], bounds[1:], min_minutes, strict=True):
+        min_ns = minutes * NS_PER_MINUTE
+        events: list[tuple[int, int, int]] = []
+        current: list[int] | None = None  # [first index, last beyond index, run of the last]
+        for k in range(lo, hi):
+            if current is not None:
+                run = current[2]
+                same_block = start_block[k] == end_block[run]
+                if same_block and start_t_l[k] - after_end[run] < end_ns:
+                    current[1], current[2] = ends_l[k], k  # recovery too short: same event
+                    continue
+                events.append((current[0], current[1], end_cover_l[run]))
+                current = None
+            if durations[k] >= min_ns:
+                current = [starts_l[k], ends_l[k], k]
         if current is not None:
-            run = current[2]
-            same_block = start_block[k] == end_block[run]
-            if same_block and start_t_l[k] - after_end[run] < end_ns:
-                current[1], current[2] = ends_l[k], k  # recovery too short: the same event
-                continue
-            events.append((current[0], current[1], end_cover_l[run]))
-            current = None
-        if d >= min_ns:
-            current = [starts_l[k], ends_l[k], k]
-    if current is not None:
-        events.append((current[0], current[1], end_cover_l[current[2]]))
-    return events
+            events.append((current[0], current[1], end_cover_l[current[2]]))
+        found.append(events)
+    return found
 
 
 def hypo_events(t: np.ndarray, v: np.ndarray, interval: int, timeline=None) -> list[dict]:
@@ -118,6 +145,10 @@ def hypo_events(t: np.ndarray, v: np.ndarray, interval: int, timeline=None) -> l
     level2 = _episodes(
         t, v < VERY_LOW_BELOW, interval, min_minutes=EVENT_MIN_MINUTES, timeline=timeline
     )
+    return _hypo_dicts(t, v, level1, level2)
+
+
+def _hypo_dicts(t, v, level1, level2) -> list[dict]:
     # (start, prolonged) of each level-2 event
     l2 = [
         (start, end - start >= PROLONGED_HYPO_MINUTES * NS_PER_MINUTE)
@@ -145,6 +176,10 @@ def hyper_events(t: np.ndarray, v: np.ndarray, interval: int, timeline=None) -> 
     found = _episodes(
         t, v > VERY_HIGH_ABOVE, interval, min_minutes=EXTENDED_HYPER_MINUTES, timeline=timeline
     )
+    return _hyper_dicts(t, v, found)
+
+
+def _hyper_dicts(t, v, found) -> list[dict]:
     return [
         {
             "start": iso_utc(t[first]),
@@ -156,3 +191,27 @@ def hyper_events(t: np.ndarray, v: np.ndarray, interval: int, timeline=None) -> 
         }
         for first, last, end in found
     ]
+
+
+def glycemic_events(
+    t: np.ndarray, v: np.ndarray, interval: int, lowest: float, highest: float
+) -> tuple[list[dict], list[dict]]:
+    """(`hypo_events`, `hyper_events`) of a series whose lowest and highest values the caller
+    knows: the runs below 70 and 54 and above 250 are found in one pass over the stacked
+    masks (only those some value reaches), and the timeline once."""
+    kinds = []  # (mask, minimum minutes, what it is)
+    if lowest < LOW_BELOW:
+        kinds.append((v < LOW_BELOW, EVENT_MIN_MINUTES, "level1"))
+        if lowest < VERY_LOW_BELOW:
+            kinds.append((v < VERY_LOW_BELOW, EVENT_MIN_MINUTES, "level2"))
+    if highest > VERY_HIGH_ABOVE:
+        kinds.append((v > VERY_HIGH_ABOVE, EXTENDED_HYPER_MINUTES, "hyper"))
+    if t.size == 0 or not kinds:
+        return [], []
+    found = _episodes_of_masks(
+        t, [mask for mask, _, _ in kinds], [m for _, m, _ in kinds], _timeline(t, interval)
+    )
+    by_kind = {kind: events for (_, _, kind), events in zip(kinds, found, strict=True)}
+    level1 = by_kind.get("level1", [])
+    hypo = _hypo_dicts(t, v, level1, by_kind.get("level2", [])) if level1 else []
+    return hypo, _hyper_dicts(t, v, by_kind.get("hyper", []))

@@ -93,8 +93,12 @@ def interpolated_grid(
     midnight, step, k0, k1 = _grid_steps(t, tz, first_local)
     if k1 < k0:
         return np.zeros(0), []
+    d = t[1:] - t[:-1]
+    on_grid = _on_grid(t, v, d, midnight, step, k0, k1)
+    if on_grid is not None:
+        return on_grid
     runs: list[tuple[int, int]] = []
-    gaps = np.flatnonzero((t[1:] - t[:-1]) > MAGE_INTER_GAP_MINUTES * NS_PER_MINUTE)
+    gaps = np.flatnonzero(d > MAGE_INTER_GAP_MINUTES * NS_PER_MINUTE)
     if gaps.size:
         n = k1 - k0 + 1
         for before, after in zip(t[gaps].tolist(), t[gaps + 1].tolist(), strict=True):
@@ -122,6 +126,52 @@ def interpolated_grid(
     g = np.interp(grid.astype("float64"), t.astype("float64"), v, left=np.nan, right=np.nan)
     for a, b in runs:
         g[a:b] = np.nan
+    return g, runs
+
+
+# Beyond this many spacings other than one grid step, the general path is as fast.
+_ON_GRID_MAX_IRREGULAR = 64
+
+
+def _on_grid(t, v, d, midnight: int, step: int, k0: int, k1: int):
+    """`interpolated_grid` when every reading lies on the grid (the usual 5-minute sensor
+    read at whole 5-minute marks), the first and last at grid numbers k0 and k1; None
+    otherwise, or when more than a few spacings differ from one step.
+
+    np.interp gives a grid point that is a reading that reading's value exactly (numpy
+    returns fp[j] where x == xp[j]), so runs of readings one step apart are copied; the grid
+    points inside a gap of more than 45 minutes are the gap's missing run, as the general
+    path finds them (the points strictly between the two readings); only the points inside
+    shorter gaps are interpolated, by np.interp itself with the same xp and fp.
+    """
+    if int(t[0]) != midnight + step * k0 or int(t[-1]) != midnight + step * k1:
+        return None
+    odd = np.flatnonzero(d != step)
+    if odd.size > _ON_GRID_MAX_IRREGULAR:
+        return None
+    spans = d[odd].tolist()
+    if any(span % step for span in spans):  # a reading off the grid
+        return None
+    g = np.empty(k1 - k0 + 1)
+    runs: list[tuple[int, int]] = []
+    inside: list[np.ndarray] = []  # grid numbers (from 0) of points inside short gaps
+    limit = MAGE_INTER_GAP_MINUTES * NS_PER_MINUTE
+    at = first = 0  # grid number and reading index of the current block's first reading
+    for i, span in zip(odd.tolist(), spans, strict=True):
+        end = at + i + 1 - first  # readings first .. i sit at grid numbers at .. end - 1
+        g[at:end] = v[first : i + 1]
+        after = end - 1 + span // step  # grid number of reading i + 1
+        if span > limit:
+            g[end:after] = np.nan
+            runs.append((end, after))
+        else:
+            inside.append(np.arange(end, after))
+        at, first = after, i + 1
+    g[at:] = v[first:]
+    if inside:
+        k = np.concatenate(inside)
+        x = (midnight + step * (k + k0)).astype("float64")
+        g[k] = np.interp(x, t.astype("float64"), v, left=np.nan, right=np.nan)
     return g, runs
 
 
@@ -232,13 +282,20 @@ def _crossings_present_start(delta: np.ndarray, runs: list[tuple[int, int]]):
         else:
             blocks.append([x, y])
     extra = []
-    for x, y in blocks:  # x >= 1; the point x - 1 is a candidate (or the first point)
-        change[x - 1 : y + 1] = False  # points x .. y + 1
-        r = y + 1
-        if r < n:
-            at = pos[r]
-            if (delta[y] != 0 and at != pos[y]) or at != pos[x - 1]:
-                extra.append(r)
+    if blocks:
+        for x, y in blocks:  # x >= 1; the point x - 1 is a candidate (or the first point)
+            change[x - 1 : y + 1] = False  # points x .. y + 1
+        # what deciding each block's next point reads, fetched at once as Python values
+        # (numpy scalar reads and comparisons cost ~0.3 us each)
+        ys = [y for _, y in blocks]
+        k = len(blocks)
+        signs = pos[[min(y + 1, n - 1) for y in ys] + ys + [x - 1 for x, _ in blocks]].tolist()
+        nonzero = (delta[ys] != 0).tolist()
+        for i, y in enumerate(ys):
+            if y + 1 < n:
+                at = signs[i]
+                if (nonzero[i] and at != signs[k + i]) or at != signs[2 * k + i]:
+                    extra.append(y + 1)
     ids = np.flatnonzero(change)
     ids += 1
     if extra:
@@ -342,58 +399,69 @@ def _excursions(a: list[float], sd: float, *, rising: bool) -> list[float]:
 def _rises(a: list[float], sd: float) -> list[float]:
     """MAGE+: from the lowest point since the last rise, a rise of >= sd opens an excursion;
     its peak is closed once glucose falls more than sd below it (or the trace ends), and the
-    search restarts from the point that closed it."""
-    n = len(a)
+    search restarts from the point that closed it.
+
+    One pass over the points (a state machine: seeking or inside an excursion), the same
+    comparisons in the same order as the nested loops of iglu's elimination, which revisit
+    the closing point: here it is examined again in the same step (for sd > 0, the only SD
+    a segment gives, it never reopens one). Half the time of the nested loops (#23).
+    """
     heights: list[float] = []
-    j = 0
     low = a[0]
-    while j < n:
-        x = a[j]
+    inside = False
+    peak = 0.0
+    for x in a:
+        if inside:
+            if x > peak:
+                peak = x
+            if not x - peak < -sd:
+                continue
+            heights.append(peak - low)
+            inside = False
+            low = x  # the closing point starts the next search
         if x < low:
             low = x
-        if not x - low >= sd:
-            j += 1
-            continue
-        peak = x
-        for k in range(j, n):
-            y = a[k]
-            if y > peak:
-                peak = y
-            if y - peak < -sd or k == n - 1:
-                break
+        if x - low >= sd:
+            inside = True
+            peak = x
+    if inside:  # closed by the end of the trace
         heights.append(peak - low)
-        j = k
-        low = a[k]
     return heights
 
 
 def _falls(a: list[float], sd: float) -> list[float]:
     """MAGE-: from the highest point since the last fall, a fall of >= sd opens an excursion;
     its nadir is closed once glucose rises more than sd above it (or the trace ends), and the
-    search restarts from the nadir (iglu's asymmetry)."""
-    n = len(a)
+    search restarts from the closing point with the highest point since the nadir.
+
+    One pass, as `_rises`. The nested loops revisit the last point after an excursion the
+    end closed, from the highest point since its nadir: a last point exactly sd below that
+    one opens (and the end closes) one more fall, kept here.
+    """
     heights: list[float] = []
-    j = 0
     high = a[0]
-    while j < n:
-        x = a[j]
+    inside = False
+    nadir = top = 0.0  # top: the highest point from the nadir on
+    for x in a:
+        if inside:
+            if x < nadir:
+                nadir = top = x
+            elif x > top:
+                top = x
+            if not x - nadir > sd:
+                continue
+            heights.append(nadir - high)
+            inside = False
+            high = top
         if x > high:
             high = x
-        if not x - high <= -sd:
-            j += 1
-            continue
-        nadir = top = x  # top: the highest point from the nadir on, max(a[nadir : k + 1])
-        for k in range(j, n):
-            y = a[k]
-            if y < nadir:
-                nadir = top = y
-            elif y > top:
-                top = y
-            if y - nadir > sd or k == n - 1:
-                break
+        if x - high <= -sd:
+            inside = True
+            nadir = top = x
+    if inside:  # closed by the end of the trace
         heights.append(nadir - high)
-        j = k
-        high = top
+        if a[-1] - top <= -sd:
+            heights.append(a[-1] - top)
     return heights
 
 

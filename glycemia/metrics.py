@@ -26,7 +26,7 @@ import numpy as np
 
 from glycemia import constants as c
 from glycemia.agp import _agp_dict
-from glycemia.events import event_timeline, hyper_events, hypo_events
+from glycemia.events import glycemic_events
 from glycemia.mage import MAGE_ALGORITHM, mage
 from glycemia.series import (
     NS_PER_DAY,
@@ -102,12 +102,22 @@ def kovatchev_risk(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _RISK_TABLE = kovatchev_risk(np.arange(1024, dtype="float64").clip(1))
 
 
-def risks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`kovatchev_risk`, by table lookup when every value is a whole mg/dL from 1 to 1023."""
+def whole_mg_dl(values: np.ndarray) -> np.ndarray | None:
+    """The values as int64 when every one is a whole mg/dL from 1 to 1023 (what sensors
+    report), else None: the risk table's domain, checked once per series (`cgm_metrics`
+    hands it to the AGP as well)."""
     if values.size and values.min() >= 1 and values.max() < _RISK_TABLE[0].size:
         whole = values.astype("int64")
-        if np.array_equal(whole, values):
-            return _RISK_TABLE[0][whole], _RISK_TABLE[1][whole]
+        if (whole == values).all():
+            return whole
+    return None
+
+
+def risks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`kovatchev_risk`, by table lookup when every value is a whole mg/dL from 1 to 1023."""
+    whole = whole_mg_dl(values)
+    if whole is not None:
+        return _RISK_TABLE[0][whole], _RISK_TABLE[1][whole]
     return kovatchev_risk(values)
 
 
@@ -190,12 +200,18 @@ def summary_from_sums(n, total, sum_sq, counts, rl_sum, rh_sum, *, sd=None) -> d
     return out
 
 
-def summary(v: np.ndarray) -> dict:
-    """Additive metrics of clean values (mean, SD, bands, GRI, LBGI/HBGI)."""
+def summary(v: np.ndarray, whole: np.ndarray | None | bool = True) -> dict:
+    """Additive metrics of clean values (mean, SD, bands, GRI, LBGI/HBGI).
+    ``whole``: `whole_mg_dl(v)` when the caller has it (True: find it here)."""
     n = v.size
     if n == 0:
         return summary_from_sums(0, 0.0, 0.0, (0,) * 6, 0.0, 0.0)
-    rl, rh = risks(v)
+    if whole is True:
+        whole = whole_mg_dl(v)
+    if whole is None:
+        rl, rh = kovatchev_risk(v)
+    else:
+        rl, rh = _RISK_TABLE[0][whole], _RISK_TABLE[1][whole]
     sd = sample_sd(v) if n > 1 else None
     return summary_from_sums(
         n, float(v.sum()), 0.0, band_counts(v), float(rl.sum()), float(rh.sum()), sd=sd
@@ -257,7 +273,7 @@ def active_percent(t: np.ndarray, interval: int, lo, hi, span_mode: bool) -> flo
 
 
 def active_percent_by_day(
-    t: np.ndarray, local: np.ndarray, tz: str, lo, hi, span_mode: bool
+    t: np.ndarray, local: np.ndarray, tz: str, lo, hi, span_mode: bool, days=None
 ) -> tuple[float | None, int]:
     """(active %, window interval): each local day's slots at its own interval (issue #17).
 
@@ -265,12 +281,14 @@ def active_percent_by_day(
     (`day_wear`), and the window's days without readings at the interval most readings were
     taken at (`window_interval`, also returned). With one interval on every day this is
     `active_percent` exactly: a whole-days window expects window minutes / interval, the
-    span of the data round(span / interval) + 1.
+    span of the data round(span / interval) + 1. ``days``: local // day when the caller has
+    them (`cgm_metrics` shares them with the AGP).
 
     >>> active_percent_by_day(t, local, "UTC", lo, hi, False)  # doctest: +SKIP
     (92.97, 5)
     """
-    days, counts, intervals, slots = day_wear(t, local, tz)
+    local_days = local // NS_PER_DAY if days is None else days
+    days, counts, intervals, slots = day_wear(t, local, tz, local_days)
     interval = window_interval(intervals, counts)
     if span_mode:
         if t.size == 0:
@@ -282,7 +300,7 @@ def active_percent_by_day(
         steps = intervals * NS_PER_MINUTE
         expected = round(float((overlap / steps).sum() + uncovered / (interval * NS_PER_MINUTE)))
         expected += 1
-        step = intervals[np.searchsorted(days, local // NS_PER_DAY)] * NS_PER_MINUTE
+        step = intervals[np.searchsorted(days, local_days)] * NS_PER_MINUTE
         slot = np.rint((t - t[0]) / step).astype("int64")
         filled = np.unique(slot * 16 + step // NS_PER_MINUTE).size  # per interval, distinct
         return min(100.0, 100.0 * filled / expected), interval
@@ -319,28 +337,40 @@ def cgm_metrics(
     t, v = clean_series(times, values)
     local = local_ns(t, tz)
     start_day, end_day, lo, hi, span_mode = resolve_window(local, tz, start, end)
-    if lo is not None and not span_mode:
-        keep = (t >= lo) & (t < hi)
-        if not keep.all():
-            t, v, local = t[keep], v[keep], local[keep]
-    out = summary(v)
+    if lo is not None and not span_mode and t.size and (t[0] < lo or t[-1] >= hi):
+        # t is sorted: the readings in [lo, hi) are one slice
+        first, end = np.searchsorted(t, [lo, hi]).tolist()
+        t, v, local = t[first:end], v[first:end], local[first:end]
+    whole = whole_mg_dl(v)
+    local_days = local // NS_PER_DAY  # day wear and the AGP's clock both need them
+    out = summary(v, whole)
     days = 0 if start_day is None or end_day is None else max(0, end_day - start_day + 1)
     out["days"] = days
     if interval_minutes:  # one interval given for the whole window
         interval = int(interval_minutes)
         out["active_percent"] = active_percent(t, interval, lo, hi, span_mode)
     else:  # each day's own (DESIGN §3), and the window's for events
-        out["active_percent"], interval = active_percent_by_day(t, local, tz, lo, hi, span_mode)
+        out["active_percent"], interval = active_percent_by_day(
+            t, local, tz, lo, hi, span_mode, local_days
+        )
     no_mage = {"mage": None, "mage_plus": None, "mage_minus": None}
     mage_values = mage(t, v, tz, int(local[0]) if local.size else None) if full else no_mage
     out["mage"] = mage_values["mage"]
-    # the events' shared arrays, once, and only when some reading is beyond a threshold
-    beyond = v.size and (v.min() < c.LOW_BELOW or v.max() > c.VERY_HIGH_ABOVE)
-    timeline = event_timeline(t, interval) if beyond else None
-    out["hypo_events"] = hypo_events(t, v, interval, timeline)
-    out["hyper_events"] = hyper_events(t, v, interval, timeline)
+    # both kinds of events at once, and only the runs some reading reaches
+    out["hypo_events"], out["hyper_events"] = (
+        glycemic_events(t, v, interval, float(v.min()), float(v.max())) if v.size else ([], [])
+    )
     out["agp"] = (
-        _agp_dict(t, v, tz=tz, bin_minutes=agp_bin_minutes, smooth=True, local=local)
+        _agp_dict(
+            t,
+            v,
+            tz=tz,
+            bin_minutes=agp_bin_minutes,
+            smooth=True,
+            local=local,
+            whole=whole,
+            days=local_days,
+        )
         if full
         else None
     )

@@ -160,9 +160,12 @@ def snap_interval(median_ns: np.ndarray) -> np.ndarray:
     )
 
 
-def _day_intervals(gaps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def _day_intervals(
+    gaps: np.ndarray, starts: np.ndarray, ends: np.ndarray, shortest: int | None = None
+) -> np.ndarray:
     """Per run of readings [start, end): the median of its gaps snapped (`snap_interval`),
-    5 for a run of one reading; `gaps` is np.diff of the times.
+    5 for a run of one reading; `gaps` is np.diff of the times, ``shortest`` its minimum
+    when the caller has it (None: not known, or no gap).
 
     Only which side of 3 and 10 minutes the median falls on matters, so it is decided by
     counting gaps below each limit (`_median_below`'s rule, for every run at once); a run with
@@ -171,7 +174,9 @@ def _day_intervals(gaps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np
     ngaps = ends - starts - 1  # a run's gaps are gaps[start : end - 1]
     half = ngaps // 2
     gaps_end = np.maximum(ends - 1, starts)
-    if not (gaps < 3 * NS_PER_MINUTE).any():
+    if shortest is None and gaps.size:
+        shortest = int(gaps.min())
+    if shortest is None or shortest >= 3 * NS_PER_MINUTE:
         # No gap below 3 minutes (a 5-minute sensor): a run is 5 minutes when most of its
         # gaps are below 10, or when it has none; anything else takes the general count.
         at = np.flatnonzero(gaps >= 10 * NS_PER_MINUTE)
@@ -195,7 +200,7 @@ def _day_intervals(gaps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np
     return intervals
 
 
-def day_wear(t: np.ndarray, local: np.ndarray, tz: str):
+def day_wear(t: np.ndarray, local: np.ndarray, tz: str, days: np.ndarray | None = None):
     """Per local day with readings: (day numbers, readings, interval minutes, slots).
 
     DESIGN §3: each day has its own sampling interval, so a switch from a 5-minute to a
@@ -203,7 +208,8 @@ def day_wear(t: np.ndarray, local: np.ndarray, tz: str):
     its consecutive readings snapped to 1, 5 or 15 minutes (`detect_interval`'s rule; 5 for
     a day with one reading); its slots are the distinct intervals since its local midnight
     holding a reading (two readings of one slot, say one sensor through two apps, count
-    once). `t` is sorted (`clean_series`), `local` its local wall-clock ns in `tz`.
+    once). `t` is sorted (`clean_series`), `local` its local wall-clock ns in `tz`, ``days``
+    their local day numbers when the caller has them.
     The rollups store both per day (`glycemia.rollups.daily_wear`), so the rollup path and
     the raw path count wear the same way.
 
@@ -213,15 +219,25 @@ def day_wear(t: np.ndarray, local: np.ndarray, tz: str):
     if t.size == 0:
         empty = np.zeros(0, dtype="int64")
         return empty, empty, empty, empty
-    days = local // NS_PER_DAY
+    if days is None:
+        days = local // NS_PER_DAY
     step = days[1:] - days[:-1]
     if (step >= 0).all():  # the usual case: no local date steps back, days are runs
         bounds = np.flatnonzero(step) + 1
         starts = np.concatenate(([0], bounds))
         ends = np.concatenate((bounds, [days.size]))
         unique_days = days[starts]
-        intervals = _day_intervals(t[1:] - t[:-1], starts, ends)
+        gaps = t[1:] - t[:-1]
+        shortest = int(gaps.min()) if gaps.size else None
+        intervals = _day_intervals(gaps, starts, ends, shortest)
         counts = ends - starts
+        if shortest is None or (
+            shortest >= int(intervals[0]) * NS_PER_MINUTE and (intervals == intervals[0]).all()
+        ):
+            # One interval, and readings at least one interval apart: two readings of a day
+            # never share a slot (the later one's slot number is at least one more), so each
+            # reading is its own slot (the usual sensor, read once per interval).
+            return unique_days, counts, intervals, counts.copy()
         midnights = _midnights(unique_days, tz)
         slots = _run_slots(t, starts, ends, counts, midnights, intervals)
         return unique_days, counts, intervals, slots

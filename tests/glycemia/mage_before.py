@@ -1,8 +1,9 @@
 """glycemia/mage.py as of main 8a517f1 (#23), frozen: the reference the differential tests in
 test_mage_reference.py compare the restructured MAGE with, bit for bit, on random traces.
 
-Copied unchanged below this docstring except for the module docstring; ``_rises`` (not
-changed since) is imported, and ``mage_many`` (not changed, not compared) is left out.
+Copied unchanged below this docstring except for the module docstring; ``mage_many`` (not
+changed, not compared) is left out. ``_rises`` was imported from glycemia.mage until it
+changed (a one-pass loop, #23): it is copied here as it stood.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from glycemia.constants import (
     MAGE_MAX_GAP_MINUTES,
     MAGE_SHORT_MA,
 )
-from glycemia.mage import _rises  # unchanged since 8a517f1: not copied
 from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, local_day_numbers, local_ns, sample_sd
 
 # iglu's mage_atomic returns NA when the segment's SD is NA or below 1 mg/dL.
@@ -179,6 +179,34 @@ def _excursions(a: list[float], sd: float, *, rising: bool) -> list[float]:
     per direction (this runs over every turning point twice per patient).
     """
     return _rises(a, sd) if rising else _falls(a, sd)
+
+
+def _rises(a: list[float], sd: float) -> list[float]:
+    """MAGE+: from the lowest point since the last rise, a rise of >= sd opens an excursion;
+    its peak is closed once glucose falls more than sd below it (or the trace ends), and the
+    search restarts from the point that closed it."""
+    n = len(a)
+    heights: list[float] = []
+    j = 0
+    low = a[0]
+    while j < n:
+        x = a[j]
+        if x < low:
+            low = x
+        if not x - low >= sd:
+            j += 1
+            continue
+        peak = x
+        for k in range(j, n):
+            y = a[k]
+            if y > peak:
+                peak = y
+            if y - peak < -sd or k == n - 1:
+                break
+        heights.append(peak - low)
+        j = k
+        low = a[k]
+    return heights
 
 
 def _falls(a: list[float], sd: float) -> list[float]:

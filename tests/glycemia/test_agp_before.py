@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from glycemia.agp import _agp_dict, agp_arrays, population_agp
+from glycemia.metrics import whole_mg_dl
 
 from . import agp_before
 
@@ -39,7 +40,10 @@ def test_agp_equals_the_previous_implementation(tz):
         for a, b in zip(new, old, strict=True):
             assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
         kwargs = {"tz": tz, "bin_minutes": bin_minutes, "smooth": smooth}
-        assert _agp_dict(t, v, **kwargs) == agp_before._agp_dict(t, v, **kwargs)
+        expected = agp_before._agp_dict(t, v, **kwargs)
+        assert _agp_dict(t, v, **kwargs) == expected
+        # cgm_metrics hands over the whole values it found for the risk table
+        assert _agp_dict(t, v, whole=whole_mg_dl(v), **kwargs) == expected
 
 
 def test_population_agp_equals_the_previous_implementation():

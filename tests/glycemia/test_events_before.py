@@ -4,7 +4,7 @@ implementation (`events_before`, main 8a517f1) on seeded random traces around th
 
 import numpy as np
 
-from glycemia.events import event_timeline, hyper_events, hypo_events
+from glycemia.events import event_timeline, glycemic_events, hyper_events, hypo_events
 
 from . import events_before
 
@@ -33,5 +33,7 @@ def test_events_equal_the_previous_implementation_on_random_traces():
         timeline = event_timeline(t, interval)
         assert hypo_events(t, v, interval, timeline) == old_hypo
         assert hyper_events(t, v, interval, timeline) == old_hyper
+        # cgm_metrics: both kinds from the stacked masks
+        assert glycemic_events(t, v, interval, v.min(), v.max()) == (old_hypo, old_hyper)
         found += len(old_hypo) + len(old_hyper)
     assert found > 1000

@@ -104,15 +104,77 @@ def test_mage_equals_the_previous_implementation_with_infinite_values():
 
 
 def test_excursions_equal_the_previous_implementation_on_random_turning_points():
-    """MAGE- over random turning-point values: ties, plateaus, the last point (MAGE+'s
-    ``_rises`` is unchanged since 8a517f1, so there is nothing to compare it with)."""
-    from glycemia.mage import _falls
+    """MAGE+ and MAGE- over random turning-point values: ties, plateaus, differences of
+    exactly one SD (a fall the end closes, then one more at the last point), the last point,
+    fractional SDs."""
+    from glycemia.mage import _falls, _rises
 
     rng = np.random.default_rng(13)
-    for _ in range(3000):
+    extra_fall = 0
+    for _ in range(6000):
         n = int(rng.integers(1, 60))
         a = rng.choice([100.0, 120.0, 121.0, 150.0, 180.0, 240.0], n).tolist()
         if rng.random() < 0.5:
             a = np.round(np.cumsum(rng.normal(0, 30, n)) + 150).tolist()
-        sd = float(rng.choice([1.0, 15.0, 20.0, 30.0, 60.0]))
-        assert _falls(a, sd) == mage_before._falls(a, sd)
+        sd = float(rng.choice([0.5, 1.0, 15.0, 20.0, 30.0, 60.0]))
+        assert _rises(a, sd) == mage_before._rises(a, sd), (a, sd)
+        falls = _falls(a, sd)
+        assert falls == mage_before._falls(a, sd), (a, sd)
+        extra_fall += len(falls) > 1 and falls[-1] == a[-1] - max(a[-2:]) == -sd
+    assert extra_fall > 0  # the revisited last point is exercised
+
+
+def _on_grid_trace(rng):
+    """(UTC ns, mg/dL) of readings at whole 5-minute marks (the grid `_on_grid` copies):
+    gaps of 1 to 60 missing readings (shorter and longer than 45 minutes), a reading alone
+    between two gaps, a first reading at local midnight (grid number 0, not on the grid)."""
+    n = int(rng.integers(2, 3 * 288))
+    slots = np.arange(n) + int(rng.integers(0, 288))
+    if rng.random() < 0.1:
+        slots -= slots[0]  # the first reading at 00:00 UTC
+    keep = np.ones(n, dtype=bool)
+    for _ in range(int(rng.integers(0, 8))):
+        at = int(rng.integers(0, n))
+        keep[at : at + int(rng.integers(1, 60))] = False
+    if rng.random() < 0.3:
+        keep[int(rng.integers(0, n))] = True
+    t = START + slots[keep].astype("int64") * 5 * NS_PER_MINUTE
+    if rng.random() < 0.5:
+        v = np.round(150 + 60 * np.sin(np.arange(t.size) / rng.uniform(3, 60)))
+        v += np.round(rng.normal(0, 10, t.size))
+    else:
+        v = rng.choice([100.0, 100.0, 101.0, 180.0], t.size)
+    return t, v
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Bucharest", "America/New_York", "Asia/Kathmandu"])
+def test_the_on_grid_path_equals_the_general_one(tz, monkeypatch):
+    """`interpolated_grid` on readings at whole 5-minute marks (DST days included: START is
+    days before the European switch) takes `_on_grid`; forcing the general path (no spacing
+    allowed off one step) gives the same grid bit for bit and the same missing runs."""
+    import glycemia.mage as mage_module
+
+    rng = np.random.default_rng(sum(map(ord, tz)))
+    taken = 0
+    for _ in range(400):
+        t, v = _on_grid_trace(rng)
+        if t.size < 2:
+            continue
+        if rng.random() < 0.1 and v.size > 2:  # infinite values: np.interp's NaN between
+            at = int(rng.integers(0, v.size - 1))
+            v[at], v[at + 1] = np.inf, -np.inf
+        first_local = int(local_ns(t[:1], tz)[0])
+        midnight, step, k0, k1 = mage_module._grid_steps(t, tz, first_local)
+        with np.errstate(invalid="ignore"):
+            fast = mage_module.interpolated_grid(t, v, tz, first_local)
+            taken += (
+                k1 >= k0
+                and mage_module._on_grid(t, v, t[1:] - t[:-1], midnight, step, k0, k1) is not None
+            )
+            monkeypatch.setattr(mage_module, "_ON_GRID_MAX_IRREGULAR", -1)
+            general = mage_module.interpolated_grid(t, v, tz, first_local)
+            monkeypatch.undo()
+            assert fast[1] == general[1]
+            assert fast[0].tobytes() == general[0].tobytes(), (t.tolist(), v.tolist())
+            assert mage(t, v, tz) == mage_before.mage(t, v, tz)
+    assert taken > 250  # most traces take the on-grid path

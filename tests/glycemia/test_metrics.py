@@ -214,6 +214,39 @@ def test_it_windows_readings_by_local_dates():
     assert m["readings"] == 288 and m["mean_mg_dl"] == 200.0
 
 
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Bucharest"])
+def test_it_gives_a_window_the_same_metrics_as_its_readings_alone(tz):
+    """The window keeps the readings from local midnight of `start` to local midnight after
+    `end` (a slice of the sorted readings): the metrics equal those of exactly those
+    readings passed alone, selected here independently; unsorted and repeated input,
+    windows cutting the data anywhere, a DST change (2024-03-31 in Bucharest)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(31)
+    cut = 0
+    for _ in range(40):
+        n = int(rng.integers(1, 6 * 288))
+        times = np.datetime64("2024-03-28T00:00", "ns") + (
+            np.arange(n) * 5 + int(rng.integers(0, 1440))
+        ) * np.timedelta64(1, "m")
+        values = np.round(rng.normal(140, 60, n)).clip(40, 400)
+        if rng.random() < 0.3:
+            order = rng.permutation(n)
+            times, values = np.r_[times[order], times[:3]], np.r_[values[order], values[:3]]
+        first = np.datetime64("2024-03-28") + np.timedelta64(int(rng.integers(0, 5)), "D")
+        last = first + np.timedelta64(int(rng.integers(0, 3)), "D")
+        local = pd.DatetimeIndex(times).tz_localize("UTC").tz_convert(tz).tz_localize(None)
+        dates = local.normalize().to_numpy()
+        inside = (dates >= first) & (dates <= last)
+        # masking keeps the input order, so of repeated instants the same one is last
+        window = {"tz": tz, "start": str(first), "end": str(last), "exact": True}
+        ours = cgm_metrics(times, values, **window)
+        alone = cgm_metrics(times[inside], values[inside], **window)
+        assert ours == alone
+        cut += not inside.all() and inside.any()
+    assert cut > 20
+
+
 def test_it_counts_active_percent_at_each_days_own_interval():
     # Issue #17 §5: one interval for the whole window read 14 days at 5 minutes (59.85 % on
     # the reporter's data) and called the data insufficient.

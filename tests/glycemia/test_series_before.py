@@ -42,6 +42,34 @@ def test_day_wear_equals_the_previous_implementation(tz):
         assert window_interval(new[2], new[1]) == series_before.window_interval(old[2], old[1])
 
 
+@pytest.mark.parametrize("tz", ZONES)
+def test_day_wear_equals_the_previous_implementation_on_readings_an_interval_apart(tz):
+    """The usual sensor: every spacing at least one interval (whole 1/5/15-minute marks or a
+    few seconds late, long gaps, a switch from 5 to 15 minutes), where `day_wear` counts each
+    reading as its own slot; a few traces add one spacing just under the interval."""
+    rng = np.random.default_rng(20 + ZONES.index(tz))
+    start = np.datetime64("2024-03-23T12:00", "s").astype("int64")  # DST in 3 of the zones
+    own_slots = 0
+    for _ in range(300):
+        n = int(rng.integers(1, 2000))
+        interval = int(rng.choice([1, 5, 5, 15]))
+        d = np.full(max(n - 1, 0), interval * 60) + rng.choice([0, 0, 0, 7, 59], max(n - 1, 0))
+        if n > 1 and rng.random() < 0.3:
+            d[rng.integers(0, n - 1, 3)] = int(rng.integers(3600, 2 * 86400))
+        if n > 2 and rng.random() < 0.2:
+            d[int(rng.integers(0, n - 1)) :] = 15 * 60  # switched to a 15-minute sensor
+        if n > 1 and rng.random() < 0.15:
+            d[int(rng.integers(0, n - 1))] = interval * 60 - 1  # one pair within a slot
+        t = (start + int(rng.integers(0, 86400)) + np.concatenate(([0], np.cumsum(d)))) * 10**9
+        t = t.astype("int64")
+        local = local_ns(t, tz)
+        new, old = day_wear(t, local, tz), series_before.day_wear(t, local, tz)
+        for a, b in zip(new, old, strict=True):
+            assert a.dtype == b.dtype and a.tolist() == b.tolist()
+        own_slots += new[1].tolist() == new[3].tolist()
+    assert own_slots > 150
+
+
 def test_window_interval_equals_the_previous_implementation():
     rng = np.random.default_rng(3)
     for _ in range(500):
