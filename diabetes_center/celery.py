@@ -7,10 +7,25 @@ transport, so a real worker and beat run the same code path as production withou
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "diabetes_center.settings")
 
 app = Celery("diabetes_center")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect(dispatch_uid="django-connections-before-task")
+@signals.task_postrun.connect(dispatch_uid="django-connections-after-task")
+def connections_at_task_edges(sender=None, **kwargs) -> None:
+    """A task starts and ends like a web request: Django closes the database connections that
+    are past ``CONN_MAX_AGE``, broken, or left in a transaction, and health-checks a kept one
+    before its first query (``DATABASE_CONN_HEALTH_CHECKS``). Kept connections save every
+    task a new PostgreSQL connection (settings ``CELERY_DB_REUSE_MAX``). An eager task runs
+    inside its caller, whose connection is not the task's to close."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    from django.db import close_old_connections as close
+
+    close()

@@ -393,6 +393,13 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Database connections in workers live as in the web server (CONN_MAX_AGE, health checks):
+# Celery's Django fixup closes every connection before and after each task unless this is
+# set, so every task paid a new PostgreSQL connection — a backend started, authenticated,
+# and its catalog caches cold for each table the task touches (#23). With it set, the fixup
+# closes them only every this many tasks, and diabetes_center/celery.py closes them around
+# each task when Django would at a request's edges (too old, broken, left in a transaction).
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -13,8 +13,12 @@ from glycemia.metrics import BAND_KEYS, band_counts, cgm_metrics, round_metrics
 from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, clean_series, day_iso, local_ns
 
 
-def _group_stats(keys: np.ndarray, v: np.ndarray, exact: bool) -> list[tuple[int, dict]]:
-    """Summary per distinct key (sorted). One numpy pass per group; groups are days/hours."""
+def _group_stats(
+    keys: np.ndarray, v: np.ndarray, exact: bool, *, median: bool = False
+) -> list[tuple[int, dict]]:
+    """Summary per distinct key (sorted). One numpy pass per group; groups are days/hours.
+    ``median``: each group's median too (a median depends only on the group's values, not
+    on their order)."""
     order = np.argsort(keys, kind="stable")
     keys, v = keys[order], v[order]
     uniq, starts = np.unique(keys, return_index=True)
@@ -36,6 +40,8 @@ def _group_stats(keys: np.ndarray, v: np.ndarray, exact: bool) -> list[tuple[int
         if not exact:
             round_metrics(row)
             row["tir"] = row["in_range_percent"]
+        if median:
+            row["median_mg_dl"] = float(np.median(x)) if exact else round(float(np.median(x)), 1)
         out.append((key, row))
     return out
 
@@ -59,10 +65,8 @@ def hourly_stats(times, values, *, tz: str = "UTC", exact: bool = False) -> list
     if t.size == 0:
         return []
     hours = (local_ns(t, tz) % NS_PER_DAY) // (60 * NS_PER_MINUTE)
-    rows = _group_stats(hours, v, exact)
-    for hour, row in rows:
-        x = v[hours == hour]
-        row["median_mg_dl"] = float(np.median(x)) if exact else round(float(np.median(x)), 1)
+    # The median from the groups already cut (not a mask over the whole series per hour).
+    rows = _group_stats(hours, v, exact, median=True)
     return [{"hour": int(h), **row} for h, row in rows]
 
 

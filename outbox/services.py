@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 
 # One quick retry, then give up: the row is the retry (a web request must not wait for Redis).
 SEND_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
+# A message header the outbox puts on what it sends, so the worker closes a row only for the
+# tasks that have one: every other task (report generation, beat's jobs, triage) would cost an
+# UPDATE that matches nothing, one round trip per task (#23).
+OUTBOX_HEADER = "outbox"
 
 
 def task_enqueue(task, *args, **kwargs) -> OutboxTask:
@@ -72,14 +76,18 @@ def _send(row_pk: int, *, expected_sent_at=None, now=None) -> bool | None:
     if not _claim(row_pk, expected_sent_at, now):
         return None
     row = OutboxTask.objects.get(pk=row_pk)
+    headers = {OUTBOX_HEADER: 1}
     if current_app.conf.task_always_eager:  # unit tests: the task runs here and now
-        task_named(row.task).apply_async(row.args, row.kwargs, task_id=str(row.task_id))
+        task_named(row.task).apply_async(
+            row.args, row.kwargs, task_id=str(row.task_id), headers=headers
+        )
         return True
     try:
         task_named(row.task).apply_async(
             row.args,
             row.kwargs,
             task_id=str(row.task_id),
+            headers=headers,
             retry=True,
             retry_policy=SEND_RETRY_POLICY,
         )
@@ -184,9 +192,19 @@ def _close(task_id, error: str = "") -> None:
     )
 
 
+def from_outbox(request) -> bool:
+    """Whether the task being run was sent by the outbox (its message has ``OUTBOX_HEADER``).
+
+    Celery puts a message's own headers in ``request.headers``, on a worker as when eager."""
+    return bool((getattr(request, "headers", None) or {}).get(OUTBOX_HEADER))
+
+
 def on_task_success(sender=None, **kwargs) -> None:
-    """celery ``task_success``: the row's work is done."""
-    _close(getattr(sender.request, "id", None))
+    """celery ``task_success``: the row's work is done. Tasks not sent by the outbox have no
+    row: nothing to ask the database."""
+    request = getattr(sender, "request", None)
+    if request is not None and from_outbox(request):
+        _close(getattr(request, "id", None))
 
 
 def on_task_failure(sender=None, task_id=None, exception=None, **kwargs) -> None:

@@ -12,10 +12,11 @@ Care plans: the report cadence, the plan version in force and its targets come f
 
 Cost (``bench/reports.py``, PostgreSQL): about 10 queries for a new report — patient, the
 care plan version (read once for the cadence and the targets: ``care_plan_reads_shared``),
-existing report, readings, previous report, the insert, the triage entry (read and update)
-and the notifications in one transaction, plus up to three for the plan suggestions (the
-plan's versions for dose changes when there is a plan, meal treatments, their insert). Keep it
-that way: each extra round trip is ~1 ms of a report.
+the patient's newest report (whether this period's report exists, and usually the previous
+report too), readings, the insert, the triage entry (read and update) and the notifications
+in one transaction, plus up to three for the plan suggestions (the plan's versions for dose
+changes when there is a plan, meal treatments, their insert). Keep it that way: each extra
+query is ~1 ms of a report, most of it Django building the SQL.
 """
 
 from __future__ import annotations
@@ -290,16 +291,23 @@ def _report_draft_reads(*, patient_id: int, period_end: dt.date | None, only_if_
     patient = Patient.objects.get(pk=patient_id)
     cadence = plan_cadence_days(patient)
     start, end = report_period(patient, period_end=period_end, cadence=cadence)
-    latest = None
-    if only_if_due:
-        latest = Report.objects.filter(patient_id=patient_id).order_by("-period_end", "-pk")
-        latest = latest.first()
-        if latest and latest.period_end + dt.timedelta(latest.cadence_days) > end:
-            return None
-    existing = Report.objects.filter(patient_id=patient_id, period_start=start, period_end=end)
-    if report := existing.first():
-        report.was_created = False
-        return report
+    # The patient's newest report answers three questions in one query: is a report due
+    # (only_if_due), does this period's report exist (none can when the newest ends before
+    # `end`), and, usually, which report is the previous one (``_previous_report``).
+    latest = Report.objects.filter(patient_id=patient_id).order_by("-period_end", "-pk").first()
+    if only_if_due and latest and latest.period_end + dt.timedelta(latest.cadence_days) > end:
+        return None
+    if latest is not None and latest.period_end >= end:
+        if (latest.period_start, latest.period_end) == (start, end):
+            report = latest  # the newest of the period's reports, as the query below finds
+        else:
+            existing = Report.objects.filter(
+                patient_id=patient_id, period_start=start, period_end=end
+            )
+            report = existing.first()
+        if report is not None:
+            report.was_created = False
+            return report
     version, targets = plan_in_force(patient)
     t, v = readings_arrays(patient, Reading.Kind.CGM, start, end)
     tags = None
@@ -427,11 +435,12 @@ def _previous_report(
 ) -> Report | None:
     """The patient's newest `kind` report that ended before `end` and started before `start`.
 
-    ``latest`` (the newest report of all, when the due-check already fetched it) is that
-    report whenever it qualifies — it is first in the same order — which saves the query on
-    the periodic path.
+    ``latest`` is the patient's newest report of all (None: they have none). It is that
+    report whenever it qualifies — it is first in the same order — which saves the query.
     """
-    if latest and latest.kind == kind and latest.period_end < end and latest.period_start < start:
+    if latest is None:
+        return None
+    if latest.kind == kind and latest.period_end < end and latest.period_start < start:
         return latest
     return (
         Report.objects.filter(patient_id=patient_id, kind=kind, period_end__lt=end)
@@ -445,12 +454,15 @@ def report_notify(*, report: Report) -> None:
     """Unread-list entries for the patient's endocrinologists, in the report's transaction,
     and an e-mail to those with an address once it commits. The e-mail carries no clinical
     data, only a link (health data does not travel by e-mail)."""
-    clinicians = list(report.patient.endocrinologists.filter(is_active=True))
+    # Their ids and addresses are all it needs: no user objects to build (#23).
+    clinicians = list(
+        report.patient.endocrinologists.filter(is_active=True).values_list("pk", "email")
+    )
     ReportNotification.objects.bulk_create(
-        [ReportNotification(report=report, user=user) for user in clinicians],
+        [ReportNotification(report=report, user_id=pk) for pk, _email in clinicians],
         ignore_conflicts=True,
     )
-    recipients = [user.email for user in clinicians if user.email]
+    recipients = [email for _pk, email in clinicians if email]
     if recipients:
         report_id = report.pk
         transaction.on_commit(lambda: _send_report_email(report_id, recipients))

@@ -212,7 +212,9 @@ def versions_prompted_by_report(
         Q(prompted_by_type=types[Report], prompted_by_id=report.pk)
         | Q(prompted_by_type=types[Suggestion], prompted_by_id__in=ids)
     )
-    return list(versions.select_related("created_by").order_by("number"))
+    # Most reports prompted none: their authors are asked for only when there are some,
+    # rather than a join to the user table on every report page (#23).
+    return list(versions.order_by("number").prefetch_related("created_by"))
 
 
 __all__ = [

@@ -61,3 +61,25 @@ def test_it_leaves_mage_out_of_the_day_night_parts():
     split = day_night_split(times, values, tz="UTC")
     assert split["night"]["mage"] is None and split["day"]["mage"] is None
     assert split["night"]["hypo_events"] is not None
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Bucharest"])
+@pytest.mark.parametrize("exact", [True, False])
+def test_it_takes_each_hours_median_from_that_hours_readings_only(tz, exact):
+    """Differential: the median of each local hour, as computed before the groups were reused
+    (a mask over the whole cleaned series per hour), on data with gaps, NaN and a DST day."""
+    from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, clean_series, local_ns
+
+    times = every_5_minutes("2019-10-20 00:00", "2019-11-01 00:00", tz)
+    rng = np.random.default_rng(7)
+    values = rng.normal(150, 45, times.size).clip(40, 400).round(1)
+    values[rng.random(times.size) < 0.05] = np.nan
+    keep = rng.random(times.size) > 0.1
+    times, values = times[keep], values[keep]
+    t, v = clean_series(times, values)
+    hours = (local_ns(t, tz) % NS_PER_DAY) // (60 * NS_PER_MINUTE)
+    rows = hourly_stats(times, values, tz=tz, exact=exact)
+    assert [row["hour"] for row in rows] == list(range(24))
+    for row in rows:
+        expected = float(np.median(v[hours == row["hour"]]))
+        assert row["median_mg_dl"] == (expected if exact else round(expected, 1))

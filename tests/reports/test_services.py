@@ -37,21 +37,46 @@ def test_it_absorbs_a_concurrent_insert_of_the_same_period(patient, load_simulat
     hits the unique constraint and it returns the first worker's report."""
     load_simulated(patient)
     first = report_generate(patient_id=patient.pk, period_end=PERIOD_END)
-    real_filter = Report.objects.filter
+    real_filter, real_create = Report.objects.filter, Report.objects.create
 
     class NotYetVisible:
+        def order_by(self, *fields):
+            return self
+
         def first(self):
             return None
 
     def filter_hiding_existing(*args, **kwargs):
-        if "period_start" in kwargs and "kind" not in kwargs:
+        # The existence checks: the patient's newest report, and the period's report.
+        if set(kwargs) == {"patient_id"} or ("period_start" in kwargs and "kind" not in kwargs):
             return NotYetVisible()
         return real_filter(*args, **kwargs)
 
+    inserts = []
+
+    def create(**kwargs):
+        inserts.append(kwargs["period_end"])
+        return real_create(**kwargs)
+
     monkeypatch.setattr(Report.objects, "filter", filter_hiding_existing)
+    monkeypatch.setattr(Report.objects, "create", create)
     again = report_generate(patient_id=patient.pk, period_end=PERIOD_END)
+    assert inserts == [PERIOD_END]  # it did try to insert, and the constraint refused it
     assert again.pk == first.pk and again.was_created is False
     assert real_filter(patient=patient).count() == 1
+
+
+def test_it_makes_an_earlier_periods_report_once_after_a_later_one(patient):
+    """The newest report ends after the period asked for: the period's own report is looked
+    up by its dates, and the previous one is not the newest."""
+    load_known(patient, start=PERIOD_START - dt.timedelta(days=14), days=28)
+    later = report_generate(patient_id=patient.pk, period_end=PERIOD_END)
+    earlier = report_generate(patient_id=patient.pk, period_end=PERIOD_START - dt.timedelta(1))
+    again = report_generate(patient_id=patient.pk, period_end=PERIOD_START - dt.timedelta(1))
+    assert (later.was_created, earlier.was_created, again.was_created) == (True, True, False)
+    assert again.pk == earlier.pk and earlier.pk != later.pk
+    assert earlier.previous_id is None and earlier.comparison == []
+    assert Report.objects.filter(patient=patient).count() == 2
 
 
 def test_it_enforces_one_report_per_period_in_the_database(patient, load_simulated):
