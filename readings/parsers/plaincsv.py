@@ -15,6 +15,9 @@ Header (any column order, names case-insensitive; ``,`` ``;`` or tab separated):
 * ``device`` - free text identifying the device (default empty).
 * ``meal_tag`` - ``fasting``, ``before_meal``, ``after_meal``, ``bedtime`` or empty.
 
+Runs of plain rows (an instant with ``Z`` or an offset, nothing odd) are read together with
+numpy into ``ReadingBatch`` runs, to exactly the records row-by-row reading gives (``_Rows``).
+
 Example::
 
     timestamp,value,unit,kind,device,meal_tag
