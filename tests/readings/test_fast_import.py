@@ -1,7 +1,7 @@
-"""The import of a file read by the Dexcom fast path (``ReadingBatch`` runs, numpy COPY rows,
-wear of new days counted from memory; issue #23) stores exactly what the general rules store:
-the same readings, devices, rollups and upload report — for a new patient, a re-upload of the
-same file and an overlapping one, on SQLite and PostgreSQL."""
+"""The import of a file read by the Dexcom or plain CSV fast path (``ReadingBatch`` runs,
+numpy COPY rows, wear of new days counted from memory; issue #23) stores exactly what the
+general rules store: the same readings, devices, rollups and upload report — for a new
+patient, a re-upload of the same file and an overlapping one, on SQLite and PostgreSQL."""
 
 import random
 
@@ -9,10 +9,12 @@ import pytest
 
 from glycemia.rollups import ROLLUP_FIELDS
 from readings.models import DailyRollup, Reading, Upload
-from readings.parsers import dexcom
+from readings.parsers import dexcom, plaincsv
 from readings.services import upload_create, upload_process
 from tests.conftest import make_patient
 from tests.readings.parsers.test_dexcom_fast_path import ZONES, clarity
+from tests.readings.parsers.test_plaincsv_fast_path import ZONES as CSV_ZONES
+from tests.readings.parsers.test_plaincsv_fast_path import plain_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +146,32 @@ def test_a_row_refused_while_the_copy_is_written_falls_back_to_one_chunk_at_a_ti
     patient = make_patient("REFUSED-YES", timezone=zone)
     assert stored(patient, imported(patient, data, fast=True)) == expected
     assert calls["n"] > 3  # the chunks were written again, one COPY each
+
+
+@pytest.mark.parametrize(
+    ("zone_start", "odd"), [(CSV_ZONES[0], 0.0), (CSV_ZONES[1], 0.01), (CSV_ZONES[2], 0.1)]
+)
+def test_a_fast_plain_csv_import_stores_what_the_general_rules_store(zone_start, odd):
+    """The plain CSV fast path too: the same readings, devices, rollups and upload report as
+    row by row, for a new patient, a re-upload and an overlapping file."""
+    zone, start = zone_start
+    first = plain_csv(random.Random(41), zone, start, 9000, odd).encode("utf-8", "surrogatepass")
+    overlapping = plain_csv(random.Random(41), zone, start, 12000, odd).encode(
+        "utf-8", "surrogatepass"
+    )
+    outcomes = []
+    for fast in (True, False):
+        patient = make_patient(f"CSV-FAST-{fast}", timezone=zone)
+        steps = []
+        for data in (first, first, overlapping):  # new, re-upload, overlap
+            plaincsv.FAST_PATH = fast
+            try:
+                upload = upload_create(patient=patient, by=None, file=data, filename="plain.csv")
+                upload = upload_process(upload_id=upload.pk)
+            finally:
+                plaincsv.FAST_PATH = True
+            steps.append(stored(patient, upload))
+        outcomes.append(steps)
+    fast, general = outcomes
+    assert fast == general
+    assert fast[0][2][3] > 8000  # the file was imported, not refused
