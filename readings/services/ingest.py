@@ -45,6 +45,8 @@ from readings.models import Reading, Treatment, Upload
 from readings.parsers import ReadingBatch, UnreadableFile
 from readings.parsers._units import CGM_LOWEST_MG_DL, SENSOR_KINDS, sensor_value_problem
 from readings.services.inserts import (
+    _COPY_SIGNATURE,
+    _COPY_TRAILER,
     _Batch,
     _conflicts,
     _copy_direct,
@@ -197,6 +199,14 @@ def _when(moment: dt.datetime) -> str:
 def _chunks(items: Iterable, size: int) -> Iterator[list]:
     """Lists of items holding ``size`` rows each (the last one fewer): a ``ReadingBatch``
     counts its readings, and is cut where a chunk ends."""
+    for chunk, _whole in _chunks_with_head(items, size, head=0):
+        yield chunk
+
+
+def _chunks_with_head(items: Iterable, size: int, *, head: int) -> Iterator[tuple[list, bool]]:
+    """``(chunk, True)`` for ``_chunks(items, size)``'s chunks; before the first one, once its
+    first ``head`` rows (whole items: at least ``head``, fewer than ``size``) are read,
+    ``(those items, False)`` — the same objects, which the first chunk then begins with."""
     chunk: list = []
     rows = 0
     for item in items:
@@ -211,14 +221,20 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
                 rows += stop - start
                 start = stop
                 if rows >= size:
-                    yield chunk
-                    chunk, rows = [], 0
+                    yield chunk, True
+                    chunk, rows, head = [], 0, 0
+            if head and rows >= head:
+                yield list(chunk), False
+                head = 0
             continue
         if rows >= size:
-            yield chunk
-            chunk, rows = [], 0
+            yield chunk, True
+            chunk, rows, head = [], 0, 0
+        elif head and rows >= head:
+            yield list(chunk), False
+            head = 0
     if chunk:
-        yield chunk
+        yield chunk, True
 
 
 def _rows_in(chunk: list) -> int:
@@ -261,6 +277,7 @@ def readings_ingest(
     on_progress=None,
     rejected_limit: int | None = REJECTED_KEPT,
     notify: bool = True,
+    early_rows: int = 0,
 ) -> IngestResult:
     """Store parsed items (readings, treatments, row errors) for ``patient``.
 
@@ -270,6 +287,8 @@ def readings_ingest(
     called after each chunk with the number of records read so far. An upload that is junk
     from its first ``JUNK_ROWS`` rows on stops with ``UnreadableFile``. ``notify=False``: the
     caller sends ``readings_changed`` itself (once after many calls: SQLite's chunked import).
+    ``early_rows`` (PostgreSQL; for ``items`` read while this runs, by a parser thread): the
+    COPY starts as soon as the first chunk's first ``early_rows`` rows are read (``_stream_head``).
     """
     _one_writer_per_patient(patient.pk)
     deferred = _foreign_keys_checked_per_statement()
@@ -281,19 +300,27 @@ def readings_ingest(
     seen = 0
     first = last = None  # the span of the readings given, for the floors above (monitoring)
     stream = _Stream() if connection.vendor == "postgresql" else None
-    chunks = _chunks(items, chunk_size)
+    chunks = _chunks_with_head(items, chunk_size, head=early_rows if stream is not None else 0)
     try:
         while True:
             try:
-                chunk = next(chunks)
+                chunk, whole = next(chunks)
             except StopIteration:
                 break
-            except BaseException:
+            except BaseException as exc:
                 # A parser error: what the chunks read before it would have done comes first
-                # (a failed COPY's chunks, taken one by one, may find the file junk).
-                if stream is not None and stream.copy.open:
+                # (a failed COPY's chunks, taken one by one, may find the file junk); the
+                # first chunk's head alone is not a chunk read: taken back.
+                if stream is not None and stream.head is not None:
+                    stream.head = None
+                    stream.copy.abort(exc)
+                elif stream is not None and stream.copy.open:
                     _stream_end(stream, patient, devices, upload, result, plan)
                 raise
+            if not whole:
+                _stream_head(stream, chunk, patient, devices, upload, now)
+                del chunk
+                continue
             seen += _rows_in(chunk)
             part = _sorted(chunk, now, seen)
             del chunk  # not kept alive while the next chunk is read
@@ -417,6 +444,7 @@ class _Stream:
     parts: list[_Part] = field(default_factory=list)
     rows: int = 0
     records: int = 0
+    head: bytes | None = None  # the first chunk's first rows, written before it was read whole
 
     def full(self) -> bool:
         return self.rows >= COPY_STREAM_ROWS or self.records >= COPY_STREAM_RECORDS
@@ -438,6 +466,11 @@ def _streamed(
     batch = _encode_batch(
         patient.pk, part.readings, devices, upload_id, new_devices=not stream.copy.open
     )
+    written = 0  # bytes of its rows in the COPY already: its head's
+    if stream.head is not None:
+        written = _head_kept(stream, batch)
+        if not written:  # taken back: the chunk on its own, as without its head
+            batch = _encode_batch(patient.pk, part.readings, devices, upload_id)
     if batch is None:  # a device to create first: not while the COPY is open
         _stream_end(stream, patient, devices, upload, result, plan)
         if not plan.direct:
@@ -445,13 +478,55 @@ def _streamed(
         batch = _encode_batch(patient.pk, part.readings, devices, upload_id)
     if not stream.copy.open:
         stream.copy.start()
-    stream.copy.write(batch)
+    stream.copy.write(batch, skip=written)
     batch.data = b""  # sent
     part.batch = batch
     stream.parts.append(part)
     stream.rows += batch.count
     stream.records += sum(type(r) is not ReadingBatch for r in part.readings)
     return True
+
+
+# The first chunk's rows after which its COPY starts (``_stream_head``): the Dexcom parser has
+# its first 2,000 rows read when the file is opened, and a chunk is 5,000.
+EARLY_ROWS = 1000
+
+
+def _stream_head(stream: _Stream, items: list, patient, devices: _Devices, upload, now) -> None:
+    """The first chunk's first items (``_chunks_with_head``), written into the COPY before the
+    rest is read (#23): the server starts inserting while the parser thread reads the rest.
+
+    Nothing of it is counted: the whole chunk, once read, is sorted and encoded as ever
+    (``_streamed``), and its encoding begins with exactly these bytes (its first rows in file
+    order: a reading repeated later in the chunk is kept at its first sight), so only the
+    rest is written (``_head_kept``). The devices these rows name are created first, as
+    the chunk's encoding would create them, in the same order."""
+    part = _sorted(items, now, 0)
+    if not part.readings:
+        return
+    upload_id = upload.pk if upload else None
+    batch = _encode_batch(patient.pk, part.readings, devices, upload_id)
+    if not batch.count:
+        return
+    stream.copy.start()
+    stream.copy.write(batch)
+    stream.head = batch.data[len(_COPY_SIGNATURE) : len(batch.data) - len(_COPY_TRAILER)]
+
+
+class _HeadTakenBack(Exception):
+    """The first chunk named a device its head did not: the head's COPY is left (the device
+    is created, then the chunk written whole, as without the head)."""
+
+
+def _head_kept(stream: _Stream, batch) -> int:
+    """The bytes of the first chunk's encoding already written (its head's, ``_stream_head``)
+    when it begins with them; else the COPY is left (nothing of it stored) and 0."""
+    head, stream.head = stream.head, None
+    start = len(_COPY_SIGNATURE)
+    if batch is not None and batch.data[start : start + len(head)] == head:
+        return len(head)
+    stream.copy.abort(_HeadTakenBack())
+    return 0
 
 
 def _stream_end(stream: _Stream, patient, devices: _Devices, upload, result, plan) -> None:

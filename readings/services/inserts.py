@@ -396,16 +396,19 @@ class _CopyStream:
             self._copy.write(_COPY_SIGNATURE)
             self._stack = stack.pop_all()  # kept open until end() or abort()
 
-    def write(self, batch: _Batch) -> None:
-        """A chunk's encoded rows (``_encode_batch``), without its own framing. The server
-        reports a refused row when the COPY ends; should it come while writing, the COPY is
-        left at once and the next writes do nothing (``end()`` answers False)."""
+    def write(self, batch: _Batch, *, skip: int = 0) -> None:
+        """A chunk's encoded rows (``_encode_batch``), without its own framing, from its
+        ``skip``-th byte of rows on. The server reports a refused row when the COPY ends;
+        should it come while writing, the COPY is left at once and the next writes do nothing
+        (``end()`` answers False)."""
         if self._refused:
             return
         try:
             with connection.wrap_database_errors:
-                data = memoryview(batch.data)[len(_COPY_SIGNATURE) : -len(_COPY_TRAILER)]
-                self._copy.write(data)
+                start = len(_COPY_SIGNATURE) + skip
+                data = memoryview(batch.data)[start : len(batch.data) - len(_COPY_TRAILER)]
+                if len(data):
+                    self._copy.write(data)
         except IntegrityError as exc:
             self.abort(exc)
             self._refused = True

@@ -23,7 +23,14 @@ from django.utils import timezone
 from outbox.services import task_enqueue
 from readings.models import Reading, Treatment, Upload
 from readings.parsers import UnreadableFile, parse
-from readings.services.ingest import CHUNK_SIZE, IngestResult, _chunks, readings_ingest
+from readings.services.ingest import (
+    CHUNK_SIZE,
+    EARLY_ROWS,
+    IngestResult,
+    _chunks,
+    _chunks_with_head,
+    readings_ingest,
+)
 from readings.services.rollups import rollups_rebuild
 from readings.signals import readings_changed
 
@@ -148,21 +155,27 @@ def upload_process(*, upload_id: int) -> Upload | None:
         _upload_undo(upload)  # chunks the dead worker committed
     try:
         with upload.file.open("rb") as binary:
-            parsed = parse(
-                binary,
-                format=upload.requested_format,
-                timezone=upload.timezone or patient.timezone,
-            )
+            opened = _Parsing(binary, upload.requested_format, upload.timezone or patient.timezone)
             progress = _Progress(upload_id, binary)
             if chunked:
+                parsed = opened.open()
                 with _parsed_ahead(parsed.records()) as items:
                     result = _ingest_committing_each_chunk(patient, items, upload, progress)
                 upload_finish(upload, result, fmt=parsed.format, warnings=parsed.warnings)
             else:
-                with transaction.atomic(), _parsed_ahead(parsed.records()) as items:
+                # The file is opened (format detection, header and unit checks, the first
+                # rows) by the parser thread, while this one sets the import up (the
+                # patient's lock, the foreign keys' mode, the devices and stored span): a
+                # file that cannot be read fails there, its transaction rolled back (#23).
+                with transaction.atomic(), _parsed_ahead(opened, early=EARLY_ROWS) as items:
                     result = readings_ingest(
-                        patient=patient, items=items, upload=upload, on_progress=progress
+                        patient=patient,
+                        items=items,
+                        upload=upload,
+                        on_progress=progress,
+                        early_rows=EARLY_ROWS,
                     )
+                    parsed = opened.parsed
                     upload_finish(upload, result, fmt=parsed.format, warnings=parsed.warnings)
     except UnreadableFile as exc:
         if chunked:
@@ -317,7 +330,7 @@ def _test_delay() -> None:
 
 
 @contextmanager
-def _parsed_ahead(items: Iterator, size: int = CHUNK_SIZE) -> Iterator[Iterator]:
+def _parsed_ahead(items, size: int = CHUNK_SIZE, *, early: int = 0) -> Iterator[Iterator]:
     """``items`` again, parsed a chunk ahead by a helper thread while the last one is stored.
 
     Parsing is pure Python (no Django, no thread-local state: ``readings.parsers``), so it can
@@ -326,6 +339,9 @@ def _parsed_ahead(items: Iterator, size: int = CHUNK_SIZE) -> Iterator[Iterator]
     taken before parsing the next, so at most two chunks are in memory, whatever the file.
     Leaving the block stops the helper and waits for it: it never outlives the file.
     A parser error is raised here, after the whole chunks read before it (the import stops).
+    ``items`` may also be a function answering them, called by the helper (opening the file
+    there too). ``early``: the first chunk's first ``early`` rows are handed over as soon as
+    they are read (``readings_ingest(early_rows=…)`` starts its COPY with them), then its rest.
     """
     ready: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
@@ -333,7 +349,13 @@ def _parsed_ahead(items: Iterator, size: int = CHUNK_SIZE) -> Iterator[Iterator]
 
     def produce() -> None:
         try:
-            for chunk in _chunks(items, size):
+            given = 0  # items of the first chunk handed over early
+            records = items() if callable(items) else items
+            for chunk, whole in _chunks_with_head(records, size, head=early):
+                if whole:
+                    chunk, given = chunk[given:], 0
+                else:
+                    given = len(chunk)
                 ready.put(chunk)
                 ready.join()  # until taken: one chunk ahead, no more
                 if stop.is_set():
@@ -367,6 +389,22 @@ def _parsed_ahead(items: Iterator, size: int = CHUNK_SIZE) -> Iterator[Iterator]
         while not finished:  # let a helper waiting for its chunk to be taken reach its end
             finished = take() is done
         helper.join()
+
+
+class _Parsing:
+    """``parse(binary, …)``, once: ``open()`` answers the ``ParseResult`` (kept as ``parsed``,
+    for its format and warnings), and calling it answers its records (``_parsed_ahead``)."""
+
+    def __init__(self, binary, format: str, timezone: str):
+        self.binary, self.format, self.timezone = binary, format, timezone
+        self.parsed = None
+
+    def open(self):
+        self.parsed = parse(self.binary, format=self.format, timezone=self.timezone)
+        return self.parsed
+
+    def __call__(self) -> Iterator:
+        return self.open().records()
 
 
 def _upload_fail(upload: Upload, reason: str) -> Upload:

@@ -175,3 +175,109 @@ def test_a_fast_plain_csv_import_stores_what_the_general_rules_store(zone_start,
     fast, general = outcomes
     assert fast == general
     assert fast[0][2][3] > 8000  # the file was imported, not refused
+
+
+def _switched_device(data: bytes, after_line: int) -> bytes:
+    """``data`` with its readings from ``after_line`` on sent by another phone (a device the
+    first rows do not name)."""
+    lines = data.splitlines(keepends=True)  # the files end lines in \n, \r\n or \r
+    for n in range(after_line, len(lines)):
+        lines[n] = lines[n].replace(b",Android G6,", b",iPhone G7,")
+    return b"".join(lines)
+
+
+class _ParserCrash(Exception):
+    pass
+
+
+def _crashing_after(rows: int):
+    """A ``_Parsing.__call__`` whose records stop with an error after ``rows`` rows."""
+    from readings.parsers import ReadingBatch
+    from readings.services.uploads import _Parsing
+
+    real = _Parsing.__call__
+
+    def records(self):
+        seen = 0
+        for item in real(self):
+            yield item
+            seen += len(item) if type(item) is ReadingBatch else 1
+            if seen >= rows:
+                raise _ParserCrash(f"after {seen} rows")
+
+    return records
+
+
+@pytest.mark.parametrize(
+    ("zone_start", "odd"), [(ZONES[0], 0.0), (ZONES[1], 0.01), (ZONES[2], 0.1)]
+)
+def test_a_copy_begun_on_the_first_rows_stores_what_one_begun_on_the_first_chunk_stores(
+    zone_start, odd, monkeypatch
+):
+    """PostgreSQL starts an upload's COPY on the first chunk's first rows (``EARLY_ROWS``,
+    ``ingest._stream_head``), then writes the rest of the chunk once it is read: the same
+    readings, devices, rollups and report as a COPY begun on the whole chunk — for a new
+    patient, a re-upload, an overlap, a device first named after those rows (the head is
+    taken back), and a parser error after them (nothing stored)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the COPY is PostgreSQL's")
+    from readings import services
+    from readings.models import Device
+
+    zone, start = zone_start
+    first = clarity(random.Random(41), zone, start, 9000, odd, crash=False).encode("utf-8-sig")
+    overlapping = clarity(random.Random(42), zone, start, 12000, odd, crash=False).encode(
+        "utf-8-sig"
+    )
+    switched = _switched_device(first, 3000)
+    kept = []
+    real_kept = services.ingest._head_kept
+
+    def head_kept(stream, batch):
+        kept.append(real_kept(stream, batch))
+        return kept[-1]
+
+    monkeypatch.setattr(services.ingest, "_head_kept", head_kept)
+    one_by_one = []  # chunks stored on their own (``_store``): none when the COPY held them
+    real_store = services.ingest._store
+
+    def store(part, *args):
+        one_by_one.append(part.seen)
+        return real_store(part, *args)
+
+    monkeypatch.setattr(services.ingest, "_store", store)
+    outcomes = []
+    for early in (300, 0):
+        monkeypatch.setattr(services.uploads, "EARLY_ROWS", early)
+        patient = make_patient(f"EARLY-{early}", timezone=zone)
+        steps = []
+        for data in (first, first, overlapping):  # new, re-upload, overlap
+            one_by_one.clear()
+            steps.append(stored(patient, imported(patient, data, fast=True)))
+            steps.append(list(one_by_one))  # the same chunks fell back to one by one
+        other = make_patient(f"EARLY-SWITCHED-{early}", timezone=zone)
+        steps.append(stored(other, imported(other, switched, fast=True)))
+        steps.append(sorted(Device.objects.filter(patient=other).values_list("identity", "kind")))
+        crashed = make_patient(f"EARLY-CRASH-{early}", timezone=zone)
+        with monkeypatch.context() as crash:
+            crash.setattr(services.uploads._Parsing, "__call__", _crashing_after(3000))
+            with pytest.raises(_ParserCrash):
+                imported(crashed, first, fast=True)
+        upload = Upload.objects.get(patient=crashed)
+        steps.append(stored(crashed, upload))
+        steps.append(Device.objects.filter(patient=crashed).count())
+        outcomes.append(steps)
+        if early:
+            # kept (new, re-upload, overlap), taken back (switched); the crash's never reached
+            assert [n > 0 for n in kept] == [True, True, True, False]
+            kept.clear()
+    early, whole = outcomes
+    assert early == whole  # rollups too, to the last bit of every sum
+    assert early[0][2][3] > 8000  # the file was imported, not refused
+    if not odd:
+        assert not early[1]  # a new file without odd rows: its one COPY
+    assert len(early[7]) == 2  # both phones
+    assert early[8][2][0] == "failed" and not early[8][0]  # the crash stored nothing
+    assert not kept  # no head without EARLY_ROWS
