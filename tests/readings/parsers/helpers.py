@@ -38,3 +38,21 @@ def collect(source, **kwargs) -> Collected:
         else:
             out.errors.append(item)
     return out
+
+
+def fast_and_general(module, data: bytes, *, format: str, zone: str, now) -> list:
+    """What parsing ``data`` gives with ``module``'s fast path on, then off (the general
+    per-row rules): the format, the items and the warnings, or the error's type and message —
+    an error, even a crash, must be the same both ways too. The fast path is on afterwards."""
+    outcomes = []
+    for fast in (True, False):
+        module.FAST_PATH = fast
+        try:
+            result = parse(data, format=format, timezone=zone, now=now)
+            items = list(result.items())
+            outcomes.append((result.format, items, result.warnings))
+        except Exception as exc:  # noqa: BLE001  (see the docstring)
+            outcomes.append((type(exc).__name__, str(exc)))
+        finally:
+            module.FAST_PATH = True
+    return outcomes

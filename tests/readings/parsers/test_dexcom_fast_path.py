@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 
 from readings.parsers import ReadingBatch, dexcom, parse
 
+from .helpers import fast_and_general
+
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 EXAMPLES = int(os.environ.get("PARSER_PROPERTY_EXAMPLES", "1000")) // 25 or 1
 HEADER = (
@@ -126,18 +128,7 @@ def clarity(
 
 
 def both_ways(data: bytes, zone: str):
-    outcomes = []
-    for fast in (True, False):
-        dexcom.FAST_PATH = fast
-        try:
-            result = parse(data, format="dexcom", timezone=zone, now=NOW)
-            items = list(result.items())
-            outcomes.append((result.format, items, result.warnings))
-        except Exception as exc:  # noqa: BLE001  (an error, even a crash, must be the same too)
-            outcomes.append((type(exc).__name__, str(exc)))
-        finally:
-            dexcom.FAST_PATH = True
-    return outcomes
+    return fast_and_general(dexcom, data, format="dexcom", zone=zone, now=NOW)
 
 
 @settings(

@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 
 from readings.parsers import ReadingBatch, parse, plaincsv
 
+from .helpers import fast_and_general
+
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 EXAMPLES = int(os.environ.get("PARSER_PROPERTY_EXAMPLES", "1000")) // 25 or 1
 ZONES = [
@@ -121,18 +123,7 @@ def plain_csv(rng: random.Random, zone: str, start: datetime, rows: int, odd: fl
 
 
 def both_ways(data: bytes, zone: str):
-    outcomes = []
-    for fast in (True, False):
-        plaincsv.FAST_PATH = fast
-        try:
-            result = parse(data, format="csv", timezone=zone, now=NOW)
-            items = list(result.items())
-            outcomes.append((result.format, items, result.warnings))
-        except Exception as exc:  # noqa: BLE001  (an error, even a crash, must be the same too)
-            outcomes.append((type(exc).__name__, str(exc)))
-        finally:
-            plaincsv.FAST_PATH = True
-    return outcomes
+    return fast_and_general(plaincsv, data, format="csv", zone=zone, now=NOW)
 
 
 @settings(
