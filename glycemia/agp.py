@@ -57,11 +57,13 @@ def binned_quantiles(
             whole = None
     if whole is not None:
         # Whole mg/dL (what sensors report): an integer key sorts the same values in the
-        # same order, and when it fits 16 bits numpy's radix sort takes it (8x faster than
-        # the float sort at 24 hourly bins); the value is the key's low 11 bits.
+        # same order, and when it fits 16 bits numpy's SIMD quicksort takes it (equal keys
+        # are equal values, so any sort gives the same array: 3x faster than the radix sort
+        # of kind="stable" here, 20x the float sort at 24 hourly bins); the value is the
+        # key's low 11 bits.
         key = bins * int(_KEY_STRIDE) + whole
         if nbins * int(_KEY_STRIDE) <= 1 << 16:
-            key = np.sort(key.astype("uint16"), kind="stable")
+            key = np.sort(key.astype("uint16"))
             sv = (key & (int(_KEY_STRIDE) - 1)).astype("float64")
         else:
             key = np.sort(key)
