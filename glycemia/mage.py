@@ -181,26 +181,45 @@ def _missing_runs(nan_g: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
+# Up to this many missing runs, counting present points run by run beats a cumulative sum.
+_FEW_RUNS = 16
+
+
 def _moving_averages(
-    g: np.ndarray, widths: tuple[int, ...], ok: np.ndarray | None = None
+    g: np.ndarray, widths: tuple[int, ...], runs: list[tuple[int, int]] | None = None
 ) -> list[np.ndarray]:
     """Right-aligned means of each width ignoring NaN; the first ``width`` take the first full
     one. One pass of cumulative sums serves every width (the arithmetic per width is the same
-    as computing it alone). ``ok``: the present points, None when none is missing (every
-    window then holds ``width`` points: the same division by the same count)."""
-    csum = np.empty(g.size + 1)
+    as computing it alone). ``runs``: the missing (NaN) runs [start, end), none when empty
+    (every window then holds ``width`` points: the same division by the same count)."""
+    n = g.size
+    csum = np.empty(n + 1)
     csum[0] = 0.0
-    np.cumsum(g if ok is None else np.where(ok, g, 0.0), out=csum[1:])
-    if ok is not None:
-        ccnt = np.empty(g.size + 1, dtype="int64")
-        ccnt[0] = 0
-        np.cumsum(ok, out=ccnt[1:])
+    ccnt = None
+    if runs:
+        filled = g.copy()
+        for a, b in runs:
+            filled[a:b] = 0.0
+        np.cumsum(filled, out=csum[1:])
+        if len(runs) <= _FEW_RUNS:
+            # present points before each index: all of them less the missing ones, run by
+            # run (a few slices cost less than a cumulative sum over every point)
+            ccnt = np.arange(n + 1, dtype="int64")
+            for a, b in runs:
+                ccnt[a + 1 : b + 1] -= np.arange(1, b - a + 1)
+                ccnt[b + 1 :] -= b - a
+        else:
+            ccnt = np.empty(n + 1, dtype="int64")
+            ccnt[0] = 0
+            np.cumsum(~np.isnan(g), out=ccnt[1:])
+    else:
+        np.cumsum(g, out=csum[1:])
     out = []
     with np.errstate(invalid="ignore", divide="ignore"):
         for width in widths:
-            avg = np.empty(g.size)
+            avg = np.empty(n)
             # NaN where the whole window is missing
-            count = width if ok is None else ccnt[width:] - ccnt[:-width]
+            count = width if ccnt is None else ccnt[width:] - ccnt[:-width]
             np.divide(csum[width:] - csum[:-width], count, out=avg[width - 1 :])
             avg[: width - 1] = avg[width - 1]
             out.append(avg)
@@ -362,10 +381,10 @@ def _segment(
     if runs:
         if nan_g is None:
             nan_g = np.isnan(g)
-        ok = ~nan_g
-        present = g[ok]
+        # the points between the missing runs, in order (slices: no mask over every point)
+        bounds = [0] + [x for run in runs for x in run] + [n]
+        present = np.concatenate([g[a:b] for a, b in zip(bounds[0::2], bounds[1::2], strict=True)])
     else:
-        ok = None
         nan_g = np.zeros(n, dtype=bool) if nan_g is None else nan_g
         present = g
     if present.size == 0:
@@ -374,7 +393,7 @@ def _segment(
     sd = sample_sd(present) if present.size > 1 else float("nan")
     if not sd >= MAGE_MIN_SD:
         return None, None
-    short, long = _moving_averages(g, (MAGE_SHORT_MA, MAGE_LONG_MA), ok)
+    short, long = _moving_averages(g, (MAGE_SHORT_MA, MAGE_LONG_MA), runs)
     delta = short - long
     cross_ids, cross_max = _crossings(delta, nan_g, runs)
     turning = _turning_points(g, nan_g if runs else None, cross_ids, cross_max, runs)
