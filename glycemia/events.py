@@ -38,7 +38,7 @@ from glycemia.series import NS_PER_MINUTE, iso_utc
 def _timeline(t: np.ndarray, interval: int):
     """(gap after each reading, positions of those gaps, interval ns): what every event search
     over one series needs, computed once (`event_timeline`). A reading's time ends at the
-    next reading, or `interval` after it when a gap follows (`_cover_end`); its gap-free
+    next reading, or `interval` after it when a gap follows; its gap-free
     block is the number of gaps before it, so a recovery never spans a gap."""
     step = interval * NS_PER_MINUTE
     gap_after = np.ones(t.size, dtype=bool)  # True when reading i is followed by a gap (or nothing)
@@ -47,12 +47,6 @@ def _timeline(t: np.ndarray, interval: int):
 
 
 event_timeline = _timeline
-
-
-def _cover_end(t: np.ndarray, gap_after: np.ndarray, step: int, at: np.ndarray) -> np.ndarray:
-    """End of the time of readings `at`: the next reading, or `step` after a reading followed
-    by a gap (the last reading is)."""
-    return np.where(gap_after[at], t[at] + step, t[np.minimum(at + 1, t.size - 1)])
 
 
 def _episodes(
@@ -86,28 +80,33 @@ def _episodes_of_masks(
     n = t.size
     gap_after, gaps, step = timeline
     # Runs of consecutive beyond readings not split by a gap, from the beyond readings'
-    # positions (a few percent of the readings: small arrays): a run breaks where the next
-    # beyond reading is not the next reading, or a gap follows.
-    firsts, lasts, bounds = [], [], [0]
-    for beyond in masks:
-        at = np.flatnonzero(beyond)
-        breaks = np.empty(at.size + 1, dtype=bool)
-        breaks[0] = breaks[-1] = True
-        np.not_equal(at[1:] - at[:-1], 1, out=breaks[1:-1])
-        breaks[1:-1] |= gap_after[at[:-1]]
-        firsts.append(at[breaks[:-1]])
-        lasts.append(at[breaks[1:]])
-        bounds.append(bounds[-1] + firsts[-1].size)
-    starts = firsts[0] if len(masks) == 1 else np.concatenate(firsts)
-    ends = lasts[0] if len(masks) == 1 else np.concatenate(lasts)
+    # positions (a few percent of the readings: small arrays), every mask's one after the
+    # other: a run breaks where the next beyond reading is not the next reading, a gap
+    # follows, or the next mask's readings begin (one pass for all masks).
+    ats = [np.flatnonzero(beyond) for beyond in masks]
+    at = ats[0] if len(ats) == 1 else np.concatenate(ats)
+    breaks = np.empty(at.size + 1, dtype=bool)
+    breaks[0] = breaks[-1] = True
+    np.not_equal(at[1:] - at[:-1], 1, out=breaks[1:-1])
+    breaks[1:-1] |= gap_after[at[:-1]]
+    bounds, edge = [0], 0
+    for mask_at in ats:
+        runs = int(np.count_nonzero(breaks[edge : edge + mask_at.size]))
+        edge += mask_at.size
+        breaks[edge] = True
+        bounds.append(bounds[-1] + runs)
+    starts = at[breaks[:-1]]
+    ends = at[breaks[1:]]
     start_t = t[starts]
-    end_cover = _cover_end(t, gap_after, step, ends)
+    after = t[np.minimum(ends + 1, n - 1)]  # the reading after a run (the first one back)
+    # a run's time ends at the reading after it, or `step` after it when a gap follows
+    end_cover = np.where(gap_after[ends], t[ends] + step, after)
     end_ns = end_minutes * NS_PER_MINUTE
     durations = (end_cover - start_t).tolist()
     starts_l, ends_l, start_t_l = starts.tolist(), ends.tolist(), start_t.tolist()
     start_block = np.searchsorted(gaps, starts).tolist()  # gaps before the reading
     end_block = np.searchsorted(gaps, ends).tolist()
-    after_end = t[np.minimum(ends + 1, n - 1)].tolist()  # the first reading back across
+    after_end = after.tolist()
     end_cover_l = end_cover.tolist()
     found = []
     for lo, hi, minutes in zip(bounds[:-1], bounds[1:], min_minutes, strict=True):
@@ -148,22 +147,36 @@ def hypo_events(t: np.ndarray, v: np.ndarray, interval: int, timeline=None) -> l
     return _hypo_dicts(t, v, level1, level2)
 
 
+def _extremes(v: np.ndarray, found, ufunc) -> list[float]:
+    """`ufunc` (np.minimum or np.maximum) of the values of each event, first to last beyond
+    reading, in one reduceat (events of one kind are in order and do not overlap)."""
+    if not found:
+        return []
+    bounds = [i for first, last, _ in found for i in (first, last + 1)]
+    if bounds[-1] == v.size:
+        bounds.pop()  # the last event runs to the end of the values
+    return ufunc.reduceat(v, bounds)[0::2].tolist()
+
+
 def _hypo_dicts(t, v, level1, level2) -> list[dict]:
     # (start, prolonged) of each level-2 event
+    l2_starts = t[[first for first, _, _ in level2]].tolist() if level2 else []
     l2 = [
         (start, end - start >= PROLONGED_HYPO_MINUTES * NS_PER_MINUTE)
-        for start, end in ((int(t[s]), end) for s, _, end in level2)
+        for start, (_, _, end) in zip(l2_starts, level2, strict=True)
     ]
+    begins = t[[first for first, _, _ in level1]].tolist()
     out = []
-    for first, last, end in level1:
-        begin = int(t[first])
+    for (_, _, end), begin, nadir in zip(
+        level1, begins, _extremes(v, level1, np.minimum), strict=True
+    ):
         inside = [prolonged for start, prolonged in l2 if begin <= start < end]
         out.append(
             {
                 "start": iso_utc(begin),
                 "end": iso_utc(end),
                 "duration_minutes": round((end - begin) / NS_PER_MINUTE, 1),
-                "nadir_mg_dl": float(v[first : last + 1].min()),
+                "nadir_mg_dl": nadir,
                 "level": 2 if inside else 1,
                 "prolonged": any(inside),
             }
@@ -180,16 +193,21 @@ def hyper_events(t: np.ndarray, v: np.ndarray, interval: int, timeline=None) -> 
 
 
 def _hyper_dicts(t, v, found) -> list[dict]:
+    if not found:
+        return []
+    begins = t[[first for first, _, _ in found]].tolist()
     return [
         {
-            "start": iso_utc(t[first]),
+            "start": iso_utc(begin),
             "end": iso_utc(end),
-            "duration_minutes": round((end - int(t[first])) / NS_PER_MINUTE, 1),
-            "peak_mg_dl": float(v[first : last + 1].max()),
+            "duration_minutes": round((end - begin) / NS_PER_MINUTE, 1),
+            "peak_mg_dl": peak,
             "level": "extended",
             "prolonged": False,
         }
-        for first, last, end in found
+        for (_, _, end), begin, peak in zip(
+            found, begins, _extremes(v, found, np.maximum), strict=True
+        )
     ]
 
 
