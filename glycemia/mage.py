@@ -203,14 +203,16 @@ def _moving_averages(
         np.cumsum(filled, out=csum[1:])
         if len(runs) <= _FEW_RUNS:
             # present points before each index: all of them less the missing ones, run by
-            # run (a few slices cost less than a cumulative sum over every point)
-            ccnt = np.arange(n + 1, dtype="int64")
+            # run (a few slices cost less than a cumulative sum over every point); as floats,
+            # the whole numbers a division by an int64 count converts them to (numpy divides
+            # float by float twice as fast)
+            ccnt = np.arange(n + 1, dtype="float64")
             for a, b in runs:
                 ccnt[a + 1 : b + 1] -= np.arange(1, b - a + 1)
                 ccnt[b + 1 :] -= b - a
         else:
-            ccnt = np.empty(n + 1, dtype="int64")
-            ccnt[0] = 0
+            ccnt = np.empty(n + 1)
+            ccnt[0] = 0.0
             np.cumsum(~np.isnan(g), out=ccnt[1:])
     else:
         np.cumsum(g, out=csum[1:])
@@ -300,7 +302,6 @@ def _crossings_present_start(delta: np.ndarray, runs: list[tuple[int, int]]):
             blocks[-1][1] = max(blocks[-1][1], y)
         else:
             blocks.append([x, y])
-    extra = []
     if blocks:
         for x, y in blocks:  # x >= 1; the point x - 1 is a candidate (or the first point)
             change[x - 1 : y + 1] = False  # points x .. y + 1
@@ -314,11 +315,9 @@ def _crossings_present_start(delta: np.ndarray, runs: list[tuple[int, int]]):
             if y + 1 < n:
                 at = signs[i]
                 if (nonzero[i] and at != signs[k + i]) or at != signs[2 * k + i]:
-                    extra.append(y + 1)
+                    change[y] = True  # point y + 1, cleared with its block, crosses
     ids = np.flatnonzero(change)
     ids += 1
-    if extra:
-        ids = np.sort(np.concatenate((ids, extra)))
     ids = np.concatenate(([0], ids, [n - 1]))
     return ids, pos[ids]
 

@@ -62,10 +62,11 @@ def clean_series(times, values) -> tuple[np.ndarray, np.ndarray]:
     return t, v
 
 
-def sample_sd(x: np.ndarray) -> float:
+def sample_sd(x: np.ndarray, total: float | None = None) -> float:
     """np.std(x, ddof=1) of a 1-D float array of 2+ values, with numpy's own arithmetic (sum,
-    mean, squared deviations, pairwise sums: the same float) without its per-call overhead."""
-    d = x - x.sum() / x.size
+    mean, squared deviations, pairwise sums: the same float) without its per-call overhead.
+    ``total``: x.sum() when the caller has it."""
+    d = x - (x.sum() if total is None else total) / x.size
     return math.sqrt(float((d * d).sum()) / (x.size - 1))
 
 
