@@ -72,7 +72,19 @@ def _episodes_of_masks(
     timeline,
     end_minutes: float = EVENT_END_MINUTES,
 ) -> list[list[tuple[int, int, int]]]:
-    """`_episodes` of several masks over one series (each with its own minimum duration).
+    """`_episodes` of several masks over one series (each with its own minimum duration)."""
+    ats = [np.flatnonzero(beyond) for beyond in masks]
+    return _episodes_at(t, ats, min_minutes, timeline, end_minutes)
+
+
+def _episodes_at(
+    t: np.ndarray,
+    ats: list[np.ndarray],
+    min_minutes: list[float],
+    timeline,
+    end_minutes: float = EVENT_END_MINUTES,
+) -> list[list[tuple[int, int, int]]]:
+    """`_episodes_of_masks` of the masks' True positions (`ats`, sorted).
 
     What the walk over runs needs of each run (its start time and block, its end's block,
     time of the reading after it and cover end) is gathered by numpy first, for the runs of
@@ -83,7 +95,6 @@ def _episodes_of_masks(
     # positions (a few percent of the readings: small arrays), every mask's one after the
     # other: a run breaks where the next beyond reading is not the next reading, a gap
     # follows, or the next mask's readings begin (one pass for all masks).
-    ats = [np.flatnonzero(beyond) for beyond in masks]
     at = ats[0] if len(ats) == 1 else np.concatenate(ats)
     breaks = np.empty(at.size + 1, dtype=bool)
     breaks[0] = breaks[-1] = True
@@ -215,19 +226,21 @@ def glycemic_events(
     t: np.ndarray, v: np.ndarray, interval: int, lowest: float, highest: float
 ) -> tuple[list[dict], list[dict]]:
     """(`hypo_events`, `hyper_events`) of a series whose lowest and highest values the caller
-    knows: the runs below 70 and 54 and above 250 are found in one pass over the stacked
-    masks (only those some value reaches), and the timeline once."""
-    kinds = []  # (mask, minimum minutes, what it is)
+    knows: the runs below 70 and 54 and above 250 are found in one pass over the positions
+    of the readings beyond each threshold (only those some value reaches; those below 54
+    among those below 70), and the timeline once."""
+    kinds = []  # (positions, minimum minutes, what it is)
     if lowest < LOW_BELOW:
-        kinds.append((v < LOW_BELOW, EVENT_MIN_MINUTES, "level1"))
+        below = np.flatnonzero(v < LOW_BELOW)
+        kinds.append((below, EVENT_MIN_MINUTES, "level1"))
         if lowest < VERY_LOW_BELOW:
-            kinds.append((v < VERY_LOW_BELOW, EVENT_MIN_MINUTES, "level2"))
+            kinds.append((below[v[below] < VERY_LOW_BELOW], EVENT_MIN_MINUTES, "level2"))
     if highest > VERY_HIGH_ABOVE:
-        kinds.append((v > VERY_HIGH_ABOVE, EXTENDED_HYPER_MINUTES, "hyper"))
+        kinds.append((np.flatnonzero(v > VERY_HIGH_ABOVE), EXTENDED_HYPER_MINUTES, "hyper"))
     if t.size == 0 or not kinds:
         return [], []
-    found = _episodes_of_masks(
-        t, [mask for mask, _, _ in kinds], [m for _, m, _ in kinds], _timeline(t, interval)
+    found = _episodes_at(
+        t, [at for at, _, _ in kinds], [m for _, m, _ in kinds], _timeline(t, interval)
     )
     by_kind = {kind: events for (_, _, kind), events in zip(kinds, found, strict=True)}
     level1 = by_kind.get("level1", [])
