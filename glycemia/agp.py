@@ -81,7 +81,8 @@ def _binned_quantiles(bins, values, nbins, qs, counts=None, whole=None):
         # key's low 11 bits.
         key = bins * int(_KEY_STRIDE) + whole
         if sixteen_bits:
-            key = np.sort(key.astype("uint16"))
+            key = key.astype("uint16")
+            key.sort()  # in place: astype made the copy
             sv = (key & (int(_KEY_STRIDE) - 1)).astype("float64")
             if counts is None:  # where each bin starts in the sorted keys: no bincount
                 offsets = np.empty(nbins, dtype="int64")

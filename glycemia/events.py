@@ -43,7 +43,7 @@ def _timeline(t: np.ndarray, interval: int):
     step = interval * NS_PER_MINUTE
     gap_after = np.ones(t.size, dtype=bool)  # True when reading i is followed by a gap (or nothing)
     np.greater(t[1:] - t[:-1], 2 * step, out=gap_after[:-1])
-    return gap_after, np.flatnonzero(gap_after), step
+    return gap_after, gap_after.nonzero()[0], step
 
 
 event_timeline = _timeline
@@ -73,7 +73,7 @@ def _episodes_of_masks(
     end_minutes: float = EVENT_END_MINUTES,
 ) -> list[list[tuple[int, int, int]]]:
     """`_episodes` of several masks over one series (each with its own minimum duration)."""
-    ats = [np.flatnonzero(beyond) for beyond in masks]
+    ats = [beyond.nonzero()[0] for beyond in masks]
     return _episodes_at(t, ats, min_minutes, timeline, end_minutes)
 
 
@@ -115,8 +115,8 @@ def _episodes_at(
     end_ns = end_minutes * NS_PER_MINUTE
     durations = (end_cover - start_t).tolist()
     starts_l, ends_l, start_t_l = starts.tolist(), ends.tolist(), start_t.tolist()
-    start_block = np.searchsorted(gaps, starts).tolist()  # gaps before the reading
-    end_block = np.searchsorted(gaps, ends).tolist()
+    start_block = gaps.searchsorted(starts).tolist()  # gaps before the reading
+    end_block = gaps.searchsorted(ends).tolist()
     after_end = after.tolist()
     end_cover_l = end_cover.tolist()
     found = []
@@ -231,12 +231,12 @@ def glycemic_events(
     among those below 70), and the timeline once."""
     kinds = []  # (positions, minimum minutes, what it is)
     if lowest < LOW_BELOW:
-        below = np.flatnonzero(v < LOW_BELOW)
+        below = (v < LOW_BELOW).nonzero()[0]
         kinds.append((below, EVENT_MIN_MINUTES, "level1"))
         if lowest < VERY_LOW_BELOW:
             kinds.append((below[v[below] < VERY_LOW_BELOW], EVENT_MIN_MINUTES, "level2"))
     if highest > VERY_HIGH_ABOVE:
-        kinds.append((np.flatnonzero(v > VERY_HIGH_ABOVE), EXTENDED_HYPER_MINUTES, "hyper"))
+        kinds.append(((v > VERY_HIGH_ABOVE).nonzero()[0], EXTENDED_HYPER_MINUTES, "hyper"))
     if t.size == 0 or not kinds:
         return [], []
     found = _episodes_at(

@@ -98,7 +98,7 @@ def interpolated_grid(
     if on_grid is not None:
         return on_grid
     runs: list[tuple[int, int]] = []
-    gaps = np.flatnonzero(d > MAGE_INTER_GAP_MINUTES * NS_PER_MINUTE)
+    gaps = (d > MAGE_INTER_GAP_MINUTES * NS_PER_MINUTE).nonzero()[0]
     if gaps.size:
         n = k1 - k0 + 1
         for before, after in zip(t[gaps].tolist(), t[gaps + 1].tolist(), strict=True):
@@ -146,7 +146,7 @@ def _on_grid(t, v, d, midnight: int, step: int, k0: int, k1: int):
     """
     if int(t[0]) != midnight + step * k0 or int(t[-1]) != midnight + step * k1:
         return None
-    odd = np.flatnonzero(d != step)
+    odd = (d != step).nonzero()[0]
     if odd.size > _ON_GRID_MAX_IRREGULAR:
         return None
     spans = d[odd].tolist()
@@ -200,7 +200,7 @@ def _moving_averages(
         filled = g.copy()
         for a, b in runs:
             filled[a:b] = 0.0
-        np.cumsum(filled, out=csum[1:])
+        filled.cumsum(out=csum[1:])
         if len(runs) <= _FEW_RUNS:
             # present points before each index: all of them less the missing ones, run by
             # run (a few slices cost less than a cumulative sum over every point); as floats,
@@ -215,7 +215,7 @@ def _moving_averages(
             ccnt[0] = 0.0
             np.cumsum(~np.isnan(g), out=ccnt[1:])
     else:
-        np.cumsum(g, out=csum[1:])
+        g.cumsum(out=csum[1:])
     out = []
     with np.errstate(invalid="ignore", divide="ignore"):
         for width in widths:
@@ -254,7 +254,7 @@ def _crossings(
     valid = np.zeros(n, dtype=bool)
     np.logical_not(bad[1:] | bad[:-1], out=valid[1:])
     valid &= delta != 0
-    candidates = np.flatnonzero(valid)
+    candidates = valid.nonzero()[0]
     at = delta[candidates]
     sign = np.where(at > 0, 1, -1)
     strict = at * delta[candidates - 1] < 0
@@ -288,7 +288,7 @@ def _crossings_present_start(delta: np.ndarray, runs: list[tuple[int, int]]):
     n = delta.size
     pos = delta > 0
     change = pos[1:] != pos[:-1]  # change[i - 1]: point i against point i - 1
-    zeros = np.flatnonzero(delta == 0).tolist()
+    zeros = (delta == 0).nonzero()[0].tolist()
     blocks: list[list[int]] = []  # [first, last] non-candidate points, merged, in order
     i = j = 0
     while i < len(runs) or j < len(zeros):
@@ -316,7 +316,7 @@ def _crossings_present_start(delta: np.ndarray, runs: list[tuple[int, int]]):
                 at = signs[i]
                 if (nonzero[i] and at != signs[k + i]) or at != signs[2 * k + i]:
                     change[y] = True  # point y + 1, cleared with its block, crosses
-    ids = np.flatnonzero(change)
+    ids = change.nonzero()[0]
     ids += 1
     ids = np.concatenate(([0], ids, [n - 1]))
     return ids, pos[ids]

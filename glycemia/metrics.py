@@ -345,7 +345,7 @@ def cgm_metrics(
     start_day, end_day, lo, hi, span_mode = resolve_window(local, tz, start, end)
     if lo is not None and not span_mode and t.size and (t[0] < lo or t[-1] >= hi):
         # t is sorted: the readings in [lo, hi) are one slice
-        first, end = np.searchsorted(t, [lo, hi]).tolist()
+        first, end = t.searchsorted([lo, hi]).tolist()
         t, v, local = t[first:end], v[first:end], local[first:end]
     # the extremes: the risk table's domain and which kinds of events can occur
     lowest, highest = (float(v.min()), float(v.max())) if v.size else (None, None)

@@ -180,16 +180,16 @@ def _day_intervals(
     if shortest is None or shortest >= 3 * NS_PER_MINUTE:
         # No gap below 3 minutes (a 5-minute sensor): a run is 5 minutes when most of its
         # gaps are below 10, or when it has none; anything else takes the general count.
-        at = np.flatnonzero(gaps >= 10 * NS_PER_MINUTE)
-        longer = np.searchsorted(at, gaps_end) - np.searchsorted(at, starts)
+        at = (gaps >= 10 * NS_PER_MINUTE).nonzero()[0]
+        longer = at.searchsorted(gaps_end) - at.searchsorted(starts)
         if ((ngaps - longer > half) | (ngaps <= 0)).all():
             return np.full(ngaps.size, DEVICE_INTERVALS[1], dtype="int64")
     ambiguous = np.zeros(ngaps.size, dtype=bool)
     below = []
     for limit in (3 * NS_PER_MINUTE, 10 * NS_PER_MINUTE):
         # gaps below the limit per run: their positions, counted between the run's bounds
-        at = np.flatnonzero(gaps < limit)
-        k = np.searchsorted(at, gaps_end) - np.searchsorted(at, starts)
+        at = (gaps < limit).nonzero()[0]
+        k = at.searchsorted(gaps_end) - at.searchsorted(starts)
         below.append(k > half)
         ambiguous |= (ngaps % 2 == 0) & (k == half) & (ngaps > 0)
     intervals = np.where(
@@ -224,7 +224,7 @@ def day_wear(t: np.ndarray, local: np.ndarray, tz: str, days: np.ndarray | None 
         days = local // NS_PER_DAY
     step = days[1:] - days[:-1]
     if (step >= 0).all():  # the usual case: no local date steps back, days are runs
-        bounds = np.flatnonzero(step) + 1
+        bounds = (step != 0).nonzero()[0] + 1  # (a mask: nonzero of int64 is slower)
         starts = np.concatenate(([0], bounds))
         ends = np.concatenate((bounds, [days.size]))
         unique_days = days[starts]
