@@ -206,10 +206,17 @@ def _moving_averages(
             # run (a few slices cost less than a cumulative sum over every point); as floats,
             # the whole numbers a division by an int64 count converts them to (numpy divides
             # float by float twice as fast)
-            ccnt = np.arange(n + 1, dtype="float64")
+            # (after a run ends, the missing ones so far; inside it, as at its start)
+            missing, before, ends = 0, [0.0], [0]
             for a, b in runs:
-                ccnt[a + 1 : b + 1] -= np.arange(1, b - a + 1)
-                ccnt[b + 1 :] -= b - a
+                missing += b - a
+                before.append(float(missing))
+                ends.append(b + 1)
+            ends.append(n + 1)
+            ccnt = np.arange(n + 1, dtype="float64")
+            ccnt -= np.repeat(before, np.diff(ends))
+            for a, b in runs:
+                ccnt[a + 1 : b + 1] = ccnt[a]
         else:
             ccnt = np.empty(n + 1)
             ccnt[0] = 0.0
