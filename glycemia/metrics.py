@@ -242,7 +242,7 @@ def resolve_window(local: np.ndarray, tz: str, start, end):
     """(first day, last day, window start ns, window end ns, span mode) for the request."""
     start_day, end_day = parse_date(start), parse_date(end)
     span_mode = start_day is None and end_day is None
-    if local.size:
+    if local.size and (start_day is None or end_day is None):
         days = local_day_numbers(local[[0, -1]])
         start_day = int(days[0]) if start_day is None else start_day
         end_day = int(days[1]) if end_day is None else end_day

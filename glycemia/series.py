@@ -119,7 +119,15 @@ def parse_date(value) -> int | None:
         value = value.date()
     if isinstance(value, dt.date):
         return (value - dt.date(1970, 1, 1)).days
+    if isinstance(value, str):
+        return _iso_day_number(value)
     return int(np.datetime64(str(value)[:10], "D").astype("int64"))
+
+
+@lru_cache(maxsize=1024)
+def _iso_day_number(text: str) -> int:
+    """`parse_date` of a string, remembered (a report asks the same dates for every patient)."""
+    return int(np.datetime64(text[:10], "D").astype("int64"))
 
 
 def _median_below(d: np.ndarray, limit: int) -> bool:
