@@ -43,13 +43,13 @@ def clean_series(times, values) -> tuple[np.ndarray, np.ndarray]:
     v = np.asarray(values, dtype="float64")
     if t.shape != v.shape:
         raise ValueError("times and values must have the same length")
-    missing = np.isnan(v)
-    if missing.any():
-        ok = ~missing
+    # the max of values with a NaN is NaN: one reduction tells the usual series has none
+    if v.size and np.isnan(v.max()):
+        ok = ~np.isnan(v)
         t, v = t[ok], v[ok]
     if t.size > 1:
         d = t[1:] - t[:-1]
-        if (d <= 0).any():  # out of order or repeated (the usual series is neither)
+        if d.min() <= 0:  # out of order or repeated (the usual series is neither)
             if (d < 0).any():
                 order = np.argsort(t, kind="stable")
                 t, v = t[order], v[order]
