@@ -38,21 +38,15 @@ from glycemia.series import NS_PER_MINUTE, iso_utc
 def _timeline(t: np.ndarray, interval: int):
     """(gap after each reading, positions of those gaps, interval ns): what every event search
     over one series needs, computed once (`event_timeline`). A reading's time ends at the
-    next reading, or `interval` after it when a gap follows (`_cover_end`); its gap-free
+    next reading, or `interval` after it when a gap follows; its gap-free
     block is the number of gaps before it, so a recovery never spans a gap."""
     step = interval * NS_PER_MINUTE
     gap_after = np.ones(t.size, dtype=bool)  # True when reading i is followed by a gap (or nothing)
     np.greater(t[1:] - t[:-1], 2 * step, out=gap_after[:-1])
-    return gap_after, np.flatnonzero(gap_after), step
+    return gap_after, gap_after.nonzero()[0], step
 
 
 event_timeline = _timeline
-
-
-def _cover_end(t: np.ndarray, gap_after: np.ndarray, step: int, at: np.ndarray) -> np.ndarray:
-    """End of the time of readings `at`: the next reading, or `step` after a reading followed
-    by a gap (the last reading is)."""
-    return np.where(gap_after[at], t[at] + step, t[np.minimum(at + 1, t.size - 1)])
 
 
 def _episodes(
@@ -78,7 +72,19 @@ def _episodes_of_masks(
     timeline,
     end_minutes: float = EVENT_END_MINUTES,
 ) -> list[list[tuple[int, int, int]]]:
-    """`_episodes` of several masks over one series (each with its own minimum duration).
+    """`_episodes` of several masks over one series (each with its own minimum duration)."""
+    ats = [beyond.nonzero()[0] for beyond in masks]
+    return _episodes_at(t, ats, min_minutes, timeline, end_minutes)
+
+
+def _episodes_at(
+    t: np.ndarray,
+    ats: list[np.ndarray],
+    min_minutes: list[float],
+    timeline,
+    end_minutes: float = EVENT_END_MINUTES,
+) -> list[list[tuple[int, int, int]]]:
+    """`_episodes_of_masks` of the masks' True positions (`ats`, sorted).
 
     What the walk over runs needs of each run (its start time and block, its end's block,
     time of the reading after it and cover end) is gathered by numpy first, for the runs of
@@ -86,28 +92,32 @@ def _episodes_of_masks(
     n = t.size
     gap_after, gaps, step = timeline
     # Runs of consecutive beyond readings not split by a gap, from the beyond readings'
-    # positions (a few percent of the readings: small arrays): a run breaks where the next
-    # beyond reading is not the next reading, or a gap follows.
-    firsts, lasts, bounds = [], [], [0]
-    for beyond in masks:
-        at = np.flatnonzero(beyond)
-        breaks = np.empty(at.size + 1, dtype=bool)
-        breaks[0] = breaks[-1] = True
-        np.not_equal(at[1:] - at[:-1], 1, out=breaks[1:-1])
-        breaks[1:-1] |= gap_after[at[:-1]]
-        firsts.append(at[breaks[:-1]])
-        lasts.append(at[breaks[1:]])
-        bounds.append(bounds[-1] + firsts[-1].size)
-    starts = firsts[0] if len(masks) == 1 else np.concatenate(firsts)
-    ends = lasts[0] if len(masks) == 1 else np.concatenate(lasts)
+    # positions (a few percent of the readings: small arrays), every mask's one after the
+    # other: a run breaks where the next beyond reading is not the next reading, a gap
+    # follows, or the next mask's readings begin (one pass for all masks).
+    at = ats[0] if len(ats) == 1 else np.concatenate(ats)
+    breaks = np.empty(at.size + 1, dtype=bool)
+    breaks[0] = breaks[-1] = True
+    np.not_equal(at[1:] - at[:-1], 1, out=breaks[1:-1])
+    breaks[1:-1] |= gap_after[at[:-1]]
+    bounds, edge = [0], 0
+    for mask_at in ats:
+        runs = int(np.count_nonzero(breaks[edge : edge + mask_at.size]))
+        edge += mask_at.size
+        breaks[edge] = True
+        bounds.append(bounds[-1] + runs)
+    starts = at[breaks[:-1]]
+    ends = at[breaks[1:]]
     start_t = t[starts]
-    end_cover = _cover_end(t, gap_after, step, ends)
+    after = t[np.minimum(ends + 1, n - 1)]  # the reading after a run (the first one back)
+    # a run's time ends at the reading after it, or `step` after it when a gap follows
+    end_cover = np.where(gap_after[ends], t[ends] + step, after)
     end_ns = end_minutes * NS_PER_MINUTE
     durations = (end_cover - start_t).tolist()
     starts_l, ends_l, start_t_l = starts.tolist(), ends.tolist(), start_t.tolist()
-    start_block = np.searchsorted(gaps, starts).tolist()  # gaps before the reading
-    end_block = np.searchsorted(gaps, ends).tolist()
-    after_end = t[np.minimum(ends + 1, n - 1)].tolist()  # the first reading back across
+    start_block = gaps.searchsorted(starts).tolist()  # gaps before the reading
+    end_block = gaps.searchsorted(ends).tolist()
+    after_end = after.tolist()
     end_cover_l = end_cover.tolist()
     found = []
     for lo, hi, minutes in zip(bounds[:-1], bounds[1:], min_minutes, strict=True):
@@ -148,22 +158,36 @@ def hypo_events(t: np.ndarray, v: np.ndarray, interval: int, timeline=None) -> l
     return _hypo_dicts(t, v, level1, level2)
 
 
+def _extremes(v: np.ndarray, found, ufunc) -> list[float]:
+    """`ufunc` (np.minimum or np.maximum) of the values of each event, first to last beyond
+    reading, in one reduceat (events of one kind are in order and do not overlap)."""
+    if not found:
+        return []
+    bounds = [i for first, last, _ in found for i in (first, last + 1)]
+    if bounds[-1] == v.size:
+        bounds.pop()  # the last event runs to the end of the values
+    return ufunc.reduceat(v, bounds)[0::2].tolist()
+
+
 def _hypo_dicts(t, v, level1, level2) -> list[dict]:
     # (start, prolonged) of each level-2 event
+    l2_starts = t[[first for first, _, _ in level2]].tolist() if level2 else []
     l2 = [
         (start, end - start >= PROLONGED_HYPO_MINUTES * NS_PER_MINUTE)
-        for start, end in ((int(t[s]), end) for s, _, end in level2)
+        for start, (_, _, end) in zip(l2_starts, level2, strict=True)
     ]
+    begins = t[[first for first, _, _ in level1]].tolist()
     out = []
-    for first, last, end in level1:
-        begin = int(t[first])
+    for (_, _, end), begin, nadir in zip(
+        level1, begins, _extremes(v, level1, np.minimum), strict=True
+    ):
         inside = [prolonged for start, prolonged in l2 if begin <= start < end]
         out.append(
             {
                 "start": iso_utc(begin),
                 "end": iso_utc(end),
                 "duration_minutes": round((end - begin) / NS_PER_MINUTE, 1),
-                "nadir_mg_dl": float(v[first : last + 1].min()),
+                "nadir_mg_dl": nadir,
                 "level": 2 if inside else 1,
                 "prolonged": any(inside),
             }
@@ -180,16 +204,21 @@ def hyper_events(t: np.ndarray, v: np.ndarray, interval: int, timeline=None) -> 
 
 
 def _hyper_dicts(t, v, found) -> list[dict]:
+    if not found:
+        return []
+    begins = t[[first for first, _, _ in found]].tolist()
     return [
         {
-            "start": iso_utc(t[first]),
+            "start": iso_utc(begin),
             "end": iso_utc(end),
-            "duration_minutes": round((end - int(t[first])) / NS_PER_MINUTE, 1),
-            "peak_mg_dl": float(v[first : last + 1].max()),
+            "duration_minutes": round((end - begin) / NS_PER_MINUTE, 1),
+            "peak_mg_dl": peak,
             "level": "extended",
             "prolonged": False,
         }
-        for first, last, end in found
+        for (_, _, end), begin, peak in zip(
+            found, begins, _extremes(v, found, np.maximum), strict=True
+        )
     ]
 
 
@@ -197,19 +226,21 @@ def glycemic_events(
     t: np.ndarray, v: np.ndarray, interval: int, lowest: float, highest: float
 ) -> tuple[list[dict], list[dict]]:
     """(`hypo_events`, `hyper_events`) of a series whose lowest and highest values the caller
-    knows: the runs below 70 and 54 and above 250 are found in one pass over the stacked
-    masks (only those some value reaches), and the timeline once."""
-    kinds = []  # (mask, minimum minutes, what it is)
+    knows: the runs below 70 and 54 and above 250 are found in one pass over the positions
+    of the readings beyond each threshold (only those some value reaches; those below 54
+    among those below 70), and the timeline once."""
+    kinds = []  # (positions, minimum minutes, what it is)
     if lowest < LOW_BELOW:
-        kinds.append((v < LOW_BELOW, EVENT_MIN_MINUTES, "level1"))
+        below = (v < LOW_BELOW).nonzero()[0]
+        kinds.append((below, EVENT_MIN_MINUTES, "level1"))
         if lowest < VERY_LOW_BELOW:
-            kinds.append((v < VERY_LOW_BELOW, EVENT_MIN_MINUTES, "level2"))
+            kinds.append((below[v[below] < VERY_LOW_BELOW], EVENT_MIN_MINUTES, "level2"))
     if highest > VERY_HIGH_ABOVE:
-        kinds.append((v > VERY_HIGH_ABOVE, EXTENDED_HYPER_MINUTES, "hyper"))
+        kinds.append(((v > VERY_HIGH_ABOVE).nonzero()[0], EXTENDED_HYPER_MINUTES, "hyper"))
     if t.size == 0 or not kinds:
         return [], []
-    found = _episodes_of_masks(
-        t, [mask for mask, _, _ in kinds], [m for _, m, _ in kinds], _timeline(t, interval)
+    found = _episodes_at(
+        t, [at for at, _, _ in kinds], [m for _, m, _ in kinds], _timeline(t, interval)
     )
     by_kind = {kind: events for (_, _, kind), events in zip(kinds, found, strict=True)}
     level1 = by_kind.get("level1", [])

@@ -102,11 +102,18 @@ def kovatchev_risk(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _RISK_TABLE = kovatchev_risk(np.arange(1024, dtype="float64").clip(1))
 
 
-def whole_mg_dl(values: np.ndarray) -> np.ndarray | None:
+def whole_mg_dl(
+    values: np.ndarray, lowest: float | None = None, highest: float | None = None
+) -> np.ndarray | None:
     """The values as int64 when every one is a whole mg/dL from 1 to 1023 (what sensors
     report), else None: the risk table's domain, checked once per series (`cgm_metrics`
-    hands it to the AGP as well)."""
-    if values.size and values.min() >= 1 and values.max() < _RISK_TABLE[0].size:
+    hands it to the AGP as well). ``lowest``/``highest``: the values' min and max when the
+    caller has them."""
+    if not values.size:
+        return None
+    if lowest is None or highest is None:
+        lowest, highest = values.min(), values.max()
+    if lowest >= 1 and highest < _RISK_TABLE[0].size:
         whole = values.astype("int64")
         if (whole == values).all():
             return whole
@@ -212,10 +219,9 @@ def summary(v: np.ndarray, whole: np.ndarray | None | bool = True) -> dict:
         rl, rh = kovatchev_risk(v)
     else:
         rl, rh = _RISK_TABLE[0][whole], _RISK_TABLE[1][whole]
-    sd = sample_sd(v) if n > 1 else None
-    return summary_from_sums(
-        n, float(v.sum()), 0.0, band_counts(v), float(rl.sum()), float(rh.sum()), sd=sd
-    )
+    total = float(v.sum())
+    sd = sample_sd(v, total) if n > 1 else None
+    return summary_from_sums(n, total, 0.0, band_counts(v), float(rl.sum()), float(rh.sum()), sd=sd)
 
 
 def round_metrics(metrics: dict) -> dict:
@@ -236,7 +242,7 @@ def resolve_window(local: np.ndarray, tz: str, start, end):
     """(first day, last day, window start ns, window end ns, span mode) for the request."""
     start_day, end_day = parse_date(start), parse_date(end)
     span_mode = start_day is None and end_day is None
-    if local.size:
+    if local.size and (start_day is None or end_day is None):
         days = local_day_numbers(local[[0, -1]])
         start_day = int(days[0]) if start_day is None else start_day
         end_day = int(days[1]) if end_day is None else end_day
@@ -339,9 +345,11 @@ def cgm_metrics(
     start_day, end_day, lo, hi, span_mode = resolve_window(local, tz, start, end)
     if lo is not None and not span_mode and t.size and (t[0] < lo or t[-1] >= hi):
         # t is sorted: the readings in [lo, hi) are one slice
-        first, end = np.searchsorted(t, [lo, hi]).tolist()
+        first, end = t.searchsorted([lo, hi]).tolist()
         t, v, local = t[first:end], v[first:end], local[first:end]
-    whole = whole_mg_dl(v)
+    # the extremes: the risk table's domain and which kinds of events can occur
+    lowest, highest = (float(v.min()), float(v.max())) if v.size else (None, None)
+    whole = whole_mg_dl(v, lowest, highest)
     local_days = local // NS_PER_DAY  # day wear and the AGP's clock both need them
     out = summary(v, whole)
     days = 0 if start_day is None or end_day is None else max(0, end_day - start_day + 1)
@@ -358,7 +366,7 @@ def cgm_metrics(
     out["mage"] = mage_values["mage"]
     # both kinds of events at once, and only the runs some reading reaches
     out["hypo_events"], out["hyper_events"] = (
-        glycemic_events(t, v, interval, float(v.min()), float(v.max())) if v.size else ([], [])
+        glycemic_events(t, v, interval, lowest, highest) if v.size else ([], [])
     )
     out["agp"] = (
         _agp_dict(

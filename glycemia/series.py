@@ -43,13 +43,13 @@ def clean_series(times, values) -> tuple[np.ndarray, np.ndarray]:
     v = np.asarray(values, dtype="float64")
     if t.shape != v.shape:
         raise ValueError("times and values must have the same length")
-    missing = np.isnan(v)
-    if missing.any():
-        ok = ~missing
+    # the max of values with a NaN is NaN: one reduction tells the usual series has none
+    if v.size and np.isnan(v.max()):
+        ok = ~np.isnan(v)
         t, v = t[ok], v[ok]
     if t.size > 1:
         d = t[1:] - t[:-1]
-        if (d <= 0).any():  # out of order or repeated (the usual series is neither)
+        if d.min() <= 0:  # out of order or repeated (the usual series is neither)
             if (d < 0).any():
                 order = np.argsort(t, kind="stable")
                 t, v = t[order], v[order]
@@ -62,10 +62,11 @@ def clean_series(times, values) -> tuple[np.ndarray, np.ndarray]:
     return t, v
 
 
-def sample_sd(x: np.ndarray) -> float:
+def sample_sd(x: np.ndarray, total: float | None = None) -> float:
     """np.std(x, ddof=1) of a 1-D float array of 2+ values, with numpy's own arithmetic (sum,
-    mean, squared deviations, pairwise sums: the same float) without its per-call overhead."""
-    d = x - x.sum() / x.size
+    mean, squared deviations, pairwise sums: the same float) without its per-call overhead.
+    ``total``: x.sum() when the caller has it."""
+    d = x - (x.sum() if total is None else total) / x.size
     return math.sqrt(float((d * d).sum()) / (x.size - 1))
 
 
@@ -118,7 +119,15 @@ def parse_date(value) -> int | None:
         value = value.date()
     if isinstance(value, dt.date):
         return (value - dt.date(1970, 1, 1)).days
+    if isinstance(value, str):
+        return _iso_day_number(value)
     return int(np.datetime64(str(value)[:10], "D").astype("int64"))
+
+
+@lru_cache(maxsize=1024)
+def _iso_day_number(text: str) -> int:
+    """`parse_date` of a string, remembered (a report asks the same dates for every patient)."""
+    return int(np.datetime64(text[:10], "D").astype("int64"))
 
 
 def _median_below(d: np.ndarray, limit: int) -> bool:
@@ -179,16 +188,16 @@ def _day_intervals(
     if shortest is None or shortest >= 3 * NS_PER_MINUTE:
         # No gap below 3 minutes (a 5-minute sensor): a run is 5 minutes when most of its
         # gaps are below 10, or when it has none; anything else takes the general count.
-        at = np.flatnonzero(gaps >= 10 * NS_PER_MINUTE)
-        longer = np.searchsorted(at, gaps_end) - np.searchsorted(at, starts)
+        at = (gaps >= 10 * NS_PER_MINUTE).nonzero()[0]
+        longer = at.searchsorted(gaps_end) - at.searchsorted(starts)
         if ((ngaps - longer > half) | (ngaps <= 0)).all():
             return np.full(ngaps.size, DEVICE_INTERVALS[1], dtype="int64")
     ambiguous = np.zeros(ngaps.size, dtype=bool)
     below = []
     for limit in (3 * NS_PER_MINUTE, 10 * NS_PER_MINUTE):
         # gaps below the limit per run: their positions, counted between the run's bounds
-        at = np.flatnonzero(gaps < limit)
-        k = np.searchsorted(at, gaps_end) - np.searchsorted(at, starts)
+        at = (gaps < limit).nonzero()[0]
+        k = at.searchsorted(gaps_end) - at.searchsorted(starts)
         below.append(k > half)
         ambiguous |= (ngaps % 2 == 0) & (k == half) & (ngaps > 0)
     intervals = np.where(
@@ -223,7 +232,7 @@ def day_wear(t: np.ndarray, local: np.ndarray, tz: str, days: np.ndarray | None 
         days = local // NS_PER_DAY
     step = days[1:] - days[:-1]
     if (step >= 0).all():  # the usual case: no local date steps back, days are runs
-        bounds = np.flatnonzero(step) + 1
+        bounds = (step != 0).nonzero()[0] + 1  # (a mask: nonzero of int64 is slower)
         starts = np.concatenate(([0], bounds))
         ends = np.concatenate((bounds, [days.size]))
         unique_days = days[starts]

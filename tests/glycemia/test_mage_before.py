@@ -57,8 +57,13 @@ def test_mage_equals_the_previous_implementation_on_random_traces(tz):
     assert defined > 200  # the comparison is not vacuous
 
 
-def test_segment_equals_the_previous_implementation_on_random_grids():
-    """Grids with NaN anywhere except the ends, zero deltas from flat stretches included."""
+@pytest.mark.parametrize("few_runs", [16, 0])
+def test_segment_equals_the_previous_implementation_on_random_grids(few_runs, monkeypatch):
+    """Grids with NaN anywhere except the ends, zero deltas from flat stretches included;
+    present points counted run by run (`_FEW_RUNS`) and by a cumulative sum (0)."""
+    import glycemia.mage as mage_module
+
+    monkeypatch.setattr(mage_module, "_FEW_RUNS", few_runs)
     rng = np.random.default_rng(5)
     for _ in range(1000):
         n = int(rng.integers(20, 600))
