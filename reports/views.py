@@ -4,7 +4,7 @@ unread list. Every view starts with a permission-checked lookup through ``accoun
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -147,9 +147,12 @@ def _suggestions_context(report: Report, user, unit: str, *, looked_up: bool = F
     )
     content = version.content if version is not None else {}
     # One report: its own order (position, pk), without the default ordering's join to the report.
-    # Deciders prefetched, not joined: most suggestions are open, and an IN of no ids asks
-    # the database nothing, where a join to the user table costs every page (#23).
-    suggestions = list(report.suggestions.order_by("position", "pk").prefetch_related("decided_by"))
+    # Deciders prefetched, not joined, and only when one is decided: most suggestions are open,
+    # and a join to the user table costs every page, as does Django building even an empty
+    # prefetch's query (~0.3 ms; #23).
+    suggestions = list(report.suggestions.order_by("position", "pk"))
+    if any(s.decided_by_id is not None for s in suggestions):
+        prefetch_related_objects(suggestions, "decided_by")
     rows = suggestion_rows(report, suggestions, unit, content)
     current = None  # the plan as it is now: asked only when a row proposes a change
     for row in rows:
