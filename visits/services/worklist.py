@@ -37,8 +37,12 @@ def _local_date(instant: dt.datetime, patient: Patient) -> dt.date:
     return timezone.localdate(instant, patient.tzinfo)
 
 
-def due_dates(patients: list[Patient]) -> dict[int, dt.date]:
-    """When each patient's next follow-up is due: two queries for the whole list.
+def due_dates(
+    patients: list[Patient], *, versions: dict[int, CarePlanVersion] | None = None
+) -> dict[int, dt.date]:
+    """When each patient's next follow-up is due: two queries for the whole list (one when
+    the caller passes ``versions``, the patients' current plan versions it already read:
+    ``{patient id: version}`` with ``created_at`` and ``visit_cadence_days``).
 
     The one rule of a follow-up's due date (the worklist, triage, the workspace and every
     page the patient reads, through ``follow_up_due``): the last completed follow-up visit
@@ -47,12 +51,16 @@ def due_dates(patients: list[Patient]) -> dict[int, dt.date]:
     """
     by_id = {p.pk: p for p in patients}
     plans = {}
-    for pid, created_at, cadence in (
-        CarePlanVersion.objects.filter(plan__patient_id__in=list(by_id))
-        .order_by("plan__patient_id", "-number")
-        .values_list("plan__patient_id", "created_at", "visit_cadence_days")
-    ):
-        plans.setdefault(pid, (created_at, cadence))
+    if versions is not None:
+        for pid, version in versions.items():
+            plans[pid] = (version.created_at, version.visit_cadence_days)
+    else:
+        for pid, created_at, cadence in (
+            CarePlanVersion.objects.filter(plan__patient_id__in=list(by_id))
+            .order_by("plan__patient_id", "-number")
+            .values_list("plan__patient_id", "created_at", "visit_cadence_days")
+        ):
+            plans.setdefault(pid, (created_at, cadence))
     last = {}
     for pid, start in (
         Visit.objects.filter(
