@@ -99,17 +99,15 @@ def _rollup_figures(
     first = min(today.values()) - dt.timedelta(days=2 * WINDOW_DAYS - 1)
     last = max(today.values())
     columns = ["patient_id", "kind", "date", "interval_minutes", "slots", *ROLLUP_FIELDS]
-    frame = pd.DataFrame.from_records(
-        list(
-            DailyRollup.objects.filter(
-                patient_id__in=ids, date__gte=first, date__lte=last, kind__in=("cgm", "smbg")
-            ).values_list(*columns)
-        ),
-        columns=columns,
+    records = list(
+        DailyRollup.objects.filter(
+            patient_id__in=ids, date__gte=first, date__lte=last, kind__in=("cgm", "smbg")
+        ).values_list(*columns)
     )
     out: dict[tuple, dict] = {}
-    if frame.empty:
+    if not records:  # no data in the windows: no frame to build (a millisecond)
         return out
+    frame = pd.DataFrame.from_records(records, columns=columns)
     by_day: dict[dt.date, list[int]] = defaultdict(list)
     for pid, day in today.items():
         by_day[day].append(pid)
@@ -367,10 +365,11 @@ def _compute_batch(ids: list[int], now: dt.datetime) -> tuple[list, list, list, 
     """The batch's patients' ids, new entries and monthly summaries (reads only), and the ids
     of those that have monthly summaries stored."""
     from reports.models import Report
+    from visits.services import next_visit_start  # visits imports patients
 
     last_report = Report.objects.filter(patient_id=OuterRef("pk")).order_by("-created_at", "-pk")
-    # One statement for the patients, their last readings and report, their previous entry
-    # (the join) and whether they have monthly rows to replace: each round trip counts
+    # One statement for the patients, their last readings and report, next visit, previous
+    # entry (the join) and whether they have monthly rows to replace: each round trip counts
     # inside an import's transaction (#23).
     patients = list(
         Patient.objects.filter(pk__in=ids)
@@ -382,6 +381,7 @@ def _compute_batch(ids: list[int], now: dt.datetime) -> tuple[list, list, list, 
             last_report_id=Subquery(last_report.values("pk")[:1]),
             last_report_at=Subquery(last_report.values("created_at")[:1]),
             has_months=Exists(MonthlySummary.objects.filter(patient_id=OuterRef("pk"))),
+            next_visit_at=next_visit_start(),
         )
     )
     if not patients:
@@ -446,7 +446,10 @@ def _visits(patients: list[Patient], plans: dict[int, CarePlanVersion]) -> dict[
     from visits.services import due_dates, next_visit_by_patient  # visits imports patients
 
     due = due_dates(patients, versions=plans)
-    found = next_visit_by_patient([p.pk for p in patients], patients=patients, due=due)
+    upcoming = {p.pk: p.next_visit_at for p in patients if p.next_visit_at is not None}
+    found = next_visit_by_patient(
+        [p.pk for p in patients], patients=patients, due=due, upcoming=upcoming
+    )
     return {pid: (start, overdue, due.get(pid)) for pid, (start, overdue) in found.items()}
 
 

@@ -9,6 +9,7 @@ import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.access import patients_visible_to
@@ -61,6 +62,8 @@ def due_dates(
             .values_list("plan__patient_id", "created_at", "visit_cadence_days")
         ):
             plans.setdefault(pid, (created_at, cadence))
+    if not plans:
+        return {}
     last = {}
     for pid, start in (
         Visit.objects.filter(
@@ -77,16 +80,33 @@ def due_dates(
     return due
 
 
+def _open_visits():
+    """Visits still to come or under way: booked or checked in, not yet ended."""
+    return Visit.objects.filter(
+        status__in=[Visit.Status.BOOKED, Visit.Status.CHECKED_IN], end_at__gte=timezone.now()
+    )
+
+
+def next_visit_start() -> Subquery:
+    """The start of the next open visit of the patient ``OuterRef("pk")``: a subquery for a
+    caller's own query of the patients, whose results it passes to ``next_visit_by_patient``
+    as ``upcoming`` (one round trip less)."""
+    first = _open_visits().filter(patient_id=OuterRef("pk")).order_by("start_at")
+    return Subquery(first.values("start_at")[:1])
+
+
 def next_visit_by_patient(
     patient_ids: list[int],
     *,
     patients: list[Patient] | None = None,
     due: dict[int, dt.date] | None = None,
+    upcoming: dict[int, dt.datetime] | None = None,
 ) -> dict[int, tuple[dt.datetime | None, bool]]:
     """``{patient id: (start of the next open visit or None, visit overdue)}`` for many
     patients in four queries (for triage and other lists); three when the caller passes the
     ``patients`` themselves (already fetched, the ones of ``patient_ids``), one when it also
-    passes their ``due_dates``.
+    passes their ``due_dates``, none when it also passes ``upcoming`` (``{patient id: start}``
+    of those with an open visit, read with ``next_visit_start``).
 
     Overdue: the plan's follow-up due date has passed and no visit is booked.
     """
@@ -94,17 +114,15 @@ def next_visit_by_patient(
         patients = list(Patient.objects.filter(pk__in=patient_ids))
     if due is None:
         due = due_dates(patients)
-    upcoming = {}
-    for pid, start in (
-        Visit.objects.filter(
-            patient_id__in=patient_ids,
-            status__in=[Visit.Status.BOOKED, Visit.Status.CHECKED_IN],
-            end_at__gte=timezone.now(),
-        )
-        .order_by("patient_id", "start_at")
-        .values_list("patient_id", "start_at")
-    ):
-        upcoming.setdefault(pid, start)
+    if upcoming is None:
+        upcoming = {}
+        for pid, start in (
+            _open_visits()
+            .filter(patient_id__in=patient_ids)
+            .order_by("patient_id", "start_at")
+            .values_list("patient_id", "start_at")
+        ):
+            upcoming.setdefault(pid, start)
     out = {}
     for patient in patients:
         start = upcoming.get(patient.pk)
