@@ -455,7 +455,7 @@ def _visits(patients: list[Patient], plans: dict[int, CarePlanVersion]) -> dict[
 
 def _month_rows(ids: list[int], today: dt.date) -> list[MonthlySummary]:
     """The ``MonthlySummary`` rows of ``ids`` from their CGM rollups (one query; written with
-    the entries: two more)."""
+    the entries: at most two more)."""
     first = today.replace(day=1)
     for _i in range(SUMMARY_MONTHS - 1):
         first = (first - dt.timedelta(days=1)).replace(day=1)
