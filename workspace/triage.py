@@ -99,17 +99,15 @@ def _rollup_figures(
     first = min(today.values()) - dt.timedelta(days=2 * WINDOW_DAYS - 1)
     last = max(today.values())
     columns = ["patient_id", "kind", "date", "interval_minutes", "slots", *ROLLUP_FIELDS]
-    frame = pd.DataFrame.from_records(
-        list(
-            DailyRollup.objects.filter(
-                patient_id__in=ids, date__gte=first, date__lte=last, kind__in=("cgm", "smbg")
-            ).values_list(*columns)
-        ),
-        columns=columns,
+    records = list(
+        DailyRollup.objects.filter(
+            patient_id__in=ids, date__gte=first, date__lte=last, kind__in=("cgm", "smbg")
+        ).values_list(*columns)
     )
     out: dict[tuple, dict] = {}
-    if frame.empty:
+    if not records:  # no data in the windows: no frame to build (a millisecond)
         return out
+    frame = pd.DataFrame.from_records(records, columns=columns)
     by_day: dict[dt.date, list[int]] = defaultdict(list)
     for pid, day in today.items():
         by_day[day].append(pid)
@@ -363,24 +361,33 @@ def _last(kind: str):
     )
 
 
-def _compute_batch(ids: list[int], now: dt.datetime) -> tuple[list, list, list]:
-    """The batch's new entries and monthly summaries (reads only) and the patients' ids."""
+def _compute_batch(ids: list[int], now: dt.datetime) -> tuple[list, list, list, list]:
+    """The batch's patients' ids, new entries and monthly summaries (reads only), and the ids
+    of those that have monthly summaries stored."""
     from reports.models import Report
+    from visits.services import next_visit_start  # visits imports patients
 
     last_report = Report.objects.filter(patient_id=OuterRef("pk")).order_by("-created_at", "-pk")
+    # One statement for the patients, their last readings and report, next visit, previous
+    # entry (the join) and whether they have monthly rows to replace: each round trip counts
+    # inside an import's transaction (#23).
     patients = list(
         Patient.objects.filter(pk__in=ids)
-        .only("pk", "timezone", "diabetes_type", "birth_date")
+        .select_related("triage")
+        .only("pk", "timezone", "diabetes_type", "birth_date", "triage")
         .annotate(
             last_cgm_at=_last("cgm"),
             last_smbg_at=_last("smbg"),
             last_report_id=Subquery(last_report.values("pk")[:1]),
             last_report_at=Subquery(last_report.values("created_at")[:1]),
+            has_months=Exists(MonthlySummary.objects.filter(patient_id=OuterRef("pk"))),
+            next_visit_at=next_visit_start(),
         )
     )
     if not patients:
-        return [], [], []
+        return [], [], [], []
     ids = [p.pk for p in patients]
+    previous = {p.pk: getattr(p, "triage", None) for p in patients}  # before _entry sets it
     today = {p.pk: _local_today(p.timezone, now) for p in patients}
     plans = _plans(ids)
     limits = {}
@@ -394,8 +401,7 @@ def _compute_batch(ids: list[int], now: dt.datetime) -> tuple[list, list, list]:
         limits[p.pk] = ranking.thresholds(targets)
     figures = _rollup_figures(ids, today, {p.pk: p.timezone for p in patients})
     counts = _range_counts(patients, today, limits)
-    previous = TriageEntry.objects.in_bulk(ids)
-    visits = _visits(patients)
+    visits = _visits(patients, plans)
     entries = [
         _entry(
             p,
@@ -409,33 +415,47 @@ def _compute_batch(ids: list[int], now: dt.datetime) -> tuple[list, list, list]:
         )
         for p in patients
     ]
-    return ids, entries, _month_rows(ids, max(today.values()))
+    months = _month_rows(ids, max(today.values()))
+    # Whose stored rows to replace: those that had some or get some (a concurrent refresh
+    # may have added rows since the read: the DELETE, after the entry's row lock, finds them).
+    with_months = sorted({p.pk for p in patients if p.has_months} | {m.patient_id for m in months})
+    return ids, entries, months, with_months
 
 
-def _write_batch(ids: list[int], entries: list[TriageEntry], months: list) -> int:
+def _write_batch(
+    ids: list[int], entries: list[TriageEntry], months: list, with_months: list[int]
+) -> int:
+    """Write the entries and replace the monthly rows of ``with_months`` (the patients that
+    had or get some: no DELETE that can only find nothing)."""
     if not ids:
         return 0
-    with transaction.atomic():  # the entries and their months together, the write lock briefly
+    # The entries and their months together, the write lock briefly. Inside a caller's
+    # transaction (an import) that transaction is enough: no savepoint's two round trips.
+    with transaction.atomic(savepoint=False):
         TriageEntry.objects.bulk_create(
             entries, update_conflicts=True, unique_fields=["patient"], update_fields=_UPDATE_FIELDS
         )
-        MonthlySummary.objects.filter(patient_id__in=ids).delete()
+        if with_months:
+            MonthlySummary.objects.filter(patient_id__in=with_months).delete()
         MonthlySummary.objects.bulk_create(months, batch_size=1000)
     return len(entries)
 
 
-def _visits(patients: list[Patient]) -> dict[int, tuple]:
+def _visits(patients: list[Patient], plans: dict[int, CarePlanVersion]) -> dict[int, tuple]:
     """{pid: (next open visit's start or None, follow-up overdue, follow-up due date)}."""
     from visits.services import due_dates, next_visit_by_patient  # visits imports patients
 
-    due = due_dates(patients)
-    found = next_visit_by_patient([p.pk for p in patients], patients=patients, due=due)
+    due = due_dates(patients, versions=plans)
+    upcoming = {p.pk: p.next_visit_at for p in patients if p.next_visit_at is not None}
+    found = next_visit_by_patient(
+        [p.pk for p in patients], patients=patients, due=due, upcoming=upcoming
+    )
     return {pid: (start, overdue, due.get(pid)) for pid, (start, overdue) in found.items()}
 
 
 def _month_rows(ids: list[int], today: dt.date) -> list[MonthlySummary]:
     """The ``MonthlySummary`` rows of ``ids`` from their CGM rollups (one query; written with
-    the entries: two more)."""
+    the entries: at most two more)."""
     first = today.replace(day=1)
     for _i in range(SUMMARY_MONTHS - 1):
         first = (first - dt.timedelta(days=1)).replace(day=1)
