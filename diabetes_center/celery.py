@@ -5,7 +5,6 @@ The broker comes from ``CELERY_BROKER_URL``; the embedded default is kombu's fil
 transport, so a real worker and beat run the same code path as production without any server.
 """
 
-import gc
 import os
 
 from celery import Celery, signals
@@ -30,13 +29,3 @@ def connections_at_task_edges(sender=None, **kwargs) -> None:
     from django.db import close_old_connections as close
 
     close()
-
-
-@signals.worker_process_init.connect(dispatch_uid="gc-freeze-after-fork")
-def freeze_startup_objects(**kwargs) -> None:
-    """A pool process starts with everything its parent imported (Django, the apps, numpy,
-    pandas: ~140,000 objects that live as long as the process). Frozen, the cyclic garbage
-    collector never scans them again: its full collections during report tasks took
-    0.6-0.9 ms a report, 0.3-0.4 ms frozen (#23). The price: a cycle among those objects
-    that became garbage later would not be freed; import-time objects do not."""
-    gc.freeze()
