@@ -9,39 +9,67 @@ from __future__ import annotations
 import numpy as np
 
 from glycemia import constants as c
-from glycemia.metrics import BAND_KEYS, band_counts, cgm_metrics, round_metrics
+from glycemia.metrics import BAND_KEYS, ROUNDING, band_counts_of_runs, cgm_metrics
 from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, clean_series, day_iso, local_ns
 
 
 def _group_stats(
     keys: np.ndarray, v: np.ndarray, exact: bool, *, median: bool = False
 ) -> list[tuple[int, dict]]:
-    """Summary per distinct key (sorted). One numpy pass per group; groups are days/hours.
+    """Summary per distinct key (sorted); groups are days/hours.
     ``median``: each group's median too (a median depends only on the group's values, not
-    on their order)."""
-    order = np.argsort(keys, kind="stable")
+    on their order).
+
+    What does not depend on the order of the additions (band counts, min, max, the median,
+    the deviations, the rounding) is computed for all groups at once; each group's two sums
+    stay numpy's own pairwise sums of that group (``x.mean()``, ``np.std(x, ddof=1)``: the
+    same floats), so the rows are those of one numpy pass per group, in a fraction of the
+    calls (#23)."""
+    order = np.argsort(keys, kind="stable")  # each group's readings in their own order
     keys, v = keys[order], v[order]
     uniq, starts = np.unique(keys, return_index=True)
     bounds = np.append(starts, keys.size)
+    sizes = np.diff(bounds)
+    ends = bounds[1:]
+    # Each group's mean as ``x.mean()`` computes it: its own pairwise sum over its size.
+    means = np.array([v[a:b].sum() for a, b in zip(starts.tolist(), ends.tolist(), strict=True)])
+    means = means / sizes
+    # np.std(x, ddof=1): squared deviations from the group's mean, their pairwise sum.
+    deviations = v - np.repeat(means, sizes)
+    deviations *= deviations
+    squares = [deviations[a:b].sum() for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    sds = np.sqrt(np.array(squares) / np.maximum(sizes - 1, 1))
+    columns = {
+        "readings": sizes,
+        "mean_mg_dl": means,
+        "sd_mg_dl": sds,
+        "min_mg_dl": np.minimum.reduceat(v, starts),
+        "max_mg_dl": np.maximum.reduceat(v, starts),
+        **{
+            k: 100.0 * counts / sizes
+            for k, counts in zip(BAND_KEYS, band_counts_of_runs(v, starts), strict=True)
+        },
+    }
+    if not exact:
+        for key, column in columns.items():
+            if key in ROUNDING:
+                columns[key] = np.round(column, ROUNDING[key])
+    if median:  # np.median: the middle value, or the mean of the middle two
+        medians = []
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            x, half = np.sort(v[a:b]), (b - a) // 2
+            medians.append(float(x[half] if (b - a) % 2 else (x[half - 1] + x[half]) / 2))
+        columns["median_mg_dl"] = medians if exact else [round(m, 1) for m in medians]
+    names = list(columns)
+    lists = [c if isinstance(c, list) else c.tolist() for c in columns.values()]
     out = []
     for i, key in enumerate(uniq.tolist()):
-        x = v[bounds[i] : bounds[i + 1]]
-        n = x.size
-        counts = band_counts(x)
-        row = {
-            "readings": n,
-            "mean_mg_dl": float(x.mean()),
-            "sd_mg_dl": float(x.std(ddof=1)) if n > 1 else None,
-            "min_mg_dl": float(x.min()),
-            "max_mg_dl": float(x.max()),
-            **{k: 100.0 * cnt / n for k, cnt in zip(BAND_KEYS, counts, strict=True)},
-        }
+        row = {k: column[i] for k, column in zip(names, lists, strict=True)}
+        if row["readings"] == 1:
+            row["sd_mg_dl"] = None
         row["tir"] = row["in_range_percent"]
-        if not exact:
-            round_metrics(row)
-            row["tir"] = row["in_range_percent"]
         if median:
-            row["median_mg_dl"] = float(np.median(x)) if exact else round(float(np.median(x)), 1)
+            row["median_mg_dl"] = row.pop("median_mg_dl")  # after "tir", as before
         out.append((key, row))
     return out
 

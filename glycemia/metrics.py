@@ -128,14 +128,44 @@ def risks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return kovatchev_risk(values)
 
 
+def _band_masks(v: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(< 54, < 70, > 180, > 250, 70-140) per value: the DESIGN §5 bounds, in one place."""
+    return (
+        v < c.VERY_LOW_BELOW,
+        v < c.LOW_BELOW,
+        v > c.HIGH_ABOVE,
+        v > c.VERY_HIGH_ABOVE,
+        (v >= c.TIGHT_LOW) & (v <= c.TIGHT_HIGH),
+    )
+
+
 def band_counts(v: np.ndarray) -> tuple[int, int, int, int, int, int]:
     """Counts (very low, low, in range, high, very high, tight 70-140) with DESIGN §5 bounds."""
-    n_vlow = int(np.count_nonzero(v < c.VERY_LOW_BELOW))
-    n_below70 = int(np.count_nonzero(v < c.LOW_BELOW))
-    n_above180 = int(np.count_nonzero(v > c.HIGH_ABOVE))
-    n_vhigh = int(np.count_nonzero(v > c.VERY_HIGH_ABOVE))
-    n_tight = int(np.count_nonzero((v >= c.TIGHT_LOW) & (v <= c.TIGHT_HIGH)))
+    n_vlow, n_below70, n_above180, n_vhigh, n_tight = (
+        int(np.count_nonzero(mask)) for mask in _band_masks(v)
+    )
     n = v.size
+    return (
+        n_vlow,
+        n_below70 - n_vlow,
+        n - n_below70 - n_above180,
+        n_above180 - n_vhigh,
+        n_vhigh,
+        n_tight,
+    )
+
+
+def band_counts_of_runs(v: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``band_counts`` of each run ``v[starts[i]:starts[i + 1]]`` (the last to the end; runs
+    not empty), as six int64 arrays: every day or hour of a series in one pass.
+
+    >>> [a.tolist() for a in band_counts_of_runs(np.array([50.0, 100, 200, 300]), [0, 2])]
+    [[1, 0], [0, 0], [1, 0], [0, 1], [0, 1], [1, 0]]
+    """
+    n_vlow, n_below70, n_above180, n_vhigh, n_tight = (
+        np.add.reduceat(mask.view(np.int8), starts, dtype=np.int64) for mask in _band_masks(v)
+    )
+    n = np.diff(np.append(starts, v.size))
     return (
         n_vlow,
         n_below70 - n_vlow,

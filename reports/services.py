@@ -141,6 +141,15 @@ def profile_samples(t, v, *, tz: str, start: dt.date, end: dt.date) -> dict:
     }
 
 
+def _utc_ns(stamps: list[str]) -> np.ndarray:
+    """UTC ISO instants as int64 epoch ns. The events' own form (``glycemia.series.iso_utc``,
+    '2024-01-01T08:05:00Z') is read by numpy directly, a tenth of pandas' parser's time."""
+    if all(s.endswith("Z") for s in stamps):
+        seconds = np.array([s[:-1] for s in stamps], dtype="datetime64[s]")
+        return seconds.astype("datetime64[ns]").view("int64")
+    return pd.to_datetime(stamps, utc=True).as_unit("ns").asi8
+
+
 def cgm_content(t, v, *, tz: str, start: dt.date, end: dt.date, targets: dict) -> dict:
     """metrics (§5 + daily, hourly, day/night), goals and patterns of a CGM period."""
     t, v = clean_series(t, v)
@@ -167,12 +176,7 @@ def cgm_content(t, v, *, tz: str, start: dt.date, end: dt.date, targets: dict) -
     metrics.update(range_percents(v, targets.get("range_low", 70), targets.get("range_high", 180)))
     goals = evaluate_metrics(metrics, targets, values=v)
     minute, day = _local_parts(t, tz)
-    starts = [e["start"] for e in metrics["hypo_events"]]
-    hypo_minutes = (
-        _local_parts(pd.to_datetime(starts, utc=True).as_unit("ns").asi8, tz)[0]
-        if starts
-        else np.empty(0, dtype="int64")
-    )
+    hypo_minutes = _local_parts(_utc_ns([e["start"] for e in metrics["hypo_events"]]), tz)[0]
     patterns = found.find_patterns(
         minute, day, v, metrics, nights=(end - start).days + 1, hypo_starts=hypo_minutes
     )

@@ -28,7 +28,7 @@ def patient_saved(sender, instance, created, **kwargs):
 @receiver(post_save, sender=Report, dispatch_uid="triage_report_saved")
 def report_saved(sender, instance, created, **kwargs):
     if created:  # the report fields only, when the rest of the entry is current
-        triage_report_added(patient_id=instance.patient_id)
+        triage_report_added(patient_id=instance.patient_id, report=instance)
 
 
 @receiver(post_save, sender=CarePlanVersion, dispatch_uid="triage_plan_saved")

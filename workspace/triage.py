@@ -517,7 +517,7 @@ def _current(entry: TriageEntry, zone: str, now: dt.datetime) -> bool:
     return entry.next_visit_at is None or entry.next_visit_at > now
 
 
-def triage_report_added(*, patient_id: int, now: dt.datetime | None = None) -> int:
+def triage_report_added(*, patient_id: int, now: dt.datetime | None = None, report=None) -> int:
     """A report was saved: bring the entry's last report (and so its review state) up to date.
 
     A report changes only ``last_report_*``, ``changed_at`` and what follows from them (the
@@ -526,21 +526,18 @@ def triage_report_added(*, patient_id: int, now: dt.datetime | None = None) -> i
     full recomputation (which was 74 % of ``report_generate``, #23); the result is the one
     ``triage_refresh`` gives. A stale or missing entry is refreshed in full.
 
-    The entry and the patient's last report are read in one statement (subqueries), then
-    written with one UPDATE: two round trips inside the report's transaction.
+    The entry and the id of the patient's last report are read in one statement (a
+    subquery), then written with one UPDATE: two round trips inside the report's transaction.
+    ``report``: the report just saved. When it is the last one (it usually is) its own
+    ``created_at`` is the last report's time; else one more query reads it.
     """
     from reports.models import Report
 
     now = now or timezone.now()
     last = Report.objects.filter(patient_id=OuterRef("pk")).order_by("-created_at", "-pk")
-    entry = (
-        TriageEntry.objects.filter(pk=patient_id)
-        .annotate(
-            zone=F("patient__timezone"),
-            last_id=Subquery(last.values("pk")[:1]),
-            last_at=Subquery(last.values("created_at")[:1]),
-        )
-        .only(
+    # Plain values, not a model instance: building the instance cost more than the query.
+    found = list(
+        TriageEntry.objects.filter(pk=patient_id).values_list(
             "computed_for",
             "last_reading_at",
             "flag_list",
@@ -549,19 +546,34 @@ def triage_report_added(*, patient_id: int, now: dt.datetime | None = None) -> i
             "reviewed_at",
             "tier",
             "gri",
-        )
-        .first()
+            "patient__timezone",
+            Subquery(last.values("pk")[:1]),
+        )[:1]
     )
-    if entry is None or not _current(entry, entry.zone, now):
+    if not found:
         return triage_refresh(patient_ids=[patient_id], now=now)
-    last_id, last_at = entry.last_id, entry.last_at
+    (computed_for, last_reading_at, flag_list, next_visit_at, last_report_id, reviewed_at, tier,
+     gri, zone, last_id) = found[0]  # fmt: skip
+    entry = TriageEntry(
+        computed_for=computed_for,
+        last_reading_at=last_reading_at,
+        flag_list=flag_list,
+        next_visit_at=next_visit_at,
+    )
+    if not _current(entry, zone, now):
+        return triage_refresh(patient_ids=[patient_id], now=now)
+    last_at = None
+    if report is not None and last_id == report.pk:
+        last_at = report.created_at
+    elif last_id is not None:
+        last_at = Report.objects.filter(pk=last_id).values_list("created_at", flat=True).first()
     fields = {"computed_at": now, "last_report_id": last_id, "last_report_at": last_at}
-    if last_id != entry.last_report_id:
-        reviewed = entry.reviewed_at is not None and entry.reviewed_at >= now
+    if last_id != last_report_id:
+        reviewed = reviewed_at is not None and reviewed_at >= now
         fields.update(
             changed_at=now,
             reviewed=reviewed,
-            risk_rank=ranking.risk_rank(entry.tier, entry.gri, reviewed=reviewed),
+            risk_rank=ranking.risk_rank(tier, gri, reviewed=reviewed),
         )
     return TriageEntry.objects.filter(pk=patient_id).update(**fields)
 

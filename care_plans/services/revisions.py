@@ -34,7 +34,8 @@ def care_plan_reads_shared():
     """Within the block, ``care_plan_current`` asks the database once per patient: for a
     read-only step that needs the plan in several places (a report's draft reads the cadence
     and then the version in force), so the same version is not fetched twice. Outside it
-    every call reads the database, as a revision may have been saved since."""
+    every call reads the database, as a revision may have been saved since. Versions read
+    inside the block come without their author and plan objects (fetched if asked for)."""
     token = _shared_current.set({})
     try:
         yield
@@ -46,12 +47,12 @@ def care_plan_current(*, patient: Patient) -> CarePlanVersion | None:
     shared = _shared_current.get()
     if shared is not None and patient.pk in shared:
         return shared[patient.pk]
-    version = (
-        CarePlanVersion.objects.filter(plan__patient=patient)
-        .select_related("created_by", "plan")
-        .order_by("-number")
-        .first()
-    )
+    versions = CarePlanVersion.objects.filter(plan__patient=patient).order_by("-number")
+    if shared is None:
+        # Pages show the version's author and plan. A shared read (a report's draft) uses
+        # neither: without the two joins the query costs a third less to build (#23).
+        versions = versions.select_related("created_by", "plan")
+    version = versions.first()
     if shared is not None:
         shared[patient.pk] = version
     return version

@@ -83,3 +83,69 @@ def test_it_takes_each_hours_median_from_that_hours_readings_only(tz, exact):
     for row in rows:
         expected = float(np.median(v[hours == row["hour"]]))
         assert row["median_mg_dl"] == (expected if exact else round(expected, 1))
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Bucharest"])
+@pytest.mark.parametrize("exact", [True, False])
+def test_it_gives_each_group_numpys_own_figures(tz, exact):
+    """Differential: every daily and hourly row as one numpy pass over that group's readings
+    gives it (x.mean(), np.std(x, ddof=1), min, max, the band shares, np.median; rounded with
+    np.round as ``round_metrics`` does), float for float — the groups' figures are computed
+    together, their sums per group (#23). Data with gaps, NaN, a single-reading day and DST."""
+    from glycemia.metrics import ROUNDING
+    from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, clean_series, local_ns
+
+    times = every_5_minutes("2019-10-20 00:00", "2019-11-01 00:00", tz)
+    rng = np.random.default_rng(11)
+    values = rng.normal(150, 60, times.size).clip(39, 401).round(1)
+    values[rng.random(times.size) < 0.05] = np.nan
+    keep = rng.random(times.size) > 0.1
+    times, values = times[keep], values[keep]
+    times = np.append(times, times[-1] + 3 * NS_PER_DAY)  # a day with one reading
+    values = np.append(values, 55.0)
+    t, v = clean_series(times, values)
+    local = local_ns(t, tz)
+    groups = {
+        "date": (local // NS_PER_DAY, daily_stats(times, values, tz=tz, exact=exact)),
+        "hour": (
+            (local % NS_PER_DAY) // (60 * NS_PER_MINUTE),
+            hourly_stats(times, values, tz=tz, exact=exact),
+        ),
+    }
+    for name, (keys, rows) in groups.items():
+        assert len(rows) == np.unique(keys).size
+        for key, row in zip(np.unique(keys), rows, strict=True):
+            x = v[keys == key]
+            shares = [
+                x < 54,
+                (x >= 54) & (x < 70),
+                (x >= 70) & (x <= 180),
+                (x > 180) & (x <= 250),
+                x > 250,
+                (x >= 70) & (x <= 140),
+            ]
+            expected = {
+                "readings": x.size,
+                "mean_mg_dl": float(x.mean()),
+                "sd_mg_dl": float(x.std(ddof=1)) if x.size > 1 else None,
+                "min_mg_dl": float(x.min()),
+                "max_mg_dl": float(x.max()),
+                "very_low_percent": 100.0 * int(shares[0].sum()) / x.size,
+                "low_percent": 100.0 * int(shares[1].sum()) / x.size,
+                "in_range_percent": 100.0 * int(shares[2].sum()) / x.size,
+                "high_percent": 100.0 * int(shares[3].sum()) / x.size,
+                "very_high_percent": 100.0 * int(shares[4].sum()) / x.size,
+                "tight_range_percent": 100.0 * int(shares[5].sum()) / x.size,
+            }
+            if not exact:
+                for k, value in expected.items():
+                    if k in ROUNDING and value is not None:
+                        expected[k] = float(np.round(value, ROUNDING[k]))
+            expected["tir"] = expected["in_range_percent"]
+            if name == "hour":
+                med = float(np.median(x))
+                expected["median_mg_dl"] = med if exact else round(med, 1)
+            got = {k: value for k, value in row.items() if k not in ("date", "hour")}
+            assert list(got) == list(expected)  # the same keys, in the same order
+            assert got == expected, (name, key)
+            assert type(got["readings"]) is int

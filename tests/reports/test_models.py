@@ -1,6 +1,7 @@
 """Reports are immutable snapshots: only the clinician's note may change."""
 
 import pytest
+from django.db import connection
 
 from reports.models import ImmutableReportError
 from reports.services import report_generate
@@ -36,3 +37,33 @@ def test_it_keeps_what_it_showed_when_readings_change_later(patient, load_simula
     patient.readings.all().delete()
     report.refresh_from_db()
     assert report.metrics["readings"] == before
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="PostgreSQL's TOAST compression (CI phase 2)",
+)
+def test_it_stores_the_metrics_compressed_with_lz4_where_the_server_has_it(patient, load_simulated):
+    """Migration 0005: pglz compressing ~25 kB of metrics was half of the report INSERT (#23).
+    The report reads back the same either way."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        )
+        (lz4,) = cursor.fetchone()
+        if not lz4:
+            pytest.skip("this PostgreSQL was built without lz4")
+        cursor.execute(
+            "SELECT attcompression FROM pg_attribute"
+            " WHERE attrelid = 'reports_report'::regclass AND attname = 'metrics'"
+        )
+        assert cursor.fetchone()[0] == "l"
+    load_simulated(patient)
+    report = report_generate(patient_id=patient.pk, period_end=PERIOD_END)
+    stored = type(report).objects.get(pk=report.pk)
+    assert stored.metrics == report.metrics
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_column_compression(metrics) FROM reports_report WHERE id = %s", [report.pk]
+        )
+        assert cursor.fetchone()[0] == "lz4"

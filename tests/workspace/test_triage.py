@@ -415,3 +415,33 @@ def test_a_new_report_gives_the_entry_a_full_refresh_would(alice, center, review
         assert _entry_fields(patient.pk) == patched
     assert patched["last_report_id"] == Report.objects.get(patient=patient).pk
     assert patched["reviewed"] is False
+
+
+def test_a_report_made_with_an_older_time_leaves_the_newest_as_the_last(alice, center):
+    """The entry's last report is the newest by ``created_at``, not the one just saved: a
+    report stored with an earlier time (an import of old reports) patches the entry as a
+    full refresh would, with the newest one's id and time."""
+    import time_machine
+
+    from reports.models import Report
+
+    with time_machine.travel(dt.datetime(2026, 6, 15, 10, 0, tzinfo=dt.UTC), tick=False):
+        patient = make_patient("RO", center=center, endocrinologists=[alice])
+        load(patient, [120] * 10)
+        today = timezone.localdate()
+        newest = Report.objects.create(
+            patient=patient, period_start=today - dt.timedelta(days=13), period_end=today
+        )
+        Report.objects.create(
+            patient=patient,
+            period_start=today - dt.timedelta(days=27),
+            period_end=today - dt.timedelta(days=14),
+            created_at=timezone.now() - dt.timedelta(days=14),
+        )
+        patched = _entry_fields(patient.pk)
+        assert (patched["last_report_id"], patched["last_report_at"]) == (
+            newest.pk,
+            newest.created_at,
+        )
+        triage_refresh(patient_ids=[patient.pk])
+        assert _entry_fields(patient.pk) == patched
