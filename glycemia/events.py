@@ -62,19 +62,7 @@ def _episodes(
     if t.size == 0 or not beyond.any():
         return []
     timeline = timeline if timeline is not None else _timeline(t, interval)
-    return _episodes_of_masks(t, [beyond], [min_minutes], timeline, end_minutes)[0]
-
-
-def _episodes_of_masks(
-    t: np.ndarray,
-    masks: list[np.ndarray],
-    min_minutes: list[float],
-    timeline,
-    end_minutes: float = EVENT_END_MINUTES,
-) -> list[list[tuple[int, int, int]]]:
-    """`_episodes` of several masks over one series (each with its own minimum duration)."""
-    ats = [beyond.nonzero()[0] for beyond in masks]
-    return _episodes_at(t, ats, min_minutes, timeline, end_minutes)
+    return _episodes_at(t, [beyond.nonzero()[0]], [min_minutes], timeline, end_minutes)[0]
 
 
 def _episodes_at(
@@ -84,7 +72,8 @@ def _episodes_at(
     timeline,
     end_minutes: float = EVENT_END_MINUTES,
 ) -> list[list[tuple[int, int, int]]]:
-    """`_episodes_of_masks` of the masks' True positions (`ats`, sorted).
+    """`_episodes` of several masks over one series, given as their True positions (`ats`,
+    sorted), each with its own minimum duration.
 
     What the walk over runs needs of each run (its start time and block, its end's block,
     time of the reading after it and cover end) is gathered by numpy first, for the runs of

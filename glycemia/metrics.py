@@ -141,18 +141,7 @@ def _band_masks(v: np.ndarray) -> tuple[np.ndarray, ...]:
 
 def band_counts(v: np.ndarray) -> tuple[int, int, int, int, int, int]:
     """Counts (very low, low, in range, high, very high, tight 70-140) with DESIGN §5 bounds."""
-    n_vlow, n_below70, n_above180, n_vhigh, n_tight = (
-        int(np.count_nonzero(mask)) for mask in _band_masks(v)
-    )
-    n = v.size
-    return (
-        n_vlow,
-        n_below70 - n_vlow,
-        n - n_below70 - n_above180,
-        n_above180 - n_vhigh,
-        n_vhigh,
-        n_tight,
-    )
+    return _bands(v.size, *(int(np.count_nonzero(mask)) for mask in _band_masks(v)))
 
 
 def band_counts_of_runs(v: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -162,10 +151,14 @@ def band_counts_of_runs(v: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, 
     >>> [a.tolist() for a in band_counts_of_runs(np.array([50.0, 100, 200, 300]), [0, 2])]
     [[1, 0], [0, 0], [1, 0], [0, 1], [0, 1], [1, 0]]
     """
-    n_vlow, n_below70, n_above180, n_vhigh, n_tight = (
-        np.add.reduceat(mask.view(np.int8), starts, dtype=np.int64) for mask in _band_masks(v)
+    return _bands(
+        np.diff(np.append(starts, v.size)),
+        *(np.add.reduceat(mask.view(np.int8), starts, dtype=np.int64) for mask in _band_masks(v)),
     )
-    n = np.diff(np.append(starts, v.size))
+
+
+def _bands(n, n_vlow, n_below70, n_above180, n_vhigh, n_tight) -> tuple:
+    """The six band counts from the counts below/above the cut-offs (ints or arrays)."""
     return (
         n_vlow,
         n_below70 - n_vlow,

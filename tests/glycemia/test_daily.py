@@ -63,6 +63,16 @@ def test_it_leaves_mage_out_of_the_day_night_parts():
     assert split["night"]["hypo_events"] is not None
 
 
+def _gappy_series(tz: str, *, seed: int, sd: float, low: float, high: float):
+    """12 days of 5-minute CGM across the end of DST in Europe, with 5 % NaN and 10 % gaps."""
+    times = every_5_minutes("2019-10-20 00:00", "2019-11-01 00:00", tz)
+    rng = np.random.default_rng(seed)
+    values = rng.normal(150, sd, times.size).clip(low, high).round(1)
+    values[rng.random(times.size) < 0.05] = np.nan
+    keep = rng.random(times.size) > 0.1
+    return times[keep], values[keep]
+
+
 @pytest.mark.parametrize("tz", ["UTC", "Europe/Bucharest"])
 @pytest.mark.parametrize("exact", [True, False])
 def test_it_takes_each_hours_median_from_that_hours_readings_only(tz, exact):
@@ -70,12 +80,7 @@ def test_it_takes_each_hours_median_from_that_hours_readings_only(tz, exact):
     (a mask over the whole cleaned series per hour), on data with gaps, NaN and a DST day."""
     from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, clean_series, local_ns
 
-    times = every_5_minutes("2019-10-20 00:00", "2019-11-01 00:00", tz)
-    rng = np.random.default_rng(7)
-    values = rng.normal(150, 45, times.size).clip(40, 400).round(1)
-    values[rng.random(times.size) < 0.05] = np.nan
-    keep = rng.random(times.size) > 0.1
-    times, values = times[keep], values[keep]
+    times, values = _gappy_series(tz, seed=7, sd=45, low=40, high=400)
     t, v = clean_series(times, values)
     hours = (local_ns(t, tz) % NS_PER_DAY) // (60 * NS_PER_MINUTE)
     rows = hourly_stats(times, values, tz=tz, exact=exact)
@@ -95,12 +100,7 @@ def test_it_gives_each_group_numpys_own_figures(tz, exact):
     from glycemia.metrics import ROUNDING
     from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, clean_series, local_ns
 
-    times = every_5_minutes("2019-10-20 00:00", "2019-11-01 00:00", tz)
-    rng = np.random.default_rng(11)
-    values = rng.normal(150, 60, times.size).clip(39, 401).round(1)
-    values[rng.random(times.size) < 0.05] = np.nan
-    keep = rng.random(times.size) > 0.1
-    times, values = times[keep], values[keep]
+    times, values = _gappy_series(tz, seed=11, sd=60, low=39, high=401)
     times = np.append(times, times[-1] + 3 * NS_PER_DAY)  # a day with one reading
     values = np.append(values, 55.0)
     t, v = clean_series(times, values)
