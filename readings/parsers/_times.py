@@ -61,6 +61,11 @@ class DateOrder:
         if m.group("ampm") or m.group("ampm1"):
             self.saw_ampm = True
 
+    @property
+    def decided(self) -> bool:
+        """Whether the order is known for good: no later sample can change ``resolved()``."""
+        return self.order in (YMD, DMY, MDY)
+
     def resolved(self) -> str:
         if self.order in (YMD, DMY, MDY):
             return self.order

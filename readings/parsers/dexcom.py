@@ -103,18 +103,26 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
     unit = unit_from_text(header[columns["glucose"]]) or MG_DL
 
     reader = csv_rows(text, delimiter, first_line=2)  # line 1 is the header
-    head = list(islice(reader, _LOOKAHEAD_ROWS))
+    # Rows are looked ahead only until the date order is known for good (a Clarity export's
+    # first reading, "2024-03-01T08:15:00", decides it), at most _LOOKAHEAD_ROWS: the rest
+    # of the file goes through the block reader below, whose first rows reach the import
+    # sooner than 2,000 rows read one by one (#23: the import's COPY waits for them).
+    head = []
     order = DateOrder()
-    for _, cells in head:
-        order.feed(cell(cells, columns, "timestamp"))
+    for row in islice(reader, _LOOKAHEAD_ROWS):
+        head.append(row)
+        order.feed(cell(row[1], columns, "timestamp"))
+        if order.decided:
+            break
     rows = _Rows(ctx, columns, unit, order.resolved(), len(header))
     yield from rows.block(head)
     del head
     # The rest of the file: physical lines in blocks, split at the delimiter (a line without
     # quotes is one row, exactly as the csv module reads it). From a line with a quote on, the
     # csv module reads the rest (a quoted cell may hold delimiters or span lines).
-    first_line = reader.lines_read + 2
-    while block := list(islice(text, _BLOCK_LINES)):
+    first_line, size = reader.lines_read + 2, _FIRST_BLOCK_LINES
+    while block := list(islice(text, size)):
+        size = _BLOCK_LINES
         quoted = next((n for n, line in enumerate(block) if '"' in line), None)
         lines = block if quoted is None else block[:quoted]
         if lines:
@@ -128,6 +136,9 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
 
 
 _BLOCK_LINES = 2500  # rows looked at together by the fast path (memory: ~0.5 KB each)
+# The first block is shorter: its readings are the first an import can send (#23: the
+# import's COPY starts on a file's first 1,000 rows; a few of them come before it).
+_FIRST_BLOCK_LINES = 1100
 # The fast path on (tests compare it with the general rules by turning it off).
 FAST_PATH = True
 _PLAIN = frozenset(("egv",))

@@ -87,14 +87,15 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
     # csv module reads the rest (a quoted cell may hold delimiters or span lines).
     # Blocks are short until the fast path reads one (a file it never reads, with epoch or
     # local times, is then held a few lines at a time, as by the csv module).
-    first_line, size = 2, _PROBE_LINES
+    first_line, size, batches = 2, _PROBE_LINES, 0
     while block := list(islice(text, size)):
         quoted = next((n for n, line in enumerate(block) if '"' in line), None)
         lines = block if quoted is None else block[:quoted]
         batched = False
         if lines:
             batched = yield from rows.lines(lines, first_line, delimiter)
-        size = _BLOCK_LINES if batched else _PROBE_LINES
+        batches += batched
+        size = (_FIRST_BLOCK_LINES if batches == 1 else _BLOCK_LINES) if batched else _PROBE_LINES
         if quoted is not None:
             for line, cells in csv_rows(
                 chain(block[quoted:], text), delimiter, first_line + quoted
@@ -108,6 +109,9 @@ def parse(text: io.TextIOBase, ctx: Context) -> Iterator:
 
 _BLOCK_LINES = 2500  # lines looked at together by the fast path (memory: ~0.7 KB each)
 _PROBE_LINES = 100  # lines of a block after one the fast path read nothing of
+# The block after the first the fast path read: shorter, its rows are the first an import can
+# send (#23: the import's COPY starts on a file's first 1,000 rows).
+_FIRST_BLOCK_LINES = 1000
 # The fast path on (tests compare it with the general rules by turning it off).
 FAST_PATH = True
 # A line longer than this (bytes) is read by the csv module alone (and meets its field limit).

@@ -489,8 +489,8 @@ def _streamed(
     return True
 
 
-# The first chunk's rows after which its COPY starts (``_stream_head``): the Dexcom parser has
-# its first 2,000 rows read when the file is opened, and a chunk is 5,000.
+# The first chunk's rows after which its COPY starts (``_stream_head``): the Dexcom and plain
+# CSV parsers read a file's first rows in a block of about this many, and a chunk is 5,000.
 EARLY_ROWS = 1000
 
 

@@ -33,13 +33,31 @@ class _Devices:
     def id_for(self, identity: str, kind: str) -> int:
         identity = (identity or "")[:200]
         if identity not in self.ids:
-            device, _ = Device.objects.get_or_create(
-                patient_id=self.patient_id,
-                identity=identity,
-                defaults={"kind": "cgm" if kind in ("cgm", "scan") else "meter" if kind else ""},
-            )
-            self.ids[identity] = device.pk
+            self.ids[identity] = self._created(identity, kind)
         return self.ids[identity]
+
+    def _created(self, identity: str, kind: str) -> int:
+        """The id of a device not among those read at the start: inserted, or, should it
+        have been stored since (the import holds the patient's row lock, so only a writer
+        outside imports could), the stored one's, left as it is. One statement
+        (``INSERT … ON CONFLICT DO UPDATE … RETURNING``, identity set to itself) instead of
+        ``get_or_create``'s four (SELECT, SAVEPOINT, INSERT, RELEASE): the first device of a
+        file is created just before its COPY starts, while the parser thread holds the
+        interpreter for all but the moments it lets go (#23)."""
+        device = Device(
+            patient_id=self.patient_id,
+            identity=identity,
+            kind="cgm" if kind in ("cgm", "scan") else "meter" if kind else "",
+        )
+        Device.objects.bulk_create(
+            [device],
+            update_conflicts=True,
+            unique_fields=["patient", "identity"],
+            update_fields=["identity"],
+        )
+        if device.pk is None:  # a database that answers no ids for an upsert
+            device = Device.objects.get(patient_id=self.patient_id, identity=identity)
+        return device.pk
 
     def known(self, identity: str) -> bool:
         """Whether ``id_for(identity, …)`` answers without a query."""

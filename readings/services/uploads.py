@@ -341,23 +341,35 @@ def _parsed_ahead(items, size: int = CHUNK_SIZE, *, early: int = 0) -> Iterator[
     A parser error is raised here, after the whole chunks read before it (the import stops).
     ``items`` may also be a function answering them, called by the helper (opening the file
     there too). ``early``: the first chunk's first ``early`` rows are handed over as soon as
-    they are read (``readings_ingest(early_rows=…)`` starts its COPY with them), then its rest.
+    they are read (``readings_ingest(early_rows=…)`` starts its COPY with them), then its rest,
+    which the helper reads once this thread asks for more: starting the COPY takes round trips
+    (a device, a savepoint, the statement), and a thread back from one waits for the
+    interpreter while another holds it (up to ``sys.getswitchinterval()``, 5 ms, each time).
     """
     ready: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
     done = object()
+    asked = threading.Condition()
+    takes = 0  # items asked for by the reading thread so far
 
     def produce() -> None:
         try:
             given = 0  # items of the first chunk handed over early
             records = items() if callable(items) else items
-            for chunk, whole in _chunks_with_head(records, size, head=early):
+            for n, (chunk, whole) in enumerate(_chunks_with_head(records, size, head=early)):
                 if whole:
                     chunk, given = chunk[given:], 0
                 else:
                     given = len(chunk)
                 ready.put(chunk)
                 ready.join()  # until taken: one chunk ahead, no more
+                if not whole:
+                    # The early rows: the reading thread starts its COPY with them (a device
+                    # to create, a savepoint, the statement: round trips, each of which
+                    # would wait for the interpreter while this thread parses), and this
+                    # one resumes once it asks for more (#23).
+                    with asked:
+                        asked.wait_for(lambda n=n: takes > n + 1 or stop.is_set())
                 if stop.is_set():
                     break
         except BaseException as exc:  # handed over to the reading thread
@@ -367,6 +379,10 @@ def _parsed_ahead(items, size: int = CHUNK_SIZE, *, early: int = 0) -> Iterator[
     finished = False
 
     def take():
+        nonlocal takes
+        with asked:
+            takes += 1
+            asked.notify()
         got = ready.get()
         ready.task_done()
         return got
@@ -386,6 +402,8 @@ def _parsed_ahead(items, size: int = CHUNK_SIZE, *, early: int = 0) -> Iterator[
         yield consume()
     finally:
         stop.set()
+        with asked:
+            asked.notify()
         while not finished:  # let a helper waiting for its chunk to be taken reach its end
             finished = take() is done
         helper.join()

@@ -1,6 +1,7 @@
 import contextlib
 import datetime as dt
 import threading
+import time
 
 import pytest
 from django.db import connection, connections
@@ -267,6 +268,36 @@ def test_it_stops_reading_ahead_when_the_import_fails():
             raise RuntimeError("disk on fire")
     assert len(produced) <= 300  # the chunk being read, at most one ahead, and the one after
     assert not [t for t in threading.enumerate() if t.name == "upload-parser"]
+
+
+def test_it_parses_no_further_after_the_early_rows_until_asked_for_more():
+    """The early rows start the import's COPY (a device, a savepoint, the statement): the
+    parser thread waits meanwhile instead of holding the interpreter (#23)."""
+    produced = []
+
+    def items():
+        for n in range(1000):
+            produced.append(n)
+            yield n
+
+    with services.uploads._parsed_ahead(items(), size=100, early=10) as ahead:
+        head = [next(ahead) for _ in range(10)]
+        time.sleep(0.05)  # the parser thread had time to read on
+        assert len(produced) == 10
+        assert head + list(ahead) == list(range(1000))
+
+
+def test_it_finds_a_device_stored_since_the_import_read_the_patients_devices(patient):
+    from readings.models import Device
+
+    devices = services.inserts._Devices(patient.pk)
+    stored = Device.objects.create(patient=patient, identity="Contour Next One", kind="meter")
+    assert devices.id_for("Contour Next One", "cgm") == stored.pk
+    assert devices.id_for("Dexcom G7", "cgm") != stored.pk
+    assert sorted(Device.objects.filter(patient=patient).values_list("identity", "kind")) == [
+        ("Contour Next One", "meter"),  # left as it was
+        ("Dexcom G7", "cgm"),
+    ]
 
 
 def test_it_stores_every_field_of_mixed_readings_exactly(patient):

@@ -1,5 +1,8 @@
+import io
 import statistics
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from readings.parsers import ReadingBatch, parse
 
 from .helpers import FIXTURES, collect
 
@@ -122,3 +125,58 @@ def test_an_absurd_transmitter_time_is_ignored_not_a_crash():
     result = collect((header + rows).encode(), timezone="Europe/Bucharest")
     assert [r.value_mg_dl for r in result.of("cgm")] == [120, 121, 122, 123]
     assert result.errors == []
+
+
+class _Watched(io.BytesIO):
+    """A file that remembers how far it has been read."""
+
+    furthest = 0
+
+    def read(self, size=-1):
+        data = super().read(size)
+        self.furthest = max(self.furthest, self.tell())
+        return data
+
+    def readinto(self, buffer):
+        count = super().readinto(buffer)
+        self.furthest = max(self.furthest, self.tell())
+        return count
+
+
+def _clarity_rows(count: int, start: str = "2024-03-01T00:00:00") -> list[str]:
+    first = datetime.fromisoformat(start)
+    return [
+        f"{n},{(first + timedelta(minutes=5 * n)).isoformat()},EGV,,,,Android G6,"
+        f"{100 + n % 50},,,,,{7200 + 300 * n},8GH86L"
+        for n in range(1, count + 1)
+    ]
+
+
+CLARITY_HEADER = (
+    "Index,Timestamp (YYYY-MM-DDThh:mm:ss),Event Type,Event Subtype,Patient Info,Device Info,"
+    "Source Device ID,Glucose Value (mg/dL),Insulin Value (u),Carb Value (grams),"
+    "Duration (hh:mm:ss),Glucose Rate of Change (mg/dL/min),Transmitter Time (Long Integer),"
+    "Transmitter ID"
+)
+
+
+def test_it_gives_its_first_thousand_readings_before_reading_two_thousand_rows():
+    """The date order is known from the first reading ("2024-03-01T…"): no 2,000-row look-ahead
+    before the first records reach an import, whose COPY waits for them (#23)."""
+    rows = _clarity_rows(5000)
+    source = _Watched(("\n".join([CLARITY_HEADER, *rows]) + "\n").encode())
+    readings = 0
+    for record in parse(source, timezone="UTC").records():
+        readings += len(record) if isinstance(record, ReadingBatch) else 1
+        if readings >= 1000:
+            break
+    assert source.furthest < len(("\n".join([CLARITY_HEADER, *rows[:1500]])).encode())
+
+
+def test_it_still_looks_ahead_until_a_day_first_date_settles_the_order():
+    days = [f"0{d}.03.2024 10:00" for d in range(1, 10)] + ["13.03.2024 10:00"]
+    lines = [CLARITY_HEADER.replace("YYYY-MM-DDThh:mm:ss", "dd.mm.yyyy hh:mm")]
+    lines += [f"{n},{day},EGV,,,,Android G6,{100 + n},,,,,," for n, day in enumerate(days, 1)]
+    result = collect(("\n".join(lines) + "\n").encode(), timezone="UTC")
+    assert [r.timestamp.day for r in result.readings] == [*range(1, 10), 13]
+    assert {r.timestamp.month for r in result.readings} == {3}
