@@ -88,8 +88,11 @@ def suggestions_compute(
     v,
     tags=None,
     patterns=(),
+    window_metrics: dict | None = None,
 ) -> list[dict]:
-    """The rules' suggestions for one report period (the pure package's shape)."""
+    """The rules' suggestions for one report period (the pure package's shape).
+    ``window_metrics``: the period's exact ``cgm_metrics`` of ``t``, ``v`` when the caller
+    has them (``reports.services.cgm_content``), so the rules need not compute them again."""
     content = version.content if version is not None else {}
     readings = (
         {"times": t, "values": v}
@@ -105,6 +108,7 @@ def suggestions_compute(
         patterns=patterns,
         diabetes_type=patient.diabetes_type,
         changed_on=dose_changes(version, patient.timezone),
+        cgm_window_metrics=window_metrics if kind == Report.Kind.CGM else None,
         **readings,
     )
     return result["suggestions"]
@@ -130,7 +134,9 @@ def suggestions_store(*, report: Report, suggestions: list[dict]) -> list[Sugges
     )
 
 
-def report_suggestions(*, patient: Patient, version, kind, start, end, t, v, tags, patterns):
+def report_suggestions(
+    *, patient: Patient, version, kind, start, end, t, v, tags, patterns, window_metrics=None
+):
     """``suggestions_compute`` for report generation: a fault in the rules is logged and the
     report is still made (a report is worth more than its suggestions)."""
     try:
@@ -144,6 +150,7 @@ def report_suggestions(*, patient: Patient, version, kind, start, end, t, v, tag
             v=v,
             tags=tags,
             patterns=patterns,
+            window_metrics=window_metrics,
         )
     except Exception:
         log.exception("plan suggestions failed for patient %s, %s–%s", patient.pk, start, end)
