@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import time
 import zoneinfo
@@ -118,12 +119,13 @@ def _local_parts(t: np.ndarray, tz: str) -> tuple[np.ndarray, np.ndarray]:
 PROFILE_STEP_MINUTES = 15  # daily-profile charts: one stored reading per 15 minutes
 
 
-def profile_samples(t, v, *, tz: str, start: dt.date, end: dt.date) -> dict:
+def profile_samples(t, v, *, tz: str, start: dt.date, end: dt.date, parts=None) -> dict:
     """The daily-profile trace kept in the report (readings can change; the report must not):
     per local date, the first reading of each 15-minute slot (None where there is none).
-    A sample of the stored readings, no arithmetic on the values.
+    A sample of the stored readings, no arithmetic on the values. ``parts``: the readings'
+    ``_local_parts`` when the caller has them.
     """
-    minute, day = _local_parts(t, tz)
+    minute, day = parts if parts is not None else _local_parts(t, tz)
     first_day = (start - dt.date(1970, 1, 1)).days
     ndays, nslots = (end - start).days + 1, 1440 // PROFILE_STEP_MINUTES
     grid = np.full(ndays * nslots, np.nan)
@@ -151,18 +153,23 @@ def _utc_ns(stamps: list[str]) -> np.ndarray:
 
 
 def cgm_content(t, v, *, tz: str, start: dt.date, end: dt.date, targets: dict) -> dict:
-    """metrics (§5 + daily, hourly, day/night), goals and patterns of a CGM period."""
+    """metrics (§5 + daily, hourly, day/night), goals and patterns of a CGM period, and
+    ``window_metrics``: the window's ``cgm_metrics`` as computed, before the report's
+    additions below (the plan suggestions' rules take them rather than computing them again:
+    ``glycemia.suggestions.evaluate_rules``' ``cgm_window_metrics``)."""
     t, v = clean_series(t, v)
     window = {"start": start.isoformat(), "end": end.isoformat()}
     # exact: stored unrounded, so every page rounds once (glycemia.display) — a stored 0.35
     # (from 0.347) would show as "0.4 %" where the readings say 0.3 %.
     metrics = cgm_metrics(t, v, tz=tz, exact=True, **window)
+    window_metrics = dict(metrics)  # a copy: "sufficient" and the range percents change below
+    minute, day = parts = _local_parts(t, tz)  # once for the profile and the patterns
     metrics["daily"] = daily_stats(t, v, tz=tz)
     metrics["hourly"] = hourly_stats(t, v, tz=tz)
     metrics["day_night"] = day_night_split(
         t, v, tz=tz, interval_minutes=metrics["interval_minutes"], **window
     )
-    metrics["profile"] = profile_samples(t, v, tz=tz, start=start, end=end)
+    metrics["profile"] = profile_samples(t, v, tz=tz, start=start, end=end, parts=parts)
     # Judged against the report's own period (a weekly report cannot span 14 days).
     verdict = sufficiency(
         days=metrics["days"],
@@ -175,12 +182,16 @@ def cgm_content(t, v, *, tz: str, start: dt.date, end: dt.date, targets: dict) -
     # and the goals read the same numbers (glycemia.targets.band_rows).
     metrics.update(range_percents(v, targets.get("range_low", 70), targets.get("range_high", 180)))
     goals = evaluate_metrics(metrics, targets, values=v)
-    minute, day = _local_parts(t, tz)
     hypo_minutes = _local_parts(_utc_ns([e["start"] for e in metrics["hypo_events"]]), tz)[0]
     patterns = found.find_patterns(
         minute, day, v, metrics, nights=(end - start).days + 1, hypo_starts=hypo_minutes
     )
-    return {"metrics": metrics, "goals": goals, "patterns": patterns}
+    return {
+        "metrics": metrics,
+        "goals": goals,
+        "patterns": patterns,
+        "window_metrics": window_metrics,
+    }
 
 
 # The plan's finger-stick times (care_plans.services.SMBG_TAGS) in the meter's tag words.
@@ -353,6 +364,7 @@ def _report_draft_reads(*, patient_id: int, period_end: dt.date | None, only_if_
         v=v,
         tags=tags,
         patterns=content["patterns"],
+        window_metrics=content.get("window_metrics"),
     )
     return _Draft(
         patient, start, end, cadence, kind, content, targets, comparison, previous, version,
@@ -454,14 +466,20 @@ def _previous_report(
     )
 
 
+@functools.cache
+def _active_endocrinologists():
+    """(user id, e-mail) of the active endocrinologists, to filter by patient: their ids and
+    addresses are all ``report_notify`` needs (no user objects to build). Built once, a copy
+    filtered per report: building it each time cost more than running it (#23)."""
+    care_team = Patient.endocrinologists.through.objects
+    return care_team.filter(user__is_active=True).values_list("user_id", "user__email")
+
+
 def report_notify(*, report: Report) -> None:
     """Unread-list entries for the patient's endocrinologists, in the report's transaction,
     and an e-mail to those with an address once it commits. The e-mail carries no clinical
     data, only a link (health data does not travel by e-mail)."""
-    # Their ids and addresses are all it needs: no user objects to build (#23).
-    clinicians = list(
-        report.patient.endocrinologists.filter(is_active=True).values_list("pk", "email")
-    )
+    clinicians = list(_active_endocrinologists().filter(patient_id=report.patient_id))
     ReportNotification.objects.bulk_create(
         [ReportNotification(report=report, user_id=pk) for pk, _email in clinicians],
         ignore_conflicts=True,

@@ -25,6 +25,7 @@ a new report arrives (``changed_at``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
@@ -501,20 +502,47 @@ def _month_rows(ids: list[int], today: dt.date) -> list[MonthlySummary]:
     return rows
 
 
-def _current(entry: TriageEntry, zone: str, now: dt.datetime) -> bool:
-    """Would a full refresh at ``now`` compute everything but the report fields as stored?
+def _current(
+    *, computed_for, last_reading_at, flag_list: str, next_visit_at, zone: str, now: dt.datetime
+) -> bool:
+    """Would a full refresh at ``now`` compute everything but the report fields as stored
+    (an entry's ``computed_for``, ``last_reading_at``, ``flag_list`` and ``next_visit_at``;
+    plain values: building a TriageEntry for them cost a report a quarter millisecond)?
 
     Everything else an entry summarises refreshes it when it changes (readings, plans, visits,
     the patient); what moves by itself is the clock: the local date (the 14-day window, plan
     and follow-up due dates), the data age crossing ``NO_DATA_DAYS``, and the next visit
     passing (its end; a visit that has not started yet has not ended)."""
-    if _local_today(zone, now) != entry.computed_for:
+    if _local_today(zone, now) != computed_for:
         return False
     aged = now - dt.timedelta(days=ranking.NO_DATA_DAYS)
-    if entry.last_reading_at is not None and entry.last_reading_at <= aged:
-        if f",{ranking.FLAG_NO_DATA}," not in entry.flag_list:
+    if last_reading_at is not None and last_reading_at <= aged:
+        if f",{ranking.FLAG_NO_DATA}," not in flag_list:
             return False
-    return entry.next_visit_at is None or entry.next_visit_at > now
+    return next_visit_at is None or next_visit_at > now
+
+
+@functools.cache
+def _entries_with_last_report():
+    """Entries as the plain values ``triage_report_added`` reads (building a model instance
+    cost more than the query), with the id of the patient's last report (a subquery). Built
+    once: a query of this shape cost twice as much to build as to filter by one entry (#23);
+    each use filters a copy, so the shared queryset is never evaluated or changed."""
+    from reports.models import Report
+
+    last = Report.objects.filter(patient_id=OuterRef("pk")).order_by("-created_at", "-pk")
+    return TriageEntry.objects.values_list(
+        "computed_for",
+        "last_reading_at",
+        "flag_list",
+        "next_visit_at",
+        "last_report_id",
+        "reviewed_at",
+        "tier",
+        "gri",
+        "patient__timezone",
+        Subquery(last.values("pk")[:1]),
+    )
 
 
 def triage_report_added(*, patient_id: int, now: dt.datetime | None = None, report=None) -> int:
@@ -534,33 +562,20 @@ def triage_report_added(*, patient_id: int, now: dt.datetime | None = None, repo
     from reports.models import Report
 
     now = now or timezone.now()
-    last = Report.objects.filter(patient_id=OuterRef("pk")).order_by("-created_at", "-pk")
-    # Plain values, not a model instance: building the instance cost more than the query.
-    found = list(
-        TriageEntry.objects.filter(pk=patient_id).values_list(
-            "computed_for",
-            "last_reading_at",
-            "flag_list",
-            "next_visit_at",
-            "last_report_id",
-            "reviewed_at",
-            "tier",
-            "gri",
-            "patient__timezone",
-            Subquery(last.values("pk")[:1]),
-        )[:1]
-    )
+    found = list(_entries_with_last_report().filter(pk=patient_id)[:1])
     if not found:
         return triage_refresh(patient_ids=[patient_id], now=now)
     (computed_for, last_reading_at, flag_list, next_visit_at, last_report_id, reviewed_at, tier,
      gri, zone, last_id) = found[0]  # fmt: skip
-    entry = TriageEntry(
+    current = _current(
         computed_for=computed_for,
         last_reading_at=last_reading_at,
         flag_list=flag_list,
         next_visit_at=next_visit_at,
+        zone=zone,
+        now=now,
     )
-    if not _current(entry, zone, now):
+    if not current:
         return triage_refresh(patient_ids=[patient_id], now=now)
     last_at = None
     if report is not None and last_id == report.pk:

@@ -11,8 +11,11 @@ or finger-sticks ``meter_times`` / ``meter_values`` / ``meter_tags`` (``fasting`
 ``before_meal``, ``after_meal``, ``bedtime``) for a patient without CGM readings in the
 window. Optional: the report's pattern findings (``reports.patterns``), the diabetes type,
 a recorded weight, the local date each medication kind's dose last changed (``changed_on``,
-from the plan's versions) and recorded meal starts (``meal_times``, UTC: carbohydrate or
-mealtime-insulin treatments).
+from the plan's versions), recorded meal starts (``meal_times``, UTC: carbohydrate or
+mealtime-insulin treatments) and ``cgm_window_metrics``: the caller's own
+``glycemia.metrics.cgm_metrics(times, values, tz=tz, start=start, end=end, exact=True)``
+(a report has them already), used instead of computing the same numbers again when every
+CGM reading lies in the window (``case.build_case``).
 
 Plan fields read when present (new, optional): ``wake_time`` ("HH:MM", default 07:00: the
 hour before it is the fasting hour), ``bedtime`` (default 22:00), ``meal_times`` (a list of
@@ -127,6 +130,7 @@ def evaluate_rules(
     diabetes_type: str | None = None,
     weight_kg: float | None = None,
     changed_on: dict | None = None,
+    cgm_window_metrics: dict | None = None,
 ) -> dict:
     """Every rule on one patient's window -> ``{"suggestions": [...], "not_proposed":
     [{"rule", "reason"}]}`` (see the module docstring for the arguments)."""
@@ -145,6 +149,7 @@ def evaluate_rules(
         diabetes_type=diabetes_type,
         weight_kg=weight_kg,
         changed_on=changed_on,
+        cgm_window_metrics=cgm_window_metrics,
     )
     if is_pregnancy(case.content, case.targets, diabetes_type):
         return {"suggestions": [pregnancy_rule(case)], "not_proposed": []}

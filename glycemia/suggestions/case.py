@@ -124,6 +124,12 @@ def window_metrics(s: Series, tz: str, first: int, last: int) -> dict:
     )
 
 
+def without_mage_and_agp(metrics: dict) -> dict:
+    """``cgm_metrics(..., exact=True)`` as ``full=False`` gives it: the same dict with MAGE
+    and the AGP left out (None); every other value is computed the same way either way."""
+    return {**metrics, "mage": None, "mage_plus": None, "mage_minus": None, "agp": None}
+
+
 # --- The patient's case -------------------------------------------------------------------
 
 
@@ -241,7 +247,13 @@ def build_case(
     diabetes_type,
     weight_kg,
     changed_on,
+    cgm_window_metrics=None,
 ) -> Case:
+    """The case of one window. ``cgm_window_metrics``: the caller's own
+    ``cgm_metrics(times, values, tz=tz, start=start, end=end, exact=True)`` (a report has
+    computed them already); they stand for the case's window metrics when the window keeps
+    every CGM reading and ``start``/``end`` are its ISO dates — then the case's computation
+    would get the same input — else the case computes its own."""
     content = content if isinstance(content, dict) else {}
     targets = _clean_targets(content.get("targets"))
     meds_raw = content.get("medications") if isinstance(content.get("medications"), list) else []
@@ -256,9 +268,13 @@ def build_case(
         last = int(all_days.max())
     if first is None or last is None or last < first:
         first = last = 0
+        cgm_window_metrics = None
         cgm, meter = cgm.where(np.zeros(cgm.size, bool)), meter.where(np.zeros(meter.size, bool))
     else:
-        cgm = cgm.where((cgm.day >= first) & (cgm.day <= last))
+        in_window = (cgm.day >= first) & (cgm.day <= last)
+        if not (in_window.all() and start == day_iso(first) and end == day_iso(last)):
+            cgm_window_metrics = None  # not the input the caller's metrics came from
+        cgm = cgm.where(in_window)
         meter = meter.where((meter.day >= first) & (meter.day <= last))
     changed = {}
     for kind, when in (changed_on or {}).items():
@@ -288,7 +304,11 @@ def build_case(
     )
     case.meals = _meal_starts(case, meal_times)
     if case.mode == "cgm":
-        case.metrics = window_metrics(cgm, tz, first, last)
+        case.metrics = (
+            without_mage_and_agp(cgm_window_metrics)
+            if cgm_window_metrics is not None
+            else window_metrics(cgm, tz, first, last)
+        )
         if own_range(targets):
             low, high = as_number(targets.get("range_low")), as_number(targets.get("range_high"))
             if low is not None and high is not None:

@@ -623,3 +623,74 @@ def test_every_suggestion_has_the_documented_shape():
         assert set(suggestion["evidence"]) == {"days", "summary", "params"}
         for field, change in (suggestion["proposed_change"] or {}).items():
             assert field.startswith("medications.") and set(change) == {"from", "to"}
+
+
+def _window_trace(tz, first, last, *, extra_days=0):
+    """Readings every 5 minutes over the local days first..last (+ `extra_days` after) in
+    `tz`, as UTC datetime64[s]: a wave with lows below 54 and highs above 250."""
+    lo = pd.Timestamp(first, tz=tz)
+    hi = pd.Timestamp(last, tz=tz) + pd.Timedelta(days=1 + extra_days)
+    utc = pd.date_range(lo.tz_convert("UTC"), hi.tz_convert("UTC"), freq="5min", inclusive="left")
+    n = np.arange(utc.size)
+    values = np.round(150 + 110 * np.sin(n / 37.0) + 15 * np.sin(n / 5.3))
+    return utc.tz_localize(None).to_numpy().astype("datetime64[s]"), values
+
+
+def test_it_takes_the_callers_window_metrics_as_the_same_numbers():
+    """A report passes its own exact metrics (``cgm_window_metrics``): the case, and so every
+    rule, comes out as when the case computes them itself, in zones whose window crosses a
+    DST change too."""
+    from glycemia.metrics import cgm_metrics
+    from glycemia.suggestions.case import build_case
+
+    content = plan(BASAL, BOLUS, preset="standard")
+    windows = [
+        ("UTC", "2024-05-01", "2024-05-14"),
+        ("America/New_York", "2024-03-01", "2024-03-14"),
+        ("Australia/Lord_Howe", "2024-04-01", "2024-04-14"),
+        ("Europe/Bucharest", "2024-10-20", "2024-10-26"),
+    ]
+    for tz, first, last in windows:
+        times, values = _window_trace(tz, first, last)
+        args = {"tz": tz, "start": first, "end": last, "diabetes_type": "T2"}
+        own = cgm_metrics(times, values, tz=tz, start=first, end=last, exact=True)
+        case_args = {
+            "times": times, "values": values, "meter_times": None, "meter_values": None,
+            "meter_tags": None, "meal_times": None, "patterns": [], "weight_kg": None,
+            "changed_on": None, "tz": tz, "start": first, "end": last, "diabetes_type": "T2",
+        }  # fmt: skip
+        computed = build_case(content, **case_args).metrics
+        assert computed["mage"] is None and computed["agp"] is None
+        assert own["mage"] is not None and own["agp"] is not None  # a full, exact dict given
+        taken = build_case(content, cgm_window_metrics=own, **case_args).metrics
+        assert repr(taken) == repr(computed), tz
+        assert repr(run(content, times, values, cgm_window_metrics=own, **args)) == repr(
+            run(content, times, values, **args)
+        ), tz
+
+
+def test_it_computes_its_own_window_metrics_unless_the_window_keeps_every_reading():
+    """The caller's metrics stand for the case's only when the case would compute them from
+    the same input: a marked copy shows which numbers the case took."""
+    from glycemia.metrics import cgm_metrics
+    from glycemia.suggestions.case import build_case
+
+    def case_mean(times, values, tz, start, end, given):
+        return build_case(
+            plan(BASAL), tz=tz, start=start, end=end, times=times, values=values,
+            meter_times=None, meter_values=None, meter_tags=None, meal_times=None,
+            patterns=[], diabetes_type="T2", weight_kg=None, changed_on=None,
+            cgm_window_metrics=given,
+        ).metrics["mean_mg_dl"]  # fmt: skip
+
+    tz, first, last = "America/New_York", "2024-03-01", "2024-03-14"
+    times, values = _window_trace(tz, first, last)
+    marked = {
+        **cgm_metrics(times, values, tz=tz, start=first, end=last, exact=True),
+        "mean_mg_dl": -1,
+    }
+    assert case_mean(times, values, tz, first, last, marked) == -1  # every reading in the window
+    longer_t, longer_v = _window_trace(tz, first, last, extra_days=1)
+    assert case_mean(longer_t, longer_v, tz, first, last, marked) > 0  # a day past the window
+    assert case_mean(times, values, tz, None, last, marked) > 0  # window from the readings
+    assert case_mean(times, values, tz, pd.Timestamp(first).date(), last, marked) > 0

@@ -409,3 +409,38 @@ def test_the_fasting_outcome_is_read_in_the_hour_before_the_plans_wake_time(pati
     assert metric_value(report, "fasting_mg_dl") == 120.0
     report.care_plan_version_id = None  # no plan known: the default 07:00
     assert metric_value(report, "fasting_mg_dl") == 200.0
+
+
+def test_it_gives_the_rules_the_reports_own_window_metrics(patient, load_simulated, monkeypatch):
+    """The rules take the metrics the report computed (the same readings, window and zone)
+    instead of computing them a second time, and store what they would have computed."""
+    import glycemia.suggestions.case as case
+
+    load_simulated(patient)
+    computed = []
+    own = case.window_metrics
+
+    def counted(*args, **kwargs):
+        computed.append(args)
+        return own(*args, **kwargs)
+
+    monkeypatch.setattr(case, "window_metrics", counted)
+    report = report_generate(patient_id=patient.pk, period_end=PERIOD_END)
+    assert report.kind == "cgm" and not computed
+    stored = list(report.suggestions.order_by("position").values("rule", "kind", "evidence"))
+    assert stored
+
+    # The same report with the rules computing their own metrics stores the same suggestions.
+    monkeypatch.setattr(case, "without_mage_and_agp", lambda m: pytest.fail("reused"))
+    import reports.suggestions as rs
+
+    compute = rs.suggestions_compute
+    monkeypatch.setattr(
+        rs, "suggestions_compute", lambda **kw: compute(**{**kw, "window_metrics": None})
+    )
+    report.delete()
+    again = report_generate(patient_id=patient.pk, period_end=PERIOD_END)
+    assert len(computed) == 1
+    assert list(again.suggestions.order_by("position").values("rule", "kind", "evidence")) == (
+        stored
+    )
