@@ -26,7 +26,8 @@ the center's lead), and admins. Staff, nurses, dietitians and patients see none 
 pages and API answer 403); the patient reads only whether they are enrolled.
 
 Every view and API endpoint starts with ``get_patient_for`` (or filters with
-``patients_visible_to``); nothing else checks roles by hand.
+``patients_visible_to``, or row by row with ``patient_visible``, the same rule); nothing else
+checks roles by hand.
 """
 
 from __future__ import annotations

@@ -324,6 +324,23 @@ def test_it_counts_only_unread_reports_of_patients_the_user_still_sees(
         assert notifications_unread(user).count() == rule.count()
 
 
+def test_it_asks_each_thing_once_and_counts_the_badge_by_the_care_team(client, alice, report):
+    """The report page repeats no query, and the badge's count asks the care-team table per
+    notification, not a subquery of every patient of the clinician (#23)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(alice)
+    url = reverse("reports-detail", args=[report.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert len(sql) == len(set(sql))
+    (count,) = [s for s in sql if "reports_reportnotification" in s]
+    assert "patients_patient_endocrinologists" in count and '"patients_patient"' not in count
+
+
 def _images(pdf: bytes) -> int:
     return pdf.count(b"/Subtype /Image")
 
