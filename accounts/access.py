@@ -26,7 +26,8 @@ the center's lead), and admins. Staff, nurses, dietitians and patients see none 
 pages and API answer 403); the patient reads only whether they are enrolled.
 
 Every view and API endpoint starts with ``get_patient_for`` (or filters with
-``patients_visible_to``); nothing else checks roles by hand.
+``patients_visible_to``, or row by row with ``patient_visible``, the same rule); nothing else
+checks roles by hand.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, Value
 from django.http import Http404
 from django_otp import user_has_device
 
@@ -85,6 +86,31 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
             return patients.none()
         return patients.filter(care_center_id=user.care_center_id)
     return patients.filter(user=user)
+
+
+def patient_visible(user: User, patient_id: str) -> Exists | Value:
+    """Whether ``patients_visible_to(user)`` holds the patient whose id is the outer query's
+    field ``patient_id`` (``"patient_id"``, ``"report__patient_id"``): a boolean expression
+    for ``filter()`` or ``annotate()`` of another model, the same rule row by row.
+
+    ``Report.objects.filter(patient_visible(user, "patient_id"))`` holds exactly the rows of
+    ``Report.objects.filter(patient__in=patients_visible_to(user))``. For an endocrinologist it
+    asks the care-team table alone, by its unique (patient, user) index: no subquery of every
+    patient on the team and no join to the patients (the unread badge on every page; #23).
+    A clinician taken off a care team has no row there, so sees nothing of that patient.
+
+    >>> Report.objects.filter(patient_visible(user, "patient_id"))  # doctest: +SKIP
+    """
+    if not user.is_authenticated or not user.is_active:
+        return Value(False, output_field=BooleanField())
+    if user.is_admin_role:
+        return Value(True, output_field=BooleanField())
+    if user.is_endocrinologist:
+        team = _patients().endocrinologists.through.objects.filter(
+            patient_id=OuterRef(patient_id), user_id=user.pk
+        )
+        return Exists(team)
+    return Exists(patients_visible_to(user).filter(pk=OuterRef(patient_id)))
 
 
 def may_use_alerts(user: User) -> bool:

@@ -39,7 +39,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.access import patients_visible_to
+from accounts.access import patient_visible
 from common.replicas import on_replica
 from glycemia.compare import compare_periods
 from glycemia.daily import daily_stats, day_night_split, hourly_stats
@@ -541,12 +541,12 @@ def reports_for(patient: Patient):
 
 def notifications_unread(user):
     """The user's unread report notifications, for patients they may still see: a clinician
-    taken off a care team keeps old notification rows, which must not show the patient."""
+    taken off a care team keeps old notification rows, which must not show the patient.
+    (``patient_visible``: a clinician's care team is asked per notification, not through a
+    subquery of all their patients.)"""
     return (
         ReportNotification.objects.filter(
-            user=user,
-            read_at__isnull=True,
-            report__patient__in=patients_visible_to(user),
+            patient_visible(user, "report__patient_id"), user=user, read_at__isnull=True
         )
         .select_related("report__patient")
         .order_by("-created_at")

@@ -4,7 +4,7 @@ unread list. Every view starts with a permission-checked lookup through ``accoun
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Q, prefetch_related_objects
+from django.db.models import Count, Q, prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,7 +17,7 @@ from accounts.access import (
     audit_many,
     get_patient_for,
     may_see_plan_suggestions,
-    patients_visible_to,
+    patient_visible,
 )
 from common.http import download_disposition
 from glycemia import display
@@ -38,18 +38,14 @@ def report_for(user, pk) -> Report:
     """The report ``pk`` if ``user`` may see its patient's clinical data, else 404.
 
     One query: the report, its patient, and whether ``patients_visible_to(user)`` holds that
-    patient (an ``Exists``), so a page need not fetch the patient a second time. Whoever may
-    not see it (or is staff) goes through ``get_patient_for``, which answers 404 and audits
-    the refusal as before.
+    patient (``patient_visible``), so a page need not fetch the patient a second time.
+    Whoever may not see it (or is staff) goes through ``get_patient_for``, which answers 404
+    and audits the refusal as before.
     """
     reports = Report.objects.select_related("patient")
-    visible = patients_visible_to(user)
-    if not visible.query.is_empty():
-        reports = reports.annotate(
-            patient_visible=Exists(visible.order_by().filter(pk=OuterRef("patient_id")))
-        )
+    reports = reports.annotate(patient_visible=patient_visible(user, "patient_id"))
     report = get_object_or_404(reports, pk=pk)
-    if user.is_care_staff or not getattr(report, "patient_visible", False):
+    if user.is_care_staff or not report.patient_visible:
         get_patient_for(user, report.patient_id)  # 404 for outsiders and staff
     return report
 

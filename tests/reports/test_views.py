@@ -287,6 +287,60 @@ def test_it_hides_unread_reports_of_patients_taken_off_the_care_team(client, ali
     assert template.render(Context({"user": alice})) == "0"
 
 
+def test_it_counts_only_unread_reports_of_patients_the_user_still_sees(
+    alice, bob, staff, admin_user, report, other_patient
+):
+    """The badge and the unread list (``notifications_unread``) for every role: notification
+    rows of a patient the user no longer sees (taken off the team) or never saw (another
+    team's patient) are left out; an admin's and staff's rows follow ``patients_visible_to``."""
+    from accounts.access import patients_visible_to
+    from reports.services import notifications_unread
+
+    def other_report(patient, days):
+        return Report.objects.create(
+            patient=patient,
+            period_start=report.period_start - dt.timedelta(days=days),
+            period_end=report.period_end - dt.timedelta(days=days),
+            kind=report.kind,
+        )
+
+    removed = other_report(report.patient, 14)  # alice's patient, before she is taken off
+    foreign = other_report(other_patient, 28)  # bob's patient: alice never was on the team
+    for user in (alice, bob, staff, admin_user):
+        for r in (report, removed, foreign):
+            ReportNotification.objects.get_or_create(report=r, user=user)
+    assert {n.report for n in notifications_unread(alice)} == {report, removed}
+    report.patient.endocrinologists.remove(alice)
+    assert list(notifications_unread(alice)) == []
+    report.patient.endocrinologists.add(alice)
+    assert {n.report for n in notifications_unread(alice)} == {report, removed}
+    assert {n.report for n in notifications_unread(bob)} == {foreign}
+    assert {n.report for n in notifications_unread(admin_user)} == {report, removed, foreign}
+    for user in (alice, bob, staff, admin_user):
+        rule = ReportNotification.objects.filter(
+            user=user, read_at__isnull=True, report__patient__in=patients_visible_to(user)
+        )
+        assert set(notifications_unread(user)) == set(rule), user
+        assert notifications_unread(user).count() == rule.count()
+
+
+def test_it_asks_each_thing_once_and_counts_the_badge_by_the_care_team(client, alice, report):
+    """The report page repeats no query, and the badge's count asks the care-team table per
+    notification, not a subquery of every patient of the clinician (#23)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(alice)
+    url = reverse("reports-detail", args=[report.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert len(sql) == len(set(sql))
+    (count,) = [s for s in sql if "reports_reportnotification" in s]
+    assert "patients_patient_endocrinologists" in count and '"patients_patient"' not in count
+
+
 def _images(pdf: bytes) -> int:
     return pdf.count(b"/Subtype /Image")
 
