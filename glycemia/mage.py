@@ -232,7 +232,8 @@ def _moving_averages(
                 missing += b - a
                 before.append(float(missing))
             lengths.append(n + 1 - end)
-            ccnt = _float_range(n + 1) - np.repeat(before, lengths)
+            # (the method on an array: np.repeat on a list goes through a slow wrapper)
+            ccnt = _float_range(n + 1) - np.array(before).repeat(lengths)
             for (a, b), missing_before in zip(runs, before, strict=False):
                 ccnt[a + 1 : b + 1] = a - missing_before  # the count at the run's start
         else:

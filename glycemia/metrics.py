@@ -146,14 +146,17 @@ def band_counts(v: np.ndarray) -> tuple[int, int, int, int, int, int]:
 
 # Whole mg/dL values below / at most each cut-off: the last whole value inside each band
 # (v < 54 is w <= 53, v > 180 is w > 180, 70 <= v <= 140 is 69 < w <= 140).
-_WHOLE_CUTS = (
-    math.ceil(c.VERY_LOW_BELOW) - 1,
-    math.ceil(c.LOW_BELOW) - 1,
-    math.floor(c.HIGH_ABOVE),
-    math.floor(c.VERY_HIGH_ABOVE),
-    math.ceil(c.TIGHT_LOW) - 1,
-    math.floor(c.TIGHT_HIGH),
+_WHOLE_CUTS = np.array(
+    [
+        math.ceil(c.VERY_LOW_BELOW) - 1,
+        math.ceil(c.LOW_BELOW) - 1,
+        math.floor(c.HIGH_ABOVE),
+        math.floor(c.VERY_HIGH_ABOVE),
+        math.ceil(c.TIGHT_LOW) - 1,
+        math.floor(c.TIGHT_HIGH),
+    ]
 )
+_WHOLE_MINLENGTH = int(_WHOLE_CUTS.max()) + 1
 
 
 def band_counts_whole(whole: np.ndarray) -> tuple[int, int, int, int, int, int]:
@@ -163,8 +166,8 @@ def band_counts_whole(whole: np.ndarray) -> tuple[int, int, int, int, int, int]:
     >>> band_counts_whole(np.array([50, 60, 100, 200, 300]))
     (1, 1, 1, 1, 1, 1)
     """
-    at_most = np.bincount(whole, minlength=max(_WHOLE_CUTS) + 1).cumsum()
-    vlow, below70, upto180, upto250, below_tight, upto_tight = at_most[list(_WHOLE_CUTS)].tolist()
+    at_most = np.bincount(whole, minlength=_WHOLE_MINLENGTH).cumsum()
+    vlow, below70, upto180, upto250, below_tight, upto_tight = at_most[_WHOLE_CUTS].tolist()
     n = whole.size
     return _bands(n, vlow, below70, n - upto180, n - upto250, upto_tight - below_tight)
 
