@@ -30,6 +30,8 @@ as implemented by iglu 4.3.0 (`mage(version = "ma")`). Steps:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from glycemia.constants import (
@@ -39,7 +41,7 @@ from glycemia.constants import (
     MAGE_MAX_GAP_MINUTES,
     MAGE_SHORT_MA,
 )
-from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, local_day_numbers, local_ns, sample_sd
+from glycemia.series import NS_PER_DAY, NS_PER_MINUTE, local_ns, sample_sd
 
 # iglu's mage_atomic returns NA when the segment's SD is NA or below 1 mg/dL.
 MAGE_MIN_SD = 1.0
@@ -58,20 +60,23 @@ def _grid_steps(t: np.ndarray, tz: str, first_local: int | None) -> tuple[int, i
     first and last reading as float64 (its `left`/`right`), so those two numbers are found
     with the same float comparisons rather than by interpolating the whole grid."""
     step = MAGE_GRID_MINUTES * NS_PER_MINUTE
-    span_days = (t[-1] - t[0]) / NS_PER_DAY
-    ndays = int(np.ceil(span_days + 1))
+    # Python integers and floats (numpy scalar arithmetic costs ~0.2 us per operation): the
+    # span is divided as numpy divides int64 by int (both as float64), then rounded up
+    first, end = int(t[0]), int(t[-1])
+    ndays = math.ceil(float(end - first) / NS_PER_DAY + 1)
     if first_local is None:
         first_local = local_ns(t[:1], tz)[0]
+    first_local = int(first_local)
     # UTC instant of local midnight of the first day (the offset at the first reading).
-    midnight = int(t[0] - (first_local - local_day_numbers(first_local) * NS_PER_DAY))
+    midnight = first - (first_local - first_local // NS_PER_DAY * NS_PER_DAY)
     last_k = ndays * 1440 // MAGE_GRID_MINUTES
-    first_f, end_f = float(t[0]), float(t[-1])
-    k0 = max(1, -((midnight - int(t[0])) // step))  # first k with grid >= t[0] in integers
+    first_f, end_f = float(first), float(end)
+    k0 = max(1, -((midnight - first) // step))  # first k with grid >= t[0] in integers
     while k0 > 1 and float(midnight + step * (k0 - 1)) >= first_f:
         k0 -= 1
     while k0 <= last_k and float(midnight + step * k0) < first_f:
         k0 += 1
-    k1 = min(last_k, (int(t[-1]) - midnight) // step)  # last k with grid <= t[-1]
+    k1 = min(last_k, (end - midnight) // step)  # last k with grid <= t[-1]
     while k1 < last_k and float(midnight + step * (k1 + 1)) <= end_f:
         k1 += 1
     while k1 >= k0 and float(midnight + step * k1) > end_f:
@@ -142,7 +147,7 @@ def _on_grid(t, v, d, midnight: int, step: int, k0: int, k1: int):
     returns fp[j] where x == xp[j]), so runs of readings one step apart are copied; the grid
     points inside a gap of more than 45 minutes are the gap's missing run, as the general
     path finds them (the points strictly between the two readings); only the points inside
-    shorter gaps are interpolated, by np.interp itself with the same xp and fp.
+    shorter gaps are interpolated, by np.interp itself with the readings around them.
     """
     if int(t[0]) != midnight + step * k0 or int(t[-1]) != midnight + step * k1:
         return None
@@ -155,6 +160,7 @@ def _on_grid(t, v, d, midnight: int, step: int, k0: int, k1: int):
     g = np.empty(k1 - k0 + 1)
     runs: list[tuple[int, int]] = []
     inside: list[np.ndarray] = []  # grid numbers (from 0) of points inside short gaps
+    around: list[int] = []  # the readings on either side of those gaps, in order
     limit = MAGE_INTER_GAP_MINUTES * NS_PER_MINUTE
     at = first = 0  # grid number and reading index of the current block's first reading
     for i, span in zip(odd.tolist(), spans, strict=True):
@@ -166,12 +172,17 @@ def _on_grid(t, v, d, midnight: int, step: int, k0: int, k1: int):
             runs.append((end, after))
         else:
             inside.append(np.arange(end, after))
+            if not around or around[-1] != i:
+                around.append(i)
+            around.append(i + 1)
         at, first = after, i + 1
     g[at:] = v[first:]
     if inside:
         k = np.concatenate(inside)
         x = (midnight + step * (k + k0)).astype("float64")
-        g[k] = np.interp(x, t.astype("float64"), v, left=np.nan, right=np.nan)
+        # np.interp reads only the two readings around each point (the same slope and
+        # offset as with every reading given): convert just those to float
+        g[k] = np.interp(x, t[around].astype("float64"), v[around], left=np.nan, right=np.nan)
     return g, runs
 
 
@@ -183,6 +194,18 @@ def _missing_runs(nan_g: np.ndarray) -> list[tuple[int, int]]:
 
 # Up to this many missing runs, counting present points run by run beats a cumulative sum.
 _FEW_RUNS = 16
+
+_RANGE = np.arange(0.0)
+
+
+def _float_range(n: int) -> np.ndarray:
+    """np.arange(n) as float64, a read-only view of one array kept for every call (a grid
+    of 14 days is ~4,000 points: building it each time costs as much as using it)."""
+    global _RANGE
+    if _RANGE.size < n:
+        _RANGE = np.arange(float(max(n, 2 * _RANGE.size)))
+        _RANGE.flags.writeable = False
+    return _RANGE[:n]
 
 
 def _moving_averages(
@@ -207,16 +230,17 @@ def _moving_averages(
             # the whole numbers a division by an int64 count converts them to (numpy divides
             # float by float twice as fast)
             # (after a run ends, the missing ones so far; inside it, as at its start)
-            missing, before, ends = 0, [0.0], [0]
+            missing, before, lengths, end = 0, [0.0], [], 0
             for a, b in runs:
+                lengths.append(b + 1 - end)
+                end = b + 1
                 missing += b - a
                 before.append(float(missing))
-                ends.append(b + 1)
-            ends.append(n + 1)
-            ccnt = np.arange(n + 1, dtype="float64")
-            ccnt -= np.repeat(before, np.diff(ends))
-            for a, b in runs:
-                ccnt[a + 1 : b + 1] = ccnt[a]
+            lengths.append(n + 1 - end)
+            # (the method on an array: np.repeat on a list goes through a slow wrapper)
+            ccnt = _float_range(n + 1) - np.array(before).repeat(lengths)
+            for (a, b), missing_before in zip(runs, before, strict=False):
+                ccnt[a + 1 : b + 1] = a - missing_before  # the count at the run's start
         else:
             ccnt = np.empty(n + 1)
             ccnt[0] = 0.0
@@ -335,10 +359,11 @@ def _turning_points(
     cross_ids: np.ndarray,
     cross_max: np.ndarray,
     runs: list[tuple[int, int]] | None = None,
-) -> list[int]:
-    """Turning points: for each pair of consecutive crossings, the first extreme glucose (a
-    peak after an upward crossing, a nadir after a downward one) from the previous turning
-    point to the next crossing; missing points never win (+inf for nadirs, -inf for peaks).
+) -> np.ndarray:
+    """Turning points (positions in g, in order): for each pair of consecutive crossings,
+    the first extreme glucose (a peak after an upward crossing, a nadir after a downward one)
+    from the previous turning point to the next crossing; missing points never win (+inf for
+    nadirs, -inf for peaks).
 
     Each search starts where the previous one ended, so this stays a loop over crossings. A
     vectorized fixed-point version (all searches at once, again while a start moves; 2-4
@@ -349,6 +374,11 @@ def _turning_points(
     patient): 108 vs 81 us per patient (same process, load 2). Built again with one signed
     array (a peak and a nadir both a maximum), one reduceat per pass and the prefix check
     vectorized: ~37 us of array work plus ~38 searches, 72-78 vs 70-75 us (bit-identical).
+    A third build (session 11: NaN kept in the signed array for fmax/fmin.reduceat, natural
+    positions by one comparison with the repeated maxima, chains resumed from the wins)
+    cut instructions by ~20 % (callgrind) but time by only 2-9 % of this stage, per-call
+    minimum under load: ~25 array passes over 4,000 points cost about as much as 120 small
+    searches. What did pay was the loop body itself (below).
     """
     if nan_g is None or not (runs or nan_g.any()):
         for_min = for_max = g
@@ -360,15 +390,15 @@ def _turning_points(
         for a, b in runs:
             for_min[a:b] = np.inf
             for_max[a:b] = -np.inf
-    turning: list[int] = []
+    # positions stay numpy integers (int() on each costs more than slicing with them and
+    # one conversion of the list at the end): ~15 % of the loop (#23)
+    turning: list = []
+    found = turning.append
     prev = 0
     for stop, is_max in zip((cross_ids[1:] + 1).tolist(), cross_max[:-1].tolist(), strict=True):
-        if is_max:
-            prev += int(for_max[prev:stop].argmax())
-        else:
-            prev += int(for_min[prev:stop].argmin())
-        turning.append(prev)
-    return turning
+        prev += for_max[prev:stop].argmax() if is_max else for_min[prev:stop].argmin()
+        found(prev)
+    return np.fromiter(turning, np.intp, len(turning))
 
 
 def _segment(
@@ -401,8 +431,8 @@ def _segment(
     sd = sample_sd(present) if present.size > 1 else float("nan")
     if not sd >= MAGE_MIN_SD:
         return None, None
-    short, long = _moving_averages(g, (MAGE_SHORT_MA, MAGE_LONG_MA), runs)
-    delta = short - long
+    delta, long = _moving_averages(g, (MAGE_SHORT_MA, MAGE_LONG_MA), runs)
+    delta -= long  # short - long, in the short average's array
     cross_ids, cross_max = _crossings(delta, nan_g, runs)
     turning = _turning_points(g, nan_g if runs else None, cross_ids, cross_max, runs)
     extrema = g[turning].tolist()
@@ -437,11 +467,12 @@ def _rises(a: list[float], sd: float) -> list[float]:
     low = a[0]
     inside = False
     peak = 0.0
+    below = -sd  # negated once (the same float every time)
     for x in a:
         if inside:
             if x > peak:
                 peak = x
-            if not x - peak < -sd:
+            if not x - peak < below:
                 continue
             heights.append(peak - low)
             inside = False
@@ -469,6 +500,7 @@ def _falls(a: list[float], sd: float) -> list[float]:
     high = a[0]
     inside = False
     nadir = top = 0.0  # top: the highest point from the nadir on
+    below = -sd  # negated once (the same float every time)
     for x in a:
         if inside:
             if x < nadir:
@@ -482,12 +514,12 @@ def _falls(a: list[float], sd: float) -> list[float]:
             high = top
         if x > high:
             high = x
-        if x - high <= -sd:
+        if x - high <= below:
             inside = True
             nadir = top = x
     if inside:  # closed by the end of the trace
         heights.append(nadir - high)
-        if a[-1] - top <= -sd:
+        if a[-1] - top <= below:
             heights.append(a[-1] - top)
     return heights
 

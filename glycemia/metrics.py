@@ -144,6 +144,34 @@ def band_counts(v: np.ndarray) -> tuple[int, int, int, int, int, int]:
     return _bands(v.size, *(int(np.count_nonzero(mask)) for mask in _band_masks(v)))
 
 
+# Whole mg/dL values below / at most each cut-off: the last whole value inside each band
+# (v < 54 is w <= 53, v > 180 is w > 180, 70 <= v <= 140 is 69 < w <= 140).
+_WHOLE_CUTS = np.array(
+    [
+        math.ceil(c.VERY_LOW_BELOW) - 1,
+        math.ceil(c.LOW_BELOW) - 1,
+        math.floor(c.HIGH_ABOVE),
+        math.floor(c.VERY_HIGH_ABOVE),
+        math.ceil(c.TIGHT_LOW) - 1,
+        math.floor(c.TIGHT_HIGH),
+    ]
+)
+_WHOLE_MINLENGTH = int(_WHOLE_CUTS.max()) + 1
+
+
+def band_counts_whole(whole: np.ndarray) -> tuple[int, int, int, int, int, int]:
+    """`band_counts` of whole mg/dL values (`whole_mg_dl`), from one histogram instead of a
+    comparison per cut-off: the counts at or below each cut-off are read off its running sum.
+
+    >>> band_counts_whole(np.array([50, 60, 100, 200, 300]))
+    (1, 1, 1, 1, 1, 1)
+    """
+    at_most = np.bincount(whole, minlength=_WHOLE_MINLENGTH).cumsum()
+    vlow, below70, upto180, upto250, below_tight, upto_tight = at_most[_WHOLE_CUTS].tolist()
+    n = whole.size
+    return _bands(n, vlow, below70, n - upto180, n - upto250, upto_tight - below_tight)
+
+
 def band_counts_of_runs(v: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, ...]:
     """``band_counts`` of each run ``v[starts[i]:starts[i + 1]]`` (the last to the end; runs
     not empty), as six int64 arrays: every day or hour of a series in one pass.
@@ -244,7 +272,8 @@ def summary(v: np.ndarray, whole: np.ndarray | None | bool = True) -> dict:
         rl, rh = _RISK_TABLE[0][whole], _RISK_TABLE[1][whole]
     total = float(v.sum())
     sd = sample_sd(v, total) if n > 1 else None
-    return summary_from_sums(n, total, 0.0, band_counts(v), float(rl.sum()), float(rh.sum()), sd=sd)
+    counts = band_counts(v) if whole is None else band_counts_whole(whole)
+    return summary_from_sums(n, total, 0.0, counts, float(rl.sum()), float(rh.sum()), sd=sd)
 
 
 def round_metrics(metrics: dict) -> dict:

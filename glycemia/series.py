@@ -67,7 +67,8 @@ def sample_sd(x: np.ndarray, total: float | None = None) -> float:
     mean, squared deviations, pairwise sums: the same float) without its per-call overhead.
     ``total``: x.sum() when the caller has it."""
     d = x - (x.sum() if total is None else total) / x.size
-    return math.sqrt(float((d * d).sum()) / (x.size - 1))
+    d *= d  # squared in place (the same products, one array fewer)
+    return math.sqrt(float(d.sum()) / (x.size - 1))
 
 
 def is_utc(tz: str) -> bool:

@@ -6,7 +6,7 @@ single reading), flat stretches, repeated values and DST time zones."""
 import numpy as np
 import pytest
 
-from glycemia.mage import _segment, mage
+from glycemia.mage import _segment, interpolated_grid, mage
 from glycemia.series import clean_series, local_ns
 
 from . import mage_before
@@ -183,3 +183,27 @@ def test_the_on_grid_path_equals_the_general_one(tz, monkeypatch):
             assert fast[0].tobytes() == general[0].tobytes(), (t.tolist(), v.tolist())
             assert mage(t, v, tz) == mage_before.mage(t, v, tz)
     assert taken > 250  # most traces take the on-grid path
+
+
+def test_mage_equals_the_previous_implementation_over_long_spans():
+    """The grid's day count is computed on Python numbers as numpy computes it (#23): spans
+    beyond 2**53 ns (~104 days), where int64 -> float64 rounds, and instants off whole
+    seconds give the same grid as the frozen numpy-scalar arithmetic."""
+    rng = np.random.default_rng(21)
+    for _ in range(60):
+        days = int(rng.integers(90, 400))
+        span = days * 1440 * NS_PER_MINUTE + int(rng.integers(-(10**9), 10**9))
+        bursts = [  # hours to a day of 5-minute readings each, shifted off whole minutes
+            start + np.arange(int(rng.integers(50, 400))) * 5 * NS_PER_MINUTE
+            for start in [0, *rng.integers(0, span, 3).tolist(), span - 300 * NS_PER_MINUTE]
+        ]
+        t = START + np.unique(np.concatenate(bursts)) + int(rng.integers(0, 60)) * 10**9
+        t = t[t <= START + span]
+        v = np.round(150 + 60 * np.sin(np.arange(t.size) / 7.0) + rng.normal(0, 15, t.size))
+        for tz in ("UTC", "America/New_York"):
+            assert mage(t, v, tz) == mage_before.mage(t, v, tz)
+            before = mage_before.interpolated_grid(t, v, tz)
+            present = np.flatnonzero(~np.isnan(before))
+            assert present.size > 100
+            ours, _ = interpolated_grid(t, v, tz)
+            assert ours.tobytes() == before[present[0] : present[-1] + 1].tobytes()
