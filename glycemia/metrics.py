@@ -124,7 +124,7 @@ def risks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`kovatchev_risk`, by table lookup when every value is a whole mg/dL from 1 to 1023."""
     whole = whole_mg_dl(values)
     if whole is not None:
-        return _RISK_TABLE[0][whole], _RISK_TABLE[1][whole]
+        return _RISK_TABLE[0].take(whole), _RISK_TABLE[1].take(whole)
     return kovatchev_risk(values)
 
 
@@ -269,7 +269,9 @@ def summary(v: np.ndarray, whole: np.ndarray | None | bool = True) -> dict:
     if whole is None:
         rl, rh = kovatchev_risk(v)
     else:
-        rl, rh = _RISK_TABLE[0][whole], _RISK_TABLE[1][whole]
+        # take: the same lookup as indexing, without fancy indexing's per-element checks
+        # (-0.6 % instructions of the shared metrics per patient, callgrind)
+        rl, rh = _RISK_TABLE[0].take(whole), _RISK_TABLE[1].take(whole)
     total = float(v.sum())
     sd = sample_sd(v, total) if n > 1 else None
     counts = band_counts(v) if whole is None else band_counts_whole(whole)
