@@ -14,7 +14,6 @@ versions, so a fresh change settles before it is judged) and the recorded meal s
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import zoneinfo
 
@@ -26,6 +25,7 @@ from django.utils import timezone
 
 from accounts.access import audit
 from care_plans.models import CarePlanVersion
+from common.compiled import CompiledRead
 from glycemia.suggestions import evaluate_rules
 from patients.models import Patient
 from readings.models import Treatment
@@ -40,18 +40,26 @@ MAX_REASON = 2000
 # --- computing ----------------------------------------------------------------------------
 
 
+# A plan's versions up to a number, oldest first: compiled once (``common.compiled``, #23).
+_VERSIONS_UP_TO = CompiledRead(
+    lambda plan_id, number: (
+        CarePlanVersion.objects.filter(plan_id=plan_id, number__lte=number)
+        .order_by("number")
+        .only("content", "created_at", "number")
+    ),
+    kinds=(int, int),
+)
+
+
 def dose_changes(version: CarePlanVersion | None, tz: str) -> dict[str, str]:
     """{medication kind: local ISO date its doses last changed} over the plan's versions up
     to ``version`` (the one in force): a change settles before its effect is judged."""
     if version is None:
         return {}
-    versions = CarePlanVersion.objects.filter(
-        plan_id=version.plan_id, number__lte=version.number
-    ).order_by("number")
     zone = zoneinfo.ZoneInfo(tz)
     changed: dict[str, str] = {}
     before: dict[str, list] = {}
-    for v in versions.only("content", "created_at", "number"):
+    for v in _VERSIONS_UP_TO.all(version.plan_id, version.number):
         meds = (v.content or {}).get("medications") or []
         for kind in DOSED_KINDS:
             doses = sorted(
@@ -65,11 +73,14 @@ def dose_changes(version: CarePlanVersion | None, tz: str) -> dict[str, str]:
     return changed
 
 
-@functools.cache
-def _carb_times():
-    """Carbohydrate treatments' times, built once and filtered per report (#23: a query's
-    construction costs more Python than its filters on a prepared copy)."""
-    return Treatment.objects.filter(kind=Treatment.Kind.CARBS).values_list("timestamp", flat=True)
+# Carbohydrate treatments' times in [lo, hi), compiled once (``common.compiled``; #23: a
+# query's construction costs more Python than running it).
+_CARB_TIMES = CompiledRead(
+    lambda pk, lo, hi: Treatment.objects.filter(
+        kind=Treatment.Kind.CARBS, patient_id=pk, timestamp__gte=lo, timestamp__lt=hi
+    ).values_list("timestamp", flat=True),
+    kinds=(int, dt.datetime, dt.datetime),
+)
 
 
 def _meal_starts(patient: Patient, start: dt.date, end: dt.date) -> np.ndarray | None:
@@ -78,7 +89,7 @@ def _meal_starts(patient: Patient, start: dt.date, end: dt.date) -> np.ndarray |
     zone = zoneinfo.ZoneInfo(patient.timezone)
     lo = dt.datetime.combine(start - dt.timedelta(days=1), dt.time(), zone)
     hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), zone)
-    stamps = _carb_times().filter(patient_id=patient.pk, timestamp__gte=lo, timestamp__lt=hi)
+    stamps = _CARB_TIMES.all(patient.pk, lo, hi)
     ns = [int(s.timestamp() * 1e6) * 1000 for s in stamps]
     return np.array(sorted(ns), dtype="int64") if ns else None
 

@@ -25,7 +25,6 @@ a new report arrives (``changed_at``).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from django.utils import timezone
 
 from care_plans.models import CarePlanVersion
 from care_plans.services import preset_for, targets_from_preset
+from common.compiled import CompiledRead
 from common.replicas import on_replica
 from glycemia.rollups import ROLLUP_FIELDS, metrics_from_rollups
 from patients.models import Patient
@@ -522,16 +522,13 @@ def _current(
     return next_visit_at is None or next_visit_at > now
 
 
-@functools.cache
-def _entries_with_last_report():
-    """Entries as the plain values ``triage_report_added`` reads (building a model instance
-    cost more than the query), with the id of the patient's last report (a subquery). Built
-    once: a query of this shape cost twice as much to build as to filter by one entry (#23);
-    each use filters a copy, so the shared queryset is never evaluated or changed."""
+def _entry_with_last_report(pk):
+    """The entry as the plain values ``triage_report_added`` reads (building a model instance
+    cost more than the query), with the id of the patient's last report (a subquery)."""
     from reports.models import Report
 
     last = Report.objects.filter(patient_id=OuterRef("pk")).order_by("-created_at", "-pk")
-    return TriageEntry.objects.values_list(
+    return TriageEntry.objects.filter(pk=pk).values_list(
         "computed_for",
         "last_reading_at",
         "flag_list",
@@ -542,7 +539,12 @@ def _entries_with_last_report():
         "gri",
         "patient__timezone",
         Subquery(last.values("pk")[:1]),
-    )
+    )[:1]
+
+
+# Compiled once (``common.compiled``): a query of this shape cost twice as much to build and
+# compile as to run for one entry (#23).
+_ENTRY_WITH_LAST_REPORT = CompiledRead(_entry_with_last_report)
 
 
 def triage_report_added(*, patient_id: int, now: dt.datetime | None = None, report=None) -> int:
@@ -562,7 +564,7 @@ def triage_report_added(*, patient_id: int, now: dt.datetime | None = None, repo
     from reports.models import Report
 
     now = now or timezone.now()
-    found = list(_entries_with_last_report().filter(pk=patient_id)[:1])
+    found = _ENTRY_WITH_LAST_REPORT.all(patient_id)
     if not found:
         return triage_refresh(patient_ids=[patient_id], now=now)
     (computed_for, last_reading_at, flag_list, next_visit_at, last_report_id, reviewed_at, tier,

@@ -1,5 +1,6 @@
-"""readings.windows.readings_arrays on PostgreSQL: the values sent as one bytea are the very
-values the row fetch gave (differential, bit for bit), in one query; a NULL falls back."""
+"""readings.windows.readings_arrays on PostgreSQL: the instants and values sent as one bytea
+are the very ones the row fetch gave (differential, bit for bit), in one query; a NULL falls
+back."""
 
 import datetime as dt
 
@@ -59,13 +60,21 @@ def test_it_reads_the_same_values_as_one_bytea_as_by_fetching_the_rows(patient, 
     )
     with CaptureQueriesContext(connection) as queries:
         times, got = windows.readings_arrays(patient, "cgm", START, END)
-    assert len(queries) == 1 and "string_agg(float8send" in queries[0]["sql"]
+    assert len(queries) == 1 and "string_agg(timestamptz_send" in queries[0]["sql"]
     want_times, want = _fetched(patient, "cgm")
     assert 3000 < times.size < 4000  # the local window, not every row
     assert times.dtype == want_times.dtype and got.dtype == want.dtype
     np.testing.assert_array_equal(times, want_times)
     assert got.tobytes() == want.tobytes()  # bit for bit
     assert got.flags.writeable and got.flags.c_contiguous
+    assert times.flags.writeable and times.flags.c_contiguous
+    # The instants to the microsecond, as Python's datetimes count them.
+    lo, hi = windows._utc_bounds(patient, START, END)
+    rows = Reading.objects.filter(patient=patient, timestamp__gte=lo, timestamp__lt=hi)
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    stamps = rows.values_list("timestamp", flat=True)
+    micros = sorted((t - epoch) // dt.timedelta(microseconds=1) for t in stamps)
+    assert sorted(times.tolist()) == [m * 1000 for m in micros]
 
 
 def test_it_reads_an_empty_window_as_empty_arrays(patient):
@@ -77,15 +86,25 @@ def test_it_reads_an_empty_window_as_empty_arrays(patient):
 @pytest.mark.parametrize(
     "sql",
     [
-        "SELECT 1.5::float8, NULL::float8",
-        "SELECT NULL::float8, 1.5::float8 UNION ALL SELECT 2.5::float8, 3.5::float8",
+        "SELECT now(), NULL::float8",
+        "SELECT NULL::timestamptz, 1.5::float8 UNION ALL SELECT now(), 3.5::float8",
     ],
 )
 def test_it_leaves_a_null_to_the_row_fetch(sql):
-    assert windows._float_pairs(connection, sql, []) is None
+    assert windows._binary_pairs(connection, sql, []) is None
 
 
 def test_it_keeps_the_rows_order_and_both_columns():
-    sql = "SELECT * FROM (VALUES (3.0::float8, 0.1::float8), (1.0, -2.5), (2.0, 1e300)) v"
-    first, second = windows._float_pairs(connection, sql, [])
-    assert first.tolist() == [3.0, 1.0, 2.0] and second.tolist() == [0.1, -2.5, 1e300]
+    sql = (
+        "SELECT * FROM (VALUES ('2026-03-01 08:05:00.000001+00'::timestamptz, 0.1::float8),"
+        " ('1999-12-31 23:59:59.5+00', -2.5), ('1970-01-01 00:00:00+00', 1e300),"
+        " ('2261-12-31 23:59:59.999999+00', 7.0)) v"
+    )
+    times, values = windows._binary_pairs(connection, sql, [])
+    assert times.tolist() == [
+        1_772_352_300_000_001_000,
+        946_684_799_500_000_000,
+        0,
+        9_214_646_399_999_999_000,
+    ]
+    assert values.tolist() == [0.1, -2.5, 1e300, 7.0]
