@@ -20,7 +20,7 @@ import zoneinfo
 import numpy as np
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.access import audit
@@ -233,12 +233,16 @@ def versions_prompted_by_report(
         suggestion_ids = list(report.suggestions.values_list("pk", flat=True))
     ids = suggestion_ids
     versions = CarePlanVersion.objects.filter(
-        Q(prompted_by_type=types[Report], prompted_by_id=report.pk)
-        | Q(prompted_by_type=types[Suggestion], prompted_by_id__in=ids)
+        Q(prompted_by_type_id=types[Report].pk, prompted_by_id=report.pk)
+        | Q(prompted_by_type_id=types[Suggestion].pk, prompted_by_id__in=ids)
     )
     # Most reports prompted none: their authors are asked for only when there are some,
-    # rather than a join to the user table on every report page (#23).
-    return list(versions.order_by("number").prefetch_related("created_by"))
+    # rather than a join to the user table on every report page, and the prefetch is set up
+    # only then too (an empty prefetch still costs its setup on every page; #23).
+    versions = list(versions.order_by("number"))
+    if versions:
+        prefetch_related_objects(versions, "created_by")
+    return versions
 
 
 __all__ = [
