@@ -29,8 +29,11 @@ PERIOD_START = dt.date(2026, 3, 1)
 READINGS_TABLES = re.compile(r'(FROM|JOIN) "readings_')  # readings, rollups
 # A report's readings (readings.windows.readings_arrays). Saving a report may refresh the
 # patient's triage entry too, which reads readings and rollups inside the report's
-# transaction: on the primary, by design.
-REPORT_READINGS = re.compile(r"""date_part\('epoch', "readings_reading"\."timestamp"\)""")
+# transaction: on the primary, by design. The window's instants are read in timestamptz's
+# binary form (``_binary_pairs``), or as epoch seconds where meal tags are fetched as rows.
+REPORT_READINGS = re.compile(
+    r"""timestamptz_send\(r\.t\)|date_part\('epoch', "readings_reading"\."timestamp"\)"""
+)
 
 
 def _read_sql(captured, pattern=READINGS_TABLES) -> list[str]:
