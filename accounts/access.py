@@ -101,16 +101,39 @@ def patient_visible(user: User, patient_id: str) -> Exists | Value:
 
     >>> Report.objects.filter(patient_visible(user, "patient_id"))  # doctest: +SKIP
     """
-    if not user.is_authenticated or not user.is_active:
-        return Value(False, output_field=BooleanField())
-    if user.is_admin_role:
-        return Value(True, output_field=BooleanField())
-    if user.is_endocrinologist:
-        team = _patients().endocrinologists.through.objects.filter(
-            patient_id=OuterRef(patient_id), user_id=user.pk
-        )
-        return Exists(team)
+    shape = visibility_shape(user)
+    if shape is not None:
+        return patient_visible_by_shape(shape, user.pk, patient_id)
     return Exists(patients_visible_to(user).filter(pk=OuterRef(patient_id)))
+
+
+def visibility_shape(user: User) -> str | None:
+    """The form ``patient_visible(user, ...)`` takes when it depends on nothing of the user
+    but their id: ``"none"`` (signed out or inactive), ``"all"`` (admins), ``"team"``
+    (endocrinologists: their care-team rows); None for every other user (a query of the
+    patients they may see). A read compiled once per form (``common.compiled``) is built
+    with ``patient_visible_by_shape``."""
+    if not user.is_authenticated or not user.is_active:
+        return "none"
+    if user.is_admin_role:
+        return "all"
+    if user.is_endocrinologist:
+        return "team"
+    return None
+
+
+def patient_visible_by_shape(shape: str, user_id: int, patient_id: str) -> Exists | Value:
+    """``patient_visible`` of the user ``user_id`` whose ``visibility_shape`` is ``shape``."""
+    if shape == "none":
+        return Value(False, output_field=BooleanField())
+    if shape == "all":
+        return Value(True, output_field=BooleanField())
+    if shape != "team":
+        raise ValueError(f"no visibility shape {shape!r}")
+    team = _patients().endocrinologists.through.objects.filter(
+        patient_id=OuterRef(patient_id), user_id=user_id
+    )
+    return Exists(team)
 
 
 def may_use_alerts(user: User) -> bool:

@@ -5,7 +5,8 @@ the database spends answering a one-row lookup. A read that runs on every report
 same shape (the patient by id, their newest report, the care team) is compiled once per
 database alias and then run with the values of the call: the same SQL, the same parameters
 and the same converters as the queryset would give; rows come back as the queryset gives them
-(model instances, or value tuples for ``values_list``).
+(model instances with their select_related objects and annotations, or value tuples for
+``values_list``).
 
 A value is put straight into the compiled parameters only where the queryset compiles it to
 itself (ids on every backend; datetimes on PostgreSQL, which takes them as they are). Where
@@ -28,13 +29,19 @@ from collections.abc import Callable
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections, router
 from django.db.models import QuerySet
-from django.db.models.query import FlatValuesListIterable, ModelIterable, ValuesListIterable
+from django.db.models.query import (
+    FlatValuesListIterable,
+    ModelIterable,
+    ValuesListIterable,
+    get_related_populators,
+)
 
 # Stand-ins the read is compiled with, found again in the compiled parameters (exactly once
 # each, else the read is built per call): integers within every integer field's range (Django
 # compiles an out-of-range comparison to no query at all), datetimes in year 1, text with a
 # NUL.
 _INT_MARKER = 32_101
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _DATETIME_MARKER = dt.datetime(1, 1, 1, 0, 0, 7, 301_934, tzinfo=dt.UTC)
 
 
@@ -98,12 +105,15 @@ class _Compiled:
         self.converters = compiler.get_converters(self.fields)
         self.model_fields = None
         if queryset._iterable_class is ModelIterable:
-            # Model rows: only plain ones (no select_related or annotations).
+            # Model rows as ModelIterable makes them: the model's columns, the related
+            # objects of select_related (their populators, made for this database), then
+            # the annotations set as attributes.
             info = compiler.klass_info
-            if info.get("related_klass_infos") or compiler.annotation_col_map:
-                self.slots = None
-                return
-            self.model_fields = [f.target.attname for f in self.fields]
+            first, last = info["select_fields"][0], info["select_fields"][-1] + 1
+            self.model_span = (first, last)
+            self.model_fields = [s[0].target.attname for s in compiler.select[first:last]]
+            self.related = get_related_populators(info, compiler.select, using)
+            self.annotations = list((compiler.annotation_col_map or {}).items())
 
     def with_values(self, values: tuple) -> list:
         params = list(self.params)
@@ -129,6 +139,8 @@ class CompiledRead:
         for value, kind in zip(values, self.kinds, strict=True):
             if not isinstance(value, kind) or isinstance(value, bool):
                 return False
+            if kind is int and not _INT64_MIN <= value <= _INT64_MAX:
+                return False  # (an id from a URL: the queryset answers "no such row")
             if kind is dt.datetime and value.tzinfo is None:
                 return False
         return True
@@ -174,7 +186,18 @@ class CompiledRead:
         if compiled.model_fields is None:
             return [tuple(row) for row in rows]
         model, names = self._model, compiled.model_fields
-        return [model.from_db(using, names, tuple(row)) for row in rows]
+        first, last = compiled.model_span
+        if not compiled.related and not compiled.annotations:
+            return [model.from_db(using, names, tuple(row[first:last])) for row in rows]
+        found = []
+        for row in rows:
+            obj = model.from_db(using, names, tuple(row[first:last]))
+            for populator in compiled.related:
+                populator.populate(row, obj)
+            for name, position in compiled.annotations:
+                setattr(obj, name, row[position])
+            found.append(obj)
+        return found
 
     def first(self, *values):
         """The first result, or None (the queryset must be ordered and sliced ``[:1]``)."""

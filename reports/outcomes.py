@@ -18,6 +18,7 @@ import datetime as dt
 import statistics
 import zoneinfo
 
+from common.compiled import CompiledRead
 from glycemia.suggestions import RULE_HYPO, RULE_MEAL, RULE_OVERBASAL, RULE_TITRATION
 from reports.models import Report, Suggestion
 
@@ -114,20 +115,36 @@ def outcome(suggestion: Suggestion, after: Report | None = None) -> dict | None:
     }
 
 
+def _accepted(patient_id: int, kind: str, before: dt.datetime):
+    """The patient's suggestions accepted before ``before`` on reports of ``kind``."""
+    return Suggestion.objects.filter(
+        patient_id=patient_id,
+        state=Suggestion.State.ACCEPTED,
+        report__kind=kind,
+        decided_at__lt=before,
+    )
+
+
+# The ids of the 20 latest of them (``common.compiled``: built once, #23).
+_LATEST_ACCEPTED = CompiledRead(
+    lambda patient_id, kind, before: (
+        _accepted(patient_id, kind, before)
+        .order_by("-decided_at")
+        .values_list("pk", flat=True)[:20]
+    ),
+    kinds=(int, str, dt.datetime),
+)
+
+
 def outcomes_shown_on(report: Report) -> list[dict]:
     """Outcomes of the patient's accepted suggestions whose after report is ``report``."""
-    accepted = Suggestion.objects.filter(
-        patient_id=report.patient_id,
-        state=Suggestion.State.ACCEPTED,
-        report__kind=report.kind,
-        decided_at__lt=dt.datetime.combine(report.period_start, dt.time(), dt.UTC)
-        + dt.timedelta(days=1),
-    )
-    # Most reports have none: ask for the ids first (a light query), and for the suggestions
-    # with their reports (a heavy one to build) only when there are some.
-    latest = list(accepted.order_by("-decided_at").values_list("pk", flat=True)[:20])
+    before = dt.datetime.combine(report.period_start, dt.time(), dt.UTC) + dt.timedelta(days=1)
+    # Most reports have none: ask for the ids first (a light query, compiled once), and for
+    # the suggestions with their reports (a heavy one to build) only when there are some.
+    latest = _LATEST_ACCEPTED.all(report.patient_id, str(report.kind), before)
     if not latest:
         return []
+    accepted = _accepted(report.patient_id, report.kind, before)
     out = []
     for suggestion in (
         accepted.filter(pk__in=latest).select_related("report__patient").order_by("-decided_at")

@@ -4,7 +4,7 @@ unread list. Every view starts with a permission-checked lookup through ``accoun
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,7 +18,10 @@ from accounts.access import (
     get_patient_for,
     may_see_plan_suggestions,
     patient_visible,
+    patient_visible_by_shape,
+    visibility_shape,
 )
+from common.compiled import CompiledRead
 from common.http import download_disposition
 from glycemia import display
 from reports import figures, wording
@@ -27,11 +30,31 @@ from reports.outcomes import outcomes_shown_on
 from reports.services import (
     notifications_by_risk,
     notifications_mark_read,
-    notifications_unread,
     report_generate,
+    unread_counts,
 )
 from reports.suggestion_wording import outcome_rows, suggestion_rows
-from reports.suggestions import suggestion_dismiss, versions_prompted_by_report
+from reports.suggestions import (
+    plan_version,
+    suggestion_dismiss,
+    suggestions_of,
+    versions_prompted_by_report,
+)
+
+# ``report_for``'s query for an endocrinologist, whose visibility is one query with their id
+# (``visibility_shape``): compiled once (``common.compiled``; building it was ~1 ms of each
+# report page, #23).
+_REPORT_SEEN_BY = {
+    "team": CompiledRead(
+        lambda pk, user_id: (
+            Report.objects.select_related("patient")
+            .annotate(patient_visible=patient_visible_by_shape("team", user_id, "patient_id"))
+            .filter(pk=pk)
+            .order_by("pk")[:1]
+        ),
+        kinds=(int, int),
+    )
+}
 
 
 def report_for(user, pk) -> Report:
@@ -42,9 +65,15 @@ def report_for(user, pk) -> Report:
     Whoever may not see it (or is staff) goes through ``get_patient_for``, which answers 404
     and audits the refusal as before.
     """
-    reports = Report.objects.select_related("patient")
-    reports = reports.annotate(patient_visible=patient_visible(user, "patient_id"))
-    report = get_object_or_404(reports, pk=pk)
+    read = _REPORT_SEEN_BY.get(visibility_shape(user))
+    if read is not None:
+        report = read.first(pk, user.pk)
+        if report is None:
+            raise Http404("No Report matches the given query.")
+    else:
+        reports = Report.objects.select_related("patient")
+        reports = reports.annotate(patient_visible=patient_visible(user, "patient_id"))
+        report = get_object_or_404(reports, pk=pk)
     if user.is_care_staff or not report.patient_visible:
         get_patient_for(user, report.patient_id)  # 404 for outsiders and staff
     return report
@@ -137,16 +166,12 @@ def _suggestions_context(report: Report, user, unit: str, *, looked_up: bool = F
         return {"suggestions": None, "prompted_versions": [], "outcomes": []}
     from care_plans.models import CarePlanVersion
 
-    version_id = report.care_plan_version_id
-    version = (
-        CarePlanVersion.objects.filter(pk=version_id).first() if version_id is not None else None
-    )
+    version = plan_version(report.care_plan_version_id)
     content = version.content if version is not None else {}
-    # One report: its own order (position, pk), without the default ordering's join to the report.
-    # Deciders prefetched, not joined, and only when one is decided: most suggestions are open,
-    # and a join to the user table costs every page, as does Django building even an empty
-    # prefetch's query (~0.3 ms; #23).
-    suggestions = list(report.suggestions.order_by("position", "pk"))
+    # Deciders prefetched, not joined, and only when one is decided: most suggestions are
+    # open, and a join to the user table costs every page, as does Django building even an
+    # empty prefetch's query (~0.3 ms; #23).
+    suggestions = suggestions_of(report)
     if any(s.decided_by_id is not None for s in suggestions):
         prefetch_related_objects(suggestions, "decided_by")
     rows = suggestion_rows(report, suggestions, unit, content)
@@ -162,9 +187,7 @@ def _suggestions_context(report: Report, user, unit: str, *, looked_up: bool = F
         row["may_use"] = row["may_use"] and not row["stale"]
     return {
         "suggestions": rows,
-        "prompted_versions": versions_prompted_by_report(
-            report, suggestion_ids=[s.pk for s in suggestions]
-        ),
+        "prompted_versions": versions_prompted_by_report(report),
         "outcomes": outcome_rows(outcomes_shown_on(report), unit),
     }
 
@@ -187,10 +210,8 @@ def _unread(report: Report, user) -> dict:
     ``unread_reports_count``) how many reports are: one query for both. ``report_for`` let
     ``user`` see the report's patient, so its notification is among
     ``notifications_unread(user)`` whenever it is unread."""
-    counts = notifications_unread(user).aggregate(
-        total=Count("pk"), this=Count("pk", filter=Q(report_id=report.pk))
-    )
-    return {"unread": counts["this"] > 0, "unread_reports_total": counts["total"]}
+    total, this = unread_counts(user, report.pk)
+    return {"unread": this > 0, "unread_reports_total": total}
 
 
 @login_required

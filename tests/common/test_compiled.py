@@ -124,16 +124,46 @@ def test_it_reads_the_database_the_router_names_for_the_call(patient, monkeypatc
     assert asked == [Patient]
 
 
-def test_it_leaves_shapes_it_cannot_run_to_the_queryset(patient, center):
-    make_patient("MRN009", center=center)
-    related = compiled.CompiledRead(
-        lambda pk: Patient.objects.filter(pk__gte=pk).select_related("care_center").order_by("pk")
-    )
-    got = related.all(patient.pk)
-    assert [p.mrn for p in got] == ["MRN001", "MRN009"]
-    assert got[0].care_center == center  # joined, as the queryset does
+def test_it_returns_select_related_objects_and_annotations(patient, center):
+    """Model rows with a join and an annotation: what the queryset gives (the related object
+    cached, None where the key is null, the annotation set), from the compiled query."""
+    from django.db.models import Exists, OuterRef, Value
+
+    make_patient("MRN009", center=None)
+    make_patient("MRN010", center=center)
+
+    def build(pk, team_user_id):
+        team = Patient.endocrinologists.through.objects.filter(
+            patient_id=OuterRef("pk"), user_id=team_user_id
+        )
+        return (
+            Patient.objects.filter(pk__gte=pk)
+            .select_related("care_center")
+            .annotate(on_team=Exists(team), seven=Value(7))
+            .order_by("pk")
+        )
+
+    read = compiled.CompiledRead(build, kinds=(int, int))
+    doctor = patient.endocrinologists.first()
+    for _ in range(2):
+        got = read.all(patient.pk, doctor.pk)
+        want = list(build(patient.pk, doctor.pk))
+        assert [(p.mrn, p.on_team, p.seven) for p in got] == [
+            (p.mrn, p.on_team, p.seven) for p in want
+        ]
+        assert [p.on_team for p in got] == [True, False, False]
+        with CaptureQueriesContext(connection) as queries:
+            assert [p.care_center for p in got] == [center, None, center]
+            assert got[0].care_center.name == center.name
+        assert len(queries) == 0  # joined, as the queryset does
+        assert got[0]._state.db == "default" and got[0].care_center._state.db == "default"
+    assert read._local.by_alias["default"].slots is not None  # compiled, not built per call
+
+
+def test_it_leaves_shapes_it_cannot_run_to_the_queryset(patient):
     values = compiled.CompiledRead(lambda pk: Patient.objects.filter(pk=pk).values("mrn"))
     assert values.all(patient.pk) == [{"mrn": "MRN001"}]
+    assert values._local.by_alias["default"].slots is None
 
 
 def test_it_returns_model_instances_with_deferred_fields(patient, other_patient):

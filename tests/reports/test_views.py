@@ -37,6 +37,20 @@ def test_it_shows_the_report_in_mmol(client, alice, report):
     assert "3.9–10.0 mmol/L".encode() in body
 
 
+@pytest.mark.parametrize("who", ["alice", "admin_user"])
+@pytest.mark.parametrize("pk", [0, 2**63 - 1, 2**63, 10**400])
+def test_a_report_that_is_not_there_is_a_404_for_its_own_clinician(
+    client, request, report, who, pk
+):
+    """The care team's lookup (compiled once) and an admin's answer an absent or huge id
+    as the queryset does: not found, never a server error."""
+    client.force_login(request.getfixturevalue(who))
+    for name in ("reports-detail", "reports-pdf", "reports-mark-read"):
+        method = client.post if name == "reports-mark-read" else client.get
+        assert method(reverse(name, args=[pk])).status_code == 404
+    assert client.get(reverse("reports-detail", args=[report.pk])).status_code == 200
+
+
 def test_it_shows_the_patient_their_own_report(client, patient_user, report):
     client.force_login(patient_user)
     assert client.get(reverse("reports-detail", args=[report.pk])).status_code == 200
@@ -294,7 +308,7 @@ def test_it_counts_only_unread_reports_of_patients_the_user_still_sees(
     rows of a patient the user no longer sees (taken off the team) or never saw (another
     team's patient) are left out; an admin's and staff's rows follow ``patients_visible_to``."""
     from accounts.access import patients_visible_to
-    from reports.services import notifications_unread
+    from reports.services import notifications_unread, unread_counts
 
     def other_report(patient, days):
         return Report.objects.create(
@@ -322,6 +336,17 @@ def test_it_counts_only_unread_reports_of_patients_the_user_still_sees(
         )
         assert set(notifications_unread(user)) == set(rule), user
         assert notifications_unread(user).count() == rule.count()
+    # The page's count (compiled for an endocrinologist) is the rule's, for every role,
+    # before and after one is read; nothing unread is (0, 0).
+    ReportNotification.objects.filter(user=bob, report=foreign).update(read_at=report.created_at)
+    for user in (alice, bob, staff, admin_user):
+        rule = ReportNotification.objects.filter(
+            user=user, read_at__isnull=True, report__patient__in=patients_visible_to(user)
+        )
+        for r in (report, removed, foreign):
+            this = int(rule.filter(report=r).exists())
+            assert unread_counts(user, r.pk) == (rule.count(), this), (user, r)
+    assert unread_counts(bob, foreign.pk) == (0, 0)
 
 
 def test_it_asks_each_thing_once_and_counts_the_badge_by_the_care_team(client, alice, report):

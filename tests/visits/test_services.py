@@ -281,6 +281,47 @@ def test_it_reports_overdue_for_many_patients_at_once(plan, patient, other_patie
     assert result == {patient.pk: (None, True), other_patient.pk: (None, False)}
 
 
+def test_one_patients_follow_up_is_the_lists(
+    plan, patient, other_patient, alice, follow_up, education
+):
+    """The one-patient reads (the report page, the patient's home) answer as the list's:
+    the latest completed follow-up (not another kind of visit), the earliest open visit
+    (not an ended, a cancelled or another patient's one)."""
+    now = timezone.now()
+    _past_visit(patient, alice, follow_up, days_ago=40)
+    last = _past_visit(patient, alice, follow_up, days_ago=10)
+    _past_visit(patient, alice, education, days_ago=2)
+    _past_visit(patient, alice, follow_up, days_ago=1, status="booked")  # ended: not open
+    first_open = _past_visit(patient, alice, follow_up, days_ago=-3, status="booked")
+    _past_visit(patient, alice, follow_up, days_ago=-5, status="booked")
+    _past_visit(patient, alice, follow_up, days_ago=-2, status="cancelled")
+    _past_visit(other_patient, alice, follow_up, days_ago=-1, status="booked")
+    due = timezone.localdate(last.start_at, patient.tzinfo) + dt.timedelta(
+        days=plan.visit_cadence_days
+    )
+    assert first_open.start_at > now
+    assert services.due_dates([patient]) == {patient.pk: due}
+    assert services.due_dates([patient, other_patient])[patient.pk] == due
+    one = services.next_visit_by_patient([patient.pk], patients=[patient])
+    assert one == {patient.pk: (first_open.start_at, False)}
+    both = services.next_visit_by_patient([patient.pk, other_patient.pk])
+    assert both[patient.pk] == one[patient.pk]
+    assert services.follow_up_due(patient) == {
+        "due": due,
+        "overdue": False,
+        "next_visit": first_open.start_at,
+    }
+    # Nothing booked, the plan's date passed: overdue, alone as in a list.
+    Visit.objects.filter(patient=patient, start_at__gt=now).update(status="cancelled")
+    _age_plan(plan, 400)
+    Visit.objects.filter(patient=patient, status="completed").delete()
+    assert services.next_visit_by_patient([patient.pk]) == {patient.pk: (None, True)}
+    assert services.next_visit_by_patient([patient.pk, other_patient.pk])[patient.pk] == (
+        None,
+        True,
+    )
+
+
 def test_it_shows_staff_urgent_without_the_reason(
     plan, patient, staff, alice, follow_up, monkeypatch
 ):
