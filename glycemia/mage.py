@@ -214,7 +214,13 @@ def _moving_averages(
     """Right-aligned means of each width ignoring NaN; the first ``width`` take the first full
     one. One pass of cumulative sums serves every width (the arithmetic per width is the same
     as computing it alone). ``runs``: the missing (NaN) runs [start, end), none when empty
-    (every window then holds ``width`` points: the same division by the same count)."""
+    (every window then holds ``width`` points: the same division by the same count).
+
+    Window sums by doubling (sums of 2, 4, 8, 16, 32 points from the ones half as wide, 5 as
+    4 + 1) were measured in #23: four times faster than this cumulative sum (numpy's is a
+    scalar loop, ~15 us for 14 days), but MAGE changed in 6 of 1,300 test series (jitter,
+    gaps, plateaus, mmol/L floats; up to 2.1 mg/dL), and in all 6 the exact means (math.fsum
+    per window, as R's mean in iglu) gave this function's MAGE, not the doubled sums'."""
     n = g.size
     csum = np.empty(n + 1)
     csum[0] = 0.0
