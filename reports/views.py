@@ -44,17 +44,15 @@ from reports.suggestions import (
 # ``report_for``'s query for an endocrinologist, whose visibility is one query with their id
 # (``visibility_shape``): compiled once (``common.compiled``; building it was ~1 ms of each
 # report page, #23).
-_REPORT_SEEN_BY = {
-    "team": CompiledRead(
-        lambda pk, user_id: (
-            Report.objects.select_related("patient")
-            .annotate(patient_visible=patient_visible_by_shape("team", user_id, "patient_id"))
-            .filter(pk=pk)
-            .order_by("pk")[:1]
-        ),
-        kinds=(int, int),
-    )
-}
+_REPORT_FOR_TEAM = CompiledRead(
+    lambda pk, user_id: (
+        Report.objects.select_related("patient")
+        .annotate(patient_visible=patient_visible_by_shape("team", user_id, "patient_id"))
+        .filter(pk=pk)
+        .order_by("pk")[:1]
+    ),
+    kinds=(int, int),
+)
 
 
 def report_for(user, pk) -> Report:
@@ -65,9 +63,8 @@ def report_for(user, pk) -> Report:
     Whoever may not see it (or is staff) goes through ``get_patient_for``, which answers 404
     and audits the refusal as before.
     """
-    read = _REPORT_SEEN_BY.get(visibility_shape(user))
-    if read is not None:
-        report = read.first(pk, user.pk)
+    if visibility_shape(user) == "team":
+        report = _REPORT_FOR_TEAM.first(pk, user.pk)
         if report is None:
             raise Http404("No Report matches the given query.")
     else:
