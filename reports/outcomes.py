@@ -50,9 +50,9 @@ def _fasting(report: Report, wake_minute: int = 7 * 60) -> float | None:
 
 def _wake_minute(report: Report) -> int:
     """Minutes after midnight of the wake time in the plan the report was made under."""
-    from care_plans.models import CarePlanVersion
+    from care_plans.services import care_plan_version
 
-    version = CarePlanVersion.objects.filter(pk=report.care_plan_version_id).first()
+    version = care_plan_version(report.care_plan_version_id)
     wake = str(((version.content if version else None) or {}).get("wake_time") or "07:00")
     try:
         hours, minutes = (int(part) for part in wake.split(":", 1))

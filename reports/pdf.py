@@ -231,14 +231,14 @@ def _build(report, *, unit: str, font: str, for_patient: bool = False) -> bytes:
 def _suggestions_section(report, *, unit, table, h2, base, small, paragraph) -> list:
     """ "Suggested changes": each with its rule, the evidence (days, summary), the proposed
     change, what blocks it, its state and its source (the same rows as the page)."""
-    from care_plans.models import CarePlanVersion
+    from care_plans.services import care_plan_version
     from reports.suggestion_wording import suggestion_rows
 
     # One report: its own order (position, pk), without the default ordering's join to the report.
     suggestions = list(report.suggestions.select_related("decided_by").order_by("position", "pk"))
     if not suggestions:
         return []
-    version = CarePlanVersion.objects.filter(pk=report.care_plan_version_id).first()
+    version = care_plan_version(report.care_plan_version_id)
     content = version.content if version is not None else {}
     out = [paragraph(_("Suggested changes"), h2)]
     out.append(

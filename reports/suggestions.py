@@ -224,7 +224,6 @@ def suggestion_accept(*, version: CarePlanVersion) -> Suggestion | None:
 
 # The report page's reads of a report's plan suggestions and of the plan versions around
 # them, compiled once (``common.compiled``; building them was ~1 ms of the page, #23).
-_PLAN_VERSION = CompiledRead(lambda pk: CarePlanVersion.objects.filter(pk=pk).order_by("pk")[:1])
 _SUGGESTIONS_OF = CompiledRead(
     lambda report_id: Suggestion.objects.filter(report_id=report_id).order_by("position", "pk")
 )
@@ -244,11 +243,6 @@ _PROMPTED_BY = CompiledRead(
     ),
     kinds=(int, int, int, int),
 )
-
-
-def plan_version(pk: int | None) -> CarePlanVersion | None:
-    """The care plan version ``pk`` (a report's version in force), or None."""
-    return None if pk is None else _PLAN_VERSION.first(pk)
 
 
 def suggestions_of(report: Report) -> list[Suggestion]:
@@ -274,7 +268,6 @@ def versions_prompted_by_report(report: Report) -> list[CarePlanVersion]:
 
 __all__ = [
     "SuggestionStateError",
-    "plan_version",
     "report_suggestions",
     "suggestion_accept",
     "suggestion_dismiss",

@@ -35,7 +35,6 @@ from reports.services import (
 )
 from reports.suggestion_wording import outcome_rows, suggestion_rows
 from reports.suggestions import (
-    plan_version,
     suggestion_dismiss,
     suggestions_of,
     versions_prompted_by_report,
@@ -162,8 +161,9 @@ def _suggestions_context(report: Report, user, unit: str, *, looked_up: bool = F
     if not allowed:
         return {"suggestions": None, "prompted_versions": [], "outcomes": []}
     from care_plans.models import CarePlanVersion
+    from care_plans.services import care_plan_version
 
-    version = plan_version(report.care_plan_version_id)
+    version = care_plan_version(report.care_plan_version_id)
     content = version.content if version is not None else {}
     # Deciders prefetched, not joined, and only when one is decided: most suggestions are
     # open, and a join to the user table costs every page, as does Django building even an

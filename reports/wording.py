@@ -257,10 +257,9 @@ def report_warnings(report, unit: str) -> list[str]:
     range is above goal (``care_plans.services.titration_warnings``)."""
     if report.care_plan_version_id is None or not report.is_cgm:
         return []
-    from care_plans.models import CarePlanVersion
-    from care_plans.services import titration_warnings
+    from care_plans.services import care_plan_version, titration_warnings
 
-    version = CarePlanVersion.objects.filter(pk=report.care_plan_version_id).first()
+    version = care_plan_version(report.care_plan_version_id)
     if version is None:
         return []
     metrics = {**report.metrics, **_goal_values(report)}

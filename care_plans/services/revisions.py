@@ -51,6 +51,15 @@ _CURRENT_VERSION = CompiledRead(
 )
 
 
+_VERSION_BY_ID = CompiledRead(lambda pk: CarePlanVersion.objects.filter(pk=pk).order_by("pk")[:1])
+
+
+def care_plan_version(pk: int | None) -> CarePlanVersion | None:
+    """The version ``pk`` (the one a report was made under), or None when there is none or
+    it was removed: one read compiled once (#23)."""
+    return None if pk is None else _VERSION_BY_ID.first(pk)
+
+
 def care_plan_current(*, patient: Patient) -> CarePlanVersion | None:
     shared = _shared_current.get()
     if shared is not None and patient.pk in shared:

@@ -282,11 +282,18 @@ def test_it_reports_overdue_for_many_patients_at_once(plan, patient, other_patie
 
 
 def test_one_patients_follow_up_is_the_lists(
-    plan, patient, other_patient, alice, follow_up, education
+    plan, patient, other_patient, alice, bob, follow_up, education
 ):
     """The one-patient reads (the report page, the patient's home) answer as the list's:
     the latest completed follow-up (not another kind of visit), the earliest open visit
-    (not an ended, a cancelled or another patient's one)."""
+    (not an ended, a cancelled or another patient's one). The other patient has a plan too,
+    so the two-patient calls take the list queries."""
+    care_plan_revise(
+        patient=other_patient,
+        by=bob,
+        reason="First plan",
+        content={**care_plan_default_content(patient=other_patient), "review_interval_days": 365},
+    )
     now = timezone.now()
     _past_visit(patient, alice, follow_up, days_ago=40)
     last = _past_visit(patient, alice, follow_up, days_ago=10)
