@@ -91,10 +91,14 @@ class Worker:
             self.process.wait(10)
 
     def stop(self) -> None:
+        """Warm shutdown, as an operator's SIGTERM: to the main process only, which lets the
+        pool finish the task it is running. SIGTERM to the whole group would also end the pool
+        children mid-task, and the main process would log a WorkerLostError traceback for a
+        task that was only finishing (a requeued import that had already marked itself done)."""
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(20)
+                self.process.wait(30)
             except subprocess.TimeoutExpired:
                 self.kill()
 
