@@ -324,7 +324,11 @@ def _crossings_present_start(delta: np.ndarray, runs: list[tuple[int, int]]):
     """
     n = delta.size
     pos = delta > 0
-    change = pos[1:] != pos[:-1]  # change[i - 1]: point i against point i - 1
+    # crossing[i]: point i against point i - 1 (and the first point, always a crossing point)
+    crossing = np.empty(n, dtype=bool)
+    np.not_equal(pos[1:], pos[:-1], out=crossing[1:])
+    crossing[0] = True
+    change = crossing[1:]  # change[i - 1]: point i against point i - 1
     zeros = (delta == 0).nonzero()[0].tolist()
     blocks: list[list[int]] = []  # [first, last] non-candidate points, merged, in order
     i = j = 0
@@ -353,9 +357,13 @@ def _crossings_present_start(delta: np.ndarray, runs: list[tuple[int, int]]):
                 at = signs[i]
                 if (nonzero[i] and at != signs[k + i]) or at != signs[2 * k + i]:
                     change[y] = True  # point y + 1, cleared with its block, crosses
-    ids = change.nonzero()[0]
-    ids += 1
-    ids = np.concatenate(([0], ids, [n - 1]))
+    # the first and last points are added as crossing points; a last point that crosses is
+    # listed twice, as iglu lists it (read before it is set; one array, no concatenation)
+    last_crosses = n > 1 and crossing[n - 1]
+    crossing[n - 1] = True
+    ids = crossing.nonzero()[0]
+    if last_crosses or n == 1:
+        ids = np.append(ids, n - 1)
     return ids, pos[ids]
 
 
@@ -425,9 +433,9 @@ def _segment(
     if runs:
         if nan_g is None:
             nan_g = np.isnan(g)
-        # the points between the missing runs, in order (slices: no mask over every point)
-        bounds = [0] + [x for run in runs for x in run] + [n]
-        present = np.concatenate([g[a:b] for a, b in zip(bounds[0::2], bounds[1::2], strict=True)])
+        # the points between the missing runs, in order (a mask: ~3 us less than
+        # concatenating the slices between the runs, #23)
+        present = g[~nan_g]
     else:
         nan_g = np.zeros(n, dtype=bool) if nan_g is None else nan_g
         present = g

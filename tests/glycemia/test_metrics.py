@@ -1,6 +1,7 @@
 """cgm_metrics against R iglu 4.3.0 reference values, hand-worked examples and edge cases."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -296,3 +297,29 @@ def test_it_counts_bands_of_whole_values_as_it_compares_them():
         whole = whole_mg_dl(values)
         assert band_counts_whole(whole) == band_counts(values)
     assert band_counts_whole(np.array([50, 60, 100, 200, 300])) == (1, 1, 1, 1, 1, 1)
+
+
+def test_it_sums_whole_values_and_their_risks_from_the_histogram():
+    """`summary` of whole mg/dL readings takes the sum of the values and of both Kovatchev
+    risks from the band histogram (#23): the values' sum is exact, as summing them is; the
+    risk sums equal every reading's risk computed from the formula and added up, to float
+    rounding (grouped by value instead of reading by reading); the rest of the summary is
+    the one the float path gives."""
+    from glycemia.metrics import kovatchev_risk, summary, whole_mg_dl, whole_sums
+
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        n = int(rng.integers(2, 5000))
+        values = rng.integers(1, 1024 if rng.random() < 0.3 else 400, n).astype("float64")
+        whole = whole_mg_dl(values)
+        _, total, low_risk, high_risk = whole_sums(whole)
+        assert total == values.sum()
+        low, high = kovatchev_risk(values)
+        assert low_risk == pytest.approx(math.fsum(low), rel=1e-13, abs=1e-300)
+        assert high_risk == pytest.approx(math.fsum(high), rel=1e-13, abs=1e-300)
+        by_table, by_formula = summary(values), summary(values, None)
+        for key, value in by_formula.items():
+            if key in ("lbgi", "hbgi"):
+                assert by_table[key] == pytest.approx(value, rel=1e-13)
+            else:
+                assert by_table[key] == value, key
