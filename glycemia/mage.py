@@ -358,11 +358,12 @@ def _crossings_present_start(delta: np.ndarray, runs: list[tuple[int, int]]):
                 if (nonzero[i] and at != signs[k + i]) or at != signs[2 * k + i]:
                     change[y] = True  # point y + 1, cleared with its block, crosses
     # the first and last points are added as crossing points; a last point that crosses is
-    # listed twice, as iglu lists it (read before it is set; one array, no concatenation)
-    last_crosses = n > 1 and crossing[n - 1]
+    # listed twice, as iglu lists it (read before it is set; a one-point segment's only
+    # point is first and last: twice too; one array, no concatenation)
+    last_crosses = bool(crossing[n - 1])
     crossing[n - 1] = True
     ids = crossing.nonzero()[0]
-    if last_crosses or n == 1:
+    if last_crosses:
         ids = np.append(ids, n - 1)
     return ids, pos[ids]
 

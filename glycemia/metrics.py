@@ -159,16 +159,6 @@ _WHOLE_CUTS = np.array(
 _WHOLE_MINLENGTH = int(_WHOLE_CUTS.max()) + 1
 
 
-def band_counts_whole(whole: np.ndarray) -> tuple[int, int, int, int, int, int]:
-    """`band_counts` of whole mg/dL values (`whole_mg_dl`), from one histogram instead of a
-    comparison per cut-off.
-
-    >>> band_counts_whole(np.array([50, 60, 100, 200, 300]))
-    (1, 1, 1, 1, 1, 1)
-    """
-    return whole_sums(whole)[0]
-
-
 # Per whole value 0 .. 1023: the value itself and its low and high Kovatchev risk. The
 # histogram of a series' whole values times these rows gives the sum of its values and of
 # its risks at once (#23).
@@ -177,8 +167,9 @@ _SUM_ROWS = np.stack([np.arange(float(_RISK_TABLE[0].size)), *_RISK_TABLE])
 
 def whole_sums(whole: np.ndarray) -> tuple[tuple, float, float, float]:
     """(band counts, sum of the values, sum of the low risks, sum of the high risks) of whole
-    mg/dL values (`whole_mg_dl`), all from one histogram: the counts at or below each cut-off
-    are read off its running sum, the sums are counts times the table's rows.
+    mg/dL values (`whole_mg_dl`), all from one histogram instead of a comparison per cut-off
+    and a sum over every reading: the counts at or below each cut-off are read off its
+    running sum, the sums are counts times the table's rows.
 
     The sum of the values is exact either way (whole numbers far below 2**53), so it is the
     float ``values.sum()`` gives. The risk sums add each distinct value's risk times its count
