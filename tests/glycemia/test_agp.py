@@ -67,3 +67,32 @@ def test_it_uses_local_time_of_day():
     t = np.array(["2024-07-01T05:30"], dtype="datetime64[ns]")  # 08:30 in Bucharest (UTC+3)
     out = agp(t, np.array([100.0]), tz="Europe/Bucharest", smooth=False)
     assert out["p50"][8] == 100.0 and out["p50"][5] is None
+
+
+def test_counted_and_sorted_quantiles_are_numpys_type_7_per_bin():
+    # #23: one patient's whole mg/dL values are counted into (bin, value) cells instead of
+    # sorted; both roads give numpy's default ("linear", R type 7) percentile of each bin,
+    # empty bins NaN, one-reading bins that reading
+    from glycemia import agp as agp_module
+
+    rng = np.random.default_rng(5)
+    qs = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
+    counted = 0
+    for _ in range(200):
+        nbins = int(rng.choice([6, 24, 48]))
+        n = int(rng.integers(1, 3000))
+        bins = rng.integers(0, nbins, n)
+        bins[bins == 3] = 2  # bin 3 empty
+        whole = rng.integers(int(rng.integers(1, 100)), int(rng.integers(100, 500)), n)
+        values = whole.astype("float64")
+        expected = np.full((5, nbins), np.nan)
+        for b in range(nbins):
+            if (bins == b).any():
+                expected[:, b] = np.percentile(values[bins == b], qs * 100)
+        got, counts = agp_module._binned_quantiles(bins, values, nbins, qs, None, whole)
+        by_sort, _ = agp_module._binned_quantiles(bins, values, nbins, qs, counts, whole)
+        counted += agp_module._counted(bins, whole, nbins) is not None
+        assert counts.tolist() == np.bincount(bins, minlength=nbins).tolist()
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
+        assert np.array_equal(got, by_sort, equal_nan=True)
+    assert 50 < counted < 200  # both roads were taken
