@@ -64,6 +64,9 @@ def _bin_starts(nbins: int) -> np.ndarray:
 # most this many per reading (a short series sorts faster than it fills a large histogram).
 _COUNTING_MAX_CELLS = 1 << 15
 _COUNTING_CELLS_PER_READING = 8
+# With more bins than _COUNTING_MAX_CELLS / this (the population path's thousands), counting
+# is not tried: not even 16 distinct values would fit, so the values' range is not read.
+_COUNTING_MIN_SPAN = 16
 
 
 def _binned_quantiles(bins, values, nbins, qs, counts=None, whole=None):
@@ -112,7 +115,7 @@ def _counted(bins, whole, nbins):
     where the running count exceeds k; the same sorted values, read only at the ranks the
     quantiles need. A 16-bit sort of 4,000 keys costs 13-29 us depending on the machine's
     numpy; the histogram about half of that (#23)."""
-    if not whole.size:
+    if not whole.size or nbins * _COUNTING_MIN_SPAN > _COUNTING_MAX_CELLS:
         return None
     lowest = int(whole.min())
     span = int(whole.max()) - lowest + 1
