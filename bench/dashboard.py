@@ -53,6 +53,9 @@ def _setup(url: str) -> None:
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", "--noinput", verbosity=0)
+    from diabetes_center.startup import freeze_loaded_objects
+
+    freeze_loaded_objects()  # as a web server's worker does once loaded (wsgi.py)
 
 
 def _copy(table: str, columns: str, rows: io.StringIO) -> None:

@@ -43,6 +43,9 @@ def _setup(folder: str) -> None:
     import django
 
     django.setup()
+    from diabetes_center.startup import freeze_loaded_objects
+
+    freeze_loaded_objects()  # as the web server's and Celery's workers do once loaded
 
 
 def _import(upload_id: int) -> None:

@@ -4,3 +4,7 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "diabetes_center.settings")
 application = get_asgi_application()
+
+from diabetes_center.startup import freeze_loaded_objects  # noqa: E402 (needs Django set up)
+
+freeze_loaded_objects()

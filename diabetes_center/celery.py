@@ -29,3 +29,13 @@ def connections_at_task_edges(sender=None, **kwargs) -> None:
     from django.db import close_old_connections as close
 
     close()
+
+
+@signals.worker_init.connect(dispatch_uid="freeze-loaded-objects")
+def freeze_at_worker_start(sender=None, **kwargs) -> None:
+    """Freeze what the worker has loaded (its task modules included) before the pool forks:
+    the pool's processes inherit it, and their full collections skip it
+    (`diabetes_center.startup`)."""
+    from diabetes_center.startup import freeze_loaded_objects
+
+    freeze_loaded_objects()
