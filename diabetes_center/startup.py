@@ -6,8 +6,9 @@ Django's models, URL patterns and templates. Python's collector walks every one 
 each full collection, which comes every few heavy requests: ~60-90 ms here (2 cores), so one
 population page in three took 230 ms instead of 130 (#23, measured through the Django test
 client on 5,000 patients, `bench dashboard`). Moved to the collector's permanent generation
-(`gc.freeze`), they are not walked again: a full collection then takes ~5 ms. Their memory is
-untouched, so forked workers also keep sharing it (the use the Python documentation gives).
+(`gc.freeze`), they are not walked again: a full collection then takes ~5 ms. Nor are their
+pages written to, so processes forked after the freeze (Celery's pool; gunicorn's workers with
+``--preload``) keep sharing them with their parent, the use the Python documentation gives.
 """
 
 from __future__ import annotations
