@@ -135,6 +135,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the rest of the request runs in one chunk of CPython's frame stack (stack.py)
+    "diabetes_center.stack.OwnStackChunkMiddleware",
     "diabetes_center.middleware.RequestLatencyMiddleware",  # /metrics: time every answer
     # Read replicas only: who just wrote reads the primary (common/replicas.py). Outside the
     # others, so every write of the request is done when it notes the WAL position.
