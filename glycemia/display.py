@@ -36,6 +36,8 @@ import operator
 import zoneinfo
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
+
 from glycemia.units import MG_DL_PER_MMOL_L, MMOL_L, to_mg_dl
 
 DASH = "—"
@@ -65,6 +67,34 @@ def rounded(value, decimals: int) -> float | None:
         return None
     quantum = Decimal(1).scaleb(-decimals)
     return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+# A value this close to a half (in units of the last kept place) is rounded by `rounded`: far
+# from a half, numpy's rounding picks the same neighbour, whatever its float error.
+_NEAR_HALF = 1e-6
+
+
+def rounded_many(values, decimals: int) -> list[float]:
+    """`rounded` of each of many floats (no None), vectorised: thousands of points of a
+    population figure in ~1 ms instead of ~20 (#23).
+
+    numpy's round (multiply, round to the nearest integer, divide) picks the same whole number
+    of the last place as rounding the shortest repr half away from zero unless the value lies
+    within a hair of a half, and its division gives the float nearest that decimal, as
+    converting the rounded ``Decimal`` does: those near a half (and any beyond 2**52 in units
+    of the last place, or not finite) go through `rounded` itself.
+
+    >>> rounded_many([4.15, -0.05, 2.449, 123.5], 1)
+    [4.2, -0.1, 2.4, 123.5]
+    """
+    x = np.asarray(values, dtype="float64")
+    scaled = np.abs(x * 10.0**decimals)
+    out = np.round(x, decimals).tolist()
+    with np.errstate(invalid="ignore"):
+        near = ~(np.abs(scaled % 1.0 - 0.5) >= _NEAR_HALF) | ~(scaled < 2.0**52)
+    for i in np.flatnonzero(near).tolist():
+        out[i] = rounded(float(x[i]), decimals)
+    return out
 
 
 def _number(value: float | None, decimals: int) -> str:

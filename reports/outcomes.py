@@ -157,9 +157,10 @@ def outcomes_shown_on(report: Report) -> list[dict]:
 
 
 def rule_summary(patient_ids) -> list[dict]:
-    """Per rule, over the given patients: proposed (stored suggestions that proposed a
-    change or a review), accepted, dismissed, and the median change of the rule's metric
-    from before to after, over accepted ones with an after report."""
+    """Per rule, over the given patients (ids, or a ``values("pk")`` query): proposed
+    (stored suggestions that proposed a change or a review), accepted, dismissed, and the
+    median change of the rule's metric from before to after, over accepted ones with an
+    after report."""
     rows = []
     suggestions = Suggestion.objects.filter(patient_id__in=patient_ids).select_related(
         "report__patient"

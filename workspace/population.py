@@ -197,8 +197,8 @@ def gri_grid(frame: pd.DataFrame) -> dict:
                 "name": _("Zone %(zone)s") % {"zone": zone},
                 # GRI's precision, rounded once (glycemia.display): the hover's "%{x:.1f}"
                 # then prints the page's number (pandas' round is half to even).
-                "x": [display.rounded(v, display.GRI_DECIMALS) for v in part["hypo"]],
-                "y": [display.rounded(v, display.GRI_DECIMALS) for v in part["hyper"]],
+                "x": display.rounded_many(part["hypo"], display.GRI_DECIMALS),
+                "y": display.rounded_many(part["hyper"], display.GRI_DECIMALS),
                 "customdata": part["pk"].tolist(),
                 "text": part["name"].tolist(),
                 "marker": {"color": colour, "size": 8, "line": {"color": "#fff", "width": 0.5}},
@@ -326,7 +326,8 @@ def suggestion_rules(patients: QuerySet, unit: str) -> list[dict]:
     from reports.outcomes import rule_summary
     from reports.suggestion_wording import METRIC_WORDS, RULE_WORDS
 
-    rows = rule_summary(list(patients.values_list("pk", flat=True)))
+    # the patients as a subquery: a list of 5,000 ids cost ~50 ms to bind (#23)
+    rows = rule_summary(patients.values("pk"))
     return [
         {
             **row,

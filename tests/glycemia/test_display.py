@@ -1,5 +1,8 @@
 """The one rounding rule (glycemia.display), checked against hand-worked values."""
 
+import math
+
+import numpy as np
 import pytest
 
 from glycemia import display
@@ -11,6 +14,38 @@ from glycemia import display
 )
 def test_it_rounds_half_away_from_zero_never_truncates(value, decimals, expected):
     assert display.rounded(value, decimals) == expected
+
+
+def test_many_values_round_as_each_one_does_halves_included():
+    """`rounded_many` (population figures) gives `rounded`'s float for every value: hand
+    halves, values on a 0.05 grid (a half at one decimal, each a binary float just above or
+    below it), random ones, huge ones and signed zeros."""
+    assert display.rounded_many([4.15, 4.149, 4.19, 123.5, -0.05, 0.0], 1) == [
+        4.2,
+        4.1,
+        4.2,
+        123.5,
+        -0.1,
+        0.0,
+    ]
+    rng = np.random.default_rng(23)
+    values = np.concatenate(
+        [
+            np.arange(-50, 50, 0.05),  # every other one a half at one decimal
+            np.round(rng.uniform(-100, 100, 20_000), 3),  # halves at two decimals
+            rng.uniform(-100, 100, 20_000),
+            rng.uniform(-1e16, 1e16, 200),  # beyond 2**52 units of the last place
+            [-0.0, -0.04, 2.5, -2.5, 0.15, 1.005, 2.675, math.nan],
+        ]
+    )
+    for decimals in (0, 1, 2):
+        many = display.rounded_many(values, decimals)
+        for value, got in zip(values.tolist(), many, strict=True):
+            want = display.rounded(value, decimals)
+            if math.isnan(want):
+                assert math.isnan(got)
+            else:  # the same float, the same sign of zero
+                assert (got, math.copysign(1, got)) == (want, math.copysign(1, want)), value
 
 
 def test_it_shows_percentages_and_gmi_rounded_not_truncated():
