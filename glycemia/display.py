@@ -75,8 +75,8 @@ _NEAR_HALF = 1e-6
 
 
 def rounded_many(values, decimals: int) -> list[float]:
-    """`rounded` of each of many floats (no None), vectorised: thousands of points of a
-    population figure in ~1 ms instead of ~20 (#23).
+    """`rounded` of each of many floats (no None), vectorised: the 2 x 5,000 points of the
+    population view's GRI figure in ~0.6 ms instead of ~23 ms (#23).
 
     numpy's round (multiply, round to the nearest integer, divide) picks the same whole number
     of the last place as rounding the shortest repr half away from zero unless the value lies
